@@ -1,0 +1,4 @@
+//! The `fabcheck` command.
+fn main() {
+    println!("fabcheck: not built yet");
+}

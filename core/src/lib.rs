@@ -1,0 +1,12 @@
+//! fabcheck-core: a sans-IO model of an SPDK-style NVMe-oF target, the NVMe/TCP wire codec and a
+//! sans-IO NVMe/TCP initiator.
+//!
+//! No sockets, clocks or threads: every input is passed in with the current virtual time, every
+//! output is polled out. See `DESIGN.md` sections 3 to 7.
+
+pub mod host;
+pub mod target;
+pub mod time;
+pub mod wire;
+
+pub use time::{Duration, Instant};

@@ -1,0 +1,523 @@
+//! NVMe/TCP wire codec (NVMe/TCP transport spec 1.0, NVMe-oF 1.1, NVMe base 2.0), little-endian.
+//!
+//! Owns: every PDU the target and host exchange, as a validated `Repr` (`Pdu` and its variant
+//! structs) with `emit`, the streaming `PduDecoder` that turns a byte stream split anywhere into
+//! whole PDUs, the SQE/CQE views, the fabrics and admin/I/O command layer (`Command`), the Identify
+//! data structures and the status codes.
+//!
+//! Invariants kept: decoding never panics and never buffers more than one PDU (bounded by
+//! `DecoderConfig::max_pdu_len`); every malformed input maps to a `WireError` carrying the
+//! spec's fatal error status and error-information field, so the receiver can send the right
+//! TermReq and close. `emit` produces exactly what `decode` accepts (round trip).
+//!
+//! CONTRACT NOTE: the public names in this module are the interface the host, the target, the
+//! simulator and the runtime are written against. Add freely; do not rename or remove.
+
+// Submodules are free to reorganise; the re-exports below are the contract.
+
+use serde::{Deserialize, Serialize};
+
+/// Which digests are enabled on a connection (negotiated by ICReq/ICResp).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Digests {
+    /// HDGST: CRC32C over the PDU header of CapsuleCmd/Resp, H2C/C2HData and R2T.
+    pub header: bool,
+    /// DDGST: CRC32C over the data of CapsuleCmd (with in-capsule data), H2CData and C2HData.
+    pub data: bool,
+}
+
+/// The PDU type byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[repr(u8)]
+pub enum PduType {
+    IcReq = 0x00,
+    IcResp = 0x01,
+    H2CTermReq = 0x02,
+    C2HTermReq = 0x03,
+    CapsuleCmd = 0x04,
+    CapsuleResp = 0x05,
+    H2CData = 0x06,
+    C2HData = 0x07,
+    R2T = 0x09,
+}
+
+/// Initialize Connection Request (host to controller).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct IcReq {
+    pub pfv: u16,
+    pub hpda: u8,
+    pub digests: Digests,
+    /// Maximum outstanding R2Ts, 0's based.
+    pub maxr2t: u32,
+}
+
+/// Initialize Connection Response (controller to host).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct IcResp {
+    pub pfv: u16,
+    pub cpda: u8,
+    pub digests: Digests,
+    pub maxh2cdata: u32,
+}
+
+/// Fatal error status of a TermReq (field FES).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[repr(u16)]
+pub enum FatalErrorStatus {
+    /// FEI holds the byte offset of the bad header field.
+    InvalidHeaderField = 1,
+    PduSequenceError = 2,
+    HeaderDigestError = 3,
+    DataOutOfRange = 4,
+    /// R2T or data transfer limit exceeded.
+    LimitExceeded = 5,
+    UnsupportedParameter = 6,
+}
+
+/// H2CTermReq / C2HTermReq body.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TermReq {
+    pub fes: FatalErrorStatus,
+    /// Fatal error information (e.g. the offending header field's byte offset).
+    pub fei: u32,
+    /// The offending PDU header (at most 128 bytes), copied after the 24-byte TermReq header.
+    pub data: Vec<u8>,
+}
+
+/// SGL descriptor (16 bytes at SQE offset 24).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct SglDescriptor {
+    pub addr: u64,
+    pub len: u32,
+    /// Byte 15: `(type << 4) | subtype`; see `SGL_IN_CAPSULE` and `SGL_TRANSPORT`.
+    pub kind: u8,
+}
+
+/// SGL data block + offset: in-capsule data (addr must be 0).
+pub const SGL_IN_CAPSULE: u8 = 0x01;
+/// SGL transport data block + transport specific: data moves by R2T/H2CData or C2HData.
+pub const SGL_TRANSPORT: u8 = 0x5A;
+
+/// Submission queue entry (64 bytes), every field kept so emit/parse round trips.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Sqe {
+    pub opc: u8,
+    pub flags: u8,
+    pub cid: u16,
+    /// Bytes 4..8: NSID, or for fabrics commands `fctype` in byte 4.
+    pub nsid: u32,
+    pub cdw2: u32,
+    pub cdw3: u32,
+    pub mptr: u64,
+    pub sgl1: SglDescriptor,
+    pub cdw10: u32,
+    pub cdw11: u32,
+    pub cdw12: u32,
+    pub cdw13: u32,
+    pub cdw14: u32,
+    pub cdw15: u32,
+}
+
+/// Completion status field (CQE bytes 14..16, without the phase bit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Status {
+    /// Status code type (0 generic, 1 command specific, 2 media, 3 path).
+    pub sct: u8,
+    /// Status code.
+    pub sc: u8,
+    /// Command retry delay (2 bits).
+    pub crd: u8,
+    pub more: bool,
+    pub dnr: bool,
+}
+
+/// Completion queue entry (16 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Cqe {
+    pub cdw0: u32,
+    pub cdw1: u32,
+    pub sqhd: u16,
+    pub sqid: u16,
+    pub cid: u16,
+    pub status: Status,
+}
+
+/// CapsuleCmd: an SQE plus optional in-capsule data.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CapsuleCmd {
+    pub sqe: Sqe,
+    pub data: Vec<u8>,
+}
+
+/// CapsuleResp: a CQE.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CapsuleResp {
+    pub cqe: Cqe,
+}
+
+/// Host-to-controller data (answer to an R2T).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct H2CData {
+    pub cccid: u16,
+    pub ttag: u16,
+    pub datao: u32,
+    pub last: bool,
+    pub data: Vec<u8>,
+}
+
+/// Controller-to-host data (read data).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct C2HData {
+    pub cccid: u16,
+    pub datao: u32,
+    pub last: bool,
+    /// The command completed successfully; no CapsuleResp follows.
+    pub success: bool,
+    pub data: Vec<u8>,
+}
+
+/// Ready to transfer (controller asks for write data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct R2T {
+    pub cccid: u16,
+    pub ttag: u16,
+    pub r2to: u32,
+    pub r2tl: u32,
+}
+
+/// One NVMe/TCP PDU, validated.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Pdu {
+    IcReq(IcReq),
+    IcResp(IcResp),
+    H2CTermReq(TermReq),
+    C2HTermReq(TermReq),
+    CapsuleCmd(CapsuleCmd),
+    CapsuleResp(CapsuleResp),
+    H2CData(H2CData),
+    C2HData(C2HData),
+    R2T(R2T),
+}
+
+/// Which side of the connection a decoder serves; it decides which PDU types are legal and
+/// which PDU must come first (ICReq for a target, ICResp for a host).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Role {
+    /// Decodes host-to-controller PDUs.
+    Target,
+    /// Decodes controller-to-host PDUs.
+    Host,
+}
+
+/// Limits and negotiated parameters of one connection's decoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DecoderConfig {
+    pub role: Role,
+    /// Largest `plen` accepted (bounds the buffer); larger is `LimitExceeded`... or
+    /// `InvalidHeaderField` at offset 4, as the spec asks.
+    pub max_pdu_len: u32,
+    /// Largest data payload (in-capsule data, H2CData/C2HData `datal`).
+    pub max_data_len: u32,
+    /// Digests in force; `PduDecoder::set_digests` changes them after IC negotiation.
+    pub digests: Digests,
+}
+
+/// A fatal wire error: what to put in the TermReq, and a human reason.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error)]
+#[error("{reason} (fes {fes:?}, fei {fei})")]
+pub struct WireError {
+    pub fes: FatalErrorStatus,
+    pub fei: u32,
+    /// The offending PDU header bytes (at most 128), echoed in the TermReq.
+    pub header: Vec<u8>,
+    pub reason: String,
+}
+
+/// Admin or I/O queue: opcodes overlap, so command parsing needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum QueueKind {
+    Admin,
+    Io,
+}
+
+/// CONNECT command fields (SQE) and its 1024-byte data.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Connect {
+    pub recfmt: u16,
+    pub qid: u16,
+    /// 0's based.
+    pub sqsize: u16,
+    pub cattr: u8,
+    pub kato_ms: u32,
+}
+
+/// CONNECT data (1024 bytes, in-capsule).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ConnectData {
+    pub hostid: [u8; 16],
+    /// 0xFFFF = dynamic (admin queue); I/O queues carry the admin's cntlid.
+    pub cntlid: u16,
+    pub subnqn: String,
+    pub hostnqn: String,
+}
+
+/// A decoded command: the typed view over an SQE (and, for CONNECT, its data).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Command {
+    Connect(Connect),
+    PropertyGet { attrib: u8, ofst: u32 },
+    PropertySet { attrib: u8, ofst: u32, value: u64 },
+    Identify { cns: u8, cntid: u16, nsid: u32 },
+    GetFeatures { fid: u8, sel: u8, cdw11: u32 },
+    SetFeatures { fid: u8, save: bool, cdw11: u32 },
+    AsyncEventRequest,
+    KeepAlive,
+    GetLogPage { lid: u8, numd: u32, offset: u64, nsid: u32 },
+    /// `nlb` is 0's based, as on the wire.
+    Read { nsid: u32, slba: u64, nlb: u16 },
+    Write { nsid: u32, slba: u64, nlb: u16 },
+    Flush { nsid: u32 },
+    /// Anything else: answered with SCT 0 SC 0x01 (invalid opcode) by the target.
+    Other { opc: u8, fctype: Option<u8> },
+}
+
+/// Asynchronous event information (AER completion dword 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AsyncEvent {
+    pub event_type: u8,
+    pub info: u8,
+    pub log_page: u8,
+}
+
+/// Identify Controller fields the target fills (4096 bytes on the wire).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct IdentifyController {
+    pub vid: u16,
+    pub ssvid: u16,
+    pub sn: String,
+    pub mn: String,
+    pub fr: String,
+    pub mdts: u8,
+    pub cntlid: u16,
+    pub ver: u32,
+    pub oaes: u32,
+    pub cntrltype: u8,
+    pub aerl: u8,
+    pub kas: u16,
+    pub sqes: u8,
+    pub cqes: u8,
+    pub maxcmd: u16,
+    pub nn: u32,
+    pub sgls: u32,
+    pub subnqn: String,
+    pub ioccsz: u32,
+    pub iorcsz: u32,
+    pub icdoff: u16,
+    pub msdbd: u8,
+}
+
+/// Identify Namespace fields the target fills (4096 bytes on the wire).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct IdentifyNamespace {
+    pub nsze: u64,
+    pub ncap: u64,
+    pub nuse: u64,
+    pub nlbaf: u8,
+    pub flbas: u8,
+    /// log2 of the LBA data size of format 0 (9 = 512 B, 12 = 4 KiB).
+    pub lbads: u8,
+}
+
+/// Controller property offsets (Property Get/Set `ofst`).
+pub mod prop {
+    pub const CAP: u32 = 0x00;
+    pub const VS: u32 = 0x08;
+    pub const CC: u32 = 0x14;
+    pub const CSTS: u32 = 0x1C;
+}
+
+/// Status values the target and host use (`Status` constructors).
+pub mod status {
+    //! Generic (SCT 0) and fabrics command-specific (SCT 1) status codes.
+    use super::Status;
+
+    const fn generic(sc: u8) -> Status {
+        Status { sct: 0, sc, crd: 0, more: false, dnr: false }
+    }
+    const fn specific(sc: u8) -> Status {
+        Status { sct: 1, sc, crd: 0, more: false, dnr: false }
+    }
+
+    pub const SUCCESS: Status = generic(0x00);
+    pub const INVALID_OPCODE: Status = generic(0x01);
+    pub const INVALID_FIELD: Status = generic(0x02);
+    pub const DATA_TRANSFER_ERROR: Status = generic(0x04);
+    pub const INTERNAL_DEVICE_ERROR: Status = generic(0x06);
+    pub const ABORTED_SQ_DELETION: Status = generic(0x08);
+    pub const INVALID_NAMESPACE: Status = generic(0x0B);
+    pub const COMMAND_SEQUENCE_ERROR: Status = generic(0x0C);
+    pub const LBA_OUT_OF_RANGE: Status = generic(0x80);
+    pub const NAMESPACE_NOT_READY: Status = generic(0x82);
+    /// Set Features KATO with an invalid value (command specific).
+    pub const KEEP_ALIVE_INVALID: Status = specific(0x1C);
+    pub const ASYNC_EVENT_LIMIT_EXCEEDED: Status = specific(0x05);
+    pub const CONNECT_INCOMPATIBLE_FORMAT: Status = specific(0x80);
+    pub const CONTROLLER_BUSY: Status = specific(0x81);
+    pub const CONNECT_INVALID_PARAMETERS: Status = specific(0x82);
+    pub const CONNECT_INVALID_HOST: Status = specific(0x84);
+}
+
+/// Fabrics opcode and command types.
+pub const OPC_FABRICS: u8 = 0x7F;
+pub const FCTYPE_PROPERTY_SET: u8 = 0x00;
+pub const FCTYPE_CONNECT: u8 = 0x01;
+pub const FCTYPE_PROPERTY_GET: u8 = 0x04;
+
+/// Feature identifiers used by hosts during init.
+pub mod feature {
+    pub const NUMBER_OF_QUEUES: u8 = 0x07;
+    pub const ASYNC_EVENT_CONFIG: u8 = 0x0B;
+    pub const KEEP_ALIVE_TIMER: u8 = 0x0F;
+}
+
+// ---- Contract signatures (bodies are filled by the codec implementation) ----
+
+impl Status {
+    /// Whether this is SCT 0 / SC 0.
+    pub fn is_success(self) -> bool {
+        self.sct == 0 && self.sc == 0
+    }
+}
+
+impl Pdu {
+    /// The type byte of this PDU.
+    pub fn pdu_type(&self) -> PduType {
+        todo!()
+    }
+
+    /// Total encoded length (`plen`) with the given digests in force.
+    pub fn encoded_len(&self, digests: Digests) -> usize {
+        let _ = digests;
+        todo!()
+    }
+
+    /// Appends the encoded PDU to `out`. Digests apply only to the PDU types that carry them.
+    pub fn emit(&self, digests: Digests, out: &mut Vec<u8>) {
+        let _ = (digests, out);
+        todo!()
+    }
+
+    /// `emit` into a fresh buffer.
+    pub fn to_bytes(&self, digests: Digests) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.encoded_len(digests));
+        self.emit(digests, &mut out);
+        out
+    }
+}
+
+/// Streaming decoder for one connection direction.
+///
+/// Calling order: `new`, then `decode` repeatedly with whatever bytes arrived;
+/// after IC negotiation call `set_digests`. After an `Err` the connection is dead: send
+/// `err.term_req()` and close; further calls return the same error.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PduDecoder {
+    config: DecoderConfig,
+}
+
+impl PduDecoder {
+    pub fn new(config: DecoderConfig) -> Self {
+        PduDecoder { config }
+    }
+
+    /// Changes the digests in force (after ICReq/ICResp).
+    pub fn set_digests(&mut self, digests: Digests) {
+        self.config.digests = digests;
+    }
+
+    /// Consumes bytes from the front of `input` until one whole PDU is assembled (returned as
+    /// `Ok(Some)`) or `input` is empty (`Ok(None)`: incomplete, partial PDU buffered).
+    /// Buffers at most one PDU. Call again with the rest of `input`.
+    pub fn decode(&mut self, input: &mut &[u8]) -> Result<Option<Pdu>, WireError> {
+        let _ = input;
+        todo!()
+    }
+
+    /// Bytes of an incomplete PDU currently buffered.
+    pub fn buffered(&self) -> usize {
+        todo!()
+    }
+}
+
+impl WireError {
+    /// The TermReq body that reports this error to the peer.
+    pub fn term_req(&self) -> TermReq {
+        TermReq { fes: self.fes, fei: self.fei, data: self.header.clone() }
+    }
+}
+
+impl Command {
+    /// Typed view of an SQE. CONNECT data is parsed separately with `ConnectData::parse`.
+    pub fn parse(sqe: &Sqe, queue: QueueKind) -> Command {
+        let _ = (sqe, queue);
+        todo!()
+    }
+
+    /// The SQE that carries this command, with command id `cid` (SGL left for the caller).
+    pub fn to_sqe(&self, cid: u16) -> Sqe {
+        let _ = cid;
+        todo!()
+    }
+}
+
+impl ConnectData {
+    /// Parses the 1024-byte CONNECT data.
+    pub fn parse(data: &[u8]) -> Result<ConnectData, WireError> {
+        let _ = data;
+        todo!()
+    }
+
+    /// The 1024-byte CONNECT data.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        todo!()
+    }
+}
+
+impl IdentifyController {
+    /// The 4096-byte Identify Controller data structure.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        todo!()
+    }
+
+    /// Parses an Identify Controller data structure (at least 4096 bytes).
+    pub fn parse(data: &[u8]) -> Option<IdentifyController> {
+        let _ = data;
+        todo!()
+    }
+}
+
+impl IdentifyNamespace {
+    /// The 4096-byte Identify Namespace data structure.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        todo!()
+    }
+
+    /// Parses an Identify Namespace data structure (at least 4096 bytes).
+    pub fn parse(data: &[u8]) -> Option<IdentifyNamespace> {
+        let _ = data;
+        todo!()
+    }
+}
+
+impl AsyncEvent {
+    /// Namespace attribute changed notice (type 2, info 0, log page 0x04).
+    pub const NAMESPACE_CHANGED: AsyncEvent = AsyncEvent { event_type: 2, info: 0, log_page: 0x04 };
+
+    pub fn to_cdw0(self) -> u32 {
+        u32::from(self.event_type) | u32::from(self.info) << 8 | u32::from(self.log_page) << 16
+    }
+
+    pub fn from_cdw0(cdw0: u32) -> AsyncEvent {
+        AsyncEvent { event_type: (cdw0 & 0x7) as u8, info: (cdw0 >> 8) as u8, log_page: (cdw0 >> 16) as u8 }
+    }
+}

@@ -1,0 +1,1 @@
+//! fabcheck-runtime: tokio NVMe/TCP target and initiator (see DESIGN.md section 10).

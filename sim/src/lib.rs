@@ -1,0 +1,1 @@
+//! fabcheck-sim: the deterministic simulator (see DESIGN.md section 8).
