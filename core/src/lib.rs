@@ -5,8 +5,12 @@
 //! output is polled out. See `DESIGN.md` sections 3 to 7.
 
 pub mod host;
+pub mod record;
 pub mod target;
 pub mod time;
 pub mod wire;
+
+#[cfg(test)]
+mod tests;
 
 pub use time::{Duration, Instant};

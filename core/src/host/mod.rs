@@ -80,9 +80,21 @@ pub enum HostAction {
     /// Open I/O queue `qid`, send ICReq, then its CONNECT with the admin cntlid.
     ConnectIo { qid: Qid },
     /// Read `nlb` blocks (1-based count) at `slba`; completion reported with `tag`.
-    Read { tag: u64, qid: Qid, nsid: u32, slba: u64, nlb: u32 },
+    Read {
+        tag: u64,
+        qid: Qid,
+        nsid: u32,
+        slba: u64,
+        nlb: u32,
+    },
     /// Write `data` (a whole number of blocks) at `slba`; completion reported with `tag`.
-    Write { tag: u64, qid: Qid, nsid: u32, slba: u64, data: Vec<u8> },
+    Write {
+        tag: u64,
+        qid: Qid,
+        nsid: u32,
+        slba: u64,
+        data: Vec<u8>,
+    },
     /// Send one Keep Alive now.
     KeepAlive,
     /// Stop (false) or restart (true) the periodic Keep Alive.
@@ -101,11 +113,18 @@ pub enum HostAction {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum HostOutput {
     /// Open a connection for `qid`; answer with `HostInput::Opened`.
-    Open { qid: Qid },
+    Open {
+        qid: Qid,
+    },
     /// Send these bytes on the connection of `qid`.
-    Send { qid: Qid, data: Vec<u8> },
+    Send {
+        qid: Qid,
+        data: Vec<u8>,
+    },
     /// Close the connection of `qid`.
-    Close { qid: Qid },
+    Close {
+        qid: Qid,
+    },
     Event(HostEvent),
 }
 
@@ -123,7 +142,11 @@ pub enum HostEvent {
     /// An init-sequence or admin command failed.
     CommandFailed { qid: Qid, opc: u8, status: Status },
     /// A read or write finished; `data` holds read data.
-    IoDone { tag: u64, status: Status, data: Vec<u8> },
+    IoDone {
+        tag: u64,
+        status: Status,
+        data: Vec<u8>,
+    },
     /// An AER completed with this event.
     Aen(AsyncEvent),
     /// CC.SHN finished with CSTS.SHST = complete.

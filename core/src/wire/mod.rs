@@ -119,7 +119,9 @@ pub struct Sqe {
 }
 
 /// Completion status field (CQE bytes 14..16, without the phase bit).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub struct Status {
     /// Status code type (0 generic, 1 command specific, 2 media, 3 path).
     pub sct: u8,
@@ -265,20 +267,57 @@ pub struct ConnectData {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Command {
     Connect(Connect),
-    PropertyGet { attrib: u8, ofst: u32 },
-    PropertySet { attrib: u8, ofst: u32, value: u64 },
-    Identify { cns: u8, cntid: u16, nsid: u32 },
-    GetFeatures { fid: u8, sel: u8, cdw11: u32 },
-    SetFeatures { fid: u8, save: bool, cdw11: u32 },
+    PropertyGet {
+        attrib: u8,
+        ofst: u32,
+    },
+    PropertySet {
+        attrib: u8,
+        ofst: u32,
+        value: u64,
+    },
+    Identify {
+        cns: u8,
+        cntid: u16,
+        nsid: u32,
+    },
+    GetFeatures {
+        fid: u8,
+        sel: u8,
+        cdw11: u32,
+    },
+    SetFeatures {
+        fid: u8,
+        save: bool,
+        cdw11: u32,
+    },
     AsyncEventRequest,
     KeepAlive,
-    GetLogPage { lid: u8, numd: u32, offset: u64, nsid: u32 },
+    GetLogPage {
+        lid: u8,
+        numd: u32,
+        offset: u64,
+        nsid: u32,
+    },
     /// `nlb` is 0's based, as on the wire.
-    Read { nsid: u32, slba: u64, nlb: u16 },
-    Write { nsid: u32, slba: u64, nlb: u16 },
-    Flush { nsid: u32 },
+    Read {
+        nsid: u32,
+        slba: u64,
+        nlb: u16,
+    },
+    Write {
+        nsid: u32,
+        slba: u64,
+        nlb: u16,
+    },
+    Flush {
+        nsid: u32,
+    },
     /// Anything else: answered with SCT 0 SC 0x01 (invalid opcode) by the target.
-    Other { opc: u8, fctype: Option<u8> },
+    Other {
+        opc: u8,
+        fctype: Option<u8>,
+    },
 }
 
 /// Asynchronous event information (AER completion dword 0).
@@ -342,10 +381,22 @@ pub mod status {
     use super::Status;
 
     const fn generic(sc: u8) -> Status {
-        Status { sct: 0, sc, crd: 0, more: false, dnr: false }
+        Status {
+            sct: 0,
+            sc,
+            crd: 0,
+            more: false,
+            dnr: false,
+        }
     }
     const fn specific(sc: u8) -> Status {
-        Status { sct: 1, sc, crd: 0, more: false, dnr: false }
+        Status {
+            sct: 1,
+            sc,
+            crd: 0,
+            more: false,
+            dnr: false,
+        }
     }
 
     pub const SUCCESS: Status = generic(0x00);
@@ -452,7 +503,11 @@ impl PduDecoder {
 impl WireError {
     /// The TermReq body that reports this error to the peer.
     pub fn term_req(&self) -> TermReq {
-        TermReq { fes: self.fes, fei: self.fei, data: self.header.clone() }
+        TermReq {
+            fes: self.fes,
+            fei: self.fei,
+            data: self.header.clone(),
+        }
     }
 }
 
@@ -511,13 +566,21 @@ impl IdentifyNamespace {
 
 impl AsyncEvent {
     /// Namespace attribute changed notice (type 2, info 0, log page 0x04).
-    pub const NAMESPACE_CHANGED: AsyncEvent = AsyncEvent { event_type: 2, info: 0, log_page: 0x04 };
+    pub const NAMESPACE_CHANGED: AsyncEvent = AsyncEvent {
+        event_type: 2,
+        info: 0,
+        log_page: 0x04,
+    };
 
     pub fn to_cdw0(self) -> u32 {
         u32::from(self.event_type) | u32::from(self.info) << 8 | u32::from(self.log_page) << 16
     }
 
     pub fn from_cdw0(cdw0: u32) -> AsyncEvent {
-        AsyncEvent { event_type: (cdw0 & 0x7) as u8, info: (cdw0 >> 8) as u8, log_page: (cdw0 >> 16) as u8 }
+        AsyncEvent {
+            event_type: (cdw0 & 0x7) as u8,
+            info: (cdw0 >> 8) as u8,
+            log_page: (cdw0 >> 16) as u8,
+        }
     }
 }

@@ -1,0 +1,1 @@
+//! Multi-step target scenarios with a quinn-style harness (owned by the target work).
