@@ -95,7 +95,6 @@ pub(crate) struct Queue {
     pub sqsize: u16,
     /// Send CONNECT as soon as ICResp is accepted.
     pub connect_on_ic: bool,
-    next_cid: u16,
     pub outstanding: BTreeMap<u16, Outstanding>,
 }
 
@@ -113,7 +112,6 @@ impl Queue {
             maxh2cdata: 0,
             sqsize,
             connect_on_ic,
-            next_cid: 0,
             outstanding: BTreeMap::new(),
         }
     }
@@ -123,18 +121,19 @@ impl Queue {
         self.state != QueueState::Closed
     }
 
-    /// A free command id, or `None` when the queue is full.
-    fn alloc_cid(&mut self) -> Option<u16> {
+    /// The lowest free command id (as SPDK's host allocates), or `None` when the queue is full.
+    fn alloc_cid(&self) -> Option<u16> {
         if self.outstanding.len() > usize::from(self.sqsize) {
             return None;
         }
-        loop {
-            let cid = self.next_cid;
-            self.next_cid = self.next_cid.wrapping_add(1);
-            if !self.outstanding.contains_key(&cid) {
-                return Some(cid);
+        let mut cid = 0u16;
+        for &used in self.outstanding.keys() {
+            if used != cid {
+                break;
             }
+            cid += 1;
         }
+        Some(cid)
     }
 }
 
