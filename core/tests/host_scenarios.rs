@@ -119,6 +119,11 @@ fn icreq_fields_and_icresp_accepted() {
 }
 
 fn rejected_icresp(cfg_digests: Digests, resp: IcResp, fei: u32) {
+    let fes = if fei == 8 {
+        FatalErrorStatus::UnsupportedParameter
+    } else {
+        FatalErrorStatus::InvalidHeaderField
+    };
     let mut cfg = World::config();
     cfg.digests = cfg_digests;
     let knobs = Knobs {
@@ -137,108 +142,80 @@ fn rejected_icresp(cfg_digests: Digests, resp: IcResp, fei: u32) {
     assert_eq!(w.closed, vec![0]);
     let terms = term_reqs(&w, 0);
     assert_eq!(terms.len(), 1, "{resp:?}");
-    assert_eq!(terms[0].fes, FatalErrorStatus::InvalidHeaderField);
+    assert_eq!(terms[0].fes, fes, "{resp:?}");
     assert_eq!(terms[0].fei, fei, "{resp:?}");
     assert_eq!(terms[0].data.len(), 128, "TermReq echoes the ICResp header");
     assert_eq!(w.host.queue_state(0), Some(QueueState::Closed));
     assert_eq!(w.host.cntlid(), None);
 }
 
+const NO_DIGESTS: Digests = Digests {
+    header: false,
+    data: false,
+};
+const HDGST: Digests = Digests {
+    header: true,
+    data: false,
+};
+const BOTH: Digests = Digests {
+    header: true,
+    data: true,
+};
+
+fn icresp(pfv: u16, cpda: u8, digests: Digests, maxh2cdata: u32) -> IcResp {
+    IcResp {
+        pfv,
+        cpda,
+        digests,
+        maxh2cdata,
+    }
+}
+
 #[test]
-fn icresp_rejections_like_linux() {
-    let none = Digests::default();
-    let good = IcResp {
-        pfv: 0,
-        cpda: 0,
-        digests: none,
-        maxh2cdata: 8192,
-    };
-    rejected_icresp(
-        none,
-        IcResp {
-            pfv: 1,
-            ..good.clone()
-        },
-        8,
-    );
-    rejected_icresp(
-        none,
-        IcResp {
-            cpda: 1,
-            ..good.clone()
-        },
-        10,
-    );
-    rejected_icresp(
-        none,
-        IcResp {
-            maxh2cdata: 4094,
-            ..good.clone()
-        },
-        12,
-    );
-    rejected_icresp(
-        none,
-        IcResp {
-            maxh2cdata: 4097 + 3,
-            ..good.clone()
-        },
-        12,
-    );
-    rejected_icresp(
-        none,
-        IcResp {
-            maxh2cdata: 2048,
-            ..good.clone()
-        },
-        12,
-    );
-    // Digests must equal what was requested: more, fewer, or different.
-    let hd = Digests {
-        header: true,
-        data: false,
-    };
-    let both = Digests {
-        header: true,
-        data: true,
-    };
-    rejected_icresp(
-        none,
-        IcResp {
-            digests: hd,
-            ..good.clone()
-        },
-        11,
-    );
-    rejected_icresp(
-        both,
-        IcResp {
-            digests: hd,
-            ..good.clone()
-        },
-        11,
-    );
-    rejected_icresp(
-        hd,
-        IcResp {
-            digests: none,
-            ..good.clone()
-        },
-        11,
-    );
-    // The boundary values are accepted.
+fn icresp_field_rejections_like_linux() {
+    // (pfv, cpda, maxh2cdata) -> fei of the offending field.
+    let cases = [
+        (1, 0, 8192, 8),
+        (0, 1, 8192, 10),
+        (0, 0, 4094, 12),
+        (0, 0, 4098, 12),
+        (0, 0, 2048, 12),
+        (0, 0, 0, 12),
+    ];
+    for (pfv, cpda, max, fei) in cases {
+        rejected_icresp(NO_DIGESTS, icresp(pfv, cpda, NO_DIGESTS, max), fei);
+    }
+    // The boundary value is accepted.
     let mut w = World::new(
         World::config(),
         Knobs {
-            ic_resp: Some(IcResp {
-                maxh2cdata: 4096,
-                ..good
-            }),
+            ic_resp: Some(icresp(0, 0, NO_DIGESTS, 4096)),
             ..Knobs::default()
         },
     );
     w.act(HostAction::OpenAdmin);
     assert_eq!(w.events(), vec![HostEvent::IcDone { qid: 0 }]);
+}
+
+#[test]
+fn icresp_digests_must_equal_requested() {
+    // More, fewer, or different digests than requested.
+    let cases = [
+        (NO_DIGESTS, HDGST),
+        (NO_DIGESTS, BOTH),
+        (BOTH, HDGST),
+        (HDGST, NO_DIGESTS),
+        (
+            HDGST,
+            Digests {
+                header: false,
+                data: true,
+            },
+        ),
+    ];
+    for (asked, got) in cases {
+        rejected_icresp(asked, icresp(0, 0, got, 8192), 11);
+    }
 }
 
 #[test]

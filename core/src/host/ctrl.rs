@@ -477,7 +477,7 @@ impl Host {
         if event.log_page != 0 {
             let cmd = Command::GetLogPage {
                 lid: event.log_page,
-                numd: 1024,
+                numd: 1023, // 0's based: 4096 bytes
                 offset: 0,
                 nsid: 0xFFFF_FFFF,
             };
