@@ -63,7 +63,9 @@ fn header_bytes(pdu: &Pdu) -> Vec<u8> {
 /// Linux's ICResp checks, in Linux's order.
 fn check_ic_resp(resp: &IcResp, requested: crate::wire::Digests) -> Result<(), Violation> {
     if resp.pfv != 0 {
-        return Err(Violation::field(
+        // The decoder already rejects this; kept so the check stands on its own.
+        return Err(Violation::new(
+            FatalErrorStatus::UnsupportedParameter,
             fei::PFV,
             format!("ICResp pfv {}", resp.pfv),
         ));
