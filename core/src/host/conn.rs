@@ -343,3 +343,72 @@ impl Host {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::Digests;
+
+    #[test]
+    fn icresp_checks_name_the_offending_field() {
+        let none = Digests::default();
+        let ok = IcResp {
+            pfv: 0,
+            cpda: 0,
+            digests: none,
+            maxh2cdata: 131_072,
+        };
+        assert_eq!(check_ic_resp(&ok, none), Ok(()));
+        let fei_of = |resp: IcResp, asked: Digests| check_ic_resp(&resp, asked).unwrap_err().fei;
+        assert_eq!(
+            fei_of(
+                IcResp {
+                    pfv: 1,
+                    ..ok.clone()
+                },
+                none
+            ),
+            fei::PFV
+        );
+        assert_eq!(
+            fei_of(
+                IcResp {
+                    cpda: 2,
+                    ..ok.clone()
+                },
+                none
+            ),
+            fei::CPDA
+        );
+        let hd = Digests {
+            header: true,
+            data: false,
+        };
+        assert_eq!(fei_of(ok.clone(), hd), fei::DGST);
+        assert_eq!(
+            fei_of(
+                IcResp {
+                    maxh2cdata: 4092,
+                    ..ok
+                },
+                none
+            ),
+            fei::MAXH2CDATA
+        );
+    }
+
+    #[test]
+    fn termreq_echoes_at_most_the_header() {
+        let pdu = Pdu::IcResp(IcResp {
+            pfv: 0,
+            cpda: 0,
+            digests: Digests::default(),
+            maxh2cdata: 4096,
+        });
+        assert_eq!(header_bytes(&pdu).len(), 128);
+        let resp = Pdu::CapsuleResp(CapsuleResp {
+            cqe: Cqe::default(),
+        });
+        assert_eq!(header_bytes(&resp).len(), 24);
+    }
+}

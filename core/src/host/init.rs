@@ -253,3 +253,27 @@ impl Host {
         self.send_step(InitStep::IdentifyNs(nsid));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ns_list_stops_at_the_first_zero() {
+        let mut data = vec![0u8; 4096];
+        data[..4].copy_from_slice(&1u32.to_le_bytes());
+        data[4..8].copy_from_slice(&7u32.to_le_bytes());
+        data[12..16].copy_from_slice(&9u32.to_le_bytes());
+        assert_eq!(parse_ns_list(&data), vec![1, 7]);
+        assert_eq!(parse_ns_list(&[1, 0, 0]), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn only_register_and_identify_failures_are_fatal() {
+        assert!(InitStep::SetCc.is_fatal());
+        assert!(InitStep::IdentifyCtrl.is_fatal());
+        assert!(!InitStep::SetAec.is_fatal());
+        assert!(!InitStep::SetQueues.is_fatal());
+        assert!(!InitStep::IdentifyNs(1).is_fatal());
+    }
+}

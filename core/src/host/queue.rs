@@ -223,3 +223,56 @@ impl Host {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out() -> Outstanding {
+        Outstanding {
+            purpose: Purpose::KeepAlive,
+            opc: 0x18,
+            rx: Vec::new(),
+            rx_expected: 0,
+            tx: Vec::new(),
+            tx_sent: 0,
+        }
+    }
+
+    #[test]
+    fn cids_are_lowest_free_and_bounded_by_sqsize() {
+        let mut q = Queue::new(3, false);
+        assert_eq!(q.alloc_cid(), Some(0));
+        for cid in [0, 1, 3] {
+            q.outstanding.insert(cid, out());
+        }
+        assert_eq!(q.alloc_cid(), Some(2));
+        q.outstanding.insert(2, out());
+        assert_eq!(
+            q.alloc_cid(),
+            None,
+            "sqsize 3 (0's based) allows 4 in flight"
+        );
+        q.outstanding.remove(&0);
+        assert_eq!(q.alloc_cid(), Some(0));
+    }
+
+    #[test]
+    fn capsule_sgl_follows_the_payload() {
+        let cmd = Command::KeepAlive;
+        let c = build_capsule(&cmd, 7, &Payload::InCapsule(vec![1; 100]));
+        assert_eq!(
+            (c.sqe.sgl1.kind, c.sqe.sgl1.len, c.data.len()),
+            (SGL_IN_CAPSULE, 100, 100)
+        );
+        assert_eq!(c.sqe.cid, 7);
+        assert_eq!(c.sqe.flags & 0xC0, PSDT_SGL);
+        let c = build_capsule(&cmd, 7, &Payload::OnR2t(vec![1; 8192]));
+        assert_eq!(
+            (c.sqe.sgl1.kind, c.sqe.sgl1.len, c.data.len()),
+            (SGL_TRANSPORT, 8192, 0)
+        );
+        let c = build_capsule(&cmd, 7, &Payload::Receive(4096));
+        assert_eq!((c.sqe.sgl1.kind, c.sqe.sgl1.len), (SGL_TRANSPORT, 4096));
+    }
+}
