@@ -1031,3 +1031,132 @@ fn replays_spdk_targets_answers_through_init() {
     let names: Vec<String> = w.target.commands().iter().map(|(_, c)| name(c)).collect();
     assert_eq!(names.len(), 17, "{names:?}");
 }
+
+// ---- scripted steps, failures and teardown ----
+
+#[test]
+fn connect_failure_is_reported_and_the_queue_closed() {
+    let mut w = World::new(
+        World::config(),
+        Knobs {
+            connect_status: Some(status::CONTROLLER_BUSY),
+            ..Knobs::default()
+        },
+    );
+    w.act(HostAction::Connect);
+    assert_eq!(
+        w.events(),
+        vec![
+            HostEvent::IcDone { qid: 0 },
+            HostEvent::ConnectFailed {
+                qid: 0,
+                status: status::CONTROLLER_BUSY
+            },
+            HostEvent::QueueClosed { qid: 0 },
+        ]
+    );
+    assert_eq!(w.closed, vec![0]);
+    assert_eq!(w.host.cntlid(), None);
+    assert_eq!(w.host.phase(), CtrlPhase::Down);
+    // The host may try again from scratch.
+    w.target.knobs.connect_status = None;
+    w.connect();
+    assert!(w.host.is_ready());
+}
+
+#[test]
+fn connect_admin_while_ic_in_flight_waits_for_icresp() {
+    let mut w = World::new(World::config(), Knobs::default());
+    w.target.silent = true;
+    w.act(HostAction::OpenAdmin);
+    w.act(HostAction::ConnectAdmin);
+    w.act(HostAction::Initialize);
+    assert_eq!(w.host.queue_state(0), Some(QueueState::AwaitingIcResp));
+    assert!(w.events().is_empty());
+    // A stalled host: time passes, nothing is sent.
+    w.advance(Duration::from_secs(30));
+    assert_eq!(w.target.log.len(), 1);
+    w.target.silent = false;
+    let icresp = Pdu::IcResp(IcResp {
+        pfv: 0,
+        cpda: 0,
+        digests: Digests::default(),
+        maxh2cdata: 8192,
+    });
+    let bytes = w.target.encode(0, &icresp);
+    w.deliver(0, &bytes);
+    w.pump();
+    assert!(w.host.is_ready(), "{:?}", w.events());
+}
+
+#[test]
+fn one_keep_alive_in_flight_at_a_time() {
+    let mut w = ready_world(Knobs::default());
+    w.target.silent = true;
+    w.advance(Duration::from_secs(21));
+    assert_eq!(
+        keep_alive_times(&w).len(),
+        1,
+        "unanswered KA is not repeated"
+    );
+    assert!(w.host.keep_alive_armed());
+}
+
+#[test]
+fn admin_close_disarms_timers_and_forgets_the_controller() {
+    let mut w = io_world(Knobs::default());
+    w.input(HostInput::Closed { qid: 0 });
+    assert_eq!(w.host.cntlid(), None);
+    assert_eq!(w.host.phase(), CtrlPhase::Down);
+    assert_eq!(w.host.poll_timeout(), None);
+    assert_eq!(w.host.outstanding(0), 0, "AERs dropped with the queue");
+    // The I/O queue stays until the target closes it.
+    assert_eq!(w.host.queue_state(1), Some(QueueState::Live));
+}
+
+#[test]
+fn disconnect_and_disconnect_all() {
+    let mut w = io_world(Knobs::default());
+    w.act(HostAction::ConnectIo { qid: 2 });
+    w.act(HostAction::Disconnect { qid: 2 });
+    assert_eq!(w.closed, vec![2]);
+    assert_eq!(w.events().last(), Some(&HostEvent::QueueClosed { qid: 2 }));
+    w.act(HostAction::DisconnectAll);
+    assert_eq!(w.closed, vec![2, 1, 0], "I/O queues first, admin last");
+    assert_eq!(w.host.queue_state(0), Some(QueueState::Closed));
+    assert_eq!(w.host.poll_timeout(), None);
+}
+
+#[test]
+fn header_digest_error_sends_termreq() {
+    let mut cfg = World::config();
+    cfg.digests = Digests {
+        header: true,
+        data: false,
+    };
+    let mut w = World::new(cfg, Knobs::default());
+    w.connect();
+    w.act(HostAction::ConnectIo { qid: 1 });
+    w.target.silent = true;
+    w.act(HostAction::Read {
+        tag: 1,
+        qid: 1,
+        nsid: 1,
+        slba: 0,
+        nlb: 1,
+    });
+    let mut bytes = w
+        .target
+        .encode(1, &host_fake::resp(1, 0, status::SUCCESS, 0, 0));
+    assert_eq!(bytes.len(), 28, "CapsuleResp + HDGST");
+    bytes[26] ^= 0xFF;
+    w.deliver(1, &bytes);
+    w.pump();
+    let terms = term_reqs(&w, 1);
+    assert_eq!(terms.len(), 1);
+    assert_eq!(terms[0].fes, FatalErrorStatus::HeaderDigestError);
+    assert_eq!(
+        io_done(&w, 1),
+        vec![(local_status::HOST_ABORTED, Vec::new())]
+    );
+}

@@ -39,6 +39,8 @@ pub struct Knobs {
     pub identify: IdentifyController,
     /// KATO reported by Get Features KATO (ms).
     pub kato_ms: u32,
+    /// Fail every CONNECT with this status.
+    pub connect_status: Option<Status>,
 }
 
 impl Default for Knobs {
@@ -70,6 +72,7 @@ impl Default for Knobs {
                 ..IdentifyController::default()
             },
             kato_ms: 10_000,
+            connect_status: None,
         }
     }
 }
@@ -203,7 +206,9 @@ impl FakeTarget {
                 } else {
                     data.cntlid == CNTLID
                 };
-                let st = if ok {
+                let st = if let Some(st) = self.knobs.connect_status {
+                    st
+                } else if ok {
                     status::SUCCESS
                 } else {
                     status::CONNECT_INVALID_PARAMETERS
@@ -480,6 +485,7 @@ impl World {
             self.outputs.push(out.clone());
             match out {
                 HostOutput::Open { qid } => {
+                    self.closed.retain(|&q| q != qid);
                     self.target.accept(qid);
                     self.host.handle(self.now, HostInput::Opened { qid });
                 }
