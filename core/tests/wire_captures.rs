@@ -100,14 +100,6 @@ fn decode_file(name: &str, stream: u32, dir: Dir) -> Stream {
     decode_bytes(&file, &bytes, dir.role())
 }
 
-fn counts<'a>(pdus: impl Iterator<Item = &'a Pdu>) -> BTreeMap<PduType, usize> {
-    let mut m = BTreeMap::new();
-    for p in pdus {
-        *m.entry(p.pdu_type()).or_default() += 1;
-    }
-    m
-}
-
 #[test]
 fn every_captured_pdu_decodes_and_reencodes_identically() {
     for (name, streams) in CAPTURES {

@@ -57,12 +57,10 @@ fn connected(role: Role, d: Digests) -> PduDecoder {
 fn reject(mut make: impl FnMut() -> PduDecoder, bytes: &[u8]) -> WireError {
     let mut dec = make();
     let mut input = bytes;
-    let err = loop {
-        match dec.decode(&mut input) {
-            Ok(Some(p)) => panic!("accepted {p}"),
-            Ok(None) => panic!("incomplete, not rejected"),
-            Err(e) => break e,
-        }
+    let err = match dec.decode(&mut input) {
+        Ok(Some(p)) => panic!("accepted {p}"),
+        Ok(None) => panic!("incomplete, not rejected"),
+        Err(e) => e,
     };
     assert_eq!(dec.decode(&mut &bytes[..]).unwrap_err(), err, "sticky");
     let mut dec = make();
