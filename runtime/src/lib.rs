@@ -15,4 +15,8 @@ pub mod shared;
 pub mod sync;
 
 #[cfg(not(loom))]
+pub mod driver;
+#[cfg(not(loom))]
 pub mod rpc;
+#[cfg(not(loom))]
+pub mod tcp;

@@ -830,5 +830,59 @@ fn version_json() -> Value {
     })
 }
 
+/// Serves JSON-RPC on a Unix socket at `path` (a stale socket file is replaced) until the
+/// returned task is aborted.
+pub fn serve_unix<B: Backend + 'static>(
+    path: &std::path::Path,
+    service: std::sync::Arc<Service<B>>,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    if path.exists() && std::os::unix::net::UnixStream::connect(path).is_err() {
+        std::fs::remove_file(path)?;
+    }
+    let listener = tokio::net::UnixListener::bind(path)?;
+    tracing::info!(path = %path.display(), "rpc listening");
+    Ok(tokio::spawn(async move {
+        loop {
+            match listener.accept().await {
+                Ok((stream, _)) => {
+                    tokio::spawn(serve_client(stream, service.clone()));
+                }
+                Err(e) => {
+                    tracing::warn!("rpc accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+            }
+        }
+    }))
+}
+
+async fn serve_client<B: Backend>(
+    mut stream: tokio::net::UnixStream,
+    service: std::sync::Arc<Service<B>>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut framer = Framer::default();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        for item in framer.push(&buf[..n]) {
+            let answer = match item {
+                Ok(v) => service.answer(v).await,
+                Err(e) => Some(response(Value::Null, Err(e))),
+            };
+            if let Some(a) = answer {
+                let mut text = a.to_string().into_bytes();
+                text.push(b'\n');
+                if stream.write_all(&text).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests;
