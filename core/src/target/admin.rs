@@ -1,0 +1,355 @@
+//! Admin and fabrics command execution on the controller's thread: Property Get/Set (CAP, VS,
+//! CC with EN/SHN semantics, CSTS), Identify (CNS 0/1/2/3), Get/Set Features, Asynchronous
+//! Event Requests (at most 4), Keep Alive, Get Log Page (zero-filled), and the dispatch of every
+//! admitted request to its handler.
+//!
+//! Invariants kept: CSTS.RDY becomes 1 only when CC.EN goes 0 -> 1 and SHST only reports
+//! complete after the shutdown fan-out (I10); only Keep Alive refreshes the keep-alive deadline.
+
+use super::arena::{CtrlrH, ReqH};
+use super::ctrlr::{CC_EN, CC_SHN_SHIFT, CSTS_RDY};
+use super::Target;
+use crate::wire::{feature, prop, status, Command, IdentifyController, IdentifyNamespace, Status};
+
+/// SPDK_NVMF_MAX_ASYNC_EVENTS.
+const MAX_AERS: usize = 4;
+
+impl Target {
+    /// Routes an admitted request to its handler.
+    pub(super) fn dispatch_request(&mut self, r: ReqH) {
+        let Some(req) = self.reqs.get(r) else { return };
+        let cmd = req.cmd.clone();
+        let Some(q) = self.qpairs.get(req.qpair) else {
+            return;
+        };
+        let (ctrlr, qid) = (q.ctrlr, q.qid);
+        if let Command::Connect(_) = cmd {
+            if ctrlr.is_some() {
+                self.complete_with(r, status::COMMAND_SEQUENCE_ERROR);
+            } else {
+                self.cmd_connect(r);
+            }
+            return;
+        }
+        let Some(c) = ctrlr else {
+            self.complete_with(r, status::COMMAND_SEQUENCE_ERROR);
+            return;
+        };
+        if qid != 0 && !req.is_fabrics() {
+            self.io_exec(r, c);
+            return;
+        }
+        if qid != 0 {
+            self.complete_with(r, status::INVALID_OPCODE);
+            return;
+        }
+        if self
+            .ctrlr_on_thread(c, "nvmf_ctrlr_process_admin_cmd")
+            .is_none()
+        {
+            return;
+        }
+        self.admin_exec(r, c, cmd);
+    }
+
+    fn admin_exec(&mut self, r: ReqH, c: CtrlrH, cmd: Command) {
+        let st = match cmd {
+            Command::PropertyGet { attrib, ofst } => self.property_get(r, c, attrib, ofst),
+            Command::PropertySet {
+                attrib,
+                ofst,
+                value,
+            } => self.property_set(c, attrib, ofst, value),
+            Command::Identify { cns, nsid, .. } => self.identify(r, c, cns, nsid),
+            Command::GetFeatures { fid, .. } => self.get_features(r, c, fid),
+            Command::SetFeatures { fid, cdw11, .. } => self.set_features(r, c, fid, cdw11),
+            Command::AsyncEventRequest => return self.aer_submit(r, c),
+            Command::KeepAlive => {
+                let now = self.now;
+                if let Some(ctrlr) = self.ctrlrs.get_mut(c) {
+                    ctrlr.last_keep_alive = now;
+                }
+                self.arm_keep_alive(c);
+                status::SUCCESS
+            }
+            Command::GetLogPage { lid, numd, .. } => self.get_log_page(r, lid, numd),
+            _ => status::INVALID_OPCODE,
+        };
+        self.complete_with(r, st);
+    }
+
+    fn property_get(&mut self, r: ReqH, c: CtrlrH, attrib: u8, ofst: u32) -> Status {
+        let Some(ctrlr) = self.ctrlrs.get(c) else {
+            return status::INTERNAL_DEVICE_ERROR;
+        };
+        let size8 = attrib & 7 == 1;
+        let mqes = u64::from(self.config.max_queue_depth.saturating_sub(1));
+        // CAP: MQES, CQR, TO = 30 (15 s), CSS NVM, MPSMIN/MAX 0.
+        let cap = mqes | (1 << 16) | (30 << 24) | (1 << 37);
+        let value = match (ofst, size8) {
+            (prop::CAP, true) => cap,
+            (prop::CAP, false) => cap & 0xFFFF_FFFF,
+            (0x04, false) => cap >> 32,
+            (prop::VS, false) => 0x0001_0300,
+            (prop::CC, false) => u64::from(ctrlr.cc),
+            (prop::CSTS, false) => u64::from(ctrlr.csts),
+            _ => return status::CONNECT_INVALID_PARAMETERS,
+        };
+        if let Some(req) = self.reqs.get_mut(r) {
+            req.rsp.cdw0 = value as u32;
+            req.rsp.cdw1 = (value >> 32) as u32;
+        }
+        status::SUCCESS
+    }
+
+    /// `nvmf_prop_set_cc` (and the read-only properties' rejection).
+    fn property_set(&mut self, c: CtrlrH, attrib: u8, ofst: u32, value: u64) -> Status {
+        if ofst != prop::CC || attrib & 7 != 0 {
+            return status::CONNECT_INVALID_PARAMETERS;
+        }
+        let Some(ctrlr) = self.ctrlrs.get_mut(c) else {
+            return status::INTERNAL_DEVICE_ERROR;
+        };
+        let new = value as u32;
+        let diff = new ^ ctrlr.cc;
+        let shn = (new >> CC_SHN_SHIFT) & 3;
+        if diff & (0x3FF << 4) != 0 {
+            // CSS, MPS or AMS changed: not supported.
+            return status::CONNECT_INVALID_PARAMETERS;
+        }
+        ctrlr.cc = (ctrlr.cc & !(0xFF << 16)) | (new & (0xFF << 16));
+        if diff & CC_EN != 0 {
+            if new & CC_EN != 0 {
+                ctrlr.cc |= CC_EN;
+                ctrlr.csts |= CSTS_RDY;
+                let (subsys, cntlid) = ctrlr.key();
+                self.timers
+                    .remove(&super::Timer::Association { subsys, cntlid });
+            } else if !ctrlr.disconnect_in_progress {
+                ctrlr.cc &= !CC_EN;
+                self.ctrlr_start_reset_shn(c, false);
+            }
+        }
+        let Some(ctrlr) = self.ctrlrs.get_mut(c) else {
+            return status::SUCCESS;
+        };
+        if diff & (3 << CC_SHN_SHIFT) != 0 {
+            match shn {
+                1 | 2 if !ctrlr.disconnect_in_progress => {
+                    ctrlr.cc = (ctrlr.cc & !(3 << CC_SHN_SHIFT)) | (shn << CC_SHN_SHIFT);
+                    self.ctrlr_start_reset_shn(c, true);
+                }
+                1 | 2 => {}
+                0 => ctrlr.cc &= !(3 << CC_SHN_SHIFT),
+                _ => return status::CONNECT_INVALID_PARAMETERS,
+            }
+        }
+        status::SUCCESS
+    }
+
+    fn identify(&mut self, r: ReqH, c: CtrlrH, cns: u8, nsid: u32) -> Status {
+        let data = match cns {
+            0x00 => self.identify_ns(c, nsid),
+            0x01 => self.identify_ctrlr(c).map(|id| id.to_bytes()),
+            0x02 => self.identify_active_ns_list(c, nsid),
+            0x03 => self.identify_ns_descriptors(c, nsid),
+            _ => return status::INVALID_FIELD,
+        };
+        match data {
+            Ok(bytes) => {
+                self.set_rsp_data(r, bytes);
+                status::SUCCESS
+            }
+            Err(st) => st,
+        }
+    }
+
+    fn set_rsp_data(&mut self, r: ReqH, mut bytes: Vec<u8>) {
+        if let Some(req) = self.reqs.get_mut(r) {
+            let want = req.sqe.sgl1.len as usize;
+            if want > 0 && want < bytes.len() {
+                bytes.truncate(want);
+            }
+            req.rsp_data = bytes;
+        }
+    }
+
+    fn ctrlr_subsystem(&self, c: CtrlrH) -> Option<&super::subsystem::Subsystem> {
+        self.ctrlrs
+            .get(c)
+            .and_then(|c| self.subsystems.get(c.subsys))
+    }
+
+    /// Identify Controller with the fields real hosts check (DESIGN 7).
+    fn identify_ctrlr(&self, c: CtrlrH) -> Result<IdentifyController, Status> {
+        let ctrlr = self.ctrlrs.get(c).ok_or(status::INTERNAL_DEVICE_ERROR)?;
+        let sub = self
+            .ctrlr_subsystem(c)
+            .ok_or(status::INTERNAL_DEVICE_ERROR)?;
+        let max_nsid = sub.namespaces.keys().max().copied().unwrap_or(0);
+        let mdts = (self.config.max_io_size / 4096).max(1).ilog2() as u8;
+        Ok(IdentifyController {
+            vid: 0x8086,
+            ssvid: 0x8086,
+            sn: sub.serial.clone(),
+            mn: sub.model.clone(),
+            fr: "fabcheck".to_string(),
+            mdts,
+            cntlid: ctrlr.cntlid,
+            ver: 0x0001_0300,
+            oaes: 1 << 8,
+            cntrltype: 1,
+            aerl: (MAX_AERS - 1) as u8,
+            kas: 10,
+            sqes: 0x66,
+            cqes: 0x44,
+            maxcmd: self.config.max_queue_depth,
+            nn: max_nsid.max(32),
+            sgls: 1 | (1 << 20),
+            subnqn: sub.nqn.clone(),
+            ioccsz: 4 + self.config.in_capsule_data_size / 16,
+            iorcsz: 1,
+            icdoff: 0,
+            msdbd: 1,
+        })
+    }
+
+    fn identify_ns(&self, c: CtrlrH, nsid: u32) -> Result<Vec<u8>, Status> {
+        let sub = self
+            .ctrlr_subsystem(c)
+            .ok_or(status::INTERNAL_DEVICE_ERROR)?;
+        if nsid == 0 || nsid == 0xFFFF_FFFF {
+            return Err(status::INVALID_NAMESPACE);
+        }
+        let Some(ns) = sub.namespaces.get(&nsid) else {
+            // An inactive NSID reads as zeros.
+            return Ok(vec![0; 4096]);
+        };
+        let blocks = ns.cfg.blocks;
+        Ok(IdentifyNamespace {
+            nsze: blocks,
+            ncap: blocks,
+            nuse: blocks,
+            nlbaf: 0,
+            flbas: 0,
+            lbads: ns.cfg.block_size.max(1).ilog2() as u8,
+        }
+        .to_bytes())
+    }
+
+    fn identify_active_ns_list(&self, c: CtrlrH, after: u32) -> Result<Vec<u8>, Status> {
+        let sub = self
+            .ctrlr_subsystem(c)
+            .ok_or(status::INTERNAL_DEVICE_ERROR)?;
+        let mut out = vec![0u8; 4096];
+        for (i, id) in sub
+            .namespaces
+            .keys()
+            .filter(|id| **id > after)
+            .take(1024)
+            .enumerate()
+        {
+            out[i * 4..i * 4 + 4].copy_from_slice(&id.to_le_bytes());
+        }
+        Ok(out)
+    }
+
+    /// Namespace identification descriptors: one UUID (NIDT 3) derived from the NSID.
+    fn identify_ns_descriptors(&self, c: CtrlrH, nsid: u32) -> Result<Vec<u8>, Status> {
+        let sub = self
+            .ctrlr_subsystem(c)
+            .ok_or(status::INTERNAL_DEVICE_ERROR)?;
+        if !sub.namespaces.contains_key(&nsid) {
+            return Err(status::INVALID_NAMESPACE);
+        }
+        let mut out = vec![0u8; 4096];
+        out[0] = 3;
+        out[1] = 16;
+        out[4..8].copy_from_slice(b"fabc");
+        out[16..20].copy_from_slice(&nsid.to_be_bytes());
+        Ok(out)
+    }
+
+    fn get_features(&mut self, r: ReqH, c: CtrlrH, fid: u8) -> Status {
+        let max_io = u32::from(self.config.max_io_qpairs_per_ctrlr.saturating_sub(1));
+        let Some(ctrlr) = self.ctrlrs.get(c) else {
+            return status::INTERNAL_DEVICE_ERROR;
+        };
+        let value = match fid {
+            feature::NUMBER_OF_QUEUES => max_io | (max_io << 16),
+            feature::ASYNC_EVENT_CONFIG => ctrlr.aec,
+            feature::KEEP_ALIVE_TIMER => ctrlr.kato_ms,
+            0x01 | 0x02 | 0x04 | 0x05 | 0x08 | 0x09 | 0x0A => 0,
+            _ => return status::INVALID_FIELD,
+        };
+        if let Some(req) = self.reqs.get_mut(r) {
+            req.rsp.cdw0 = value;
+        }
+        status::SUCCESS
+    }
+
+    fn set_features(&mut self, r: ReqH, c: CtrlrH, fid: u8, cdw11: u32) -> Status {
+        let max_io = u32::from(self.config.max_io_qpairs_per_ctrlr.saturating_sub(1));
+        let min_kato = self.config.min_kato_ms;
+        let now = self.now;
+        let Some(ctrlr) = self.ctrlrs.get_mut(c) else {
+            return status::INTERNAL_DEVICE_ERROR;
+        };
+        let cdw0 = match fid {
+            feature::NUMBER_OF_QUEUES => max_io | (max_io << 16),
+            feature::ASYNC_EVENT_CONFIG => {
+                ctrlr.aec = cdw11;
+                0
+            }
+            feature::KEEP_ALIVE_TIMER => {
+                if cdw11 == 0 {
+                    return status::KEEP_ALIVE_INVALID;
+                }
+                ctrlr.kato_ms = cdw11.div_ceil(100).saturating_mul(100).max(min_kato);
+                ctrlr.last_keep_alive = now;
+                self.arm_keep_alive(c);
+                0
+            }
+            0x01 | 0x02 | 0x04 | 0x05 | 0x08 | 0x09 | 0x0A => 0,
+            _ => return status::INVALID_FIELD,
+        };
+        if let Some(req) = self.reqs.get_mut(r) {
+            req.rsp.cdw0 = cdw0;
+        }
+        status::SUCCESS
+    }
+
+    /// `nvmf_ctrlr_async_event_request`: store it (uncounted: it never completes on its own),
+    /// or complete it at once with a pending event; the fifth is rejected.
+    fn aer_submit(&mut self, r: ReqH, c: CtrlrH) {
+        let Some(ctrlr) = self.ctrlrs.get_mut(c) else {
+            return;
+        };
+        if !ctrlr.pending_aens.is_empty() {
+            let cdw0 = ctrlr.pending_aens.remove(0);
+            self.complete_aer(r, cdw0);
+            return;
+        }
+        if ctrlr.aer.len() >= MAX_AERS {
+            self.complete_with(r, status::ASYNC_EVENT_LIMIT_EXCEEDED);
+            return;
+        }
+        ctrlr.aer.push(r);
+        let Some(req) = self.reqs.get_mut(r) else {
+            return;
+        };
+        let (pg, counted) = (req.pg, req.counted);
+        req.counted = super::request::Counted::None;
+        self.uncount(pg, counted);
+    }
+
+    /// Get Log Page: supported pages read as zeros; others are an invalid field.
+    fn get_log_page(&mut self, r: ReqH, lid: u8, numd: u32) -> Status {
+        if !matches!(lid, 0x01..=0x05 | 0x70 | 0x80) {
+            return status::INVALID_FIELD;
+        }
+        let len = ((numd as usize) + 1) * 4;
+        self.set_rsp_data(r, vec![0; len.min(self.config.max_io_size as usize)]);
+        status::SUCCESS
+    }
+}

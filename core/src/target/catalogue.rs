@@ -1,0 +1,88 @@
+//! The bug catalogue: real SPDK bugs that can be switched back on (`TargetConfig::bugs`), each
+//! with its SPDK fix commit, issue, the scenario that reaches it and the invariant it breaks.
+//! With every switch off the core is the fixed SPDK and the checker must report nothing.
+
+use super::{BugId, ConnectParking, InvariantId};
+use serde::Serialize;
+
+/// One catalogue entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CatalogueEntry {
+    pub id: BugId,
+    /// Stable name, e.g. "spdk-3302" (the `--bug` argument).
+    pub name: &'static str,
+    /// SPDK commit that fixed it.
+    pub fix_commit: &'static str,
+    /// SPDK GitHub issue.
+    pub issue: &'static str,
+    /// Last release with the bug / first release with the fix.
+    pub last_buggy: &'static str,
+    pub first_fixed: &'static str,
+    pub invariant: InvariantId,
+    /// The violation site the core reports.
+    pub site: &'static str,
+    /// The CONNECT park mode of the SPDK versions that had the bug's main window.
+    pub parking: ConnectParking,
+    pub summary: &'static str,
+    /// How to reach it.
+    pub scenario: &'static str,
+}
+
+static CATALOGUE: &[CatalogueEntry] = &[CatalogueEntry {
+    id: BugId::Spdk3302,
+    name: "spdk-3302",
+    fix_commit: "6c23277d0a0da4ce2a67501434b7ec0339c361cb",
+    issue: "https://github.com/spdk/spdk/issues/3302",
+    last_buggy: "v24.01",
+    first_fixed: "v24.05",
+    invariant: InvariantId::I1,
+    site: "free_aer",
+    parking: ConnectParking::Retry,
+    summary: "nvmf_qpair_free_aer dereferences a NULL controller: every pre-CONNECT qpair has \
+              qid 0, so it 'is the admin queue', and the guard on qpair->ctrlr was missing",
+    scenario: "(a) retry mode: pause(S) reaches the PG after an admin CONNECT to S was admitted \
+               and parked on qpair->outstanding; stop_listen_async(T, NULL) disconnects the \
+               qpair. (b) cntlid range exhausted: _nvmf_subsystem_add_ctrlr fails, sets \
+               qpair->ctrlr = NULL and sends the error completion; a disconnect on the PG runs \
+               first",
+}];
+
+/// Every catalogue entry.
+pub fn catalogue() -> &'static [CatalogueEntry] {
+    CATALOGUE
+}
+
+impl BugId {
+    /// The stable name, e.g. "spdk-3302".
+    pub fn name(self) -> &'static str {
+        self.entry().name
+    }
+
+    /// Looks a bug up by its stable name.
+    pub fn from_name(name: &str) -> Option<BugId> {
+        CATALOGUE.iter().find(|e| e.name == name).map(|e| e.id)
+    }
+
+    /// This bug's catalogue entry.
+    pub fn entry(self) -> &'static CatalogueEntry {
+        CATALOGUE
+            .iter()
+            .find(|e| e.id == self)
+            .expect("every BugId has a catalogue entry")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bug_has_an_entry_and_round_trips_by_name() {
+        for e in catalogue() {
+            assert_eq!(BugId::from_name(e.name), Some(e.id));
+            assert_eq!(e.id.entry().fix_commit.len(), 40);
+        }
+        assert_eq!(BugId::Spdk3302.name(), "spdk-3302");
+        assert_eq!(BugId::from_name("spdk-0000"), None);
+    }
+}

@@ -1,0 +1,441 @@
+//! CONNECT, hop by hop (`nvmf_ctrlr_cmd_connect`, `_nvmf_ctrlr_connect`,
+//! `_nvmf_subsystem_add_ctrlr`, `_nvmf_ctrlr_add_admin_qpair`, `_nvmf_ctrlr_add_io_qpair`,
+//! `nvmf_ctrlr_add_io_qpair`, `nvmf_ctrlr_send_connect_rsp`), with both park modes for a
+//! subsystem that is not ACTIVE (`ConnectParking::Retry`, v21.07-v24.01; `Queue`, HEAD).
+//!
+//! Invariants kept: every CONNECT gets exactly one response (I8) unless its qpair dies first;
+//! a check made before a thread hop is re-validated after it; the cntlid comes from the
+//! subsystem's configured range (exhaustion fails the CONNECT on the subsystem thread, leaving
+//! `qpair->ctrlr = NULL` while the error completion is in flight: the seed's second window).
+
+use super::arena::{CtrlrH, ReqH, SubsysH};
+use super::ctrlr::Ctrlr;
+use super::qpair::QpairState;
+use super::request::Phase;
+use super::subsystem::SubState;
+use super::thread::Msg;
+use super::{ConnId, ConnectParking, Mark, Target, ThreadId, Timer};
+use crate::time::{Duration, Instant};
+use crate::wire::{status, Command, Connect, ConnectData, Status};
+
+const RETRY_PERIOD: Duration = Duration::from_micros(100);
+
+/// CONNECT "invalid parameters" pointing at a data field (iattr 1) or SQE field (iattr 0).
+fn invalid_param(ipo: u16, data: bool) -> (Status, u32) {
+    (
+        status::CONNECT_INVALID_PARAMETERS,
+        u32::from(ipo) | (u32::from(data) << 16),
+    )
+}
+
+impl Target {
+    /// `nvmf_ctrlr_cmd_connect` (PG): data checks, subsystem lookup, park if not ACTIVE,
+    /// access checks, then `_nvmf_ctrlr_connect`.
+    pub(super) fn cmd_connect(&mut self, r: ReqH) {
+        let Some(req) = self.reqs.get(r) else { return };
+        let Command::Connect(cmd) = req.cmd.clone() else {
+            return;
+        };
+        if req.data.len() < 1024 {
+            self.complete_with(r, status::INVALID_FIELD);
+            return;
+        }
+        let Some(data) = req.connect_data() else {
+            self.complete_connect_err(r, invalid_param(256, true));
+            return;
+        };
+        let Some(s) = self.find_subsystem(&data.subnqn) else {
+            self.complete_connect_err(r, invalid_param(256, true));
+            return;
+        };
+        let state = self.subsystems.get(s).expect("found").state;
+        if matches!(
+            state,
+            SubState::Inactive | SubState::Pausing | SubState::Paused | SubState::Deactivating
+        ) {
+            self.park_connect(r, s, state);
+            return;
+        }
+        let qh = self.reqs.get(r).expect("live").qpair;
+        let trid = self.qpairs.get(qh).map(|q| q.trid.clone());
+        let sub = self.subsystems.get(s).expect("found");
+        let host_ok = sub.allow_any_host || sub.hosts.contains(&data.hostnqn);
+        let listener_ok = trid.is_some_and(|t| sub.listeners.contains(&t));
+        if !host_ok || !listener_ok {
+            self.complete_with(r, status::CONNECT_INVALID_HOST);
+            return;
+        }
+        self.ctrlr_connect(r, s, &cmd, &data);
+    }
+
+    fn complete_connect_err(&mut self, r: ReqH, (st, cdw0): (Status, u32)) {
+        if let Some(req) = self.reqs.get_mut(r) {
+            req.rsp.cdw0 = cdw0;
+        }
+        self.complete_with(r, st);
+    }
+
+    /// A CONNECT to a subsystem that is not ACTIVE: `mgmt_io_outstanding--`, then retry poller
+    /// (stays on `outstanding`, up to 1 s, then CONTROLLER_BUSY) or `sgroup->queued`.
+    fn park_connect(&mut self, r: ReqH, s: SubsysH, state: SubState) {
+        let now = self.now;
+        let req = self.reqs.get_mut(r).expect("live");
+        let (pg, qh, conn, counted) = (req.pg, req.qpair, req.conn, req.counted);
+        if self.config.parking == ConnectParking::Retry {
+            let timeout = *req.timeout_at.get_or_insert(now + Duration::from_secs(1));
+            req.parked_at.get_or_insert(now);
+            if now > timeout {
+                self.mark(Mark::ConnectRetryGaveUp, format!("conn={}", conn.0));
+                self.complete_with(r, status::CONTROLLER_BUSY);
+                return;
+            }
+            req.phase = Phase::Parked;
+            req.counted = super::request::Counted::None;
+            self.uncount(pg, counted);
+            self.retry_reqs.insert(conn, r);
+            self.refresh_connect_retry_deadlines();
+        } else {
+            req.phase = Phase::Queued;
+            req.counted = super::request::Counted::None;
+            if let Some(q) = self.qpairs.get_mut(qh) {
+                q.outstanding.retain(|x| *x != r);
+            }
+            self.uncount(pg, counted);
+            self.pgs[usize::from(pg)]
+                .sgroups
+                .entry(s)
+                .or_default()
+                .queued
+                .push(r);
+        }
+        self.mark(Mark::ConnectParked, format!("conn={} {state:?}", conn.0));
+        if state == SubState::Pausing {
+            self.mark(Mark::ConnectParkedWhilePausing, format!("conn={}", conn.0));
+        }
+    }
+
+    /// Re-computes every retry poller's deadline (DESIGN 3.1 time-jump rule): while the
+    /// subsystem is not ACTIVE the 100 us re-poll cannot change anything, so the poller is
+    /// due at the give-up moment; once ACTIVE it is due at its next 100 us tick.
+    pub(super) fn refresh_connect_retry_deadlines(&mut self) {
+        let entries: Vec<(ConnId, ReqH)> = self.retry_reqs.iter().map(|(c, r)| (*c, *r)).collect();
+        for (conn, r) in entries {
+            let Some(at) = self.retry_deadline(r) else {
+                continue;
+            };
+            self.timers.insert(Timer::ConnectRetry { conn }, at);
+        }
+    }
+
+    fn retry_deadline(&self, r: ReqH) -> Option<Instant> {
+        let req = self.reqs.get(r)?;
+        let (parked, timeout) = (req.parked_at?, req.timeout_at?);
+        let active = req
+            .connect_data()
+            .and_then(|d| self.find_subsystem(&d.subnqn))
+            .and_then(|s| self.subsystems.get(s))
+            .is_some_and(|s| {
+                !matches!(
+                    s.state,
+                    SubState::Inactive
+                        | SubState::Pausing
+                        | SubState::Paused
+                        | SubState::Deactivating
+                )
+            });
+        let period = RETRY_PERIOD.as_nanos();
+        let ticks_to = |t: Instant| (t.as_nanos().saturating_sub(parked.as_nanos()) / period) + 1;
+        let n = if active {
+            ticks_to(self.now)
+        } else {
+            ticks_to(timeout)
+        };
+        Some(Instant(parked.as_nanos() + n * period))
+    }
+
+    /// `retry_connect` (PG poller): `mgmt_io_outstanding++`, run `nvmf_ctrlr_cmd_connect` again.
+    pub(super) fn retry_connect(&mut self, conn: ConnId) {
+        let Some(r) = self.retry_reqs.remove(&conn) else {
+            return;
+        };
+        let Some(req) = self.reqs.get(r) else { return };
+        self.current = ThreadId::PollGroup(req.pg);
+        let pg = req.pg;
+        let Some(s) = req
+            .connect_data()
+            .and_then(|d| self.find_subsystem(&d.subnqn))
+        else {
+            // "subsystem may be deleted during the retry"
+            self.complete_connect_err(r, invalid_param(256, true));
+            return;
+        };
+        let sg = self.pgs[usize::from(pg)].sgroups.entry(s).or_default();
+        sg.mgmt_io_outstanding += 1;
+        let req = self.reqs.get_mut(r).expect("live");
+        req.counted = super::request::Counted::Mgmt(s);
+        req.phase = Phase::Executing;
+        self.cmd_connect(r);
+    }
+
+    /// `_nvmf_ctrlr_connect`: SQE checks, qid, then controller create (admin) or the subsystem
+    /// thread hop (I/O).
+    fn ctrlr_connect(&mut self, r: ReqH, s: SubsysH, cmd: &Connect, data: &ConnectData) {
+        let max_depth = self.config.max_queue_depth;
+        if cmd.recfmt != 0 {
+            self.complete_with(r, status::CONNECT_INCOMPATIBLE_FORMAT);
+            return;
+        }
+        if cmd.sqsize == 0 || cmd.sqsize >= max_depth {
+            self.complete_connect_err(r, invalid_param(44, false));
+            return;
+        }
+        if cmd.qid == 0 && data.cntlid != 0xFFFF {
+            self.complete_connect_err(r, invalid_param(16, true));
+            return;
+        }
+        let qh = self.reqs.get(r).expect("live").qpair;
+        let Some(q) = self.qpairs.get_mut(qh) else {
+            return;
+        };
+        q.qid = cmd.qid;
+        q.sqsize = cmd.sqsize;
+        q.connect_received = true;
+        if cmd.qid == 0 {
+            self.ctrlr_create(r, s, cmd, data);
+        } else {
+            let cntlid = data.cntlid;
+            self.send_msg(
+                ThreadId::App,
+                Msg::SubsystemAddIoQpair {
+                    req: r,
+                    subsys: s,
+                    cntlid,
+                },
+            );
+        }
+    }
+
+    /// `nvmf_ctrlr_create` (PG): the controller is born on this thread, `qpair->ctrlr` is set,
+    /// then `_nvmf_subsystem_add_ctrlr` on the subsystem thread.
+    fn ctrlr_create(&mut self, r: ReqH, s: SubsysH, cmd: &Connect, data: &ConnectData) {
+        let now = self.now;
+        let min_kato = self.config.min_kato_ms;
+        let req = self.reqs.get(r).expect("live");
+        let (qh, pg) = (req.qpair, req.pg);
+        let trid = self.qpairs.get(qh).map(|q| q.trid.clone());
+        let kato_ms = match cmd.kato_ms {
+            0 => 0,
+            k if k <= min_kato => min_kato,
+            k => k.div_ceil(100) * 100,
+        };
+        let ctrlr = Ctrlr {
+            subsys: s,
+            cntlid: 0,
+            thread: ThreadId::PollGroup(pg),
+            admin_qpair: None,
+            qpair_mask: Default::default(),
+            aer: Vec::new(),
+            pending_aens: Vec::new(),
+            kato_ms,
+            last_keep_alive: now,
+            cc: 0,
+            csts: 0,
+            aec: 0,
+            in_destruct: false,
+            disconnect_in_progress: false,
+            disconnect_is_shn: false,
+            cc_timeout_at: now,
+            hostnqn: data.hostnqn.clone(),
+            hostid: data.hostid,
+            listener: trid,
+            added: false,
+        };
+        let c = self.ctrlrs.insert(ctrlr);
+        self.history.ctrlrs_created += 1;
+        self.qpairs.get_mut(qh).expect("live").ctrlr = Some(c);
+        self.mark(Mark::AdminConnectStarted, format!("{c} pg{pg}"));
+        self.send_msg(ThreadId::App, Msg::SubsystemAddCtrlr { req: r, ctrlr: c });
+    }
+
+    /// `_nvmf_subsystem_add_ctrlr` (subsystem thread): allocate a cntlid in the range. On
+    /// failure SPDK frees the controller, writes `qpair->ctrlr = NULL` from this thread and
+    /// sends the error completion to the poll group.
+    pub(super) fn subsystem_add_ctrlr(&mut self, r: ReqH, c: CtrlrH) {
+        let Some(ctrlr) = self.live_ctrlr(c, "_nvmf_subsystem_add_ctrlr") else {
+            return;
+        };
+        let s = ctrlr.subsys;
+        let Some(sub) = self.live_subsystem(s, "nvmf_subsystem_add_ctrlr") else {
+            return;
+        };
+        let Some(cntlid) = allocate_cntlid(sub) else {
+            self.ctrlrs.remove(c);
+            self.history.ctrlrs_destroyed += 1;
+            let qh = self.reqs.get(r).map(|req| req.qpair);
+            if let Some(q) = qh.and_then(|q| self.qpairs.get_mut(q)) {
+                q.ctrlr = None;
+            }
+            self.mark(Mark::CtrlrAddFailed, format!("{s}"));
+            self.complete_with(r, status::INTERNAL_DEVICE_ERROR);
+            return;
+        };
+        sub.ctrlrs.insert(cntlid, c);
+        let ctrlr = self.ctrlrs.get_mut(c).expect("live");
+        ctrlr.cntlid = cntlid;
+        ctrlr.added = true;
+        let thread = ctrlr.thread;
+        self.ctrlr_keys.insert((s.idx, cntlid), c);
+        self.mark(Mark::CtrlrCreated, format!("cntlid={cntlid}"));
+        self.send_msg(thread, Msg::CtrlrAddAdminQpair { req: r, ctrlr: c });
+    }
+
+    /// `_nvmf_ctrlr_add_admin_qpair` (ctrlr thread): admin qpair, keep-alive, mask bit 0.
+    pub(super) fn ctrlr_add_admin_qpair(&mut self, r: ReqH, c: CtrlrH) {
+        let Some(req) = self.live_req(r, "_nvmf_ctrlr_add_admin_qpair") else {
+            return;
+        };
+        let qh = req.qpair;
+        let now = self.now;
+        let Some(ctrlr) = self.ctrlr_on_thread(c, "_nvmf_ctrlr_add_admin_qpair") else {
+            return;
+        };
+        ctrlr.admin_qpair = Some(qh);
+        ctrlr.last_keep_alive = now;
+        ctrlr.qpair_mask.insert(0);
+        let cntlid = ctrlr.cntlid;
+        self.arm_keep_alive(c);
+        if let Some(req) = self.reqs.get_mut(r) {
+            req.rsp.cdw0 = u32::from(cntlid);
+        }
+        let pg = self.reqs.get(r).expect("live").pg;
+        self.send_msg(ThreadId::PollGroup(pg), Msg::SendConnectRsp { req: r });
+    }
+
+    /// `_nvmf_ctrlr_add_io_qpair` (subsystem thread): find the controller by cntlid, reject
+    /// in_destruct and a missing or inactive admin qpair, set `qpair->ctrlr`, hop to the
+    /// controller thread.
+    pub(super) fn subsystem_add_io_qpair(&mut self, r: ReqH, s: SubsysH, cntlid: u16) {
+        let Some(sub) = self.live_subsystem(s, "_nvmf_ctrlr_add_io_qpair") else {
+            return;
+        };
+        let Some(c) = sub.ctrlrs.get(&cntlid).copied() else {
+            self.io_connect_reject(r, invalid_param(16, true));
+            return;
+        };
+        let Some(ctrlr) = self.live_ctrlr(c, "_nvmf_ctrlr_add_io_qpair") else {
+            return;
+        };
+        let (thread, in_destruct, admin) = (ctrlr.thread, ctrlr.in_destruct, ctrlr.admin_qpair);
+        let admin_ok = admin
+            .and_then(|a| self.qpairs.get(a))
+            .is_some_and(|a| a.state.is_active());
+        if in_destruct || !admin_ok {
+            self.io_connect_reject(r, invalid_param(16, true));
+            return;
+        }
+        let qh = self.reqs.get(r).expect("live").qpair;
+        if let Some(q) = self.qpairs.get_mut(qh) {
+            q.ctrlr = Some(c);
+        }
+        self.send_msg(thread, Msg::CtrlrAddIoQpair { req: r, ctrlr: c });
+    }
+
+    fn io_connect_reject(&mut self, r: ReqH, err: (Status, u32)) {
+        self.mark(Mark::IoConnectRejected, format!("{r}"));
+        self.complete_connect_err(r, err);
+    }
+
+    /// `nvmf_ctrlr_add_io_qpair` (ctrlr thread): `qpair->ctrlr = NULL`, re-check everything,
+    /// then set the mask bit and answer on the I/O qpair's poll group.
+    pub(super) fn ctrlr_add_io_qpair(&mut self, r: ReqH, c: CtrlrH) {
+        let max_io = self.config.max_io_qpairs_per_ctrlr;
+        let Some(req) = self.live_req(r, "nvmf_ctrlr_add_io_qpair") else {
+            return;
+        };
+        let (qh, pg) = (req.qpair, req.pg);
+        let Some(q) = self.live_qpair(qh, "nvmf_ctrlr_add_io_qpair") else {
+            return;
+        };
+        q.ctrlr = None;
+        let qid = q.qid;
+        let Some(ctrlr) = self.ctrlr_on_thread(c, "nvmf_ctrlr_add_io_qpair") else {
+            return;
+        };
+        let admin = ctrlr.admin_qpair;
+        let enabled = ctrlr.cc & super::ctrlr::CC_EN != 0;
+        let bad = ctrlr.in_destruct || qid > max_io || ctrlr.qpair_mask.contains(&qid);
+        let admin_ok = admin
+            .and_then(|a| self.qpairs.get(a))
+            .is_some_and(|a| a.state.is_active());
+        if !enabled || !admin_ok {
+            self.mark(Mark::IoConnectRejected, format!("{r}"));
+            self.complete_with(r, status::COMMAND_SEQUENCE_ERROR);
+            return;
+        }
+        if bad {
+            self.io_connect_reject(r, invalid_param(42, false));
+            return;
+        }
+        let ctrlr = self.ctrlrs.get_mut(c).expect("live");
+        ctrlr.qpair_mask.insert(qid);
+        let cntlid = ctrlr.cntlid;
+        if let Some(q) = self.qpairs.get_mut(qh) {
+            q.ctrlr = Some(c);
+        }
+        if let Some(req) = self.reqs.get_mut(r) {
+            req.rsp.cdw0 = u32::from(cntlid);
+        }
+        self.mark(
+            Mark::IoConnectAccepted,
+            format!("cntlid={cntlid} qid={qid}"),
+        );
+        self.send_msg(ThreadId::PollGroup(pg), Msg::SendConnectRsp { req: r });
+    }
+
+    /// `nvmf_ctrlr_send_connect_rsp` (PG): ENABLED if still CONNECTING (a qpair disconnected
+    /// meanwhile is answered but not enabled), then complete.
+    pub(super) fn send_connect_rsp(&mut self, r: ReqH) {
+        let Some(req) = self.live_req(r, "nvmf_ctrlr_send_connect_rsp") else {
+            return;
+        };
+        let qh = req.qpair;
+        let Some(q) = self.live_qpair(qh, "nvmf_ctrlr_send_connect_rsp") else {
+            return;
+        };
+        match q.state {
+            QpairState::Connecting => q.state = QpairState::Enabled,
+            QpairState::Deactivating => {}
+            other => {
+                let label = q.label();
+                self.crash_on(
+                    super::InvariantId::I10,
+                    "nvmf_ctrlr_send_connect_rsp",
+                    vec![label],
+                    &format!("assert(CONNECTING || DEACTIVATING) in {other:?}"),
+                );
+                return;
+            }
+        }
+        let label = q.label();
+        self.mark(Mark::ConnectResponded, label);
+        self.complete_with(r, status::SUCCESS);
+    }
+}
+
+/// `nvmf_subsystem_add_ctrlr`'s cntlid allocation: next free id in `[min, max]`, cycling.
+fn allocate_cntlid(sub: &mut super::subsystem::Subsystem) -> Option<u16> {
+    let (min, max) = (sub.min_cntlid, sub.max_cntlid);
+    if min > max {
+        return None;
+    }
+    let span = u32::from(max - min) + 1;
+    for i in 0..span {
+        let off = (u32::from(sub.next_cntlid.clamp(min, max) - min) + i) % span;
+        let id = min + off as u16;
+        if !sub.ctrlrs.contains_key(&id) {
+            sub.next_cntlid = if id == max { min } else { id + 1 };
+            return Some(id);
+        }
+    }
+    None
+}

@@ -1,0 +1,285 @@
+//! The invariants of DESIGN.md section 5 as a read-only oracle (`check`), plus the liveness
+//! report (`quiescence`). Crash-like violations (NULL/freed dereference, wrong thread, failed
+//! asserts) are recorded where they happen and are sticky; `check` adds the structural checks
+//! that can be read off the state at any step.
+
+use super::qpair::QpairState;
+use super::request::{Counted, Phase};
+use super::subsystem::SubState;
+use super::{ConnId, InvariantId, QuiescenceReport, Target, ThreadId, Violation};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Counters kept for the "exactly once" invariants.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Default)]
+pub struct History {
+    pub qpairs_created: u64,
+    /// Transport fini runs per connection (I2: at most one).
+    pub qpairs_destroyed: BTreeMap<ConnId, u32>,
+    pub ctrlrs_created: u64,
+    pub ctrlrs_destroyed: u64,
+    pub subsystems_destroyed: u64,
+    pub requests_freed: u64,
+    pub responses_sent: u64,
+    pub fanouts_done: u64,
+}
+
+fn violation(invariant: InvariantId, site: &str, handles: Vec<String>, detail: &str) -> Violation {
+    Violation {
+        invariant,
+        site: site.to_string(),
+        handles,
+        thread: ThreadId::App,
+        detail: detail.to_string(),
+    }
+}
+
+/// Runs every structural check.
+pub fn check(t: &Target) -> Result<(), Violation> {
+    check_i1_references(t)?;
+    check_i2_destroyed_once(t)?;
+    check_i3_masks(t)?;
+    check_i7_counters(t)?;
+    check_i10_states(t)?;
+    Ok(())
+}
+
+/// I1: no live object holds a handle to a freed controller, qpair or subsystem (what SPDK would
+/// dereference later). Broken by `spdk-3302` at the moment of the crash (recorded at `free_aer`).
+fn check_i1_references(t: &Target) -> Result<(), Violation> {
+    for (h, q) in t.qpairs.iter() {
+        if let Some(c) = q.ctrlr {
+            if !t.ctrlrs.contains(c) {
+                return Err(violation(
+                    InvariantId::I1,
+                    "qpair->ctrlr",
+                    vec![q.label(), format!("{c}")],
+                    "qpair references a freed controller",
+                ));
+            }
+        }
+        if q.state != QpairState::Uninitialized && q.state != QpairState::Error {
+            let on_group = t.pgs[usize::from(q.pg)].qpairs.contains(&h);
+            if !on_group {
+                return Err(violation(
+                    InvariantId::I1,
+                    "group->qpairs",
+                    vec![q.label()],
+                    "active qpair missing from its poll group",
+                ));
+            }
+        }
+    }
+    for (h, c) in t.ctrlrs.iter() {
+        let admin_dangling = c.admin_qpair.is_some_and(|a| !t.qpairs.contains(a));
+        if !t.subsystems.contains(c.subsys) || admin_dangling {
+            return Err(violation(
+                InvariantId::I1,
+                "ctrlr->subsys/admin_qpair",
+                vec![format!("{h}")],
+                "controller references a freed object",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// I2: every qpair is destroyed (transport fini) at most once. Broken by a double disconnect
+/// that reaches `_nvmf_qpair_destroy` twice.
+fn check_i2_destroyed_once(t: &Target) -> Result<(), Violation> {
+    match t.history.qpairs_destroyed.iter().find(|(_, n)| **n > 1) {
+        Some((conn, _)) => Err(violation(
+            InvariantId::I2,
+            "nvmf_transport_qpair_fini",
+            vec![format!("conn={}", conn.0)],
+            "qpair destroyed twice",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// I3: a controller's qpair mask names only live qpairs of that controller (a controller
+/// outlives every qpair that references it); destroyed no more often than created.
+fn check_i3_masks(t: &Target) -> Result<(), Violation> {
+    if t.history.ctrlrs_destroyed > t.history.ctrlrs_created {
+        return Err(violation(
+            InvariantId::I3,
+            "_nvmf_ctrlr_destruct",
+            vec![],
+            "more controllers destroyed than created",
+        ));
+    }
+    for (h, q) in t.qpairs.iter() {
+        let Some(c) = q.ctrlr.and_then(|c| t.ctrlrs.get(c)) else {
+            continue;
+        };
+        if q.state == QpairState::Enabled && !c.qpair_mask.contains(&q.qid) {
+            return Err(violation(
+                InvariantId::I3,
+                "ctrlr->qpair_mask",
+                vec![q.label(), format!("{h}")],
+                "enabled qpair without its mask bit",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// I7: every sgroup counter equals the number of live requests counted against it (so it can
+/// never underflow and, at quiescence, equals the admitted, uncompleted requests).
+fn check_i7_counters(t: &Target) -> Result<(), Violation> {
+    let mut mgmt: BTreeMap<(u16, super::arena::SubsysH), u32> = BTreeMap::new();
+    let mut io: BTreeMap<(u16, super::arena::SubsysH, u32), u32> = BTreeMap::new();
+    for (_, r) in t.reqs.iter() {
+        match r.counted {
+            Counted::None => {}
+            Counted::Mgmt(s) => *mgmt.entry((r.pg, s)).or_default() += 1,
+            Counted::Io(s, n) => *io.entry((r.pg, s, n)).or_default() += 1,
+        }
+    }
+    for (pg, group) in t.pgs.iter().enumerate() {
+        for (s, sg) in &group.sgroups {
+            let want = mgmt.get(&(pg as u16, *s)).copied().unwrap_or(0);
+            if sg.mgmt_io_outstanding != want {
+                let d = format!(
+                    "mgmt_io_outstanding {} but {want} counted requests",
+                    sg.mgmt_io_outstanding
+                );
+                return Err(violation(
+                    InvariantId::I7,
+                    "sgroup->mgmt_io_outstanding",
+                    vec![format!("pg{pg} {s}")],
+                    &d,
+                ));
+            }
+            for (nsid, info) in &sg.ns {
+                let want = io.get(&(pg as u16, *s, *nsid)).copied().unwrap_or(0);
+                if info.io_outstanding != want {
+                    return Err(violation(
+                        InvariantId::I7,
+                        "ns_info->io_outstanding",
+                        vec![format!("pg{pg} {s} nsid={nsid}")],
+                        "io_outstanding mismatch",
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// I10: sgroups only use INACTIVE/ACTIVE/PAUSING/PAUSED; a PAUSED sgroup has nothing counted;
+/// CSTS.RDY is set only with CC.EN (or during a reset still in progress).
+fn check_i10_states(t: &Target) -> Result<(), Violation> {
+    for (pg, group) in t.pgs.iter().enumerate() {
+        for (s, sg) in &group.sgroups {
+            let bad_state = matches!(
+                sg.state,
+                SubState::Activating | SubState::Resuming | SubState::Deactivating
+            );
+            if bad_state || (sg.state == SubState::Paused && sg.mgmt_io_outstanding > 0) {
+                return Err(violation(
+                    InvariantId::I10,
+                    "sgroup->state",
+                    vec![format!("pg{pg} {s}")],
+                    "illegal sgroup state",
+                ));
+            }
+        }
+    }
+    for (h, c) in t.ctrlrs.iter() {
+        let rdy = c.csts & super::ctrlr::CSTS_RDY != 0;
+        let en = c.cc & super::ctrlr::CC_EN != 0;
+        if rdy && !en && !c.disconnect_in_progress {
+            return Err(violation(
+                InvariantId::I10,
+                "csts.rdy",
+                vec![format!("{h}")],
+                "CSTS.RDY set with CC.EN clear",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The liveness report: everything that keeps the target from quiescence.
+pub fn quiescence(t: &Target) -> QuiescenceReport {
+    let mut stuck = Vec::new();
+    for (i, q) in t.queues.iter().enumerate() {
+        if !q.is_empty() {
+            let names: Vec<&str> = q.iter().map(|m| m.name()).collect();
+            stuck.push(format!(
+                "{} has {} queued messages: {}",
+                super::thread::thread_of(i),
+                q.len(),
+                names.join(", ")
+            ));
+        }
+    }
+    for (_, s) in t.subsystems.iter() {
+        if let Some(head) = s.state_changes.front() {
+            stuck.push(format!(
+                "state change of {} to {:?} never finished (state {})",
+                s.nqn,
+                head.requested,
+                s.state.name()
+            ));
+        }
+    }
+    for (h, r) in t.reqs.iter() {
+        if r.is_connect() {
+            stuck.push(format!(
+                "CONNECT on conn {} unanswered ({h}, {:?})",
+                r.conn.0, r.phase
+            ));
+        } else if r.phase == Phase::Device {
+            stuck.push(format!(
+                "device I/O of {h} on conn {} not completed",
+                r.conn.0
+            ));
+        }
+    }
+    for f in t.fanouts.values() {
+        stuck.push(format!(
+            "for_each_channel {:?} at pg{} never completed",
+            kind_name(&f.kind),
+            f.pg
+        ));
+    }
+    for (_, q) in t.qpairs.iter() {
+        if matches!(q.state, QpairState::Deactivating | QpairState::Error) {
+            stuck.push(format!(
+                "{} never destroyed ({})",
+                q.label(),
+                q.state.name()
+            ));
+        }
+    }
+    for (h, c) in t.ctrlrs.iter() {
+        if c.in_destruct {
+            stuck.push(format!(
+                "{h} cntlid={} in destruct but never freed",
+                c.cntlid
+            ));
+        }
+    }
+    for id in &t.rpcs_pending {
+        stuck.push(format!("rpc {} never answered", id.0));
+    }
+    if t.is_shut_down() {
+        let live = t.qpairs.len() + t.ctrlrs.len() + t.subsystems.len() + t.reqs.len();
+        if live > 0 {
+            stuck.push(format!("{live} objects survive target shutdown"));
+        }
+    }
+    QuiescenceReport { stuck }
+}
+
+fn kind_name(k: &super::thread::FanKind) -> &'static str {
+    match k {
+        super::thread::FanKind::StateChange { .. } => "subsystem_state_change",
+        super::thread::FanKind::StopListen { .. } => "stop_listen",
+        super::thread::FanKind::CtrlrDisconnect { .. } => "ctrlr_disconnect_qpairs",
+        super::thread::FanKind::PgDestroy => "poll_group_destroy",
+    }
+}

@@ -1,0 +1,150 @@
+//! I/O commands on RAM namespaces: Read, Write (in-capsule, or R2T + H2CData first) and Flush,
+//! each completed later by a device event (`Input::Complete`) that the scheduler delivers, so
+//! qpairs and pauses can drain with I/O outstanding.
+//!
+//! Invariants kept: a read answers with C2HData (SUCCESS never set) then CapsuleResp; data is
+//! applied or read at device-completion time; a device completion for a request that already
+//! ended is an I4 violation.
+
+use super::arena::{CtrlrH, ReqH};
+use super::request::Phase;
+use super::{DeviceIoId, InvariantId, Mark, Target, ThreadId};
+use crate::wire::{status, Command, Status};
+
+impl Target {
+    /// Validates an I/O command and hands it to the device.
+    pub(super) fn io_exec(&mut self, r: ReqH, c: CtrlrH) {
+        match self.io_check(r, c) {
+            Ok(()) => {
+                let id = DeviceIoId(self.next_device_io);
+                self.next_device_io += 1;
+                self.device.insert(id, r);
+                if let Some(req) = self.reqs.get_mut(r) {
+                    req.phase = Phase::Device;
+                }
+            }
+            Err(st) => self.complete_with(r, st),
+        }
+    }
+
+    /// Namespace, range and transfer-size checks.
+    fn io_check(&self, r: ReqH, c: CtrlrH) -> Result<(), Status> {
+        let req = self.reqs.get(r).ok_or(status::INTERNAL_DEVICE_ERROR)?;
+        let sub = self
+            .ctrlrs
+            .get(c)
+            .and_then(|c| self.subsystems.get(c.subsys))
+            .ok_or(status::INTERNAL_DEVICE_ERROR)?;
+        let (nsid, slba, nlb, write) = match req.cmd {
+            Command::Read { nsid, slba, nlb } => (nsid, slba, nlb, false),
+            Command::Write { nsid, slba, nlb } => (nsid, slba, nlb, true),
+            Command::Flush { nsid } => {
+                return if sub.namespaces.contains_key(&nsid) {
+                    Ok(())
+                } else {
+                    Err(status::INVALID_NAMESPACE)
+                };
+            }
+            _ => return Err(status::INVALID_OPCODE),
+        };
+        let ns = sub.namespaces.get(&nsid).ok_or(status::INVALID_NAMESPACE)?;
+        let count = u64::from(nlb) + 1;
+        if slba
+            .checked_add(count)
+            .is_none_or(|end| end > ns.cfg.blocks)
+        {
+            return Err(status::LBA_OUT_OF_RANGE);
+        }
+        let len = count * u64::from(ns.cfg.block_size);
+        if len > u64::from(self.config.max_io_size) {
+            return Err(status::INVALID_FIELD);
+        }
+        if write && req.data.len() as u64 != len {
+            return Err(status::DATA_TRANSFER_ERROR);
+        }
+        Ok(())
+    }
+
+    /// The expected data length of a write (None if not a write or unknown namespace).
+    pub(super) fn write_len(&self, qh: super::arena::QpairH, cmd: &Command) -> Option<u32> {
+        let Command::Write { nsid, nlb, .. } = cmd else {
+            return None;
+        };
+        let q = self.qpairs.get(qh)?;
+        let c = self.ctrlrs.get(q.ctrlr?)?;
+        let ns = self.subsystems.get(c.subsys)?.namespaces.get(nsid)?;
+        Some((u32::from(*nlb) + 1).saturating_mul(ns.cfg.block_size))
+    }
+
+    /// A device completion: apply the write or read the blocks, then complete on the PG.
+    pub(super) fn handle_device_complete(&mut self, io: DeviceIoId) {
+        let Some(r) = self.device.remove(&io) else {
+            return;
+        };
+        let Some(req) = self.reqs.get(r) else {
+            self.crash_on(
+                InvariantId::I4,
+                "spdk_bdev_io_complete",
+                vec![format!("{r}")],
+                "device completion for a finished request",
+            );
+            return;
+        };
+        self.current = ThreadId::PollGroup(req.pg);
+        let cmd = req.cmd.clone();
+        let qh = req.qpair;
+        let st = self.device_apply(r, qh, &cmd);
+        self.mark(Mark::IoCompleted, format!("{r}"));
+        self.complete_with(r, st);
+    }
+
+    fn device_apply(&mut self, r: ReqH, qh: super::arena::QpairH, cmd: &Command) -> Status {
+        let Some(s) = self
+            .qpairs
+            .get(qh)
+            .and_then(|q| q.ctrlr)
+            .and_then(|c| self.ctrlrs.get(c))
+            .map(|c| c.subsys)
+        else {
+            return status::ABORTED_SQ_DELETION;
+        };
+        let data = self
+            .reqs
+            .get(r)
+            .map(|req| req.data.clone())
+            .unwrap_or_default();
+        let Some(sub) = self.subsystems.get_mut(s) else {
+            return status::ABORTED_SQ_DELETION;
+        };
+        match *cmd {
+            Command::Write { nsid, slba, .. } => {
+                let Some(ns) = sub.namespaces.get_mut(&nsid) else {
+                    return status::INVALID_NAMESPACE;
+                };
+                let bs = ns.cfg.block_size as usize;
+                for (i, chunk) in data.chunks(bs).enumerate() {
+                    ns.blocks.insert(slba + i as u64, chunk.to_vec());
+                }
+                status::SUCCESS
+            }
+            Command::Read { nsid, slba, nlb } => {
+                let Some(ns) = sub.namespaces.get(&nsid) else {
+                    return status::INVALID_NAMESPACE;
+                };
+                let bs = ns.cfg.block_size as usize;
+                let mut out = Vec::with_capacity(bs * (usize::from(nlb) + 1));
+                for lba in slba..=slba + u64::from(nlb) {
+                    match ns.blocks.get(&lba) {
+                        Some(b) => out.extend_from_slice(b),
+                        None => out.resize(out.len() + bs, 0),
+                    }
+                }
+                if let Some(req) = self.reqs.get_mut(r) {
+                    req.rsp_data = out;
+                }
+                status::SUCCESS
+            }
+            _ => status::SUCCESS,
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Transport listeners (`struct spdk_nvmf_listener`: trid + refcount), the acceptor
+//! (`spdk_nvmf_tgt_new_qpair`: round-robin poll group choice) and
+//! `spdk_nvmf_transport_stop_listen_async` (for_each_channel disconnecting matching qpairs, then
+//! the refcount drop and exactly one callback on the caller's thread).
+//!
+//! Invariants kept: I9 is checked when a stop_listen completes; the filter never dereferences a
+//! NULL or freed controller (the qpair is skipped instead, as SPDK does since `44f69b654b`).
+
+use super::arena::{QpairH, SubsysH};
+use super::qpair::{Qpair, QpairState};
+use super::rpc::StopListenCb;
+use super::thread::{FanKind, Msg};
+use super::{ConnId, InvariantId, Mark, Output, Target, ThreadId, Trid};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// A transport listener.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Listener {
+    /// invariant: >= 1 while the listener exists.
+    pub refcount: u32,
+}
+
+impl Target {
+    /// `spdk_nvmf_transport_listen`: create or take one more reference.
+    pub(super) fn transport_listen(&mut self, trid: &Trid) {
+        self.listeners
+            .entry(trid.clone())
+            .and_modify(|l| l.refcount += 1)
+            .or_insert(Listener { refcount: 1 });
+    }
+
+    /// `spdk_nvmf_transport_stop_listen`: drop one reference; free at zero.
+    pub(super) fn transport_stop_listen(&mut self, trid: &Trid) {
+        if let Some(l) = self.listeners.get_mut(trid) {
+            l.refcount -= 1;
+            if l.refcount == 0 {
+                self.listeners.remove(trid);
+            }
+        }
+    }
+
+    /// The acceptor: a new TCP connection on `trid` becomes an UNINITIALIZED qpair sent to a
+    /// poll group chosen round-robin.
+    pub(super) fn handle_accept(&mut self, trid: &Trid, conn: ConnId) {
+        self.current = ThreadId::App;
+        let refused = !self.listeners.contains_key(trid)
+            || self.conns.contains_key(&conn)
+            || self.shutdown.is_some();
+        if refused {
+            self.outputs.push_back(Output::Close { conn });
+            return;
+        }
+        let pg = self.next_pg % self.pgs.len() as u16;
+        self.next_pg = (pg + 1) % self.pgs.len() as u16;
+        let q = self
+            .qpairs
+            .insert(Qpair::new(conn, trid.clone(), pg, &self.config));
+        self.conns.insert(conn, q);
+        self.history.qpairs_created += 1;
+        self.mark(
+            Mark::QpairAccepted,
+            format!("conn={} {trid} -> pg{pg}", conn.0),
+        );
+        self.send_msg(ThreadId::PollGroup(pg), Msg::PollGroupAdd { qpair: q });
+    }
+
+    /// Starts `spdk_nvmf_transport_stop_listen_async(trid, filter)` from the current thread.
+    pub(super) fn stop_listen_async(
+        &mut self,
+        trid: &Trid,
+        filter: Option<SubsysH>,
+        cb: StopListenCb,
+    ) {
+        let existing: BTreeSet<QpairH> = self
+            .qpairs
+            .iter()
+            .filter(|(_, q)| q.trid == *trid && self.qpair_matches_filter(q, filter))
+            .map(|(h, _)| h)
+            .collect();
+        self.mark(Mark::StopListenStarted, format!("{trid} filter={filter:?}"));
+        self.for_each_channel(FanKind::StopListen {
+            trid: trid.clone(),
+            filter,
+            existing,
+            cb,
+        });
+    }
+
+    /// `nvmf_stop_listen_disconnect_qpairs` on one poll group: walks `group->qpairs` (any
+    /// state) and disconnects those on `trid` that match the filter.
+    pub(super) fn stop_listen_on_pg(&mut self, pg: u16, trid: &Trid, filter: Option<SubsysH>) {
+        let qpairs = self.pgs[usize::from(pg)].qpairs.clone();
+        for qh in qpairs {
+            let Some(q) = self.qpairs.get(qh) else {
+                self.crash_on(
+                    InvariantId::I1,
+                    "nvmf_stop_listen_disconnect_qpairs",
+                    vec![format!("{qh}")],
+                    "freed qpair on group->qpairs",
+                );
+                return;
+            };
+            if q.trid != *trid {
+                continue;
+            }
+            let matches = self.qpair_matches_filter(q, filter);
+            if q.ctrlr.is_none() {
+                let d = format!("conn={} qid={}", q.conn.0, q.qid);
+                self.mark(Mark::StopListenMetQpairWithoutCtrlr, d);
+            }
+            if matches {
+                self.qpair_disconnect(qh);
+            }
+        }
+    }
+
+    /// The stop_listen filter: no subsystem, or the qpair's controller is in it (a qpair with
+    /// no controller never matches a subsystem filter).
+    fn qpair_matches_filter(&self, q: &Qpair, filter: Option<SubsysH>) -> bool {
+        match filter {
+            None => true,
+            Some(s) => q
+                .ctrlr
+                .and_then(|c| self.ctrlrs.get(c))
+                .is_some_and(|c| c.subsys == s),
+        }
+    }
+
+    /// `nvmf_stop_listen_fini` on the caller's thread: refcount drop, I9 check, callback.
+    pub(super) fn stop_listen_fini(
+        &mut self,
+        trid: &Trid,
+        filter: Option<SubsysH>,
+        existing: &BTreeSet<QpairH>,
+        cb: StopListenCb,
+    ) {
+        self.transport_stop_listen(trid);
+        self.check_stop_listen_postcondition(trid, filter, existing);
+        let _ = trid;
+        self.mark(Mark::StopListenDone, format!("{trid}"));
+        self.stop_listen_callback(cb);
+    }
+
+    /// I9: after stop_listen(T, S), no qpair that matched at the call (on T, controller in S,
+    /// or any qpair on T with no filter) is still active and not disconnecting.
+    fn check_stop_listen_postcondition(
+        &mut self,
+        _trid: &Trid,
+        filter: Option<SubsysH>,
+        existing: &BTreeSet<QpairH>,
+    ) {
+        let bad: Vec<String> = self
+            .qpairs
+            .iter()
+            .filter(|(h, q)| existing.contains(h) && q.state.is_active() && !q.disconnect_started)
+            .filter(|(_, q)| self.qpair_matches_filter(q, filter))
+            .map(|(_, q)| format!("qpair conn={} qid={}", q.conn.0, q.qid))
+            .collect();
+        if !bad.is_empty() {
+            self.crash_on(
+                InvariantId::I9,
+                "nvmf_stop_listen_fini",
+                bad,
+                "a matching qpair survived stop_listen",
+            );
+        }
+    }
+}
+
+impl QpairState {
+    /// `spdk_nvmf_qpair_is_active`.
+    pub fn is_active(self) -> bool {
+        matches!(self, QpairState::Connecting | QpairState::Enabled)
+    }
+}

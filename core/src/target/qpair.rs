@@ -1,0 +1,396 @@
+//! Qpairs (`struct spdk_nvmf_qpair` + the TCP transport qpair): states, `_nvmf_poll_group_add`,
+//! `spdk_nvmf_qpair_disconnect` (once only, forwarded to the owning poll group, drain),
+//! `nvmf_qpair_free_aer` (the seed bug's site), `_nvmf_qpair_destroy` and transport fini, which
+//! starts the controller destruct chain.
+//!
+//! Invariants kept: a qpair is destroyed exactly once and transport fini runs once (I2); its
+//! state follows SPDK's table (I10); qpair fields are written on its poll group thread (I6),
+//! except where SPDK itself writes `qpair->ctrlr` from another thread (CONNECT hops).
+
+use super::arena::{CtrlrH, QpairH, ReqH};
+use super::thread::Msg;
+use super::{BugId, ConnId, InvariantId, Mark, Output, Target, TargetConfig, ThreadId, Trid};
+use crate::wire::{DecoderConfig, Digests, PduDecoder, Role};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `enum spdk_nvmf_qpair_state` (HEAD).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum QpairState {
+    Uninitialized,
+    Connecting,
+    Enabled,
+    Deactivating,
+    Error,
+}
+
+impl QpairState {
+    /// SPDK's name, as `nvmf_get_qpairs` prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            QpairState::Uninitialized => "uninitialized",
+            QpairState::Connecting => "connecting",
+            QpairState::Enabled => "enabled",
+            QpairState::Deactivating => "deactivating",
+            QpairState::Error => "error",
+        }
+    }
+}
+
+/// The NVMe/TCP side of a qpair.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct TcpConn {
+    #[serde(skip)]
+    pub decoder: PduDecoder,
+    pub ic_done: bool,
+    pub digests: Digests,
+    /// TermReq sent, peer closed or transport exiting: input is ignored.
+    pub dead: bool,
+    /// `Output::Close` emitted.
+    pub closed: bool,
+    /// Bytes that arrived before `_nvmf_poll_group_add` ran.
+    pub rx_pending: Vec<u8>,
+    pub next_ttag: u16,
+    /// Writes waiting for H2CData, by transfer tag.
+    pub r2t: BTreeMap<u16, ReqH>,
+    pub sq_head: u16,
+}
+
+/// A qpair.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Qpair {
+    pub conn: ConnId,
+    /// The listen trid the connection arrived on.
+    pub trid: Trid,
+    pub pg: u16,
+    pub state: QpairState,
+    /// invariant: None until the admin CONNECT created a controller (or an I/O CONNECT hop set it).
+    pub ctrlr: Option<CtrlrH>,
+    /// 0 until CONNECT says otherwise (calloc default): every pre-CONNECT qpair "is admin".
+    pub qid: u16,
+    pub sqsize: u16,
+    pub connect_received: bool,
+    pub disconnect_started: bool,
+    /// `qpair->outstanding`: requests admitted and not completed or freed.
+    pub outstanding: Vec<ReqH>,
+    pub tcp: TcpConn,
+}
+
+impl Qpair {
+    pub fn new(conn: ConnId, trid: Trid, pg: u16, config: &TargetConfig) -> Self {
+        let decoder = PduDecoder::new(DecoderConfig {
+            role: Role::Target,
+            max_pdu_len: config.max_h2c_data.max(config.in_capsule_data_size) + 256,
+            max_data_len: config.max_h2c_data.max(config.in_capsule_data_size),
+            digests: Digests::default(),
+        });
+        Qpair {
+            conn,
+            trid,
+            pg,
+            state: QpairState::Uninitialized,
+            ctrlr: None,
+            qid: 0,
+            sqsize: 0,
+            connect_received: false,
+            disconnect_started: false,
+            outstanding: Vec::new(),
+            tcp: TcpConn {
+                decoder,
+                ic_done: false,
+                digests: Digests::default(),
+                dead: false,
+                closed: false,
+                rx_pending: Vec::new(),
+                next_ttag: 1,
+                r2t: BTreeMap::new(),
+                sq_head: 0,
+            },
+        }
+    }
+
+    /// "qpair conn=3 qid=0" for violations and traces.
+    pub fn label(&self) -> String {
+        format!("qpair conn={} qid={}", self.conn.0, self.qid)
+    }
+}
+
+impl Target {
+    /// The qpair, or an I1 crash at `site` if `h` is stale.
+    pub(super) fn live_qpair(&mut self, h: QpairH, site: &str) -> Option<&mut Qpair> {
+        if !self.qpairs.contains(h) {
+            self.crash_on(
+                InvariantId::I1,
+                site,
+                vec![format!("{h}")],
+                "freed qpair dereferenced",
+            );
+            return None;
+        }
+        self.qpairs.get_mut(h)
+    }
+
+    /// `_nvmf_poll_group_add` on the chosen poll group: CONNECTING, ctrlr NULL, in
+    /// `group->qpairs`; then any bytes that arrived early are processed.
+    pub(super) fn poll_group_add(&mut self, h: QpairH) {
+        let pg = match self.qpairs.get(h) {
+            Some(q) => q.pg,
+            // The connection died (peer close) before the group saw it: already finalized.
+            None => return,
+        };
+        if !self.assert_thread(
+            ThreadId::PollGroup(pg),
+            "_nvmf_poll_group_add",
+            format!("{h}"),
+        ) {
+            return;
+        }
+        let Some(q) = self.qpairs.get_mut(h) else {
+            return;
+        };
+        q.state = QpairState::Connecting;
+        q.ctrlr = None;
+        q.disconnect_started = false;
+        let pending = std::mem::take(&mut q.tcp.rx_pending);
+        let dead = q.tcp.dead;
+        self.pgs[usize::from(pg)].qpairs.push(h);
+        if dead {
+            self.qpair_disconnect(h);
+        } else if !pending.is_empty() {
+            self.process_bytes(h, &pending);
+        }
+    }
+
+    /// `spdk_nvmf_qpair_disconnect`.
+    pub(super) fn qpair_disconnect(&mut self, h: QpairH) {
+        let Some(q) = self.qpairs.get(h) else {
+            // A forwarded disconnect for a qpair that finished meanwhile: SPDK would touch freed
+            // memory here only if the qpair could be freed with a disconnect message pending.
+            return;
+        };
+        if q.disconnect_started {
+            return;
+        }
+        let pg = q.pg;
+        if q.state == QpairState::Uninitialized {
+            // SPDK finalizes an UNINITIALIZED qpair in the transport at once. Here its
+            // `_nvmf_poll_group_add` is always already queued, so the qpair is marked dead and
+            // that message disconnects it (same outcome, no freed qpair left on the queue).
+            self.qpairs.get_mut(h).expect("checked live").tcp.dead = true;
+            return;
+        }
+        if self.current != ThreadId::PollGroup(pg) {
+            self.send_msg(ThreadId::PollGroup(pg), Msg::QpairDisconnect { qpair: h });
+            return;
+        }
+        self.qpair_disconnect_on_pg(h);
+    }
+
+    fn qpair_disconnect_on_pg(&mut self, h: QpairH) {
+        let Some(q) = self.qpairs.get_mut(h) else {
+            return;
+        };
+        if !q.state.is_active() {
+            let label = q.label();
+            let state = q.state;
+            self.crash_on(
+                InvariantId::I10,
+                "spdk_nvmf_qpair_disconnect",
+                vec![label],
+                &format!("assert(spdk_nvmf_qpair_is_active) in state {state:?}"),
+            );
+            return;
+        }
+        q.disconnect_started = true;
+        q.state = QpairState::Deactivating;
+        let label = q.label();
+        let outstanding = !q.outstanding.is_empty();
+        self.mark(Mark::QpairDisconnectStarted, label.clone());
+        if outstanding {
+            self.mark(Mark::DisconnectWithOutstanding, label);
+            self.qpair_free_aer(h);
+        } else {
+            self.qpair_destroy(h);
+        }
+    }
+
+    /// `nvmf_qpair_free_aer`: frees the AERs of the admin qpair of a present controller without
+    /// completing them. With `spdk-3302` on, the controller guard is missing (v24.01): a
+    /// pre-CONNECT qpair (qid 0, ctrlr NULL) dereferences NULL.
+    pub(super) fn qpair_free_aer(&mut self, h: QpairH) {
+        let Some(q) = self.qpairs.get(h) else { return };
+        let (qid, ctrlr, label) = (q.qid, q.ctrlr, q.label());
+        if ctrlr.is_none() && qid == 0 {
+            self.mark(Mark::FreeAerWithoutCtrlr, label.clone());
+        }
+        let ctrlr = if self.bug(BugId::Spdk3302) {
+            if qid != 0 {
+                return;
+            }
+            let Some(c) = ctrlr else {
+                self.crash_on(
+                    InvariantId::I1,
+                    "free_aer",
+                    vec![label, "ctrlr NULL".to_string()],
+                    "NULL controller dereferenced in nvmf_qpair_free_aer (ctrlr->thread)",
+                );
+                return;
+            };
+            c
+        } else {
+            match ctrlr {
+                Some(c) if qid == 0 => c,
+                _ => return,
+            }
+        };
+        self.ctrlr_free_aers(ctrlr, h);
+    }
+
+    /// Frees the stored AERs of `ctrlr` (they never complete on their own) and drains.
+    fn ctrlr_free_aers(&mut self, ctrlr: CtrlrH, h: QpairH) {
+        let Some(c) = self.live_ctrlr(ctrlr, "nvmf_qpair_free_aer") else {
+            return;
+        };
+        let thread = c.thread;
+        let aers = std::mem::take(&mut c.aer);
+        if !self.assert_thread(thread, "nvmf_qpair_free_aer", format!("{ctrlr}")) {
+            return;
+        }
+        for r in aers {
+            self.request_free(r);
+        }
+        self.qpair_request_cleanup(h);
+    }
+
+    /// `nvmf_qpair_request_cleanup`: a DEACTIVATING qpair whose last request left is destroyed.
+    pub(super) fn qpair_request_cleanup(&mut self, h: QpairH) {
+        let Some(q) = self.qpairs.get(h) else { return };
+        if q.state == QpairState::Deactivating && q.outstanding.is_empty() {
+            self.qpair_destroy(h);
+        }
+    }
+
+    /// `_nvmf_qpair_destroy`: purge queued requests, remove from the poll group (ERROR), then
+    /// transport fini (a TCP self-message).
+    pub(super) fn qpair_destroy(&mut self, h: QpairH) {
+        let Some(q) = self.qpairs.get(h) else { return };
+        if q.state != QpairState::Deactivating {
+            let label = q.label();
+            self.crash_on(
+                InvariantId::I2,
+                "_nvmf_qpair_destroy",
+                vec![label],
+                "qpair destroyed twice or while not DEACTIVATING",
+            );
+            return;
+        }
+        let (pg, ctrlr) = (q.pg, q.ctrlr);
+        self.purge_queued_requests(h, pg, ctrlr);
+        let q = self.qpairs.get_mut(h).expect("checked live");
+        q.state = QpairState::Error;
+        self.pgs[usize::from(pg)].qpairs.retain(|x| *x != h);
+        self.send_msg(
+            ThreadId::PollGroup(pg),
+            Msg::TransportQpairDestroy { qpair: h, ctrlr },
+        );
+    }
+
+    /// Frees this qpair's requests parked in `sgroup->queued` (no completion): only the
+    /// controller's subsystem if it has one, else every sgroup of the group.
+    fn purge_queued_requests(&mut self, h: QpairH, pg: u16, ctrlr: Option<CtrlrH>) {
+        let only = ctrlr.and_then(|c| self.ctrlrs.get(c)).map(|c| c.subsys);
+        let mut freed = Vec::new();
+        for (s, sg) in self.pgs[usize::from(pg)].sgroups.iter_mut() {
+            if only.is_some_and(|o| o != *s) {
+                continue;
+            }
+            sg.queued.retain(|r| {
+                let mine = self.reqs.get(*r).is_some_and(|req| req.qpair == h);
+                if mine {
+                    freed.push(*r);
+                }
+                !mine
+            });
+        }
+        for r in freed {
+            self.request_free(r);
+        }
+    }
+
+    /// `_nvmf_tcp_qpair_destroy` + `_nvmf_transport_qpair_fini_complete`: close the socket, free
+    /// the qpair, and hand the captured controller to the destruct chain.
+    pub(super) fn transport_qpair_destroy(&mut self, h: QpairH, ctrlr: Option<CtrlrH>) {
+        let Some(q) = self.qpairs.remove(h) else {
+            self.crash_on(
+                InvariantId::I2,
+                "nvmf_transport_qpair_fini",
+                vec![format!("{h}")],
+                "transport fini ran twice",
+            );
+            return;
+        };
+        for (_, r) in q.tcp.r2t.iter() {
+            self.reqs.remove(*r);
+        }
+        if let Some(r) = self.retry_reqs.get(&q.conn).copied() {
+            if self.reqs.get(r).is_some_and(|req| req.qpair == h) {
+                self.retry_reqs.remove(&q.conn);
+            }
+        }
+        self.conns.remove(&q.conn);
+        if !q.tcp.closed {
+            self.outputs.push_back(Output::Close { conn: q.conn });
+        }
+        *self.history.qpairs_destroyed.entry(q.conn).or_insert(0) += 1;
+        self.mark(Mark::QpairDestroyed, q.label());
+        if let Some(c) = ctrlr {
+            self.qpair_fini_complete(c, q.qid, h);
+        }
+    }
+
+    /// `_nvmf_transport_qpair_fini_complete`: on qid 0 clear `ctrlr->admin_qpair` (ctrlr
+    /// thread), then `_nvmf_ctrlr_free_from_qpair` on the controller's thread.
+    fn qpair_fini_complete(&mut self, c: CtrlrH, qid: u16, h: QpairH) {
+        let Some(ctrlr) = self.live_ctrlr(c, "_nvmf_transport_qpair_fini_complete") else {
+            return;
+        };
+        let thread = ctrlr.thread;
+        if qid == 0 && ctrlr.admin_qpair == Some(h) {
+            ctrlr.admin_qpair = None;
+            if !self.assert_thread(
+                thread,
+                "_nvmf_transport_qpair_fini_complete",
+                format!("{c}"),
+            ) {
+                return;
+            }
+        }
+        self.send_msg(thread, Msg::CtrlrFreeFromQpair { ctrlr: c, qid });
+    }
+
+    /// Peer closed the TCP connection: the transport disconnects the qpair.
+    pub(super) fn handle_peer_closed(&mut self, conn: ConnId) {
+        let Some(h) = self.conns.get(&conn).copied() else {
+            return;
+        };
+        let Some(q) = self.qpairs.get_mut(h) else {
+            return;
+        };
+        q.tcp.dead = true;
+        let pg = q.pg;
+        self.current = ThreadId::PollGroup(pg);
+        self.mark(Mark::PeerClosed, format!("conn={}", conn.0));
+        if self
+            .qpairs
+            .get(h)
+            .is_some_and(|q| q.state != QpairState::Uninitialized)
+        {
+            self.qpair_disconnect(h);
+        }
+    }
+
+    /// Whether a catalogue bug is switched on.
+    pub(super) fn bug(&self, bug: BugId) -> bool {
+        self.config.bugs.has(bug)
+    }
+}

@@ -1,0 +1,314 @@
+//! Requests (`struct spdk_nvmf_request`): admission (`spdk_nvmf_request_exec` with
+//! `nvmf_check_subsystem_active` and `nvmf_check_qpair_active`), the sgroup accounting, and the
+//! two ways a request ends: one completion (`spdk_nvmf_request_complete`, forwarded to the
+//! qpair's poll group) or a silent free with its dying qpair (`spdk_nvmf_request_free`).
+//!
+//! Invariants kept: every request ends exactly once (I4: a second completion finds a stale
+//! handle); sgroup counters never underflow and count exactly the admitted, uncompleted
+//! requests (I7); a PAUSING sgroup becomes PAUSED only here, once drained.
+
+use super::arena::{QpairH, ReqH, SubsysH};
+use super::qpair::QpairState;
+use super::subsystem::SubState;
+use super::thread::Msg;
+use super::{ConnId, Instant, InvariantId, Target, ThreadId};
+use crate::wire::{C2HData, CapsuleResp, Command, ConnectData, Cqe, Pdu, Sqe, Status, OPC_FABRICS};
+use serde::Serialize;
+
+/// Where a request is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Phase {
+    /// A write waiting for H2CData after an R2T (transport only).
+    AwaitingData,
+    /// On `qpair->outstanding`, being executed.
+    Executing,
+    /// Admin CONNECT parked on the retry poller (still on `outstanding`).
+    Parked,
+    /// In `sgroup->queued`.
+    Queued,
+    /// Waiting for the RAM device.
+    Device,
+}
+
+/// Which sgroup counter the request holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Counted {
+    None,
+    /// `sgroup->mgmt_io_outstanding` of this subsystem on the request's poll group.
+    Mgmt(SubsysH),
+    /// `ns_info[nsid-1].io_outstanding`.
+    Io(SubsysH, u32),
+}
+
+/// One NVMe command.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Request {
+    pub qpair: QpairH,
+    pub conn: ConnId,
+    pub pg: u16,
+    pub sqe: Sqe,
+    pub cmd: Command,
+    /// In-capsule or H2C data (writes, CONNECT data).
+    pub data: Vec<u8>,
+    /// Expected data length for writes waiting for H2CData.
+    pub data_len: u32,
+    pub phase: Phase,
+    pub counted: Counted,
+    /// Retry-mode CONNECT: give-up deadline (`req->timeout_tsc`) and first park time.
+    pub timeout_at: Option<Instant>,
+    pub parked_at: Option<Instant>,
+    pub rsp: Cqe,
+    /// Data returned to the host (C2HData) before the CapsuleResp.
+    pub rsp_data: Vec<u8>,
+}
+
+impl Request {
+    pub fn is_connect(&self) -> bool {
+        matches!(self.cmd, Command::Connect(_))
+    }
+
+    pub fn is_fabrics(&self) -> bool {
+        self.sqe.opc == OPC_FABRICS
+    }
+
+    /// Parsed CONNECT data, if this is a CONNECT with valid data.
+    pub fn connect_data(&self) -> Option<ConnectData> {
+        if !self.is_connect() || self.data.len() < 1024 {
+            return None;
+        }
+        ConnectData::parse(&self.data).ok()
+    }
+
+    /// Sets the response status.
+    pub fn set_status(&mut self, status: Status) {
+        self.rsp.status = status;
+    }
+}
+
+impl Target {
+    /// The request, or an I4 crash at `site` if it already ended.
+    pub(super) fn live_req(&mut self, r: ReqH, site: &str) -> Option<&mut Request> {
+        if !self.reqs.contains(r) {
+            self.crash_on(
+                InvariantId::I4,
+                site,
+                vec![format!("{r}")],
+                "request used after it completed or was freed",
+            );
+            return None;
+        }
+        self.reqs.get_mut(r)
+    }
+
+    /// The sgroup a request is admitted against: the controller's subsystem, or for a CONNECT
+    /// the subsystem named in its data (`nvmf_subsystem_pg_from_connect_cmd`).
+    fn request_sgroup(&mut self, r: ReqH) -> Option<SubsysH> {
+        let req = self.reqs.get(r)?;
+        let q = self.qpairs.get(req.qpair)?;
+        if let Some(c) = q.ctrlr {
+            return self
+                .live_ctrlr(c, "nvmf_check_subsystem_active")
+                .map(|c| c.subsys);
+        }
+        let nqn = req.connect_data()?.subnqn;
+        self.find_subsystem(&nqn)
+    }
+
+    /// `spdk_nvmf_request_exec` on the qpair's poll group.
+    pub(super) fn request_exec(&mut self, r: ReqH) {
+        let sgroup = self.request_sgroup(r);
+        if self.violation.is_some() {
+            return;
+        }
+        if let Some(s) = sgroup {
+            if !self.check_subsystem_active(r, s) {
+                return;
+            }
+        }
+        let Some(req) = self.reqs.get_mut(r) else {
+            return;
+        };
+        req.phase = Phase::Executing;
+        let (qh, is_connect) = (req.qpair, req.is_connect());
+        let Some(q) = self.qpairs.get_mut(qh) else {
+            return;
+        };
+        q.outstanding.push(r);
+        let admitted = match q.state {
+            QpairState::Connecting => is_connect,
+            QpairState::Enabled => true,
+            _ => false,
+        };
+        if !admitted {
+            self.complete_with(r, crate::wire::status::COMMAND_SEQUENCE_ERROR);
+            return;
+        }
+        self.dispatch_request(r);
+    }
+
+    /// `nvmf_check_subsystem_active`: queue if the sgroup (or namespace) is not ACTIVE, else
+    /// count the request. Returns whether execution continues.
+    fn check_subsystem_active(&mut self, r: ReqH, s: SubsysH) -> bool {
+        let req = self.reqs.get(r).expect("live");
+        let (pg, qh) = (usize::from(req.pg), req.qpair);
+        let io_nsid = self.io_nsid(r);
+        let sg = self.pgs[pg].sgroups.entry(s).or_default();
+        if sg.state != SubState::Active {
+            sg.queued.push(r);
+            self.reqs.get_mut(r).expect("live").phase = Phase::Queued;
+            return false;
+        }
+        let Some(nsid) = io_nsid else {
+            sg.mgmt_io_outstanding += 1;
+            self.reqs.get_mut(r).expect("live").counted = Counted::Mgmt(s);
+            return true;
+        };
+        match sg.ns.get_mut(&nsid) {
+            None => {
+                self.qpairs.get_mut(qh).expect("live").outstanding.push(r);
+                self.complete_with(r, crate::wire::status::INVALID_NAMESPACE);
+                false
+            }
+            Some(ns) if ns.state != SubState::Active => {
+                sg.queued.push(r);
+                self.reqs.get_mut(r).expect("live").phase = Phase::Queued;
+                false
+            }
+            Some(ns) => {
+                ns.io_outstanding += 1;
+                self.reqs.get_mut(r).expect("live").counted = Counted::Io(s, nsid);
+                true
+            }
+        }
+    }
+
+    /// The namespace of an I/O command (None for admin and fabrics commands).
+    fn io_nsid(&self, r: ReqH) -> Option<u32> {
+        let req = self.reqs.get(r)?;
+        let q = self.qpairs.get(req.qpair)?;
+        if q.qid == 0 || req.is_fabrics() {
+            return None;
+        }
+        Some(req.sqe.nsid)
+    }
+
+    /// Completes with `status` and no data.
+    pub(super) fn complete_with(&mut self, r: ReqH, status: Status) {
+        if let Some(req) = self.reqs.get_mut(r) {
+            req.set_status(status);
+        }
+        self.request_complete(r);
+    }
+
+    /// `spdk_nvmf_request_complete`: `exec_msg` to the qpair's poll group.
+    pub(super) fn request_complete(&mut self, r: ReqH) {
+        let Some(req) = self.live_req(r, "spdk_nvmf_request_complete") else {
+            return;
+        };
+        let pg = ThreadId::PollGroup(req.pg);
+        if self.current == pg {
+            self.request_complete_local(r);
+        } else {
+            self.send_msg(pg, Msg::RequestComplete { req: r });
+        }
+    }
+
+    /// `_nvmf_request_complete` on the poll group: respond, leave `outstanding`, uncount,
+    /// finish a pause if this was the last request, then drain-check the qpair.
+    pub(super) fn request_complete_local(&mut self, r: ReqH) {
+        let Some(req) = self.live_req(r, "_nvmf_request_complete") else {
+            return;
+        };
+        let qh = req.qpair;
+        if self.live_qpair(qh, "_nvmf_request_complete").is_none() {
+            return;
+        }
+        self.send_response(r);
+        self.request_end(r);
+        self.qpair_request_cleanup(qh);
+    }
+
+    /// `spdk_nvmf_request_free`: the request ends without a completion to the host.
+    pub(super) fn request_free(&mut self, r: ReqH) {
+        if self.live_req(r, "spdk_nvmf_request_free").is_none() {
+            return;
+        }
+        self.history.requests_freed += 1;
+        self.request_end(r);
+    }
+
+    /// Leaves `outstanding`, releases the sgroup counter, frees the request.
+    fn request_end(&mut self, r: ReqH) {
+        let Some(req) = self.reqs.remove(r) else {
+            return;
+        };
+        if let Some(q) = self.qpairs.get_mut(req.qpair) {
+            q.outstanding.retain(|x| *x != r);
+        }
+        self.uncount(req.pg, req.counted);
+    }
+
+    /// Releases an sgroup counter (I7: never below zero) and completes a drained pause.
+    pub(super) fn uncount(&mut self, pg: u16, counted: Counted) {
+        let (s, nsid) = match counted {
+            Counted::None => return,
+            Counted::Mgmt(s) => (s, None),
+            Counted::Io(s, n) => (s, Some(n)),
+        };
+        let sg = self.pgs[usize::from(pg)].sgroups.entry(s).or_default();
+        let ok = match nsid {
+            None => sg
+                .mgmt_io_outstanding
+                .checked_sub(1)
+                .map(|v| sg.mgmt_io_outstanding = v),
+            Some(n) => sg.ns.get_mut(&n).and_then(|ns| {
+                ns.io_outstanding
+                    .checked_sub(1)
+                    .map(|v| ns.io_outstanding = v)
+            }),
+        };
+        if ok.is_none() {
+            self.crash_on(
+                InvariantId::I7,
+                "_nvmf_request_complete",
+                vec![format!("pg{pg} {s}")],
+                "sgroup counter underflow",
+            );
+            return;
+        }
+        self.sgroup_check_paused(pg, s);
+    }
+
+    /// Emits the C2HData (if any) and the CapsuleResp of a request, unless the connection is
+    /// dead. SUCCESS is never set on C2HData.
+    fn send_response(&mut self, r: ReqH) {
+        let Some(req) = self.reqs.get(r) else { return };
+        let Some(q) = self.qpairs.get_mut(req.qpair) else {
+            return;
+        };
+        if q.tcp.dead || q.tcp.closed {
+            return;
+        }
+        let mut cqe = req.rsp;
+        cqe.cid = req.sqe.cid;
+        cqe.sqid = q.qid;
+        cqe.sqhd = q.tcp.sq_head;
+        let mut pdus = Vec::new();
+        if !req.rsp_data.is_empty() && cqe.status.is_success() {
+            pdus.push(Pdu::C2HData(C2HData {
+                cccid: req.sqe.cid,
+                datao: 0,
+                last: true,
+                success: false,
+                data: req.rsp_data.clone(),
+            }));
+        }
+        pdus.push(Pdu::CapsuleResp(CapsuleResp { cqe }));
+        let conn = q.conn;
+        let digests = q.tcp.digests;
+        self.history.responses_sent += 1;
+        for pdu in pdus {
+            self.emit_pdu(conn, digests, &pdu);
+        }
+    }
+}

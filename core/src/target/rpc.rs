@@ -1,0 +1,607 @@
+//! Operator actions (SPDK's RPCs and C API) on the app thread, each answered exactly once
+//! (`Output::RpcDone`), plus the callback enums that continue multi-step RPCs (remove listener =
+//! pause -> `stop_listen_async(trid, subsystem)` -> resume) and the whole-target shutdown
+//! (stop subsystems -> stop listeners -> destroy subsystems -> destroy poll groups).
+//!
+//! Invariants kept: every RPC gets one answer (I5: a second answer is a violation); errors use
+//! SPDK's negative errno (-ENOENT unknown NQN/trid/conn, -EAGAIN wrong state, -EEXIST, -EINVAL).
+
+use super::arena::SubsysH;
+use super::subsystem::{Namespace, SubState};
+use super::{
+    ConnId, ControllerInfo, InvariantId, Mark, NamespaceConfig, Output, QpairInfo, RpcError, RpcId,
+    RpcRequest, RpcResponse, SubsystemConfig, SubsystemInfo, Target, ThreadId, Trid,
+};
+use serde::Serialize;
+
+const ENOENT: i32 = -2;
+const EEXIST: i32 = -17;
+const EINVAL: i32 = -22;
+const EALREADY: i32 = -114;
+const ESHUTDOWN: i32 = -108;
+
+type RpcResult = Result<RpcResponse, RpcError>;
+
+fn err(code: i32, message: &str) -> RpcResult {
+    Err(RpcError {
+        code,
+        message: message.to_string(),
+    })
+}
+
+/// What runs when a subsystem state change completes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub enum StateCb {
+    None,
+    Rpc(RpcId),
+    /// Paused for `nvmf_subsystem_add_listener`: add, then resume.
+    AddListener {
+        rpc: RpcId,
+        trid: Trid,
+    },
+    /// Paused for `nvmf_subsystem_remove_listener`: remove, stop_listen(trid, S), resume.
+    RemoveListener {
+        rpc: RpcId,
+        trid: Trid,
+    },
+    /// Paused(nsid) for `nvmf_subsystem_add_ns`.
+    AddNs {
+        rpc: RpcId,
+        ns: NamespaceConfig,
+    },
+    /// Paused(nsid) for `nvmf_subsystem_remove_ns`.
+    RemoveNs {
+        rpc: RpcId,
+        nsid: u32,
+    },
+    /// Stopped for `nvmf_delete_subsystem`: destroy.
+    Delete {
+        rpc: RpcId,
+    },
+    /// One shutdown unit finished.
+    Shutdown,
+}
+
+/// What runs when a `stop_listen_async` completes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub enum StopListenCb {
+    Rpc(RpcId),
+    /// `nvmf_rpc_stop_listen_async_done`: resume the subsystem, then answer.
+    Resume {
+        subsys: SubsysH,
+        rpc: RpcId,
+    },
+    Shutdown,
+}
+
+/// Whole-target teardown phases (`nvmf_tgt.c` FINI states).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum ShutdownPhase {
+    StopSubsystems,
+    StopListen,
+    DestroySubsystems,
+    DestroyPollGroups,
+    Done,
+}
+
+/// Shutdown progress.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Shutdown {
+    pub rpc: Option<RpcId>,
+    pub phase: ShutdownPhase,
+    /// Units of the current phase still running.
+    pub pending: u32,
+    pub done: bool,
+}
+
+impl Target {
+    /// Opens the configured listeners, creates the configured subsystems, and runs start-up to
+    /// completion (the target is up before the first input).
+    pub(super) fn apply_initial_config(&mut self) {
+        for trid in self.config.listeners.clone() {
+            self.transport_listen(&trid);
+        }
+        for cfg in self.config.subsystems.clone() {
+            self.create_subsystem(&cfg, StateCb::None);
+        }
+        while let Some(i) = (0..self.queues.len()).find(|i| !self.queues[*i].is_empty()) {
+            self.run_thread(super::thread::thread_of(i));
+        }
+        self.outputs.clear();
+    }
+
+    /// `Input::Rpc`: runs on the app thread; answered now or when its callback fires.
+    pub(super) fn handle_rpc(&mut self, id: RpcId, request: RpcRequest) {
+        self.current = ThreadId::App;
+        if !self.rpcs_pending.insert(id) {
+            self.outputs.push_back(Output::RpcDone {
+                id,
+                result: err(EINVAL, "duplicate RPC id"),
+            });
+            return;
+        }
+        if self.is_shut_down() {
+            self.rpc_done(id, err(ESHUTDOWN, "target is shut down"));
+            return;
+        }
+        if let Some(result) = self.rpc_dispatch(id, request) {
+            self.rpc_done(id, result);
+        }
+    }
+
+    /// Returns the answer, or None if it comes later from a callback.
+    fn rpc_dispatch(&mut self, id: RpcId, request: RpcRequest) -> Option<RpcResult> {
+        match request {
+            RpcRequest::CreateSubsystem(cfg) => self.rpc_create_subsystem(id, &cfg),
+            RpcRequest::DeleteSubsystem { nqn } => {
+                self.rpc_state(id, &nqn, SubState::Inactive, 0, StateCb::Delete { rpc: id })
+            }
+            RpcRequest::StartSubsystem { nqn } | RpcRequest::ResumeSubsystem { nqn } => {
+                self.rpc_state(id, &nqn, SubState::Active, 0, StateCb::Rpc(id))
+            }
+            RpcRequest::StopSubsystem { nqn } => {
+                self.rpc_state(id, &nqn, SubState::Inactive, 0, StateCb::Rpc(id))
+            }
+            RpcRequest::PauseSubsystem { nqn, nsid } => {
+                self.rpc_state(id, &nqn, SubState::Paused, nsid, StateCb::Rpc(id))
+            }
+            RpcRequest::AddHost { nqn, hostnqn } => Some(self.rpc_host(&nqn, &hostnqn, true)),
+            RpcRequest::RemoveHost { nqn, hostnqn } => Some(self.rpc_host(&nqn, &hostnqn, false)),
+            RpcRequest::AllowAnyHost { nqn, allow } => Some(self.rpc_allow_any(&nqn, allow)),
+            RpcRequest::AddNamespace { nqn, ns } => self.rpc_add_ns(id, &nqn, ns),
+            RpcRequest::RemoveNamespace { nqn, nsid } => self.rpc_remove_ns(id, &nqn, nsid),
+            RpcRequest::TransportListen { trid } => {
+                self.transport_listen(&trid);
+                Some(Ok(RpcResponse::Done))
+            }
+            RpcRequest::SubsystemAddListener { nqn, trid } => self.rpc_add_listener(id, &nqn, trid),
+            RpcRequest::SubsystemRemoveListener { nqn, trid } => {
+                self.rpc_remove_listener(id, &nqn, trid)
+            }
+            RpcRequest::StopListenAsync { trid, nqn } => self.rpc_stop_listen(id, trid, nqn),
+            RpcRequest::DisconnectQpair { conn } => Some(self.rpc_disconnect(conn)),
+            RpcRequest::GetSubsystems => Some(Ok(RpcResponse::Subsystems(self.subsystem_infos()))),
+            RpcRequest::GetControllers { nqn } => Some(self.controller_infos(&nqn)),
+            RpcRequest::GetQpairs { nqn } => Some(self.qpair_infos(&nqn)),
+            RpcRequest::GetListeners { nqn } => Some(self.listener_infos(&nqn)),
+            RpcRequest::Shutdown => self.rpc_shutdown(id),
+        }
+    }
+
+    /// Emits the single answer of an RPC.
+    pub(super) fn rpc_done(&mut self, id: RpcId, result: RpcResult) {
+        if !self.rpcs_pending.remove(&id) {
+            self.crash_on(
+                InvariantId::I5,
+                "rpc callback",
+                vec![format!("rpc {}", id.0)],
+                "RPC answered twice",
+            );
+            return;
+        }
+        self.outputs.push_back(Output::RpcDone { id, result });
+    }
+
+    pub(super) fn rpc_ok(&mut self, id: RpcId) {
+        self.rpc_done(id, Ok(RpcResponse::Done));
+    }
+
+    fn rpc_create_subsystem(&mut self, id: RpcId, cfg: &SubsystemConfig) -> Option<RpcResult> {
+        if self.find_subsystem(&cfg.nqn).is_some() {
+            return Some(err(EEXIST, "subsystem already exists"));
+        }
+        if cfg.min_cntlid == 0 || cfg.min_cntlid > cfg.max_cntlid || cfg.max_cntlid > 0xFFEF {
+            return Some(err(EINVAL, "invalid cntlid range"));
+        }
+        self.create_subsystem(cfg, StateCb::Rpc(id));
+        None
+    }
+
+    fn rpc_state(
+        &mut self,
+        id: RpcId,
+        nqn: &str,
+        st: SubState,
+        nsid: u32,
+        cb: StateCb,
+    ) -> Option<RpcResult> {
+        let _ = id;
+        let Some(s) = self.find_subsystem(nqn) else {
+            return Some(err(ENOENT, "subsystem not found"));
+        };
+        self.subsystem_state_change(s, st, nsid, cb);
+        None
+    }
+
+    fn rpc_host(&mut self, nqn: &str, hostnqn: &str, add: bool) -> RpcResult {
+        let Some(sub) = self
+            .find_subsystem(nqn)
+            .and_then(|s| self.subsystems.get_mut(s))
+        else {
+            return err(ENOENT, "subsystem not found");
+        };
+        let changed = if add {
+            sub.hosts.insert(hostnqn.to_string())
+        } else {
+            sub.hosts.remove(hostnqn)
+        };
+        match (changed, add) {
+            (true, _) => Ok(RpcResponse::Done),
+            (false, true) => err(EEXIST, "host already allowed"),
+            (false, false) => err(ENOENT, "host not found"),
+        }
+    }
+
+    fn rpc_allow_any(&mut self, nqn: &str, allow: bool) -> RpcResult {
+        let Some(sub) = self
+            .find_subsystem(nqn)
+            .and_then(|s| self.subsystems.get_mut(s))
+        else {
+            return err(ENOENT, "subsystem not found");
+        };
+        sub.allow_any_host = allow;
+        Ok(RpcResponse::Done)
+    }
+
+    /// Runs `cb` now if the subsystem is INACTIVE, else after pause(nsid).
+    fn paused_op(&mut self, s: SubsysH, nsid: u32, cb: StateCb) {
+        let inactive = self
+            .subsystems
+            .get(s)
+            .is_some_and(|s| s.state == SubState::Inactive);
+        if inactive {
+            self.state_cb(s, cb, Ok(()));
+        } else {
+            self.subsystem_state_change(s, SubState::Paused, nsid, cb);
+        }
+    }
+
+    fn rpc_add_ns(&mut self, id: RpcId, nqn: &str, ns: NamespaceConfig) -> Option<RpcResult> {
+        let Some(s) = self.find_subsystem(nqn) else {
+            return Some(err(ENOENT, "subsystem not found"));
+        };
+        let sub = self.subsystems.get(s).expect("found");
+        if ns.nsid == 0 || !ns.block_size.is_power_of_two() || ns.block_size < 512 {
+            return Some(err(EINVAL, "invalid namespace"));
+        }
+        if sub.namespaces.contains_key(&ns.nsid) {
+            return Some(err(EEXIST, "namespace already exists"));
+        }
+        self.paused_op(s, ns.nsid, StateCb::AddNs { rpc: id, ns });
+        None
+    }
+
+    fn rpc_remove_ns(&mut self, id: RpcId, nqn: &str, nsid: u32) -> Option<RpcResult> {
+        let Some(s) = self.find_subsystem(nqn) else {
+            return Some(err(ENOENT, "subsystem not found"));
+        };
+        if !self
+            .subsystems
+            .get(s)
+            .expect("found")
+            .namespaces
+            .contains_key(&nsid)
+        {
+            return Some(err(ENOENT, "namespace not found"));
+        }
+        self.paused_op(s, nsid, StateCb::RemoveNs { rpc: id, nsid });
+        None
+    }
+
+    fn rpc_add_listener(&mut self, id: RpcId, nqn: &str, trid: Trid) -> Option<RpcResult> {
+        let Some(s) = self.find_subsystem(nqn) else {
+            return Some(err(ENOENT, "subsystem not found"));
+        };
+        if self
+            .subsystems
+            .get(s)
+            .expect("found")
+            .listeners
+            .contains(&trid)
+        {
+            return Some(err(EEXIST, "listener already exists"));
+        }
+        self.paused_op(s, 0, StateCb::AddListener { rpc: id, trid });
+        None
+    }
+
+    fn rpc_remove_listener(&mut self, id: RpcId, nqn: &str, trid: Trid) -> Option<RpcResult> {
+        let Some(s) = self.find_subsystem(nqn) else {
+            return Some(err(ENOENT, "subsystem not found"));
+        };
+        if !self
+            .subsystems
+            .get(s)
+            .expect("found")
+            .listeners
+            .contains(&trid)
+        {
+            return Some(err(ENOENT, "listener not found"));
+        }
+        self.paused_op(s, 0, StateCb::RemoveListener { rpc: id, trid });
+        None
+    }
+
+    fn rpc_stop_listen(&mut self, id: RpcId, trid: Trid, nqn: Option<String>) -> Option<RpcResult> {
+        if !self.listeners.contains_key(&trid) {
+            return Some(err(ENOENT, "not listening on this trid"));
+        }
+        let filter = match nqn {
+            None => None,
+            Some(n) => match self.find_subsystem(&n) {
+                Some(s) => Some(s),
+                None => return Some(err(ENOENT, "subsystem not found")),
+            },
+        };
+        self.stop_listen_async(&trid, filter, StopListenCb::Rpc(id));
+        None
+    }
+
+    fn rpc_disconnect(&mut self, conn: ConnId) -> RpcResult {
+        let Some(h) = self.conns.get(&conn).copied() else {
+            return err(ENOENT, "no qpair on this connection");
+        };
+        self.qpair_disconnect(h);
+        Ok(RpcResponse::Done)
+    }
+
+    /// A subsystem state change finished (`rc` is 0 or a negative errno).
+    pub(super) fn state_cb(&mut self, s: SubsysH, cb: StateCb, rc: Result<(), i32>) {
+        if let (Err(code), Some(rpc)) = (rc, cb_rpc(&cb)) {
+            self.rpc_done(rpc, err(code, "subsystem state change failed"));
+            return;
+        }
+        match cb {
+            StateCb::None => {}
+            StateCb::Rpc(id) => self.rpc_ok(id),
+            StateCb::AddListener { rpc, trid } => {
+                self.transport_listen(&trid);
+                if let Some(sub) = self.subsystems.get_mut(s) {
+                    sub.listeners.insert(trid);
+                }
+                self.resume_then(s, rpc);
+            }
+            StateCb::RemoveListener { rpc, trid } => self.remove_listener_paused(s, rpc, &trid),
+            StateCb::AddNs { rpc, ns } => {
+                if let Some(sub) = self.subsystems.get_mut(s) {
+                    sub.namespaces.insert(
+                        ns.nsid,
+                        Namespace {
+                            cfg: ns,
+                            blocks: Default::default(),
+                        },
+                    );
+                }
+                self.resume_then(s, rpc);
+            }
+            StateCb::RemoveNs { rpc, nsid } => {
+                if let Some(sub) = self.subsystems.get_mut(s) {
+                    sub.namespaces.remove(&nsid);
+                }
+                self.resume_then(s, rpc);
+            }
+            StateCb::Delete { rpc } => {
+                if let Err(code) = self.subsystem_destroy(s, Some(rpc)) {
+                    self.rpc_done(rpc, err(code, "subsystem cannot be destroyed"));
+                }
+            }
+            StateCb::Shutdown => self.shutdown_unit_done(),
+        }
+    }
+
+    /// Resume a paused subsystem and answer `rpc` when done (answer now if INACTIVE).
+    fn resume_then(&mut self, s: SubsysH, rpc: RpcId) {
+        let paused = self
+            .subsystems
+            .get(s)
+            .is_some_and(|s| s.state == SubState::Paused);
+        if paused {
+            self.subsystem_state_change(s, SubState::Active, 0, StateCb::Rpc(rpc));
+        } else {
+            self.rpc_ok(rpc);
+        }
+    }
+
+    /// `rpc_nvmf_remove_listener_paused`: remove the subsystem listener (controllers lose
+    /// it), then `stop_listen_async(trid, subsystem)` and resume when it completes.
+    fn remove_listener_paused(&mut self, s: SubsysH, rpc: RpcId, trid: &Trid) {
+        if let Some(sub) = self.subsystems.get_mut(s) {
+            sub.listeners.remove(trid);
+        }
+        for (_, c) in self.ctrlrs.iter_mut() {
+            if c.subsys == s && c.listener.as_ref() == Some(trid) {
+                c.listener = None;
+            }
+        }
+        self.stop_listen_async(trid, Some(s), StopListenCb::Resume { subsys: s, rpc });
+    }
+
+    /// A stop_listen completed on the caller's thread.
+    pub(super) fn stop_listen_callback(&mut self, cb: StopListenCb) {
+        match cb {
+            StopListenCb::Rpc(id) => self.rpc_ok(id),
+            StopListenCb::Resume { subsys, rpc } => self.resume_then(subsys, rpc),
+            StopListenCb::Shutdown => self.shutdown_unit_done(),
+        }
+    }
+
+    fn rpc_shutdown(&mut self, id: RpcId) -> Option<RpcResult> {
+        if self.shutdown.is_some() {
+            return Some(err(EALREADY, "shutdown already in progress"));
+        }
+        self.shutdown = Some(Shutdown {
+            rpc: Some(id),
+            phase: ShutdownPhase::StopSubsystems,
+            pending: 1,
+            done: false,
+        });
+        let subs = self.subsystems.handles();
+        self.shutdown_add_units(subs.len() as u32);
+        for s in subs {
+            self.subsystem_state_change(s, SubState::Inactive, 0, StateCb::Shutdown);
+        }
+        self.shutdown_unit_done();
+        None
+    }
+
+    fn shutdown_add_units(&mut self, n: u32) {
+        if let Some(sd) = self.shutdown.as_mut() {
+            sd.pending += n;
+        }
+    }
+
+    /// One unit of the current shutdown phase finished; start the next phase at zero.
+    pub(super) fn shutdown_unit_done(&mut self) {
+        let Some(sd) = self.shutdown.as_mut() else {
+            return;
+        };
+        sd.pending = sd.pending.saturating_sub(1);
+        if sd.pending > 0 || sd.done {
+            return;
+        }
+        let next = match sd.phase {
+            ShutdownPhase::StopSubsystems => ShutdownPhase::StopListen,
+            ShutdownPhase::StopListen => ShutdownPhase::DestroySubsystems,
+            ShutdownPhase::DestroySubsystems => ShutdownPhase::DestroyPollGroups,
+            ShutdownPhase::DestroyPollGroups | ShutdownPhase::Done => ShutdownPhase::Done,
+        };
+        sd.phase = next;
+        sd.pending = 1;
+        self.shutdown_phase(next);
+    }
+
+    fn shutdown_phase(&mut self, phase: ShutdownPhase) {
+        match phase {
+            ShutdownPhase::StopListen => {
+                let trids: Vec<Trid> = self.listeners.keys().cloned().collect();
+                self.shutdown_add_units(trids.len() as u32);
+                for t in &trids {
+                    self.stop_listen_async(t, None, StopListenCb::Shutdown);
+                }
+            }
+            ShutdownPhase::DestroySubsystems => {
+                self.listeners.clear();
+                let subs = self.subsystems.handles();
+                self.shutdown_add_units(subs.len() as u32);
+                for s in subs {
+                    if self.subsystem_destroy(s, None).is_err() {
+                        self.shutdown_unit_done();
+                    }
+                }
+            }
+            ShutdownPhase::DestroyPollGroups => {
+                self.shutdown_add_units(1);
+                self.for_each_channel(super::thread::FanKind::PgDestroy);
+            }
+            _ => return self.shutdown_finish(),
+        }
+        self.shutdown_unit_done();
+    }
+
+    fn shutdown_finish(&mut self) {
+        let Some(sd) = self.shutdown.as_mut() else {
+            return;
+        };
+        sd.done = true;
+        let rpc = sd.rpc;
+        self.mark(Mark::TargetShutdownDone, String::new());
+        if let Some(id) = rpc {
+            self.rpc_ok(id);
+        }
+    }
+
+    /// A subsystem finished `_nvmf_subsystem_destroy`.
+    pub(super) fn subsystem_destroyed_hook(&mut self) {
+        let destroying = self
+            .shutdown
+            .as_ref()
+            .is_some_and(|s| s.phase == ShutdownPhase::DestroySubsystems);
+        if destroying {
+            self.shutdown_unit_done();
+        }
+    }
+
+    /// The PG-destroy fan-out finished.
+    pub(super) fn shutdown_step(&mut self) {
+        self.shutdown_unit_done();
+    }
+
+    fn subsystem_infos(&self) -> Vec<SubsystemInfo> {
+        self.subsystems
+            .iter()
+            .map(|(_, s)| SubsystemInfo {
+                nqn: s.nqn.clone(),
+                state: s.state.name().to_string(),
+                allow_any_host: s.allow_any_host,
+                hosts: s.hosts.iter().cloned().collect(),
+                listeners: s.listeners.iter().cloned().collect(),
+                namespaces: s.namespaces.values().map(|n| n.cfg.clone()).collect(),
+            })
+            .collect()
+    }
+
+    fn controller_infos(&self, nqn: &str) -> RpcResult {
+        let Some(s) = self.find_subsystem(nqn) else {
+            return err(ENOENT, "subsystem not found");
+        };
+        let infos = self
+            .ctrlrs
+            .iter()
+            .filter(|(_, c)| c.subsys == s && c.added)
+            .map(|(_, c)| ControllerInfo {
+                cntlid: c.cntlid,
+                hostnqn: c.hostnqn.clone(),
+                hostid: c.hostid,
+                num_io_qpairs: c.qpair_mask.iter().filter(|q| **q != 0).count() as u32,
+            })
+            .collect();
+        Ok(RpcResponse::Controllers(infos))
+    }
+
+    /// `nvmf_subsystem_get_qpairs`: qpairs whose controller is in the subsystem (NULL-safe).
+    fn qpair_infos(&self, nqn: &str) -> RpcResult {
+        let Some(s) = self.find_subsystem(nqn) else {
+            return err(ENOENT, "subsystem not found");
+        };
+        let infos = self
+            .qpairs
+            .iter()
+            .filter_map(|(_, q)| {
+                let c = self.ctrlrs.get(q.ctrlr?)?;
+                (c.subsys == s).then(|| QpairInfo {
+                    conn: q.conn,
+                    cntlid: Some(c.cntlid),
+                    qid: q.qid,
+                    state: q.state.name().to_string(),
+                    listen: q.trid.clone(),
+                    thread: ThreadId::PollGroup(q.pg),
+                })
+            })
+            .collect();
+        Ok(RpcResponse::Qpairs(infos))
+    }
+
+    fn listener_infos(&self, nqn: &str) -> RpcResult {
+        let Some(s) = self
+            .find_subsystem(nqn)
+            .and_then(|s| self.subsystems.get(s))
+        else {
+            return err(ENOENT, "subsystem not found");
+        };
+        Ok(RpcResponse::Listeners(
+            s.listeners.iter().cloned().collect(),
+        ))
+    }
+}
+
+fn cb_rpc(cb: &StateCb) -> Option<RpcId> {
+    match cb {
+        StateCb::Rpc(rpc)
+        | StateCb::AddListener { rpc, .. }
+        | StateCb::RemoveListener { rpc, .. }
+        | StateCb::AddNs { rpc, .. }
+        | StateCb::RemoveNs { rpc, .. }
+        | StateCb::Delete { rpc } => Some(*rpc),
+        StateCb::None | StateCb::Shutdown => None,
+    }
+}

@@ -1,0 +1,243 @@
+//! The NVMe/TCP transport on the poll group: bytes in through the connection's `PduDecoder`
+//! (Role::Target), ICReq/ICResp (pfv 0, cpda 0, echoed digests, maxh2cdata), capsules to
+//! requests, R2T/H2CData for writes larger than the in-capsule data, and PDUs out through
+//! `Pdu::emit`. A malformed PDU or a protocol error sends C2HTermReq, closes, and disconnects
+//! the qpair.
+//!
+//! Invariants kept: peer input never panics; after a fatal error the connection ignores input.
+
+use super::arena::{QpairH, ReqH};
+use super::request::{Counted, Phase, Request};
+use super::{ConnId, Mark, Output, Target, ThreadId};
+use crate::wire::{
+    CapsuleCmd, Command, Digests, FatalErrorStatus, H2CData, IcReq, IcResp, Pdu, QueueKind,
+    TermReq, R2T, SGL_TRANSPORT,
+};
+
+impl Target {
+    /// `Input::Bytes`: buffered until the qpair is on its poll group, else decoded now (the
+    /// poll group's socket poller).
+    pub(super) fn handle_bytes(&mut self, conn: ConnId, data: &[u8]) {
+        let Some(h) = self.conns.get(&conn).copied() else {
+            return;
+        };
+        let Some(q) = self.qpairs.get_mut(h) else {
+            return;
+        };
+        if q.tcp.dead || q.disconnect_started {
+            return;
+        }
+        if q.state == super::QpairState::Uninitialized {
+            q.tcp.rx_pending.extend_from_slice(data);
+            return;
+        }
+        self.current = ThreadId::PollGroup(q.pg);
+        self.process_bytes(h, data);
+    }
+
+    /// Decodes and handles every whole PDU in `data`.
+    pub(super) fn process_bytes(&mut self, h: QpairH, data: &[u8]) {
+        let mut input = data;
+        loop {
+            let Some(q) = self.qpairs.get_mut(h) else {
+                return;
+            };
+            if q.tcp.dead || q.disconnect_started || self.violation.is_some() {
+                return;
+            }
+            match q.tcp.decoder.decode(&mut input) {
+                Ok(Some(pdu)) => self.handle_pdu(h, pdu),
+                Ok(None) => return,
+                Err(e) => {
+                    let term = e.term_req();
+                    self.fatal(h, term);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Sends C2HTermReq, closes the connection and disconnects the qpair.
+    pub(super) fn fatal(&mut self, h: QpairH, term: TermReq) {
+        let Some(q) = self.qpairs.get_mut(h) else {
+            return;
+        };
+        let conn = q.conn;
+        q.tcp.dead = true;
+        q.tcp.closed = true;
+        let pdu = Pdu::C2HTermReq(term);
+        let bytes = pdu.to_bytes(Digests::default());
+        self.outputs.push_back(Output::Send { conn, data: bytes });
+        self.outputs.push_back(Output::Close { conn });
+        self.mark(Mark::TermReqSent, format!("conn={}", conn.0));
+        self.qpair_disconnect(h);
+    }
+
+    fn protocol_error(&mut self, h: QpairH, fes: FatalErrorStatus, fei: u32) {
+        self.fatal(
+            h,
+            TermReq {
+                fes,
+                fei,
+                data: Vec::new(),
+            },
+        );
+    }
+
+    fn handle_pdu(&mut self, h: QpairH, pdu: Pdu) {
+        let Some(q) = self.qpairs.get(h) else { return };
+        let ic_done = q.tcp.ic_done;
+        match pdu {
+            Pdu::IcReq(ic) if !ic_done => self.handle_icreq(h, &ic),
+            _ if !ic_done => self.protocol_error(h, FatalErrorStatus::PduSequenceError, 0),
+            Pdu::CapsuleCmd(cmd) => self.handle_capsule(h, cmd),
+            Pdu::H2CData(d) => self.handle_h2c_data(h, d),
+            Pdu::H2CTermReq(_) => {
+                if let Some(q) = self.qpairs.get_mut(h) {
+                    q.tcp.dead = true;
+                }
+                self.qpair_disconnect(h);
+            }
+            _ => self.protocol_error(h, FatalErrorStatus::PduSequenceError, 0),
+        }
+    }
+
+    fn handle_icreq(&mut self, h: QpairH, ic: &IcReq) {
+        if ic.pfv != 0 {
+            self.protocol_error(h, FatalErrorStatus::InvalidHeaderField, 8);
+            return;
+        }
+        if ic.hpda > 31 {
+            self.protocol_error(h, FatalErrorStatus::InvalidHeaderField, 10);
+            return;
+        }
+        let maxh2cdata = self.config.max_h2c_data;
+        let Some(q) = self.qpairs.get_mut(h) else {
+            return;
+        };
+        q.tcp.ic_done = true;
+        let conn = q.conn;
+        let resp = Pdu::IcResp(IcResp {
+            pfv: 0,
+            cpda: 0,
+            digests: ic.digests,
+            maxh2cdata,
+        });
+        self.emit_pdu(conn, Digests::default(), &resp);
+        let q = self.qpairs.get_mut(h).expect("live");
+        q.tcp.digests = ic.digests;
+        q.tcp.decoder.set_digests(ic.digests);
+        self.mark(Mark::IcDone, format!("conn={}", conn.0));
+    }
+
+    /// A command capsule becomes a request; writes without in-capsule data get an R2T first.
+    fn handle_capsule(&mut self, h: QpairH, cap: CapsuleCmd) {
+        let Some(q) = self.qpairs.get_mut(h) else {
+            return;
+        };
+        let depth = u32::from(q.sqsize) + 1;
+        q.tcp.sq_head = if q.sqsize == 0 {
+            q.tcp.sq_head.wrapping_add(1)
+        } else {
+            ((u32::from(q.tcp.sq_head) + 1) % depth) as u16
+        };
+        let kind = if q.qid == 0 {
+            QueueKind::Admin
+        } else {
+            QueueKind::Io
+        };
+        let cmd = Command::parse(&cap.sqe, kind);
+        let req = Request {
+            qpair: h,
+            conn: q.conn,
+            pg: q.pg,
+            sqe: cap.sqe,
+            cmd,
+            data: cap.data,
+            data_len: 0,
+            phase: Phase::Executing,
+            counted: Counted::None,
+            timeout_at: None,
+            parked_at: None,
+            rsp: Default::default(),
+            rsp_data: Vec::new(),
+        };
+        let needs_r2t = req.sqe.sgl1.kind == SGL_TRANSPORT
+            && req.data.is_empty()
+            && matches!(req.cmd, Command::Write { .. });
+        let write_len = self.write_len(h, &req.cmd);
+        let r = self.reqs.insert(req);
+        match write_len {
+            Some(len) if needs_r2t && len > 0 => self.send_r2t(h, r, len),
+            _ => self.request_exec(r),
+        }
+    }
+
+    fn send_r2t(&mut self, h: QpairH, r: ReqH, len: u32) {
+        if len > self.config.max_h2c_data {
+            // One R2T per command in this model: larger writes are rejected.
+            self.complete_unadmitted(h, r, crate::wire::status::INVALID_FIELD);
+            return;
+        }
+        let Some(q) = self.qpairs.get_mut(h) else {
+            return;
+        };
+        let ttag = q.tcp.next_ttag;
+        q.tcp.next_ttag = q.tcp.next_ttag.wrapping_add(1).max(1);
+        q.tcp.r2t.insert(ttag, r);
+        let (conn, digests) = (q.conn, q.tcp.digests);
+        let req = self.reqs.get_mut(r).expect("live");
+        req.phase = Phase::AwaitingData;
+        req.data_len = len;
+        let pdu = Pdu::R2T(R2T {
+            cccid: req.sqe.cid,
+            ttag,
+            r2to: 0,
+            r2tl: len,
+        });
+        self.emit_pdu(conn, digests, &pdu);
+    }
+
+    /// Answers a request that never reached `request_exec`.
+    fn complete_unadmitted(&mut self, h: QpairH, r: ReqH, st: crate::wire::Status) {
+        if let Some(q) = self.qpairs.get_mut(h) {
+            q.outstanding.push(r);
+        }
+        self.complete_with(r, st);
+    }
+
+    fn handle_h2c_data(&mut self, h: QpairH, d: H2CData) {
+        let Some(q) = self.qpairs.get_mut(h) else {
+            return;
+        };
+        let Some(r) = q.tcp.r2t.get(&d.ttag).copied() else {
+            self.protocol_error(h, FatalErrorStatus::InvalidHeaderField, 10);
+            return;
+        };
+        let Some(req) = self.reqs.get_mut(r) else {
+            return;
+        };
+        let in_order = d.datao as usize == req.data.len() && d.cccid == req.sqe.cid;
+        let fits = req.data.len() + d.data.len() <= req.data_len as usize;
+        if !in_order || !fits {
+            self.protocol_error(h, FatalErrorStatus::DataOutOfRange, 12);
+            return;
+        }
+        req.data.extend_from_slice(&d.data);
+        if req.data.len() == req.data_len as usize {
+            self.qpairs
+                .get_mut(h)
+                .expect("live")
+                .tcp
+                .r2t
+                .remove(&d.ttag);
+            self.request_exec(r);
+        }
+    }
+
+    /// Encodes one PDU onto a connection.
+    pub(super) fn emit_pdu(&mut self, conn: ConnId, digests: Digests, pdu: &Pdu) {
+        let data = pdu.to_bytes(digests);
+        self.outputs.push_back(Output::Send { conn, data });
+    }
+}

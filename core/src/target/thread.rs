@@ -1,0 +1,311 @@
+//! Logical SPDK threads: per-thread FIFO message queues (`spdk_thread_send_msg`), the message
+//! enum (one variant per SPDK hop, named after the SPDK function it runs), `Input::Run`
+//! dispatch, and `spdk_for_each_channel` as an explicit fan-out object that visits poll groups
+//! one at a time and moves on only when the current group calls continue.
+//!
+//! Invariants kept: a thread's queue is never reordered (I5's "after all its messages ran"
+//! relies on it); `send_msg` is always deferred, even to the current thread; a fan-out's
+//! completion runs exactly once, on the originating thread.
+
+use super::arena::{CtrlrH, QpairH, ReqH, SubsysH};
+use super::rpc::StopListenCb;
+use super::subsystem::SubState;
+use super::{InvariantId, RpcId, Target, ThreadId, Trid};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// One deferred function call on a thread.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub enum Msg {
+    /// `_nvmf_poll_group_add` (PG).
+    PollGroupAdd { qpair: QpairH },
+    /// `spdk_nvmf_qpair_disconnect` forwarded to the qpair's PG.
+    QpairDisconnect { qpair: QpairH },
+    /// `_nvmf_tcp_qpair_destroy` (PG self-message), then `_nvmf_transport_qpair_fini_complete`.
+    TransportQpairDestroy {
+        qpair: QpairH,
+        ctrlr: Option<CtrlrH>,
+    },
+    /// `_nvmf_ctrlr_free_from_qpair` (ctrlr thread).
+    CtrlrFreeFromQpair { ctrlr: CtrlrH, qid: u16 },
+    /// `_nvmf_ctrlr_destruct` in nvmf.c (subsystem thread): remove from the subsystem.
+    SubsystemRemoveCtrlr { ctrlr: CtrlrH },
+    /// `_nvmf_ctrlr_destruct` in ctrlr.c (ctrlr thread): free, spinning while a CC
+    /// reset/shutdown is in progress.
+    CtrlrDestruct { ctrlr: CtrlrH },
+    /// `_nvmf_subsystem_add_ctrlr` (subsystem thread).
+    SubsystemAddCtrlr { req: ReqH, ctrlr: CtrlrH },
+    /// `_nvmf_ctrlr_add_admin_qpair` (ctrlr thread).
+    CtrlrAddAdminQpair { req: ReqH, ctrlr: CtrlrH },
+    /// `_nvmf_ctrlr_add_io_qpair` (subsystem thread).
+    SubsystemAddIoQpair {
+        req: ReqH,
+        subsys: SubsysH,
+        cntlid: u16,
+    },
+    /// `nvmf_ctrlr_add_io_qpair` (admin qpair's PG = ctrlr thread).
+    CtrlrAddIoQpair { req: ReqH, ctrlr: CtrlrH },
+    /// `nvmf_ctrlr_send_connect_rsp` (qpair's PG).
+    SendConnectRsp { req: ReqH },
+    /// `spdk_nvmf_request_complete` forwarded to the qpair's PG (`exec_msg`).
+    RequestComplete { req: ReqH },
+    /// A `for_each_channel` hop on a poll group.
+    ChannelVisit { fan: u64 },
+    /// A `for_each_channel` completion on the originating thread.
+    ChannelDone { fan: u64 },
+    /// `nvmf_poll_group_remove_subsystem_msg` re-polling itself (PG).
+    RemoveSubsystemRepoll { fan: u64 },
+    /// `_nvmf_tgt_disconnect_qpairs` re-polling itself (PG) during poll group destroy.
+    PgDestroyRepoll { fan: u64 },
+    /// `_nvmf_subsystem_destroy` re-sending itself while controllers remain (subsystem thread).
+    SubsystemDestroy { subsys: SubsysH, rpc: Option<RpcId> },
+}
+
+impl Msg {
+    /// The SPDK function this message runs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Msg::PollGroupAdd { .. } => "_nvmf_poll_group_add",
+            Msg::QpairDisconnect { .. } => "spdk_nvmf_qpair_disconnect",
+            Msg::TransportQpairDestroy { .. } => "_nvmf_tcp_qpair_destroy",
+            Msg::CtrlrFreeFromQpair { .. } => "_nvmf_ctrlr_free_from_qpair",
+            Msg::SubsystemRemoveCtrlr { .. } => "nvmf_ctrlr_destruct",
+            Msg::CtrlrDestruct { .. } => "_nvmf_ctrlr_destruct",
+            Msg::SubsystemAddCtrlr { .. } => "_nvmf_subsystem_add_ctrlr",
+            Msg::CtrlrAddAdminQpair { .. } => "_nvmf_ctrlr_add_admin_qpair",
+            Msg::SubsystemAddIoQpair { .. } => "_nvmf_ctrlr_add_io_qpair",
+            Msg::CtrlrAddIoQpair { .. } => "nvmf_ctrlr_add_io_qpair",
+            Msg::SendConnectRsp { .. } => "nvmf_ctrlr_send_connect_rsp",
+            Msg::RequestComplete { .. } => "_nvmf_request_complete",
+            Msg::ChannelVisit { .. } => "for_each_channel",
+            Msg::ChannelDone { .. } => "for_each_channel_done",
+            Msg::RemoveSubsystemRepoll { .. } => "nvmf_poll_group_remove_subsystem_msg",
+            Msg::PgDestroyRepoll { .. } => "_nvmf_tgt_disconnect_qpairs",
+            Msg::SubsystemDestroy { .. } => "_nvmf_subsystem_destroy",
+        }
+    }
+}
+
+/// What a `for_each_channel` walk does on each poll group.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub enum FanKind {
+    /// `subsystem_state_change_on_pg`.
+    StateChange {
+        subsys: SubsysH,
+        requested: SubState,
+        nsid: u32,
+    },
+    /// `nvmf_stop_listen_disconnect_qpairs`.
+    StopListen {
+        trid: Trid,
+        filter: Option<SubsysH>,
+        /// Qpairs on `trid` that existed at the call (for I9 with no filter).
+        existing: BTreeSet<QpairH>,
+        cb: StopListenCb,
+    },
+    /// `nvmf_ctrlr_disconnect_qpairs_on_pg` (keep-alive expiry, io_only = false) or
+    /// `nvmf_ctrlr_disconnect_io_qpairs_on_pg` (CC reset/shutdown, io_only = true).
+    CtrlrDisconnect { ctrlr: CtrlrH, io_only: bool },
+    /// Poll group destroy during whole-target shutdown.
+    PgDestroy,
+}
+
+/// One `spdk_for_each_channel` in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Fanout {
+    pub kind: FanKind,
+    pub origin: ThreadId,
+    /// The poll group being visited.
+    pub pg: u16,
+}
+
+/// Queue index of a thread.
+pub fn thread_index(t: ThreadId) -> usize {
+    match t {
+        ThreadId::App => 0,
+        ThreadId::PollGroup(n) => usize::from(n) + 1,
+    }
+}
+
+/// Thread of a queue index.
+pub fn thread_of(i: usize) -> ThreadId {
+    if i == 0 {
+        ThreadId::App
+    } else {
+        ThreadId::PollGroup((i - 1) as u16)
+    }
+}
+
+impl Target {
+    /// `spdk_thread_send_msg`: always deferred, FIFO per destination.
+    pub(super) fn send_msg(&mut self, to: ThreadId, msg: Msg) {
+        if let Some(q) = self.queues.get_mut(thread_index(to)) {
+            q.push_back(msg);
+        }
+    }
+
+    /// Runs the head message of `thread`'s queue (no-op if empty).
+    pub(super) fn run_thread(&mut self, thread: ThreadId) {
+        let Some(msg) = self
+            .queues
+            .get_mut(thread_index(thread))
+            .and_then(|q| q.pop_front())
+        else {
+            return;
+        };
+        self.current = thread;
+        self.dispatch(msg);
+    }
+
+    fn dispatch(&mut self, msg: Msg) {
+        match msg {
+            Msg::PollGroupAdd { qpair } => self.poll_group_add(qpair),
+            Msg::QpairDisconnect { qpair } => self.qpair_disconnect(qpair),
+            Msg::TransportQpairDestroy { qpair, ctrlr } => {
+                self.transport_qpair_destroy(qpair, ctrlr)
+            }
+            Msg::CtrlrFreeFromQpair { ctrlr, qid } => self.ctrlr_free_from_qpair(ctrlr, qid),
+            Msg::SubsystemRemoveCtrlr { ctrlr } => self.subsystem_remove_ctrlr(ctrlr),
+            Msg::CtrlrDestruct { ctrlr } => self.ctrlr_destruct(ctrlr),
+            Msg::SubsystemAddCtrlr { req, ctrlr } => self.subsystem_add_ctrlr(req, ctrlr),
+            Msg::CtrlrAddAdminQpair { req, ctrlr } => self.ctrlr_add_admin_qpair(req, ctrlr),
+            Msg::SubsystemAddIoQpair {
+                req,
+                subsys,
+                cntlid,
+            } => self.subsystem_add_io_qpair(req, subsys, cntlid),
+            Msg::CtrlrAddIoQpair { req, ctrlr } => self.ctrlr_add_io_qpair(req, ctrlr),
+            Msg::SendConnectRsp { req } => self.send_connect_rsp(req),
+            Msg::RequestComplete { req } => self.request_complete_local(req),
+            Msg::ChannelVisit { fan } => self.channel_visit(fan),
+            Msg::ChannelDone { fan } => self.channel_done(fan),
+            Msg::RemoveSubsystemRepoll { fan } => self.remove_subsystem_poll(fan),
+            Msg::PgDestroyRepoll { fan } => self.pg_destroy_poll(fan),
+            Msg::SubsystemDestroy { subsys, rpc } => self.subsystem_destroy_poll(subsys, rpc),
+        }
+    }
+
+    /// `spdk_for_each_channel(fn, done)` started from the current thread.
+    pub(super) fn for_each_channel(&mut self, kind: FanKind) -> u64 {
+        let fan = self.next_fanout;
+        self.next_fanout += 1;
+        let origin = self.current;
+        self.fanouts.insert(
+            fan,
+            Fanout {
+                kind,
+                origin,
+                pg: 0,
+            },
+        );
+        self.send_msg(ThreadId::PollGroup(0), Msg::ChannelVisit { fan });
+        fan
+    }
+
+    /// `spdk_for_each_channel_continue`: move to the next poll group or finish.
+    pub(super) fn channel_continue(&mut self, fan: u64) {
+        let npg = self.pgs.len() as u16;
+        let Some(f) = self.fanouts.get_mut(&fan) else {
+            self.crash_on(
+                InvariantId::I5,
+                "spdk_for_each_channel_continue",
+                vec![format!("fanout {fan}")],
+                "continue on a finished fan-out",
+            );
+            return;
+        };
+        f.pg += 1;
+        if f.pg < npg {
+            let pg = f.pg;
+            self.send_msg(ThreadId::PollGroup(pg), Msg::ChannelVisit { fan });
+        } else {
+            let origin = f.origin;
+            self.send_msg(origin, Msg::ChannelDone { fan });
+        }
+    }
+
+    fn channel_visit(&mut self, fan: u64) {
+        let Some(f) = self.fanouts.get(&fan).cloned() else {
+            self.crash_on(
+                InvariantId::I5,
+                "for_each_channel",
+                vec![format!("fanout {fan}")],
+                "visit of a finished fan-out",
+            );
+            return;
+        };
+        match f.kind {
+            FanKind::StateChange {
+                subsys,
+                requested,
+                nsid,
+            } => self.state_change_on_pg(fan, f.pg, subsys, requested, nsid),
+            FanKind::StopListen { trid, filter, .. } => {
+                self.stop_listen_on_pg(f.pg, &trid, filter);
+                self.channel_continue(fan);
+            }
+            FanKind::CtrlrDisconnect { ctrlr, io_only } => {
+                self.ctrlr_disconnect_qpairs_on_pg(f.pg, ctrlr, io_only);
+                self.channel_continue(fan);
+            }
+            FanKind::PgDestroy => self.pg_destroy_poll(fan),
+        }
+    }
+
+    fn channel_done(&mut self, fan: u64) {
+        let Some(f) = self.fanouts.remove(&fan) else {
+            self.crash_on(
+                InvariantId::I5,
+                "for_each_channel_done",
+                vec![format!("fanout {fan}")],
+                "completion fired twice",
+            );
+            return;
+        };
+        self.history.fanouts_done += 1;
+        match f.kind {
+            FanKind::StateChange { subsys, .. } => self.state_change_done(subsys),
+            FanKind::StopListen {
+                trid,
+                filter,
+                existing,
+                cb,
+            } => self.stop_listen_fini(&trid, filter, &existing, cb),
+            FanKind::CtrlrDisconnect { ctrlr, io_only } => {
+                if io_only {
+                    self.cc_reset_shn_done(ctrlr);
+                }
+            }
+            FanKind::PgDestroy => self.shutdown_step(),
+        }
+    }
+
+    /// Records a sticky crash (first one wins) on the current thread.
+    pub(super) fn crash_on(
+        &mut self,
+        invariant: InvariantId,
+        site: &str,
+        handles: Vec<String>,
+        detail: &str,
+    ) {
+        if self.violation.is_none() {
+            self.violation = Some(super::Violation {
+                invariant,
+                site: site.to_string(),
+                handles,
+                thread: self.current,
+                detail: detail.to_string(),
+            });
+        }
+    }
+
+    /// Checks that the current thread is `expected` (I6); records a crash if not.
+    pub(super) fn assert_thread(&mut self, expected: ThreadId, site: &str, what: String) -> bool {
+        if self.current == expected {
+            return true;
+        }
+        let detail = format!("touched on {} but belongs to {expected}", self.current);
+        self.crash_on(InvariantId::I6, site, vec![what], &detail);
+        false
+    }
+}
