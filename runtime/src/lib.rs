@@ -17,6 +17,8 @@ pub mod sync;
 #[cfg(not(loom))]
 pub mod driver;
 #[cfg(not(loom))]
+pub mod perf;
+#[cfg(not(loom))]
 pub mod rpc;
 #[cfg(not(loom))]
 pub mod tcp;
