@@ -15,6 +15,21 @@
 
 // Submodules are free to reorganise; the re-exports below are the contract.
 
+mod bytes;
+pub mod command;
+pub mod common_header;
+pub mod cqe;
+pub mod decoder;
+pub mod display;
+mod error;
+pub mod identify;
+pub mod pdu;
+pub mod sqe;
+
+pub use common_header::{crc32c, flags as pdu_flags, CommonHeader, COMMON_HEADER_LEN, DIGEST_LEN};
+pub use decoder::{Decoded, PduDecoder};
+pub use display::PduDisplay;
+
 use serde::{Deserialize, Serialize};
 
 /// Which digests are enabled on a connection (negotiated by ICReq/ICResp).
@@ -375,9 +390,9 @@ pub mod prop {
     pub const CSTS: u32 = 0x1C;
 }
 
-/// Status values the target and host use (`Status` constructors).
+/// Status values the target and host use (`Status` constructors): generic (SCT 0) and
+/// fabrics command-specific (SCT 1) status codes.
 pub mod status {
-    //! Generic (SCT 0) and fabrics command-specific (SCT 1) status codes.
     use super::Status;
 
     const fn generic(sc: u8) -> Status {
@@ -443,19 +458,17 @@ impl Status {
 impl Pdu {
     /// The type byte of this PDU.
     pub fn pdu_type(&self) -> PduType {
-        todo!()
+        self.type_of()
     }
 
     /// Total encoded length (`plen`) with the given digests in force.
     pub fn encoded_len(&self, digests: Digests) -> usize {
-        let _ = digests;
-        todo!()
+        self.encoded_len_of(digests)
     }
 
     /// Appends the encoded PDU to `out`. Digests apply only to the PDU types that carry them.
     pub fn emit(&self, digests: Digests, out: &mut Vec<u8>) {
-        let _ = (digests, out);
-        todo!()
+        self.emit_into(digests, out);
     }
 
     /// `emit` into a fresh buffer.
@@ -463,40 +476,6 @@ impl Pdu {
         let mut out = Vec::with_capacity(self.encoded_len(digests));
         self.emit(digests, &mut out);
         out
-    }
-}
-
-/// Streaming decoder for one connection direction.
-///
-/// Calling order: `new`, then `decode` repeatedly with whatever bytes arrived;
-/// after IC negotiation call `set_digests`. After an `Err` the connection is dead: send
-/// `err.term_req()` and close; further calls return the same error.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PduDecoder {
-    config: DecoderConfig,
-}
-
-impl PduDecoder {
-    pub fn new(config: DecoderConfig) -> Self {
-        PduDecoder { config }
-    }
-
-    /// Changes the digests in force (after ICReq/ICResp).
-    pub fn set_digests(&mut self, digests: Digests) {
-        self.config.digests = digests;
-    }
-
-    /// Consumes bytes from the front of `input` until one whole PDU is assembled (returned as
-    /// `Ok(Some)`) or `input` is empty (`Ok(None)`: incomplete, partial PDU buffered).
-    /// Buffers at most one PDU. Call again with the rest of `input`.
-    pub fn decode(&mut self, input: &mut &[u8]) -> Result<Option<Pdu>, WireError> {
-        let _ = input;
-        todo!()
-    }
-
-    /// Bytes of an incomplete PDU currently buffered.
-    pub fn buffered(&self) -> usize {
-        todo!()
     }
 }
 
@@ -514,53 +493,48 @@ impl WireError {
 impl Command {
     /// Typed view of an SQE. CONNECT data is parsed separately with `ConnectData::parse`.
     pub fn parse(sqe: &Sqe, queue: QueueKind) -> Command {
-        let _ = (sqe, queue);
-        todo!()
+        Command::parse_sqe(sqe, queue)
     }
 
     /// The SQE that carries this command, with command id `cid` (SGL left for the caller).
     pub fn to_sqe(&self, cid: u16) -> Sqe {
-        let _ = cid;
-        todo!()
+        self.build_sqe(cid)
     }
 }
 
 impl ConnectData {
     /// Parses the 1024-byte CONNECT data.
     pub fn parse(data: &[u8]) -> Result<ConnectData, WireError> {
-        let _ = data;
-        todo!()
+        ConnectData::parse_bytes(data)
     }
 
     /// The 1024-byte CONNECT data.
     pub fn to_bytes(&self) -> Vec<u8> {
-        todo!()
+        self.build_bytes()
     }
 }
 
 impl IdentifyController {
     /// The 4096-byte Identify Controller data structure.
     pub fn to_bytes(&self) -> Vec<u8> {
-        todo!()
+        self.build_bytes()
     }
 
     /// Parses an Identify Controller data structure (at least 4096 bytes).
     pub fn parse(data: &[u8]) -> Option<IdentifyController> {
-        let _ = data;
-        todo!()
+        IdentifyController::parse_bytes(data)
     }
 }
 
 impl IdentifyNamespace {
     /// The 4096-byte Identify Namespace data structure.
     pub fn to_bytes(&self) -> Vec<u8> {
-        todo!()
+        self.build_bytes()
     }
 
     /// Parses an Identify Namespace data structure (at least 4096 bytes).
     pub fn parse(data: &[u8]) -> Option<IdentifyNamespace> {
-        let _ = data;
-        todo!()
+        IdentifyNamespace::parse_bytes(data)
     }
 }
 

@@ -1,0 +1,663 @@
+//! The streaming per-connection PDU decoder.
+//!
+//! Owns: validation of every PDU a peer sends, in three stages that each look only at a fixed
+//! prefix of the PDU, so the same bytes give the same result however the stream is split:
+//! 1. the 8-byte common header: type (FEI 0), direction (FEI 0), IC sequence, `hlen` (FEI 2)
+//!    and the HDGSTF flag (FEI 1); this fixes the header length;
+//! 2. the whole header (`hlen` + header digest): the header digest (FEI = received digest),
+//!    then DDGSTF (FEI 1), `pdo` (FEI 3), `plen` and its limit (FEI 4), type-specific fields;
+//!    this fixes `plen` (bounded by `max_pdu_len` before anything larger is buffered);
+//! 3. the whole PDU: the data digest, then the `Pdu` is built.
+//!
+//! Invariants: at most one PDU is buffered (`buf.len() < plen <= max_pdu_len`); a PDU that
+//! arrives whole in the caller's slice is parsed in place (only its data is copied, once, into
+//! the `Pdu`); decoding never panics; the first error is sticky.
+//!
+//! Data digest errors. NVMe/TCP 1.0 treats a data digest error as a per-command error (the
+//! command completes with Transient Transport Error) and has no FES for it. `decode` keeps the
+//! contract's "every error is fatal" shape and reports it as `HeaderDigestError` with FEI 0,
+//! which is what SPDK's initiator (`nvme_tcp_pdu_payload_handle`) and SPDK targets before the
+//! accel-sequence rework send in their TermReq; `decode_tolerant` instead returns the PDU with
+//! `data_digest_ok == false` so a caller can follow the spec's per-command rule.
+
+use super::bytes::get_u32;
+use super::common_header::{
+    crc32c, field as ch, flags, CommonHeader, COMMON_HEADER_LEN, DIGEST_LEN, TERM_REQ_MAX_PLEN,
+};
+use super::pdu::{field as pf, parse_validated};
+use super::{DecoderConfig, Digests, FatalErrorStatus, Pdu, PduType, Role, WireError};
+
+/// Largest padding between header and data a peer may ask for (PDA 31 -> 128-byte alignment).
+const MAX_PAD: usize = 128;
+/// Smallest MAXH2CDATA a controller may announce.
+pub const MIN_MAXH2CDATA: u32 = 4096;
+/// Largest HPDA/CPDA.
+pub const MAX_PDA: u8 = 31;
+
+/// A decoded PDU and whether its data digest (if any) matched.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Decoded {
+    pub pdu: Pdu,
+    /// False only when a negotiated data digest did not match the data.
+    pub data_digest_ok: bool,
+}
+
+/// Where the parts of one received PDU are (fixed by stage 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Layout {
+    ty: PduType,
+    flags: u8,
+    /// `hlen` (no digest).
+    hlen: usize,
+    dd: bool,
+    data_start: usize,
+    /// End of data (before the data digest).
+    data_end: usize,
+    plen: usize,
+}
+
+/// Progress on the PDU being buffered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Stage {
+    /// Waiting for the 8-byte common header.
+    Common,
+    /// Common header valid; waiting for `header_len` bytes.
+    Header { ty: PduType, header_len: usize },
+    /// Header valid; waiting for `plen` bytes.
+    Body(Layout),
+}
+
+/// Streaming decoder for one connection direction.
+///
+/// Calling order: `new`, then `decode` repeatedly with whatever bytes arrived;
+/// after IC negotiation call `set_digests`. After an `Err` the connection is dead: send
+/// `err.term_req()` and close; further calls return the same error.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PduDecoder {
+    config: DecoderConfig,
+    // invariant: buf.len() < the stage's target length; capacity <= max(plen, 8 + header).
+    buf: Vec<u8>,
+    stage: Stage,
+    /// The IC PDU of this direction was decoded.
+    ic_done: bool,
+    /// Sticky first error.
+    error: Option<WireError>,
+    /// The current call tolerates data digest errors (`decode_tolerant`).
+    tolerant: bool,
+}
+
+impl PduDecoder {
+    pub fn new(config: DecoderConfig) -> Self {
+        PduDecoder {
+            config,
+            buf: Vec::new(),
+            stage: Stage::Common,
+            ic_done: false,
+            error: None,
+            tolerant: false,
+        }
+    }
+
+    /// Changes the digests in force (after ICReq/ICResp).
+    pub fn set_digests(&mut self, digests: Digests) {
+        self.config.digests = digests;
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &DecoderConfig {
+        &self.config
+    }
+
+    /// Consumes bytes from the front of `input` until one whole PDU is assembled (returned as
+    /// `Ok(Some)`) or `input` is empty (`Ok(None)`: incomplete, partial PDU buffered).
+    /// Buffers at most one PDU. Call again with the rest of `input`.
+    pub fn decode(&mut self, input: &mut &[u8]) -> Result<Option<Pdu>, WireError> {
+        self.tolerant = false;
+        Ok(self.run(input)?.map(|d| d.pdu))
+    }
+
+    /// Like `decode`, but a data digest mismatch is not fatal: the PDU is returned with
+    /// `data_digest_ok == false` (the spec's per-command Transient Transport Error rule).
+    pub fn decode_tolerant(&mut self, input: &mut &[u8]) -> Result<Option<Decoded>, WireError> {
+        self.tolerant = true;
+        self.run(input)
+    }
+
+    fn run(&mut self, input: &mut &[u8]) -> Result<Option<Decoded>, WireError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        let r = match self.fast_path(input) {
+            Some(r) => r,
+            None => self.fill(input),
+        };
+        if let Err(e) = &r {
+            self.error = Some(e.clone());
+            self.buf = Vec::new();
+        }
+        r
+    }
+
+    /// Bytes of an incomplete PDU currently buffered.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether the decoder has failed (every further call returns the error).
+    pub fn error(&self) -> Option<&WireError> {
+        self.error.as_ref()
+    }
+
+    /// A whole PDU at the front of `input` with nothing buffered: parse in place.
+    fn fast_path(&mut self, input: &mut &[u8]) -> Option<Result<Option<Decoded>, WireError>> {
+        if !self.buf.is_empty() || input.len() < COMMON_HEADER_LEN {
+            return None;
+        }
+        let (ty, header_len) = match self.check_common(&input[..COMMON_HEADER_LEN]) {
+            Ok(v) => v,
+            Err(e) => return Some(Err(e)),
+        };
+        if input.len() < header_len {
+            return None;
+        }
+        let lay = match self.check_header(ty, &input[..header_len]) {
+            Ok(l) => l,
+            Err(e) => return Some(Err(e)),
+        };
+        if input.len() < lay.plen {
+            return None;
+        }
+        let (pdu_bytes, rest) = input.split_at(lay.plen);
+        *input = rest;
+        Some(self.finish(&lay, pdu_bytes).map(Some))
+    }
+
+    /// Buffers bytes stage by stage until a PDU is whole or `input` runs out.
+    fn fill(&mut self, input: &mut &[u8]) -> Result<Option<Decoded>, WireError> {
+        loop {
+            let want = match self.stage {
+                Stage::Common => COMMON_HEADER_LEN,
+                Stage::Header { header_len, .. } => header_len,
+                Stage::Body(lay) => lay.plen,
+            };
+            let take = want.saturating_sub(self.buf.len()).min(input.len());
+            let (head, rest) = input.split_at(take);
+            self.buf.extend_from_slice(head);
+            *input = rest;
+            if self.buf.len() < want {
+                return Ok(None);
+            }
+            if let Some(done) = self.advance()? {
+                return Ok(Some(done));
+            }
+        }
+    }
+
+    /// Runs the check of the stage whose bytes are all buffered.
+    fn advance(&mut self) -> Result<Option<Decoded>, WireError> {
+        match self.stage {
+            Stage::Common => {
+                let (ty, header_len) = self.check_common(&self.buf)?;
+                self.buf.reserve_exact(header_len - self.buf.len());
+                self.stage = Stage::Header { ty, header_len };
+            }
+            Stage::Header { ty, .. } => {
+                let lay = self.check_header(ty, &self.buf)?;
+                self.buf.reserve_exact(lay.plen - self.buf.len());
+                self.stage = Stage::Body(lay);
+            }
+            Stage::Body(lay) => {
+                let buf = std::mem::take(&mut self.buf);
+                let done = self.finish(&lay, &buf);
+                self.buf = buf;
+                self.buf.clear();
+                self.stage = Stage::Common;
+                return done.map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Stage 1: the common header. Returns the type and the header length with digest.
+    fn check_common(&self, b: &[u8]) -> Result<(PduType, usize), WireError> {
+        let c = CommonHeader::parse(b);
+        let role = self.config.role;
+        let Some(ty) = PduType::from_u8(c.pdu_type) else {
+            let reason = format!("unknown PDU type {:#04x}", c.pdu_type);
+            return Err(WireError::bad_field(b, ch::PDU_TYPE, reason));
+        };
+        if !ty.received_by(role) {
+            let reason = format!("{} is not a PDU a {role:?} receives", ty.name());
+            return Err(WireError::bad_field(b, ch::PDU_TYPE, reason));
+        }
+        self.check_sequence(ty, b)?;
+        if usize::from(c.hlen) != ty.hlen() {
+            let reason = format!("{} hlen {} (expected {})", ty.name(), c.hlen, ty.hlen());
+            return Err(WireError::bad_field(b, ch::HLEN, reason));
+        }
+        let hd = self.config.digests.header && ty.has_header_digest();
+        if (c.flags & flags::HDGSTF != 0) != hd {
+            let reason = format!(
+                "{} HDGSTF flag does not match the negotiated digest",
+                ty.name()
+            );
+            return Err(WireError::bad_field(b, ch::FLAGS, reason));
+        }
+        Ok((ty, ty.hlen() + usize::from(hd) * DIGEST_LEN))
+    }
+
+    /// The IC exchange comes first and only once; TermReq is legal at any time.
+    fn check_sequence(&self, ty: PduType, b: &[u8]) -> Result<(), WireError> {
+        let is_ic = matches!(ty, PduType::IcReq | PduType::IcResp);
+        let is_term = matches!(ty, PduType::H2CTermReq | PduType::C2HTermReq);
+        if !self.ic_done && !is_ic && !is_term {
+            let first = if self.config.role == Role::Target {
+                "ICReq"
+            } else {
+                "ICResp"
+            };
+            let reason = format!("{} before {first}", ty.name());
+            return Err(WireError::sequence(b, reason));
+        }
+        if self.ic_done && is_ic {
+            return Err(WireError::sequence(b, format!("second {}", ty.name())));
+        }
+        Ok(())
+    }
+
+    /// Stage 2: the whole header (with its digest). Returns where data and digests are.
+    fn check_header(&self, ty: PduType, h: &[u8]) -> Result<Layout, WireError> {
+        let hlen = ty.hlen();
+        let header = &h[..hlen];
+        if h.len() > hlen {
+            let got = get_u32(h, hlen);
+            if crc32c(header) != got {
+                let reason = format!("{} header digest mismatch", ty.name());
+                return Err(WireError::new(
+                    FatalErrorStatus::HeaderDigestError,
+                    got,
+                    header,
+                    reason,
+                ));
+            }
+        }
+        let lay = self.check_layout(ty, h.len(), header)?;
+        self.check_fields(&lay, header)?;
+        Ok(lay)
+    }
+
+    /// DDGSTF, `pdo` and `plen` against the type's layout and the configured limits.
+    fn check_layout(&self, ty: PduType, header_len: usize, h: &[u8]) -> Result<Layout, WireError> {
+        let c = CommonHeader::parse(h);
+        let plen = c.plen as usize;
+        if c.plen > self.config.max_pdu_len {
+            let reason = format!(
+                "plen {} above the limit {}",
+                c.plen, self.config.max_pdu_len
+            );
+            return Err(WireError::bad_field(h, ch::PLEN, reason));
+        }
+        let has_data = match ty {
+            PduType::H2CData | PduType::C2HData => true,
+            PduType::CapsuleCmd => c.pdo != 0,
+            _ => false,
+        };
+        let dd = has_data && self.config.digests.data;
+        if (c.flags & flags::DDGSTF != 0) != dd {
+            let reason = format!(
+                "{} DDGSTF flag does not match the PDU and digests",
+                ty.name()
+            );
+            return Err(WireError::bad_field(h, ch::FLAGS, reason));
+        }
+        let mut lay = Layout {
+            ty,
+            flags: c.flags,
+            hlen: ty.hlen(),
+            dd,
+            data_start: header_len,
+            data_end: header_len,
+            plen,
+        };
+        match ty {
+            PduType::H2CTermReq | PduType::C2HTermReq => {
+                if plen < header_len || plen > TERM_REQ_MAX_PLEN {
+                    let reason = format!("{} plen {plen} outside 24..=152", ty.name());
+                    return Err(WireError::bad_field(h, ch::PLEN, reason));
+                }
+                lay.data_end = plen;
+            }
+            _ if has_data => check_data_layout(&mut lay, c.pdo, header_len, h)?,
+            _ => check_no_data_layout(&lay, c.pdo, header_len, h)?,
+        }
+        Ok(lay)
+    }
+
+    /// Type-specific header fields.
+    fn check_fields(&self, lay: &Layout, h: &[u8]) -> Result<(), WireError> {
+        let data_len = lay.data_end - lay.data_start;
+        match lay.ty {
+            PduType::IcReq | PduType::IcResp => check_ic(lay.ty, h),
+            PduType::H2CTermReq | PduType::C2HTermReq => {
+                let fes = super::bytes::get_u16(h, pf::FES);
+                if FatalErrorStatus::from_u16(fes).is_none() {
+                    let reason = format!("TermReq with reserved FES {fes}");
+                    return Err(WireError::bad_field(h, pf::FES, reason));
+                }
+                Ok(())
+            }
+            PduType::CapsuleCmd | PduType::H2CData | PduType::C2HData => {
+                self.check_data_fields(lay, h, data_len)
+            }
+            PduType::R2T => {
+                if get_u32(h, pf::LENGTH) == 0 {
+                    return Err(WireError::bad_field(h, pf::LENGTH, "R2T with r2tl 0"));
+                }
+                Ok(())
+            }
+            PduType::CapsuleResp => Ok(()),
+        }
+    }
+
+    fn check_data_fields(&self, lay: &Layout, h: &[u8], data_len: usize) -> Result<(), WireError> {
+        if lay.ty != PduType::CapsuleCmd {
+            let datal = get_u32(h, pf::LENGTH);
+            if datal as usize != data_len {
+                let reason = format!("datal {datal} but plen leaves {data_len} data bytes");
+                return Err(WireError::bad_field(h, pf::LENGTH, reason));
+            }
+        }
+        if data_len > self.config.max_data_len as usize {
+            let reason = format!(
+                "{} carries {data_len} data bytes, limit {}",
+                lay.ty.name(),
+                self.config.max_data_len
+            );
+            return Err(WireError::limit(h, reason));
+        }
+        if lay.ty == PduType::C2HData
+            && lay.flags & flags::SUCCESS != 0
+            && lay.flags & flags::LAST_PDU == 0
+        {
+            return Err(WireError::bad_field(
+                h,
+                ch::FLAGS,
+                "C2HData SUCCESS without LAST_PDU",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Stage 3: the data digest, then the `Pdu`.
+    fn finish(&mut self, lay: &Layout, pdu: &[u8]) -> Result<Decoded, WireError> {
+        let data = &pdu[lay.data_start..lay.data_end];
+        let data_digest_ok = !lay.dd || crc32c(data) == get_u32(pdu, lay.data_end);
+        if !data_digest_ok && !self.tolerant {
+            let reason = format!("{} data digest mismatch", lay.ty.name());
+            let header = &pdu[..lay.hlen];
+            return Err(WireError::new(
+                FatalErrorStatus::HeaderDigestError,
+                0,
+                header,
+                reason,
+            ));
+        }
+        if matches!(lay.ty, PduType::IcReq | PduType::IcResp) {
+            self.ic_done = true;
+        }
+        Ok(Decoded {
+            pdu: parse_validated(lay.ty, lay.flags, &pdu[..lay.hlen], data),
+            data_digest_ok,
+        })
+    }
+}
+
+/// Data-carrying PDU: `pdo` after the header (plus at most 128 bytes of padding), at least one
+/// data byte, and `plen` = `pdo` + data + digest.
+fn check_data_layout(
+    lay: &mut Layout,
+    pdo: u8,
+    header_len: usize,
+    h: &[u8],
+) -> Result<(), WireError> {
+    let pdo = usize::from(pdo);
+    if pdo < header_len || pdo > header_len + MAX_PAD {
+        let reason = format!(
+            "{} pdo {pdo} with a {header_len}-byte header",
+            lay.ty.name()
+        );
+        return Err(WireError::bad_field(h, ch::PDO, reason));
+    }
+    let ddgst = usize::from(lay.dd) * DIGEST_LEN;
+    if lay.plen <= pdo + ddgst {
+        let reason = format!(
+            "{} plen {} leaves no data after pdo {pdo}",
+            lay.ty.name(),
+            lay.plen
+        );
+        return Err(WireError::bad_field(h, ch::PLEN, reason));
+    }
+    lay.data_start = pdo;
+    lay.data_end = lay.plen - ddgst;
+    Ok(())
+}
+
+/// PDU without data: `pdo` 0 and `plen` = header (with digest).
+fn check_no_data_layout(
+    lay: &Layout,
+    pdo: u8,
+    header_len: usize,
+    h: &[u8],
+) -> Result<(), WireError> {
+    if pdo != 0 {
+        let reason = format!("{} without data has pdo {pdo}", lay.ty.name());
+        return Err(WireError::bad_field(h, ch::PDO, reason));
+    }
+    if lay.plen != header_len {
+        let reason = format!(
+            "{} plen {} (expected {header_len})",
+            lay.ty.name(),
+            lay.plen
+        );
+        return Err(WireError::bad_field(h, ch::PLEN, reason));
+    }
+    Ok(())
+}
+
+/// ICReq/ICResp: PFV 0, PDA <= 31, and for ICResp a usable MAXH2CDATA.
+fn check_ic(ty: PduType, h: &[u8]) -> Result<(), WireError> {
+    let pfv = super::bytes::get_u16(h, pf::PFV);
+    if pfv != 0 {
+        return Err(WireError::unsupported(
+            h,
+            pf::PFV,
+            format!("PDU format version {pfv}"),
+        ));
+    }
+    let pda = h[pf::PDA];
+    if pda > MAX_PDA {
+        let reason = format!("{} PDA {pda} above {MAX_PDA}", ty.name());
+        return Err(WireError::bad_field(h, pf::PDA, reason));
+    }
+    let max = get_u32(h, pf::IC_MAX);
+    if ty == PduType::IcResp && (max < MIN_MAXH2CDATA || max & 3 != 0) {
+        let reason = format!("MAXH2CDATA {max} (must be a multiple of 4, at least 4096)");
+        return Err(WireError::bad_field(h, pf::IC_MAX, reason));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{
+        status, C2HData, CapsuleCmd, CapsuleResp, Command, Cqe, H2CData, IcReq, IcResp,
+        SglDescriptor, TermReq, R2T,
+    };
+
+    fn cfg(role: Role, digests: Digests) -> DecoderConfig {
+        DecoderConfig {
+            role,
+            max_pdu_len: 1 << 20,
+            max_data_len: 1 << 19,
+            digests,
+        }
+    }
+
+    fn host_to_target() -> Vec<Pdu> {
+        let sqe = Command::Write {
+            nsid: 1,
+            slba: 8,
+            nlb: 0,
+        }
+        .to_sqe(7)
+        .with_sgl(SglDescriptor::in_capsule(512));
+        vec![
+            Pdu::CapsuleCmd(CapsuleCmd {
+                sqe,
+                data: vec![0x5a; 512],
+            }),
+            Pdu::CapsuleCmd(CapsuleCmd {
+                sqe: Command::KeepAlive.to_sqe(8),
+                data: vec![],
+            }),
+            Pdu::H2CData(H2CData {
+                cccid: 7,
+                ttag: 3,
+                datao: 0,
+                last: true,
+                data: vec![1; 100],
+            }),
+            Pdu::H2CTermReq(TermReq {
+                fes: FatalErrorStatus::PduSequenceError,
+                fei: 0,
+                data: vec![9; 24],
+            }),
+        ]
+    }
+
+    fn target_to_host() -> Vec<Pdu> {
+        vec![
+            Pdu::CapsuleResp(CapsuleResp {
+                cqe: Cqe::new(7, status::SUCCESS, 1),
+            }),
+            Pdu::R2T(R2T {
+                cccid: 7,
+                ttag: 3,
+                r2to: 0,
+                r2tl: 8192,
+            }),
+            Pdu::C2HData(C2HData {
+                cccid: 9,
+                datao: 4096,
+                last: true,
+                success: true,
+                data: vec![2; 4096],
+            }),
+        ]
+    }
+
+    fn stream(first: Pdu, rest: &[Pdu], d: Digests) -> (Vec<Pdu>, Vec<u8>) {
+        let mut pdus = vec![first];
+        pdus.extend_from_slice(rest);
+        let mut bytes = Vec::new();
+        for (i, p) in pdus.iter().enumerate() {
+            p.emit(if i == 0 { Digests::NONE } else { d }, &mut bytes);
+        }
+        (pdus, bytes)
+    }
+
+    fn decode_all(dec: &mut PduDecoder, mut input: &[u8], digests: Digests) -> Vec<Pdu> {
+        let mut out = Vec::new();
+        while let Some(p) = dec.decode(&mut input).unwrap() {
+            if out.is_empty() {
+                dec.set_digests(digests);
+            }
+            out.push(p);
+        }
+        assert!(input.is_empty());
+        out
+    }
+
+    fn both_roles() -> Vec<(Role, Pdu, Vec<Pdu>)> {
+        let icreq = Pdu::IcReq(IcReq {
+            pfv: 0,
+            hpda: 0,
+            digests: Digests::BOTH,
+            maxr2t: 0,
+        });
+        let icresp = Pdu::IcResp(IcResp {
+            pfv: 0,
+            cpda: 0,
+            digests: Digests::BOTH,
+            maxh2cdata: 131_072,
+        });
+        vec![
+            (Role::Target, icreq, host_to_target()),
+            (Role::Host, icresp, target_to_host()),
+        ]
+    }
+
+    #[test]
+    fn whole_and_byte_by_byte_decode_agree() {
+        for d in [Digests::NONE, Digests::BOTH] {
+            for (role, first, rest) in both_roles() {
+                let (pdus, bytes) = stream(first, &rest, d);
+                let mut dec = PduDecoder::new(cfg(role, Digests::NONE));
+                assert_eq!(decode_all(&mut dec, &bytes, d), pdus);
+                let mut dec = PduDecoder::new(cfg(role, Digests::NONE));
+                let mut got = Vec::new();
+                for b in bytes.chunks(1) {
+                    let mut input = b;
+                    if let Some(p) = dec.decode(&mut input).unwrap() {
+                        if got.is_empty() {
+                            dec.set_digests(d);
+                        }
+                        got.push(p);
+                    }
+                    assert!(input.is_empty());
+                }
+                assert_eq!(got, pdus);
+                assert_eq!(dec.buffered(), 0);
+            }
+        }
+    }
+
+    #[test]
+    fn first_pdu_must_be_ic() {
+        let resp = Pdu::CapsuleResp(CapsuleResp {
+            cqe: Cqe::default(),
+        });
+        let mut dec = PduDecoder::new(cfg(Role::Host, Digests::NONE));
+        let bytes = resp.to_bytes(Digests::NONE);
+        let err = dec.decode(&mut &bytes[..]).unwrap_err();
+        assert_eq!((err.fes, err.fei), (FatalErrorStatus::PduSequenceError, 0));
+        assert_eq!(err.header, bytes[..8]);
+        assert_eq!(dec.decode(&mut &[][..]).unwrap_err(), err, "sticky");
+    }
+
+    #[test]
+    fn data_digest_mismatch_is_fatal_or_tolerated() {
+        let (_, mut bytes) = stream(both_roles()[1].1.clone(), &target_to_host(), Digests::BOTH);
+        let n = bytes.len();
+        bytes[n - 5] ^= 1;
+        let mut dec = PduDecoder::new(cfg(Role::Host, Digests::NONE));
+        let mut input = &bytes[..];
+        for _ in 0..3 {
+            dec.decode(&mut input).unwrap().unwrap();
+            dec.set_digests(Digests::BOTH);
+        }
+        let err = dec.decode(&mut input).unwrap_err();
+        assert_eq!((err.fes, err.fei), (FatalErrorStatus::HeaderDigestError, 0));
+        assert_eq!(err.header.len(), 24);
+        let mut dec = PduDecoder::new(cfg(Role::Host, Digests::NONE));
+        let mut input = &bytes[..];
+        for _ in 0..3 {
+            dec.decode_tolerant(&mut input).unwrap().unwrap();
+            dec.set_digests(Digests::BOTH);
+        }
+        let d = dec.decode_tolerant(&mut input).unwrap().unwrap();
+        assert!(!d.data_digest_ok);
+        assert_eq!(d.pdu.pdu_type(), PduType::C2HData);
+    }
+}
