@@ -323,6 +323,7 @@ impl Worker {
         w.pump().await?;
         while Instant::now() < deadline || !w.inflight.is_empty() {
             w.step(&mut ev_rx, Some(deadline).filter(|d| Instant::now() < *d)).await?;
+            w.pump().await?;
             w.on_events(deadline)?;
             w.pump().await?;
             if Instant::now() > deadline + SETUP_TIMEOUT {
