@@ -1,1 +1,24 @@
-//! fabcheck-runtime: tokio NVMe/TCP target and initiator (see DESIGN.md section 10).
+//! fabcheck-runtime: the tokio NVMe/TCP target and initiator driving the sans-IO core (see
+//! DESIGN.md section 10).
+//!
+//! - `driver`: the single owner task of the `Target` (feed inputs, run internal events, drain
+//!   outputs, arm the next timeout), and the listener/connection bookkeeping.
+//! - `tcp`: listeners and per-connection reader/writer tasks moving bytes over channels.
+//! - `rpc`: SPDK-compatible JSON-RPC 2.0 on a Unix socket.
+//! - `config`: the TOML config; `record`: `--record FILE` and in-process replay.
+//! - `perf`: the load generator on the sans-IO `Host`.
+//! - `sync` + `shared`: the `cfg(loom)` facade and the small shared-state pieces loom checks.
+
+pub mod config;
+pub mod record;
+pub mod shared;
+pub mod sync;
+
+#[cfg(not(loom))]
+pub mod driver;
+#[cfg(not(loom))]
+pub mod perf;
+#[cfg(not(loom))]
+pub mod rpc;
+#[cfg(not(loom))]
+pub mod tcp;

@@ -1,0 +1,175 @@
+//! `fabcheck-target`: serves NVMe/TCP from the fabcheck core on real sockets, with SPDK-style
+//! JSON-RPC on a Unix socket. See runtime/README-RUNTIME.md.
+
+#[cfg(loom)]
+fn main() {}
+
+#[cfg(not(loom))]
+fn main() -> std::process::ExitCode {
+    app::main()
+}
+
+#[cfg(not(loom))]
+mod app {
+    use clap::Parser;
+    use fabcheck_runtime::config::{parse_trid, RuntimeConfig};
+    use fabcheck_runtime::driver::{DriverOptions, Server};
+    use fabcheck_runtime::rpc::{serve_unix, RpcState, Service};
+    use std::path::PathBuf;
+    use std::process::ExitCode;
+    use std::sync::Arc;
+
+    /// NVMe/TCP target driven by the fabcheck sans-IO core.
+    #[derive(Debug, Parser)]
+    #[command(name = "fabcheck-target", version)]
+    struct Args {
+        /// TOML config file (subsystems, hosts, listeners, namespaces, limits).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// NVMe/TCP listen address IPV4:PORT (repeatable; default 127.0.0.1:4420).
+        #[arg(long = "listen")]
+        listen: Vec<String>,
+        /// JSON-RPC Unix socket (default /var/tmp/fabcheck.sock).
+        #[arg(long)]
+        rpc_socket: Option<PathBuf>,
+        /// Write every input fed to the core as JSON lines (replay with `fabcheck replay`).
+        #[arg(long)]
+        record: Option<PathBuf>,
+        /// Maximum simultaneous connections.
+        #[arg(long)]
+        max_connections: Option<usize>,
+        /// Close connections that have not completed CONNECT after this many ms (0 = never).
+        #[arg(long)]
+        idle_timeout_ms: Option<u64>,
+        /// More logging (-v info, -vv debug, -vvv trace).
+        #[arg(short, action = clap::ArgAction::Count)]
+        verbose: u8,
+    }
+
+    pub fn main() -> ExitCode {
+        let args = Args::parse();
+        init_tracing(args.verbose);
+        let cfg = match load(&args) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("fabcheck-target: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        match rt.block_on(serve(cfg, args.record)) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("fabcheck-target: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    fn init_tracing(verbose: u8) {
+        let level = match verbose {
+            0 => "warn",
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        };
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
+
+    fn load(args: &Args) -> Result<RuntimeConfig, String> {
+        let listen = args
+            .listen
+            .iter()
+            .map(|s| parse_trid(s))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        let mut cfg = match &args.config {
+            Some(path) => {
+                let mut c = RuntimeConfig::from_file(path).map_err(|e| e.to_string())?;
+                c.override_listeners(&listen, false);
+                c
+            }
+            None => RuntimeConfig::default_with(&listen),
+        };
+        if let Some(p) = &args.rpc_socket {
+            cfg.rpc_socket = p.clone();
+        }
+        if let Some(m) = args.max_connections {
+            cfg.limits.max_connections = m;
+        }
+        if let Some(t) = args.idle_timeout_ms {
+            cfg.limits.idle_timeout_ms = t;
+        }
+        Ok(cfg)
+    }
+
+    async fn serve(cfg: RuntimeConfig, record: Option<PathBuf>) -> std::io::Result<ExitCode> {
+        let sink: Option<Box<dyn std::io::Write + Send>> = match &record {
+            Some(p) => Some(Box::new(std::io::BufWriter::new(std::fs::File::create(p)?))),
+            None => None,
+        };
+        let opts = DriverOptions {
+            limits: cfg.limits.clone(),
+            record: sink,
+            ..DriverOptions::default()
+        };
+        let server = Server::start(cfg.target.clone(), opts)?;
+        let state = RpcState {
+            target: server.config.clone(),
+            bdevs: cfg.bdevs.clone(),
+            claims: cfg.claims.clone(),
+            transport_created: false,
+        };
+        let service = Arc::new(Service::new(server.handle.clone(), state));
+        let rpc = serve_unix(&cfg.rpc_socket, service)?;
+        for t in &server.config.listeners {
+            eprintln!("fabcheck-target: listening on {t}");
+        }
+        eprintln!("fabcheck-target: rpc on {}", cfg.rpc_socket.display());
+        tokio::spawn(watch_signals(server.handle.clone()));
+        let summary = server.task.await.map_err(std::io::Error::other)?;
+        rpc.abort();
+        let _ = std::fs::remove_file(&cfg.rpc_socket);
+        if let Some(v) = &summary.violation {
+            eprintln!("fabcheck-target: VIOLATION {v}");
+            return Ok(ExitCode::from(3));
+        }
+        eprintln!(
+            "fabcheck-target: shut down ({} inputs, {} connections)",
+            summary.stats.inputs, summary.stats.accepted
+        );
+        Ok(if summary.clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    }
+
+    async fn watch_signals(handle: fabcheck_runtime::driver::DriverHandle) {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut int), Ok(mut term)) =
+            (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+        else {
+            tracing::error!("cannot install signal handlers");
+            return;
+        };
+        let mut count = 0;
+        loop {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            count += 1;
+            if count > 1 {
+                eprintln!("fabcheck-target: second signal, exiting now");
+                std::process::exit(130);
+            }
+            eprintln!("fabcheck-target: signal received, shutting down");
+            handle.shutdown();
+        }
+    }
+}

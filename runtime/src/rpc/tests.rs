@@ -1,0 +1,343 @@
+use super::*;
+use fabcheck_core::target::ThreadId;
+use std::sync::Mutex as StdMutex;
+
+/// A fake core: records requests, answers from a small model of subsystems.
+#[derive(Default)]
+struct Fake {
+    seen: StdMutex<Vec<RpcRequest>>,
+    subs: StdMutex<Vec<SubsystemInfo>>,
+    shutdowns: StdMutex<u32>,
+}
+
+impl Backend for &Fake {
+    async fn core(&self, request: RpcRequest) -> Result<RpcResponse, RpcError> {
+        self.seen.lock().unwrap().push(request.clone());
+        let mut subs = self.subs.lock().unwrap();
+        let find =
+            |subs: &mut Vec<SubsystemInfo>, nqn: &str| subs.iter().position(|s| s.nqn == nqn);
+        match request {
+            RpcRequest::GetSubsystems => Ok(RpcResponse::Subsystems(subs.clone())),
+            RpcRequest::AddNamespace { nqn, ns } => {
+                let i = find(&mut subs, &nqn).ok_or(RpcError {
+                    code: -19,
+                    message: "no".into(),
+                })?;
+                subs[i].namespaces.push(ns);
+                Ok(RpcResponse::Done)
+            }
+            RpcRequest::RemoveNamespace { nqn, nsid } => {
+                let i = find(&mut subs, &nqn).ok_or(RpcError {
+                    code: -19,
+                    message: "no".into(),
+                })?;
+                subs[i].namespaces.retain(|n| n.nsid != nsid);
+                Ok(RpcResponse::Done)
+            }
+            RpcRequest::DeleteSubsystem { nqn } if find(&mut subs, &nqn).is_none() => {
+                Err(RpcError {
+                    code: -2,
+                    message: "Unable to find subsystem".into(),
+                })
+            }
+            RpcRequest::GetQpairs { .. } => Ok(RpcResponse::Qpairs(vec![QpairInfo {
+                conn: ConnId(7),
+                cntlid: Some(1),
+                qid: 0,
+                state: "enabled".into(),
+                listen: Trid::tcp("127.0.0.1", 4420),
+                thread: ThreadId::PollGroup(1),
+            }])),
+            _ => Ok(RpcResponse::Done),
+        }
+    }
+    fn shutdown(&self) {
+        *self.shutdowns.lock().unwrap() += 1;
+    }
+}
+
+fn fake_with_cnode1() -> Fake {
+    let f = Fake::default();
+    f.subs.lock().unwrap().push(SubsystemInfo {
+        nqn: "nqn.2016-06.io.spdk:cnode1".into(),
+        state: "active".into(),
+        allow_any_host: true,
+        hosts: vec![],
+        listeners: vec![Trid::tcp("127.0.0.1", 4420)],
+        namespaces: vec![],
+    });
+    f
+}
+
+fn call(method: &str, params: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+#[test]
+fn framer_handles_split_concatenated_and_garbage_input() {
+    let mut f = Framer::default();
+    assert!(f.push(b"{\"a\":").is_empty(), "incomplete value waits");
+    let got = f.push(b"1}{\"b\":2} {\"c\"");
+    assert_eq!(got, vec![Ok(json!({"a":1})), Ok(json!({"b":2}))]);
+    assert_eq!(f.push(b":3}"), vec![Ok(json!({"c":3}))]);
+    let bad = f.push(b"}}not json");
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0].as_ref().unwrap_err().code, PARSE_ERROR);
+    // The framer recovers after a parse error.
+    assert_eq!(f.push(b"[1]"), vec![Ok(json!([1]))]);
+}
+
+#[test]
+fn envelope_validation_follows_json_rpc_2() {
+    assert_eq!(envelope(json!([1])).unwrap_err().1.code, INVALID_REQUEST);
+    let no_version = json!({"id": 3, "method": "x"});
+    assert_eq!(
+        envelope(no_version).unwrap_err(),
+        (
+            json!(3),
+            JsonRpcError::new(INVALID_REQUEST, "Invalid request")
+        )
+    );
+    let bad_params = json!({"jsonrpc": "2.0", "id": 4, "method": "x", "params": 5});
+    assert_eq!(envelope(bad_params).unwrap_err().0, json!(4));
+    let note = envelope(json!({"jsonrpc": "2.0", "method": "m"})).unwrap();
+    assert_eq!(note.id, None);
+}
+
+#[test]
+fn spdk_param_names_map_to_core_requests() {
+    let l = Call::parse(
+        "nvmf_subsystem_add_listener",
+        &json!({"nqn": "n1", "listen_address": {"trtype": "tcp", "adrfam": "ipv4", "traddr": "127.0.0.1", "trsvcid": "4421"}}),
+    )
+    .unwrap();
+    assert_eq!(
+        l,
+        Call::AddListener {
+            nqn: "n1".into(),
+            trid: Trid::tcp("127.0.0.1", 4421)
+        }
+    );
+    let r = Call::parse(
+        "nvmf_subsystem_remove_listener",
+        &json!({"nqn": "n1", "listen_address": {"trtype": "TCP", "traddr": "127.0.0.1", "trsvcid": "4421"}}),
+    )
+    .unwrap();
+    assert_eq!(
+        r,
+        Call::Core(RpcRequest::SubsystemRemoveListener {
+            nqn: "n1".into(),
+            trid: Trid::tcp("127.0.0.1", 4421)
+        })
+    );
+    let ns = Call::parse(
+        "nvmf_subsystem_add_ns",
+        &json!({"nqn": "n1", "namespace": {"bdev_name": "Malloc0", "nsid": 3}}),
+    )
+    .unwrap();
+    assert_eq!(
+        ns,
+        Call::AddNs {
+            nqn: "n1".into(),
+            bdev: "Malloc0".into(),
+            nsid: Some(3)
+        }
+    );
+    let m = Call::parse(
+        "bdev_malloc_create",
+        &json!({"num_blocks": 2048, "block_size": 512, "name": "M"}),
+    )
+    .unwrap();
+    assert_eq!(
+        m,
+        Call::MallocCreate {
+            name: Some("M".into()),
+            bdev: Bdev {
+                block_size: 512,
+                num_blocks: 2048
+            }
+        }
+    );
+    let h = Call::parse(
+        "nvmf_subsystem_allow_any_host",
+        &json!({"nqn": "n1", "allow_any_host": false}),
+    )
+    .unwrap();
+    assert_eq!(
+        h,
+        Call::Core(RpcRequest::AllowAnyHost {
+            nqn: "n1".into(),
+            allow: false
+        })
+    );
+    let s = Call::parse(
+        "fabcheck_stop_listen",
+        &json!({"listen_address": {"trtype": "TCP", "traddr": "127.0.0.1", "trsvcid": "4420"}}),
+    )
+    .unwrap();
+    assert_eq!(
+        s,
+        Call::Core(RpcRequest::StopListenAsync {
+            trid: Trid::tcp("127.0.0.1", 4420),
+            nqn: None
+        })
+    );
+    let c = Call::parse(
+        "nvmf_create_subsystem",
+        &json!({"nqn": "n2", "serial_number": "SPDK01", "allow_any_host": true}),
+    )
+    .unwrap();
+    let Call::Core(RpcRequest::CreateSubsystem(cfg)) = c else {
+        panic!("{c:?}")
+    };
+    assert_eq!(
+        (
+            cfg.nqn.as_str(),
+            cfg.serial.as_str(),
+            cfg.allow_any_host,
+            cfg.start
+        ),
+        ("n2", "SPDK01", true, true)
+    );
+}
+
+#[test]
+fn bad_params_and_unknown_methods_are_json_rpc_errors() {
+    assert_eq!(
+        Call::parse("nope", &Value::Null).unwrap_err().code,
+        METHOD_NOT_FOUND
+    );
+    assert_eq!(
+        Call::parse("nvmf_subsystem_add_ns", &json!({"nqn": "n"}))
+            .unwrap_err()
+            .code,
+        INVALID_PARAMS
+    );
+    let rdma = json!({"nqn": "n", "listen_address": {"trtype": "RDMA", "traddr": "1.2.3.4", "trsvcid": "1"}});
+    assert_eq!(
+        Call::parse("nvmf_subsystem_add_listener", &rdma)
+            .unwrap_err()
+            .code,
+        INVALID_PARAMS
+    );
+    let bad_bs = json!({"num_blocks": 8, "block_size": 100});
+    assert_eq!(
+        Call::parse("bdev_malloc_create", &bad_bs).unwrap_err().code,
+        INVALID_PARAMS
+    );
+}
+
+#[test]
+fn service_adds_namespace_from_a_malloc_bdev_and_shows_it() {
+    let fake = fake_with_cnode1();
+    let svc = Service::new(&fake, RpcState::default());
+    block_on(async {
+        let name = svc
+            .answer(call(
+                "bdev_malloc_create",
+                json!({"num_blocks": 4096, "block_size": 4096}),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(name["result"], json!("Malloc0"));
+        let add = call(
+            "nvmf_subsystem_add_ns",
+            json!({"nqn": "nqn.2016-06.io.spdk:cnode1", "namespace": {"bdev_name": "Malloc0"}}),
+        );
+        assert_eq!(
+            svc.answer(add).await.unwrap()["result"],
+            json!(1),
+            "lowest free nsid"
+        );
+        let again = call(
+            "nvmf_subsystem_add_ns",
+            json!({"nqn": "nqn.2016-06.io.spdk:cnode1", "namespace": {"bdev_name": "Malloc0"}}),
+        );
+        assert_eq!(
+            svc.answer(again).await.unwrap()["error"]["code"],
+            json!(-1),
+            "bdev already claimed"
+        );
+        let subs = svc
+            .answer(call("nvmf_get_subsystems", Value::Null))
+            .await
+            .unwrap();
+        let ns = &subs["result"][0]["namespaces"][0];
+        assert_eq!(
+            (ns["nsid"].clone(), ns["bdev_name"].clone()),
+            (json!(1), json!("Malloc0"))
+        );
+        assert_eq!(
+            subs["result"][0]["listen_addresses"][0]["trsvcid"],
+            json!("4420")
+        );
+        // Deleting the bdev hot-removes the namespace first.
+        let del = svc
+            .answer(call("bdev_malloc_delete", json!({"name": "Malloc0"})))
+            .await
+            .unwrap();
+        assert_eq!(del["result"], json!(true));
+        assert!(fake.subs.lock().unwrap()[0].namespaces.is_empty());
+    });
+    let seen = fake.seen.lock().unwrap();
+    assert!(seen.contains(&RpcRequest::AddNamespace {
+        nqn: "nqn.2016-06.io.spdk:cnode1".into(),
+        ns: NamespaceConfig {
+            nsid: 1,
+            block_size: 4096,
+            blocks: 4096
+        },
+    }));
+    assert!(seen.contains(&RpcRequest::RemoveNamespace {
+        nqn: "nqn.2016-06.io.spdk:cnode1".into(),
+        nsid: 1
+    }));
+}
+
+#[test]
+fn service_passes_core_errno_and_handles_notifications() {
+    let fake = fake_with_cnode1();
+    let svc = Service::new(&fake, RpcState::default());
+    block_on(async {
+        let r = svc
+            .answer(call("nvmf_delete_subsystem", json!({"nqn": "missing"})))
+            .await
+            .unwrap();
+        assert_eq!(r["error"]["code"], json!(-2));
+        assert_eq!(r["id"], json!(1));
+        let note = json!({"jsonrpc": "2.0", "method": "spdk_kill_instance", "params": {"sig_name": "SIGTERM"}});
+        assert_eq!(svc.answer(note).await, None, "notifications get no answer");
+        let q = svc
+            .answer(call("nvmf_subsystem_get_qpairs", json!({"nqn": "x"})))
+            .await
+            .unwrap();
+        assert_eq!(
+            q["result"][0]["listen_address"]["traddr"],
+            json!("127.0.0.1")
+        );
+        assert_eq!(q["result"][0]["thread"], json!("pg1"));
+        let t = svc
+            .answer(call("nvmf_create_transport", json!({"trtype": "TCP"})))
+            .await
+            .unwrap();
+        assert_eq!(t["result"], json!(true));
+        let t2 = svc
+            .answer(call("nvmf_create_transport", json!({"trtype": "TCP"})))
+            .await
+            .unwrap();
+        assert_eq!(t2["error"]["code"], json!(INVALID_PARAMS));
+        let v = svc
+            .answer(call("spdk_get_version", Value::Null))
+            .await
+            .unwrap();
+        assert!(v["result"]["version"].as_str().unwrap().starts_with("SPDK"));
+    });
+    assert_eq!(*fake.shutdowns.lock().unwrap(), 1);
+}

@@ -1,0 +1,63 @@
+//! The catalogue of real SPDK bugs the core can re-introduce behind a switch, as the simulator
+//! and the `fabcheck bugs` command name them (`--bug spdk-3302`).
+
+use fabcheck_core::target::{BugId, BugSet};
+
+/// One catalogue entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BugInfo {
+    pub id: BugId,
+    /// The switch name, e.g. "spdk-3302".
+    pub name: &'static str,
+    pub fix_commit: &'static str,
+    pub issue: &'static str,
+    /// Built-in scenarios that reach it.
+    pub scenarios: &'static [&'static str],
+    /// The invariant and site it breaks.
+    pub breaks: &'static str,
+    pub summary: &'static str,
+}
+
+/// Every catalogue entry.
+pub const CATALOGUE: &[BugInfo] = &[BugInfo {
+    id: BugId::Spdk3302,
+    name: "spdk-3302",
+    fix_commit: "6c23277d0a (v24.05)",
+    issue: "spdk/spdk#3302",
+    scenarios: &["seed-3302", "seed-3302-ctrlr-add-fail"],
+    breaks: "I1 at free_aer",
+    summary: "free_aer dereferences a NULL controller when a qpair with a parked or failed \
+              admin CONNECT is disconnected (stop_listen_async without subsystem)",
+}];
+
+/// Looks a switch name up.
+pub fn by_name(name: &str) -> Option<&'static BugInfo> {
+    CATALOGUE.iter().find(|b| b.name == name)
+}
+
+/// The entry of a bug id.
+pub fn by_id(id: BugId) -> &'static BugInfo {
+    CATALOGUE
+        .iter()
+        .find(|b| b.id == id)
+        .expect("every BugId has a catalogue entry")
+}
+
+/// The switch names of a bug set, sorted.
+pub fn names(bugs: &BugSet) -> Vec<&'static str> {
+    bugs.0.iter().map(|&b| by_id(b).name).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_ids_agree() {
+        for b in CATALOGUE {
+            assert_eq!(by_name(b.name), Some(b));
+            assert_eq!(by_id(b.id).name, b.name);
+        }
+        assert!(by_name("spdk-0000").is_none());
+    }
+}

@@ -1,0 +1,185 @@
+//! Applying one chosen event to the world.
+
+use super::{Event, OpState, World};
+use crate::chooser::ChoiceKind;
+use crate::net::Delivery;
+use crate::scenario::OperatorRpc;
+use crate::trace::LineKind;
+use fabcheck_core::host::HostInput;
+use fabcheck_core::target::{ConnId, Input, RpcId, RpcRequest};
+
+impl World<'_> {
+    pub(super) fn apply(&mut self, event: Event) {
+        match event {
+            Event::Target(input) => self.apply_target(input),
+            Event::ToTarget(c) => self.deliver_to_target(c),
+            Event::ToHost(c) => self.deliver_to_host(c),
+            Event::HostStep(h) => self.apply_host_step(h),
+            Event::HostTimer(h) => {
+                self.note(LineKind::Step, &format!("host{h}"), None, "timer".into());
+                self.hosts[h].host.handle_timeout(self.now);
+            }
+            Event::Operator(i) => self.apply_operator(i),
+        }
+    }
+
+    fn apply_target(&mut self, input: Input) {
+        if self.tracing() {
+            let (actor, text) = match &input {
+                Input::Run(t) => (t.to_string(), "runs its next message".to_string()),
+                Input::Complete(io) => ("device".to_string(), format!("completes I/O {}", io.0)),
+                Input::Fire(t) => ("timer".to_string(), format!("fires {t:?}")),
+                other => ("target".to_string(), format!("{other:?}")),
+            };
+            self.note(LineKind::Step, &actor, None, text);
+        }
+        self.target.handle(self.now, input);
+    }
+
+    /// How many bytes of `len` pending to deliver: all, unless a split fault strikes.
+    fn split(&mut self, len: usize) -> Option<usize> {
+        let rate = self.sc.faults.pdu_split;
+        if rate.is_never() || len < 2 || self.phase != super::Phase::Safety {
+            return None;
+        }
+        if !rate.hit(self.chooser.pick(ChoiceKind::Fault, rate.den)) {
+            return None;
+        }
+        let n = crate::chooser::len_u32(len);
+        Some(1 + self.chooser.pick(ChoiceKind::Split, n - 1) as usize)
+    }
+
+    fn deliver_to_target(&mut self, c: ConnId) {
+        let len = self.conns[&c].to_target.len();
+        let prefix = self.split(len);
+        let conn = self.conns.get_mut(&c).expect("enabled conn exists");
+        let (h, qid) = (conn.host, conn.qid);
+        match conn.to_target.take(prefix) {
+            Some(Delivery::Bytes(data)) => {
+                self.trace_pdus(c, true, &data);
+                self.target.handle(self.now, Input::Bytes { conn: c, data });
+            }
+            Some(Delivery::Fin) => {
+                conn.target_open = false;
+                let text = format!("closes conn {} (q{qid})", c.0);
+                self.note(LineKind::Conn, &format!("host{h}"), Some("target"), text);
+                self.target.handle(self.now, Input::PeerClosed { conn: c });
+            }
+            None => {}
+        }
+    }
+
+    fn deliver_to_host(&mut self, c: ConnId) {
+        let len = self.conns[&c].to_host.len();
+        let prefix = self.split(len);
+        let conn = self.conns.get_mut(&c).expect("enabled conn exists");
+        let (h, qid) = (conn.host, conn.qid);
+        match conn.to_host.take(prefix) {
+            Some(Delivery::Bytes(data)) => {
+                self.trace_pdus(c, false, &data);
+                self.hosts[h]
+                    .host
+                    .handle(self.now, HostInput::Bytes { qid, data });
+            }
+            Some(Delivery::Fin) => {
+                conn.host_open = false;
+                let text = format!("closed conn {} (q{qid})", c.0);
+                self.note(LineKind::Conn, "target", Some(&format!("host{h}")), text);
+                self.host_queue_gone(h, qid, c);
+                self.hosts[h]
+                    .host
+                    .handle(self.now, HostInput::Closed { qid });
+            }
+            None => {}
+        }
+    }
+
+    /// Forgets host `h`'s queue `qid` if it is still mapped to `c`.
+    pub(super) fn host_queue_gone(&mut self, h: usize, qid: u16, c: ConnId) {
+        if self.by_queue.get(&(h, qid)) == Some(&c) {
+            self.by_queue.remove(&(h, qid));
+        }
+        self.hosts[h].closed(qid);
+    }
+
+    fn apply_host_step(&mut self, h: usize) {
+        let slot = &mut self.hosts[h];
+        let step = slot.next_step().cloned().expect("enabled host step exists");
+        slot.pos += 1;
+        let bs = self.block_size(h, &step);
+        let action = self.hosts[h].action(&step, bs);
+        self.note(
+            LineKind::HostStep,
+            &format!("host{h}"),
+            None,
+            step.to_string(),
+        );
+        self.hosts[h].host.handle(self.now, HostInput::Do(action));
+    }
+
+    fn block_size(&self, h: usize, step: &crate::scenario::HostStep) -> u32 {
+        let crate::scenario::HostStep::Write { nsid, .. } = step else {
+            return 512;
+        };
+        let subnqn = &self.sc.hosts[h].subnqn;
+        self.sc
+            .subsystems
+            .iter()
+            .filter(|s| &s.nqn == subnqn)
+            .flat_map(|s| s.namespaces.iter())
+            .find(|n| n.nsid == *nsid)
+            .map_or(512, |n| n.block_size)
+    }
+
+    fn apply_operator(&mut self, i: usize) {
+        let rpc = self.sc.operator[i].rpc.clone();
+        let Some(request) = self.rpc_request(&rpc) else {
+            self.ops[i] = OpState::Skipped;
+            let text = format!("skips {rpc}: queue not open");
+            self.note(LineKind::Rpc, "operator", None, text);
+            return;
+        };
+        let id = RpcId(self.next_rpc);
+        self.next_rpc += 1;
+        self.ops[i] = OpState::Issued(id);
+        self.note(
+            LineKind::Rpc,
+            "operator",
+            Some("app"),
+            format!("{rpc} (rpc {})", id.0),
+        );
+        self.target.handle(self.now, Input::Rpc { id, request });
+    }
+
+    fn rpc_request(&self, rpc: &OperatorRpc) -> Option<RpcRequest> {
+        let trid = |l: &str| crate::scenario::parse_trid(l).expect("validated listener");
+        Some(match rpc.clone() {
+            OperatorRpc::Pause { nqn, nsid } => RpcRequest::PauseSubsystem { nqn, nsid },
+            OperatorRpc::Resume { nqn } => RpcRequest::ResumeSubsystem { nqn },
+            OperatorRpc::StopListen { listener, nqn } => RpcRequest::StopListenAsync {
+                trid: trid(&listener),
+                nqn,
+            },
+            OperatorRpc::AddListener { nqn, listener } => RpcRequest::SubsystemAddListener {
+                nqn,
+                trid: trid(&listener),
+            },
+            OperatorRpc::RemoveListener { nqn, listener } => RpcRequest::SubsystemRemoveListener {
+                nqn,
+                trid: trid(&listener),
+            },
+            OperatorRpc::AddNamespace { nqn, ns } => RpcRequest::AddNamespace {
+                nqn,
+                ns: ns.to_config(),
+            },
+            OperatorRpc::RemoveNamespace { nqn, nsid } => RpcRequest::RemoveNamespace { nqn, nsid },
+            OperatorRpc::StartSubsystem { nqn } => RpcRequest::StartSubsystem { nqn },
+            OperatorRpc::StopSubsystem { nqn } => RpcRequest::StopSubsystem { nqn },
+            OperatorRpc::DeleteSubsystem { nqn } => RpcRequest::DeleteSubsystem { nqn },
+            OperatorRpc::DisconnectQpair { host, qid } => RpcRequest::DisconnectQpair {
+                conn: *self.by_queue.get(&(host, qid))?,
+            },
+            OperatorRpc::Shutdown => RpcRequest::Shutdown,
+        })
+    }
+}

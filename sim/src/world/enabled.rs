@@ -1,0 +1,215 @@
+//! What may happen next: the enabled events, their times and actors, and the phase rules (time
+//! jumps only to the earliest future deadline; in the liveness phase timers run only when
+//! nothing else can).
+
+use super::{OpState, Phase, World};
+use fabcheck_core::target::{Input, ThreadId};
+use fabcheck_core::Instant;
+
+/// An event the world can apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A target-internal event (`Run`, `Complete`, `Fire`).
+    Target(Input),
+    /// Deliver (a prefix of) the bytes pending towards the target, or its FIN.
+    ToTarget(fabcheck_core::target::ConnId),
+    /// Deliver (a prefix of) the bytes pending towards the host, or its FIN.
+    ToHost(fabcheck_core::target::ConnId),
+    /// The next script step of host `h`.
+    HostStep(usize),
+    /// Host `h`'s timer (keep-alive, CSTS polling).
+    HostTimer(usize),
+    /// Operator action `i`.
+    Operator(usize),
+}
+
+/// An enabled event, when it may run, who acts, and whether it is a timer.
+#[derive(Debug, Clone)]
+pub(super) struct Cand {
+    pub event: Event,
+    pub at: Instant,
+    pub actor: u64,
+    pub timer: bool,
+}
+
+const fn actor(class: u64, id: u64) -> u64 {
+    class << 40 | (id & 0xFF_FFFF_FFFF)
+}
+
+fn target_actor(input: &Input) -> u64 {
+    match input {
+        Input::Run(ThreadId::App) => actor(1, 0),
+        Input::Run(ThreadId::PollGroup(n)) => actor(1, 1 + u64::from(*n)),
+        Input::Complete(io) => actor(2, io.0),
+        other => {
+            let text = format!("{other:?}");
+            actor(
+                3,
+                crate::trace::fnv1a(text.as_bytes(), crate::trace::FNV_BASIS),
+            )
+        }
+    }
+}
+
+impl World<'_> {
+    fn target_cands(&self, out: &mut Vec<Cand>) {
+        for e in self.target.enabled_events() {
+            let timer = matches!(e.input, Input::Fire(_));
+            out.push(Cand {
+                actor: target_actor(&e.input),
+                at: e.at.unwrap_or(self.now).max(self.now),
+                event: Event::Target(e.input),
+                timer,
+            });
+        }
+    }
+
+    fn pipe_cands(&self, out: &mut Vec<Cand>) {
+        for (&c, conn) in &self.conns {
+            if !conn.to_target.is_empty() {
+                let (event, actor) = (Event::ToTarget(c), actor(4, c.0));
+                out.push(Cand {
+                    event,
+                    at: self.now,
+                    actor,
+                    timer: false,
+                });
+            }
+            if !conn.to_host.is_empty() {
+                let (event, actor) = (Event::ToHost(c), actor(5, c.0));
+                out.push(Cand {
+                    event,
+                    at: self.now,
+                    actor,
+                    timer: false,
+                });
+            }
+        }
+    }
+
+    fn host_cands(&mut self, out: &mut Vec<Cand>) {
+        let scripts = self.phase == Phase::Safety;
+        for (h, slot) in self.hosts.iter_mut().enumerate() {
+            if !slot.kept {
+                continue;
+            }
+            if scripts {
+                if let Some(step) = slot.next_step().cloned() {
+                    if slot.gate(&step) {
+                        let (event, actor) = (Event::HostStep(h), actor(6, h as u64));
+                        out.push(Cand {
+                            event,
+                            at: self.now,
+                            actor,
+                            timer: false,
+                        });
+                    }
+                }
+            }
+            if let Some(t) = slot.host.poll_timeout() {
+                let (event, actor) = (Event::HostTimer(h), actor(7, h as u64));
+                out.push(Cand {
+                    event,
+                    at: t.max(self.now),
+                    actor,
+                    timer: true,
+                });
+            }
+        }
+    }
+
+    /// Skips actions whose window closed; lists the others that are enabled (maybe later).
+    fn op_cands(&mut self, out: &mut Vec<Cand>) {
+        if self.phase != Phase::Safety {
+            return;
+        }
+        for i in 0..self.ops.len() {
+            if self.ops[i] != OpState::Pending {
+                continue;
+            }
+            let a = &self.sc.operator[i];
+            let to = a.to_ms.map(|t| Instant(t.saturating_mul(1_000_000)));
+            if to.is_some_and(|t| self.now > t) {
+                self.ops[i] = OpState::Skipped;
+                let text = format!("operator action {i} skipped: window closed ({})", a.rpc);
+                self.note(crate::trace::LineKind::Rpc, "operator", None, text);
+                continue;
+            }
+            if a.after.is_some_and(|j| self.ops[j] != OpState::Done) {
+                continue;
+            }
+            let from = Instant(a.from_ms.saturating_mul(1_000_000));
+            let (event, actor) = (Event::Operator(i), actor(8, i as u64));
+            out.push(Cand {
+                event,
+                at: from.max(self.now),
+                actor,
+                timer: from > self.now,
+            });
+        }
+    }
+
+    /// Every enabled event, due now or later, in canonical order.
+    pub(super) fn enabled(&mut self) -> Vec<Cand> {
+        let mut out = Vec::new();
+        self.target_cands(&mut out);
+        self.pipe_cands(&mut out);
+        self.host_cands(&mut out);
+        self.op_cands(&mut out);
+        out
+    }
+
+    /// The events offered to the chooser this step.
+    pub(super) fn candidates(&mut self) -> Vec<Cand> {
+        let all = self.enabled();
+        let now = self.now;
+        let next = all.iter().filter(|c| c.at > now).map(|c| c.at).min();
+        let (due, later): (Vec<Cand>, Vec<Cand>) = all.into_iter().partition(|c| c.at <= now);
+        let jump = later.into_iter().filter(|c| Some(c.at) == next);
+        if self.phase == Phase::Liveness {
+            let busy: Vec<Cand> = due.iter().filter(|c| !c.timer).cloned().collect();
+            if !busy.is_empty() {
+                return busy;
+            }
+        }
+        due.into_iter().chain(jump).collect()
+    }
+
+    /// Whether the safety phase has nothing left but timers: scripts and operator are done or
+    /// blocked, and no message, completion or byte is pending.
+    pub(super) fn safety_done(&mut self) -> bool {
+        let all = self.enabled();
+        all.iter()
+            .all(|c| c.timer && !matches!(c.event, Event::Operator(_)))
+    }
+
+    /// What keeps the world from quiescence (empty = quiet).
+    pub(super) fn stuck(&mut self) -> Vec<String> {
+        let mut stuck = self.target.quiescence_report().stuck;
+        for (c, conn) in &self.conns {
+            if !conn.to_target.is_empty() {
+                stuck.push(format!(
+                    "conn {} has {} bytes pending to the target",
+                    c.0,
+                    conn.to_target.len()
+                ));
+            }
+            if !conn.to_host.is_empty() {
+                stuck.push(format!(
+                    "conn {} has {} bytes pending to host{}",
+                    c.0,
+                    conn.to_host.len(),
+                    conn.host
+                ));
+            }
+        }
+        for e in self.target.enabled_events() {
+            match e.input {
+                Input::Run(t) => stuck.push(format!("thread {t} still has messages")),
+                Input::Complete(io) => stuck.push(format!("device completion {} pending", io.0)),
+                _ => {}
+            }
+        }
+        stuck
+    }
+}

@@ -1,0 +1,159 @@
+//! A scripted host: the sans-IO `Host`, its script, and what the world has seen of it (which
+//! queues are open, negotiated, connected; whether the controller is ready), which gates the
+//! script: a step is enabled only once the host reached what the step needs.
+
+use crate::scenario::{HostSpec, HostStep};
+use fabcheck_core::host::{Host, HostAction, HostConfig, HostEvent};
+use std::collections::BTreeSet;
+
+pub(super) struct HostSlot {
+    pub host: Host,
+    pub kept: bool,
+    pub steps: Vec<(HostStep, bool)>,
+    pub pos: usize,
+    pub open: BTreeSet<u16>,
+    pub ic: BTreeSet<u16>,
+    pub connected: BTreeSet<u16>,
+    /// Admin CONNECT sent and not answered.
+    pub connecting: bool,
+    pub ready: bool,
+    pub keep_alive: bool,
+    pub next_tag: u64,
+}
+
+impl HostSlot {
+    pub fn new(spec: &HostSpec) -> Self {
+        let mut cfg = HostConfig::new(&spec.hostnqn, &spec.subnqn);
+        cfg.kato_ms = spec.kato_ms;
+        cfg.aers = spec.aers;
+        HostSlot {
+            host: Host::new(cfg),
+            kept: true,
+            steps: spec.script.iter().map(|s| (s.clone(), true)).collect(),
+            pos: 0,
+            open: BTreeSet::new(),
+            ic: BTreeSet::new(),
+            connected: BTreeSet::new(),
+            connecting: false,
+            ready: false,
+            keep_alive: spec.kato_ms > 0,
+            next_tag: 1,
+        }
+    }
+
+    /// Skips dropped steps; the next kept step, if any.
+    pub fn next_step(&mut self) -> Option<&HostStep> {
+        while self.pos < self.steps.len() && !self.steps[self.pos].1 {
+            self.pos += 1;
+        }
+        self.steps.get(self.pos).map(|(s, _)| s)
+    }
+
+    /// Whether `step` may run now.
+    pub fn gate(&self, step: &HostStep) -> bool {
+        match step {
+            HostStep::Connect | HostStep::OpenAdmin => !self.open.contains(&0),
+            HostStep::ConnectAdmin => self.ic.contains(&0) && !self.connected.contains(&0),
+            HostStep::Initialize | HostStep::KeepAlive | HostStep::StopKeepAlive => {
+                self.connected.contains(&0)
+            }
+            HostStep::ConnectIo { qid } => self.ready && !self.open.contains(qid),
+            HostStep::Read { qid, .. } | HostStep::Write { qid, .. } => {
+                self.connected.contains(qid)
+            }
+            HostStep::Reset | HostStep::Shutdown => self.ready,
+            HostStep::Disconnect { qid } => self.open.contains(qid),
+            HostStep::DisconnectAll => !self.open.is_empty(),
+        }
+    }
+
+    /// The host action of a step; `block_size` sizes writes.
+    pub fn action(&mut self, step: &HostStep, block_size: u32) -> HostAction {
+        match step {
+            HostStep::Connect => {
+                self.connecting = true;
+                HostAction::Connect
+            }
+            HostStep::OpenAdmin => HostAction::OpenAdmin,
+            HostStep::ConnectAdmin => {
+                self.connecting = true;
+                HostAction::ConnectAdmin
+            }
+            HostStep::Initialize => HostAction::Initialize,
+            HostStep::ConnectIo { qid } => HostAction::ConnectIo { qid: *qid },
+            HostStep::Read {
+                qid,
+                nsid,
+                slba,
+                nlb,
+            } => HostAction::Read {
+                tag: self.tag(),
+                qid: *qid,
+                nsid: *nsid,
+                slba: *slba,
+                nlb: *nlb,
+            },
+            HostStep::Write {
+                qid,
+                nsid,
+                slba,
+                blocks,
+            } => {
+                let tag = self.tag();
+                let len = (*blocks as usize) * (block_size as usize);
+                let data = (0..len).map(|i| (i as u64 ^ tag) as u8).collect();
+                HostAction::Write {
+                    tag,
+                    qid: *qid,
+                    nsid: *nsid,
+                    slba: *slba,
+                    data,
+                }
+            }
+            HostStep::KeepAlive => HostAction::KeepAlive,
+            HostStep::StopKeepAlive => {
+                self.keep_alive = false;
+                HostAction::SetKeepAlive(false)
+            }
+            HostStep::Reset => HostAction::Reset,
+            HostStep::Shutdown => HostAction::Shutdown,
+            HostStep::Disconnect { qid } => HostAction::Disconnect { qid: *qid },
+            HostStep::DisconnectAll => HostAction::DisconnectAll,
+        }
+    }
+
+    fn tag(&mut self) -> u64 {
+        self.next_tag += 1;
+        self.next_tag - 1
+    }
+
+    /// Updates what the world knows from a host event.
+    pub fn observe(&mut self, ev: &HostEvent) {
+        match ev {
+            HostEvent::IcDone { qid } => {
+                self.ic.insert(*qid);
+            }
+            HostEvent::Connected { qid, .. } => {
+                self.connected.insert(*qid);
+                if *qid == 0 {
+                    self.connecting = false;
+                }
+            }
+            HostEvent::ConnectFailed { qid: 0, .. } => self.connecting = false,
+            HostEvent::Ready { .. } => self.ready = true,
+            HostEvent::QueueClosed { qid } => self.closed(*qid),
+            _ => {}
+        }
+    }
+
+    /// The queue `qid` is gone.
+    pub fn closed(&mut self, qid: u16) {
+        self.open.remove(&qid);
+        self.ic.remove(&qid);
+        self.connected.remove(&qid);
+        if qid == 0 {
+            self.ready = false;
+            self.connecting = false;
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! The world of DESIGN.md 8: the target, scripted sans-IO hosts speaking bytes through the
+//! codec, per-connection in-order pipes (deliveries may split PDUs at any byte), an operator
+//! issuing RPCs in time windows, faults, and virtual time.
+//!
+//! Each step lists the enabled events (target internal events, pipe deliveries both ways, host
+//! script steps, host timers, operator actions whose window is open, and the earliest future
+//! deadline), asks the chooser for one, applies it, drains every output, then checks the
+//! target's invariants (TigerBeetle style). Time jumps to a deadline only when that event is
+//! chosen or nothing else is enabled. After the safety phase comes the liveness phase: faults
+//! stop, host scripts and the operator stop, timers may fire, and the world must reach
+//! quiescence within `liveness_steps`.
+//!
+//! Invariants kept: everything is a function of the scenario and the choices (no wall clock,
+//! BTreeMaps only); the chooser is asked only when there is a real choice; the trace records
+//! every applied event.
+
+mod apply;
+mod drain;
+mod enabled;
+mod host;
+
+use crate::chooser::{Chooser, Recorder};
+use crate::coverage::Coverage;
+use crate::net::Pipe;
+use crate::scenario::Scenario;
+use crate::trace::pdu::StreamView;
+use crate::trace::{LineKind, Trace, TraceLine};
+use fabcheck_core::target::{ConnId, RpcId, Target, Trid, Violation};
+use fabcheck_core::Instant;
+use std::collections::BTreeMap;
+use std::fmt;
+
+pub use enabled::Event;
+use host::HostSlot;
+
+/// Why a run failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The target crashed or broke a safety invariant.
+    Safety(Violation),
+    /// A host saw the target break the NVMe/TCP protocol.
+    Protocol { host: usize, reason: String },
+    /// The world did not reach quiescence in the liveness phase.
+    Liveness { stuck: Vec<String> },
+}
+
+impl Failure {
+    /// What shrinking must preserve: the kind and the site.
+    pub fn signature(&self) -> String {
+        match self {
+            Failure::Safety(v) => format!("safety {:?} at {}", v.invariant, v.site),
+            Failure::Protocol { .. } => "safety protocol at host".to_string(),
+            Failure::Liveness { .. } => "liveness I8".to_string(),
+        }
+    }
+
+    /// `fabcheck` exit code: 1 safety, 2 liveness.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Failure::Liveness { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Safety(v) => write!(f, "safety violation: {v}"),
+            Failure::Protocol { host, reason } => {
+                write!(
+                    f,
+                    "safety violation: host{host} saw a protocol error: {reason}"
+                )
+            }
+            Failure::Liveness { stuck } => {
+                write!(
+                    f,
+                    "liveness violation (I8): no quiescence: {}",
+                    stuck.join("; ")
+                )
+            }
+        }
+    }
+}
+
+/// Which phase the world is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Safety,
+    Liveness,
+}
+
+/// One connection (one host queue).
+struct Conn {
+    host: usize,
+    qid: u16,
+    to_target: Pipe,
+    to_host: Pipe,
+    host_open: bool,
+    target_open: bool,
+    views: Option<(StreamView, StreamView)>,
+}
+
+/// An operator action's progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum OpState {
+    Pending,
+    Issued(RpcId),
+    Done,
+    Skipped,
+    Dropped,
+}
+
+/// The simulated world. Drive it with `run_safety` then `run_liveness` (see `crate::run`).
+pub struct World<'s> {
+    sc: &'s Scenario,
+    now: Instant,
+    target: Target,
+    hosts: Vec<HostSlot>,
+    conns: BTreeMap<ConnId, Conn>,
+    by_queue: BTreeMap<(usize, u16), ConnId>,
+    ops: Vec<OpState>,
+    next_conn: u64,
+    next_rpc: u64,
+    phase: Phase,
+    faults_left: u32,
+    chooser: Recorder<Box<dyn Chooser>>,
+    step: u32,
+    trace: Option<Trace>,
+    coverage: Coverage,
+    failure: Option<Failure>,
+}
+
+impl<'s> World<'s> {
+    /// Builds the world; the chooser first decides which items are dropped (shrinking only).
+    pub fn new(sc: &'s Scenario, chooser: Box<dyn Chooser>, trace: bool) -> Self {
+        let mut w = World {
+            sc,
+            now: Instant::ZERO,
+            target: Target::new(sc.target_config()),
+            hosts: Vec::new(),
+            conns: BTreeMap::new(),
+            by_queue: BTreeMap::new(),
+            ops: vec![OpState::Pending; sc.operator.len()],
+            next_conn: 1,
+            next_rpc: 1,
+            phase: Phase::Safety,
+            faults_left: sc.faults.max,
+            chooser: Recorder::new(chooser),
+            step: 0,
+            trace: trace.then(Trace::default),
+            coverage: Coverage::default(),
+            failure: None,
+        };
+        w.hosts = sc.hosts.iter().map(HostSlot::new).collect();
+        w.decide_drops();
+        w
+    }
+
+    fn decide_drops(&mut self) {
+        for i in 0..self.ops.len() {
+            if self.chooser.pick(crate::chooser::ChoiceKind::Drop, 2) == 1 {
+                self.ops[i] = OpState::Dropped;
+                let text = format!("dropped operator action {i}: {}", self.sc.operator[i].rpc);
+                self.note(LineKind::Params, "world", None, text);
+            }
+        }
+        for h in 0..self.hosts.len() {
+            if self.chooser.pick(crate::chooser::ChoiceKind::Drop, 2) == 1 {
+                self.hosts[h].kept = false;
+                self.note(LineKind::Params, "world", None, format!("dropped host{h}"));
+            }
+        }
+        for h in 0..self.hosts.len() {
+            for s in 0..self.hosts[h].steps.len() {
+                if self.chooser.pick(crate::chooser::ChoiceKind::Drop, 2) == 1 {
+                    self.hosts[h].steps[s].1 = false;
+                    let text = format!("dropped host{h} step {s}: {}", self.hosts[h].steps[s].0);
+                    self.note(LineKind::Params, "world", None, text);
+                }
+            }
+        }
+    }
+
+    /// Adds a trace line (no-op when tracing is off).
+    fn note(&mut self, kind: LineKind, actor: &str, to: Option<&str>, text: String) {
+        if let Some(t) = &mut self.trace {
+            t.push(TraceLine {
+                step: self.step,
+                at: self.now,
+                kind,
+                actor: actor.to_string(),
+                to: to.map(str::to_string),
+                text,
+            });
+        }
+    }
+
+    /// Whether tracing is on (callers skip building text otherwise).
+    fn tracing(&self) -> bool {
+        self.trace.is_some()
+    }
+
+    /// Records the params line (first line of every trace).
+    pub fn note_params(&mut self, text: String) {
+        if let Some(t) = &mut self.trace {
+            t.lines.insert(
+                0,
+                TraceLine {
+                    step: 0,
+                    at: Instant::ZERO,
+                    kind: LineKind::Params,
+                    actor: "world".into(),
+                    to: None,
+                    text,
+                },
+            );
+        }
+    }
+
+    /// Steps taken so far (both phases).
+    pub fn steps(&self) -> u32 {
+        self.step
+    }
+
+    /// The failure, if the run failed.
+    pub fn failure(&self) -> Option<&Failure> {
+        self.failure.as_ref()
+    }
+
+    /// Consumes the world into its record, coverage and trace.
+    pub fn finish(
+        self,
+    ) -> (
+        Vec<crate::chooser::Choice>,
+        Coverage,
+        Option<Trace>,
+        Option<Failure>,
+    ) {
+        (
+            self.chooser.into_record(),
+            self.coverage,
+            self.trace,
+            self.failure,
+        )
+    }
+
+    /// The safety phase: steps until the step bound, a failure, or nothing but timers is left.
+    pub fn run_safety(&mut self) {
+        while self.step < self.sc.steps && self.failure.is_none() {
+            if self.safety_done() {
+                break;
+            }
+            if !self.step_once() {
+                break;
+            }
+        }
+    }
+
+    /// The liveness phase: faults, scripts and operator stop; the world must become quiet.
+    pub fn run_liveness(&mut self) {
+        if self.failure.is_some() {
+            return;
+        }
+        self.phase = Phase::Liveness;
+        self.note(
+            LineKind::Phase,
+            "world",
+            None,
+            "liveness phase: faults stop, hosts go quiet".into(),
+        );
+        for _ in 0..self.sc.liveness_steps {
+            if self.failure.is_some() || self.stuck().is_empty() {
+                return;
+            }
+            if !self.step_once() {
+                break;
+            }
+        }
+        if self.failure.is_none() {
+            let stuck = self.stuck();
+            if !stuck.is_empty() {
+                self.fail(Failure::Liveness { stuck });
+            }
+        }
+    }
+
+    fn fail(&mut self, failure: Failure) {
+        if self.failure.is_none() {
+            let text = failure.to_string();
+            self.note(LineKind::Violation, "world", None, text);
+            self.failure = Some(failure);
+        }
+    }
+
+    /// One step: maybe faults, choose, apply, drain, check. False when nothing is enabled.
+    fn step_once(&mut self) -> bool {
+        if self.phase == Phase::Safety {
+            self.inject_faults();
+            self.drain();
+        }
+        let cands = self.candidates();
+        if cands.is_empty() {
+            return false;
+        }
+        let actors: Vec<u64> = cands.iter().map(|c| c.actor).collect();
+        let i = self.chooser.pick_event(&actors) as usize;
+        let cand = cands.into_iter().nth(i).expect("chooser answers in range");
+        self.step += 1;
+        if cand.at > self.now {
+            self.now = cand.at;
+        }
+        self.apply(cand.event);
+        self.drain();
+        self.gc_conns();
+        self.check();
+        true
+    }
+
+    fn check(&mut self) {
+        if let Err(v) = self.target.check_invariants() {
+            self.fail(Failure::Safety(v));
+        }
+    }
+
+    fn trid_of(&self, h: usize) -> Trid {
+        self.sc.hosts[h].trid()
+    }
+}
+
+#[path = "../faults.rs"]
+mod faults;
