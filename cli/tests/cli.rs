@@ -52,7 +52,16 @@ fn clean_replay_and_clean_hunt_exit_0() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stdout(&o).starts_with("#0 "));
     assert!(stdout(&o).contains("trace hash: ") && stdout(&o).contains("no violation"));
-    let o = fabcheck(&["hunt", "--scenario", "seed-3302", "--runs", "200", "--jobs", "2", "--json"]);
+    let o = fabcheck(&[
+        "hunt",
+        "--scenario",
+        "seed-3302",
+        "--runs",
+        "200",
+        "--jobs",
+        "2",
+        "--json",
+    ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let text = stdout(&o);
     let lines: Vec<&str> = text.lines().collect();
@@ -65,16 +74,31 @@ fn clean_replay_and_clean_hunt_exit_0() {
 fn found_bug_exits_1_prints_the_block_writes_files_and_replays() {
     let out = tmp("found");
     let o = fabcheck(&[
-        "hunt", "--scenario", "seed-3302", "--bug", "spdk-3302", "--runs", "2000",
-        "--out", out.to_str().unwrap(),
+        "hunt",
+        "--scenario",
+        "seed-3302",
+        "--bug",
+        "spdk-3302",
+        "--runs",
+        "2000",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("I1 at free_aer"), "{err}");
-    let replay = err.lines().find(|l| l.starts_with("replay:")).expect("replay line");
+    let replay = err
+        .lines()
+        .find(|l| l.starts_with("replay:"))
+        .expect("replay line");
     let seed = replay.split('\'').nth(1).expect("quoted seed");
     assert!(seed.starts_with("fc1:seed-3302+spdk-3302:"));
-    let dir = std::fs::read_dir(&out).unwrap().next().unwrap().unwrap().path();
+    let dir = std::fs::read_dir(&out)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     for f in ["trace.txt", "trace.jsonl", "story.txt", "trace.mmd"] {
         assert!(dir.join(f).exists(), "{f}");
     }
@@ -100,8 +124,8 @@ fn found_bug_exits_1_prints_the_block_writes_files_and_replays() {
 fn liveness_file(dir: &std::path::Path) -> PathBuf {
     let text = include_str!("../../sim/scenarios/seed-3302.toml")
         .replace("name = \"seed-3302\"", "name = \"live\"")
-        .replace("steps = 200", "steps = 4")
-        .replace("liveness_steps = 2000", "liveness_steps = 1");
+        .replace("liveness_steps = 2000", "liveness_steps = 1")
+        .replace("\nsteps = 200", "\nsteps = 4");
     let p = dir.join("live.toml");
     std::fs::write(&p, text).unwrap();
     p
@@ -116,7 +140,15 @@ fn liveness_violation_exits_2() {
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stdout(&o).contains("liveness violation (I8)"));
     let out = dir.join("out");
-    let h = fabcheck(&["hunt", "--scenario", f, "--runs", "40", "--out", out.to_str().unwrap()]);
+    let h = fabcheck(&[
+        "hunt",
+        "--scenario",
+        f,
+        "--runs",
+        "40",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(code(&h), 2, "{}", stderr(&h));
 }
 
@@ -131,22 +163,42 @@ fn recording() -> String {
     };
     let mut t = Target::new(cfg.clone());
     let mut lines = vec![RecordLine::Config(cfg)];
-    let icreq = Pdu::IcReq(IcReq { pfv: 0, hpda: 0, digests: Digests::default(), maxr2t: 0 });
+    let icreq = Pdu::IcReq(IcReq {
+        pfv: 0,
+        hpda: 0,
+        digests: Digests::default(),
+        maxr2t: 0,
+    });
     let inputs = [
-        Input::Accept { trid, conn: ConnId(1) },
-        Input::Bytes { conn: ConnId(1), data: icreq.to_bytes(Digests::default()) },
+        Input::Accept {
+            trid,
+            conn: ConnId(1),
+        },
+        Input::Bytes {
+            conn: ConnId(1),
+            data: icreq.to_bytes(Digests::default()),
+        },
     ];
     for input in inputs {
         let mut feed = vec![input];
         while let Some(i) = feed.pop() {
             t.handle(Instant(0), i.clone());
             while t.poll_output().is_some() {}
-            lines.push(RecordLine::Input { at: Instant(0), input: i });
-            let runs = t.enabled_events().into_iter().filter(|e| matches!(e.input, Input::Run(_)));
+            lines.push(RecordLine::Input {
+                at: Instant(0),
+                input: i,
+            });
+            let runs = t
+                .enabled_events()
+                .into_iter()
+                .filter(|e| matches!(e.input, Input::Run(_)));
             feed.extend(runs.map(|e| e.input).take(1));
         }
     }
-    lines.iter().map(|l| serde_json::to_string(l).unwrap() + "\n").collect()
+    lines
+        .iter()
+        .map(|l| serde_json::to_string(l).unwrap() + "\n")
+        .collect()
 }
 
 #[test]
@@ -168,20 +220,38 @@ fn every_bad_input_is_one_line_and_exit_64() {
     let j = junk.to_str().unwrap();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["replay", "fc1:seed-3302"], "malformed seed string"),
-        (vec!["replay", "fc2:seed-3302:1"], "unsupported seed string version"),
+        (
+            vec!["replay", "fc2:seed-3302:1"],
+            "unsupported seed string version",
+        ),
         (vec!["replay", "fc1:seed 3302:1"], "bad scenario"),
         (vec!["replay", "fc1:seed-3302:XYZ"], "bad seed 'XYZ'"),
         (vec!["replay", "fc1:seed-3302:1:a.b"], "bad choice list"),
         (vec!["replay", "fc1:nope:1"], "unknown scenario 'nope'"),
-        (vec!["replay", "fc1:seed-3302+spdk-9:1"], "unknown bug 'spdk-9'"),
+        (
+            vec!["replay", "fc1:seed-3302+spdk-9:1"],
+            "unknown bug 'spdk-9'",
+        ),
         (vec!["shrink", "fc1:x"], "malformed seed string"),
         (vec!["replay"], "replay needs a seed string"),
-        (vec!["replay", "--trace", "/nonexistent/t.jsonl"], "cannot read trace file"),
+        (
+            vec!["replay", "--trace", "/nonexistent/t.jsonl"],
+            "cannot read trace file",
+        ),
         (vec!["replay", "--trace", j], "bad trace file"),
-        (vec!["replay", "--recording", "/nonexistent/r.jsonl"], "cannot read recording"),
+        (
+            vec!["replay", "--recording", "/nonexistent/r.jsonl"],
+            "cannot read recording",
+        ),
         (vec!["replay", "--recording", j], "recording line 1"),
-        (vec!["hunt", "--scenario", "nope"], "unknown scenario 'nope'"),
-        (vec!["hunt", "--scenario", "/nonexistent/s.toml"], "cannot read scenario file"),
+        (
+            vec!["hunt", "--scenario", "nope"],
+            "unknown scenario 'nope'",
+        ),
+        (
+            vec!["hunt", "--scenario", "/nonexistent/s.toml"],
+            "cannot read scenario file",
+        ),
         (vec!["hunt", "--bug", "nope"], "unknown bug 'nope'"),
         (vec!["hunt", "--strategy", "dfs"], "unknown strategy 'dfs'"),
         (vec!["hunt", "--strategy", "pct:0"], "bad PCT depth"),
@@ -195,6 +265,9 @@ fn every_bad_input_is_one_line_and_exit_64() {
         let err = stderr(&o);
         assert_eq!(code(&o), 64, "{args:?}: {err}");
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
-        assert!(err.starts_with("fabcheck: ") && err.contains(want), "{args:?}: {err}");
+        assert!(
+            err.starts_with("fabcheck: ") && err.contains(want),
+            "{args:?}: {err}"
+        );
     }
 }
