@@ -37,7 +37,10 @@ pub type RecordSink = Recorder<Box<dyn Write + Send>>;
 
 /// Control messages to the driver (from the RPC server, signal handlers and tests).
 pub enum Control {
-    Rpc { request: RpcRequest, reply: RpcReply },
+    Rpc {
+        request: RpcRequest,
+        reply: RpcReply,
+    },
     Shutdown,
     Inspect(InspectFn),
 }
@@ -208,7 +211,10 @@ fn rename_trid(config: &mut TargetConfig, from: &Trid, to: &Trid) {
 
 /// Why the driver is waiting for an RPC answer.
 enum Pending {
-    External { reply: RpcReply, syncs_listeners: bool },
+    External {
+        reply: RpcReply,
+        syncs_listeners: bool,
+    },
     ListenerSync,
     Shutdown,
 }
@@ -336,7 +342,7 @@ impl Driver {
                 .target
                 .enabled_events()
                 .into_iter()
-                .filter(|e| e.at.map_or(true, |at| at <= now))
+                .filter(|e| e.at.is_none_or(|at| at <= now))
                 .map(|e| e.input)
                 .collect();
             if due.is_empty() {
@@ -359,7 +365,10 @@ impl Driver {
             match out {
                 Output::Send { conn, data } => {
                     if self.conns.contains_key(&conn) {
-                        self.pending_out.entry(conn).or_default().extend_from_slice(&data);
+                        self.pending_out
+                            .entry(conn)
+                            .or_default()
+                            .extend_from_slice(&data);
                     }
                 }
                 Output::Close { conn } => self.close_conn(conn),
@@ -454,7 +463,10 @@ impl Driver {
                 }
                 continue;
             }
-            tracing::info!(conn = conn.0, "no ICReq/CONNECT before the idle timeout; closing");
+            tracing::info!(
+                conn = conn.0,
+                "no ICReq/CONNECT before the idle timeout; closing"
+            );
             if let Some(c) = self.conns.remove(&conn) {
                 drop(c);
                 self.stats.live_conns = self.conns.len();
@@ -497,7 +509,9 @@ impl Driver {
     }
 
     fn on_rpc(&mut self, request: RpcRequest, reply: RpcReply) {
-        if self.shutdown_done.is_some() || self.latch.state() >= crate::shared::ShutdownState::Draining {
+        if self.shutdown_done.is_some()
+            || self.latch.state() >= crate::shared::ShutdownState::Draining
+        {
             let _ = reply.send(Err(RpcError {
                 code: -108,
                 message: "target is shutting down".into(),

@@ -31,7 +31,10 @@ fn exactly_one_request_wins_and_the_state_only_moves_forward() {
             thread::spawn(move || {
                 let first = l.state();
                 let second = l.state();
-                assert!(second >= first, "state went backwards: {first:?} -> {second:?}");
+                assert!(
+                    second >= first,
+                    "state went backwards: {first:?} -> {second:?}"
+                );
             })
         };
         let wins = signals

@@ -146,14 +146,19 @@ mod app {
             "fabcheck-target: shut down ({} inputs, {} connections)",
             summary.stats.inputs, summary.stats.accepted
         );
-        Ok(if summary.clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        Ok(if summary.clean {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
     }
 
     async fn watch_signals(handle: fabcheck_runtime::driver::DriverHandle) {
         use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut int), Ok(mut term)) =
-            (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
-        else {
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
             tracing::error!("cannot install signal handlers");
             return;
         };
