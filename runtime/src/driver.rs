@@ -262,21 +262,14 @@ impl Driver {
         mut net: mpsc::Receiver<NetEvent>,
         mut ctl: mpsc::UnboundedReceiver<Control>,
     ) -> Summary {
-        let mut shutdown_deadline = None;
+        let mut deadline = None;
+        let mut more = false;
         loop {
-            let wake = self.next_wake();
-            tokio::select! {
-                Some(ev) = net.recv() => self.on_net(ev),
-                Some(c) = ctl.recv() => {
-                    if self.on_control(c) {
-                        shutdown_deadline = Some(tokio::time::Instant::now() + SHUTDOWN_TIMEOUT);
-                    }
-                }
-                () = sleep_until(wake) => {}
-                () = sleep_until(shutdown_deadline), if shutdown_deadline.is_some() => {
-                    tracing::error!("shutdown did not finish in {SHUTDOWN_TIMEOUT:?}");
-                    self.shutdown_done = Some(false);
-                }
+            if more {
+                // Internal events are still runnable: only let other tasks run, do not sleep.
+                tokio::task::yield_now().await;
+            } else {
+                self.wait(&mut net, &mut ctl, &mut deadline).await;
             }
             for _ in 0..BATCH {
                 match net.try_recv() {
@@ -285,16 +278,40 @@ impl Driver {
                 }
             }
             while let Ok(c) = ctl.try_recv() {
-                if self.on_control(c) {
-                    shutdown_deadline = Some(tokio::time::Instant::now() + SHUTDOWN_TIMEOUT);
-                }
+                self.control(c, &mut deadline);
             }
             self.expire_idle();
-            self.run_ready();
+            more = self.run_ready();
             self.flush_out();
             if let Some(clean) = self.shutdown_done {
                 return self.finish(clean);
             }
+        }
+    }
+
+    /// Sleeps until a socket event, a control message, the next timer or the shutdown bound.
+    async fn wait(
+        &mut self,
+        net: &mut mpsc::Receiver<NetEvent>,
+        ctl: &mut mpsc::UnboundedReceiver<Control>,
+        deadline: &mut Option<tokio::time::Instant>,
+    ) {
+        let wake = self.next_wake();
+        let bound = *deadline;
+        tokio::select! {
+            Some(ev) = net.recv() => self.on_net(ev),
+            Some(c) = ctl.recv() => self.control(c, deadline),
+            () = sleep_until(wake) => {}
+            () = sleep_until(bound), if bound.is_some() => {
+                tracing::error!("shutdown did not finish in {SHUTDOWN_TIMEOUT:?}");
+                self.shutdown_done = Some(false);
+            }
+        }
+    }
+
+    fn control(&mut self, c: Control, deadline: &mut Option<tokio::time::Instant>) {
+        if self.on_control(c) {
+            *deadline = Some(tokio::time::Instant::now() + SHUTDOWN_TIMEOUT);
         }
     }
 
@@ -333,8 +350,9 @@ impl Driver {
         }
     }
 
-    /// Runs every internal event that is due, pass after pass, until none is left.
-    fn run_ready(&mut self) {
+    /// Runs every internal event that is due, pass after pass, until none is left. Returns
+    /// true when the budget ran out with events still runnable.
+    fn run_ready(&mut self) -> bool {
         let mut budget = EVENT_BUDGET;
         while budget > 0 {
             let now = self.now();
@@ -346,15 +364,16 @@ impl Driver {
                 .map(|e| e.input)
                 .collect();
             if due.is_empty() {
-                return;
+                return false;
             }
             budget = budget.saturating_sub(due.len());
             for input in due {
                 self.feed(input);
             }
         }
-        // Out of budget: let the sockets in, then continue on the next wakeup.
+        // Out of budget: let the sockets in, then continue at once.
         tracing::trace!("event budget exhausted; yielding");
+        true
     }
 
     fn drain(&mut self) {

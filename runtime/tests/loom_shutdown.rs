@@ -49,3 +49,35 @@ fn exactly_one_request_wins_and_the_state_only_moves_forward() {
         assert!(!latch.request(), "no request after done");
     });
 }
+
+/// The model has teeth: a check-then-set latch (load, then store) lets both signal handlers
+/// win, and loom finds that interleaving.
+#[test]
+fn a_check_then_set_latch_is_caught() {
+    use loom::sync::atomic::{AtomicU8, Ordering};
+    use loom::sync::Arc;
+    let found = std::panic::catch_unwind(|| {
+        loom::model(|| {
+            let state = Arc::new(AtomicU8::new(0));
+            let handles: Vec<_> = (0..2)
+                .map(|_| {
+                    let s = state.clone();
+                    thread::spawn(move || {
+                        if s.load(Ordering::Acquire) == 0 {
+                            s.store(1, Ordering::Release);
+                            return true;
+                        }
+                        false
+                    })
+                })
+                .collect();
+            let wins = handles
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .filter(|w| *w)
+                .count();
+            assert_eq!(wins, 1, "two handlers both won the shutdown request");
+        });
+    });
+    assert!(found.is_err(), "loom must find the double win");
+}
