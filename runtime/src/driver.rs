@@ -442,15 +442,20 @@ impl Driver {
                 );
                 self.stats.accepted += 1;
                 self.stats.live_conns = self.conns.len();
-                tracing::info!(conn = conn.0, %peer, %trid, "accepted");
+                let _span = tracing::info_span!("conn", id = conn.0, %peer).entered();
+                tracing::info!(%trid, "accepted");
                 self.feed(Input::Accept { trid, conn });
             }
             NetEvent::Bytes { conn, data } => {
                 if self.conns.contains_key(&conn) {
+                    let _span = tracing::trace_span!("conn", id = conn.0).entered();
                     self.feed(Input::Bytes { conn, data });
                 }
             }
-            NetEvent::PeerClosed { conn } => self.on_peer_closed(conn),
+            NetEvent::PeerClosed { conn } => {
+                let _span = tracing::debug_span!("conn", id = conn.0).entered();
+                self.on_peer_closed(conn);
+            }
         }
     }
 
