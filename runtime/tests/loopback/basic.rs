@@ -85,15 +85,15 @@ async fn keep_alive_keeps_a_controller_and_its_absence_expires_it() {
     bounded(60, async {
         let h = harness(|c| c.target.min_kato_ms = 100, checked()).await;
         let mut cfg = host(1);
-        cfg.kato_ms = 400;
+        cfg.kato_ms = 1000;
         let mut c = Client::new(h.addr, cfg);
         c.connect().await.unwrap();
         c.connect_io(1).await.unwrap();
-        c.idle(Duration::from_millis(1500)).await.unwrap();
+        c.idle(Duration::from_millis(2500)).await.unwrap();
         let (st, _) = c.read(1, 1, 0, 1).await.unwrap();
         assert!(
             st.is_success(),
-            "alive after 3+ KATO periods thanks to Keep Alive"
+            "alive after 2+ KATO periods thanks to Keep Alive"
         );
         assert_eq!(h.inspect(|_, s| s.mark(Mark::KeepAliveExpired)).await, 0);
         c.act(HostAction::SetKeepAlive(false)).await.unwrap();
@@ -179,6 +179,39 @@ async fn rpc_socket_survives_malformed_json() {
         assert!(missing["error"]["code"].as_i64().unwrap() < 0, "{missing}");
         let s = h.shutdown().await;
         assert!(s.clean);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosts_outside_the_allow_list_get_invalid_host() {
+    bounded(60, async {
+        let allowed = host(1).hostnqn;
+        let h = harness(
+            move |c| {
+                let sub = &mut c.target.subsystems[0];
+                sub.allow_any_host = false;
+                sub.hosts = vec![allowed];
+            },
+            checked(),
+        )
+        .await;
+        let mut stranger = Client::new(h.addr, host(2));
+        let err = stranger.connect().await.unwrap_err();
+        let invalid_host = fabcheck_core::wire::status::CONNECT_INVALID_HOST;
+        assert!(
+            stranger.seen.iter().any(|e| matches!(e,
+                HostEvent::ConnectFailed { qid: 0, status } if status.sct == invalid_host.sct && status.sc == invalid_host.sc)),
+            "{err}"
+        );
+        let mut friend = Client::new(h.addr, host(1));
+        friend.connect().await.unwrap();
+        // The operator opens the subsystem to everyone: the stranger gets in.
+        h.ok("nvmf_subsystem_allow_any_host", json!({"nqn": NQN, "allow_any_host": true})).await;
+        let mut again = Client::new(h.addr, host(2));
+        again.connect().await.unwrap();
+        let s = h.shutdown().await;
+        assert!(s.clean && s.violation.is_none() && s.stats.invariant_failure.is_none(), "{s:?}");
     })
     .await;
 }

@@ -19,7 +19,7 @@ async fn recorded_session_replays_to_identical_outputs() {
         };
         let h = harness(|c| c.target.min_kato_ms = 100, opts).await;
         let mut cfg = host(1);
-        cfg.kato_ms = 300;
+        cfg.kato_ms = 1000;
         let mut c = Client::new(h.addr, cfg);
         c.connect().await.unwrap();
         c.connect_io(1).await.unwrap();
