@@ -340,12 +340,33 @@ impl Driver {
             }
         }
         self.stats.inputs += 1;
+        let crashed = self.target.violation().is_some();
         self.target.handle(now, input);
         self.drain();
+        if !crashed && self.target.violation().is_some() {
+            self.on_crash();
+        }
         if self.opts.check_invariants && self.stats.invariant_failure.is_none() {
             if let Err(v) = self.target.check_invariants() {
                 tracing::error!("invariant broken: {v}");
                 self.stats.invariant_failure = Some(v);
+            }
+        }
+    }
+
+    /// The core crashed (a sticky violation): it ignores every later input, so answer the
+    /// pending RPCs now, and let a shutdown finish at once.
+    fn on_crash(&mut self) {
+        let v = self.target.violation().cloned();
+        let msg = v.map_or_else(String::new, |v| v.to_string());
+        tracing::error!("the target crashed (later inputs are ignored): {msg}");
+        for (_, p) in std::mem::take(&mut self.rpcs) {
+            match p {
+                Pending::External { reply, .. } => {
+                    let _ = reply.send(Err(crashed_error(&msg)));
+                }
+                Pending::Shutdown => self.shutdown_done = Some(false),
+                Pending::ListenerSync => {}
             }
         }
     }
@@ -519,6 +540,10 @@ impl Driver {
                     }
                 }
                 tracing::info!("shutting down");
+                if self.target.violation().is_some() {
+                    self.shutdown_done = Some(false);
+                    return false;
+                }
                 self.submit(RpcRequest::Shutdown, Pending::Shutdown);
                 true
             }
@@ -540,6 +565,10 @@ impl Driver {
                 code: -108,
                 message: "target is shutting down".into(),
             }));
+            return;
+        }
+        if let Some(v) = self.target.violation() {
+            let _ = reply.send(Err(crashed_error(&v.to_string())));
             return;
         }
         if let Some(trid) = listen_target(&request) {
@@ -653,6 +682,13 @@ impl Driver {
             stats: self.stats,
             clean,
         }
+    }
+}
+
+fn crashed_error(violation: &str) -> RpcError {
+    RpcError {
+        code: -5,
+        message: format!("target crashed: {violation}"),
     }
 }
 
