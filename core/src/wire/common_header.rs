@@ -52,6 +52,7 @@ pub struct CommonHeader {
 
 impl CommonHeader {
     /// Reads the first 8 bytes of `b`. Caller MUST pass at least 8 bytes.
+    #[inline]
     pub fn parse(b: &[u8]) -> CommonHeader {
         CommonHeader {
             pdu_type: b[field::PDU_TYPE],
