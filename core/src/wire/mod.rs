@@ -19,6 +19,7 @@ mod bytes;
 pub mod command;
 pub mod common_header;
 pub mod cqe;
+mod crc;
 pub mod decoder;
 pub mod display;
 mod error;
