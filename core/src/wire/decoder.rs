@@ -98,6 +98,13 @@ impl PduDecoder {
         }
     }
 
+    /// A decoder that already saw (`ic_done`) or still expects the IC PDU (`Pdu::parse`).
+    pub(crate) fn with_ic_done(config: DecoderConfig, ic_done: bool) -> Self {
+        let mut dec = PduDecoder::new(config);
+        dec.ic_done = ic_done;
+        dec
+    }
+
     /// Changes the digests in force (after ICReq/ICResp).
     pub fn set_digests(&mut self, digests: Digests) {
         self.config.digests = digests;
