@@ -794,15 +794,20 @@ fn shutdown_sets_shn_and_polls_shst() {
     assert_eq!(w.closed, vec![0]);
 }
 
-#[test]
-fn aen_is_reported_log_read_and_aer_resubmitted() {
-    let mut w = ready_world(Knobs::default());
-    assert_eq!(w.target.aers.len(), 1);
-    let before = w.target.commands().len();
-    let pdu = w.target.aen(AsyncEvent::NAMESPACE_CHANGED).unwrap();
+fn deliver_aen(w: &mut World, event: AsyncEvent) {
+    let pdu = w.target.aen(event).expect("an AER is outstanding");
     let bytes = w.target.encode(0, &pdu);
     w.deliver(0, &bytes);
     w.pump();
+}
+
+#[test]
+fn aen_is_reported_log_read_rescanned_and_aer_resubmitted() {
+    let mut w = ready_world(Knobs::default());
+    assert_eq!(w.target.aers.len(), 1);
+    let before = w.target.commands().len();
+    w.target.namespaces.push((2, 12));
+    deliver_aen(&mut w, AsyncEvent::NAMESPACE_CHANGED);
     assert!(w
         .events()
         .contains(&HostEvent::Aen(AsyncEvent::NAMESPACE_CHANGED)));
@@ -810,9 +815,44 @@ fn aen_is_reported_log_read_and_aer_resubmitted() {
         .iter()
         .map(|(_, c)| name(c))
         .collect();
-    assert_eq!(names, vec!["log 0x4".to_string(), "aer".to_string()]);
+    assert_eq!(
+        names,
+        vec![
+            "log 0x4",
+            "aer",
+            "identify cns=2 nsid=0",
+            "identify cns=0 nsid=1",
+            "identify cns=0 nsid=2"
+        ]
+    );
     assert_eq!(w.target.aers.len(), 1);
     assert_eq!(w.host.outstanding(0), 1);
+    assert_eq!(
+        w.host.namespaces().collect::<Vec<_>>(),
+        vec![(1, 512), (2, 4096)]
+    );
+    // A removed namespace disappears on the next notice.
+    w.target.namespaces.remove(0);
+    deliver_aen(&mut w, AsyncEvent::NAMESPACE_CHANGED);
+    assert_eq!(w.host.namespaces().collect::<Vec<_>>(), vec![(2, 4096)]);
+}
+
+#[test]
+fn aen_without_log_page_only_resubmits() {
+    let mut w = ready_world(Knobs::default());
+    let before = w.target.commands().len();
+    let event = AsyncEvent {
+        event_type: 0,
+        info: 1,
+        log_page: 0,
+    };
+    deliver_aen(&mut w, event);
+    assert!(w.events().contains(&HostEvent::Aen(event)));
+    let names: Vec<String> = w.target.commands()[before..]
+        .iter()
+        .map(|(_, c)| name(c))
+        .collect();
+    assert_eq!(names, vec!["aer"]);
 }
 
 // ---- protocol errors ----

@@ -119,6 +119,8 @@ pub(crate) struct Ctrl {
     pub namespaces: BTreeMap<u32, u32>,
     /// Namespaces of the active list still to identify during init.
     pub ns_scan: Vec<u32>,
+    /// Namespaces still to identify in a rescan after a namespace-changed AEN.
+    pub rescan: Vec<u32>,
     pub ka: KeepAliveTimer,
     pub poll: Option<CstsPoll>,
 }
@@ -481,7 +483,10 @@ impl Host {
                 offset: 0,
                 nsid: 0xFFFF_FFFF,
             };
-            let _ = self.submit_live(0, &cmd, Purpose::AenLog, Payload::Receive(4096));
+            let purpose = Purpose::AenLog {
+                lid: event.log_page,
+            };
+            let _ = self.submit_live(0, &cmd, purpose, Payload::Receive(4096));
         }
         self.submit_aer();
     }

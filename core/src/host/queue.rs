@@ -49,8 +49,12 @@ pub(crate) enum Purpose {
     CstsPoll,
     Aer,
     KeepAlive,
-    /// Get Log Page after an AEN (clears the event so the target can send the next one).
-    AenLog,
+    /// Get Log Page `lid` after an AEN (clears the event so the target can send the next one).
+    AenLog {
+        lid: u8,
+    },
+    /// Identify commands of a namespace rescan after a namespace-changed AEN.
+    Rescan(InitStep),
     Io {
         tag: u64,
     },
