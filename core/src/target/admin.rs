@@ -153,6 +153,9 @@ impl Target {
             0x01 => self.identify_ctrlr(c).map(|id| id.to_bytes()),
             0x02 => self.identify_active_ns_list(c, nsid),
             0x03 => self.identify_ns_descriptors(c, nsid),
+            // I/O command set specific namespace / controller data (NVM): all zeros.
+            0x05 => self.identify_ns_descriptors(c, nsid).map(|_| vec![0; 4096]),
+            0x06 => Ok(vec![0; 4096]),
             _ => return status::INVALID_FIELD,
         };
         match data {

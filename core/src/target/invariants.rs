@@ -72,7 +72,10 @@ fn check_i1_references(t: &Target) -> Result<(), Violation> {
     }
     for (h, c) in t.ctrlrs.iter() {
         let admin_dangling = c.admin_qpair.is_some_and(|a| !t.qpairs.contains(a));
-        if !t.subsystems.contains(c.subsys) || admin_dangling {
+        // Once removed from the subsystem (destruct chain) the controller no longer uses it
+        // (SPDK HEAD sets `ctrlr->subsys = NULL` there).
+        let subsys_dangling = !c.in_destruct && !t.subsystems.contains(c.subsys);
+        if subsys_dangling || admin_dangling {
             return Err(violation(
                 InvariantId::I1,
                 "ctrlr->subsys/admin_qpair",

@@ -48,30 +48,59 @@ fn connect_to_a_paused_subsystem_is_queued_and_replayed_on_resume() {
 }
 
 #[test]
-fn connect_to_a_paused_subsystem_in_retry_mode_connects_after_resume() {
+fn connect_in_retry_mode_parks_while_pausing_and_connects_after_resume() {
     let mut cfg = config();
     cfg.parking = ConnectParking::Retry;
     let mut w = World::new(cfg);
-    pause(&mut w);
-    let c = start_connect(&mut w, 1, HOSTNQN);
+    let c = w.accept(1);
     w.run_all();
+    w.send(c, &pdu::icreq());
+    let p = w.rpc(RpcRequest::PauseSubsystem {
+        nqn: NQN.into(),
+        nsid: 0,
+    });
+    w.send(c, &pdu::connect(1, 0, NQN, HOSTNQN, 0xFFFF, 0));
+    w.run_all();
+    assert!(w.rpc_ok(p));
     let retry = Timer::ConnectRetry { conn: c };
-    let (_, at) = w.target.armed_timers()[0];
-    assert!(
-        at.as_nanos() > 1_000_000_000,
+    let (t, at) = w.target.armed_timers()[0];
+    assert_eq!(t, retry);
+    assert_eq!(
+        at.as_nanos(),
+        1_000_100_000,
         "time jumps to the give-up while paused"
     );
     w.advance(Duration::from_millis(300));
     resume(&mut w);
     let (_, at) = w.target.armed_timers()[0];
-    assert!(
-        at <= w.now + Duration::from_micros(100),
+    assert_eq!(
+        at.as_nanos(),
+        300_100_000,
         "due at the next 100 us tick once active"
     );
     w.fire(retry);
     w.run_all();
     assert!(w.responses(c)[0].status.is_success());
     w.shutdown_and_check();
+}
+
+#[test]
+fn connect_to_an_already_paused_subsystem_queues_in_both_modes() {
+    for parking in [ConnectParking::Retry, ConnectParking::Queue] {
+        let mut cfg = config();
+        cfg.parking = parking;
+        let mut w = World::new(cfg);
+        pause(&mut w);
+        let c = start_connect(&mut w, 1, HOSTNQN);
+        w.run_all();
+        assert!(
+            w.target.armed_timers().is_empty(),
+            "sgroup->queued, no poller"
+        );
+        resume(&mut w);
+        assert!(w.responses(c)[0].status.is_success());
+        w.shutdown_and_check();
+    }
 }
 
 #[test]
@@ -165,6 +194,12 @@ fn cc_reset_disconnects_io_queues_and_clears_the_registers() {
     w.run_all();
     assert!(w.closed(io1) && w.closed(io2));
     assert_eq!(w.marked(Mark::CcReset), 1);
+    assert_eq!(
+        w.marked(Mark::CcRepolled),
+        1,
+        "the I/O qpairs were still being destroyed"
+    );
+    w.settle_until(w.now + Duration::from_millis(100));
     w.send(a, &pdu::prop_get(6, crate::wire::prop::CSTS));
     w.run_all();
     assert_eq!(
@@ -184,7 +219,12 @@ fn cc_reset_disconnects_io_queues_and_clears_the_registers() {
         .any(|(t, _)| matches!(t, Timer::Association { .. })));
     w.settle_until(w.now + Duration::from_secs(121));
     assert_eq!(w.marked(Mark::AssociationExpired), 1);
-    assert_eq!(w.target.qpair_count(), 0);
+    assert!(w.closed(a));
+    assert_eq!(
+        w.target.qpair_count(),
+        1,
+        "only the rejected I/O qpair is left"
+    );
     w.shutdown_and_check();
 }
 
@@ -236,12 +276,26 @@ fn stop_listen_without_a_subsystem_disconnects_every_qpair_on_the_trid() {
     assert!(w.rpc_ok(id));
     assert!(conns.iter().all(|c| w.closed(*c)));
     assert_eq!(w.target.qpair_count(), 0);
-    let late = ConnId(9);
+    // The subsystem listener still holds a reference: new connections are accepted...
+    let late = w.accept(9);
+    assert!(!w.closed(late));
+    w.input(Input::PeerClosed { conn: late });
+    // ...until the last reference is dropped.
+    let id = w.rpc(RpcRequest::StopListenAsync {
+        trid: trid(),
+        nqn: None,
+    });
+    w.run_all();
+    assert!(w.rpc_ok(id));
+    let refused = ConnId(10);
     w.input(Input::Accept {
         trid: trid(),
-        conn: late,
+        conn: refused,
     });
-    assert!(w.closed(late), "no listener left after the last reference");
+    assert!(
+        w.closed(refused),
+        "no listener left after the last reference"
+    );
     resume(&mut w);
     w.shutdown_and_check();
 }

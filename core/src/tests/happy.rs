@@ -101,6 +101,7 @@ fn host_shutdown_reports_shst_complete_and_teardown_frees_everything() {
     w.run_all();
     assert_eq!(w.marked(Mark::CcShutdown), 1);
     assert!(w.closed(io), "I/O qpairs are disconnected by a shutdown");
+    w.settle_until(w.now + crate::time::Duration::from_millis(100));
     w.send(a, &pdu::prop_get(21, prop::CSTS));
     w.run_all();
     let r = w.responses(a);

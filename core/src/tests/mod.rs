@@ -8,4 +8,5 @@ mod edge;
 mod happy;
 pub mod harness;
 pub mod pdu;
+mod random;
 mod seed;
