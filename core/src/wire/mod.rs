@@ -19,16 +19,19 @@ mod bytes;
 pub mod command;
 pub mod common_header;
 pub mod cqe;
+mod crc;
 pub mod decoder;
 pub mod display;
 mod error;
 pub mod identify;
 pub mod pdu;
 pub mod sqe;
+pub mod view;
 
 pub use common_header::{crc32c, flags as pdu_flags, CommonHeader, COMMON_HEADER_LEN, DIGEST_LEN};
 pub use decoder::{Decoded, PduDecoder};
 pub use display::PduDisplay;
+pub use view::PduBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -230,10 +233,11 @@ pub enum Role {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct DecoderConfig {
     pub role: Role,
-    /// Largest `plen` accepted (bounds the buffer); larger is `LimitExceeded`... or
-    /// `InvalidHeaderField` at offset 4, as the spec asks.
+    /// Largest `plen` accepted (bounds the buffer); larger is `InvalidHeaderField` with FEI 4
+    /// (the PDU Length field), checked before anything beyond the header is buffered.
     pub max_pdu_len: u32,
-    /// Largest data payload (in-capsule data, H2CData/C2HData `datal`).
+    /// Largest data payload (in-capsule data, H2CData/C2HData `datal`); larger is
+    /// `LimitExceeded` (the spec's "data transfer limit exceeded", FEI 0).
     pub max_data_len: u32,
     /// Digests in force; `PduDecoder::set_digests` changes them after IC negotiation.
     pub digests: Digests,
