@@ -219,6 +219,15 @@ pub fn quiescence(t: &Target) -> QuiescenceReport {
             ));
         }
     }
+    for (i, p) in t.parked.iter().enumerate() {
+        for m in p {
+            stuck.push(format!(
+                "{} waits in {}",
+                super::thread::thread_of(i),
+                m.name()
+            ));
+        }
+    }
     for (_, s) in t.subsystems.iter() {
         if let Some(head) = s.state_changes.front() {
             stuck.push(format!(
