@@ -12,9 +12,20 @@
 //! CONTRACT NOTE: the public names here are the interface the simulator and the runtime use.
 //! Add freely; do not rename or remove.
 
+mod conn;
+mod ctrl;
+mod display;
+mod init;
+mod io;
+mod queue;
+
 use crate::time::Instant;
 use crate::wire::{AsyncEvent, Digests, FatalErrorStatus, Status};
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+
+pub use ctrl::CtrlPhase;
+pub use queue::QueueState;
 
 /// Queue id: 0 is the admin queue, 1.. are I/O queues. Each queue is one TCP connection.
 pub type Qid = u16;
@@ -159,47 +170,167 @@ pub enum HostEvent {
     TermReceived { qid: Qid, fes: FatalErrorStatus },
     /// The connection of `qid` is gone.
     QueueClosed { qid: Qid },
+    /// The host gave up on the controller: an init check failed (Identify `icdoff`, `sgls`,
+    /// `cntlid`) or CSTS did not reach the wanted state within the CAP.TO-derived bound.
+    ControllerFailed { reason: String },
+    /// A scripted action made no sense in the current state (e.g. `Reset` before CONNECT) and
+    /// was dropped. Reads and writes are never rejected this way: they always end in `IoDone`.
+    Rejected { reason: String },
+}
+
+/// Local completion statuses the host makes up itself (as Linux does), for commands that never
+/// reached the target.
+pub mod local_status {
+    use crate::wire::Status;
+
+    const fn path(sc: u8) -> Status {
+        Status {
+            sct: 3,
+            sc,
+            crd: 0,
+            more: false,
+            dnr: true,
+        }
+    }
+
+    /// The queue is not connected (Linux `NVME_SC_HOST_PATH_ERROR`).
+    pub const HOST_PATH_ERROR: Status = path(0x70);
+    /// The queue closed while the command was outstanding (Linux `NVME_SC_HOST_ABORTED_CMD`).
+    pub const HOST_ABORTED: Status = path(0x71);
 }
 
 /// The sans-IO host. `Clone + Eq + Hash` so a model checker can fingerprint it.
+///
+/// invariant: `queues` holds at most one entry per qid; a `Closed` entry is replaced when the
+/// qid is opened again.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Host {
     config: HostConfig,
+    now: Instant,
+    queues: BTreeMap<Qid, queue::Queue>,
+    ctrl: ctrl::Ctrl,
+    out: VecDeque<HostOutput>,
 }
 
 impl Host {
     pub fn new(config: HostConfig) -> Self {
-        Host { config }
+        Host {
+            config,
+            now: Instant::ZERO,
+            queues: BTreeMap::new(),
+            ctrl: ctrl::Ctrl::default(),
+            out: VecDeque::new(),
+        }
     }
 
     pub fn config(&self) -> &HostConfig {
         &self.config
     }
 
-    /// Feeds one input. `now` MUST NOT go backwards.
+    /// Feeds one input. `now` MUST NOT go backwards (earlier values are clamped).
     pub fn handle(&mut self, now: Instant, input: HostInput) {
-        let _ = (now, input);
-        todo!()
+        self.now = self.now.max(now);
+        match input {
+            HostInput::Opened { qid } => self.handle_opened(qid),
+            HostInput::Bytes { qid, data } => self.handle_bytes(qid, &data),
+            HostInput::Closed { qid } => self.handle_peer_closed(qid),
+            HostInput::Do(action) => self.handle_action(action),
+        }
     }
 
     /// Fires whatever timers are due at `now` (keep-alive, CSTS polling). Spurious calls are no-ops.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let _ = now;
-        todo!()
+        self.now = self.now.max(now);
+        self.fire_csts_poll();
+        self.fire_keep_alive();
     }
 
     #[must_use]
     pub fn poll_output(&mut self) -> Option<HostOutput> {
-        todo!()
+        self.out.pop_front()
     }
 
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        todo!()
+        let poll = self.ctrl.poll.as_ref().and_then(|p| p.next);
+        match (poll, self.ctrl.ka.next) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The cntlid the admin CONNECT returned, if connected.
     pub fn cntlid(&self) -> Option<u16> {
-        todo!()
+        self.ctrl.cntlid
+    }
+
+    /// Whether the init sequence finished and the controller is usable.
+    pub fn is_ready(&self) -> bool {
+        self.ctrl.phase == CtrlPhase::Ready
+    }
+
+    /// Where the controller (admin side) is in its lifecycle.
+    pub fn phase(&self) -> CtrlPhase {
+        self.ctrl.phase
+    }
+
+    /// The state of queue `qid`'s connection, if it was ever opened.
+    pub fn queue_state(&self, qid: Qid) -> Option<QueueState> {
+        self.queues.get(&qid).map(|q| q.state)
+    }
+
+    /// Commands in flight on `qid` (AERs included on the admin queue).
+    pub fn outstanding(&self, qid: Qid) -> usize {
+        self.queues.get(&qid).map_or(0, |q| q.outstanding.len())
+    }
+
+    /// Namespaces learned by Identify: `(nsid, block size in bytes)`.
+    pub fn namespaces(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.ctrl.namespaces.iter().map(|(&n, &b)| (n, b))
+    }
+
+    /// Whether periodic Keep Alive is armed.
+    pub fn keep_alive_armed(&self) -> bool {
+        self.ctrl.ka.next.is_some()
+    }
+
+    fn event(&mut self, event: HostEvent) {
+        self.out.push_back(HostOutput::Event(event));
+    }
+
+    fn reject(&mut self, reason: impl Into<String>) {
+        self.event(HostEvent::Rejected {
+            reason: reason.into(),
+        });
+    }
+
+    fn handle_action(&mut self, action: HostAction) {
+        match action {
+            HostAction::OpenAdmin => self.open_admin(),
+            HostAction::ConnectAdmin => self.connect_admin(),
+            HostAction::Initialize => self.initialize(),
+            HostAction::Connect => self.connect_all(),
+            HostAction::ConnectIo { qid } => self.connect_io(qid),
+            HostAction::Read {
+                tag,
+                qid,
+                nsid,
+                slba,
+                nlb,
+            } => self.read(tag, qid, nsid, slba, nlb),
+            HostAction::Write {
+                tag,
+                qid,
+                nsid,
+                slba,
+                data,
+            } => self.write(tag, qid, nsid, slba, data),
+            HostAction::KeepAlive => self.keep_alive_now(),
+            HostAction::SetKeepAlive(on) => self.set_keep_alive(on),
+            HostAction::Reset => self.reset(),
+            HostAction::Shutdown => self.shutdown(),
+            HostAction::Disconnect { qid } => self.disconnect(qid),
+            HostAction::DisconnectAll => self.disconnect_all(),
+        }
     }
 }
