@@ -458,3 +458,46 @@ fn namespace_remove_with_io_outstanding_drains_first() {
     assert_eq!(w.responses(io)[0].status, status::INVALID_NAMESPACE);
     w.shutdown_and_check();
 }
+
+#[test]
+fn busy_re_polls_wait_without_spinning() {
+    let mut w = World::new(config());
+    let (_a, cntlid) = w.connect_enabled(1, HOSTNQN);
+    let (io, _) = w.connect_io(2, HOSTNQN, cntlid, 1);
+    w.send(io, &pdu::write(5, 1, 0, vec![1; 512], true));
+    let stop = w.rpc(RpcRequest::StopSubsystem { nqn: NQN.into() });
+    let mut steps = 0;
+    while let Some(e) = w
+        .target
+        .enabled_events()
+        .into_iter()
+        .find(|e| matches!(e.input, Input::Run(_)))
+    {
+        w.input(e.input);
+        steps += 1;
+    }
+    assert!(steps < 40, "re-polls must park, not spin ({steps} steps)");
+    assert!(!w.rpc_ok(stop), "the stop waits for the write to drain");
+    let stuck = w.target.quiescence_report().stuck;
+    assert!(
+        stuck
+            .iter()
+            .any(|s| s.contains("nvmf_poll_group_remove_subsystem_msg")),
+        "{stuck:?}"
+    );
+    w.run_all();
+    assert!(w.rpc_ok(stop));
+    assert_eq!(w.target.ctrlr_count(), 0);
+    w.shutdown_and_check();
+}
+
+#[test]
+fn a_second_connect_on_a_connected_qpair_is_a_sequence_error() {
+    let mut w = World::new(config());
+    let (a, _) = w.connect_enabled(1, HOSTNQN);
+    w.send(a, &pdu::connect(7, 0, NQN, HOSTNQN, 0xFFFF, 0));
+    w.run_all();
+    assert_eq!(w.responses(a)[0].status, status::COMMAND_SEQUENCE_ERROR);
+    assert_eq!(w.target.ctrlr_count(), 1);
+    w.shutdown_and_check();
+}
