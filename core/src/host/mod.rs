@@ -49,7 +49,8 @@ pub struct HostConfig {
     pub kato_ms: u32,
     /// Digests requested in ICReq.
     pub digests: Digests,
-    /// 0's based submission queue size sent in CONNECT.
+    /// 0's based submission queue size sent in CONNECT (the admin queue uses at most 31,
+    /// as Linux and SPDK hosts do; SPDK's target rejects larger admin queues).
     pub sqsize: u16,
     /// Largest write sent in-capsule; larger writes use R2T + H2CData.
     pub in_capsule_max: u32,
