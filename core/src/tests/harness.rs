@@ -378,17 +378,19 @@ impl World {
 
     /// A target output addressed to a host queue, as that host's input.
     fn to_host(&self, out: &Output) -> Option<(usize, HostInput)> {
-        let (conn, input): (ConnId, fn(Qid, Vec<u8>) -> HostInput) = match out {
-            Output::Send { conn, .. } => (*conn, |qid, data| HostInput::Bytes { qid, data }),
-            Output::Close { conn } => (*conn, |qid, _| HostInput::Closed { qid }),
+        let conn = match out {
+            Output::Send { conn, .. } | Output::Close { conn } => *conn,
             _ => return None,
         };
         let (h, qid) = *self.conn_owner.get(&conn)?;
-        let data = match out {
-            Output::Send { data, .. } => data.clone(),
-            _ => Vec::new(),
+        let input = match out {
+            Output::Send { data, .. } => HostInput::Bytes {
+                qid,
+                data: data.clone(),
+            },
+            _ => HostInput::Closed { qid },
         };
-        Some((h, input(qid, data)))
+        Some((h, input))
     }
 
     fn host_input(&mut self, h: usize, input: HostInput) {
