@@ -501,3 +501,50 @@ fn a_second_connect_on_a_connected_qpair_is_a_sequence_error() {
     assert_eq!(w.target.ctrlr_count(), 1);
     w.shutdown_and_check();
 }
+
+/// SPDK-NOTES peer suite #4: keep-alive expiry disconnects the admin qpair while an I/O
+/// CONNECT is between hops. FIFO on the ctrlr thread orders `nvmf_ctrlr_add_io_qpair` before
+/// the final `_nvmf_ctrlr_destruct`, so the CONNECT is re-validated and rejected, never a crash.
+#[test]
+fn keep_alive_expiry_during_an_io_connect_rejects_it_cleanly() {
+    for app_first in [true, false] {
+        let mut w = World::new(config());
+        let (a, cqe) = w.connect_admin(1, HOSTNQN, 10_000);
+        let cntlid = cqe.cdw0 as u16;
+        w.send(a, &pdu::prop_set_cc(2, pdu::CC_ENABLE));
+        w.run_all();
+        let io = w.accept(2);
+        w.run_all();
+        w.send(io, &pdu::icreq());
+        w.send(io, &pdu::connect(1, 1, NQN, HOSTNQN, cntlid, 0));
+        assert_eq!(
+            w.target.queued_messages(ThreadId::App),
+            vec!["_nvmf_ctrlr_add_io_qpair"]
+        );
+        if app_first {
+            assert!(w.run(ThreadId::App));
+        }
+        w.fire(Timer::KeepAlive { subsys: 0, cntlid });
+        // Let the expiry fan-out and the admin qpair's teardown run before the app thread.
+        while w.run(ThreadId::PollGroup(0)) || w.run(ThreadId::PollGroup(1)) {}
+        w.run_all();
+        assert_eq!(w.marked(Mark::KeepAliveExpired), 1);
+        assert!(w.closed(a));
+        let (accepted, rejected) = (
+            w.marked(Mark::IoConnectAccepted),
+            w.marked(Mark::IoConnectRejected),
+        );
+        if app_first {
+            assert_eq!(
+                (accepted, rejected),
+                (1, 0),
+                "connected just before the expiry"
+            );
+        } else {
+            assert_eq!((accepted, rejected), (0, 1), "re-validated after the hop");
+            assert!(!w.responses(io)[0].status.is_success());
+        }
+        assert_eq!(w.target.ctrlr_count(), 0);
+        w.shutdown_and_check();
+    }
+}
