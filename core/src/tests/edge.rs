@@ -548,3 +548,62 @@ fn keep_alive_expiry_during_an_io_connect_rejects_it_cleanly() {
         w.shutdown_and_check();
     }
 }
+
+#[test]
+fn add_listener_pauses_adds_and_resumes_and_the_new_trid_accepts_connects() {
+    let mut w = World::new(config());
+    let (a, _) = w.connect_enabled(1, HOSTNQN);
+    let t2 = Trid::tcp("127.0.0.1", 4421);
+    let id = w.rpc(RpcRequest::SubsystemAddListener {
+        nqn: NQN.into(),
+        trid: t2.clone(),
+    });
+    w.run_all();
+    assert!(w.rpc_ok(id));
+    assert_eq!(
+        (
+            w.marked(Mark::SubsystemPaused),
+            w.marked(Mark::SubsystemResumed)
+        ),
+        (1, 1)
+    );
+    assert!(!w.closed(a), "existing qpairs survive the pause");
+    let dup = w.rpc(RpcRequest::SubsystemAddListener {
+        nqn: NQN.into(),
+        trid: t2.clone(),
+    });
+    assert_eq!(w.rpc_results[&dup].as_ref().unwrap_err().code, -17);
+    let c = ConnId(2);
+    w.input(Input::Accept { trid: t2, conn: c });
+    w.run_all();
+    w.send(c, &pdu::icreq());
+    w.send(c, &pdu::connect(1, 0, NQN, HOSTNQN_B, 0xFFFF, 0));
+    w.run_all();
+    assert!(w.responses(c)[0].status.is_success());
+    w.shutdown_and_check();
+}
+
+#[test]
+fn stop_and_start_a_subsystem_with_a_connected_host() {
+    let mut w = World::new(config());
+    let (a, _) = w.connect_enabled(1, HOSTNQN);
+    let stop = w.rpc(RpcRequest::StopSubsystem { nqn: NQN.into() });
+    w.run_all();
+    assert!(w.rpc_ok(stop));
+    assert!(w.closed(a));
+    assert_eq!(w.target.subsystem_state(NQN), Some(SubState::Inactive));
+    let (b, _) = {
+        let c = start_connect(&mut w, 2, HOSTNQN);
+        w.run_all();
+        (c, ())
+    };
+    assert!(w.responses(b).is_empty(), "queued while INACTIVE");
+    let start = w.rpc(RpcRequest::StartSubsystem { nqn: NQN.into() });
+    w.run_all();
+    assert!(w.rpc_ok(start));
+    assert!(
+        w.responses(b)[0].status.is_success(),
+        "replayed when the subsystem starts"
+    );
+    w.shutdown_and_check();
+}
