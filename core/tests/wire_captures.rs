@@ -87,21 +87,17 @@ fn decode_bytes(label: &str, bytes: &[u8], role: Role) -> Stream {
         pdus.push((pdu, raw));
     }
     assert!(input.is_empty(), "{label}: decoder stopped before the end");
-    Stream { pdus, digests, tail: dec.buffered() }
+    Stream {
+        pdus,
+        digests,
+        tail: dec.buffered(),
+    }
 }
 
 fn decode_file(name: &str, stream: u32, dir: Dir) -> Stream {
     let file = dir.file(name, stream);
     let bytes = std::fs::read(data_dir().join(&file)).expect("capture file");
     decode_bytes(&file, &bytes, dir.role())
-}
-
-fn counts<'a>(pdus: impl Iterator<Item = &'a Pdu>) -> BTreeMap<PduType, usize> {
-    let mut m = BTreeMap::new();
-    for p in pdus {
-        *m.entry(p.pdu_type()).or_default() += 1;
-    }
-    m
 }
 
 #[test]
@@ -111,12 +107,23 @@ fn every_captured_pdu_decodes_and_reencodes_identically() {
             for dir in [Dir::HostToTarget, Dir::TargetToHost] {
                 let st = decode_file(name, s, dir);
                 let first = st.pdus[0].0.pdu_type();
-                let want = if dir == Dir::HostToTarget { PduType::IcReq } else { PduType::IcResp };
+                let want = if dir == Dir::HostToTarget {
+                    PduType::IcReq
+                } else {
+                    PduType::IcResp
+                };
                 assert_eq!(first, want, "{name} stream{s} {dir:?}");
-                assert_eq!(st.tail, 0, "{name} stream{s} {dir:?}: the copied streams end on a PDU boundary");
+                assert_eq!(
+                    st.tail, 0,
+                    "{name} stream{s} {dir:?}: the copied streams end on a PDU boundary"
+                );
                 for (i, (pdu, raw)) in st.pdus.iter().enumerate() {
                     let d = if i == 0 { Digests::NONE } else { st.digests };
-                    assert_eq!(&pdu.to_bytes(d), raw, "{name} stream{s} {dir:?} PDU #{i}: {pdu}");
+                    assert_eq!(
+                        &pdu.to_bytes(d),
+                        raw,
+                        "{name} stream{s} {dir:?} PDU #{i}: {pdu}"
+                    );
                 }
             }
         }
@@ -131,7 +138,11 @@ fn digest_capture_negotiates_and_verifies_both_digests() {
         let c2h = decode_file(name, s, Dir::TargetToHost);
         assert_eq!(h2c.digests, Digests::BOTH);
         assert_eq!(c2h.digests, Digests::BOTH);
-        let reads = c2h.pdus.iter().filter(|(p, _)| p.pdu_type() == PduType::C2HData).count();
+        let reads = c2h
+            .pdus
+            .iter()
+            .filter(|(p, _)| p.pdu_type() == PduType::C2HData)
+            .count();
         assert!(reads > 0, "stream{s} has digested C2HData");
     }
     // Flipping one data bit of a digested C2HData makes the stream fail with the digest error.
@@ -159,7 +170,10 @@ fn digest_capture_negotiates_and_verifies_both_digests() {
             Err(e) => break e,
         }
     };
-    assert_eq!(err.fes, fabcheck_core::wire::FatalErrorStatus::HeaderDigestError);
+    assert_eq!(
+        err.fes,
+        fabcheck_core::wire::FatalErrorStatus::HeaderDigestError
+    );
 }
 
 #[test]
@@ -201,16 +215,30 @@ struct Frame {
 fn tshark_frames(pcap: &str) -> Vec<Frame> {
     let out = Command::new("tshark")
         .args(["-r", pcap, "-d", "tcp.port==4420,nvme-tcp", "-T", "fields"])
-        .args(["-e", "frame.number", "-e", "tcp.stream", "-e", "tcp.dstport"])
+        .args([
+            "-e",
+            "frame.number",
+            "-e",
+            "tcp.stream",
+            "-e",
+            "tcp.dstport",
+        ])
         .args(["-e", "tcp.seq", "-e", "tcp.len", "-e", "nvme-tcp.type"])
         .args(["-e", "_ws.expert.message"])
         .output()
         .unwrap_or_else(|e| {
             panic!("tshark is needed for this test ({e}): run `apt-get install -y tshark`")
         });
-    assert!(out.status.success(), "tshark failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
-    text.lines().map(parse_frame).filter(|f| f.len > 0).collect()
+    text.lines()
+        .map(parse_frame)
+        .filter(|f| f.len > 0)
+        .collect()
 }
 
 fn parse_frame(line: &str) -> Frame {
@@ -218,7 +246,11 @@ fn parse_frame(line: &str) -> Frame {
     Frame {
         number: c[0].parse().unwrap(),
         stream: c[1].parse().unwrap(),
-        dir: if c[2] == "4420" { Dir::HostToTarget } else { Dir::TargetToHost },
+        dir: if c[2] == "4420" {
+            Dir::HostToTarget
+        } else {
+            Dir::TargetToHost
+        },
         seq: c[3].parse().unwrap(),
         len: c[4].parse().unwrap(),
         types: c[5]
@@ -264,7 +296,11 @@ fn pdu_types_match_tshark_frame_by_frame() {
                     let label = format!("{name} frame {}", f.number);
                     if f.dissector_bug {
                         bug_frames += 1;
-                        assert!(ours.starts_with(&f.types), "{label}: {ours:?} vs {:?}", f.types);
+                        assert!(
+                            ours.starts_with(&f.types),
+                            "{label}: {ours:?} vs {:?}",
+                            f.types
+                        );
                         assert_eq!(f.types.last(), Some(&PduType::CapsuleResp), "{label}");
                         for t in &ours[f.types.len()..] {
                             *total_theirs.entry(*t).or_default() += 1; // hidden by the bug
@@ -282,12 +318,26 @@ fn pdu_types_match_tshark_frame_by_frame() {
                 let counted: usize = frames
                     .iter()
                     .filter(|f| f.stream == s && f.dir == dir)
-                    .map(|f| ends.iter().filter(|(e, _)| (f.seq..f.seq + f.len).contains(e)).count())
+                    .map(|f| {
+                        ends.iter()
+                            .filter(|(e, _)| (f.seq..f.seq + f.len).contains(e))
+                            .count()
+                    })
                     .sum();
-                assert_eq!(counted, ends.len(), "{name} stream{s} {dir:?}: every PDU is in a frame");
+                assert_eq!(
+                    counted,
+                    ends.len(),
+                    "{name} stream{s} {dir:?}: every PDU is in a frame"
+                );
             }
         }
-        assert_eq!(total_ours, total_theirs, "{name}: PDU type counts, ours vs tshark's");
+        assert_eq!(
+            total_ours, total_theirs,
+            "{name}: PDU type counts, ours vs tshark's"
+        );
     }
-    assert_eq!(bug_frames, 1, "exactly the one known Get Features FID 0x01 completion");
+    assert_eq!(
+        bug_frames, 1,
+        "exactly the one known Get Features FID 0x01 completion"
+    );
 }

@@ -63,7 +63,9 @@ fn header_bytes(pdu: &Pdu) -> Vec<u8> {
 /// Linux's ICResp checks, in Linux's order.
 fn check_ic_resp(resp: &IcResp, requested: crate::wire::Digests) -> Result<(), Violation> {
     if resp.pfv != 0 {
-        return Err(Violation::field(
+        // The decoder already rejects this; kept so the check stands on its own.
+        return Err(Violation::new(
+            FatalErrorStatus::UnsupportedParameter,
             fei::PFV,
             format!("ICResp pfv {}", resp.pfv),
         ));
@@ -242,7 +244,9 @@ impl Host {
             Purpose::CcWrite => self.cc_write_done(cqe),
             Purpose::CstsPoll => self.csts_polled(cqe),
             Purpose::Aer => self.aer_done(cqe),
-            Purpose::KeepAlive | Purpose::AenLog => self.admin_done(out.opc, cqe),
+            Purpose::KeepAlive => self.admin_done(out.opc, cqe),
+            Purpose::AenLog { lid } => self.aen_log_done(lid, out.opc, cqe),
+            Purpose::Rescan(step) => self.rescan_step_done(step, cqe, &out.rx),
             Purpose::Io { tag } => self.event(HostEvent::IoDone {
                 tag,
                 status: cqe.status,
@@ -339,5 +343,74 @@ impl Host {
         for qid in open.iter().rev() {
             self.close_queue(*qid, true);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::Digests;
+
+    #[test]
+    fn icresp_checks_name_the_offending_field() {
+        let none = Digests::default();
+        let ok = IcResp {
+            pfv: 0,
+            cpda: 0,
+            digests: none,
+            maxh2cdata: 131_072,
+        };
+        assert_eq!(check_ic_resp(&ok, none), Ok(()));
+        let fei_of = |resp: IcResp, asked: Digests| check_ic_resp(&resp, asked).unwrap_err().fei;
+        assert_eq!(
+            fei_of(
+                IcResp {
+                    pfv: 1,
+                    ..ok.clone()
+                },
+                none
+            ),
+            fei::PFV
+        );
+        assert_eq!(
+            fei_of(
+                IcResp {
+                    cpda: 2,
+                    ..ok.clone()
+                },
+                none
+            ),
+            fei::CPDA
+        );
+        let hd = Digests {
+            header: true,
+            data: false,
+        };
+        assert_eq!(fei_of(ok.clone(), hd), fei::DGST);
+        assert_eq!(
+            fei_of(
+                IcResp {
+                    maxh2cdata: 4092,
+                    ..ok
+                },
+                none
+            ),
+            fei::MAXH2CDATA
+        );
+    }
+
+    #[test]
+    fn termreq_echoes_at_most_the_header() {
+        let pdu = Pdu::IcResp(IcResp {
+            pfv: 0,
+            cpda: 0,
+            digests: Digests::default(),
+            maxh2cdata: 4096,
+        });
+        assert_eq!(header_bytes(&pdu).len(), 128);
+        let resp = Pdu::CapsuleResp(CapsuleResp {
+            cqe: Cqe::default(),
+        });
+        assert_eq!(header_bytes(&resp).len(), 24);
     }
 }

@@ -100,8 +100,6 @@ impl Default for KeepAliveTimer {
 pub(crate) struct Ctrl {
     pub cntlid: Option<u16>,
     pub phase: CtrlPhase,
-    /// `Connect`: send the admin CONNECT once IC is done.
-    pub auto_connect: bool,
     /// `Connect`/`Initialize`: start init once the admin CONNECT succeeds.
     pub auto_init: bool,
     pub vs: u32,
@@ -119,6 +117,8 @@ pub(crate) struct Ctrl {
     pub namespaces: BTreeMap<u32, u32>,
     /// Namespaces of the active list still to identify during init.
     pub ns_scan: Vec<u32>,
+    /// Namespaces still to identify in a rescan after a namespace-changed AEN.
+    pub rescan: Vec<u32>,
     pub ka: KeepAliveTimer,
     pub poll: Option<CstsPoll>,
 }
@@ -132,7 +132,6 @@ impl Ctrl {
     pub fn admin_closed(&mut self) {
         self.cntlid = None;
         self.phase = CtrlPhase::Down;
-        self.auto_connect = false;
         self.auto_init = false;
         self.poll = None;
         self.ka.period = None;
@@ -477,12 +476,36 @@ impl Host {
         if event.log_page != 0 {
             let cmd = Command::GetLogPage {
                 lid: event.log_page,
-                numd: 1024,
+                numd: 1023, // 0's based: 4096 bytes
                 offset: 0,
                 nsid: 0xFFFF_FFFF,
             };
-            let _ = self.submit_live(0, &cmd, Purpose::AenLog, Payload::Receive(4096));
+            let purpose = Purpose::AenLog {
+                lid: event.log_page,
+            };
+            let _ = self.submit_live(0, &cmd, purpose, Payload::Receive(4096));
         }
         self.submit_aer();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_derived_from_cap_and_identify() {
+        let mut c = Ctrl {
+            cap: 0x1e01_007f,
+            ioccsz: 260,
+            ..Ctrl::default()
+        };
+        assert_eq!(c.ready_timeout(), Duration::from_millis(31 * 500));
+        assert_eq!(c.in_capsule_limit(), 4096);
+        assert_eq!(c.max_transfer(), None);
+        c.mdts = 5;
+        assert_eq!(c.max_transfer(), Some(128 * 1024));
+        c.ioccsz = 0;
+        assert_eq!(c.in_capsule_limit(), 0);
     }
 }

@@ -121,3 +121,36 @@ impl fmt::Display for HostOutput {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::host::{local_status, HostAction, HostEvent};
+    use crate::wire::status;
+
+    #[test]
+    fn one_line_renderings() {
+        let w = HostAction::Write {
+            tag: 3,
+            qid: 1,
+            nsid: 1,
+            slba: 8,
+            data: vec![0; 4096],
+        };
+        assert_eq!(w.to_string(), "write #3 qid=1 nsid=1 slba=8 len=4096");
+        let e = HostEvent::IoDone {
+            tag: 3,
+            status: local_status::HOST_ABORTED,
+            data: vec![],
+        };
+        assert_eq!(e.to_string(), "I/O #3 done: sct 3 sc 0x71 dnr");
+        let e = HostEvent::ConnectFailed {
+            qid: 0,
+            status: status::CONTROLLER_BUSY,
+        };
+        assert_eq!(e.to_string(), "CONNECT failed qid=0: sct 1 sc 0x81");
+        assert_eq!(
+            HostEvent::Connected { qid: 0, cntlid: 1 }.to_string(),
+            "connected qid=0 cntlid=0x1"
+        );
+    }
+}

@@ -211,3 +211,38 @@ fn check_r2t(r2t: &R2T, sent: u32, len: usize) -> Result<(), Violation> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r2t(r2to: u32, r2tl: u32) -> R2T {
+        R2T {
+            cccid: 1,
+            ttag: 2,
+            r2to,
+            r2tl,
+        }
+    }
+
+    #[test]
+    fn r2t_checks_follow_linux() {
+        assert!(check_r2t(&r2t(0, 4096), 0, 8192).is_ok());
+        assert!(check_r2t(&r2t(4096, 4096), 4096, 8192).is_ok());
+        assert_eq!(check_r2t(&r2t(0, 0), 0, 8192).unwrap_err().fei, FEI_R2TL);
+        let behind = check_r2t(&r2t(0, 4096), 4096, 8192).unwrap_err();
+        assert_eq!(
+            (behind.fes, behind.fei),
+            (FatalErrorStatus::DataOutOfRange, FEI_R2TO)
+        );
+        let past = check_r2t(&r2t(4096, 8192), 0, 8192).unwrap_err();
+        assert_eq!(
+            (past.fes, past.fei),
+            (FatalErrorStatus::DataOutOfRange, FEI_R2TL)
+        );
+        assert!(
+            check_r2t(&r2t(u32::MAX, 2), 0, 8192).is_err(),
+            "no overflow"
+        );
+    }
+}

@@ -49,8 +49,12 @@ pub(crate) enum Purpose {
     CstsPoll,
     Aer,
     KeepAlive,
-    /// Get Log Page after an AEN (clears the event so the target can send the next one).
-    AenLog,
+    /// Get Log Page `lid` after an AEN (clears the event so the target can send the next one).
+    AenLog {
+        lid: u8,
+    },
+    /// Identify commands of a namespace rescan after a namespace-changed AEN.
+    Rescan(InitStep),
     Io {
         tag: u64,
     },
@@ -95,7 +99,6 @@ pub(crate) struct Queue {
     pub sqsize: u16,
     /// Send CONNECT as soon as ICResp is accepted.
     pub connect_on_ic: bool,
-    next_cid: u16,
     pub outstanding: BTreeMap<u16, Outstanding>,
 }
 
@@ -113,7 +116,6 @@ impl Queue {
             maxh2cdata: 0,
             sqsize,
             connect_on_ic,
-            next_cid: 0,
             outstanding: BTreeMap::new(),
         }
     }
@@ -123,37 +125,39 @@ impl Queue {
         self.state != QueueState::Closed
     }
 
-    /// A free command id, or `None` when the queue is full.
-    fn alloc_cid(&mut self) -> Option<u16> {
+    /// The lowest free command id (as SPDK's host allocates), or `None` when the queue is full.
+    fn alloc_cid(&self) -> Option<u16> {
         if self.outstanding.len() > usize::from(self.sqsize) {
             return None;
         }
-        loop {
-            let cid = self.next_cid;
-            self.next_cid = self.next_cid.wrapping_add(1);
-            if !self.outstanding.contains_key(&cid) {
-                return Some(cid);
+        let mut cid = 0u16;
+        for &used in self.outstanding.keys() {
+            if used != cid {
+                break;
             }
+            cid += 1;
         }
+        Some(cid)
     }
 }
 
-/// The SQE for `cmd` with its SGL and flags set for `payload`.
-fn build_capsule(cmd: &Command, cid: u16, payload: &Payload) -> CapsuleCmd {
+/// The capsule for `cmd` with its SGL and flags set for `payload`, plus what the command
+/// will read (bytes expected by C2HData) and the write data held back for R2T.
+fn build_capsule(cmd: &Command, cid: u16, payload: Payload) -> (CapsuleCmd, u32, Vec<u8>) {
     let mut sqe = cmd.to_sqe(cid);
     sqe.flags |= PSDT_SGL;
-    let (kind, len, data) = match payload {
-        Payload::None => (SGL_TRANSPORT, 0, Vec::new()),
-        Payload::InCapsule(d) => (SGL_IN_CAPSULE, d.len(), d.clone()),
-        Payload::OnR2t(d) => (SGL_TRANSPORT, d.len(), Vec::new()),
-        Payload::Receive(n) => (SGL_TRANSPORT, *n as usize, Vec::new()),
+    let (kind, len, data, rx, tx) = match payload {
+        Payload::None => (SGL_TRANSPORT, 0, Vec::new(), 0, Vec::new()),
+        Payload::InCapsule(d) => (SGL_IN_CAPSULE, d.len(), d, 0, Vec::new()),
+        Payload::OnR2t(d) => (SGL_TRANSPORT, d.len(), Vec::new(), 0, d),
+        Payload::Receive(n) => (SGL_TRANSPORT, n as usize, Vec::new(), n, Vec::new()),
     };
     sqe.sgl1 = SglDescriptor {
         addr: 0,
         len: u32::try_from(len).unwrap_or(u32::MAX),
         kind,
     };
-    CapsuleCmd { sqe, data }
+    (CapsuleCmd { sqe, data }, rx, tx)
 }
 
 impl Host {
@@ -172,12 +176,7 @@ impl Host {
             .filter(|q| q.is_open())
             .ok_or(local_status::HOST_PATH_ERROR)?;
         let cid = q.alloc_cid().ok_or(local_status::HOST_PATH_ERROR)?;
-        let capsule = build_capsule(cmd, cid, &payload);
-        let (rx_expected, tx) = match payload {
-            Payload::Receive(n) => (n, Vec::new()),
-            Payload::OnR2t(d) => (0, d),
-            Payload::None | Payload::InCapsule(_) => (0, Vec::new()),
-        };
+        let (capsule, rx_expected, tx) = build_capsule(cmd, cid, payload);
         q.outstanding.insert(
             cid,
             Outstanding {
@@ -222,5 +221,61 @@ impl Host {
             qid,
             data: pdu.to_bytes(digests),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out() -> Outstanding {
+        Outstanding {
+            purpose: Purpose::KeepAlive,
+            opc: 0x18,
+            rx: Vec::new(),
+            rx_expected: 0,
+            tx: Vec::new(),
+            tx_sent: 0,
+        }
+    }
+
+    #[test]
+    fn cids_are_lowest_free_and_bounded_by_sqsize() {
+        let mut q = Queue::new(3, false);
+        assert_eq!(q.alloc_cid(), Some(0));
+        for cid in [0, 1, 3] {
+            q.outstanding.insert(cid, out());
+        }
+        assert_eq!(q.alloc_cid(), Some(2));
+        q.outstanding.insert(2, out());
+        assert_eq!(
+            q.alloc_cid(),
+            None,
+            "sqsize 3 (0's based) allows 4 in flight"
+        );
+        q.outstanding.remove(&0);
+        assert_eq!(q.alloc_cid(), Some(0));
+    }
+
+    #[test]
+    fn capsule_sgl_follows_the_payload() {
+        let cmd = Command::KeepAlive;
+        let (c, rx, tx) = build_capsule(&cmd, 7, Payload::InCapsule(vec![1; 100]));
+        assert_eq!((rx, tx.len()), (0, 0));
+        assert_eq!(
+            (c.sqe.sgl1.kind, c.sqe.sgl1.len, c.data.len()),
+            (SGL_IN_CAPSULE, 100, 100)
+        );
+        assert_eq!(c.sqe.cid, 7);
+        assert_eq!(c.sqe.flags & 0xC0, PSDT_SGL);
+        let (c, _, tx) = build_capsule(&cmd, 7, Payload::OnR2t(vec![1; 8192]));
+        assert_eq!(tx.len(), 8192, "held for R2T");
+        assert_eq!(
+            (c.sqe.sgl1.kind, c.sqe.sgl1.len, c.data.len()),
+            (SGL_TRANSPORT, 8192, 0)
+        );
+        let (c, rx, _) = build_capsule(&cmd, 7, Payload::Receive(4096));
+        assert_eq!(rx, 4096);
+        assert_eq!((c.sqe.sgl1.kind, c.sqe.sgl1.len), (SGL_TRANSPORT, 4096));
     }
 }

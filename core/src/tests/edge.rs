@@ -1,0 +1,609 @@
+//! Each flow's edge cases; after each, invariants hold (checked at every step by the harness)
+//! and a shutdown reaches quiescence with every object freed.
+
+use super::harness::{config, subsystem, trid, World, NQN};
+use super::pdu::{self, HOSTNQN, HOSTNQN_B};
+use crate::target::{
+    ConnId, ConnectParking, Input, Mark, QpairState, RpcRequest, SubState, ThreadId, Timer, Trid,
+};
+use crate::time::Duration;
+use crate::wire::{status, Pdu};
+
+fn pause(w: &mut World) {
+    let id = w.rpc(RpcRequest::PauseSubsystem {
+        nqn: NQN.into(),
+        nsid: 0,
+    });
+    w.run_all();
+    assert!(w.rpc_ok(id));
+}
+
+fn resume(w: &mut World) {
+    let id = w.rpc(RpcRequest::ResumeSubsystem { nqn: NQN.into() });
+    w.run_all();
+    assert!(w.rpc_ok(id));
+}
+
+/// Accept + ICReq + admin CONNECT, without running anything after the CONNECT bytes.
+fn start_connect(w: &mut World, conn: u64, hostnqn: &str) -> ConnId {
+    let c = w.accept(conn);
+    w.run_all();
+    w.send(c, &pdu::icreq());
+    w.send(c, &pdu::connect(1, 0, NQN, hostnqn, 0xFFFF, 0));
+    c
+}
+
+#[test]
+fn connect_to_a_paused_subsystem_is_queued_and_replayed_on_resume() {
+    let mut w = World::new(config());
+    pause(&mut w);
+    let c = start_connect(&mut w, 1, HOSTNQN);
+    w.run_all();
+    assert!(w.responses(c).is_empty(), "parked");
+    assert_eq!(w.target.armed_timers(), vec![], "queue mode arms no poller");
+    resume(&mut w);
+    assert_eq!(w.marked(Mark::ConnectReplayedOnResume), 1);
+    assert!(w.responses(c)[0].status.is_success());
+    w.shutdown_and_check();
+}
+
+#[test]
+fn connect_in_retry_mode_parks_while_pausing_and_connects_after_resume() {
+    let mut cfg = config();
+    cfg.parking = ConnectParking::Retry;
+    let mut w = World::new(cfg);
+    let c = w.accept(1);
+    w.run_all();
+    w.send(c, &pdu::icreq());
+    let p = w.rpc(RpcRequest::PauseSubsystem {
+        nqn: NQN.into(),
+        nsid: 0,
+    });
+    w.send(c, &pdu::connect(1, 0, NQN, HOSTNQN, 0xFFFF, 0));
+    w.run_all();
+    assert!(w.rpc_ok(p));
+    let retry = Timer::ConnectRetry { conn: c };
+    let (t, at) = w.target.armed_timers()[0];
+    assert_eq!(t, retry);
+    assert_eq!(
+        at.as_nanos(),
+        1_000_100_000,
+        "time jumps to the give-up while paused"
+    );
+    w.advance(Duration::from_millis(300));
+    resume(&mut w);
+    let (_, at) = w.target.armed_timers()[0];
+    assert_eq!(
+        at.as_nanos(),
+        300_100_000,
+        "due at the next 100 us tick once active"
+    );
+    w.fire(retry);
+    w.run_all();
+    assert!(w.responses(c)[0].status.is_success());
+    w.shutdown_and_check();
+}
+
+#[test]
+fn connect_to_an_already_paused_subsystem_queues_in_both_modes() {
+    for parking in [ConnectParking::Retry, ConnectParking::Queue] {
+        let mut cfg = config();
+        cfg.parking = parking;
+        let mut w = World::new(cfg);
+        pause(&mut w);
+        let c = start_connect(&mut w, 1, HOSTNQN);
+        w.run_all();
+        assert!(
+            w.target.armed_timers().is_empty(),
+            "sgroup->queued, no poller"
+        );
+        resume(&mut w);
+        assert!(w.responses(c)[0].status.is_success());
+        w.shutdown_and_check();
+    }
+}
+
+#[test]
+fn connect_from_a_host_not_allowed_is_rejected() {
+    let mut cfg = config();
+    cfg.subsystems[0].allow_any_host = false;
+    cfg.subsystems[0].hosts = vec![HOSTNQN.to_string()];
+    let mut w = World::new(cfg);
+    let (_, ok) = w.connect_admin(1, HOSTNQN, 0);
+    assert!(ok.status.is_success());
+    let (_, bad) = w.connect_admin(2, HOSTNQN_B, 0);
+    assert_eq!(bad.status, status::CONNECT_INVALID_HOST);
+    w.shutdown_and_check();
+}
+
+#[test]
+fn connect_on_a_trid_the_subsystem_does_not_listen_on_is_rejected() {
+    let mut cfg = config();
+    let other = Trid::tcp("127.0.0.1", 4421);
+    cfg.listeners.push(other.clone());
+    let mut w = World::new(cfg);
+    let c = ConnId(1);
+    w.input(Input::Accept {
+        trid: other,
+        conn: c,
+    });
+    w.run_all();
+    w.send(c, &pdu::icreq());
+    w.send(c, &pdu::connect(1, 0, NQN, HOSTNQN, 0xFFFF, 0));
+    w.run_all();
+    assert_eq!(w.responses(c)[0].status, status::CONNECT_INVALID_HOST);
+    w.shutdown_and_check();
+}
+
+#[test]
+fn cntlid_exhaustion_fails_the_connect_without_leaking_a_controller() {
+    let mut cfg = config();
+    cfg.subsystems[0].max_cntlid = 1;
+    let mut w = World::new(cfg);
+    let (_, a) = w.connect_admin(1, HOSTNQN, 0);
+    assert!(a.status.is_success());
+    let (b, cqe) = w.connect_admin(2, HOSTNQN_B, 0);
+    assert_eq!(cqe.status, status::INTERNAL_DEVICE_ERROR);
+    assert_eq!(w.target.ctrlr_count(), 1);
+    assert_eq!(w.target.qpair_state(b), Some(QpairState::Connecting));
+    w.input(Input::PeerClosed { conn: b });
+    w.run_all();
+    assert_eq!(w.target.qpair_count(), 1);
+    w.shutdown_and_check();
+}
+
+#[test]
+fn keep_alive_expiry_disconnects_every_qpair_of_the_controller() {
+    let mut w = World::new(config());
+    let (a, cqe) = w.connect_admin(1, HOSTNQN, 10_000);
+    let cntlid = cqe.cdw0 as u16;
+    w.send(a, &pdu::prop_set_cc(2, pdu::CC_ENABLE));
+    w.run_all();
+    let (io, _) = w.connect_io(2, HOSTNQN, cntlid, 1);
+    w.advance(Duration::from_secs(6));
+    w.send(a, &pdu::keep_alive(3));
+    w.run_all();
+    let ka = Timer::KeepAlive { subsys: 0, cntlid };
+    let (_, at) = w
+        .target
+        .armed_timers()
+        .into_iter()
+        .find(|(t, _)| *t == ka)
+        .unwrap();
+    assert_eq!(
+        at.as_nanos(),
+        16_000_000_000,
+        "Keep Alive refreshed the deadline"
+    );
+    w.fire(ka);
+    w.run_all();
+    assert_eq!(w.marked(Mark::KeepAliveExpired), 1);
+    assert!(w.closed(a) && w.closed(io));
+    assert_eq!((w.target.qpair_count(), w.target.ctrlr_count()), (0, 0));
+    w.shutdown_and_check();
+}
+
+#[test]
+fn cc_reset_disconnects_io_queues_and_clears_the_registers() {
+    let mut w = World::new(config());
+    let (a, cntlid) = w.connect_enabled(1, HOSTNQN);
+    let (io1, _) = w.connect_io(2, HOSTNQN, cntlid, 1);
+    let (io2, _) = w.connect_io(3, HOSTNQN, cntlid, 2);
+    w.send(io1, &pdu::write(5, 1, 0, vec![1; 512], true));
+    w.send(a, &pdu::prop_set_cc(4, 0));
+    w.run_all();
+    assert!(w.closed(io1) && w.closed(io2));
+    assert_eq!(w.marked(Mark::CcReset), 1);
+    assert_eq!(
+        w.marked(Mark::CcRepolled),
+        1,
+        "the I/O qpairs were still being destroyed"
+    );
+    w.settle_until(w.now + Duration::from_millis(100));
+    w.send(a, &pdu::prop_get(6, crate::wire::prop::CSTS));
+    w.run_all();
+    assert_eq!(
+        w.responses(a).last().unwrap().cdw0,
+        0,
+        "CSTS cleared after the reset"
+    );
+    let (_, cqe) = w.connect_io(4, HOSTNQN, cntlid, 1);
+    assert_eq!(
+        cqe.status,
+        status::COMMAND_SEQUENCE_ERROR,
+        "no I/O queue while CC.EN = 0"
+    );
+    let assoc = w.target.armed_timers();
+    assert!(assoc
+        .iter()
+        .any(|(t, _)| matches!(t, Timer::Association { .. })));
+    w.settle_until(w.now + Duration::from_secs(121));
+    assert_eq!(w.marked(Mark::AssociationExpired), 1);
+    assert!(w.closed(a));
+    assert_eq!(
+        w.target.qpair_count(),
+        1,
+        "only the rejected I/O qpair is left"
+    );
+    w.shutdown_and_check();
+}
+
+/// Qpairs in every state on one trid: pre-ICReq, post-ICReq, CONNECT parked (queue mode),
+/// enabled admin, enabled I/O.
+fn every_state(w: &mut World) -> [ConnId; 5] {
+    let (admin, cntlid) = w.connect_enabled(1, HOSTNQN);
+    let (io, _) = w.connect_io(2, HOSTNQN, cntlid, 1);
+    let fresh = w.accept(3);
+    w.run_all();
+    let ic = w.accept(4);
+    w.run_all();
+    w.send(ic, &pdu::icreq());
+    pause(w);
+    let parked = start_connect(w, 5, HOSTNQN_B);
+    w.run_all();
+    [admin, io, fresh, ic, parked]
+}
+
+#[test]
+fn stop_listen_with_a_subsystem_spares_qpairs_without_a_controller() {
+    let mut w = World::new(config());
+    let [admin, io, fresh, ic, parked] = every_state(&mut w);
+    let id = w.rpc(RpcRequest::StopListenAsync {
+        trid: trid(),
+        nqn: Some(NQN.into()),
+    });
+    w.run_all();
+    assert!(w.rpc_ok(id));
+    assert!(w.closed(admin) && w.closed(io));
+    assert!(!w.closed(fresh) && !w.closed(ic) && !w.closed(parked));
+    resume(&mut w);
+    assert!(
+        w.responses(parked)[0].status.is_success(),
+        "the parked CONNECT still connects"
+    );
+    w.shutdown_and_check();
+}
+
+#[test]
+fn stop_listen_without_a_subsystem_disconnects_every_qpair_on_the_trid() {
+    let mut w = World::new(config());
+    let conns = every_state(&mut w);
+    let id = w.rpc(RpcRequest::StopListenAsync {
+        trid: trid(),
+        nqn: None,
+    });
+    w.run_all();
+    assert!(w.rpc_ok(id));
+    assert!(conns.iter().all(|c| w.closed(*c)));
+    assert_eq!(w.target.qpair_count(), 0);
+    // The subsystem listener still holds a reference: new connections are accepted...
+    let late = w.accept(9);
+    assert!(!w.closed(late));
+    w.input(Input::PeerClosed { conn: late });
+    // ...until the last reference is dropped.
+    let id = w.rpc(RpcRequest::StopListenAsync {
+        trid: trid(),
+        nqn: None,
+    });
+    w.run_all();
+    assert!(w.rpc_ok(id));
+    let refused = ConnId(10);
+    w.input(Input::Accept {
+        trid: trid(),
+        conn: refused,
+    });
+    assert!(
+        w.closed(refused),
+        "no listener left after the last reference"
+    );
+    resume(&mut w);
+    w.shutdown_and_check();
+}
+
+#[test]
+fn remove_listener_rpc_pauses_stops_listening_and_resumes() {
+    let mut w = World::new(config());
+    let (a, _) = w.connect_enabled(1, HOSTNQN);
+    let id = w.rpc(RpcRequest::SubsystemRemoveListener {
+        nqn: NQN.into(),
+        trid: trid(),
+    });
+    w.run_all();
+    assert!(w.rpc_ok(id));
+    assert!(w.closed(a));
+    assert_eq!(w.target.subsystem_state(NQN), Some(SubState::Active));
+    let (_, cqe) = w.connect_admin(2, HOSTNQN, 0);
+    assert_eq!(
+        cqe.status,
+        status::CONNECT_INVALID_HOST,
+        "listener no longer allowed"
+    );
+    w.shutdown_and_check();
+}
+
+#[test]
+fn pause_with_io_outstanding_waits_for_the_drain() {
+    let mut w = World::new(config());
+    let (_a, cntlid) = w.connect_enabled(1, HOSTNQN);
+    let (io, _) = w.connect_io(2, HOSTNQN, cntlid, 1);
+    w.send(io, &pdu::write(5, 1, 0, vec![9; 512], true));
+    let ios = w.target.pending_device_ios();
+    assert_eq!(ios.len(), 1);
+    let id = w.rpc(RpcRequest::PauseSubsystem {
+        nqn: NQN.into(),
+        nsid: 1,
+    });
+    while w.run(ThreadId::PollGroup(0)) || w.run(ThreadId::PollGroup(1)) || w.run(ThreadId::App) {}
+    assert!(!w.rpc_ok(id), "pause waits for the write");
+    assert_eq!(w.marked(Mark::PauseWaitedForDrain), 1);
+    w.send(io, &pdu::read(6, 1, 0, 1));
+    assert_eq!(
+        w.target.pending_device_ios().len(),
+        1,
+        "new I/O is queued while pausing"
+    );
+    w.input(Input::Complete(ios[0]));
+    w.run_all();
+    assert!(w.rpc_ok(id));
+    assert_eq!(w.responses(io).len(), 1);
+    resume(&mut w);
+    let pdus = w.recv(io);
+    assert!(
+        matches!(&pdus[0], Pdu::C2HData(d) if d.data == vec![9; 512]),
+        "replayed read: {pdus:?}"
+    );
+    w.shutdown_and_check();
+}
+
+#[test]
+fn subsystem_delete_with_live_controllers_disconnects_them_first() {
+    let mut w = World::new(config());
+    let (a, cntlid) = w.connect_enabled(1, HOSTNQN);
+    let (io, _) = w.connect_io(2, HOSTNQN, cntlid, 1);
+    w.send(a, &pdu::aer(9));
+    let id = w.rpc(RpcRequest::DeleteSubsystem { nqn: NQN.into() });
+    w.run_all();
+    assert!(w.rpc_ok(id));
+    assert!(w.closed(a) && w.closed(io));
+    assert_eq!((w.target.subsystem_count(), w.target.ctrlr_count()), (0, 0));
+    let again = w.rpc(RpcRequest::DeleteSubsystem { nqn: NQN.into() });
+    assert_eq!(w.rpc_results[&again].as_ref().unwrap_err().code, -2);
+    w.shutdown_and_check();
+}
+
+#[test]
+fn shutdown_with_everything_live() {
+    let mut cfg = config();
+    let mut second = subsystem();
+    second.nqn = "nqn.2016-06.io.spdk:cnode2".into();
+    cfg.subsystems.push(second);
+    let mut w = World::new(cfg);
+    let [_, io, ..] = every_state(&mut w);
+    w.send(io, &pdu::write(5, 1, 0, vec![3; 512], true));
+    w.shutdown_and_check();
+}
+
+#[test]
+fn malformed_pdu_gets_a_termreq_and_a_close() {
+    let mut w = World::new(config());
+    let c = w.accept(1);
+    w.run_all();
+    w.input(Input::Bytes {
+        conn: c,
+        data: vec![0x04, 0, 72, 0, 8, 0, 0, 0],
+    });
+    w.run_all();
+    assert!(matches!(w.recv(c).first(), Some(Pdu::C2HTermReq(_))));
+    assert!(w.closed(c));
+    assert_eq!(w.target.qpair_count(), 0);
+    w.shutdown_and_check();
+}
+
+#[test]
+fn rpcs_answer_once_with_clear_errors() {
+    let mut w = World::new(config());
+    let e = |w: &World, id| w.rpc_results[&id].as_ref().unwrap_err().code;
+    let id = w.rpc(RpcRequest::PauseSubsystem {
+        nqn: "nqn.nope".into(),
+        nsid: 0,
+    });
+    assert_eq!(e(&w, id), -2);
+    let id = w.rpc(RpcRequest::StopListenAsync {
+        trid: Trid::tcp("10.0.0.1", 1),
+        nqn: None,
+    });
+    assert_eq!(e(&w, id), -2);
+    let id = w.rpc(RpcRequest::CreateSubsystem(subsystem()));
+    assert_eq!(e(&w, id), -17);
+    let id = w.rpc(RpcRequest::DisconnectQpair { conn: ConnId(77) });
+    assert_eq!(e(&w, id), -2);
+    let stop = w.rpc(RpcRequest::StopSubsystem { nqn: NQN.into() });
+    w.run_all();
+    assert!(w.rpc_ok(stop));
+    let id = w.rpc(RpcRequest::PauseSubsystem {
+        nqn: NQN.into(),
+        nsid: 0,
+    });
+    assert_eq!(e(&w, id), -16, "an INACTIVE subsystem cannot pause");
+    let a = w.rpc(RpcRequest::StartSubsystem { nqn: NQN.into() });
+    let b = w.rpc(RpcRequest::PauseSubsystem {
+        nqn: NQN.into(),
+        nsid: 0,
+    });
+    let c = w.rpc(RpcRequest::ResumeSubsystem { nqn: NQN.into() });
+    assert_eq!(w.marked(Mark::StateChangeQueued), 2);
+    w.run_all();
+    assert!(w.rpc_ok(a) && w.rpc_ok(b) && w.rpc_ok(c));
+    assert_eq!(w.target.subsystem_state(NQN), Some(SubState::Active));
+    w.shutdown_and_check();
+    let late = w.rpc(RpcRequest::GetSubsystems);
+    assert_eq!(e(&w, late), -108);
+}
+
+#[test]
+fn namespace_remove_with_io_outstanding_drains_first() {
+    let mut w = World::new(config());
+    let (_a, cntlid) = w.connect_enabled(1, HOSTNQN);
+    let (io, _) = w.connect_io(2, HOSTNQN, cntlid, 1);
+    w.send(io, &pdu::read(5, 1, 0, 1));
+    let id = w.rpc(RpcRequest::RemoveNamespace {
+        nqn: NQN.into(),
+        nsid: 1,
+    });
+    w.run_all();
+    assert!(w.rpc_ok(id));
+    assert!(w.responses(io)[0].status.is_success());
+    w.send(io, &pdu::read(6, 1, 0, 1));
+    w.run_all();
+    assert_eq!(w.responses(io)[0].status, status::INVALID_NAMESPACE);
+    w.shutdown_and_check();
+}
+
+#[test]
+fn busy_re_polls_wait_without_spinning() {
+    let mut w = World::new(config());
+    let (_a, cntlid) = w.connect_enabled(1, HOSTNQN);
+    let (io, _) = w.connect_io(2, HOSTNQN, cntlid, 1);
+    w.send(io, &pdu::write(5, 1, 0, vec![1; 512], true));
+    let stop = w.rpc(RpcRequest::StopSubsystem { nqn: NQN.into() });
+    let mut steps = 0;
+    while let Some(e) = w
+        .target
+        .enabled_events()
+        .into_iter()
+        .find(|e| matches!(e.input, Input::Run(_)))
+    {
+        w.input(e.input);
+        steps += 1;
+    }
+    assert!(steps < 40, "re-polls must park, not spin ({steps} steps)");
+    assert!(!w.rpc_ok(stop), "the stop waits for the write to drain");
+    let stuck = w.target.quiescence_report().stuck;
+    assert!(
+        stuck
+            .iter()
+            .any(|s| s.contains("nvmf_poll_group_remove_subsystem_msg")),
+        "{stuck:?}"
+    );
+    w.run_all();
+    assert!(w.rpc_ok(stop));
+    assert_eq!(w.target.ctrlr_count(), 0);
+    w.shutdown_and_check();
+}
+
+#[test]
+fn a_second_connect_on_a_connected_qpair_is_a_sequence_error() {
+    let mut w = World::new(config());
+    let (a, _) = w.connect_enabled(1, HOSTNQN);
+    w.send(a, &pdu::connect(7, 0, NQN, HOSTNQN, 0xFFFF, 0));
+    w.run_all();
+    assert_eq!(w.responses(a)[0].status, status::COMMAND_SEQUENCE_ERROR);
+    assert_eq!(w.target.ctrlr_count(), 1);
+    w.shutdown_and_check();
+}
+
+/// SPDK-NOTES peer suite #4: keep-alive expiry disconnects the admin qpair while an I/O
+/// CONNECT is between hops. FIFO on the ctrlr thread orders `nvmf_ctrlr_add_io_qpair` before
+/// the final `_nvmf_ctrlr_destruct`, so the CONNECT is re-validated and rejected, never a crash.
+#[test]
+fn keep_alive_expiry_during_an_io_connect_rejects_it_cleanly() {
+    for app_first in [true, false] {
+        let mut w = World::new(config());
+        let (a, cqe) = w.connect_admin(1, HOSTNQN, 10_000);
+        let cntlid = cqe.cdw0 as u16;
+        w.send(a, &pdu::prop_set_cc(2, pdu::CC_ENABLE));
+        w.run_all();
+        let io = w.accept(2);
+        w.run_all();
+        w.send(io, &pdu::icreq());
+        w.send(io, &pdu::connect(1, 1, NQN, HOSTNQN, cntlid, 0));
+        assert_eq!(
+            w.target.queued_messages(ThreadId::App),
+            vec!["_nvmf_ctrlr_add_io_qpair"]
+        );
+        if app_first {
+            assert!(w.run(ThreadId::App));
+        }
+        w.fire(Timer::KeepAlive { subsys: 0, cntlid });
+        // Let the expiry fan-out and the admin qpair's teardown run before the app thread.
+        while w.run(ThreadId::PollGroup(0)) || w.run(ThreadId::PollGroup(1)) {}
+        w.run_all();
+        assert_eq!(w.marked(Mark::KeepAliveExpired), 1);
+        assert!(w.closed(a));
+        let (accepted, rejected) = (
+            w.marked(Mark::IoConnectAccepted),
+            w.marked(Mark::IoConnectRejected),
+        );
+        if app_first {
+            assert_eq!(
+                (accepted, rejected),
+                (1, 0),
+                "connected just before the expiry"
+            );
+        } else {
+            assert_eq!((accepted, rejected), (0, 1), "re-validated after the hop");
+            assert!(!w.responses(io)[0].status.is_success());
+        }
+        assert_eq!(w.target.ctrlr_count(), 0);
+        w.shutdown_and_check();
+    }
+}
+
+#[test]
+fn add_listener_pauses_adds_and_resumes_and_the_new_trid_accepts_connects() {
+    let mut w = World::new(config());
+    let (a, _) = w.connect_enabled(1, HOSTNQN);
+    let t2 = Trid::tcp("127.0.0.1", 4421);
+    let id = w.rpc(RpcRequest::SubsystemAddListener {
+        nqn: NQN.into(),
+        trid: t2.clone(),
+    });
+    w.run_all();
+    assert!(w.rpc_ok(id));
+    assert_eq!(
+        (
+            w.marked(Mark::SubsystemPaused),
+            w.marked(Mark::SubsystemResumed)
+        ),
+        (1, 1)
+    );
+    assert!(!w.closed(a), "existing qpairs survive the pause");
+    let dup = w.rpc(RpcRequest::SubsystemAddListener {
+        nqn: NQN.into(),
+        trid: t2.clone(),
+    });
+    assert_eq!(w.rpc_results[&dup].as_ref().unwrap_err().code, -17);
+    let c = ConnId(2);
+    w.input(Input::Accept { trid: t2, conn: c });
+    w.run_all();
+    w.send(c, &pdu::icreq());
+    w.send(c, &pdu::connect(1, 0, NQN, HOSTNQN_B, 0xFFFF, 0));
+    w.run_all();
+    assert!(w.responses(c)[0].status.is_success());
+    w.shutdown_and_check();
+}
+
+#[test]
+fn stop_and_start_a_subsystem_with_a_connected_host() {
+    let mut w = World::new(config());
+    let (a, _) = w.connect_enabled(1, HOSTNQN);
+    let stop = w.rpc(RpcRequest::StopSubsystem { nqn: NQN.into() });
+    w.run_all();
+    assert!(w.rpc_ok(stop));
+    assert!(w.closed(a));
+    assert_eq!(w.target.subsystem_state(NQN), Some(SubState::Inactive));
+    let (b, _) = {
+        let c = start_connect(&mut w, 2, HOSTNQN);
+        w.run_all();
+        (c, ())
+    };
+    assert!(w.responses(b).is_empty(), "queued while INACTIVE");
+    let start = w.rpc(RpcRequest::StartSubsystem { nqn: NQN.into() });
+    w.run_all();
+    assert!(w.rpc_ok(start));
+    assert!(
+        w.responses(b)[0].status.is_success(),
+        "replayed when the subsystem starts"
+    );
+    w.shutdown_and_check();
+}

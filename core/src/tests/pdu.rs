@@ -1,0 +1,146 @@
+//! Test-side builders for host-to-target PDUs (the raw peer), so scripts can send ICReq,
+//! CONNECT, property and admin commands, and I/O in precise orders.
+
+use crate::wire::{
+    feature, prop, CapsuleCmd, Command, Connect, ConnectData, Digests, H2CData, IcReq, Pdu,
+    SglDescriptor, SGL_IN_CAPSULE, SGL_TRANSPORT,
+};
+
+pub const HOSTNQN: &str = "nqn.2014-08.org.nvmexpress:uuid:host-a";
+pub const HOSTNQN_B: &str = "nqn.2014-08.org.nvmexpress:uuid:host-b";
+
+pub fn icreq() -> Pdu {
+    Pdu::IcReq(IcReq {
+        pfv: 0,
+        hpda: 0,
+        digests: Digests::default(),
+        maxr2t: 0,
+    })
+}
+
+fn capsule(cmd: &Command, cid: u16, data: Vec<u8>, sgl_len: u32, in_capsule: bool) -> Pdu {
+    let mut sqe = cmd.to_sqe(cid);
+    sqe.sgl1 = SglDescriptor {
+        addr: 0,
+        len: sgl_len,
+        kind: if in_capsule {
+            SGL_IN_CAPSULE
+        } else {
+            SGL_TRANSPORT
+        },
+    };
+    Pdu::CapsuleCmd(CapsuleCmd { sqe, data })
+}
+
+/// CONNECT on `qid` (admin: cntlid 0xFFFF).
+pub fn connect(cid: u16, qid: u16, subnqn: &str, hostnqn: &str, cntlid: u16, kato_ms: u32) -> Pdu {
+    let cmd = Command::Connect(Connect {
+        recfmt: 0,
+        qid,
+        sqsize: 31,
+        cattr: 0,
+        kato_ms,
+    });
+    let data = ConnectData {
+        hostid: [7; 16],
+        cntlid,
+        subnqn: subnqn.to_string(),
+        hostnqn: hostnqn.to_string(),
+    }
+    .to_bytes();
+    capsule(&cmd, cid, data, 1024, true)
+}
+
+pub fn prop_get(cid: u16, ofst: u32) -> Pdu {
+    let attrib = u8::from(ofst == prop::CAP);
+    capsule(
+        &Command::PropertyGet { attrib, ofst },
+        cid,
+        Vec::new(),
+        0,
+        true,
+    )
+}
+
+pub fn prop_set_cc(cid: u16, value: u32) -> Pdu {
+    let cmd = Command::PropertySet {
+        attrib: 0,
+        ofst: prop::CC,
+        value: u64::from(value),
+    };
+    capsule(&cmd, cid, Vec::new(), 0, true)
+}
+
+/// CC with EN = 1, IOSQES 6, IOCQES 4.
+pub const CC_ENABLE: u32 = 1 | (6 << 16) | (4 << 20);
+/// CC with SHN = normal (EN kept).
+pub const CC_SHUTDOWN: u32 = CC_ENABLE | (1 << 14);
+
+pub fn identify(cid: u16, cns: u8, nsid: u32) -> Pdu {
+    let cmd = Command::Identify {
+        cns,
+        cntid: 0,
+        nsid,
+    };
+    capsule(&cmd, cid, Vec::new(), 4096, false)
+}
+
+pub fn set_features(cid: u16, fid: u8, cdw11: u32) -> Pdu {
+    let cmd = Command::SetFeatures {
+        fid,
+        save: false,
+        cdw11,
+    };
+    capsule(&cmd, cid, Vec::new(), 0, true)
+}
+
+/// Set Features AEC with the namespace-attribute notice enabled.
+pub fn enable_ns_aen(cid: u16) -> Pdu {
+    set_features(cid, feature::ASYNC_EVENT_CONFIG, 1 << 8)
+}
+
+pub fn aer(cid: u16) -> Pdu {
+    capsule(&Command::AsyncEventRequest, cid, Vec::new(), 0, true)
+}
+
+pub fn keep_alive(cid: u16) -> Pdu {
+    capsule(&Command::KeepAlive, cid, Vec::new(), 0, true)
+}
+
+/// A write of `data` at `slba` (512-byte blocks): in-capsule or by R2T.
+pub fn write(cid: u16, nsid: u32, slba: u64, data: Vec<u8>, in_capsule: bool) -> Pdu {
+    let nlb = (data.len() / 512 - 1) as u16;
+    let len = data.len() as u32;
+    let cmd = Command::Write { nsid, slba, nlb };
+    let body = if in_capsule { data } else { Vec::new() };
+    capsule(&cmd, cid, body, len, in_capsule)
+}
+
+/// A write of `len` bytes whose data follows by R2T + H2CData.
+pub fn write_r2t(cid: u16, nsid: u32, slba: u64, len: u32) -> Pdu {
+    let cmd = Command::Write {
+        nsid,
+        slba,
+        nlb: (len / 512 - 1) as u16,
+    };
+    capsule(&cmd, cid, Vec::new(), len, false)
+}
+
+pub fn read(cid: u16, nsid: u32, slba: u64, blocks: u16) -> Pdu {
+    let cmd = Command::Read {
+        nsid,
+        slba,
+        nlb: blocks - 1,
+    };
+    capsule(&cmd, cid, Vec::new(), u32::from(blocks) * 512, false)
+}
+
+pub fn h2c(cccid: u16, ttag: u16, datao: u32, data: Vec<u8>, last: bool) -> Pdu {
+    Pdu::H2CData(H2CData {
+        cccid,
+        ttag,
+        datao,
+        last,
+        data,
+    })
+}

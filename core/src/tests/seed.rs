@@ -1,0 +1,148 @@
+//! The seed bug `spdk-3302`, scripted in both windows: with the switch on the exact order
+//! reproduces the NULL-controller dereference in `free_aer`; with it off the same order
+//! completes cleanly, quiesces, and frees everything.
+
+use super::harness::{config, trid, World, NQN};
+use super::pdu::{self, HOSTNQN, HOSTNQN_B};
+use crate::target::{
+    BugId, BugSet, ConnectParking, InvariantId, Mark, QpairState, RpcRequest, SubState,
+    TargetConfig, ThreadId,
+};
+use crate::time::Duration;
+use crate::wire::status;
+
+fn seed_config(bug: bool, parking: ConnectParking) -> TargetConfig {
+    let mut c = config();
+    c.parking = parking;
+    if bug {
+        c.bugs = BugSet([BugId::Spdk3302].into_iter().collect());
+    }
+    c
+}
+
+/// Window (a), v24.01: pause(S) is issued; the admin CONNECT is admitted on PG0 before the
+/// pause reaches it and parks on the retry poller (still on `outstanding`, ctrlr NULL, qid 0);
+/// the pause completes; `stop_listen_async(T, NULL)` disconnects the qpair.
+fn window_a(bug: bool) -> World {
+    let mut w = World::new(seed_config(bug, ConnectParking::Retry));
+    w.expect_violation = bug;
+    let c = w.accept(1);
+    assert!(w.run(ThreadId::PollGroup(0)));
+    w.send(c, &pdu::icreq());
+    let pause = w.rpc(RpcRequest::PauseSubsystem {
+        nqn: NQN.into(),
+        nsid: 0,
+    });
+    assert_eq!(w.target.subsystem_state(NQN), Some(SubState::Pausing));
+    w.send(c, &pdu::connect(1, 0, NQN, HOSTNQN, 0xFFFF, 0));
+    assert_eq!(w.marked(Mark::ConnectParkedWhilePausing), 1);
+    w.run_all();
+    assert!(w.rpc_ok(pause));
+    assert_eq!(w.target.subsystem_state(NQN), Some(SubState::Paused));
+    w.rpc(RpcRequest::StopListenAsync {
+        trid: trid(),
+        nqn: None,
+    });
+    assert!(w.run(ThreadId::PollGroup(0)));
+    w
+}
+
+#[test]
+fn spdk_3302_window_a_crashes_in_free_aer_with_the_switch_on() {
+    let w = window_a(true);
+    let v = w.violation().expect("the seed bug must be found");
+    assert_eq!(v.invariant, InvariantId::I1);
+    assert_eq!(v.site, "free_aer");
+    assert_eq!(v.thread, ThreadId::PollGroup(0));
+    assert_eq!(w.target.check_invariants(), Err(v.clone()));
+    assert!(
+        w.target.enabled_events().is_empty(),
+        "a crashed target is sticky"
+    );
+    assert_eq!(w.marked(Mark::StopListenMetQpairWithoutCtrlr), 1);
+}
+
+#[test]
+fn spdk_3302_window_a_is_clean_with_the_switch_off() {
+    let mut w = window_a(false);
+    assert!(w.violation().is_none());
+    assert_eq!(
+        w.marked(Mark::FreeAerWithoutCtrlr),
+        1,
+        "the window was reached"
+    );
+    assert_eq!(
+        w.target.qpair_state(crate::target::ConnId(1)),
+        Some(QpairState::Deactivating)
+    );
+    w.run_all();
+    assert_eq!(w.marked(Mark::StopListenDone), 1);
+    // The parked CONNECT gives up after 1 s with CONTROLLER_BUSY, in a handful of steps.
+    let before = w.events.len();
+    w.settle_until(w.now + Duration::from_secs(2));
+    assert_eq!(w.marked(Mark::ConnectRetryGaveUp), 1);
+    assert!(w.events.len() - before < 20);
+    let c = crate::target::ConnId(1);
+    let cqes = w.responses(c);
+    assert_eq!(cqes.len(), 1);
+    assert_eq!(cqes[0].status, status::CONTROLLER_BUSY);
+    assert!(w.closed(c));
+    assert_eq!(w.target.qpair_count(), 0);
+    let id = w.rpc(RpcRequest::ResumeSubsystem { nqn: NQN.into() });
+    w.run_all();
+    assert!(w.rpc_ok(id));
+    w.assert_quiescent();
+    w.shutdown_and_check();
+}
+
+/// Window (b): a cntlid range of size 1; host B's admin CONNECT fails on the subsystem thread
+/// (`qpair->ctrlr = NULL`, the error completion sent to PG1); the socket dies on PG1 first.
+fn window_b(bug: bool, parking: ConnectParking) -> World {
+    let mut cfg = seed_config(bug, parking);
+    cfg.subsystems[0].max_cntlid = 1;
+    let mut w = World::new(cfg);
+    w.expect_violation = bug;
+    let (_a, cqe) = w.connect_admin(1, HOSTNQN, 0);
+    assert!(cqe.status.is_success());
+    let b = w.accept(2);
+    assert!(w.run(ThreadId::PollGroup(1)));
+    w.send(b, &pdu::icreq());
+    w.send(b, &pdu::connect(1, 0, NQN, HOSTNQN_B, 0xFFFF, 0));
+    assert!(w.run(ThreadId::App), "_nvmf_subsystem_add_ctrlr");
+    assert_eq!(w.marked(Mark::CtrlrAddFailed), 1);
+    assert_eq!(
+        w.target.queued_messages(ThreadId::PollGroup(1)),
+        vec!["_nvmf_request_complete"]
+    );
+    w.input(crate::target::Input::PeerClosed { conn: b });
+    w
+}
+
+#[test]
+fn spdk_3302_window_b_crashes_in_free_aer_with_the_switch_on() {
+    for parking in [ConnectParking::Retry, ConnectParking::Queue] {
+        let w = window_b(true, parking);
+        let v = w.violation().expect("the second window must be found");
+        assert_eq!(
+            (v.invariant, v.site.as_str()),
+            (InvariantId::I1, "free_aer")
+        );
+        assert_eq!(v.thread, ThreadId::PollGroup(1));
+    }
+}
+
+#[test]
+fn spdk_3302_window_b_is_clean_with_the_switch_off() {
+    let mut w = window_b(false, ConnectParking::Queue);
+    assert!(w.violation().is_none());
+    assert_eq!(w.marked(Mark::FreeAerWithoutCtrlr), 1);
+    w.run_all();
+    let b = crate::target::ConnId(2);
+    assert!(w.closed(b));
+    assert!(
+        w.responses(b).is_empty(),
+        "a dead connection gets no response"
+    );
+    assert_eq!(w.target.qpair_count(), 1, "host A stays");
+    w.shutdown_and_check();
+}
