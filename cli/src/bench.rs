@@ -74,7 +74,10 @@ pub fn bench(a: BenchArgs) -> Result<u8, Usage> {
     speed("seed-3302", a.speed_runs)?;
     speed("churn", a.speed_runs / 4)?;
     let sc = Scenario::resolve(&a.scenario)?.with_bugs(&["spdk-3302".to_string()])?;
-    println!("\n| strategy | {} +spdk-3302: median runs to first detection | median ms | found |", a.scenario);
+    println!(
+        "\n| strategy | {} +spdk-3302: median runs to first detection | median ms | found |",
+        a.scenario
+    );
     println!("|---|---|---|---|");
     for s in [Strategy::Random, Strategy::Pct(2), Strategy::Pct(3)] {
         let (runs, ms, found) = detection(&sc, s, &a);

@@ -49,13 +49,26 @@ fn parse_seed(s: &str) -> Result<u64, Usage> {
         Some(hex) => u64::from_str_radix(hex, 16),
         None => s.parse(),
     };
-    r.map_err(|_| Usage(format!("bad --seed '{s}': expected a decimal or 0x-hex u64")))
+    r.map_err(|_| {
+        Usage(format!(
+            "bad --seed '{s}': expected a decimal or 0x-hex u64"
+        ))
+    })
 }
 
 fn config(a: &HuntArgs) -> Result<SweepConfig, Usage> {
     let scenario = load_scenario(&a.scenario, &a.bugs)?;
-    let strategy = a.strategy.as_deref().map(str::parse::<Strategy>).transpose()?;
-    let shard = a.shard.as_deref().map(str::parse::<Shard>).transpose()?.unwrap_or_default();
+    let strategy = a
+        .strategy
+        .as_deref()
+        .map(str::parse::<Strategy>)
+        .transpose()?;
+    let shard = a
+        .shard
+        .as_deref()
+        .map(str::parse::<Shard>)
+        .transpose()?
+        .unwrap_or_default();
     let mut cfg = SweepConfig::new(scenario, a.runs);
     cfg.strategy = strategy;
     cfg.base_seed = parse_seed(&a.seed)?;
@@ -72,8 +85,14 @@ pub fn wall_clock() -> std::time::Instant {
 
 pub fn hunt(a: HuntArgs) -> Result<u8, Usage> {
     let cfg = config(&a)?;
-    let total = (cfg.shard.index..cfg.runs).step_by(cfg.shard.count as usize).count() as u64;
-    let bar = if a.json { ProgressBar::hidden() } else { ProgressBar::new(total) };
+    let total = (cfg.shard.index..cfg.runs)
+        .step_by(cfg.shard.count as usize)
+        .count() as u64;
+    let bar = if a.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(total)
+    };
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} runs {per_sec} {msg}")
             .expect("valid template"),
@@ -99,7 +118,11 @@ pub fn hunt(a: HuntArgs) -> Result<u8, Usage> {
 
 fn summary(cfg: &SweepConfig, r: &SweepReport, secs: f64, json: bool) {
     let violations = r.results.iter().filter(|x| x.violation.is_some()).count();
-    let strategy = cfg.strategy.map_or("portfolio(random,pct:1,pct:2,pct:3)".to_string(), |s| s.to_string());
+    let strategy = cfg
+        .strategy
+        .map_or("portfolio(random,pct:1,pct:2,pct:3)".to_string(), |s| {
+            s.to_string()
+        });
     if json {
         let s = serde_json::json!({
             "summary": true, "scenario": cfg.scenario.key(), "strategy": strategy,
@@ -144,7 +167,10 @@ fn finish(cfg: &SweepConfig, r: &SweepReport, a: &HuntArgs) -> u8 {
         return f.exit_code() as u8;
     }
     if !r.missing.is_empty() && cfg.shard.count == 1 {
-        eprintln!("sweep failed: required coverage marks never reached: {}", r.missing.join(", "));
+        eprintln!(
+            "sweep failed: required coverage marks never reached: {}",
+            r.missing.join(", ")
+        );
         return 1;
     }
     0

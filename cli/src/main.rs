@@ -19,7 +19,11 @@ pub const EXIT_USAGE: u8 = 64;
 pub const EXIT_NONDETERMINISM: u8 = 3;
 
 #[derive(Parser, Debug)]
-#[command(name = "fabcheck", version, about = "Deterministic simulation of the NVMe-oF target lifecycle")]
+#[command(
+    name = "fabcheck",
+    version,
+    about = "Deterministic simulation of the NVMe-oF target lifecycle"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -63,7 +67,12 @@ impl<E: std::fmt::Display> From<E> for Usage {
 fn parse_cli() -> Result<Cli, ExitCode> {
     Cli::try_parse().map_err(|e| {
         use clap::error::ErrorKind;
-        if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+        if matches!(
+            e.kind(),
+            ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        ) {
             let _ = e.print();
             return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
                 ExitCode::from(EXIT_USAGE)
@@ -72,7 +81,11 @@ fn parse_cli() -> Result<Cli, ExitCode> {
             };
         }
         let text = e.to_string();
-        let first = text.lines().next().unwrap_or("bad usage").trim_start_matches("error: ");
+        let first = text
+            .lines()
+            .next()
+            .unwrap_or("bad usage")
+            .trim_start_matches("error: ");
         eprintln!("fabcheck: {first}");
         ExitCode::from(EXIT_USAGE)
     })
@@ -86,7 +99,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Hunt(a) => hunt::hunt(a),
         Command::Replay(a) => replay::replay(a),
-        Command::Shrink { seed, scenario, budget } => replay::shrink(&seed, scenario.as_deref(), budget),
+        Command::Shrink {
+            seed,
+            scenario,
+            budget,
+        } => replay::shrink(&seed, scenario.as_deref(), budget),
         Command::Scenarios => Ok(report::scenarios()),
         Command::Bugs => Ok(report::bugs()),
         Command::Bench(a) => bench::bench(a),

@@ -71,7 +71,9 @@ pub fn replay(a: ReplayArgs) -> Result<u8, Usage> {
         return trace_file(path, a.scenario.as_deref());
     }
     let Some(seed) = &a.seed else {
-        return Err(Usage("replay needs a seed string, --trace FILE or --recording FILE".into()));
+        return Err(Usage(
+            "replay needs a seed string, --trace FILE or --recording FILE".into(),
+        ));
     };
     let (seed, sc) = resolve(seed, a.scenario.as_deref())?;
     let r = run(&sc, &seed, true);
@@ -91,10 +93,16 @@ fn trace_file(path: &Path, scenario: Option<&Path>) -> Result<u8, Usage> {
     let r = run(&sc, &seed, true);
     let (want, got) = (trace.hash(), r.trace_hash());
     if want != got {
-        eprintln!("NONDETERMINISM: {} recorded trace hash {want:016x}, replay {got:016x}", seed);
+        eprintln!(
+            "NONDETERMINISM: {} recorded trace hash {want:016x}, replay {got:016x}",
+            seed
+        );
         return Ok(EXIT_NONDETERMINISM);
     }
-    println!("replayed {seed}: trace hash {got:016x} matches {}", path.display());
+    println!(
+        "replayed {seed}: trace hash {got:016x} matches {}",
+        path.display()
+    );
     match &r.failure {
         Some(f) => println!("{f}"),
         None => println!("no violation"),
@@ -131,7 +139,16 @@ pub fn shrink(seed: &str, scenario: Option<&Path>, budget: u32) -> Result<u8, Us
     let t = s.report.trace.as_ref().expect("shrunk runs are traced");
     print!("{}", t.story());
     println!("trace hash:  {:016x}", t.hash());
-    println!("shrunk seed: {} ({} runs{})", s.seed, s.runs, if s.minimal { ", 1-minimal" } else { ", budget hit" });
+    println!(
+        "shrunk seed: {} ({} runs{})",
+        s.seed,
+        s.runs,
+        if s.minimal {
+            ", 1-minimal"
+        } else {
+            ", budget hit"
+        }
+    );
     println!("replay:      {}", replay_command(&s.seed.to_string()));
     Ok(code(&s.report))
 }

@@ -15,7 +15,13 @@ pub fn scenarios() -> u8 {
     for name in builtin_names() {
         let s = builtin(name).expect("listed built-in exists");
         println!("{name}");
-        println!("    {}", s.description.split_whitespace().collect::<Vec<_>>().join(" "));
+        println!(
+            "    {}",
+            s.description
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
         println!(
             "    hosts={} operator_actions={} steps={} required marks: {}",
             s.hosts.len(),
@@ -59,7 +65,16 @@ pub fn failure_block(failing: &RunReport, shrunk: Option<&Shrunk>, out: &Path) -
     eprintln!("\n=== {failure}");
     eprintln!("seed:        {}", failing.seed);
     if let Some(s) = shrunk {
-        eprintln!("shrunk seed: {} ({} runs{})", s.seed, s.runs, if s.minimal { ", 1-minimal" } else { ", budget hit" });
+        eprintln!(
+            "shrunk seed: {} ({} runs{})",
+            s.seed,
+            s.runs,
+            if s.minimal {
+                ", 1-minimal"
+            } else {
+                ", budget hit"
+            }
+        );
     }
     if let Some(t) = &shown.trace {
         eprintln!("story:\n{}", t.story());
@@ -87,7 +102,11 @@ fn write_new(path: &Path, text: &str) -> std::io::Result<()> {
 fn fresh_dir(out: &Path, base: &str) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(out)?;
     for n in 0..1000 {
-        let name = if n == 0 { base.to_string() } else { format!("{base}-{n}") };
+        let name = if n == 0 {
+            base.to_string()
+        } else {
+            format!("{base}-{n}")
+        };
         let dir = out.join(name);
         match std::fs::create_dir(&dir) {
             Ok(()) => return Ok(dir),

@@ -37,7 +37,10 @@ pub type RecordSink = Recorder<Box<dyn Write + Send>>;
 
 /// Control messages to the driver (from the RPC server, signal handlers and tests).
 pub enum Control {
-    Rpc { request: RpcRequest, reply: RpcReply },
+    Rpc {
+        request: RpcRequest,
+        reply: RpcReply,
+    },
     Shutdown,
     Inspect(InspectFn),
 }
@@ -208,7 +211,10 @@ fn rename_trid(config: &mut TargetConfig, from: &Trid, to: &Trid) {
 
 /// Why the driver is waiting for an RPC answer.
 enum Pending {
-    External { reply: RpcReply, syncs_listeners: bool },
+    External {
+        reply: RpcReply,
+        syncs_listeners: bool,
+    },
     ListenerSync,
     Shutdown,
 }
@@ -256,21 +262,14 @@ impl Driver {
         mut net: mpsc::Receiver<NetEvent>,
         mut ctl: mpsc::UnboundedReceiver<Control>,
     ) -> Summary {
-        let mut shutdown_deadline = None;
+        let mut deadline = None;
+        let mut more = false;
         loop {
-            let wake = self.next_wake();
-            tokio::select! {
-                Some(ev) = net.recv() => self.on_net(ev),
-                Some(c) = ctl.recv() => {
-                    if self.on_control(c) {
-                        shutdown_deadline = Some(tokio::time::Instant::now() + SHUTDOWN_TIMEOUT);
-                    }
-                }
-                () = sleep_until(wake) => {}
-                () = sleep_until(shutdown_deadline), if shutdown_deadline.is_some() => {
-                    tracing::error!("shutdown did not finish in {SHUTDOWN_TIMEOUT:?}");
-                    self.shutdown_done = Some(false);
-                }
+            if more {
+                // Internal events are still runnable: only let other tasks run, do not sleep.
+                tokio::task::yield_now().await;
+            } else {
+                self.wait(&mut net, &mut ctl, &mut deadline).await;
             }
             for _ in 0..BATCH {
                 match net.try_recv() {
@@ -279,16 +278,40 @@ impl Driver {
                 }
             }
             while let Ok(c) = ctl.try_recv() {
-                if self.on_control(c) {
-                    shutdown_deadline = Some(tokio::time::Instant::now() + SHUTDOWN_TIMEOUT);
-                }
+                self.control(c, &mut deadline);
             }
             self.expire_idle();
-            self.run_ready();
+            more = self.run_ready();
             self.flush_out();
             if let Some(clean) = self.shutdown_done {
                 return self.finish(clean);
             }
+        }
+    }
+
+    /// Sleeps until a socket event, a control message, the next timer or the shutdown bound.
+    async fn wait(
+        &mut self,
+        net: &mut mpsc::Receiver<NetEvent>,
+        ctl: &mut mpsc::UnboundedReceiver<Control>,
+        deadline: &mut Option<tokio::time::Instant>,
+    ) {
+        let wake = self.next_wake();
+        let bound = *deadline;
+        tokio::select! {
+            Some(ev) = net.recv() => self.on_net(ev),
+            Some(c) = ctl.recv() => self.control(c, deadline),
+            () = sleep_until(wake) => {}
+            () = sleep_until(bound), if bound.is_some() => {
+                tracing::error!("shutdown did not finish in {SHUTDOWN_TIMEOUT:?}");
+                self.shutdown_done = Some(false);
+            }
+        }
+    }
+
+    fn control(&mut self, c: Control, deadline: &mut Option<tokio::time::Instant>) {
+        if self.on_control(c) {
+            *deadline = Some(tokio::time::Instant::now() + SHUTDOWN_TIMEOUT);
         }
     }
 
@@ -317,8 +340,12 @@ impl Driver {
             }
         }
         self.stats.inputs += 1;
+        let crashed = self.target.violation().is_some();
         self.target.handle(now, input);
         self.drain();
+        if !crashed && self.target.violation().is_some() {
+            self.on_crash();
+        }
         if self.opts.check_invariants && self.stats.invariant_failure.is_none() {
             if let Err(v) = self.target.check_invariants() {
                 tracing::error!("invariant broken: {v}");
@@ -327,8 +354,26 @@ impl Driver {
         }
     }
 
-    /// Runs every internal event that is due, pass after pass, until none is left.
-    fn run_ready(&mut self) {
+    /// The core crashed (a sticky violation): it ignores every later input, so answer the
+    /// pending RPCs now, and let a shutdown finish at once.
+    fn on_crash(&mut self) {
+        let v = self.target.violation().cloned();
+        let msg = v.map_or_else(String::new, |v| v.to_string());
+        tracing::error!("the target crashed (later inputs are ignored): {msg}");
+        for (_, p) in std::mem::take(&mut self.rpcs) {
+            match p {
+                Pending::External { reply, .. } => {
+                    let _ = reply.send(Err(crashed_error(&msg)));
+                }
+                Pending::Shutdown => self.shutdown_done = Some(false),
+                Pending::ListenerSync => {}
+            }
+        }
+    }
+
+    /// Runs every internal event that is due, pass after pass, until none is left. Returns
+    /// true when the budget ran out with events still runnable.
+    fn run_ready(&mut self) -> bool {
         let mut budget = EVENT_BUDGET;
         while budget > 0 {
             let now = self.now();
@@ -336,19 +381,20 @@ impl Driver {
                 .target
                 .enabled_events()
                 .into_iter()
-                .filter(|e| e.at.map_or(true, |at| at <= now))
+                .filter(|e| e.at.is_none_or(|at| at <= now))
                 .map(|e| e.input)
                 .collect();
             if due.is_empty() {
-                return;
+                return false;
             }
             budget = budget.saturating_sub(due.len());
             for input in due {
                 self.feed(input);
             }
         }
-        // Out of budget: let the sockets in, then continue on the next wakeup.
+        // Out of budget: let the sockets in, then continue at once.
         tracing::trace!("event budget exhausted; yielding");
+        true
     }
 
     fn drain(&mut self) {
@@ -359,7 +405,10 @@ impl Driver {
             match out {
                 Output::Send { conn, data } => {
                     if self.conns.contains_key(&conn) {
-                        self.pending_out.entry(conn).or_default().extend_from_slice(&data);
+                        self.pending_out
+                            .entry(conn)
+                            .or_default()
+                            .extend_from_slice(&data);
                     }
                 }
                 Output::Close { conn } => self.close_conn(conn),
@@ -414,15 +463,20 @@ impl Driver {
                 );
                 self.stats.accepted += 1;
                 self.stats.live_conns = self.conns.len();
-                tracing::info!(conn = conn.0, %peer, %trid, "accepted");
+                let _span = tracing::info_span!("conn", id = conn.0, %peer).entered();
+                tracing::info!(%trid, "accepted");
                 self.feed(Input::Accept { trid, conn });
             }
             NetEvent::Bytes { conn, data } => {
                 if self.conns.contains_key(&conn) {
+                    let _span = tracing::trace_span!("conn", id = conn.0).entered();
                     self.feed(Input::Bytes { conn, data });
                 }
             }
-            NetEvent::PeerClosed { conn } => self.on_peer_closed(conn),
+            NetEvent::PeerClosed { conn } => {
+                let _span = tracing::debug_span!("conn", id = conn.0).entered();
+                self.on_peer_closed(conn);
+            }
         }
     }
 
@@ -454,7 +508,10 @@ impl Driver {
                 }
                 continue;
             }
-            tracing::info!(conn = conn.0, "no ICReq/CONNECT before the idle timeout; closing");
+            tracing::info!(
+                conn = conn.0,
+                "no ICReq/CONNECT before the idle timeout; closing"
+            );
             if let Some(c) = self.conns.remove(&conn) {
                 drop(c);
                 self.stats.live_conns = self.conns.len();
@@ -483,6 +540,10 @@ impl Driver {
                     }
                 }
                 tracing::info!("shutting down");
+                if self.target.violation().is_some() {
+                    self.shutdown_done = Some(false);
+                    return false;
+                }
                 self.submit(RpcRequest::Shutdown, Pending::Shutdown);
                 true
             }
@@ -497,11 +558,17 @@ impl Driver {
     }
 
     fn on_rpc(&mut self, request: RpcRequest, reply: RpcReply) {
-        if self.shutdown_done.is_some() || self.latch.state() >= crate::shared::ShutdownState::Draining {
+        if self.shutdown_done.is_some()
+            || self.latch.state() >= crate::shared::ShutdownState::Draining
+        {
             let _ = reply.send(Err(RpcError {
                 code: -108,
                 message: "target is shutting down".into(),
             }));
+            return;
+        }
+        if let Some(v) = self.target.violation() {
+            let _ = reply.send(Err(crashed_error(&v.to_string())));
             return;
         }
         if let Some(trid) = listen_target(&request) {
@@ -615,6 +682,13 @@ impl Driver {
             stats: self.stats,
             clean,
         }
+    }
+}
+
+fn crashed_error(violation: &str) -> RpcError {
+    RpcError {
+        code: -5,
+        message: format!("target crashed: {violation}"),
     }
 }
 

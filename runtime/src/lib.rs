@@ -15,6 +15,8 @@ pub mod shared;
 pub mod sync;
 
 #[cfg(not(loom))]
+pub mod client;
+#[cfg(not(loom))]
 pub mod driver;
 #[cfg(not(loom))]
 pub mod perf;

@@ -47,7 +47,10 @@ impl std::str::FromStr for Workload {
 
 impl Workload {
     fn random(self) -> bool {
-        matches!(self, Workload::RandRead | Workload::RandWrite | Workload::Rw)
+        matches!(
+            self,
+            Workload::RandRead | Workload::RandWrite | Workload::Rw
+        )
     }
     fn read_pct(self, mix: u8) -> u8 {
         match self {
@@ -151,7 +154,9 @@ pub async fn run(cfg: PerfConfig, progress: Arc<Progress>) -> Result<PerfResult,
     let mut tasks = Vec::new();
     for i in 0..cfg.connections {
         let (cfg, progress) = (cfg.clone(), progress.clone());
-        tasks.push(tokio::spawn(async move { Worker::run(i, cfg, progress).await }));
+        tasks.push(tokio::spawn(
+            async move { Worker::run(i, cfg, progress).await },
+        ));
     }
     let mut total = PerfResult::default();
     for t in tasks {
@@ -165,7 +170,9 @@ pub async fn run(cfg: PerfConfig, progress: Arc<Progress>) -> Result<PerfResult,
         total.errors += r.errors;
         total.latencies_ns.extend(r.latencies_ns);
     }
-    total.elapsed = start.elapsed().min(cfg.duration.max(Duration::from_millis(1)) * 2);
+    total.elapsed = start
+        .elapsed()
+        .min(cfg.duration.max(Duration::from_millis(1)) * 2);
     total.elapsed = total.elapsed.max(Duration::from_millis(1));
     total.latencies_ns.sort_unstable();
     Ok(total)
@@ -173,7 +180,9 @@ pub async fn run(cfg: PerfConfig, progress: Arc<Progress>) -> Result<PerfResult,
 
 fn validate(cfg: &PerfConfig) -> Result<(), PerfError> {
     if cfg.depth == 0 || cfg.connections == 0 || cfg.io_size == 0 {
-        return Err(PerfError::Params("depth, connections and io size must be > 0".into()));
+        return Err(PerfError::Params(
+            "depth, connections and io size must be > 0".into(),
+        ));
     }
     let per = cfg.range_bytes / cfg.connections as u64 / u64::from(cfg.io_size);
     if per < cfg.depth as u64 {
@@ -256,7 +265,11 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-async fn read_socket(qid: Qid, mut rd: tokio::net::tcp::OwnedReadHalf, tx: mpsc::UnboundedSender<SockEv>) {
+async fn read_socket(
+    qid: Qid,
+    mut rd: tokio::net::tcp::OwnedReadHalf,
+    tx: mpsc::UnboundedSender<SockEv>,
+) {
     let mut buf = vec![0u8; 256 * 1024];
     loop {
         match rd.read(&mut buf).await {
@@ -277,7 +290,12 @@ async fn read_socket(qid: Qid, mut rd: tokio::net::tcp::OwnedReadHalf, tx: mpsc:
 const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Worker {
-    fn new(id: usize, cfg: PerfConfig, progress: Arc<Progress>, ev_tx: mpsc::UnboundedSender<SockEv>) -> Self {
+    fn new(
+        id: usize,
+        cfg: PerfConfig,
+        progress: Arc<Progress>,
+        ev_tx: mpsc::UnboundedSender<SockEv>,
+    ) -> Self {
         let chunks = cfg.range_bytes / cfg.connections as u64 / u64::from(cfg.io_size);
         let mut hc = HostConfig::new(&format!("nqn.2014-08.org.fabcheck:perf-{id}"), &cfg.subnqn);
         hc.hostid[..8].copy_from_slice(&(id as u64 + 1).to_le_bytes());
@@ -307,22 +325,31 @@ impl Worker {
         }
     }
 
-    async fn run(id: usize, cfg: PerfConfig, progress: Arc<Progress>) -> Result<PerfResult, PerfError> {
+    async fn run(
+        id: usize,
+        cfg: PerfConfig,
+        progress: Arc<Progress>,
+    ) -> Result<PerfResult, PerfError> {
         let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
         let mut w = Worker::new(id, cfg, progress, ev_tx);
         w.act(HostAction::Connect).await?;
         let setup = Instant::now() + SETUP_TIMEOUT;
-        w.wait_for(&mut ev_rx, setup, |e| matches!(e, HostEvent::Ready { .. })).await?;
+        w.wait_for(&mut ev_rx, setup, |e| matches!(e, HostEvent::Ready { .. }))
+            .await?;
         w.pick_block_size()?;
         w.act(HostAction::ConnectIo { qid: 1 }).await?;
-        w.wait_for(&mut ev_rx, setup, |e| matches!(e, HostEvent::Connected { qid: 1, .. })).await?;
+        w.wait_for(&mut ev_rx, setup, |e| {
+            matches!(e, HostEvent::Connected { qid: 1, .. })
+        })
+        .await?;
         let deadline = Instant::now() + w.cfg.duration;
         for _ in 0..w.cfg.depth {
             w.submit();
         }
         w.pump().await?;
         while Instant::now() < deadline || !w.inflight.is_empty() {
-            w.step(&mut ev_rx, Some(deadline).filter(|d| Instant::now() < *d)).await?;
+            w.step(&mut ev_rx, Some(deadline).filter(|d| Instant::now() < *d))
+                .await?;
             w.pump().await?;
             w.on_events(deadline)?;
             w.pump().await?;
@@ -346,10 +373,17 @@ impl Worker {
 
     fn pick_block_size(&mut self) -> Result<(), PerfError> {
         let nsid = self.cfg.nsid;
-        let bs = self.host.namespaces().find(|(n, _)| *n == nsid).map(|(_, b)| b);
+        let bs = self
+            .host
+            .namespaces()
+            .find(|(n, _)| *n == nsid)
+            .map(|(_, b)| b);
         let bs = bs.ok_or_else(|| setup_err(self.id, format!("namespace {nsid} not found")))?;
-        if bs == 0 || self.cfg.io_size % bs != 0 {
-            return Err(setup_err(self.id, format!("io size is not a multiple of the {bs} B block")));
+        if bs == 0 || !self.cfg.io_size.is_multiple_of(bs) {
+            return Err(setup_err(
+                self.id,
+                format!("io size is not a multiple of the {bs} B block"),
+            ));
         }
         self.block_size = bs;
         Ok(())
@@ -380,8 +414,15 @@ impl Worker {
     }
 
     /// Waits for one socket event, a host timer or `wake`, and feeds what came.
-    async fn step(&mut self, rx: &mut mpsc::UnboundedReceiver<SockEv>, wake: Option<Instant>) -> Result<(), PerfError> {
-        let timer = self.host.poll_timeout().map(|t| self.t0 + Duration::from_nanos(t.0));
+    async fn step(
+        &mut self,
+        rx: &mut mpsc::UnboundedReceiver<SockEv>,
+        wake: Option<Instant>,
+    ) -> Result<(), PerfError> {
+        let timer = self
+            .host
+            .poll_timeout()
+            .map(|t| self.t0 + Duration::from_nanos(t.0));
         tokio::select! {
             ev = rx.recv() => {
                 if let Some(ev) = ev { self.on_sock(ev); }
@@ -413,7 +454,9 @@ impl Worker {
         while let Some(o) = self.host.poll_output() {
             match o {
                 HostOutput::Open { qid } => self.open(qid).await?,
-                HostOutput::Send { qid, data } => out.entry(qid).or_default().extend_from_slice(&data),
+                HostOutput::Send { qid, data } => {
+                    out.entry(qid).or_default().extend_from_slice(&data)
+                }
                 HostOutput::Close { qid } => {
                     if let (Some(data), Some(w)) = (out.remove(&qid), self.writers.get_mut(&qid)) {
                         let _ = w.write_all(&data).await;
@@ -493,31 +536,70 @@ impl Worker {
         let (tag, nsid) = (self.next_tag, self.cfg.nsid);
         self.next_tag += 1;
         let action = if read {
-            HostAction::Read { tag, qid: 1, nsid, slba, nlb }
+            HostAction::Read {
+                tag,
+                qid: 1,
+                nsid,
+                slba,
+                nlb,
+            }
         } else {
-            let gen = self.gens.get(&chunk).copied().unwrap_or(0).wrapping_add(1).max(1);
+            let gen = self
+                .gens
+                .get(&chunk)
+                .copied()
+                .unwrap_or(0)
+                .wrapping_add(1)
+                .max(1);
             let data = if self.cfg.verify {
                 pattern(abs, gen, self.cfg.io_size as usize)
             } else {
                 self.zero.clone()
             };
             self.gens.remove(&chunk);
-            self.inflight.insert(tag, InFlight { chunk, write_gen: Some(gen), started: Instant::now() });
+            self.inflight.insert(
+                tag,
+                InFlight {
+                    chunk,
+                    write_gen: Some(gen),
+                    started: Instant::now(),
+                },
+            );
             self.busy.insert(chunk);
             let now = self.vnow();
-            self.host.handle(now, HostInput::Do(HostAction::Write { tag, qid: 1, nsid, slba, data }));
+            self.host.handle(
+                now,
+                HostInput::Do(HostAction::Write {
+                    tag,
+                    qid: 1,
+                    nsid,
+                    slba,
+                    data,
+                }),
+            );
             return;
         };
-        self.inflight.insert(tag, InFlight { chunk, write_gen: None, started: Instant::now() });
+        self.inflight.insert(
+            tag,
+            InFlight {
+                chunk,
+                write_gen: None,
+                started: Instant::now(),
+            },
+        );
         self.busy.insert(chunk);
         let now = self.vnow();
         self.host.handle(now, HostInput::Do(action));
     }
 
     fn complete(&mut self, tag: u64, ok: bool, data: &[u8]) {
-        let Some(f) = self.inflight.remove(&tag) else { return };
+        let Some(f) = self.inflight.remove(&tag) else {
+            return;
+        };
         self.busy.remove(&f.chunk);
-        self.result.latencies_ns.push(u64::try_from(f.started.elapsed().as_nanos()).unwrap_or(u64::MAX));
+        self.result
+            .latencies_ns
+            .push(u64::try_from(f.started.elapsed().as_nanos()).unwrap_or(u64::MAX));
         if !ok {
             self.result.errors += 1;
             return;
@@ -525,7 +607,9 @@ impl Worker {
         self.result.ios += 1;
         self.result.bytes += u64::from(self.cfg.io_size);
         self.progress.ios.fetch_add(1, Ordering::Relaxed);
-        self.progress.bytes.fetch_add(u64::from(self.cfg.io_size), Ordering::Relaxed);
+        self.progress
+            .bytes
+            .fetch_add(u64::from(self.cfg.io_size), Ordering::Relaxed);
         match f.write_gen {
             Some(gen) => {
                 self.gens.insert(f.chunk, gen);
@@ -546,14 +630,20 @@ impl Worker {
 /// Events that end a worker.
 fn failure(e: &HostEvent) -> Option<String> {
     match e {
-        HostEvent::ConnectFailed { qid, status } => Some(format!("CONNECT on qid {qid} failed: {status:?}")),
-        HostEvent::ControllerFailed { reason } => Some(format!("controller failed: {reason}")),
-        HostEvent::ProtocolError { qid, reason } => Some(format!("protocol error on qid {qid}: {reason}")),
-        HostEvent::TermReceived { qid, fes } => Some(format!("target terminated qid {qid}: {fes:?}")),
-        HostEvent::QueueClosed { qid } => Some(format!("queue {qid} closed")),
-        HostEvent::CommandFailed { qid, opc, status } => {
-            Some(format!("admin command {opc:#x} on qid {qid} failed: {status:?}"))
+        HostEvent::ConnectFailed { qid, status } => {
+            Some(format!("CONNECT on qid {qid} failed: {status:?}"))
         }
+        HostEvent::ControllerFailed { reason } => Some(format!("controller failed: {reason}")),
+        HostEvent::ProtocolError { qid, reason } => {
+            Some(format!("protocol error on qid {qid}: {reason}"))
+        }
+        HostEvent::TermReceived { qid, fes } => {
+            Some(format!("target terminated qid {qid}: {fes:?}"))
+        }
+        HostEvent::QueueClosed { qid } => Some(format!("queue {qid} closed")),
+        HostEvent::CommandFailed { qid, opc, status } => Some(format!(
+            "admin command {opc:#x} on qid {qid} failed: {status:?}"
+        )),
         _ => None,
     }
 }

@@ -643,7 +643,7 @@ impl<B: Backend> Service<B> {
         let st = state_lock(&self.state);
         let shown: Vec<Value> = subs
             .iter()
-            .filter(|s| nqn.as_ref().map_or(true, |n| *n == s.nqn))
+            .filter(|s| nqn.as_ref().is_none_or(|n| *n == s.nqn))
             .map(|s| subsystem_json(s, &st.claims))
             .collect();
         if let (Some(n), true) = (&nqn, shown.is_empty()) {

@@ -35,11 +35,22 @@ fn concurrent_records_and_finish_keep_the_file_well_formed() {
             .filter(|ok| *ok)
             .count();
         closer.join().unwrap();
-        let bytes = finished.lock().unwrap().take().expect("finish returns the writer once");
+        let bytes = finished
+            .lock()
+            .unwrap()
+            .take()
+            .expect("finish returns the writer once");
         let parsed = read_recording(&bytes[..]).expect("whole, parseable lines");
-        assert_eq!(parsed.inputs.len(), accepted, "accepted lines are all flushed");
+        assert_eq!(
+            parsed.inputs.len(),
+            accepted,
+            "accepted lines are all flushed"
+        );
         let times: Vec<u64> = parsed.inputs.iter().map(|(at, _)| at.0).collect();
-        assert!(times.windows(2).all(|w| w[0] <= w[1]), "monotonic: {times:?}");
+        assert!(
+            times.windows(2).all(|w| w[0] <= w[1]),
+            "monotonic: {times:?}"
+        );
         assert!(rec.finish().unwrap().is_none());
     });
 }

@@ -59,5 +59,12 @@ mod tests {
             assert_eq!(by_id(b.id).name, b.name);
         }
         assert!(by_name("spdk-0000").is_none());
+        for b in CATALOGUE {
+            assert_eq!(b.id.name(), b.name, "agrees with the core's catalogue");
+        }
+        assert_eq!(
+            CATALOGUE.len(),
+            fabcheck_core::target::catalogue::catalogue().len()
+        );
     }
 }

@@ -6,58 +6,14 @@ use fabcheck_core::target::Mark;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Every mark with its stable name (the same string as `Mark::name()`).
-pub const MARKS: &[(Mark, &str)] = &[
-    (Mark::QpairAccepted, "qpair_accepted"),
-    (Mark::IcDone, "ic_done"),
-    (Mark::AdminConnectStarted, "admin_connect_started"),
-    (Mark::ConnectParked, "connect_parked"),
-    (
-        Mark::ConnectParkedWhilePausing,
-        "connect_parked_while_pausing",
-    ),
-    (Mark::ConnectRetryGaveUp, "connect_retry_gave_up"),
-    (Mark::ConnectReplayedOnResume, "connect_replayed_on_resume"),
-    (Mark::CtrlrAddFailed, "ctrlr_add_failed"),
-    (Mark::CtrlrCreated, "ctrlr_created"),
-    (Mark::ConnectResponded, "connect_responded"),
-    (Mark::IoConnectRejected, "io_connect_rejected"),
-    (
-        Mark::StopListenMetQpairWithoutCtrlr,
-        "stop_listen_met_qpair_without_ctrlr",
-    ),
-    (Mark::StopListenDone, "stop_listen_done"),
-    (
-        Mark::DisconnectWithOutstanding,
-        "disconnect_with_outstanding",
-    ),
-    (Mark::FreeAerWithoutCtrlr, "free_aer_without_ctrlr"),
-    (Mark::QpairDestroyed, "qpair_destroyed"),
-    (Mark::CtrlrDestroyed, "ctrlr_destroyed"),
-    (Mark::KeepAliveExpired, "keep_alive_expired"),
-    (Mark::CcReset, "cc_reset"),
-    (Mark::CcShutdown, "cc_shutdown"),
-    (Mark::PauseWaitedForDrain, "pause_waited_for_drain"),
-    (Mark::StateChangeQueued, "state_change_queued"),
-    (Mark::SubsystemPaused, "subsystem_paused"),
-    (Mark::SubsystemResumed, "subsystem_resumed"),
-    (Mark::NamespaceChangedAen, "namespace_changed_aen"),
-    (Mark::IoCompleted, "io_completed"),
-    (Mark::TermReqSent, "term_req_sent"),
-    (Mark::TargetShutdownDone, "target_shutdown_done"),
-];
-
 /// The mark with this stable name.
 pub fn mark_by_name(name: &str) -> Option<Mark> {
-    MARKS.iter().find(|(_, n)| *n == name).map(|(m, _)| *m)
+    Mark::all().iter().copied().find(|m| m.name() == name)
 }
 
-/// The stable name of a mark.
+/// The stable name of a mark (`Mark::name()`).
 pub fn mark_name(mark: Mark) -> &'static str {
-    MARKS
-        .iter()
-        .find(|(m, _)| *m == mark)
-        .map_or("unknown_mark", |(_, n)| n)
+    mark.name()
 }
 
 /// Mark counts: how many runs reached each mark (per sweep) or how often (per run).
@@ -95,8 +51,9 @@ impl Coverage {
 
     /// `reached/total` over every known mark.
     pub fn summary(&self) -> String {
-        let reached = MARKS.iter().filter(|(_, n)| self.reached(n)).count();
-        format!("{reached}/{} marks", MARKS.len())
+        let all = Mark::all();
+        let reached = all.iter().filter(|m| self.reached(m.name())).count();
+        format!("{reached}/{} marks", all.len())
     }
 }
 
@@ -106,11 +63,12 @@ mod tests {
 
     #[test]
     fn names_are_unique_and_look_up_both_ways() {
-        for (i, (m, n)) in MARKS.iter().enumerate() {
-            assert_eq!(mark_by_name(n), Some(*m));
-            assert_eq!(mark_name(*m), *n);
-            assert!(MARKS[i + 1..].iter().all(|(m2, n2)| m2 != m && n2 != n));
+        let all = Mark::all();
+        for (i, m) in all.iter().enumerate() {
+            assert_eq!(mark_by_name(m.name()), Some(*m));
+            assert!(all[i + 1..].iter().all(|m2| m2.name() != m.name()));
         }
+        assert_eq!(mark_by_name("no_such_mark"), None);
     }
 
     #[test]
@@ -124,6 +82,6 @@ mod tests {
         assert_eq!(sweep.counts["connect_parked"], 2);
         let req = vec!["connect_parked".to_string(), "ctrlr_created".to_string()];
         assert_eq!(sweep.missing(&req), vec!["ctrlr_created".to_string()]);
-        assert_eq!(sweep.summary(), format!("1/{} marks", MARKS.len()));
+        assert_eq!(sweep.summary(), format!("1/{} marks", Mark::all().len()));
     }
 }

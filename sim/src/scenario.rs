@@ -379,6 +379,30 @@ impl Scenario {
         Ok(self)
     }
 
+    /// The seed-string key: the name, then `+<bug>` per switch, sorted.
+    pub fn key(&self) -> String {
+        let mut bugs = self.bugs.clone();
+        bugs.sort();
+        bugs.dedup();
+        std::iter::once(self.name.clone())
+            .chain(bugs)
+            .collect::<Vec<_>>()
+            .join("+")
+    }
+
+    /// The scenario a seed-string key names. `file` is a scenario loaded from a file, used
+    /// when its name matches (file scenarios are not built in).
+    pub fn from_key(key: &str, file: Option<&Scenario>) -> Result<Scenario, ScenarioError> {
+        let mut parts = key.split('+');
+        let name = parts.next().unwrap_or_default();
+        let bugs: Vec<String> = parts.map(str::to_string).collect();
+        let base = match file {
+            Some(f) if f.name == name => f.clone(),
+            _ => builtin(name).ok_or_else(|| ScenarioError::Unknown(name.to_string()))?,
+        };
+        base.fixed().with_bugs(&bugs)
+    }
+
     /// The same scenario with every catalogue switch off (the fixed core).
     pub fn fixed(mut self) -> Scenario {
         self.bugs.clear();

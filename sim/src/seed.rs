@@ -4,6 +4,8 @@
 //! The seed (a `u64`) derives everything: its top nibble names the strategy (0 random, d =
 //! pct:d), the rest seeds the strategy's ChaCha8 RNG. With a choice list the run is a pure
 //! replay of those picks (0 once the list runs out), which is what shrunk failures print.
+//! The scenario part is the scenario's `key()`: its name plus `+<bug>` for each catalogue
+//! switch turned on (`seed-3302+spdk-3302`), so a seed string is self-contained.
 //! Parsing is strict: every malformed part is a typed error naming what is wrong.
 
 use crate::strategy::Strategy;
@@ -29,7 +31,7 @@ pub enum SeedError {
     Shape(String),
     #[error("unsupported seed string version '{0}' (this fabcheck reads fc1)")]
     Version(String),
-    #[error("bad scenario name '{0}' in seed string (letters, digits, '-', '_', '.')")]
+    #[error("bad scenario '{0}' in seed string: expected <name>[+<bug>...] of letters, digits, '-', '_', '.'")]
     Scenario(String),
     #[error("bad seed '{0}' in seed string: expected 1 to 16 lowercase hex digits")]
     Seed(String),
@@ -73,8 +75,12 @@ impl fmt::Display for SeedString {
 
 fn valid_name(s: &str) -> bool {
     !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && s.split('+').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        })
 }
 
 fn parse_seed(s: &str) -> Result<u64, SeedError> {
@@ -147,6 +153,8 @@ mod tests {
         assert!(matches!(err("fc2:churn:1"), SeedError::Version(_)));
         assert!(matches!(err("fc1::1"), SeedError::Scenario(_)));
         assert!(matches!(err("fc1:a b:1"), SeedError::Scenario(_)));
+        assert!(matches!(err("fc1:a+:1"), SeedError::Scenario(_)));
+        assert_eq!("fc1:a+b:1".parse::<SeedString>().unwrap().scenario, "a+b");
         assert!(matches!(err("fc1:churn:xyz"), SeedError::Seed(_)));
         assert!(matches!(err("fc1:churn:ABC"), SeedError::Seed(_)));
         assert!(matches!(err("fc1:churn:"), SeedError::Seed(_)));

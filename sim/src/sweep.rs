@@ -162,7 +162,7 @@ fn worker(cfg: &SweepConfig, idx: &[u64], sh: &Shared, on_run: &(dyn Fn(&RunSumm
             return;
         }
         let seed = SeedString::new(
-            &cfg.scenario.name,
+            &cfg.scenario.key(),
             seed_for(cfg.base_seed, index, cfg.strategy),
         );
         let r = run(&cfg.scenario, &seed, false);

@@ -24,7 +24,11 @@ impl Target {
         };
         let (ctrlr, qid) = (q.ctrlr, q.qid);
         if let Command::Connect(_) = cmd {
-            if ctrlr.is_some() {
+            let again = q.connect_received
+                || q.outstanding
+                    .iter()
+                    .any(|o| *o != r && self.reqs.get(*o).is_some_and(|o| o.is_connect()));
+            if ctrlr.is_some() || again {
                 self.complete_with(r, status::COMMAND_SEQUENCE_ERROR);
             } else {
                 self.cmd_connect(r);

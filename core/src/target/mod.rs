@@ -558,6 +558,8 @@ pub struct Target {
     now: Instant,
     /// Thread queues: index 0 is the app thread, 1 + n is poll group n.
     queues: Vec<VecDeque<Msg>>,
+    /// Busy re-poll messages parked until what they wait for changes (see `thread::park_msg`).
+    parked: Vec<Vec<Msg>>,
     /// The thread whose code is running (for I6 checks).
     current: ThreadId,
     listeners: BTreeMap<Trid, Listener>,
@@ -591,6 +593,7 @@ impl Target {
         let n = config.poll_groups.max(1);
         let mut t = Target {
             queues: vec![VecDeque::new(); usize::from(n) + 1],
+            parked: vec![Vec::new(); usize::from(n) + 1],
             pgs: vec![PollGroup::default(); usize::from(n)],
             config,
             now: Instant::ZERO,

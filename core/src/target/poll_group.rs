@@ -38,6 +38,11 @@ impl Target {
         for q in qpairs {
             self.qpair_disconnect(q);
         }
-        self.send_msg(ThreadId::PollGroup(pg), Msg::PgDestroyRepoll { fan });
+        let msg = Msg::PgDestroyRepoll { fan };
+        if self.pgs[usize::from(pg)].qpairs.is_empty() {
+            self.send_msg(ThreadId::PollGroup(pg), msg);
+        } else {
+            self.park_msg(ThreadId::PollGroup(pg), msg);
+        }
     }
 }

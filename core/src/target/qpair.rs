@@ -154,6 +154,7 @@ impl Target {
         let pending = std::mem::take(&mut q.tcp.rx_pending);
         let dead = q.tcp.dead;
         self.pgs[usize::from(pg)].qpairs.push(h);
+        self.wake(ThreadId::PollGroup(pg));
         if dead {
             self.qpair_disconnect(h);
         } else if !pending.is_empty() {
@@ -289,6 +290,7 @@ impl Target {
         let q = self.qpairs.get_mut(h).expect("checked live");
         q.state = QpairState::Error;
         self.pgs[usize::from(pg)].qpairs.retain(|x| *x != h);
+        self.wake(ThreadId::PollGroup(pg));
         self.send_msg(
             ThreadId::PollGroup(pg),
             Msg::TransportQpairDestroy { qpair: h, ctrlr },

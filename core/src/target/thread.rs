@@ -144,6 +144,25 @@ impl Target {
         }
     }
 
+    /// A message that re-sends itself until a condition holds (`nvmf_poll_group_remove_
+    /// subsystem_msg`, `_nvmf_tgt_disconnect_qpairs`, `_nvmf_subsystem_destroy`,
+    /// `_nvmf_ctrlr_destruct`) is parked instead of spinning: each spin could only change its
+    /// outcome after some other event, so it is re-queued (at the tail, FIFO kept) when that
+    /// event happens (`wake`). This is DESIGN 3.1's time-jump rule for busy re-polls: no
+    /// livelock, no step per spin.
+    pub(super) fn park_msg(&mut self, on: ThreadId, msg: Msg) {
+        if let Some(p) = self.parked.get_mut(thread_index(on)) {
+            p.push(msg);
+        }
+    }
+
+    /// Re-queues every message parked on `thread`.
+    pub(super) fn wake(&mut self, thread: ThreadId) {
+        let i = thread_index(thread);
+        let msgs = std::mem::take(&mut self.parked[i]);
+        self.queues[i].extend(msgs);
+    }
+
     /// Runs the head message of `thread`'s queue (no-op if empty).
     pub(super) fn run_thread(&mut self, thread: ThreadId) {
         let Some(msg) = self

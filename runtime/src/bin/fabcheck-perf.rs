@@ -106,7 +106,10 @@ mod app {
         loop {
             tick.tick().await;
             secs += 1;
-            let (i, b) = (p.ios.load(Ordering::Relaxed), p.bytes.load(Ordering::Relaxed));
+            let (i, b) = (
+                p.ios.load(Ordering::Relaxed),
+                p.bytes.load(Ordering::Relaxed),
+            );
             println!(
                 "[{secs:>4}s] IOPS: {:>9} MiB/s: {:>9.2}",
                 i - ios,

@@ -41,6 +41,9 @@ mod app {
         /// Close connections that have not completed CONNECT after this many ms (0 = never).
         #[arg(long)]
         idle_timeout_ms: Option<u64>,
+        /// Check the core's invariants after every input (slow; for debugging).
+        #[arg(long)]
+        check_invariants: bool,
         /// More logging (-v info, -vv debug, -vvv trace).
         #[arg(short, action = clap::ArgAction::Count)]
         verbose: u8,
@@ -60,7 +63,7 @@ mod app {
             .enable_all()
             .build()
             .expect("tokio runtime");
-        match rt.block_on(serve(cfg, args.record)) {
+        match rt.block_on(serve(cfg, args.record, args.check_invariants)) {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("fabcheck-target: {e}");
@@ -111,7 +114,11 @@ mod app {
         Ok(cfg)
     }
 
-    async fn serve(cfg: RuntimeConfig, record: Option<PathBuf>) -> std::io::Result<ExitCode> {
+    async fn serve(
+        cfg: RuntimeConfig,
+        record: Option<PathBuf>,
+        check_invariants: bool,
+    ) -> std::io::Result<ExitCode> {
         let sink: Option<Box<dyn std::io::Write + Send>> = match &record {
             Some(p) => Some(Box::new(std::io::BufWriter::new(std::fs::File::create(p)?))),
             None => None,
@@ -119,6 +126,7 @@ mod app {
         let opts = DriverOptions {
             limits: cfg.limits.clone(),
             record: sink,
+            check_invariants,
             ..DriverOptions::default()
         };
         let server = Server::start(cfg.target.clone(), opts)?;
@@ -138,7 +146,11 @@ mod app {
         let summary = server.task.await.map_err(std::io::Error::other)?;
         rpc.abort();
         let _ = std::fs::remove_file(&cfg.rpc_socket);
-        if let Some(v) = &summary.violation {
+        if let Some(v) = summary
+            .violation
+            .as_ref()
+            .or(summary.stats.invariant_failure.as_ref())
+        {
             eprintln!("fabcheck-target: VIOLATION {v}");
             return Ok(ExitCode::from(3));
         }
@@ -146,14 +158,19 @@ mod app {
             "fabcheck-target: shut down ({} inputs, {} connections)",
             summary.stats.inputs, summary.stats.accepted
         );
-        Ok(if summary.clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        Ok(if summary.clean {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
     }
 
     async fn watch_signals(handle: fabcheck_runtime::driver::DriverHandle) {
         use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut int), Ok(mut term)) =
-            (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
-        else {
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
             tracing::error!("cannot install signal handlers");
             return;
         };

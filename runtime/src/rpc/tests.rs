@@ -137,6 +137,10 @@ fn spdk_param_names_map_to_core_requests() {
             trid: Trid::tcp("127.0.0.1", 4421)
         })
     );
+}
+
+#[test]
+fn spdk_namespace_bdev_and_host_params_map_to_calls() {
     let ns = Call::parse(
         "nvmf_subsystem_add_ns",
         &json!({"nqn": "n1", "namespace": {"bdev_name": "Malloc0", "nsid": 3}}),

@@ -118,6 +118,28 @@ mod tests {
     }
 
     #[test]
+    fn keys_name_the_scenario_and_its_switches() {
+        let s = builtin("seed-3302")
+            .unwrap()
+            .with_bugs(&["spdk-3302".into()])
+            .unwrap();
+        assert_eq!(s.key(), "seed-3302+spdk-3302");
+        assert_eq!(Scenario::from_key(&s.key(), None).unwrap(), s);
+        assert_eq!(Scenario::from_key("churn", None).unwrap().key(), "churn");
+        assert_eq!(
+            Scenario::from_key("churn+spdk-9", None),
+            Err(ScenarioError::UnknownBug("spdk-9".into()))
+        );
+        assert_eq!(
+            Scenario::from_key("mine", None),
+            Err(ScenarioError::Unknown("mine".into()))
+        );
+        let mut mine = builtin("churn").unwrap();
+        mine.name = "mine".into();
+        assert_eq!(Scenario::from_key("mine", Some(&mine)).unwrap(), mine);
+    }
+
+    #[test]
     fn bugs_are_added_by_name() {
         let s = builtin("seed-3302").unwrap();
         let on = s.clone().with_bugs(&["spdk-3302".into()]).unwrap();

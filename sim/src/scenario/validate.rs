@@ -27,6 +27,7 @@ impl Scenario {
             .to_string()
             .parse::<crate::seed::SeedString>()
             .is_ok_and(|s| s.scenario == self.name)
+            || self.name.contains('+')
         {
             return Err(format!(
                 "name '{}' cannot appear in a seed string",

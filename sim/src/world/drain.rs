@@ -227,5 +227,7 @@ fn host_event_text(ev: &HostEvent) -> String {
         HostEvent::ProtocolError { qid, reason } => format!("protocol error on q{qid}: {reason}"),
         HostEvent::TermReceived { qid, fes } => format!("TermReq received on q{qid}: {fes:?}"),
         HostEvent::QueueClosed { qid } => format!("queue q{qid} closed"),
+        HostEvent::ControllerFailed { reason } => format!("controller failed: {reason}"),
+        HostEvent::Rejected { reason } => format!("script step rejected: {reason}"),
     }
 }

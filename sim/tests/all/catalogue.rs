@@ -1,0 +1,65 @@
+//! Each catalogue bug is found with its switch on (within the default budget) and the
+//! scenarios are silent with every switch off; silent sweeps must reach their required marks.
+
+use crate::{find_3302, hunt, scenario};
+use fabcheck_core::target::InvariantId;
+use fabcheck_sim::Failure;
+
+fn assert_found_at_free_aer(name: &str) {
+    let (_, f) = find_3302(name);
+    match f.failure {
+        Some(Failure::Safety(v)) => {
+            assert_eq!(v.invariant, InvariantId::I1);
+            assert_eq!(v.site, "free_aer");
+            assert!(v.handles.iter().any(|h| h.contains("NULL")), "{v}");
+        }
+        other => panic!("{name}: expected I1 at free_aer, got {other:?}"),
+    }
+}
+
+#[test]
+fn spdk_3302_found_in_the_retry_parking_window() {
+    assert_found_at_free_aer("seed-3302");
+}
+
+#[test]
+fn spdk_3302_found_in_the_ctrlr_add_fail_window() {
+    assert_found_at_free_aer("seed-3302-ctrlr-add-fail");
+}
+
+fn assert_silent(name: &str, runs: u64) {
+    let r = hunt(scenario(name, &[]), runs);
+    if let Some(f) = &r.failure {
+        panic!(
+            "{name} fixed core failed: {} ({})",
+            f.failure.as_ref().unwrap(),
+            f.replay_seed()
+        );
+    }
+    assert_eq!(r.runs, fabcheck_sim::sweep::runs_from_env(runs));
+    assert!(r.missing.is_empty(), "{name} never reached {:?}", r.missing);
+    assert!(r.nondeterminism.is_empty(), "{:?}", r.nondeterminism);
+}
+
+#[test]
+fn seed_3302_is_silent_with_every_switch_off() {
+    assert_silent("seed-3302", 300);
+}
+
+#[test]
+fn ctrlr_add_fail_is_silent_with_every_switch_off() {
+    assert_silent("seed-3302-ctrlr-add-fail", 200);
+}
+
+#[test]
+fn churn_is_silent_with_every_switch_off() {
+    assert_silent("churn", 120);
+}
+
+#[test]
+fn a_sweep_that_misses_a_required_mark_fails() {
+    let mut sc = scenario("seed-3302", &[]);
+    sc.required_marks.push("target_shutdown_done".into());
+    let r = hunt(sc, 20);
+    assert_eq!(r.missing, vec!["target_shutdown_done".to_string()]);
+}

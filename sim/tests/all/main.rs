@@ -1,0 +1,35 @@
+//! fabcheck-sim integration tests (one binary): catalogue found/silent, replay round trips,
+//! determinism, shrinking (snapshot + 1-minimality), sweeps, coverage and liveness.
+//! `FABCHECK_RUNS` scales the sweeps (defaults keep `cargo test` fast).
+
+mod catalogue;
+mod determinism;
+mod liveness;
+mod replay;
+mod shrink;
+
+use fabcheck_sim::scenario::builtin;
+use fabcheck_sim::sweep::{runs_from_env, sweep, SweepConfig, SweepReport};
+use fabcheck_sim::{RunReport, Scenario};
+
+/// A built-in scenario, with the given bug switches on.
+pub fn scenario(name: &str, bugs: &[&str]) -> Scenario {
+    let bugs: Vec<String> = bugs.iter().map(|b| b.to_string()).collect();
+    builtin(name).unwrap().with_bugs(&bugs).unwrap()
+}
+
+/// A sweep of `runs` (scaled by FABCHECK_RUNS) runs, stopping at the first failure.
+pub fn hunt(sc: Scenario, default_runs: u64) -> SweepReport {
+    let cfg = SweepConfig::new(sc, runs_from_env(default_runs));
+    sweep(&cfg, &|_| {})
+}
+
+/// The first spdk-3302 failure on `name` (panics if the default budget does not find it).
+pub fn find_3302(name: &str) -> (Scenario, RunReport) {
+    let sc = scenario(name, &["spdk-3302"]);
+    let r = hunt(sc.clone(), 2000);
+    let f = r
+        .failure
+        .unwrap_or_else(|| panic!("spdk-3302 not found on {name} in {} runs", r.runs));
+    (sc, f)
+}
