@@ -12,6 +12,19 @@
 //!
 //! CONTRACT NOTE: the public names in this module are the interface the host, the target, the
 //! simulator and the runtime are written against. Add freely; do not rename or remove.
+//!
+//! Files: `common_header` (8-byte header, type table), `pdu` (emit, PDU field offsets),
+//! `decoder` (streaming validation, FES/FEI mapping), `view` (`PduBuf` checked view,
+//! `Pdu::parse`), `sqe`/`cqe` (entries, status), `command` (opcodes, `Command`, CONNECT data),
+//! `identify`, `display` (trace text), `crc` (digests), `error` (`WireError` constructors).
+//!
+//! Spec choices (details in `decoder`): a `plen` above `max_pdu_len` is an invalid PDU Length
+//! field (FES 1, FEI 4); data beyond `max_data_len` is "data transfer limit exceeded" (FES 5);
+//! a header digest error carries the received digest in FEI (Wireshark's "PDU header digest");
+//! a data digest error is fatal in `decode` (FES 3, as SPDK sends) and per-PDU in
+//! `PduDecoder::decode_tolerant` (the spec's Transient Transport Error); a TermReq is accepted
+//! before the IC exchange (SPDK's target answers a bad ICReq with one). "Data transfer out of
+//! range" (FES 4) needs command state, so the target reports it, not the decoder.
 
 // Submodules are free to reorganise; the re-exports below are the contract.
 
