@@ -334,7 +334,10 @@ impl Target {
             self.io_connect_reject(r, invalid_param(16, true));
             return;
         }
-        let (qh, pg) = self.reqs.get(r).map(|r| (r.qpair, r.pg)).expect("live");
+        let Some(req) = self.live_req(r, "_nvmf_ctrlr_add_io_qpair") else {
+            return;
+        };
+        let (qh, pg) = (req.qpair, req.pg);
         if let Some(q) = self.qpairs.get_mut(qh) {
             q.ctrlr = Some(c);
         }
