@@ -562,6 +562,7 @@ pub struct Target {
     parked: Vec<Vec<Msg>>,
     /// The thread whose code is running (for I6 checks).
     current: ThreadId,
+    #[serde(serialize_with = "arena::ser_pairs")]
     listeners: BTreeMap<Trid, Listener>,
     subsystems: Arena<SubsysH, Subsystem>,
     pgs: Vec<PollGroup>,
@@ -571,6 +572,7 @@ pub struct Target {
     conns: BTreeMap<ConnId, QpairH>,
     fanouts: BTreeMap<u64, Fanout>,
     next_fanout: u64,
+    #[serde(serialize_with = "arena::ser_pairs")]
     timers: BTreeMap<Timer, Instant>,
     /// Requests parked on a `Timer::ConnectRetry` poller.
     retry_reqs: BTreeMap<ConnId, ReqH>,
@@ -578,6 +580,7 @@ pub struct Target {
     device: BTreeMap<DeviceIoId, ReqH>,
     next_device_io: u64,
     /// (subsystem index, cntlid) -> controller, for timers.
+    #[serde(serialize_with = "arena::ser_pairs")]
     ctrlr_keys: BTreeMap<(u32, u16), CtrlrH>,
     /// Round-robin cursor of the acceptor.
     next_pg: u16,
