@@ -214,3 +214,91 @@ proptest! {
         }
     }
 }
+
+/// One step of a random host script.
+#[derive(Debug, Clone)]
+enum Step {
+    Do(HostAction),
+    /// Let virtual time pass (ms).
+    Wait(u64),
+    /// The network closes this queue.
+    PeerClose(u16),
+}
+
+fn arb_step() -> impl Strategy<Value = Step> {
+    let qid = 0u16..3;
+    prop_oneof![
+        Just(Step::Do(HostAction::Connect)),
+        Just(Step::Do(HostAction::OpenAdmin)),
+        Just(Step::Do(HostAction::ConnectAdmin)),
+        Just(Step::Do(HostAction::Initialize)),
+        (1u16..3).prop_map(|qid| Step::Do(HostAction::ConnectIo { qid })),
+        (qid.clone(), 0u64..8, 1u32..9).prop_map(|(qid, slba, nlb)| Step::Do(HostAction::Read {
+            tag: 0,
+            qid,
+            nsid: 1,
+            slba,
+            nlb
+        })),
+        (qid.clone(), 0u64..8, 1usize..33).prop_map(|(qid, slba, blocks)| Step::Do(
+            HostAction::Write {
+                tag: 0,
+                qid,
+                nsid: 1,
+                slba,
+                data: vec![0x5A; blocks * 512],
+            }
+        )),
+        Just(Step::Do(HostAction::KeepAlive)),
+        any::<bool>().prop_map(|on| Step::Do(HostAction::SetKeepAlive(on))),
+        Just(Step::Do(HostAction::Reset)),
+        Just(Step::Do(HostAction::Shutdown)),
+        qid.clone()
+            .prop_map(|qid| Step::Do(HostAction::Disconnect { qid })),
+        Just(Step::Do(HostAction::DisconnectAll)),
+        (0u64..12_000).prop_map(Step::Wait),
+        qid.prop_map(Step::PeerClose),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Random scripts against the fake target: no panic, no protocol error (the fake target
+    /// is well behaved), and every read/write tag completes exactly once by the end.
+    #[test]
+    fn random_scripts_complete_every_io_once(steps in proptest::collection::vec(arb_step(), 1..40)) {
+        let mut w = World::new(World::config(), Knobs::default());
+        let mut tags = 0u64;
+        for step in steps {
+            match step {
+                Step::Do(mut action) => {
+                    if let HostAction::Read { tag, .. } | HostAction::Write { tag, .. } = &mut action {
+                        tags += 1;
+                        *tag = tags;
+                    }
+                    w.act(action);
+                }
+                Step::Wait(ms) => w.advance(fabcheck_core::Duration::from_millis(ms)),
+                Step::PeerClose(qid) => w.input(HostInput::Closed { qid }),
+            }
+        }
+        w.act(HostAction::DisconnectAll);
+        let events = w.events();
+        for tag in 1..=tags {
+            let n = events
+                .iter()
+                .filter(|e| matches!(e, HostEvent::IoDone { tag: t, .. } if *t == tag))
+                .count();
+            prop_assert_eq!(n, 1, "tag {} in {:?}", tag, events);
+        }
+        prop_assert!(
+            !events.iter().any(|e| matches!(e, HostEvent::ProtocolError { .. })),
+            "{:?}", events
+        );
+        for qid in 0..3 {
+            prop_assert_eq!(w.host.outstanding(qid), 0);
+        }
+        prop_assert_eq!(w.host.poll_timeout(), None);
+    }
+}

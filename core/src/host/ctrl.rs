@@ -100,8 +100,6 @@ impl Default for KeepAliveTimer {
 pub(crate) struct Ctrl {
     pub cntlid: Option<u16>,
     pub phase: CtrlPhase,
-    /// `Connect`: send the admin CONNECT once IC is done.
-    pub auto_connect: bool,
     /// `Connect`/`Initialize`: start init once the admin CONNECT succeeds.
     pub auto_init: bool,
     pub vs: u32,
@@ -134,7 +132,6 @@ impl Ctrl {
     pub fn admin_closed(&mut self) {
         self.cntlid = None;
         self.phase = CtrlPhase::Down;
-        self.auto_connect = false;
         self.auto_init = false;
         self.poll = None;
         self.ka.period = None;

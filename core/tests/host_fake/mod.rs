@@ -163,6 +163,12 @@ impl FakeTarget {
                 Err(e) => panic!("fake target: host sent a bad PDU: {e}"),
             };
             self.log.push((now, qid, pdu.clone()));
+            if let Pdu::IcReq(req) = &pdu {
+                // The host uses the digests it asked for once ICResp arrives (from us or a test).
+                let q = self.queues.get_mut(&qid).unwrap();
+                q.digests = req.digests;
+                q.decoder.set_digests(req.digests);
+            }
             if !self.silent {
                 for answer in self.answer(qid, &pdu) {
                     let digests = self.queues[&qid].digests;
@@ -187,9 +193,6 @@ impl FakeTarget {
                     digests: req.digests,
                     maxh2cdata: self.knobs.maxh2cdata,
                 });
-                let q = self.queues.get_mut(&qid).unwrap();
-                q.digests = req.digests;
-                q.decoder.set_digests(req.digests);
                 vec![Pdu::IcResp(resp)]
             }
             Pdu::CapsuleCmd(cmd) => self.command(qid, cmd),
