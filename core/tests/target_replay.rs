@@ -248,7 +248,8 @@ fn assert_spdk_answers_included(ours: &[Pdu], spdk: &[Pdu]) {
 fn spdk_perf_randread_with_digests_replays() {
     // SPDK's target had handed out cntlid 5 in that run; the I/O CONNECT carries it.
     let mut cfg = config();
-    cfg.subsystems[0].min_cntlid = 5;
+    cfg.subsystems[0].min_cntlid = cntlid_of(PERF_IO_H2T);
+    assert_eq!(cfg.subsystems[0].min_cntlid, 5);
     let mut r = Replay {
         target: Target::new(cfg),
         now: Instant::ZERO,
@@ -269,4 +270,53 @@ fn spdk_perf_randread_with_digests_replays() {
     assert!(io
         .iter()
         .all(|p| !matches!(p, Pdu::C2HData(d) if d.success)));
+}
+
+#[test]
+fn spdk_perf_mixed_4k_reads_and_in_capsule_writes_replay() {
+    let mut cfg = config();
+    cfg.subsystems[0].min_cntlid = cntlid_of(include_bytes!(
+        "data/target/spdk-perf-rw-4k.stream1.host-to-target.bin"
+    ));
+    let mut r = Replay {
+        target: Target::new(cfg),
+        now: Instant::ZERO,
+        sent: Vec::new(),
+        closed: false,
+        rpcs: BTreeMap::new(),
+    };
+    let admin = feed(
+        &mut r,
+        ConnId(1),
+        include_bytes!("data/target/spdk-perf-rw-4k.stream0.host-to-target.bin"),
+    );
+    let spdk_admin = decode_all(
+        include_bytes!("data/target/spdk-perf-rw-4k.stream0.target-to-host.bin"),
+        Role::Host,
+    );
+    assert_spdk_answers_included(&admin, &spdk_admin);
+    let io = feed(
+        &mut r,
+        ConnId(2),
+        include_bytes!("data/target/spdk-perf-rw-4k.stream1.host-to-target.bin"),
+    );
+    let spdk_io = decode_all(
+        include_bytes!("data/target/spdk-perf-rw-4k.stream1.target-to-host.bin"),
+        Role::Host,
+    );
+    assert!(answers(&spdk_io).len() > 10);
+    assert_spdk_answers_included(&io, &spdk_io);
+}
+
+/// The cntlid the capture's I/O CONNECT carries (SPDK's target chose it).
+fn cntlid_of(io_h2t: &[u8]) -> u16 {
+    decode_all(io_h2t, Role::Target)
+        .iter()
+        .find_map(|p| match p {
+            Pdu::CapsuleCmd(c) if c.data.len() >= 1024 => {
+                Some(u16::from_le_bytes([c.data[16], c.data[17]]))
+            }
+            _ => None,
+        })
+        .expect("an I/O CONNECT")
 }
