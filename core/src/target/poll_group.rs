@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Default)]
 pub struct PollGroup {
     pub qpairs: Vec<QpairH>,
+    #[serde(serialize_with = "super::arena::ser_pairs")]
     pub sgroups: BTreeMap<SubsysH, Sgroup>,
     pub destroyed: bool,
 }
