@@ -487,6 +487,16 @@ namespaces = [{ bdev_name = "Malloc0" }]
     }
 
     #[test]
+    fn the_shipped_example_config_is_valid() {
+        let c = RuntimeConfig::from_toml(include_str!("../fabcheck-target.example.toml")).unwrap();
+        assert_eq!(c.target.subsystems.len(), 2);
+        assert!(c.target.subsystems[0].allow_any_host);
+        assert!(!c.target.subsystems[1].allow_any_host);
+        assert_eq!(c.target.subsystems[1].namespaces[0].block_size, 4096);
+        assert_eq!(c.target.listeners.len(), 2);
+    }
+
+    #[test]
     fn default_config_serves_cnode1_with_64_mib() {
         let c = RuntimeConfig::default_with(&[]);
         let sub = &c.target.subsystems[0];

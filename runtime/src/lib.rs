@@ -6,7 +6,8 @@
 //! - `tcp`: listeners and per-connection reader/writer tasks moving bytes over channels.
 //! - `rpc`: SPDK-compatible JSON-RPC 2.0 on a Unix socket.
 //! - `config`: the TOML config; `record`: `--record FILE` and in-process replay.
-//! - `perf`: the load generator on the sans-IO `Host`.
+//! - `perf`: the load generator on the sans-IO `Host`; `client`: a scripted `Host` on tokio
+//!   sockets (used by the loopback tests).
 //! - `sync` + `shared`: the `cfg(loom)` facade and the small shared-state pieces loom checks.
 
 pub mod config;

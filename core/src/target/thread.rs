@@ -108,6 +108,12 @@ pub enum FanKind {
     CtrlrDisconnect { ctrlr: CtrlrH, io_only: bool },
     /// Poll group destroy during whole-target shutdown.
     PgDestroy,
+    /// `nvmf_subsystem_disconnect_host_for_each_qpair` after a host was removed.
+    DisconnectHost {
+        subsys: SubsysH,
+        hostnqn: String,
+        rpc: RpcId,
+    },
 }
 
 /// One `spdk_for_each_channel` in progress.
@@ -268,6 +274,12 @@ impl Target {
                 self.channel_continue(fan);
             }
             FanKind::PgDestroy => self.pg_destroy_poll(fan),
+            FanKind::DisconnectHost {
+                subsys, hostnqn, ..
+            } => {
+                self.disconnect_host_on_pg(f.pg, subsys, &hostnqn);
+                self.channel_continue(fan);
+            }
         }
     }
 
@@ -296,6 +308,7 @@ impl Target {
                 }
             }
             FanKind::PgDestroy => self.shutdown_step(),
+            FanKind::DisconnectHost { rpc, .. } => self.rpc_ok(rpc),
         }
     }
 

@@ -607,3 +607,30 @@ fn stop_and_start_a_subsystem_with_a_connected_host() {
     );
     w.shutdown_and_check();
 }
+
+#[test]
+fn remove_host_disconnects_that_hosts_qpairs_only() {
+    let mut w = World::new(config());
+    let (a, ca) = w.connect_enabled(1, HOSTNQN);
+    let (io, _) = w.connect_io(2, HOSTNQN, ca, 1);
+    let (b, _) = w.connect_enabled(3, HOSTNQN_B);
+    let id = w.rpc(RpcRequest::AddHost {
+        nqn: NQN.into(),
+        hostnqn: HOSTNQN.into(),
+    });
+    assert!(w.rpc_ok(id));
+    let id = w.rpc(RpcRequest::RemoveHost {
+        nqn: NQN.into(),
+        hostnqn: HOSTNQN.into(),
+    });
+    assert!(!w.rpc_ok(id), "answered after the walk");
+    w.run_all();
+    assert!(w.rpc_ok(id));
+    assert!(w.closed(a) && w.closed(io) && !w.closed(b));
+    let again = w.rpc(RpcRequest::RemoveHost {
+        nqn: NQN.into(),
+        hostnqn: HOSTNQN.into(),
+    });
+    assert_eq!(w.rpc_results[&again].as_ref().unwrap_err().code, -2);
+    w.shutdown_and_check();
+}

@@ -1,5 +1,9 @@
 use super::*;
+use crate::config::Bdev;
 use fabcheck_core::target::ThreadId;
+use fabcheck_core::target::{
+    ConnId, NamespaceConfig, QpairInfo, RpcRequest, RpcResponse, SubsystemInfo, Trid,
+};
 use std::sync::Mutex as StdMutex;
 
 /// A fake core: records requests, answers from a small model of subsystems.
