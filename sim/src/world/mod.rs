@@ -249,10 +249,10 @@ impl<'s> World<'s> {
     /// The safety phase: steps until the step bound, a failure, or nothing but timers is left.
     pub fn run_safety(&mut self) {
         while self.step < self.sc.steps && self.failure.is_none() {
-            if self.safety_done() {
-                break;
-            }
-            if !self.step_once() {
+            self.inject_faults();
+            self.drain();
+            let all = self.enabled();
+            if Self::safety_done(&all) || !self.step_once(all) {
                 break;
             }
         }
@@ -274,7 +274,8 @@ impl<'s> World<'s> {
             if self.failure.is_some() || self.stuck().is_empty() {
                 return;
             }
-            if !self.step_once() {
+            let all = self.enabled();
+            if !self.step_once(all) {
                 break;
             }
         }
@@ -294,13 +295,10 @@ impl<'s> World<'s> {
         }
     }
 
-    /// One step: maybe faults, choose, apply, drain, check. False when nothing is enabled.
-    fn step_once(&mut self) -> bool {
-        if self.phase == Phase::Safety {
-            self.inject_faults();
-            self.drain();
-        }
-        let cands = self.candidates();
+    /// One step out of the `all` enabled events: choose, apply, drain, check. False when
+    /// nothing is enabled.
+    fn step_once(&mut self, all: Vec<enabled::Cand>) -> bool {
+        let cands = self.candidates(all);
         if cands.is_empty() {
             return false;
         }
