@@ -25,7 +25,8 @@ use crate::net::Pipe;
 use crate::scenario::Scenario;
 use crate::trace::pdu::StreamView;
 use crate::trace::{LineKind, Trace, TraceLine};
-use fabcheck_core::target::{ConnId, RpcId, Target, Trid, Violation};
+use fabcheck_core::record::RecordLine;
+use fabcheck_core::target::{ConnId, Input, RpcId, Target, Trid, Violation};
 use fabcheck_core::Instant;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -128,6 +129,8 @@ pub struct World<'s> {
     chooser: Recorder<Box<dyn Chooser>>,
     step: u32,
     trace: Option<Trace>,
+    /// Every target input with its time, when tracing (a runtime-style recording).
+    recording: Option<Vec<RecordLine>>,
     coverage: Coverage,
     failure: Option<Failure>,
 }
@@ -150,6 +153,7 @@ impl<'s> World<'s> {
             chooser: Recorder::new(chooser),
             step: 0,
             trace: trace.then(Trace::default),
+            recording: trace.then(|| vec![RecordLine::Config(sc.target_config())]),
             coverage: Coverage::default(),
             failure: None,
         };
@@ -181,6 +185,22 @@ impl<'s> World<'s> {
                 }
             }
         }
+    }
+
+    /// Feeds one input to the target (and to the recording).
+    fn feed(&mut self, input: Input) {
+        if let Some(r) = &mut self.recording {
+            r.push(RecordLine::Input {
+                at: self.now,
+                input: input.clone(),
+            });
+        }
+        self.target.handle(self.now, input);
+    }
+
+    /// The target inputs so far as a recording (`None` when tracing is off).
+    pub fn recording(&self) -> Option<&[RecordLine]> {
+        self.recording.as_deref()
     }
 
     /// Adds a trace line (no-op when tracing is off).
