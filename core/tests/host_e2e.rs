@@ -26,6 +26,9 @@ struct Pair {
     target_closed: Vec<Qid>,
     conns: BTreeMap<Qid, ConnId>,
     next_conn: u64,
+    /// Schedule choices: which enabled target event runs next (empty: always the first).
+    choices: Vec<u8>,
+    choice: usize,
 }
 
 impl Pair {
@@ -53,6 +56,8 @@ impl Pair {
             target_closed: Vec::new(),
             conns: BTreeMap::new(),
             next_conn: 1,
+            choices: Vec::new(),
+            choice: 0,
         }
     }
 
@@ -70,15 +75,18 @@ impl Pair {
             if moved {
                 continue;
             }
-            let next = self
+            let mut ready: Vec<Input> = self
                 .target
                 .enabled_events()
                 .into_iter()
-                .find(|e| e.at.is_none());
-            match next {
-                Some(e) => self.target_input(e.input),
-                None => return,
+                .filter(|e| e.at.is_none())
+                .map(|e| e.input)
+                .collect();
+            if ready.is_empty() {
+                return;
             }
+            let pick = self.choose(ready.len());
+            self.target_input(ready.swap_remove(pick));
         }
         panic!("the pair did not settle");
     }
@@ -139,12 +147,27 @@ impl Pair {
         moved
     }
 
+    /// The next scheduling choice among `n` enabled events.
+    fn choose(&mut self, n: usize) -> usize {
+        let c = self.choices.get(self.choice).copied().unwrap_or(0);
+        self.choice += 1;
+        usize::from(c) % n
+    }
+
     /// The host queue currently using target connection `conn` (none for a replaced one).
     fn qid_of(&self, conn: ConnId) -> Option<Qid> {
         self.conns
             .iter()
             .find(|(_, &c)| c == conn)
             .map(|(&qid, _)| qid)
+    }
+
+    /// Feeds several actions before letting anything run, so their work interleaves.
+    fn act_many(&mut self, actions: Vec<HostAction>) {
+        for action in actions {
+            self.host.handle(self.now, HostInput::Do(action));
+        }
+        self.settle();
     }
 
     fn act(&mut self, action: HostAction) {
@@ -190,8 +213,33 @@ fn pattern(len: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
+fn write(tag: u64, qid: Qid, slba: u64, data: Vec<u8>) -> HostAction {
+    HostAction::Write {
+        tag,
+        qid,
+        nsid: 1,
+        slba,
+        data,
+    }
+}
+
+fn read(tag: u64, qid: Qid, slba: u64, nlb: u32) -> HostAction {
+    HostAction::Read {
+        tag,
+        qid,
+        nsid: 1,
+        slba,
+        nlb,
+    }
+}
+
 fn connect_init_write_read(digests: Digests) {
+    connect_init_write_read_scheduled(digests, Vec::new());
+}
+
+fn connect_init_write_read_scheduled(digests: Digests, choices: Vec<u8>) {
     let mut p = Pair::new(digests);
+    p.choices = choices;
     p.act(HostAction::Connect);
     p.advance_to(p.now + Duration::from_millis(100));
     assert!(p.host.is_ready(), "{:?}", p.events);
@@ -199,36 +247,29 @@ fn connect_init_write_read(digests: Digests) {
     assert!(p.events.contains(&HostEvent::Ready { cntlid }));
     assert_eq!(p.host.namespaces().collect::<Vec<_>>(), vec![(1, 512)]);
 
-    p.act(HostAction::ConnectIo { qid: 1 });
+    // Two I/O queues (on both poll groups) connect and write at the same time.
+    p.act_many(vec![
+        HostAction::ConnectIo { qid: 1 },
+        HostAction::ConnectIo { qid: 2 },
+    ]);
     assert!(p.events.contains(&HostEvent::Connected { qid: 1, cntlid }));
+    assert!(p.events.contains(&HostEvent::Connected { qid: 2, cntlid }));
     let small = pattern(1024, 1);
     let big = pattern(16384, 2);
-    p.act(HostAction::Write {
-        tag: 1,
-        qid: 1,
-        nsid: 1,
-        slba: 0,
-        data: small.clone(),
-    });
-    p.act(HostAction::Write {
-        tag: 2,
-        qid: 1,
-        nsid: 1,
-        slba: 2,
-        data: big.clone(),
-    });
-    p.act(HostAction::Read {
-        tag: 3,
-        qid: 1,
-        nsid: 1,
-        slba: 0,
-        nlb: 34,
-    });
+    let other = pattern(2048, 3);
+    p.act_many(vec![
+        write(1, 1, 0, small.clone()),
+        write(2, 1, 2, big.clone()),
+        write(5, 2, 100, other.clone()),
+    ]);
     assert_eq!(p.io_done(1), Some((status::SUCCESS, Vec::new())));
     assert_eq!(p.io_done(2), Some((status::SUCCESS, Vec::new())));
+    assert_eq!(p.io_done(5), Some((status::SUCCESS, Vec::new())));
+    p.act_many(vec![read(3, 2, 0, 34), read(6, 1, 100, 4)]);
     let mut want = small;
     want.extend(big);
     assert_eq!(p.io_done(3), Some((status::SUCCESS, want)));
+    assert_eq!(p.io_done(6), Some((status::SUCCESS, other)));
 
     // Keep-alive keeps the controller alive across several KATOs.
     p.advance_to(p.now + Duration::from_secs(35));
@@ -254,6 +295,7 @@ fn connect_init_write_read(digests: Digests) {
         p.events
     );
     assert!(p.events.contains(&HostEvent::QueueClosed { qid: 1 }));
+    assert!(p.events.contains(&HostEvent::QueueClosed { qid: 2 }));
     p.act(HostAction::DisconnectAll);
     p.advance_to(p.now + Duration::from_secs(1));
     assert_eq!(p.target.qpair_count(), 0);
@@ -316,4 +358,17 @@ fn reset_then_reinitialize_and_reconnect_io() {
         data: pattern(512, 9),
     });
     assert_eq!(p.io_done(1), Some((status::SUCCESS, Vec::new())));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Any order in which the target's threads and device completions run, the host's session
+    /// (init, I/O, keep-alive, shutdown, teardown) ends the same way.
+    #[test]
+    fn any_target_schedule_gives_the_same_session(
+        choices in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+    ) {
+        connect_init_write_read_scheduled(Digests::default(), choices);
+    }
 }

@@ -227,7 +227,11 @@ proptest! {
         prop_assert_eq!(lens, bytes.len());
         let (got, err) = decode_chunked(role, d, &bytes, &[]);
         prop_assert_eq!(err, None);
-        prop_assert_eq!(got, pdus);
+        prop_assert_eq!(&got, &pdus);
+        for (i, p) in pdus.iter().enumerate() {
+            let di = if i == 0 { Digests::NONE } else { d };
+            prop_assert_eq!(&Pdu::parse(&p.to_bytes(di), role, d).unwrap(), p);
+        }
     }
 
     #[test]

@@ -244,7 +244,9 @@ impl Host {
             Purpose::CcWrite => self.cc_write_done(cqe),
             Purpose::CstsPoll => self.csts_polled(cqe),
             Purpose::Aer => self.aer_done(cqe),
-            Purpose::KeepAlive | Purpose::AenLog => self.admin_done(out.opc, cqe),
+            Purpose::KeepAlive => self.admin_done(out.opc, cqe),
+            Purpose::AenLog { lid } => self.aen_log_done(lid, out.opc, cqe),
+            Purpose::Rescan(step) => self.rescan_step_done(step, cqe, &out.rx),
             Purpose::Io { tag } => self.event(HostEvent::IoDone {
                 tag,
                 status: cqe.status,

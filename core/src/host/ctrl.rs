@@ -100,8 +100,6 @@ impl Default for KeepAliveTimer {
 pub(crate) struct Ctrl {
     pub cntlid: Option<u16>,
     pub phase: CtrlPhase,
-    /// `Connect`: send the admin CONNECT once IC is done.
-    pub auto_connect: bool,
     /// `Connect`/`Initialize`: start init once the admin CONNECT succeeds.
     pub auto_init: bool,
     pub vs: u32,
@@ -119,6 +117,8 @@ pub(crate) struct Ctrl {
     pub namespaces: BTreeMap<u32, u32>,
     /// Namespaces of the active list still to identify during init.
     pub ns_scan: Vec<u32>,
+    /// Namespaces still to identify in a rescan after a namespace-changed AEN.
+    pub rescan: Vec<u32>,
     pub ka: KeepAliveTimer,
     pub poll: Option<CstsPoll>,
 }
@@ -132,7 +132,6 @@ impl Ctrl {
     pub fn admin_closed(&mut self) {
         self.cntlid = None;
         self.phase = CtrlPhase::Down;
-        self.auto_connect = false;
         self.auto_init = false;
         self.poll = None;
         self.ka.period = None;
@@ -481,7 +480,10 @@ impl Host {
                 offset: 0,
                 nsid: 0xFFFF_FFFF,
             };
-            let _ = self.submit_live(0, &cmd, Purpose::AenLog, Payload::Receive(4096));
+            let purpose = Purpose::AenLog {
+                lid: event.log_page,
+            };
+            let _ = self.submit_live(0, &cmd, purpose, Payload::Receive(4096));
         }
         self.submit_aer();
     }

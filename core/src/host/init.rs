@@ -100,6 +100,9 @@ fn set_features(fid: u8, cdw11: u32) -> Command {
     }
 }
 
+/// Log page of the changed namespace list (read after a namespace attribute AEN).
+const LID_CHANGED_NS: u8 = 0x04;
+
 /// The active namespace list: little-endian u32 nsids, ending at the first 0.
 fn parse_ns_list(data: &[u8]) -> Vec<u32> {
     data.chunks_exact(4)
@@ -240,6 +243,43 @@ impl Host {
             self.submit_aer();
         }
         self.send_step(InitStep::GetKato);
+    }
+
+    /// The log page read after an AEN completed; a changed-namespace list starts a rescan
+    /// (Identify active list, then each namespace), as Linux's scan work does.
+    pub(crate) fn aen_log_done(&mut self, lid: u8, opc: u8, cqe: &Cqe) {
+        self.admin_done(opc, cqe);
+        if cqe.status.is_success() && lid == LID_CHANGED_NS && self.ctrl.phase == CtrlPhase::Ready {
+            self.send_rescan(InitStep::IdentifyNsList);
+        }
+    }
+
+    fn send_rescan(&mut self, step: InitStep) {
+        let (cmd, payload) = step.command(self);
+        let _ = self.submit_live(0, &cmd, Purpose::Rescan(step), payload);
+    }
+
+    /// One rescan Identify answered: rebuild the namespace table from the new active list.
+    pub(crate) fn rescan_step_done(&mut self, step: InitStep, cqe: &Cqe, rx: &[u8]) {
+        let ok = cqe.status.is_success();
+        match step {
+            InitStep::IdentifyNsList if ok => {
+                let list = parse_ns_list(rx);
+                self.ctrl.namespaces.retain(|nsid, _| list.contains(nsid));
+                self.ctrl.rescan = list;
+            }
+            InitStep::IdentifyNs(nsid) => {
+                match IdentifyNamespace::parse(rx).filter(|ns| ok && (9..=16).contains(&ns.lbads)) {
+                    Some(ns) => self.ctrl.namespaces.insert(nsid, 1 << ns.lbads),
+                    None => self.ctrl.namespaces.remove(&nsid),
+                };
+            }
+            _ => return,
+        }
+        if !self.ctrl.rescan.is_empty() {
+            let nsid = self.ctrl.rescan.remove(0);
+            self.send_rescan(InitStep::IdentifyNs(nsid));
+        }
     }
 
     /// Identifies the next namespace of the active list, or finishes init.

@@ -9,6 +9,15 @@
 //! `handle_timeout(now)` when `poll_timeout()` is due, then drain `poll_output()` until `None`.
 //! Protocol errors are values (`HostEvent::ProtocolError`), never panics.
 //!
+//! Invariants kept: every `Read`/`Write` ends in exactly one `IoDone` (a local status from
+//! `local_status` when it never reached the target or its queue closed); a misbehaving peer
+//! closes only its own queue (H2CTermReq + `Close`); timers exist only while the admin queue
+//! is live; no map iteration order reaches a decision (BTreeMap only), so runs are repeatable.
+//!
+//! Files: `queue` (per-connection state, CIDs, capsules), `conn` (IC, CONNECT, PDU dispatch,
+//! errors, close), `init` (the init sequence, namespace scans), `ctrl` (phases, CSTS polling,
+//! reset, shutdown, keep-alive, AERs), `io` (reads, writes, R2T, C2HData), `display`.
+//!
 //! CONTRACT NOTE: the public names here are the interface the simulator and the runtime use.
 //! Add freely; do not rename or remove.
 
@@ -40,7 +49,8 @@ pub struct HostConfig {
     pub kato_ms: u32,
     /// Digests requested in ICReq.
     pub digests: Digests,
-    /// 0's based submission queue size sent in CONNECT.
+    /// 0's based submission queue size sent in CONNECT (the admin queue uses at most 31,
+    /// as Linux and SPDK hosts do; SPDK's target rejects larger admin queues).
     pub sqsize: u16,
     /// Largest write sent in-capsule; larger writes use R2T + H2CData.
     pub in_capsule_max: u32,

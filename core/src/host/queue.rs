@@ -49,8 +49,12 @@ pub(crate) enum Purpose {
     CstsPoll,
     Aer,
     KeepAlive,
-    /// Get Log Page after an AEN (clears the event so the target can send the next one).
-    AenLog,
+    /// Get Log Page `lid` after an AEN (clears the event so the target can send the next one).
+    AenLog {
+        lid: u8,
+    },
+    /// Identify commands of a namespace rescan after a namespace-changed AEN.
+    Rescan(InitStep),
     Io {
         tag: u64,
     },
@@ -137,22 +141,23 @@ impl Queue {
     }
 }
 
-/// The SQE for `cmd` with its SGL and flags set for `payload`.
-fn build_capsule(cmd: &Command, cid: u16, payload: &Payload) -> CapsuleCmd {
+/// The capsule for `cmd` with its SGL and flags set for `payload`, plus what the command
+/// will read (bytes expected by C2HData) and the write data held back for R2T.
+fn build_capsule(cmd: &Command, cid: u16, payload: Payload) -> (CapsuleCmd, u32, Vec<u8>) {
     let mut sqe = cmd.to_sqe(cid);
     sqe.flags |= PSDT_SGL;
-    let (kind, len, data) = match payload {
-        Payload::None => (SGL_TRANSPORT, 0, Vec::new()),
-        Payload::InCapsule(d) => (SGL_IN_CAPSULE, d.len(), d.clone()),
-        Payload::OnR2t(d) => (SGL_TRANSPORT, d.len(), Vec::new()),
-        Payload::Receive(n) => (SGL_TRANSPORT, *n as usize, Vec::new()),
+    let (kind, len, data, rx, tx) = match payload {
+        Payload::None => (SGL_TRANSPORT, 0, Vec::new(), 0, Vec::new()),
+        Payload::InCapsule(d) => (SGL_IN_CAPSULE, d.len(), d, 0, Vec::new()),
+        Payload::OnR2t(d) => (SGL_TRANSPORT, d.len(), Vec::new(), 0, d),
+        Payload::Receive(n) => (SGL_TRANSPORT, n as usize, Vec::new(), n, Vec::new()),
     };
     sqe.sgl1 = SglDescriptor {
         addr: 0,
         len: u32::try_from(len).unwrap_or(u32::MAX),
         kind,
     };
-    CapsuleCmd { sqe, data }
+    (CapsuleCmd { sqe, data }, rx, tx)
 }
 
 impl Host {
@@ -171,12 +176,7 @@ impl Host {
             .filter(|q| q.is_open())
             .ok_or(local_status::HOST_PATH_ERROR)?;
         let cid = q.alloc_cid().ok_or(local_status::HOST_PATH_ERROR)?;
-        let capsule = build_capsule(cmd, cid, &payload);
-        let (rx_expected, tx) = match payload {
-            Payload::Receive(n) => (n, Vec::new()),
-            Payload::OnR2t(d) => (0, d),
-            Payload::None | Payload::InCapsule(_) => (0, Vec::new()),
-        };
+        let (capsule, rx_expected, tx) = build_capsule(cmd, cid, payload);
         q.outstanding.insert(
             cid,
             Outstanding {
@@ -260,19 +260,22 @@ mod tests {
     #[test]
     fn capsule_sgl_follows_the_payload() {
         let cmd = Command::KeepAlive;
-        let c = build_capsule(&cmd, 7, &Payload::InCapsule(vec![1; 100]));
+        let (c, rx, tx) = build_capsule(&cmd, 7, Payload::InCapsule(vec![1; 100]));
+        assert_eq!((rx, tx.len()), (0, 0));
         assert_eq!(
             (c.sqe.sgl1.kind, c.sqe.sgl1.len, c.data.len()),
             (SGL_IN_CAPSULE, 100, 100)
         );
         assert_eq!(c.sqe.cid, 7);
         assert_eq!(c.sqe.flags & 0xC0, PSDT_SGL);
-        let c = build_capsule(&cmd, 7, &Payload::OnR2t(vec![1; 8192]));
+        let (c, _, tx) = build_capsule(&cmd, 7, Payload::OnR2t(vec![1; 8192]));
+        assert_eq!(tx.len(), 8192, "held for R2T");
         assert_eq!(
             (c.sqe.sgl1.kind, c.sqe.sgl1.len, c.data.len()),
             (SGL_TRANSPORT, 8192, 0)
         );
-        let c = build_capsule(&cmd, 7, &Payload::Receive(4096));
+        let (c, rx, _) = build_capsule(&cmd, 7, Payload::Receive(4096));
+        assert_eq!(rx, 4096);
         assert_eq!((c.sqe.sgl1.kind, c.sqe.sgl1.len), (SGL_TRANSPORT, 4096));
     }
 }

@@ -24,7 +24,11 @@ impl Target {
         };
         let (ctrlr, qid) = (q.ctrlr, q.qid);
         if let Command::Connect(_) = cmd {
-            if ctrlr.is_some() {
+            let again = q.connect_received
+                || q.outstanding
+                    .iter()
+                    .any(|o| *o != r && self.reqs.get(*o).is_some_and(|o| o.is_connect()));
+            if ctrlr.is_some() || again {
                 self.complete_with(r, status::COMMAND_SEQUENCE_ERROR);
             } else {
                 self.cmd_connect(r);
@@ -153,6 +157,9 @@ impl Target {
             0x01 => self.identify_ctrlr(c).map(|id| id.to_bytes()),
             0x02 => self.identify_active_ns_list(c, nsid),
             0x03 => self.identify_ns_descriptors(c, nsid),
+            // I/O command set specific namespace / controller data (NVM): all zeros.
+            0x05 => self.identify_ns_descriptors(c, nsid).map(|_| vec![0; 4096]),
+            0x06 => Ok(vec![0; 4096]),
             _ => return status::INVALID_FIELD,
         };
         match data {

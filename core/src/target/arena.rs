@@ -68,6 +68,14 @@ handle!(
     "req"
 );
 
+/// Serializes a map with non-string keys as a sequence of `[key, value]` pairs (JSON-safe).
+pub fn ser_pairs<K: Serialize, V: Serialize, S: serde::Serializer>(
+    map: &std::collections::BTreeMap<K, V>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(map.iter())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 struct Slot<T> {
     gen: u32,

@@ -253,6 +253,7 @@ impl Target {
         let c = self.ctrlrs.insert(ctrlr);
         self.history.ctrlrs_created += 1;
         self.qpairs.get_mut(qh).expect("live").ctrlr = Some(c);
+        self.wake(ThreadId::PollGroup(pg));
         self.mark(Mark::AdminConnectStarted, format!("{c} pg{pg}"));
         self.send_msg(ThreadId::App, Msg::SubsystemAddCtrlr { req: r, ctrlr: c });
     }
@@ -333,10 +334,14 @@ impl Target {
             self.io_connect_reject(r, invalid_param(16, true));
             return;
         }
-        let qh = self.reqs.get(r).expect("live").qpair;
+        let Some(req) = self.live_req(r, "_nvmf_ctrlr_add_io_qpair") else {
+            return;
+        };
+        let (qh, pg) = (req.qpair, req.pg);
         if let Some(q) = self.qpairs.get_mut(qh) {
             q.ctrlr = Some(c);
         }
+        self.wake(ThreadId::PollGroup(pg));
         self.send_msg(thread, Msg::CtrlrAddIoQpair { req: r, ctrlr: c });
     }
 
@@ -382,6 +387,7 @@ impl Target {
         if let Some(q) = self.qpairs.get_mut(qh) {
             q.ctrlr = Some(c);
         }
+        self.wake(ThreadId::PollGroup(pg));
         if let Some(req) = self.reqs.get_mut(r) {
             req.rsp.cdw0 = u32::from(cntlid);
         }

@@ -121,6 +121,7 @@ impl Target {
             if let Some(sub) = self.live_subsystem(s, "nvmf_subsystem_remove_ctrlr") {
                 sub.ctrlrs.remove(&cntlid);
             }
+            self.wake(ThreadId::App);
         }
         self.send_msg(thread, Msg::CtrlrDestruct { ctrlr: h });
     }
@@ -133,7 +134,7 @@ impl Target {
         };
         if c.disconnect_in_progress {
             let thread = c.thread;
-            self.send_msg(thread, Msg::CtrlrDestruct { ctrlr: h });
+            self.park_msg(thread, Msg::CtrlrDestruct { ctrlr: h });
             return;
         }
         let users: Vec<String> = self
@@ -276,6 +277,8 @@ impl Target {
             c.csts = 0;
         }
         c.disconnect_in_progress = false;
+        let thread = c.thread;
+        self.wake(thread);
         self.timers.remove(&Timer::CcTimeout { subsys, cntlid });
         if assoc > 0 {
             let at = now + Duration::from_millis(u64::from(assoc));

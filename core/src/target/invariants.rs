@@ -208,24 +208,44 @@ fn check_i10_states(t: &Target) -> Result<(), Violation> {
 /// The liveness report: everything that keeps the target from quiescence.
 pub fn quiescence(t: &Target) -> QuiescenceReport {
     let mut stuck = Vec::new();
+    stuck_threads(t, &mut stuck);
+    stuck_work(t, &mut stuck);
+    stuck_objects(t, &mut stuck);
+    QuiescenceReport { stuck }
+}
+
+/// Queued and parked messages.
+fn stuck_threads(t: &Target, stuck: &mut Vec<String>) {
     for (i, q) in t.queues.iter().enumerate() {
         if !q.is_empty() {
             let names: Vec<&str> = q.iter().map(|m| m.name()).collect();
+            let thread = super::thread::thread_of(i);
             stuck.push(format!(
-                "{} has {} queued messages: {}",
-                super::thread::thread_of(i),
+                "{thread} has {} queued messages: {}",
                 q.len(),
                 names.join(", ")
             ));
         }
     }
+    for (i, p) in t.parked.iter().enumerate() {
+        for m in p {
+            stuck.push(format!(
+                "{} waits in {}",
+                super::thread::thread_of(i),
+                m.name()
+            ));
+        }
+    }
+}
+
+/// Unfinished state changes, CONNECTs, device I/O, fan-outs and RPCs.
+fn stuck_work(t: &Target, stuck: &mut Vec<String>) {
     for (_, s) in t.subsystems.iter() {
         if let Some(head) = s.state_changes.front() {
+            let (nqn, state) = (&s.nqn, s.state.name());
             stuck.push(format!(
-                "state change of {} to {:?} never finished (state {})",
-                s.nqn,
-                head.requested,
-                s.state.name()
+                "state change of {nqn} to {:?} never finished (state {state})",
+                head.requested
             ));
         }
     }
@@ -244,11 +264,18 @@ pub fn quiescence(t: &Target) -> QuiescenceReport {
     }
     for f in t.fanouts.values() {
         stuck.push(format!(
-            "for_each_channel {:?} at pg{} never completed",
+            "for_each_channel {} at pg{} never completed",
             kind_name(&f.kind),
             f.pg
         ));
     }
+    for id in &t.rpcs_pending {
+        stuck.push(format!("rpc {} never answered", id.0));
+    }
+}
+
+/// Objects half torn down, or alive after a shutdown.
+fn stuck_objects(t: &Target, stuck: &mut Vec<String>) {
     for (_, q) in t.qpairs.iter() {
         if matches!(q.state, QpairState::Deactivating | QpairState::Error) {
             stuck.push(format!(
@@ -266,16 +293,12 @@ pub fn quiescence(t: &Target) -> QuiescenceReport {
             ));
         }
     }
-    for id in &t.rpcs_pending {
-        stuck.push(format!("rpc {} never answered", id.0));
-    }
     if t.is_shut_down() {
         let live = t.qpairs.len() + t.ctrlrs.len() + t.subsystems.len() + t.reqs.len();
         if live > 0 {
             stuck.push(format!("{live} objects survive target shutdown"));
         }
     }
-    QuiescenceReport { stuck }
 }
 
 fn kind_name(k: &super::thread::FanKind) -> &'static str {
@@ -284,5 +307,6 @@ fn kind_name(k: &super::thread::FanKind) -> &'static str {
         super::thread::FanKind::StopListen { .. } => "stop_listen",
         super::thread::FanKind::CtrlrDisconnect { .. } => "ctrlr_disconnect_qpairs",
         super::thread::FanKind::PgDestroy => "poll_group_destroy",
+        super::thread::FanKind::DisconnectHost { .. } => "disconnect_host",
     }
 }

@@ -558,8 +558,11 @@ pub struct Target {
     now: Instant,
     /// Thread queues: index 0 is the app thread, 1 + n is poll group n.
     queues: Vec<VecDeque<Msg>>,
+    /// Busy re-poll messages parked until what they wait for changes (see `thread::park_msg`).
+    parked: Vec<Vec<Msg>>,
     /// The thread whose code is running (for I6 checks).
     current: ThreadId,
+    #[serde(serialize_with = "arena::ser_pairs")]
     listeners: BTreeMap<Trid, Listener>,
     subsystems: Arena<SubsysH, Subsystem>,
     pgs: Vec<PollGroup>,
@@ -569,6 +572,7 @@ pub struct Target {
     conns: BTreeMap<ConnId, QpairH>,
     fanouts: BTreeMap<u64, Fanout>,
     next_fanout: u64,
+    #[serde(serialize_with = "arena::ser_pairs")]
     timers: BTreeMap<Timer, Instant>,
     /// Requests parked on a `Timer::ConnectRetry` poller.
     retry_reqs: BTreeMap<ConnId, ReqH>,
@@ -576,6 +580,7 @@ pub struct Target {
     device: BTreeMap<DeviceIoId, ReqH>,
     next_device_io: u64,
     /// (subsystem index, cntlid) -> controller, for timers.
+    #[serde(serialize_with = "arena::ser_pairs")]
     ctrlr_keys: BTreeMap<(u32, u16), CtrlrH>,
     /// Round-robin cursor of the acceptor.
     next_pg: u16,
@@ -591,6 +596,7 @@ impl Target {
         let n = config.poll_groups.max(1);
         let mut t = Target {
             queues: vec![VecDeque::new(); usize::from(n) + 1],
+            parked: vec![Vec::new(); usize::from(n) + 1],
             pgs: vec![PollGroup::default(); usize::from(n)],
             config,
             now: Instant::ZERO,

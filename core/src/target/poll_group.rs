@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Default)]
 pub struct PollGroup {
     pub qpairs: Vec<QpairH>,
+    #[serde(serialize_with = "super::arena::ser_pairs")]
     pub sgroups: BTreeMap<SubsysH, Sgroup>,
     pub destroyed: bool,
 }
@@ -38,6 +39,11 @@ impl Target {
         for q in qpairs {
             self.qpair_disconnect(q);
         }
-        self.send_msg(ThreadId::PollGroup(pg), Msg::PgDestroyRepoll { fan });
+        let msg = Msg::PgDestroyRepoll { fan };
+        if self.pgs[usize::from(pg)].qpairs.is_empty() {
+            self.send_msg(ThreadId::PollGroup(pg), msg);
+        } else {
+            self.park_msg(ThreadId::PollGroup(pg), msg);
+        }
     }
 }

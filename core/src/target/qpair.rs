@@ -154,6 +154,7 @@ impl Target {
         let pending = std::mem::take(&mut q.tcp.rx_pending);
         let dead = q.tcp.dead;
         self.pgs[usize::from(pg)].qpairs.push(h);
+        self.wake(ThreadId::PollGroup(pg));
         if dead {
             self.qpair_disconnect(h);
         } else if !pending.is_empty() {
@@ -274,6 +275,11 @@ impl Target {
     /// transport fini (a TCP self-message).
     pub(super) fn qpair_destroy(&mut self, h: QpairH) {
         let Some(q) = self.qpairs.get(h) else { return };
+        let label = q.label();
+        if !self.assert_thread(ThreadId::PollGroup(q.pg), "_nvmf_qpair_destroy", label) {
+            return;
+        }
+        let Some(q) = self.qpairs.get(h) else { return };
         if q.state != QpairState::Deactivating {
             let label = q.label();
             self.crash_on(
@@ -289,6 +295,7 @@ impl Target {
         let q = self.qpairs.get_mut(h).expect("checked live");
         q.state = QpairState::Error;
         self.pgs[usize::from(pg)].qpairs.retain(|x| *x != h);
+        self.wake(ThreadId::PollGroup(pg));
         self.send_msg(
             ThreadId::PollGroup(pg),
             Msg::TransportQpairDestroy { qpair: h, ctrlr },
@@ -320,6 +327,12 @@ impl Target {
     /// `_nvmf_tcp_qpair_destroy` + `_nvmf_transport_qpair_fini_complete`: close the socket, free
     /// the qpair, and hand the captured controller to the destruct chain.
     pub(super) fn transport_qpair_destroy(&mut self, h: QpairH, ctrlr: Option<CtrlrH>) {
+        if let Some(pg) = self.qpairs.get(h).map(|q| q.pg) {
+            let what = format!("{h}");
+            if !self.assert_thread(ThreadId::PollGroup(pg), "_nvmf_tcp_qpair_destroy", what) {
+                return;
+            }
+        }
         let Some(q) = self.qpairs.remove(h) else {
             self.crash_on(
                 InvariantId::I2,

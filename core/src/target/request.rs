@@ -116,6 +116,13 @@ impl Target {
 
     /// `spdk_nvmf_request_exec` on the qpair's poll group.
     pub(super) fn request_exec(&mut self, r: ReqH) {
+        let Some(req) = self.live_req(r, "spdk_nvmf_request_exec") else {
+            return;
+        };
+        let pg = ThreadId::PollGroup(req.pg);
+        if !self.assert_thread(pg, "spdk_nvmf_request_exec", format!("{r}")) {
+            return;
+        }
         let sgroup = self.request_sgroup(r);
         if self.violation.is_some() {
             return;
@@ -219,7 +226,10 @@ impl Target {
         let Some(req) = self.live_req(r, "_nvmf_request_complete") else {
             return;
         };
-        let qh = req.qpair;
+        let (qh, pg) = (req.qpair, ThreadId::PollGroup(req.pg));
+        if !self.assert_thread(pg, "_nvmf_request_complete", format!("{r}")) {
+            return;
+        }
         if self.live_qpair(qh, "_nvmf_request_complete").is_none() {
             return;
         }

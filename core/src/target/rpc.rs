@@ -146,7 +146,7 @@ impl Target {
                 self.rpc_state(id, &nqn, SubState::Paused, nsid, StateCb::Rpc(id))
             }
             RpcRequest::AddHost { nqn, hostnqn } => Some(self.rpc_host(&nqn, &hostnqn, true)),
-            RpcRequest::RemoveHost { nqn, hostnqn } => Some(self.rpc_host(&nqn, &hostnqn, false)),
+            RpcRequest::RemoveHost { nqn, hostnqn } => self.rpc_remove_host(id, &nqn, &hostnqn),
             RpcRequest::AllowAnyHost { nqn, allow } => Some(self.rpc_allow_any(&nqn, allow)),
             RpcRequest::AddNamespace { nqn, ns } => self.rpc_add_ns(id, &nqn, ns),
             RpcRequest::RemoveNamespace { nqn, nsid } => self.rpc_remove_ns(id, &nqn, nsid),
@@ -229,6 +229,40 @@ impl Target {
             (true, _) => Ok(RpcResponse::Done),
             (false, true) => err(EEXIST, "host already allowed"),
             (false, false) => err(ENOENT, "host not found"),
+        }
+    }
+
+    /// `nvmf_subsystem_remove_host`: forget the host, then disconnect its qpairs on every
+    /// poll group; answered when the walk completes.
+    fn rpc_remove_host(&mut self, id: RpcId, nqn: &str, hostnqn: &str) -> Option<RpcResult> {
+        if let Err(e) = self.rpc_host(nqn, hostnqn, false) {
+            return Some(Err(e));
+        }
+        let subsys = self.find_subsystem(nqn).expect("found above");
+        self.for_each_channel(super::thread::FanKind::DisconnectHost {
+            subsys,
+            hostnqn: hostnqn.to_string(),
+            rpc: id,
+        });
+        None
+    }
+
+    /// Per poll group: disconnect qpairs whose controller is in `s` and belongs to `hostnqn`.
+    pub(super) fn disconnect_host_on_pg(&mut self, pg: u16, s: SubsysH, hostnqn: &str) {
+        let qpairs: Vec<_> = self.pgs[usize::from(pg)]
+            .qpairs
+            .iter()
+            .copied()
+            .filter(|q| {
+                self.qpairs
+                    .get(*q)
+                    .and_then(|q| q.ctrlr)
+                    .and_then(|c| self.ctrlrs.get(c))
+                    .is_some_and(|c| c.subsys == s && c.hostnqn == hostnqn)
+            })
+            .collect();
+        for q in qpairs {
+            self.qpair_disconnect(q);
         }
     }
 

@@ -196,13 +196,7 @@ impl Target {
             .qpairs
             .iter()
             .copied()
-            .filter(|q| {
-                self.qpairs
-                    .get(*q)
-                    .and_then(|q| q.ctrlr)
-                    .and_then(|c| self.ctrlrs.get(c))
-                    .is_some_and(|c| c.subsys == s)
-            })
+            .filter(|q| self.qpair_in_subsystem(*q, s))
             .collect();
         if found.is_empty() {
             self.pg_remove_subsystem_done(pg, s);
@@ -212,7 +206,25 @@ impl Target {
         for q in found {
             self.qpair_disconnect(q);
         }
-        self.send_msg(ThreadId::PollGroup(pg), Msg::RemoveSubsystemRepoll { fan });
+        let msg = Msg::RemoveSubsystemRepoll { fan };
+        if self.pgs[usize::from(pg)]
+            .qpairs
+            .iter()
+            .any(|q| self.qpair_in_subsystem(*q, s))
+        {
+            self.park_msg(ThreadId::PollGroup(pg), msg);
+        } else {
+            self.send_msg(ThreadId::PollGroup(pg), msg);
+        }
+    }
+
+    /// `qpair->ctrlr && qpair->ctrlr->subsys == subsystem`.
+    fn qpair_in_subsystem(&self, q: QpairH, s: SubsysH) -> bool {
+        self.qpairs
+            .get(q)
+            .and_then(|q| q.ctrlr)
+            .and_then(|c| self.ctrlrs.get(c))
+            .is_some_and(|c| c.subsys == s)
     }
 
     /// `_nvmf_poll_group_remove_subsystem_cb`: namespaces go INACTIVE. Requests still queued

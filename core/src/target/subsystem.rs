@@ -305,7 +305,7 @@ impl Target {
             return;
         };
         if !sub.ctrlrs.is_empty() {
-            self.send_msg(ThreadId::App, Msg::SubsystemDestroy { subsys: s, rpc });
+            self.park_msg(ThreadId::App, Msg::SubsystemDestroy { subsys: s, rpc });
             return;
         }
         let changes: Vec<StateChange> = sub.state_changes.drain(..).collect();

@@ -108,6 +108,12 @@ pub enum FanKind {
     CtrlrDisconnect { ctrlr: CtrlrH, io_only: bool },
     /// Poll group destroy during whole-target shutdown.
     PgDestroy,
+    /// `nvmf_subsystem_disconnect_host_for_each_qpair` after a host was removed.
+    DisconnectHost {
+        subsys: SubsysH,
+        hostnqn: String,
+        rpc: RpcId,
+    },
 }
 
 /// One `spdk_for_each_channel` in progress.
@@ -142,6 +148,25 @@ impl Target {
         if let Some(q) = self.queues.get_mut(thread_index(to)) {
             q.push_back(msg);
         }
+    }
+
+    /// A message that re-sends itself until a condition holds (`nvmf_poll_group_remove_
+    /// subsystem_msg`, `_nvmf_tgt_disconnect_qpairs`, `_nvmf_subsystem_destroy`,
+    /// `_nvmf_ctrlr_destruct`) is parked instead of spinning: each spin could only change its
+    /// outcome after some other event, so it is re-queued (at the tail, FIFO kept) when that
+    /// event happens (`wake`). This is DESIGN 3.1's time-jump rule for busy re-polls: no
+    /// livelock, no step per spin.
+    pub(super) fn park_msg(&mut self, on: ThreadId, msg: Msg) {
+        if let Some(p) = self.parked.get_mut(thread_index(on)) {
+            p.push(msg);
+        }
+    }
+
+    /// Re-queues every message parked on `thread`.
+    pub(super) fn wake(&mut self, thread: ThreadId) {
+        let i = thread_index(thread);
+        let msgs = std::mem::take(&mut self.parked[i]);
+        self.queues[i].extend(msgs);
     }
 
     /// Runs the head message of `thread`'s queue (no-op if empty).
@@ -249,6 +274,12 @@ impl Target {
                 self.channel_continue(fan);
             }
             FanKind::PgDestroy => self.pg_destroy_poll(fan),
+            FanKind::DisconnectHost {
+                subsys, hostnqn, ..
+            } => {
+                self.disconnect_host_on_pg(f.pg, subsys, &hostnqn);
+                self.channel_continue(fan);
+            }
         }
     }
 
@@ -277,6 +308,7 @@ impl Target {
                 }
             }
             FanKind::PgDestroy => self.shutdown_step(),
+            FanKind::DisconnectHost { rpc, .. } => self.rpc_ok(rpc),
         }
     }
 

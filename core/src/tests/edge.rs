@@ -458,3 +458,179 @@ fn namespace_remove_with_io_outstanding_drains_first() {
     assert_eq!(w.responses(io)[0].status, status::INVALID_NAMESPACE);
     w.shutdown_and_check();
 }
+
+#[test]
+fn busy_re_polls_wait_without_spinning() {
+    let mut w = World::new(config());
+    let (_a, cntlid) = w.connect_enabled(1, HOSTNQN);
+    let (io, _) = w.connect_io(2, HOSTNQN, cntlid, 1);
+    w.send(io, &pdu::write(5, 1, 0, vec![1; 512], true));
+    let stop = w.rpc(RpcRequest::StopSubsystem { nqn: NQN.into() });
+    let mut steps = 0;
+    while let Some(e) = w
+        .target
+        .enabled_events()
+        .into_iter()
+        .find(|e| matches!(e.input, Input::Run(_)))
+    {
+        w.input(e.input);
+        steps += 1;
+    }
+    assert!(steps < 40, "re-polls must park, not spin ({steps} steps)");
+    assert!(!w.rpc_ok(stop), "the stop waits for the write to drain");
+    let stuck = w.target.quiescence_report().stuck;
+    assert!(
+        stuck
+            .iter()
+            .any(|s| s.contains("nvmf_poll_group_remove_subsystem_msg")),
+        "{stuck:?}"
+    );
+    w.run_all();
+    assert!(w.rpc_ok(stop));
+    assert_eq!(w.target.ctrlr_count(), 0);
+    w.shutdown_and_check();
+}
+
+#[test]
+fn a_second_connect_on_a_connected_qpair_is_a_sequence_error() {
+    let mut w = World::new(config());
+    let (a, _) = w.connect_enabled(1, HOSTNQN);
+    w.send(a, &pdu::connect(7, 0, NQN, HOSTNQN, 0xFFFF, 0));
+    w.run_all();
+    assert_eq!(w.responses(a)[0].status, status::COMMAND_SEQUENCE_ERROR);
+    assert_eq!(w.target.ctrlr_count(), 1);
+    w.shutdown_and_check();
+}
+
+/// SPDK-NOTES peer suite #4: keep-alive expiry disconnects the admin qpair while an I/O
+/// CONNECT is between hops. FIFO on the ctrlr thread orders `nvmf_ctrlr_add_io_qpair` before
+/// the final `_nvmf_ctrlr_destruct`, so the CONNECT is re-validated and rejected, never a crash.
+#[test]
+fn keep_alive_expiry_during_an_io_connect_rejects_it_cleanly() {
+    for app_first in [true, false] {
+        let mut w = World::new(config());
+        let (a, cqe) = w.connect_admin(1, HOSTNQN, 10_000);
+        let cntlid = cqe.cdw0 as u16;
+        w.send(a, &pdu::prop_set_cc(2, pdu::CC_ENABLE));
+        w.run_all();
+        let io = w.accept(2);
+        w.run_all();
+        w.send(io, &pdu::icreq());
+        w.send(io, &pdu::connect(1, 1, NQN, HOSTNQN, cntlid, 0));
+        assert_eq!(
+            w.target.queued_messages(ThreadId::App),
+            vec!["_nvmf_ctrlr_add_io_qpair"]
+        );
+        if app_first {
+            assert!(w.run(ThreadId::App));
+        }
+        w.fire(Timer::KeepAlive { subsys: 0, cntlid });
+        // Let the expiry fan-out and the admin qpair's teardown run before the app thread.
+        while w.run(ThreadId::PollGroup(0)) || w.run(ThreadId::PollGroup(1)) {}
+        w.run_all();
+        assert_eq!(w.marked(Mark::KeepAliveExpired), 1);
+        assert!(w.closed(a));
+        let (accepted, rejected) = (
+            w.marked(Mark::IoConnectAccepted),
+            w.marked(Mark::IoConnectRejected),
+        );
+        if app_first {
+            assert_eq!(
+                (accepted, rejected),
+                (1, 0),
+                "connected just before the expiry"
+            );
+        } else {
+            assert_eq!((accepted, rejected), (0, 1), "re-validated after the hop");
+            assert!(!w.responses(io)[0].status.is_success());
+        }
+        assert_eq!(w.target.ctrlr_count(), 0);
+        w.shutdown_and_check();
+    }
+}
+
+#[test]
+fn add_listener_pauses_adds_and_resumes_and_the_new_trid_accepts_connects() {
+    let mut w = World::new(config());
+    let (a, _) = w.connect_enabled(1, HOSTNQN);
+    let t2 = Trid::tcp("127.0.0.1", 4421);
+    let id = w.rpc(RpcRequest::SubsystemAddListener {
+        nqn: NQN.into(),
+        trid: t2.clone(),
+    });
+    w.run_all();
+    assert!(w.rpc_ok(id));
+    assert_eq!(
+        (
+            w.marked(Mark::SubsystemPaused),
+            w.marked(Mark::SubsystemResumed)
+        ),
+        (1, 1)
+    );
+    assert!(!w.closed(a), "existing qpairs survive the pause");
+    let dup = w.rpc(RpcRequest::SubsystemAddListener {
+        nqn: NQN.into(),
+        trid: t2.clone(),
+    });
+    assert_eq!(w.rpc_results[&dup].as_ref().unwrap_err().code, -17);
+    let c = ConnId(2);
+    w.input(Input::Accept { trid: t2, conn: c });
+    w.run_all();
+    w.send(c, &pdu::icreq());
+    w.send(c, &pdu::connect(1, 0, NQN, HOSTNQN_B, 0xFFFF, 0));
+    w.run_all();
+    assert!(w.responses(c)[0].status.is_success());
+    w.shutdown_and_check();
+}
+
+#[test]
+fn stop_and_start_a_subsystem_with_a_connected_host() {
+    let mut w = World::new(config());
+    let (a, _) = w.connect_enabled(1, HOSTNQN);
+    let stop = w.rpc(RpcRequest::StopSubsystem { nqn: NQN.into() });
+    w.run_all();
+    assert!(w.rpc_ok(stop));
+    assert!(w.closed(a));
+    assert_eq!(w.target.subsystem_state(NQN), Some(SubState::Inactive));
+    let (b, _) = {
+        let c = start_connect(&mut w, 2, HOSTNQN);
+        w.run_all();
+        (c, ())
+    };
+    assert!(w.responses(b).is_empty(), "queued while INACTIVE");
+    let start = w.rpc(RpcRequest::StartSubsystem { nqn: NQN.into() });
+    w.run_all();
+    assert!(w.rpc_ok(start));
+    assert!(
+        w.responses(b)[0].status.is_success(),
+        "replayed when the subsystem starts"
+    );
+    w.shutdown_and_check();
+}
+
+#[test]
+fn remove_host_disconnects_that_hosts_qpairs_only() {
+    let mut w = World::new(config());
+    let (a, ca) = w.connect_enabled(1, HOSTNQN);
+    let (io, _) = w.connect_io(2, HOSTNQN, ca, 1);
+    let (b, _) = w.connect_enabled(3, HOSTNQN_B);
+    let id = w.rpc(RpcRequest::AddHost {
+        nqn: NQN.into(),
+        hostnqn: HOSTNQN.into(),
+    });
+    assert!(w.rpc_ok(id));
+    let id = w.rpc(RpcRequest::RemoveHost {
+        nqn: NQN.into(),
+        hostnqn: HOSTNQN.into(),
+    });
+    assert!(!w.rpc_ok(id), "answered after the walk");
+    w.run_all();
+    assert!(w.rpc_ok(id));
+    assert!(w.closed(a) && w.closed(io) && !w.closed(b));
+    let again = w.rpc(RpcRequest::RemoveHost {
+        nqn: NQN.into(),
+        hostnqn: HOSTNQN.into(),
+    });
+    assert_eq!(w.rpc_results[&again].as_ref().unwrap_err().code, -2);
+    w.shutdown_and_check();
+}

@@ -2,6 +2,7 @@
 //! each step outputs are routed (PDUs decoded per connection with `Role::Host`) and the
 //! invariants are checked.
 
+use crate::host::{Host, HostAction, HostConfig, HostEvent, HostInput, HostOutput, Qid};
 use crate::target::{
     ConnId, Input, Mark, NamespaceConfig, Output, RpcError, RpcId, RpcRequest, RpcResponse,
     SubsystemConfig, Target, TargetConfig, TargetEvent, ThreadId, Timer, Trid, Violation,
@@ -64,6 +65,18 @@ pub struct World {
     /// Allow a violation (seed-bug tests) instead of failing the test.
     pub expect_violation: bool,
     next_rpc: u64,
+    /// Sans-IO hosts wired in memory (each queue is one connection).
+    pub hosts: Vec<HostSlot>,
+    /// Which host queue a connection belongs to.
+    conn_owner: BTreeMap<ConnId, (usize, Qid)>,
+    next_host_conn: u64,
+}
+
+/// One sans-IO host and its connections.
+pub struct HostSlot {
+    pub host: Host,
+    pub conns: BTreeMap<Qid, ConnId>,
+    pub events: Vec<HostEvent>,
 }
 
 /// A subsystem with one 64-block RAM namespace, listening on `trid()`.
@@ -97,6 +110,9 @@ impl World {
             events: Vec::new(),
             expect_violation: false,
             next_rpc: 1,
+            hosts: Vec::new(),
+            conn_owner: BTreeMap::new(),
+            next_host_conn: 100,
         }
     }
 
@@ -122,6 +138,10 @@ impl World {
 
     fn drain(&mut self) {
         while let Some(out) = self.target.poll_output() {
+            if let Some((h, input)) = self.to_host(&out) {
+                self.host_input(h, input);
+                continue;
+            }
             match out {
                 Output::Send { conn, data } => {
                     self.peers.entry(conn).or_insert_with(Peer::new).feed(&data)
@@ -337,5 +357,105 @@ impl World {
             self.target.armed_timers()
         );
         self.assert_quiescent();
+    }
+}
+
+impl World {
+    /// Adds a sans-IO host; returns its index.
+    pub fn add_host(&mut self, config: HostConfig) -> usize {
+        self.hosts.push(HostSlot {
+            host: Host::new(config),
+            conns: BTreeMap::new(),
+            events: Vec::new(),
+        });
+        self.hosts.len() - 1
+    }
+
+    /// Gives a host a scripted action.
+    pub fn host_do(&mut self, h: usize, action: HostAction) {
+        self.host_input(h, HostInput::Do(action));
+    }
+
+    /// A target output addressed to a host queue, as that host's input.
+    fn to_host(&self, out: &Output) -> Option<(usize, HostInput)> {
+        let conn = match out {
+            Output::Send { conn, .. } | Output::Close { conn } => *conn,
+            _ => return None,
+        };
+        let (h, qid) = *self.conn_owner.get(&conn)?;
+        let input = match out {
+            Output::Send { data, .. } => HostInput::Bytes {
+                qid,
+                data: data.clone(),
+            },
+            _ => HostInput::Closed { qid },
+        };
+        Some((h, input))
+    }
+
+    fn host_input(&mut self, h: usize, input: HostInput) {
+        let now = self.now;
+        self.hosts[h].host.handle(now, input);
+        self.pump_host(h);
+    }
+
+    /// Routes a host's outputs: Open -> accept, Send -> bytes, Close -> peer closed.
+    fn pump_host(&mut self, h: usize) {
+        while let Some(out) = self.hosts[h].host.poll_output() {
+            match out {
+                HostOutput::Open { qid } => {
+                    let conn = ConnId(self.next_host_conn);
+                    self.next_host_conn += 1;
+                    self.conn_owner.insert(conn, (h, qid));
+                    self.hosts[h].conns.insert(qid, conn);
+                    self.input(Input::Accept { trid: trid(), conn });
+                    let now = self.now;
+                    self.hosts[h].host.handle(now, HostInput::Opened { qid });
+                }
+                HostOutput::Send { qid, data } => {
+                    let conn = self.hosts[h].conns[&qid];
+                    self.input(Input::Bytes { conn, data });
+                }
+                HostOutput::Close { qid } => {
+                    let conn = self.hosts[h].conns[&qid];
+                    self.input(Input::PeerClosed { conn });
+                }
+                HostOutput::Event(e) => self.hosts[h].events.push(e),
+            }
+        }
+    }
+
+    /// Runs target events, host timers and target timers in time order up to `until`.
+    pub fn settle_hosts_until(&mut self, until: Instant) {
+        loop {
+            self.run_all();
+            let host_due = (0..self.hosts.len())
+                .filter_map(|h| self.hosts[h].host.poll_timeout().map(|t| (t, h)))
+                .min();
+            let target_due = self
+                .target
+                .armed_timers()
+                .into_iter()
+                .map(|(_, at)| at)
+                .min();
+            match (host_due, target_due) {
+                (Some((t, h)), td) if t <= until && td.is_none_or(|d| t <= d) => {
+                    self.now = self.now.max(t);
+                    let now = self.now;
+                    self.hosts[h].host.handle_timeout(now);
+                    self.pump_host(h);
+                }
+                (_, Some(d)) if d <= until => {
+                    self.fire_next_timer();
+                }
+                _ => break,
+            }
+        }
+        self.now = self.now.max(until);
+    }
+
+    /// Events a host reported so far.
+    pub fn host_events(&self, h: usize) -> &[HostEvent] {
+        &self.hosts[h].events
     }
 }

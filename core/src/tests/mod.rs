@@ -7,5 +7,7 @@
 mod edge;
 mod happy;
 pub mod harness;
+mod hosts;
 pub mod pdu;
+mod random;
 mod seed;

@@ -24,7 +24,11 @@ fn seed_config(bug: bool, parking: ConnectParking) -> TargetConfig {
 /// pause reaches it and parks on the retry poller (still on `outstanding`, ctrlr NULL, qid 0);
 /// the pause completes; `stop_listen_async(T, NULL)` disconnects the qpair.
 fn window_a(bug: bool) -> World {
-    let mut w = World::new(seed_config(bug, ConnectParking::Retry));
+    window_a_with(bug, ConnectParking::Retry)
+}
+
+fn window_a_with(bug: bool, parking: ConnectParking) -> World {
+    let mut w = World::new(seed_config(bug, parking));
     w.expect_violation = bug;
     let c = w.accept(1);
     assert!(w.run(ThreadId::PollGroup(0)));
@@ -35,7 +39,7 @@ fn window_a(bug: bool) -> World {
     });
     assert_eq!(w.target.subsystem_state(NQN), Some(SubState::Pausing));
     w.send(c, &pdu::connect(1, 0, NQN, HOSTNQN, 0xFFFF, 0));
-    assert_eq!(w.marked(Mark::ConnectParkedWhilePausing), 1);
+    assert_eq!(w.marked(Mark::ConnectParkedWhilePausing), 1, "{parking:?}");
     w.run_all();
     assert!(w.rpc_ok(pause));
     assert_eq!(w.target.subsystem_state(NQN), Some(SubState::Paused));
@@ -144,5 +148,31 @@ fn spdk_3302_window_b_is_clean_with_the_switch_off() {
         "a dead connection gets no response"
     );
     assert_eq!(w.target.qpair_count(), 1, "host A stays");
+    w.shutdown_and_check();
+}
+
+/// At HEAD (queue mode, and the v24.01.x backport `0276a8e631`) the parked CONNECT leaves
+/// `qpair->outstanding`, so even without the guard window (a) is closed: the qpair is destroyed
+/// at once and the queued CONNECT is freed with it.
+#[test]
+fn spdk_3302_window_a_is_closed_by_queue_mode_even_with_the_switch_on() {
+    let mut w = window_a_with(true, ConnectParking::Queue);
+    assert!(w.violation().is_none());
+    assert_eq!(
+        w.marked(Mark::FreeAerWithoutCtrlr),
+        0,
+        "no request outstanding"
+    );
+    w.run_all();
+    assert!(w.closed(crate::target::ConnId(1)));
+    assert_eq!(
+        w.target.request_count(),
+        0,
+        "the queued CONNECT was freed with its qpair"
+    );
+    let id = w.rpc(RpcRequest::ResumeSubsystem { nqn: NQN.into() });
+    w.run_all();
+    assert!(w.rpc_ok(id));
+    w.expect_violation = false;
     w.shutdown_and_check();
 }

@@ -98,6 +98,13 @@ impl PduDecoder {
         }
     }
 
+    /// A decoder that already saw (`ic_done`) or still expects the IC PDU (`Pdu::parse`).
+    pub(crate) fn with_ic_done(config: DecoderConfig, ic_done: bool) -> Self {
+        let mut dec = PduDecoder::new(config);
+        dec.ic_done = ic_done;
+        dec
+    }
+
     /// Changes the digests in force (after ICReq/ICResp).
     pub fn set_digests(&mut self, digests: Digests) {
         self.config.digests = digests;
@@ -111,6 +118,7 @@ impl PduDecoder {
     /// Consumes bytes from the front of `input` until one whole PDU is assembled (returned as
     /// `Ok(Some)`) or `input` is empty (`Ok(None)`: incomplete, partial PDU buffered).
     /// Buffers at most one PDU. Call again with the rest of `input`.
+    #[inline]
     pub fn decode(&mut self, input: &mut &[u8]) -> Result<Option<Pdu>, WireError> {
         self.tolerant = false;
         Ok(self.run(input)?.map(|d| d.pdu))
@@ -123,6 +131,7 @@ impl PduDecoder {
         self.run(input)
     }
 
+    #[inline]
     fn run(&mut self, input: &mut &[u8]) -> Result<Option<Decoded>, WireError> {
         if let Some(e) = &self.error {
             return Err(e.clone());
@@ -149,6 +158,7 @@ impl PduDecoder {
     }
 
     /// A whole PDU at the front of `input` with nothing buffered: parse in place.
+    #[inline]
     fn fast_path(&mut self, input: &mut &[u8]) -> Option<Result<Option<Decoded>, WireError>> {
         if !self.buf.is_empty() || input.len() < COMMON_HEADER_LEN {
             return None;
@@ -219,6 +229,7 @@ impl PduDecoder {
     }
 
     /// Stage 1: the common header. Returns the type and the header length with digest.
+    #[inline]
     fn check_common(&self, b: &[u8]) -> Result<(PduType, usize), WireError> {
         let c = CommonHeader::parse(b);
         let role = self.config.role;
@@ -247,6 +258,7 @@ impl PduDecoder {
     }
 
     /// The IC exchange comes first and only once; TermReq is legal at any time.
+    #[inline]
     fn check_sequence(&self, ty: PduType, b: &[u8]) -> Result<(), WireError> {
         let is_ic = matches!(ty, PduType::IcReq | PduType::IcResp);
         let is_term = matches!(ty, PduType::H2CTermReq | PduType::C2HTermReq);
@@ -266,6 +278,7 @@ impl PduDecoder {
     }
 
     /// Stage 2: the whole header (with its digest). Returns where data and digests are.
+    #[inline]
     fn check_header(&self, ty: PduType, h: &[u8]) -> Result<Layout, WireError> {
         let hlen = ty.hlen();
         let header = &h[..hlen];
@@ -287,6 +300,7 @@ impl PduDecoder {
     }
 
     /// DDGSTF, `pdo` and `plen` against the type's layout and the configured limits.
+    #[inline]
     fn check_layout(&self, ty: PduType, header_len: usize, h: &[u8]) -> Result<Layout, WireError> {
         let c = CommonHeader::parse(h);
         let plen = c.plen as usize;
@@ -334,6 +348,7 @@ impl PduDecoder {
     }
 
     /// Type-specific header fields.
+    #[inline]
     fn check_fields(&self, lay: &Layout, h: &[u8]) -> Result<(), WireError> {
         let data_len = lay.data_end - lay.data_start;
         match lay.ty {
@@ -359,6 +374,7 @@ impl PduDecoder {
         }
     }
 
+    #[inline]
     fn check_data_fields(&self, lay: &Layout, h: &[u8], data_len: usize) -> Result<(), WireError> {
         if lay.ty != PduType::CapsuleCmd {
             let datal = get_u32(h, pf::LENGTH);
@@ -389,6 +405,7 @@ impl PduDecoder {
     }
 
     /// Stage 3: the data digest, then the `Pdu`.
+    #[inline]
     fn finish(&mut self, lay: &Layout, pdu: &[u8]) -> Result<Decoded, WireError> {
         let data = &pdu[lay.data_start..lay.data_end];
         let data_digest_ok = !lay.dd || crc32c(data) == get_u32(pdu, lay.data_end);

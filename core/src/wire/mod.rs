@@ -12,6 +12,19 @@
 //!
 //! CONTRACT NOTE: the public names in this module are the interface the host, the target, the
 //! simulator and the runtime are written against. Add freely; do not rename or remove.
+//!
+//! Files: `common_header` (8-byte header, type table), `pdu` (emit, PDU field offsets),
+//! `decoder` (streaming validation, FES/FEI mapping), `view` (`PduBuf` checked view,
+//! `Pdu::parse`), `sqe`/`cqe` (entries, status), `command` (opcodes, `Command`, CONNECT data),
+//! `identify`, `display` (trace text), `crc` (digests), `error` (`WireError` constructors).
+//!
+//! Spec choices (details in `decoder`): a `plen` above `max_pdu_len` is an invalid PDU Length
+//! field (FES 1, FEI 4); data beyond `max_data_len` is "data transfer limit exceeded" (FES 5);
+//! a header digest error carries the received digest in FEI (Wireshark's "PDU header digest");
+//! a data digest error is fatal in `decode` (FES 3, as SPDK sends) and per-PDU in
+//! `PduDecoder::decode_tolerant` (the spec's Transient Transport Error); a TermReq is accepted
+//! before the IC exchange (SPDK's target answers a bad ICReq with one). "Data transfer out of
+//! range" (FES 4) needs command state, so the target reports it, not the decoder.
 
 // Submodules are free to reorganise; the re-exports below are the contract.
 
@@ -19,16 +32,19 @@ mod bytes;
 pub mod command;
 pub mod common_header;
 pub mod cqe;
+mod crc;
 pub mod decoder;
 pub mod display;
 mod error;
 pub mod identify;
 pub mod pdu;
 pub mod sqe;
+pub mod view;
 
 pub use common_header::{crc32c, flags as pdu_flags, CommonHeader, COMMON_HEADER_LEN, DIGEST_LEN};
 pub use decoder::{Decoded, PduDecoder};
 pub use display::PduDisplay;
+pub use view::PduBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -230,10 +246,11 @@ pub enum Role {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct DecoderConfig {
     pub role: Role,
-    /// Largest `plen` accepted (bounds the buffer); larger is `LimitExceeded`... or
-    /// `InvalidHeaderField` at offset 4, as the spec asks.
+    /// Largest `plen` accepted (bounds the buffer); larger is `InvalidHeaderField` with FEI 4
+    /// (the PDU Length field), checked before anything beyond the header is buffered.
     pub max_pdu_len: u32,
-    /// Largest data payload (in-capsule data, H2CData/C2HData `datal`).
+    /// Largest data payload (in-capsule data, H2CData/C2HData `datal`); larger is
+    /// `LimitExceeded` (the spec's "data transfer limit exceeded", FEI 0).
     pub max_data_len: u32,
     /// Digests in force; `PduDecoder::set_digests` changes them after IC negotiation.
     pub digests: Digests,

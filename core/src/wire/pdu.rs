@@ -224,6 +224,7 @@ fn write_data_hdr(h: &mut [u8], cccid: u16, ttag: u16, offset: u32, len: usize) 
 
 /// Builds the `Pdu` from a header and data the decoder has fully validated (`h` holds at least
 /// `ty.hlen()` bytes; `fes` of a TermReq was checked).
+#[inline]
 pub(crate) fn parse_validated(ty: PduType, flag_bits: u8, h: &[u8], data: &[u8]) -> Pdu {
     match ty {
         PduType::IcReq => Pdu::IcReq(IcReq {

@@ -109,6 +109,8 @@ pub struct FakeTarget {
     pub aers: Vec<u16>,
     /// Answer nothing (the test answers by hand).
     pub silent: bool,
+    /// Active namespaces: (nsid, log2 of the block size).
+    pub namespaces: Vec<(u32, u8)>,
 }
 
 impl FakeTarget {
@@ -122,6 +124,7 @@ impl FakeTarget {
             storage: vec![0; BLOCK * NS_BLOCKS],
             aers: Vec::new(),
             silent: false,
+            namespaces: vec![(1, 9)],
         }
     }
 
@@ -160,6 +163,12 @@ impl FakeTarget {
                 Err(e) => panic!("fake target: host sent a bad PDU: {e}"),
             };
             self.log.push((now, qid, pdu.clone()));
+            if let Pdu::IcReq(req) = &pdu {
+                // The host uses the digests it asked for once ICResp arrives (from us or a test).
+                let q = self.queues.get_mut(&qid).unwrap();
+                q.digests = req.digests;
+                q.decoder.set_digests(req.digests);
+            }
             if !self.silent {
                 for answer in self.answer(qid, &pdu) {
                     let digests = self.queues[&qid].digests;
@@ -184,9 +193,6 @@ impl FakeTarget {
                     digests: req.digests,
                     maxh2cdata: self.knobs.maxh2cdata,
                 });
-                let q = self.queues.get_mut(&qid).unwrap();
-                q.digests = req.digests;
-                q.decoder.set_digests(req.digests);
                 vec![Pdu::IcResp(resp)]
             }
             Pdu::CapsuleCmd(cmd) => self.command(qid, cmd),
@@ -288,18 +294,23 @@ impl FakeTarget {
             1 => self.knobs.identify.to_bytes(),
             2 => {
                 let mut d = vec![0; 4096];
-                d[..4].copy_from_slice(&1u32.to_le_bytes());
+                for (i, (nsid, _)) in self.namespaces.iter().enumerate() {
+                    d[i * 4..i * 4 + 4].copy_from_slice(&nsid.to_le_bytes());
+                }
                 d
             }
-            0 if nsid == 1 => IdentifyNamespace {
-                nsze: NS_BLOCKS as u64,
-                ncap: NS_BLOCKS as u64,
-                nuse: NS_BLOCKS as u64,
-                nlbaf: 0,
-                flbas: 0,
-                lbads: 9,
+            0 if self.namespaces.iter().any(|(n, _)| *n == nsid) => {
+                let lbads = self.namespaces.iter().find(|(n, _)| *n == nsid).unwrap().1;
+                IdentifyNamespace {
+                    nsze: NS_BLOCKS as u64,
+                    ncap: NS_BLOCKS as u64,
+                    nuse: NS_BLOCKS as u64,
+                    nlbaf: 0,
+                    flbas: 0,
+                    lbads,
+                }
+                .to_bytes()
             }
-            .to_bytes(),
             _ => return vec![resp(qid, cid, status::INVALID_NAMESPACE, 0, 0)],
         };
         self.data_in(qid, cid, data)
