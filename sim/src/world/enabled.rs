@@ -119,10 +119,8 @@ impl World<'_> {
     }
 
     /// Skips actions whose window closed; lists the others that are enabled (maybe later).
+    /// The operator keeps going in the liveness phase: a scripted resume is not a fault.
     fn op_cands(&mut self, out: &mut Vec<Cand>) {
-        if self.phase != Phase::Safety {
-            return;
-        }
         for i in 0..self.ops.len() {
             if self.ops[i] != OpState::Pending {
                 continue;

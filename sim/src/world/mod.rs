@@ -7,8 +7,8 @@
 //! deadline), asks the chooser for one, applies it, drains every output, then checks the
 //! target's invariants (TigerBeetle style). Time jumps to a deadline only when that event is
 //! chosen or nothing else is enabled. After the safety phase comes the liveness phase: faults
-//! stop, host scripts and the operator stop, timers may fire, and the world must reach
-//! quiescence within `liveness_steps`.
+//! stop, host scripts stop (pending operator actions still run: a scripted resume is not a
+//! fault), timers may fire, and the world must reach quiescence within `liveness_steps`.
 //!
 //! Invariants kept: everything is a function of the scenario and the choices (no wall clock,
 //! BTreeMaps only); the chooser is asked only when there is a real choice; the trace records
@@ -51,7 +51,15 @@ impl Failure {
         match self {
             Failure::Safety(v) => format!("safety {:?} at {}", v.invariant, v.site),
             Failure::Protocol { .. } => "safety protocol at host".to_string(),
-            Failure::Liveness { .. } => "liveness I8".to_string(),
+            Failure::Liveness { stuck } => {
+                let mut kinds: Vec<String> = stuck
+                    .iter()
+                    .map(|l| l.replace(|c: char| c.is_ascii_digit(), ""))
+                    .collect();
+                kinds.sort();
+                kinds.dedup();
+                format!("liveness I8: {}", kinds.join("; "))
+            }
         }
     }
 
