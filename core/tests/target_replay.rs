@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 const H2T: &[u8] = include_bytes!("data/target/spdk-identify.stream0.host-to-target.bin");
 const T2H: &[u8] = include_bytes!("data/target/spdk-identify.stream0.target-to-host.bin");
 
+/// Decodes a whole stream; the digests negotiated by the IC exchange apply after it. A
+/// truncated tail (the perf captures stop mid-PDU) is left undecoded.
 fn decode_all(bytes: &[u8], role: Role) -> Vec<Pdu> {
     let mut dec = PduDecoder::new(DecoderConfig {
         role,
@@ -24,6 +26,11 @@ fn decode_all(bytes: &[u8], role: Role) -> Vec<Pdu> {
     let mut input = bytes;
     let mut out = Vec::new();
     while let Some(pdu) = dec.decode(&mut input).expect("capture decodes") {
+        match &pdu {
+            Pdu::IcReq(ic) => dec.set_digests(ic.digests),
+            Pdu::IcResp(ic) => dec.set_digests(ic.digests),
+            _ => {}
+        }
         out.push(pdu);
     }
     out
@@ -191,4 +198,125 @@ fn spdk_identify_session_replays_byte_for_byte() {
         "{:?}",
         r.target.quiescence_report()
     );
+}
+
+const PERF_ADMIN_H2T: &[u8] =
+    include_bytes!("data/target/spdk-perf-randread-4k-digests.stream0.host-to-target.bin");
+const PERF_ADMIN_T2H: &[u8] =
+    include_bytes!("data/target/spdk-perf-randread-4k-digests.stream0.target-to-host.bin");
+const PERF_IO_H2T: &[u8] =
+    include_bytes!("data/target/spdk-perf-randread-4k-digests.stream1.host-to-target.bin");
+const PERF_IO_T2H: &[u8] =
+    include_bytes!("data/target/spdk-perf-randread-4k-digests.stream1.target-to-host.bin");
+
+/// Feeds one captured stream on `conn`, a few bytes at a time, running events between.
+fn feed(r: &mut Replay, conn: ConnId, bytes: &[u8]) -> Vec<Pdu> {
+    r.sent.clear();
+    r.step(Input::Accept {
+        trid: Trid::tcp("127.0.0.1", 4420),
+        conn,
+    });
+    r.run_enabled();
+    for chunk in bytes.chunks(7) {
+        r.now = r.now + Duration::from_micros(1);
+        r.step(Input::Bytes {
+            conn,
+            data: chunk.to_vec(),
+        });
+        r.run_enabled();
+    }
+    decode_all(&r.sent, Role::Host)
+}
+
+/// Every answer SPDK gave (kind, CID, status class) is among ours; I/O with queue depth 4 may
+/// complete in another order, and the capture stops before the session ends.
+fn assert_spdk_answers_included(ours: &[Pdu], spdk: &[Pdu]) {
+    let class = |(cid, a): &(u16, Answer)| (*cid, a.data, a.status.sct, a.status.is_success());
+    let mut ours: Vec<_> = answers(ours).iter().map(class).collect();
+    let spdk: Vec<_> = answers(spdk).iter().map(class).collect();
+    assert!(!spdk.is_empty());
+    for a in &spdk {
+        let i = ours
+            .iter()
+            .position(|o| o == a)
+            .unwrap_or_else(|| panic!("SPDK answer {a:?} missing"));
+        ours.remove(i);
+    }
+}
+
+#[test]
+fn spdk_perf_randread_with_digests_replays() {
+    // SPDK's target had handed out cntlid 5 in that run; the I/O CONNECT carries it.
+    let mut cfg = config();
+    cfg.subsystems[0].min_cntlid = cntlid_of(PERF_IO_H2T);
+    assert_eq!(cfg.subsystems[0].min_cntlid, 5);
+    let mut r = Replay {
+        target: Target::new(cfg),
+        now: Instant::ZERO,
+        sent: Vec::new(),
+        closed: false,
+        rpcs: BTreeMap::new(),
+    };
+    let admin = feed(&mut r, ConnId(1), PERF_ADMIN_H2T);
+    assert_spdk_answers_included(&admin, &decode_all(PERF_ADMIN_T2H, Role::Host));
+    let io = feed(&mut r, ConnId(2), PERF_IO_H2T);
+    let Some(Pdu::IcResp(ic)) = io.first() else {
+        panic!("ICResp")
+    };
+    assert!(ic.digests.header && ic.digests.data, "digests echoed");
+    let spdk_io = decode_all(PERF_IO_T2H, Role::Host);
+    assert!(answers(&spdk_io).len() > 10);
+    assert_spdk_answers_included(&io, &spdk_io);
+    assert!(io
+        .iter()
+        .all(|p| !matches!(p, Pdu::C2HData(d) if d.success)));
+}
+
+#[test]
+fn spdk_perf_mixed_4k_reads_and_in_capsule_writes_replay() {
+    let mut cfg = config();
+    cfg.subsystems[0].min_cntlid = cntlid_of(include_bytes!(
+        "data/target/spdk-perf-rw-4k.stream1.host-to-target.bin"
+    ));
+    let mut r = Replay {
+        target: Target::new(cfg),
+        now: Instant::ZERO,
+        sent: Vec::new(),
+        closed: false,
+        rpcs: BTreeMap::new(),
+    };
+    let admin = feed(
+        &mut r,
+        ConnId(1),
+        include_bytes!("data/target/spdk-perf-rw-4k.stream0.host-to-target.bin"),
+    );
+    let spdk_admin = decode_all(
+        include_bytes!("data/target/spdk-perf-rw-4k.stream0.target-to-host.bin"),
+        Role::Host,
+    );
+    assert_spdk_answers_included(&admin, &spdk_admin);
+    let io = feed(
+        &mut r,
+        ConnId(2),
+        include_bytes!("data/target/spdk-perf-rw-4k.stream1.host-to-target.bin"),
+    );
+    let spdk_io = decode_all(
+        include_bytes!("data/target/spdk-perf-rw-4k.stream1.target-to-host.bin"),
+        Role::Host,
+    );
+    assert!(answers(&spdk_io).len() > 10);
+    assert_spdk_answers_included(&io, &spdk_io);
+}
+
+/// The cntlid the capture's I/O CONNECT carries (SPDK's target chose it).
+fn cntlid_of(io_h2t: &[u8]) -> u16 {
+    decode_all(io_h2t, Role::Target)
+        .iter()
+        .find_map(|p| match p {
+            Pdu::CapsuleCmd(c) if c.data.len() >= 1024 => {
+                Some(u16::from_le_bytes([c.data[16], c.data[17]]))
+            }
+            _ => None,
+        })
+        .expect("an I/O CONNECT")
 }
