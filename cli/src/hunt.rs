@@ -4,6 +4,7 @@
 use crate::report::{failure_block, load_scenario};
 use crate::{Usage, EXIT_NONDETERMINISM};
 use clap::Args;
+use fabcheck_sim::scenario::builtin;
 use fabcheck_sim::shrink::shrink;
 use fabcheck_sim::strategy::Strategy;
 use fabcheck_sim::sweep::{sweep, RunSummary, Shard, SweepConfig, SweepReport};
@@ -158,7 +159,10 @@ fn finish(cfg: &SweepConfig, r: &SweepReport, a: &HuntArgs) -> u8 {
     }
     if let Some(f) = &r.failure {
         let shrunk = shrink(&cfg.scenario, f, a.shrink_budget);
-        failure_block(f, shrunk.as_ref(), &a.out);
+        let file = builtin(&a.scenario)
+            .is_none()
+            .then_some(a.scenario.as_str());
+        failure_block(f, shrunk.as_ref(), &a.out, file);
     }
     if !r.nondeterminism.is_empty() {
         return EXIT_NONDETERMINISM;

@@ -149,6 +149,9 @@ pub fn shrink(seed: &str, scenario: Option<&Path>, budget: u32) -> Result<u8, Us
             ", budget hit"
         }
     );
-    println!("replay:      {}", replay_command(&s.seed.to_string()));
+    println!(
+        "replay:      {}",
+        replay_command(&s.seed.to_string(), scenario.and_then(Path::to_str))
+    );
     Ok(code(&s.report))
 }

@@ -53,13 +53,21 @@ pub fn load_scenario(name: &str, bugs: &[String]) -> Result<Scenario, crate::Usa
     Ok(Scenario::resolve(name)?.with_bugs(bugs)?)
 }
 
-/// The replay command for a seed string.
-pub fn replay_command(seed: &str) -> String {
-    format!("cargo run -p fabcheck -- replay '{seed}'")
+/// The replay command for a seed string (`file`: the scenario file, if not built in).
+pub fn replay_command(seed: &str, file: Option<&str>) -> String {
+    match file {
+        Some(f) => format!("cargo run -p fabcheck -- replay '{seed}' --scenario '{f}'"),
+        None => format!("cargo run -p fabcheck -- replay '{seed}'"),
+    }
 }
 
 /// Prints the failure block to stderr and writes the trace files; returns the directory.
-pub fn failure_block(failing: &RunReport, shrunk: Option<&Shrunk>, out: &Path) -> Option<PathBuf> {
+pub fn failure_block(
+    failing: &RunReport,
+    shrunk: Option<&Shrunk>,
+    out: &Path,
+    file: Option<&str>,
+) -> Option<PathBuf> {
     let shown = shrunk.map_or(failing, |s| &s.report);
     let failure = failing.failure.as_ref().expect("a failing run");
     eprintln!("\n=== {failure}");
@@ -81,7 +89,7 @@ pub fn failure_block(failing: &RunReport, shrunk: Option<&Shrunk>, out: &Path) -
         eprintln!("trace hash:  {:016x}", t.hash());
     }
     let seed = shrunk.map_or(failing.seed.to_string(), |s| s.seed.to_string());
-    eprintln!("replay:      {}", replay_command(&seed));
+    eprintln!("replay:      {}", replay_command(&seed, file));
     match write_files(shown, out) {
         Ok(dir) => {
             eprintln!("trace files: {}", dir.display());

@@ -213,6 +213,30 @@ fn recording_replays_into_a_fresh_target() {
 }
 
 #[test]
+fn recording_with_a_crash_exits_1() {
+    let sc = fabcheck_sim::scenario::builtin("seed-3302")
+        .unwrap()
+        .with_bugs(&["spdk-3302".to_string()])
+        .unwrap();
+    let seed: fabcheck_sim::SeedString =
+        "fc1:seed-3302+spdk-3302:298b2da687403523:0.0.1.0.0.0.0.0.0.0.0.1.1"
+            .parse()
+            .unwrap();
+    let r = fabcheck_sim::run(&sc, &seed, true);
+    assert!(r.failure.is_some(), "the pinned seed still fails");
+    let dir = tmp("crash");
+    let p = dir.join("crash.jsonl");
+    std::fs::write(
+        &p,
+        fabcheck_sim::recording::to_json_lines(r.recording.as_ref().unwrap()),
+    )
+    .unwrap();
+    let o = fabcheck(&["replay", "--recording", p.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stdout(&o).contains("safety violation: I1 at free_aer"));
+}
+
+#[test]
 fn every_bad_input_is_one_line_and_exit_64() {
     let dir = tmp("bad");
     let junk = dir.join("junk.jsonl");

@@ -62,7 +62,7 @@ impl World<'_> {
         let text = format!("connection reset: conn {id} (host{h} q{qid})");
         self.note(LineKind::Fault, "net", None, text);
         self.host_queue_gone(h, qid, conn);
-        self.target.handle(self.now, Input::PeerClosed { conn });
+        self.feed(Input::PeerClosed { conn });
         self.hosts[h]
             .host
             .handle(self.now, HostInput::Closed { qid });

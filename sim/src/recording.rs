@@ -115,6 +115,14 @@ fn output_text(views: &mut BTreeMap<ConnId, StreamView>, o: &Output) -> String {
     }
 }
 
+/// A recording as JSON lines.
+pub fn to_json_lines(lines: &[RecordLine]) -> String {
+    lines
+        .iter()
+        .map(|l| serde_json::to_string(l).expect("record lines serialize") + "\n")
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

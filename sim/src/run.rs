@@ -10,6 +10,7 @@ use crate::seed::SeedString;
 use crate::strategy::Replay;
 use crate::trace::Trace;
 use crate::world::{Failure, World};
+use fabcheck_core::record::RecordLine;
 
 /// Everything a run produced.
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub struct RunReport {
     pub coverage: Coverage,
     /// The trace, when tracing was on.
     pub trace: Option<Trace>,
+    /// Every target input as a runtime-style recording, when tracing was on.
+    pub recording: Option<Vec<RecordLine>>,
 }
 
 impl RunReport {
@@ -95,6 +98,7 @@ pub fn run_with(
     w.run_safety();
     w.run_liveness();
     let steps = w.steps();
+    let recording = w.recording().map(<[RecordLine]>::to_vec);
     let (record, coverage, trace, failure) = w.finish();
     RunReport {
         seed: seed.clone(),
@@ -104,5 +108,6 @@ pub fn run_with(
         record,
         coverage,
         trace,
+        recording,
     }
 }

@@ -91,6 +91,27 @@ pub fn fnv1a(bytes: &[u8], mut h: u64) -> u64 {
     h
 }
 
+/// A `std::hash::Hasher` over FNV-1a (deterministic across runs and platforms, unlike
+/// `DefaultHasher`'s unspecified algorithm).
+#[derive(Debug, Clone, Copy)]
+pub struct FnvHasher(pub u64);
+
+impl Default for FnvHasher {
+    fn default() -> Self {
+        FnvHasher(FNV_BASIS)
+    }
+}
+
+impl std::hash::Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = fnv1a(bytes, self.0);
+    }
+}
+
 /// FNV-1a offset basis.
 pub const FNV_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
 

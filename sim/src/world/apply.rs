@@ -33,7 +33,7 @@ impl World<'_> {
             };
             self.note(LineKind::Step, &actor, None, text);
         }
-        self.target.handle(self.now, input);
+        self.feed(input);
     }
 
     /// How many bytes of `len` pending to deliver: all, unless a split fault strikes.
@@ -57,13 +57,13 @@ impl World<'_> {
         match conn.to_target.take(prefix) {
             Some(Delivery::Bytes(data)) => {
                 self.trace_pdus(c, true, &data);
-                self.target.handle(self.now, Input::Bytes { conn: c, data });
+                self.feed(Input::Bytes { conn: c, data });
             }
             Some(Delivery::Fin) => {
                 conn.target_open = false;
                 let text = format!("closes conn {} (q{qid})", c.0);
                 self.note(LineKind::Conn, &format!("host{h}"), Some("target"), text);
-                self.target.handle(self.now, Input::PeerClosed { conn: c });
+                self.feed(Input::PeerClosed { conn: c });
             }
             None => {}
         }
@@ -148,7 +148,7 @@ impl World<'_> {
             Some("app"),
             format!("{rpc} (rpc {})", id.0),
         );
-        self.target.handle(self.now, Input::Rpc { id, request });
+        self.feed(Input::Rpc { id, request });
     }
 
     fn rpc_request(&self, rpc: &OperatorRpc) -> Option<RpcRequest> {

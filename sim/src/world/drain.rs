@@ -124,7 +124,7 @@ impl World<'_> {
         let trid = self.trid_of(h);
         let text = format!("opens conn {} (q{qid}) to {trid}", conn.0);
         self.note(LineKind::Conn, &format!("host{h}"), Some("target"), text);
-        self.target.handle(self.now, Input::Accept { trid, conn });
+        self.feed(Input::Accept { trid, conn });
         self.hosts[h]
             .host
             .handle(self.now, HostInput::Opened { qid });

@@ -119,10 +119,8 @@ impl World<'_> {
     }
 
     /// Skips actions whose window closed; lists the others that are enabled (maybe later).
+    /// The operator keeps going in the liveness phase: a scripted resume is not a fault.
     fn op_cands(&mut self, out: &mut Vec<Cand>) {
-        if self.phase != Phase::Safety {
-            return;
-        }
         for i in 0..self.ops.len() {
             if self.ops[i] != OpState::Pending {
                 continue;
@@ -159,9 +157,8 @@ impl World<'_> {
         out
     }
 
-    /// The events offered to the chooser this step.
-    pub(super) fn candidates(&mut self) -> Vec<Cand> {
-        let all = self.enabled();
+    /// The events offered to the chooser this step, out of `all` enabled ones.
+    pub(super) fn candidates(&self, all: Vec<Cand>) -> Vec<Cand> {
         let now = self.now;
         let next = all.iter().filter(|c| c.at > now).map(|c| c.at).min();
         let (due, later): (Vec<Cand>, Vec<Cand>) = all.into_iter().partition(|c| c.at <= now);
@@ -177,8 +174,7 @@ impl World<'_> {
 
     /// Whether the safety phase has nothing left but timers: scripts and operator are done or
     /// blocked, and no message, completion or byte is pending.
-    pub(super) fn safety_done(&mut self) -> bool {
-        let all = self.enabled();
+    pub(super) fn safety_done(all: &[Cand]) -> bool {
         all.iter()
             .all(|c| c.timer && !matches!(c.event, Event::Operator(_)))
     }

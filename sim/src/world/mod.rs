@@ -7,8 +7,8 @@
 //! deadline), asks the chooser for one, applies it, drains every output, then checks the
 //! target's invariants (TigerBeetle style). Time jumps to a deadline only when that event is
 //! chosen or nothing else is enabled. After the safety phase comes the liveness phase: faults
-//! stop, host scripts and the operator stop, timers may fire, and the world must reach
-//! quiescence within `liveness_steps`.
+//! stop, host scripts stop (pending operator actions still run: a scripted resume is not a
+//! fault), timers may fire, and the world must reach quiescence within `liveness_steps`.
 //!
 //! Invariants kept: everything is a function of the scenario and the choices (no wall clock,
 //! BTreeMaps only); the chooser is asked only when there is a real choice; the trace records
@@ -25,7 +25,8 @@ use crate::net::Pipe;
 use crate::scenario::Scenario;
 use crate::trace::pdu::StreamView;
 use crate::trace::{LineKind, Trace, TraceLine};
-use fabcheck_core::target::{ConnId, RpcId, Target, Trid, Violation};
+use fabcheck_core::record::RecordLine;
+use fabcheck_core::target::{ConnId, Input, RpcId, Target, Trid, Violation};
 use fabcheck_core::Instant;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -50,7 +51,15 @@ impl Failure {
         match self {
             Failure::Safety(v) => format!("safety {:?} at {}", v.invariant, v.site),
             Failure::Protocol { .. } => "safety protocol at host".to_string(),
-            Failure::Liveness { .. } => "liveness I8".to_string(),
+            Failure::Liveness { stuck } => {
+                let mut kinds: Vec<String> = stuck
+                    .iter()
+                    .map(|l| l.replace(|c: char| c.is_ascii_digit(), ""))
+                    .collect();
+                kinds.sort();
+                kinds.dedup();
+                format!("liveness I8: {}", kinds.join("; "))
+            }
         }
     }
 
@@ -128,6 +137,8 @@ pub struct World<'s> {
     chooser: Recorder<Box<dyn Chooser>>,
     step: u32,
     trace: Option<Trace>,
+    /// Every target input with its time, when tracing (a runtime-style recording).
+    recording: Option<Vec<RecordLine>>,
     coverage: Coverage,
     failure: Option<Failure>,
 }
@@ -150,6 +161,7 @@ impl<'s> World<'s> {
             chooser: Recorder::new(chooser),
             step: 0,
             trace: trace.then(Trace::default),
+            recording: trace.then(|| vec![RecordLine::Config(sc.target_config())]),
             coverage: Coverage::default(),
             failure: None,
         };
@@ -181,6 +193,22 @@ impl<'s> World<'s> {
                 }
             }
         }
+    }
+
+    /// Feeds one input to the target (and to the recording).
+    fn feed(&mut self, input: Input) {
+        if let Some(r) = &mut self.recording {
+            r.push(RecordLine::Input {
+                at: self.now,
+                input: input.clone(),
+            });
+        }
+        self.target.handle(self.now, input);
+    }
+
+    /// The target inputs so far as a recording (`None` when tracing is off).
+    pub fn recording(&self) -> Option<&[RecordLine]> {
+        self.recording.as_deref()
     }
 
     /// Adds a trace line (no-op when tracing is off).
@@ -249,10 +277,10 @@ impl<'s> World<'s> {
     /// The safety phase: steps until the step bound, a failure, or nothing but timers is left.
     pub fn run_safety(&mut self) {
         while self.step < self.sc.steps && self.failure.is_none() {
-            if self.safety_done() {
-                break;
-            }
-            if !self.step_once() {
+            self.inject_faults();
+            self.drain();
+            let all = self.enabled();
+            if Self::safety_done(&all) || !self.step_once(all) {
                 break;
             }
         }
@@ -274,7 +302,8 @@ impl<'s> World<'s> {
             if self.failure.is_some() || self.stuck().is_empty() {
                 return;
             }
-            if !self.step_once() {
+            let all = self.enabled();
+            if !self.step_once(all) {
                 break;
             }
         }
@@ -294,13 +323,10 @@ impl<'s> World<'s> {
         }
     }
 
-    /// One step: maybe faults, choose, apply, drain, check. False when nothing is enabled.
-    fn step_once(&mut self) -> bool {
-        if self.phase == Phase::Safety {
-            self.inject_faults();
-            self.drain();
-        }
-        let cands = self.candidates();
+    /// One step out of the `all` enabled events: choose, apply, drain, check. False when
+    /// nothing is enabled.
+    fn step_once(&mut self, all: Vec<enabled::Cand>) -> bool {
+        let cands = self.candidates(all);
         if cands.is_empty() {
             return false;
         }

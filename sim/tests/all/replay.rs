@@ -35,3 +35,29 @@ fn printed_seed_strings_replay_to_the_same_trace_and_violation() {
         found.failure.unwrap().signature()
     );
 }
+
+#[test]
+fn a_run_exported_as_a_recording_replays_to_the_same_violation() {
+    let (sc, found) = find_3302("seed-3302-ctrlr-add-fail");
+    let traced = run(&sc, &found.seed, true);
+    let Some(fabcheck_sim::Failure::Safety(v)) = &traced.failure else {
+        panic!("expected a safety violation");
+    };
+    let rec = fabcheck_sim::recording::to_json_lines(traced.recording.as_ref().unwrap());
+    let out = fabcheck_sim::recording::replay_recording(&rec).unwrap();
+    assert_eq!(out.violation.as_ref(), Some(v));
+    let fixed = run(
+        &sc.clone().fixed(),
+        &found
+            .seed
+            .with_choices(fabcheck_sim::chooser::canonical(&found.record)),
+        true,
+    );
+    let rec = fabcheck_sim::recording::to_json_lines(fixed.recording.as_ref().unwrap());
+    assert_eq!(
+        fabcheck_sim::recording::replay_recording(&rec)
+            .unwrap()
+            .violation,
+        None
+    );
+}
