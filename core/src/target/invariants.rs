@@ -171,7 +171,8 @@ fn check_i7_counters(t: &Target) -> Result<(), Violation> {
     Ok(())
 }
 
-/// I10: sgroups only use INACTIVE/ACTIVE/PAUSING/PAUSED; a PAUSED sgroup has nothing counted;
+/// I10: sgroups only use INACTIVE/ACTIVE/PAUSING/PAUSED; a PAUSED sgroup has nothing counted
+/// unless its subsystem is already RESUMING (retry-mode CONNECT re-admission);
 /// CSTS.RDY is set only with CC.EN (or during a reset still in progress).
 fn check_i10_states(t: &Target) -> Result<(), Violation> {
     for (pg, group) in t.pgs.iter().enumerate() {
@@ -180,7 +181,16 @@ fn check_i10_states(t: &Target) -> Result<(), Violation> {
                 sg.state,
                 SubState::Activating | SubState::Resuming | SubState::Deactivating
             );
-            if bad_state || (sg.state == SubState::Paused && sg.mgmt_io_outstanding > 0) {
+            // v24.01's `retry_connect` re-admits a parked CONNECT as soon as the subsystem is
+            // no longer PAUSING/PAUSED, so while it is RESUMING a still-PAUSED sgroup may count
+            // one (SPDK does exactly this; the resume then reaches the group and activates it).
+            let resuming = t
+                .subsystems
+                .get(*s)
+                .is_some_and(|sub| sub.state == SubState::Resuming);
+            let counted_while_paused =
+                sg.state == SubState::Paused && sg.mgmt_io_outstanding > 0 && !resuming;
+            if bad_state || counted_while_paused {
                 return Err(violation(
                     InvariantId::I10,
                     "sgroup->state",

@@ -63,3 +63,22 @@ fn a_sweep_that_misses_a_required_mark_fails() {
     let r = hunt(sc, 20);
     assert_eq!(r.missing, vec!["target_shutdown_done".to_string()]);
 }
+
+/// Regression: a sweep of the fixed core once reported `I10 illegal sgroup state` here. In
+/// retry mode, v24.01's `retry_connect` re-admits a CONNECT parked during a pause as soon as the
+/// subsystem is RESUMING, while this poll group's sgroup is still PAUSED; SPDK does exactly that
+/// and nothing breaks. The run must pass that window (the CONNECT is re-admitted before the
+/// resume reaches pg0) and stay clean.
+#[test]
+fn retry_connect_readmitted_while_resuming_is_not_a_violation() {
+    let sc = crate::scenario("seed-3302", &[]);
+    let seed: fabcheck_sim::SeedString =
+        "fc1:seed-3302:0264eed14b01c726:0.0.0.0.0.0.2.1.1.1.1.0.1.1.1.0.0.0.0.1"
+            .parse()
+            .unwrap();
+    let report = fabcheck_sim::run(&sc, &seed, true);
+    let lines = report.trace.as_ref().unwrap().human();
+    assert!(lines.contains("connect_parked_while_pausing"), "{lines}");
+    assert!(lines.contains("fires ConnectRetry"), "{lines}");
+    assert!(report.failure.is_none(), "{:?}\n{lines}", report.failure);
+}
