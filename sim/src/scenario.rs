@@ -49,6 +49,11 @@ pub struct Scenario {
     /// Bound on the steps of the liveness phase.
     #[serde(default = "default_liveness_steps")]
     pub liveness_steps: u32,
+    /// Virtual ms ahead in which armed timers still count as safety-phase work: with 0 the
+    /// safety phase ends as soon as nothing but timers is left; with e.g. 15000 a keep-alive
+    /// timeout of a host that went silent still fires (and races) before the liveness phase.
+    #[serde(default)]
+    pub timer_horizon_ms: u64,
     /// Coverage marks (`Mark::name()`) a sweep of this scenario must reach.
     #[serde(default)]
     pub required_marks: Vec<String>,

@@ -4,7 +4,10 @@
 
 use super::{OpState, Phase, World};
 use fabcheck_core::target::{Input, ThreadId};
-use fabcheck_core::Instant;
+use fabcheck_core::{Duration, Instant};
+
+/// The longest time jump offered while other work is due now.
+const RACE_WINDOW: Duration = Duration::from_millis(1);
 
 /// An event the world can apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,25 +161,37 @@ impl World<'_> {
     }
 
     /// The events offered to the chooser this step, out of `all` enabled ones.
+    ///
+    /// Time may jump to the earliest future deadline; while work is due now (a message, a byte,
+    /// a script step) only a jump of at most `RACE_WINDOW` is offered. Short pollers (the
+    /// 100 us CONNECT retry) race freely with messages, but a 10 s keep-alive timeout cannot
+    /// overtake a Keep Alive that is merely waiting to be delivered: messages and bytes are
+    /// taken to move within a millisecond, as on a live target.
     pub(super) fn candidates(&self, all: Vec<Cand>) -> Vec<Cand> {
         let now = self.now;
         let next = all.iter().filter(|c| c.at > now).map(|c| c.at).min();
         let (due, later): (Vec<Cand>, Vec<Cand>) = all.into_iter().partition(|c| c.at <= now);
-        let jump = later.into_iter().filter(|c| Some(c.at) == next);
-        if self.phase == Phase::Liveness {
-            let busy: Vec<Cand> = due.iter().filter(|c| !c.timer).cloned().collect();
-            if !busy.is_empty() {
-                return busy;
-            }
+        let busy = due.iter().any(|c| !c.timer);
+        if self.phase == Phase::Liveness && busy {
+            return due.into_iter().filter(|c| !c.timer).collect();
         }
+        let near = next.is_some_and(|t| t.saturating_since(now) <= RACE_WINDOW);
+        let jump = later
+            .into_iter()
+            .filter(|c| Some(c.at) == next && (near || !busy));
         due.into_iter().chain(jump).collect()
     }
 
-    /// Whether the safety phase has nothing left but timers: scripts and operator are done or
-    /// blocked, and no message, completion or byte is pending.
-    pub(super) fn safety_done(all: &[Cand]) -> bool {
-        all.iter()
-            .all(|c| c.timer && !matches!(c.event, Event::Operator(_)))
+    /// Whether the safety phase has nothing left but timers beyond the scenario's timer
+    /// horizon: scripts and operator are done or blocked, and no message, completion or byte is
+    /// pending.
+    pub(super) fn safety_done(&self, all: &[Cand]) -> bool {
+        let horizon = self.now + Duration::from_millis(self.sc.timer_horizon_ms);
+        all.iter().all(|c| {
+            c.timer
+                && !matches!(c.event, Event::Operator(_))
+                && (c.at > horizon || horizon == self.now)
+        })
     }
 
     /// What keeps the world from quiescence (empty = quiet).

@@ -280,7 +280,7 @@ impl<'s> World<'s> {
             self.inject_faults();
             self.drain();
             let all = self.enabled();
-            if Self::safety_done(&all) || !self.step_once(all) {
+            if self.safety_done(&all) || !self.step_once(all) {
                 break;
             }
         }
