@@ -165,3 +165,30 @@ fn read_blocks(blocks: &BTreeMap<u64, Vec<u8>>, bs: usize, slba: u64, nlb: u16) 
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{read_blocks, write_blocks};
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn sparse_reads_mix_written_and_zero_blocks() {
+        let mut blocks = BTreeMap::new();
+        write_blocks(&mut blocks, 4, 10, &[1, 1, 1, 1, 2, 2, 2, 2]);
+        write_blocks(&mut blocks, 4, 13, &[3, 3, 3, 3]);
+        assert_eq!(blocks.len(), 3);
+        let got = read_blocks(&blocks, 4, 9, 4);
+        let want = [[0; 4], [1; 4], [2; 4], [0; 4], [3; 4]].concat();
+        assert_eq!(got, want);
+        assert_eq!(read_blocks(&blocks, 4, 20, 1), vec![0; 8]);
+    }
+
+    #[test]
+    fn overwrite_replaces_the_block_in_place() {
+        let mut blocks = BTreeMap::new();
+        write_blocks(&mut blocks, 2, 0, &[5, 5, 6, 6]);
+        write_blocks(&mut blocks, 2, 1, &[7, 8]);
+        assert_eq!(blocks.get(&1), Some(&vec![7, 8]));
+        assert_eq!(read_blocks(&blocks, 2, 0, 1), vec![5, 5, 7, 8]);
+    }
+}
