@@ -238,7 +238,7 @@ struct Driver {
     limiter: ConnLimiter,
     net_tx: mpsc::Sender<NetEvent>,
     conns: BTreeMap<ConnId, Conn>,
-    pending_out: BTreeMap<ConnId, Vec<u8>>,
+    pending_out: BTreeMap<ConnId, tcp::Batch>,
     rpcs: BTreeMap<RpcId, Pending>,
     next_conn: u64,
     next_rpc: u64,
@@ -405,10 +405,7 @@ impl Driver {
             match out {
                 Output::Send { conn, data } => {
                     if self.conns.contains_key(&conn) {
-                        self.pending_out
-                            .entry(conn)
-                            .or_default()
-                            .extend_from_slice(&data);
+                        self.pending_out.entry(conn).or_default().push(data);
                     }
                 }
                 Output::Close { conn } => self.close_conn(conn),

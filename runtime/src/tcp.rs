@@ -13,6 +13,7 @@
 
 use crate::shared::{ConnLimiter, ConnPermit};
 use fabcheck_core::target::{ConnId, Trid};
+use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -98,11 +99,17 @@ pub fn spawn_acceptor(
     )
 }
 
+/// Encoded PDUs to send, in order (each moved from the core's `Output::Send`, never copied).
+pub type Batch = Vec<Vec<u8>>;
+
+/// At most this many buffers per `writev` (Linux `UIO_MAXIOV` is 1024).
+const MAX_IOV: usize = 1024;
+
 /// The driver's handle on one connection.
 #[derive(Debug)]
 pub struct ConnHandle {
-    /// Bytes to send, in order. Dropping it closes the connection (after a flush).
-    pub out: mpsc::UnboundedSender<Vec<u8>>,
+    /// Buffers to send, in order. Dropping it closes the connection (after a flush).
+    pub out: mpsc::UnboundedSender<Batch>,
 }
 
 /// Starts the reader and writer tasks of an accepted connection.
@@ -124,15 +131,14 @@ pub fn spawn_connection(
 
 async fn writer(
     mut wr: OwnedWriteHalf,
-    mut out: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut out: mpsc::UnboundedReceiver<Batch>,
     stop_reader: oneshot::Sender<()>,
 ) {
-    while let Some(first) = out.recv().await {
-        let mut buf = first;
+    while let Some(mut batch) = out.recv().await {
         while let Ok(more) = out.try_recv() {
-            buf.extend_from_slice(&more);
+            batch.extend(more);
         }
-        if let Err(e) = wr.write_all(&buf).await {
+        if let Err(e) = write_batch(&mut wr, &batch).await {
             // The peer is gone; the reader will see it and report PeerClosed.
             tracing::debug!("write failed: {e}");
             return;
@@ -141,6 +147,24 @@ async fn writer(
     let _ = wr.shutdown().await;
     let _ = stop_reader.send(());
     tracing::debug!("writer done");
+}
+
+/// Writes every buffer of `batch`, in order, with as few `writev` calls as the socket allows.
+async fn write_batch(wr: &mut OwnedWriteHalf, batch: &[Vec<u8>]) -> std::io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = batch
+        .iter()
+        .filter(|b| !b.is_empty())
+        .map(|b| IoSlice::new(b))
+        .collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        let n = wr.write_vectored(&rest[..rest.len().min(MAX_IOV)]).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut rest, n);
+    }
+    Ok(())
 }
 
 async fn reader(

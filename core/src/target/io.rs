@@ -10,6 +10,7 @@ use super::arena::{CtrlrH, ReqH};
 use super::request::Phase;
 use super::{DeviceIoId, InvariantId, Mark, Target, ThreadId};
 use crate::wire::{status, Command, Status};
+use std::collections::btree_map::{BTreeMap, Entry};
 
 impl Target {
     /// Validates an I/O command and hands it to the device.
@@ -108,11 +109,6 @@ impl Target {
         else {
             return status::ABORTED_SQ_DELETION;
         };
-        let data = self
-            .reqs
-            .get(r)
-            .map(|req| req.data.clone())
-            .unwrap_or_default();
         let Some(sub) = self.subsystems.get_mut(s) else {
             return status::ABORTED_SQ_DELETION;
         };
@@ -121,24 +117,15 @@ impl Target {
                 let Some(ns) = sub.namespaces.get_mut(&nsid) else {
                     return status::INVALID_NAMESPACE;
                 };
-                let bs = ns.cfg.block_size as usize;
-                for (i, chunk) in data.chunks(bs).enumerate() {
-                    ns.blocks.insert(slba + i as u64, chunk.to_vec());
-                }
+                let data = self.reqs.get(r).map_or(&[][..], |req| &req.data[..]);
+                write_blocks(&mut ns.blocks, ns.cfg.block_size as usize, slba, data);
                 status::SUCCESS
             }
             Command::Read { nsid, slba, nlb } => {
                 let Some(ns) = sub.namespaces.get(&nsid) else {
                     return status::INVALID_NAMESPACE;
                 };
-                let bs = ns.cfg.block_size as usize;
-                let mut out = Vec::with_capacity(bs * (usize::from(nlb) + 1));
-                for lba in slba..=slba + u64::from(nlb) {
-                    match ns.blocks.get(&lba) {
-                        Some(b) => out.extend_from_slice(b),
-                        None => out.resize(out.len() + bs, 0),
-                    }
-                }
+                let out = read_blocks(&ns.blocks, ns.cfg.block_size as usize, slba, nlb);
                 if let Some(req) = self.reqs.get_mut(r) {
                     req.rsp_data = out;
                 }
@@ -146,5 +133,62 @@ impl Target {
             }
             _ => status::SUCCESS,
         }
+    }
+}
+
+/// Stores `data` block by block from `slba`, reusing the buffers of blocks already written.
+fn write_blocks(blocks: &mut BTreeMap<u64, Vec<u8>>, bs: usize, slba: u64, data: &[u8]) {
+    for (lba, chunk) in (slba..).zip(data.chunks(bs)) {
+        match blocks.entry(lba) {
+            Entry::Occupied(mut e) => {
+                let b = e.get_mut();
+                b.clear();
+                b.extend_from_slice(chunk);
+            }
+            Entry::Vacant(e) => {
+                e.insert(chunk.to_vec());
+            }
+        }
+    }
+}
+
+/// Reads `nlb + 1` blocks from `slba` into one zeroed buffer (unwritten blocks read as zeros),
+/// copying only the written blocks of the range, found with one ordered range walk.
+fn read_blocks(blocks: &BTreeMap<u64, Vec<u8>>, bs: usize, slba: u64, nlb: u16) -> Vec<u8> {
+    let count = usize::from(nlb) + 1;
+    let mut out = vec![0u8; bs * count];
+    let end = slba + u64::from(nlb);
+    for (&lba, b) in blocks.range(slba..=end) {
+        let at = (lba - slba) as usize * bs;
+        let n = b.len().min(bs);
+        out[at..at + n].copy_from_slice(&b[..n]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{read_blocks, write_blocks};
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn sparse_reads_mix_written_and_zero_blocks() {
+        let mut blocks = BTreeMap::new();
+        write_blocks(&mut blocks, 4, 10, &[1, 1, 1, 1, 2, 2, 2, 2]);
+        write_blocks(&mut blocks, 4, 13, &[3, 3, 3, 3]);
+        assert_eq!(blocks.len(), 3);
+        let got = read_blocks(&blocks, 4, 9, 4);
+        let want = [[0; 4], [1; 4], [2; 4], [0; 4], [3; 4]].concat();
+        assert_eq!(got, want);
+        assert_eq!(read_blocks(&blocks, 4, 20, 1), vec![0; 8]);
+    }
+
+    #[test]
+    fn overwrite_replaces_the_block_in_place() {
+        let mut blocks = BTreeMap::new();
+        write_blocks(&mut blocks, 2, 0, &[5, 5, 6, 6]);
+        write_blocks(&mut blocks, 2, 1, &[7, 8]);
+        assert_eq!(blocks.get(&1), Some(&vec![7, 8]));
+        assert_eq!(read_blocks(&blocks, 2, 0, 1), vec![5, 5, 7, 8]);
     }
 }

@@ -120,7 +120,7 @@ impl Target {
             return;
         };
         let pg = ThreadId::PollGroup(req.pg);
-        if !self.assert_thread(pg, "spdk_nvmf_request_exec", format!("{r}")) {
+        if !self.assert_thread_with(pg, "spdk_nvmf_request_exec", || format!("{r}")) {
             return;
         }
         let sgroup = self.request_sgroup(r);
@@ -227,7 +227,7 @@ impl Target {
             return;
         };
         let (qh, pg) = (req.qpair, ThreadId::PollGroup(req.pg));
-        if !self.assert_thread(pg, "_nvmf_request_complete", format!("{r}")) {
+        if !self.assert_thread_with(pg, "_nvmf_request_complete", || format!("{r}")) {
             return;
         }
         if self.live_qpair(qh, "_nvmf_request_complete").is_none() {
@@ -291,8 +291,11 @@ impl Target {
 
     /// Emits the C2HData (if any) and the CapsuleResp of a request, unless the connection is
     /// dead. SUCCESS is never set on C2HData.
+    /// The read data moves into the C2HData PDU: the request ends right after this.
     fn send_response(&mut self, r: ReqH) {
-        let Some(req) = self.reqs.get(r) else { return };
+        let Some(req) = self.reqs.get_mut(r) else {
+            return;
+        };
         let Some(q) = self.qpairs.get_mut(req.qpair) else {
             return;
         };
@@ -310,7 +313,7 @@ impl Target {
                 datao: 0,
                 last: true,
                 success: false,
-                data: req.rsp_data.clone(),
+                data: std::mem::take(&mut req.rsp_data),
             }));
         }
         pdus.push(Pdu::CapsuleResp(CapsuleResp { cqe }));

@@ -333,11 +333,21 @@ impl Target {
 
     /// Checks that the current thread is `expected` (I6); records a crash if not.
     pub(super) fn assert_thread(&mut self, expected: ThreadId, site: &str, what: String) -> bool {
+        self.assert_thread_with(expected, site, || what)
+    }
+
+    /// `assert_thread` that only builds the object label when the check fails (hot path).
+    pub(super) fn assert_thread_with(
+        &mut self,
+        expected: ThreadId,
+        site: &str,
+        what: impl FnOnce() -> String,
+    ) -> bool {
         if self.current == expected {
             return true;
         }
         let detail = format!("touched on {} but belongs to {expected}", self.current);
-        self.crash_on(InvariantId::I6, site, vec![what], &detail);
+        self.crash_on(InvariantId::I6, site, vec![what()], &detail);
         false
     }
 }
