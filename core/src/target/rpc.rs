@@ -7,7 +7,7 @@
 //! SPDK's negative errno (-ENOENT unknown NQN/trid/conn, -EAGAIN wrong state, -EEXIST, -EINVAL).
 
 use super::arena::SubsysH;
-use super::subsystem::{Namespace, SubState};
+use super::subsystem::{Namespace, SubState, Subsystem};
 use super::{
     ConnId, ControllerInfo, InvariantId, Mark, NamespaceConfig, Output, QpairInfo, RpcError, RpcId,
     RpcRequest, RpcResponse, SubsystemConfig, SubsystemInfo, Target, ThreadId, Trid,
@@ -290,11 +290,18 @@ impl Target {
         }
     }
 
+    /// The subsystem an RPC names, or the "not found" answer.
+    fn rpc_subsystem(&self, nqn: &str) -> Result<(SubsysH, &Subsystem), RpcResult> {
+        self.find_subsystem(nqn)
+            .and_then(|s| Some((s, self.subsystems.get(s)?)))
+            .ok_or_else(|| err(ENOENT, "subsystem not found"))
+    }
+
     fn rpc_add_ns(&mut self, id: RpcId, nqn: &str, ns: NamespaceConfig) -> Option<RpcResult> {
-        let Some(s) = self.find_subsystem(nqn) else {
-            return Some(err(ENOENT, "subsystem not found"));
+        let (s, sub) = match self.rpc_subsystem(nqn) {
+            Ok(found) => found,
+            Err(e) => return Some(e),
         };
-        let sub = self.subsystems.get(s).expect("found");
         if ns.nsid == 0 || !ns.block_size.is_power_of_two() || ns.block_size < 512 {
             return Some(err(EINVAL, "invalid namespace"));
         }
@@ -306,52 +313,33 @@ impl Target {
     }
 
     fn rpc_remove_ns(&mut self, id: RpcId, nqn: &str, nsid: u32) -> Option<RpcResult> {
-        let Some(s) = self.find_subsystem(nqn) else {
-            return Some(err(ENOENT, "subsystem not found"));
+        let s = match self.rpc_subsystem(nqn) {
+            Ok((s, sub)) if sub.namespaces.contains_key(&nsid) => s,
+            Ok(_) => return Some(err(ENOENT, "namespace not found")),
+            Err(e) => return Some(e),
         };
-        if !self
-            .subsystems
-            .get(s)
-            .expect("found")
-            .namespaces
-            .contains_key(&nsid)
-        {
-            return Some(err(ENOENT, "namespace not found"));
-        }
         self.paused_op(s, nsid, StateCb::RemoveNs { rpc: id, nsid });
         None
     }
 
     fn rpc_add_listener(&mut self, id: RpcId, nqn: &str, trid: Trid) -> Option<RpcResult> {
-        let Some(s) = self.find_subsystem(nqn) else {
-            return Some(err(ENOENT, "subsystem not found"));
+        let s = match self.rpc_subsystem(nqn) {
+            Ok((_, sub)) if sub.listeners.contains(&trid) => {
+                return Some(err(EEXIST, "listener already exists"))
+            }
+            Ok((s, _)) => s,
+            Err(e) => return Some(e),
         };
-        if self
-            .subsystems
-            .get(s)
-            .expect("found")
-            .listeners
-            .contains(&trid)
-        {
-            return Some(err(EEXIST, "listener already exists"));
-        }
         self.paused_op(s, 0, StateCb::AddListener { rpc: id, trid });
         None
     }
 
     fn rpc_remove_listener(&mut self, id: RpcId, nqn: &str, trid: Trid) -> Option<RpcResult> {
-        let Some(s) = self.find_subsystem(nqn) else {
-            return Some(err(ENOENT, "subsystem not found"));
+        let s = match self.rpc_subsystem(nqn) {
+            Ok((s, sub)) if sub.listeners.contains(&trid) => s,
+            Ok(_) => return Some(err(ENOENT, "listener not found")),
+            Err(e) => return Some(e),
         };
-        if !self
-            .subsystems
-            .get(s)
-            .expect("found")
-            .listeners
-            .contains(&trid)
-        {
-            return Some(err(ENOENT, "listener not found"));
-        }
         self.paused_op(s, 0, StateCb::RemoveListener { rpc: id, trid });
         None
     }
