@@ -1,8 +1,8 @@
 //! The `fabcheck` command end to end: every exit code (0 clean, 1 safety, 2 liveness,
 //! 3 nondeterminism, 64 bad input) and every bad-input message (one line on stderr).
 
+use fabcheck_core::nvmf::{ConnId, Input, SubsystemConfig, Target, TargetConfig, Trid};
 use fabcheck_core::record::RecordLine;
-use fabcheck_core::target::{ConnId, Input, SubsystemConfig, Target, TargetConfig, Trid};
 use fabcheck_core::wire::{Digests, IcReq, Pdu};
 use fabcheck_core::Instant;
 use std::path::PathBuf;

@@ -5,8 +5,8 @@
 //! output is polled out. See `DESIGN.md` sections 3 to 7.
 
 pub mod host;
+pub mod nvmf;
 pub mod record;
-pub mod target;
 pub mod time;
 pub mod wire;
 

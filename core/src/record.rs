@@ -2,7 +2,7 @@
 //! replays it): JSON lines, the first a `Config`, then one `Input` per line with its virtual
 //! timestamp.
 
-use crate::target::{Input, TargetConfig};
+use crate::nvmf::{Input, TargetConfig};
 use crate::time::Instant;
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +19,7 @@ pub enum RecordLine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::target::{ConnId, Trid};
+    use crate::nvmf::{ConnId, Trid};
 
     #[test]
     fn record_lines_round_trip_as_json() {

@@ -4,7 +4,7 @@
 //! every step.
 
 use fabcheck_core::host::{Host, HostAction, HostConfig, HostEvent, HostInput, HostOutput, Qid};
-use fabcheck_core::target::{
+use fabcheck_core::nvmf::{
     ConnId, Input, NamespaceConfig, Output, SubsystemConfig, Target, TargetConfig, Trid,
 };
 use fabcheck_core::wire::{status, Digests};

@@ -2,7 +2,7 @@
 //! `enabled_events`, `poll_timeout` / `handle_timeout`, `poll_output`, spurious inputs, the
 //! sticky crash, and the catalogue.
 
-use fabcheck_core::target::{
+use fabcheck_core::nvmf::{
     catalogue, BugId, ConnId, EnabledEvent, Input, Mark, Output, RpcId, RpcRequest,
     SubsystemConfig, Target, TargetConfig, ThreadId, Timer, Trid,
 };
@@ -141,7 +141,7 @@ fn spurious_inputs_are_harmless() {
         },
     );
     t.handle(now, Input::PeerClosed { conn: ConnId(9) });
-    t.handle(now, Input::Complete(fabcheck_core::target::DeviceIoId(5)));
+    t.handle(now, Input::Complete(fabcheck_core::nvmf::DeviceIoId(5)));
     t.handle(now, Input::Fire(Timer::ConnectRetry { conn: ConnId(9) }));
     t.handle(
         now,

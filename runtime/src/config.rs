@@ -25,7 +25,7 @@
 //! namespaces = [{ bdev_name = "Malloc0", nsid = 1 }]
 //! ```
 
-use fabcheck_core::target::{
+use fabcheck_core::nvmf::{
     BugId, BugSet, ConnectParking, NamespaceConfig, SubsystemConfig, TargetConfig, Trid,
 };
 use serde::Deserialize;

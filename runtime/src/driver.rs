@@ -18,7 +18,7 @@ use crate::config::Limits;
 use crate::record::Recorder;
 use crate::shared::{ConnLimiter, ShutdownLatch};
 use crate::tcp::{self, ConnHandle, NetEvent};
-use fabcheck_core::target::{
+use fabcheck_core::nvmf::{
     ConnId, Input, Mark, Output, QpairState, RpcError, RpcId, RpcRequest, RpcResponse, Target,
     TargetConfig, Trid, Violation,
 };

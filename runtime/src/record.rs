@@ -7,8 +7,8 @@
 //! line accepted before `finish()` is flushed by it.
 
 use crate::sync::{lock, Arc, Mutex};
+use fabcheck_core::nvmf::{Input, Output, Target, TargetConfig};
 use fabcheck_core::record::RecordLine;
-use fabcheck_core::target::{Input, Output, Target, TargetConfig};
 use fabcheck_core::Instant;
 use std::io::{BufRead, Write};
 
@@ -164,7 +164,7 @@ pub fn replay(rec: &Recording) -> (Vec<Output>, Target) {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use fabcheck_core::target::{ConnId, ThreadId, Trid};
+    use fabcheck_core::nvmf::{ConnId, ThreadId, Trid};
 
     #[test]
     fn recorder_writes_config_then_monotonic_inputs() {

@@ -1,5 +1,5 @@
 //! JSON-RPC 2.0 on a Unix socket with SPDK's method and parameter names (the nvmf subset of
-//! `scripts/rpc.py`), mapped onto `fabcheck_core::target::RpcRequest`.
+//! `scripts/rpc.py`), mapped onto `fabcheck_core::nvmf::RpcRequest`.
 //!
 //! Owns: framing (a byte stream of concatenated JSON values, as SPDK's server reads it),
 //! request validation, the method table ([`Call::parse`]), the RAM bdev table
@@ -9,7 +9,7 @@
 //! the core's negative errno as the code); every request with an `id` gets exactly one answer,
 //! notifications (no `id`) get none.
 
-use fabcheck_core::target::RpcError;
+use fabcheck_core::nvmf::RpcError;
 use serde_json::{json, Value};
 
 mod methods;

@@ -12,7 +12,7 @@
 //! its tasks end.
 
 use crate::shared::{ConnLimiter, ConnPermit};
-use fabcheck_core::target::{ConnId, Trid};
+use fabcheck_core::nvmf::{ConnId, Trid};
 use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! is in the flushed output and nothing is written after `finish`.
 #![cfg(loom)]
 
-use fabcheck_core::target::{Input, TargetConfig, ThreadId};
+use fabcheck_core::nvmf::{Input, TargetConfig, ThreadId};
 use fabcheck_core::Instant;
 use fabcheck_runtime::record::{read_recording, Recorder};
 use loom::sync::Arc;

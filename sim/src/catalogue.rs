@@ -1,7 +1,7 @@
 //! The catalogue of real SPDK bugs the core can re-introduce behind a switch, as the simulator
 //! and the `fabcheck bugs` command name them (`--bug spdk-3302`).
 
-use fabcheck_core::target::{BugId, BugSet};
+use fabcheck_core::nvmf::{BugId, BugSet};
 
 /// One catalogue entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +64,7 @@ mod tests {
         }
         assert_eq!(
             CATALOGUE.len(),
-            fabcheck_core::target::catalogue::catalogue().len()
+            fabcheck_core::nvmf::catalogue::catalogue().len()
         );
     }
 }

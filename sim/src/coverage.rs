@@ -2,7 +2,7 @@
 //! run and per sweep. A scenario declares the marks it must reach ("sometimes" properties); a
 //! sweep that misses one fails, because a sweep that never reaches the window proves nothing.
 
-use fabcheck_core::target::Mark;
+use fabcheck_core::nvmf::Mark;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

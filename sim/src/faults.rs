@@ -9,7 +9,7 @@ use crate::chooser::ChoiceKind;
 use crate::scenario::Ratio;
 use crate::trace::LineKind;
 use fabcheck_core::host::{HostAction, HostInput};
-use fabcheck_core::target::{ConnId, Input};
+use fabcheck_core::nvmf::{ConnId, Input};
 
 impl World<'_> {
     pub(super) fn inject_faults(&mut self) {

@@ -3,8 +3,8 @@
 //! Malformed recordings are typed errors naming the line.
 
 use crate::trace::pdu::StreamView;
+use fabcheck_core::nvmf::{ConnId, Input, Output, Target, Violation};
 use fabcheck_core::record::RecordLine;
-use fabcheck_core::target::{ConnId, Input, Output, Target, Violation};
 use fabcheck_core::Instant;
 use std::collections::BTreeMap;
 
@@ -126,7 +126,7 @@ pub fn to_json_lines(lines: &[RecordLine]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fabcheck_core::target::TargetConfig;
+    use fabcheck_core::nvmf::TargetConfig;
 
     #[test]
     fn malformed_recordings_name_the_line() {

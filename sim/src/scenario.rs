@@ -8,7 +8,7 @@
 
 use crate::catalogue;
 use crate::coverage;
-use fabcheck_core::target::{
+use fabcheck_core::nvmf::{
     BugSet, ConnectParking, NamespaceConfig, SubsystemConfig, TargetConfig, Trid,
 };
 use serde::{Deserialize, Serialize};

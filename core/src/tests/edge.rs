@@ -3,7 +3,7 @@
 
 use super::harness::{config, subsystem, trid, World, NQN};
 use super::pdu::{self, HOSTNQN, HOSTNQN_B};
-use crate::target::{
+use crate::nvmf::{
     ConnId, ConnectParking, Input, Mark, QpairState, RpcRequest, SubState, ThreadId, Timer, Trid,
 };
 use crate::time::Duration;

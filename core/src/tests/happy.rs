@@ -3,7 +3,7 @@
 
 use super::harness::{config, World, NQN};
 use super::pdu::{self, HOSTNQN, HOSTNQN_B};
-use crate::target::{Mark, NamespaceConfig, QpairState, RpcRequest, ThreadId};
+use crate::nvmf::{Mark, NamespaceConfig, QpairState, RpcRequest, ThreadId};
 use crate::wire::{feature, prop, AsyncEvent, IdentifyController, Pdu};
 
 #[test]
@@ -106,7 +106,7 @@ fn host_shutdown_reports_shst_complete_and_teardown_frees_everything() {
     w.run_all();
     let r = w.responses(a);
     assert_eq!((r.last().unwrap().cdw0 >> 2) & 3, 2, "SHST complete");
-    w.input(crate::target::Input::PeerClosed { conn: a });
+    w.input(crate::nvmf::Input::PeerClosed { conn: a });
     w.run_all();
     assert_eq!(w.target.qpair_count(), 0);
     assert_eq!(w.target.ctrlr_count(), 0);
@@ -123,7 +123,7 @@ fn two_hosts_land_on_two_poll_groups() {
     assert_eq!(w.target.qpair_thread(a), Some(ThreadId::PollGroup(0)));
     assert_eq!(w.target.qpair_thread(b), Some(ThreadId::PollGroup(1)));
     let id = w.rpc(RpcRequest::GetControllers { nqn: NQN.into() });
-    let Some(Ok(crate::target::RpcResponse::Controllers(cs))) = w.rpc_results.get(&id) else {
+    let Some(Ok(crate::nvmf::RpcResponse::Controllers(cs))) = w.rpc_results.get(&id) else {
         panic!()
     };
     assert_eq!(cs.len(), 2);

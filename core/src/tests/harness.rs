@@ -3,7 +3,7 @@
 //! invariants are checked.
 
 use crate::host::{Host, HostAction, HostConfig, HostEvent, HostInput, HostOutput, Qid};
-use crate::target::{
+use crate::nvmf::{
     ConnId, Input, Mark, NamespaceConfig, Output, RpcError, RpcId, RpcRequest, RpcResponse,
     SubsystemConfig, Target, TargetConfig, TargetEvent, ThreadId, Timer, Trid, Violation,
 };

@@ -6,7 +6,7 @@
 use super::harness::{config, World, NQN};
 use super::pdu::{HOSTNQN, HOSTNQN_B};
 use crate::host::{HostAction, HostConfig, HostEvent};
-use crate::target::{Mark, NamespaceConfig, RpcRequest, ThreadId};
+use crate::nvmf::{Mark, NamespaceConfig, RpcRequest, ThreadId};
 use crate::time::Duration;
 use crate::wire::AsyncEvent;
 

@@ -6,7 +6,7 @@
 
 use super::harness::{config, trid, World, NQN};
 use super::pdu::{self, HOSTNQN, HOSTNQN_B};
-use crate::target::{
+use crate::nvmf::{
     BugId, BugSet, ConnId, ConnectParking, Input, NamespaceConfig, RpcRequest, TargetConfig,
 };
 use crate::time::Duration;
@@ -149,7 +149,7 @@ fn random_schedules_are_clean_with_every_switch_off() {
             }
             w.expect_violation = false;
             heal(&mut w);
-            for m in crate::target::Mark::all() {
+            for m in crate::nvmf::Mark::all() {
                 *totals.entry(m.name()).or_insert(0) += w.marked(*m);
             }
         }

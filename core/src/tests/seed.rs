@@ -4,7 +4,7 @@
 
 use super::harness::{config, trid, World, NQN};
 use super::pdu::{self, HOSTNQN, HOSTNQN_B};
-use crate::target::{
+use crate::nvmf::{
     BugId, BugSet, ConnectParking, InvariantId, Mark, QpairState, RpcRequest, SubState,
     TargetConfig, ThreadId,
 };
@@ -76,7 +76,7 @@ fn spdk_3302_window_a_is_clean_with_the_switch_off() {
         "the window was reached"
     );
     assert_eq!(
-        w.target.qpair_state(crate::target::ConnId(1)),
+        w.target.qpair_state(crate::nvmf::ConnId(1)),
         Some(QpairState::Deactivating)
     );
     w.run_all();
@@ -86,7 +86,7 @@ fn spdk_3302_window_a_is_clean_with_the_switch_off() {
     w.settle_until(w.now + Duration::from_secs(2));
     assert_eq!(w.marked(Mark::ConnectRetryGaveUp), 1);
     assert!(w.events.len() - before < 20);
-    let c = crate::target::ConnId(1);
+    let c = crate::nvmf::ConnId(1);
     let cqes = w.responses(c);
     assert_eq!(cqes.len(), 1);
     assert_eq!(cqes[0].status, status::CONTROLLER_BUSY);
@@ -118,7 +118,7 @@ fn window_b(bug: bool, parking: ConnectParking) -> World {
         w.target.queued_messages(ThreadId::PollGroup(1)),
         vec!["_nvmf_request_complete"]
     );
-    w.input(crate::target::Input::PeerClosed { conn: b });
+    w.input(crate::nvmf::Input::PeerClosed { conn: b });
     w
 }
 
@@ -141,7 +141,7 @@ fn spdk_3302_window_b_is_clean_with_the_switch_off() {
     assert!(w.violation().is_none());
     assert_eq!(w.marked(Mark::FreeAerWithoutCtrlr), 1);
     w.run_all();
-    let b = crate::target::ConnId(2);
+    let b = crate::nvmf::ConnId(2);
     assert!(w.closed(b));
     assert!(
         w.responses(b).is_empty(),
@@ -164,7 +164,7 @@ fn spdk_3302_window_a_is_closed_by_queue_mode_even_with_the_switch_on() {
         "no request outstanding"
     );
     w.run_all();
-    assert!(w.closed(crate::target::ConnId(1)));
+    assert!(w.closed(crate::nvmf::ConnId(1)));
     assert_eq!(
         w.target.request_count(),
         0,

@@ -4,7 +4,7 @@
 
 use super::{JsonRpcError, METHOD_NOT_FOUND};
 use crate::config::{parse_trid, Bdev};
-use fabcheck_core::target::{ConnId, RpcRequest, SubsystemConfig, Trid};
+use fabcheck_core::nvmf::{ConnId, RpcRequest, SubsystemConfig, Trid};
 use serde::Deserialize;
 use serde_json::{json, Value};
 

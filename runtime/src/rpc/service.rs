@@ -6,7 +6,7 @@ use super::methods::addr_json;
 use super::{envelope, response};
 use super::{Call, JsonRpcError, INTERNAL_ERROR, METHODS};
 use crate::config::{lowest_free_nsid, Bdev};
-use fabcheck_core::target::{
+use fabcheck_core::nvmf::{
     ControllerInfo, NamespaceConfig, QpairInfo, RpcError, RpcRequest, RpcResponse, SubsystemInfo,
     TargetConfig, Trid,
 };

@@ -1,7 +1,7 @@
 use super::*;
 use crate::config::Bdev;
-use fabcheck_core::target::ThreadId;
-use fabcheck_core::target::{
+use fabcheck_core::nvmf::ThreadId;
+use fabcheck_core::nvmf::{
     ConnId, NamespaceConfig, QpairInfo, RpcRequest, RpcResponse, SubsystemInfo, Trid,
 };
 use std::sync::Mutex as StdMutex;

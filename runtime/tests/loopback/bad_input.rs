@@ -99,7 +99,7 @@ async fn malformed_pdus_get_term_req_and_others_are_unaffected() {
         assert_eq!(term(&pdus).0, FatalErrorStatus::HeaderDigestError);
 
         assert!(
-            h.inspect(|_, s| s.mark(fabcheck_core::target::Mark::TermReqSent))
+            h.inspect(|_, s| s.mark(fabcheck_core::nvmf::Mark::TermReqSent))
                 .await
                 >= 4
         );

@@ -2,7 +2,7 @@
 
 use super::*;
 use fabcheck_core::host::{HostAction, HostEvent};
-use fabcheck_core::target::Mark;
+use fabcheck_core::nvmf::Mark;
 use fabcheck_runtime::client::Client;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,7 @@ mod replay;
 mod stress;
 
 use fabcheck_core::host::HostConfig;
-use fabcheck_core::target::{Target, Trid};
+use fabcheck_core::nvmf::{Target, Trid};
 use fabcheck_runtime::config::{RuntimeConfig, DEFAULT_NQN};
 use fabcheck_runtime::driver::{DriverHandle, DriverOptions, Server, Stats, Summary};
 use fabcheck_runtime::rpc::{serve_unix, Framer, RpcState, Service};

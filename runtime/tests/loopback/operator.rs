@@ -3,7 +3,7 @@
 use super::basic::read_until_eof;
 use super::*;
 use fabcheck_core::host::{HostAction, HostEvent};
-use fabcheck_core::target::Mark;
+use fabcheck_core::nvmf::Mark;
 use fabcheck_core::wire::{Digests, IcReq, Pdu};
 use fabcheck_runtime::client::Client;
 

@@ -2,7 +2,7 @@
 
 use super::*;
 use fabcheck_core::host::{HostAction, HostEvent};
-use fabcheck_core::target::{Input, Output};
+use fabcheck_core::nvmf::{Input, Output};
 use fabcheck_runtime::client::Client;
 use fabcheck_runtime::record::{read_recording, replay};
 

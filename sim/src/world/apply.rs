@@ -6,7 +6,7 @@ use crate::net::Delivery;
 use crate::scenario::OperatorRpc;
 use crate::trace::LineKind;
 use fabcheck_core::host::HostInput;
-use fabcheck_core::target::{ConnId, Input, RpcId, RpcRequest};
+use fabcheck_core::nvmf::{ConnId, Input, RpcId, RpcRequest};
 
 impl World<'_> {
     pub(super) fn apply(&mut self, event: Event) {

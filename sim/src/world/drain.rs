@@ -7,7 +7,7 @@ use crate::net::Pipe;
 use crate::trace::pdu::StreamView;
 use crate::trace::LineKind;
 use fabcheck_core::host::{HostEvent, HostInput, HostOutput};
-use fabcheck_core::target::{ConnId, Input, Output, RpcId, RpcResponse};
+use fabcheck_core::nvmf::{ConnId, Input, Output, RpcId, RpcResponse};
 use fabcheck_core::wire::Pdu;
 
 impl World<'_> {
@@ -66,11 +66,7 @@ impl World<'_> {
         }
     }
 
-    fn rpc_done(
-        &mut self,
-        id: RpcId,
-        result: Result<RpcResponse, fabcheck_core::target::RpcError>,
-    ) {
+    fn rpc_done(&mut self, id: RpcId, result: Result<RpcResponse, fabcheck_core::nvmf::RpcError>) {
         let Some(i) = self.ops.iter().position(|s| *s == OpState::Issued(id)) else {
             return;
         };

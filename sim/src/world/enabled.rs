@@ -3,7 +3,7 @@
 //! nothing else can).
 
 use super::{OpState, Phase, World};
-use fabcheck_core::target::{Input, ThreadId};
+use fabcheck_core::nvmf::{Input, ThreadId};
 use fabcheck_core::{Duration, Instant};
 
 /// The longest time jump offered while other work is due now.
@@ -15,9 +15,9 @@ pub enum Event {
     /// A target-internal event (`Run`, `Complete`, `Fire`).
     Target(Input),
     /// Deliver (a prefix of) the bytes pending towards the target, or its FIN.
-    ToTarget(fabcheck_core::target::ConnId),
+    ToTarget(fabcheck_core::nvmf::ConnId),
     /// Deliver (a prefix of) the bytes pending towards the host, or its FIN.
-    ToHost(fabcheck_core::target::ConnId),
+    ToHost(fabcheck_core::nvmf::ConnId),
     /// The next script step of host `h`.
     HostStep(usize),
     /// Host `h`'s timer (keep-alive, CSTS polling).

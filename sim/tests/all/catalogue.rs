@@ -2,7 +2,7 @@
 //! scenarios are silent with every switch off; silent sweeps must reach their required marks.
 
 use crate::{find_3302, hunt, scenario};
-use fabcheck_core::target::InvariantId;
+use fabcheck_core::nvmf::InvariantId;
 use fabcheck_sim::Failure;
 
 fn assert_found_at_free_aer(name: &str) {
