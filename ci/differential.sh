@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Differential replay proof (docs/differential.md): the shrunk spdk-3302 stories, exported by
+# `fabcheck export-story`, replayed on SPDK's real lib/nvmf built with AddressSanitizer.
+#   v24.01 (has #3302): must report an ASAN SEGV or an assertion in nvmf_qpair_free_aer
+#   v24.05 (fix 6c23277d0a): must run the same story to quiescence
+# Skips (exit 0, saying so) only when the SPDK source snapshots are not there.
+source "$(dirname "$0")/lib.sh"
+cd "$(dirname "$0")/.."
+out=target/differential
+mkdir -p "$out"
+
+have_src=
+for d in "${FABCHECK_SPDK_SRC:-}" ../shared/peers/src /work/shared/peers/src; do
+  if [ -n "$d" ] && [ -f "$d/spdk-v24.01-src.tar.zst" ] && [ -f "$d/spdk-v24.05-src.tar.zst" ]; then
+    have_src=$d; break
+  fi
+done
+if [ -z "$have_src" ]; then
+  echo "differential: SKIPPED: no SPDK source snapshots (spdk-v24.0{1,5}-src.tar.zst) in ../shared/peers/src"
+  exit 0
+fi
+export FABCHECK_SPDK_SRC=$have_src
+
+step "building fabcheck"
+cargo build -q -p fabcheck
+fabcheck=target/debug/fabcheck
+
+declare -A dir
+for v in v24.01 v24.05; do
+  step "building SPDK $v libraries + harness (ASAN; cache ${FABCHECK_DIFF_CACHE:-$HOME/.cache/fabcheck-diff})"
+  start=$SECONDS
+  dir[$v]=$(differential/build.sh "$v" | tail -1)
+  echo "built $v in $((SECONDS - start)) s: ${dir[$v]}"
+done
+
+# window name, failing seed string (the shrinker minimises it here, every run)
+windows=(
+  "a fc1:seed-3302+spdk-3302:14e3d14bf9586e0f"
+  "b fc1:seed-3302-ctrlr-add-fail+spdk-3302:1e41ab087439611e"
+)
+fail=0
+for w in "${windows[@]}"; do
+  read -r name seed <<<"$w"
+  step "window $name: shrinking $seed"
+  shrunk=$("$fabcheck" shrink "$seed" | sed -n 's/^shrunk seed: *\([^ ]*\).*/\1/p' || true)
+  [ -n "$shrunk" ] || { echo "differential: shrink of $seed gave no seed"; exit 1; }
+  story=$out/window-$name.story
+  "$fabcheck" export-story "$shrunk" -o "$story"
+  echo "story: $story ($(grep -c '^step ' "$story") steps) from $shrunk"
+  for v in v24.01 v24.05; do
+    log=$out/window-$name-$v.log
+    set +e
+    "${dir[$v]}/fabcheck-diff" --syms "${dir[$v]}/fabcheck-diff.syms" "$story" >"$log" 2>&1
+    rc=$?
+    set -e
+    verdict=$(sed -n 's/^verdict [^:]*: //p' "$log" | tail -1)
+    case $v in
+      v24.01)
+        if [ "$verdict" = CRASH ] && grep -Eq '#0 .* in nvmf_qpair_free_aer|Assertion .*nvmf_qpair_free_aer|nvmf_qpair_free_aer.*Assertion' "$log"; then
+          echo "window $name on $v: CRASH in nvmf_qpair_free_aer, as the model says ($(grep -m1 'SUMMARY' "$log"))"
+        else
+          echo "window $name on $v: expected a crash in nvmf_qpair_free_aer, got ${verdict:-nothing} (rc $rc); log $log"
+          tail -20 "$log"; fail=1
+        fi ;;
+      v24.05)
+        if [ "$verdict" = QUIESCENT ]; then
+          echo "window $name on $v: QUIESCENT ($(grep -m1 '^quiescent' "$log"))"
+        else
+          echo "window $name on $v: expected quiescence, got ${verdict:-nothing} (rc $rc); log $log"
+          tail -20 "$log"; fail=1
+        fi ;;
+    esac
+  done
+done
+exit $fail

@@ -1,0 +1,255 @@
+/*   SPDX-License-Identifier: BSD-3-Clause
+ *
+ *   The story interpreter: each story step becomes the matching action on the real target.
+ *     accept       queue a memsock connection, run the acceptor poller (nvmf_tcp_accept) on app
+ *     bytes        append to the connection's inbound bytes, run its poll group's pollers
+ *     peer_closed  EOF on the connection, run its poll group's pollers
+ *     run T F      check that T's head message is F (by symbol name, for_each_channel unwrapped),
+ *                  then spdk_thread_poll(T, 1, now): that one message and T's due pollers
+ *     rpc          the C calls the RPC handler makes (target.c)
+ *     fire         time moves to the step's time; every thread's due pollers run
+ *   Virtual time is the mocked tick (1 tick = 1 us). After the last step the target drains
+ *   (every thread polled, time advancing 1 ms a round, up to 5 s) and quiescence is checked.
+ */
+#include "story.h"
+#include "harness.h"
+
+/* Model message names whose SPDK function has another name (docs/differential.md). */
+static const char *const g_aliases[][2] = {
+	{ "spdk_nvmf_qpair_disconnect", "_nvmf_qpair_disconnect_msg" },
+	{ "_nvmf_request_complete", "_nvmf_request_complete" },
+};
+
+/* Model messages that an older SPDK runs inline, inside the message before them, instead of
+ * as a message of their own (docs/differential.md): on those versions the step is checked to
+ * have nothing to run and is skipped. */
+static const struct {
+	const char *model;
+	int before_version; /* inline in every version below this one */
+} g_inlined[] = {
+	/* v24.05 made the CONNECT response a message to the qpair's poll group; v24.01's
+	 * ctrlr_add_qpair_and_send_rsp answers inside _nvmf_ctrlr_add_admin_qpair. */
+	{ "nvmf_ctrlr_send_connect_rsp", 2405 },
+};
+
+static bool
+inlined_here(const char *model)
+{
+	size_t i;
+
+	for (i = 0; i < SPDK_COUNTOF(g_inlined); i++) {
+		if (strcmp(model, g_inlined[i].model) == 0 && DIFF_SPDK_VERSION < g_inlined[i].before_version) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int g_closed[256];
+
+void
+harness_note_close(int conn_id)
+{
+	if (conn_id > 0 && conn_id < 256) {
+		g_closed[conn_id] = 1;
+	}
+}
+
+static void
+print_output(void)
+{
+	int c;
+
+	for (c = 1; c < 64; c++) {
+		uint8_t *out;
+		size_t n = memsock_take_output(c, &out), i;
+
+		if (n > 0) {
+			printf("    conn %d sends %zu bytes: ", c, n);
+			for (i = 0; i < n && i < 24; i++) {
+				printf("%02x", out[i]);
+			}
+			printf("%s\n", n > 24 ? "..." : "");
+		}
+		free(out);
+		if (g_closed[c] == 1) {
+			printf("    conn %d closed by the target\n", c);
+			g_closed[c] = 2;
+		}
+	}
+}
+
+static bool
+name_matches(const char *model, const char *kind, const char *real)
+{
+	size_t i;
+
+	if (kind != NULL) {
+		return strcmp(model, kind) == 0;
+	}
+	if (strcmp(model, real) == 0) {
+		return true;
+	}
+	for (i = 0; i < SPDK_COUNTOF(g_aliases); i++) {
+		if (strcmp(model, g_aliases[i][0]) == 0 && strcmp(real, g_aliases[i][1]) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int
+run_step(const struct story_step *s, bool lenient)
+{
+	void *fn, *arg, *inner;
+	const char *kind, *real;
+	struct spdk_thread *t = g_threads[s->thread];
+
+	if (s->thread >= g_nthreads) {
+		printf("  DIVERGENCE: thread %d does not exist\n", s->thread);
+		return STORY_DIVERGED;
+	}
+	if (inlined_here(s->fn) && (!peek_head_msg(t, &fn, &arg) || strcmp(sym_name(fn), s->fn) != 0)) {
+		printf("  %s: this SPDK runs %s inline in an earlier message; nothing to run\n",
+		       spdk_thread_get_name(t), s->fn);
+		return 0;
+	}
+	if (!peek_head_msg(t, &fn, &arg)) {
+		printf("  DIVERGENCE step %d: model runs %s on %s, SPDK's queue is empty\n", s->n, s->fn,
+		       spdk_thread_get_name(t));
+		return lenient ? 0 : STORY_DIVERGED;
+	}
+	inner = peek_unwrap(fn, arg, &kind);
+	real = sym_name(fn);
+	printf("  %s runs %s%s%s%s (model: %s)\n", spdk_thread_get_name(t), real,
+	       kind ? " -> " : "", kind ? sym_name(inner) : "", "", s->fn);
+	if (!name_matches(s->fn, kind, real)) {
+		printf("  DIVERGENCE step %d: model runs %s, SPDK's head message is %s\n", s->n, s->fn,
+		       kind ? kind : real);
+		if (!lenient) {
+			return STORY_DIVERGED;
+		}
+	}
+	spdk_thread_poll(t, 1, peek_get_ticks());
+	return 0;
+}
+
+static int
+conn_pg_thread(const struct story *st, int conn)
+{
+	int i;
+
+	for (i = 0; i < st->nsteps; i++) {
+		if (st->steps[i].kind == STEP_ACCEPT && st->steps[i].conn == conn) {
+			return 1 + st->steps[i].pg;
+		}
+	}
+	return -1;
+}
+
+static int
+do_step(const struct story *st, const struct story_step *s, bool lenient)
+{
+	int pgt, i;
+
+	switch (s->kind) {
+	case STEP_ACCEPT:
+		if (memsock_queue_conn(s->conn, s->traddr, s->port, s->pg) != 0) {
+			return STORY_UNSUPPORTED;
+		}
+		if (peek_run_poller_named(g_threads[0], "nvmf_tcp_accept") < 0) {
+			printf("  no acceptor poller on app\n");
+			return STORY_DIVERGED;
+		}
+		return 0;
+	case STEP_BYTES:
+	case STEP_PEER_CLOSED:
+		if (s->kind == STEP_BYTES) {
+			memsock_push(s->conn, s->data, s->len);
+		} else {
+			memsock_peer_close(s->conn);
+		}
+		pgt = conn_pg_thread(st, s->conn);
+		if (pgt > 0 && pgt < g_nthreads) {
+			peek_run_pollers(g_threads[pgt], peek_get_ticks());
+		}
+		return 0;
+	case STEP_RUN:
+		return run_step(s, lenient);
+	case STEP_RPC:
+		return target_rpc(s) ? 0 : STORY_UNSUPPORTED;
+	case STEP_FIRE:
+		for (i = 0; i < g_nthreads; i++) {
+			peek_run_pollers(g_threads[i], peek_get_ticks());
+		}
+		return 0;
+	default:
+		return STORY_UNSUPPORTED;
+	}
+}
+
+/* Drains: polls every thread, advancing 1 ms a round, until nothing is queued and every qpair
+ * left is settled (target_pg_qpairs), or 5 s of virtual time pass. */
+static int
+drain(const struct story *st)
+{
+	int round, i, total = 0, busy = 0;
+	size_t queued = 0;
+
+	for (round = 0; round < 5000; round++) {
+		for (i = 0; i < g_nthreads; i++) {
+			spdk_thread_poll(g_threads[i], 0, peek_get_ticks());
+		}
+		queued = 0;
+		for (i = 0; i < g_nthreads; i++) {
+			queued += peek_queue_len(g_threads[i]);
+		}
+		total = busy = 0;
+		for (i = 0; i < st->poll_groups; i++) {
+			int t, b;
+
+			target_pg_qpairs(i, &t, &b);
+			total += t;
+			busy += b;
+		}
+		if (queued == 0 && busy == 0) {
+			print_output();
+			printf("quiescent after %d drain rounds: %d qpair(s) left, none in transition\n", round, total);
+			return STORY_QUIESCENT;
+		}
+		peek_set_ticks(peek_get_ticks() + 1000);
+	}
+	print_output();
+	printf("NOT QUIESCENT after 5 s: %zu message(s) queued, %d of %d qpair(s) in transition\n", queued,
+	       busy, total);
+	return STORY_NOT_QUIESCENT;
+}
+
+int
+story_run(const struct story *st, bool lenient)
+{
+	int i, rc;
+
+	for (i = 0; i < st->nsteps; i++) {
+		const struct story_step *s = &st->steps[i];
+		uint64_t ticks = s->at_ns / 1000;
+
+		if (ticks > peek_get_ticks()) {
+			peek_set_ticks(ticks);
+		}
+		printf("step %d @%" PRIu64 "us: %s\n", s->n, peek_get_ticks(), s->text);
+		fflush(stdout);
+		rc = do_step(st, s, lenient);
+		print_output();
+		fflush(stdout);
+		if (rc == STORY_UNSUPPORTED) {
+			printf("UNSUPPORTED step %d (%s): the harness cannot replay it\n", s->n, s->text);
+			return rc;
+		}
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	printf("story done (%d steps); draining\n", st->nsteps);
+	return drain(st);
+}
