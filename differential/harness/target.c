@@ -204,6 +204,8 @@ stop_listen_done(void *arg, int status)
 struct remove_ctx {
 	int id;
 	struct spdk_nvme_transport_id trid;
+	struct spdk_nvmf_subsystem *subsystem;
+	int status; /* the first error (nvmf_rpc.c answers it and still resumes) */
 };
 
 static void
@@ -211,31 +213,20 @@ remove_resumed(struct spdk_nvmf_subsystem *s, void *arg, int status)
 {
 	struct remove_ctx *c = arg;
 
-	rpc_done(c->id, status);
+	rpc_done(c->id, c->status != 0 ? c->status : status);
 	free(c);
 }
-
-static void
-remove_stopped(void *arg, int status)
-{
-	struct remove_ctx *c = arg;
-	struct spdk_nvmf_subsystem *s = spdk_nvmf_tgt_find_subsystem(g_tgt, NULL);
-
-	(void)s;
-	if (status != 0) {
-		printf("    rpc %d: stop_listen_async failed: %d\n", c->id, status);
-	}
-}
-
-static struct spdk_nvmf_subsystem *g_remove_subsys;
 
 static void
 remove_stopped_resume(void *arg, int status)
 {
 	struct remove_ctx *c = arg;
 
-	remove_stopped(arg, status);
-	if (spdk_nvmf_subsystem_resume(g_remove_subsys, remove_resumed, c) != 0) {
+	if (status != 0) {
+		printf("    rpc %d: stop_listen_async failed: %d\n", c->id, status);
+		c->status = status;
+	}
+	if (spdk_nvmf_subsystem_resume(c->subsystem, remove_resumed, c) != 0) {
 		rpc_done(c->id, -1);
 		free(c);
 	}
@@ -247,10 +238,10 @@ remove_paused(struct spdk_nvmf_subsystem *s, void *arg, int status)
 	struct remove_ctx *c = arg;
 
 	if (spdk_nvmf_subsystem_remove_listener(s, &c->trid) == 0) {
-		g_remove_subsys = s;
 		spdk_nvmf_transport_stop_listen_async(g_transport, &c->trid, s, remove_stopped_resume, c);
 		return;
 	}
+	c->status = -EINVAL;
 	if (spdk_nvmf_subsystem_resume(s, remove_resumed, c) != 0) {
 		rpc_done(c->id, -1);
 		free(c);
@@ -290,6 +281,7 @@ target_rpc(const struct story_step *st)
 
 		c->id = st->rpc_id;
 		c->trid = trid;
+		c->subsystem = s;
 		rc = spdk_nvmf_subsystem_pause(s, 0, remove_paused, c);
 		if (rc != 0) {
 			free(c);
