@@ -2,7 +2,8 @@
 # Differential replay proof (docs/differential.md): the shrunk spdk-3302 stories, exported by
 # `fabcheck export-story`, replayed on SPDK's real lib/nvmf built with AddressSanitizer.
 #   v24.01 (has #3302): must report an ASAN SEGV or an assertion in nvmf_qpair_free_aer
-#   v24.05 (fix 6c23277d0a): must run the same story to quiescence
+#   v24.05 (fix 6c23277d0a): must run the same story to quiescence, writing after every step
+#                            exactly the bytes (and closes) the model wrote
 # Skips (exit 0, saying so) only when the SPDK source snapshots are not there.
 source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
@@ -56,17 +57,20 @@ for w in "${windows[@]}"; do
     verdict=$(sed -n 's/^verdict [^:]*: //p' "$log" | tail -1)
     case $v in
       v24.01)
-        if [ "$verdict" = CRASH ] && grep -Eq '#0 .* in nvmf_qpair_free_aer|Assertion .*nvmf_qpair_free_aer|nvmf_qpair_free_aer.*Assertion' "$log"; then
-          echo "window $name on $v: CRASH in nvmf_qpair_free_aer, as the model says ($(grep -m1 'SUMMARY' "$log"))"
+        last_story=$(grep '^step ' "$story" | tail -1 | cut -d' ' -f2)
+        last_run=$(grep '^step ' "$log" | tail -1 | sed 's/^step \([0-9]*\).*/\1/')
+        if [ "$verdict" = CRASH ] && [ "$last_run" = "$last_story" ] &&
+           grep -Eq '#0 .* in nvmf_qpair_free_aer|Assertion .*nvmf_qpair_free_aer|nvmf_qpair_free_aer.*Assertion' "$log"; then
+          echo "window $name on $v: CRASH in nvmf_qpair_free_aer at step $last_run, the model's violation step ($(grep -m1 'SUMMARY' "$log"))"
         else
-          echo "window $name on $v: expected a crash in nvmf_qpair_free_aer, got ${verdict:-nothing} (rc $rc); log $log"
+          echo "window $name on $v: expected a crash in nvmf_qpair_free_aer at step $last_story, got ${verdict:-nothing} at step ${last_run:-?} (rc $rc); log $log"
           tail -20 "$log"; fail=1
         fi ;;
       v24.05)
-        if [ "$verdict" = QUIESCENT ]; then
-          echo "window $name on $v: QUIESCENT ($(grep -m1 '^quiescent' "$log"))"
+        if [ "$verdict" = QUIESCENT ] && grep -q 'differ on 0$' "$log"; then
+          echo "window $name on $v: QUIESCENT, every step's output equal to the model's ($(grep -m1 '^quiescent' "$log"))"
         else
-          echo "window $name on $v: expected quiescence, got ${verdict:-nothing} (rc $rc); log $log"
+          echo "window $name on $v: expected quiescence and equal outputs, got ${verdict:-nothing} (rc $rc); log $log"
           tail -20 "$log"; fail=1
         fi ;;
     esac

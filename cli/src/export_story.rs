@@ -25,6 +25,17 @@ const FORMAT: u32 = 1;
 
 /// Runs `seed` and prints its story on stdout (or writes it to `out`).
 pub fn export_story(seed: &str, scenario: Option<&Path>, out: Option<&Path>) -> Result<u8, Usage> {
+    let text = story_for(seed, scenario)?;
+    match out {
+        Some(p) => std::fs::write(p, text)
+            .map_err(|e| Usage(format!("cannot write {}: {e}", p.display())))?,
+        None => print!("{text}"),
+    }
+    Ok(0)
+}
+
+/// The story of `seed` as text.
+pub fn story_for(seed: &str, scenario: Option<&Path>) -> Result<String, Usage> {
     let (seed, sc) = resolve(seed, scenario)?;
     let report = run(&sc, &seed, true);
     let recording = report.recording.as_ref().expect("traced runs record");
@@ -33,13 +44,7 @@ pub fn export_story(seed: &str, scenario: Option<&Path>, out: Option<&Path>) -> 
         Some(fabcheck_sim::Failure::Safety(v)) => format!("violation {:?} {}", v.invariant, v.site),
         Some(f) => format!("failure {}", f.signature()),
     };
-    let text = story_text(&seed.to_string(), &result, recording)?;
-    match out {
-        Some(p) => std::fs::write(p, text)
-            .map_err(|e| Usage(format!("cannot write {}: {e}", p.display())))?,
-        None => print!("{text}"),
-    }
-    Ok(0)
+    story_text(&seed.to_string(), &result, recording)
 }
 
 /// The story text of a recording.
@@ -157,4 +162,44 @@ fn output_text(o: &Output) -> Option<String> {
         }
         Output::Event(_) => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WINDOW_A: &str = "fc1:seed-3302+spdk-3302:14e3d14bf9586e0f:0.0.1.0.0.0.0.0.0.0.0.1.1";
+
+    #[test]
+    fn window_a_story_names_each_step_and_is_deterministic() {
+        let text = story_for(WINDOW_A, None).unwrap();
+        assert_eq!(text, story_for(WINDOW_A, None).unwrap());
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "fabcheck-story 1");
+        assert_eq!(lines[2], "result violation I1 free_aer");
+        assert!(lines.contains(&"parking retry"));
+        assert!(lines.contains(&"step 1 0 accept 1 127.0.0.1 4420 pg 0"));
+        assert!(lines.contains(&"step 2 0 run pg0 _nvmf_poll_group_add"));
+        assert!(lines.contains(&"step 4 0 rpc 1 pause nqn.2016-06.io.spdk:cnode1 0"));
+        assert!(lines.contains(&"step 9 0 rpc 2 stop_listen 127.0.0.1 4420 -"));
+        assert!(lines.contains(&"step 10 0 run pg0 for_each_channel"));
+        // The ICReq the host sent and the ICResp the model answered, as bytes.
+        assert!(lines
+            .iter()
+            .any(|l| l.starts_with("step 3 0 bytes 1 00008000")));
+        assert!(lines
+            .iter()
+            .any(|l| l.starts_with("model 3 send 1 01008000")));
+        assert_eq!(lines.last(), Some(&"end"));
+    }
+
+    #[test]
+    fn a_recording_without_configuration_is_rejected() {
+        assert!(story_text("s", "clean", &[]).is_err());
+    }
+
+    #[test]
+    fn a_bad_seed_is_a_usage_error() {
+        assert!(story_for("not-a-seed", None).is_err());
+    }
 }

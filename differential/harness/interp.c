@@ -55,27 +55,88 @@ harness_note_close(int conn_id)
 	}
 }
 
+int g_out_agree, g_out_differ;
+
 static void
-print_output(void)
+print_hex(const uint8_t *d, size_t n)
 {
+	size_t i;
+
+	for (i = 0; i < n && i < 24; i++) {
+		printf("%02x", d[i]);
+	}
+	printf("%s", n > 24 ? "..." : "");
+}
+
+/* The model's bytes for `conn` after step `s` (all its send lines, concatenated). */
+static size_t
+model_bytes(const struct story_step *s, int conn, uint8_t **out)
+{
+	size_t n = 0;
+	int i;
+
+	*out = NULL;
+	for (i = 0; s != NULL && i < s->nsends; i++) {
+		if (s->sends[i].conn == conn) {
+			*out = realloc(*out, n + s->sends[i].len + 1);
+			memcpy(*out + n, s->sends[i].data, s->sends[i].len);
+			n += s->sends[i].len;
+		}
+	}
+	return n;
+}
+
+static bool
+model_closes(const struct story_step *s, int conn)
+{
+	int i;
+
+	for (i = 0; s != NULL && i < s->ncloses; i++) {
+		if (s->closes[i] == conn) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Prints what real SPDK wrote and closed since the last call; with a step, compares it with
+ * the model's outputs of that step (bytes per connection, closes). */
+static void
+print_output(const struct story_step *s)
+{
+	bool same = true;
 	int c;
 
 	for (c = 1; c < 64; c++) {
-		uint8_t *out;
-		size_t n = memsock_take_output(c, &out), i;
+		uint8_t *out, *want;
+		size_t n = memsock_take_output(c, &out), m = model_bytes(s, c, &want);
+		bool closed = g_closed[c] == 1;
 
 		if (n > 0) {
 			printf("    conn %d sends %zu bytes: ", c, n);
-			for (i = 0; i < n && i < 24; i++) {
-				printf("%02x", out[i]);
-			}
-			printf("%s\n", n > 24 ? "..." : "");
+			print_hex(out, n);
+			printf("%s\n", s == NULL ? "" : m == n && memcmp(out, want, n) == 0 ? " (model: same)" : "");
 		}
-		free(out);
-		if (g_closed[c] == 1) {
+		if (s != NULL && (m != n || (n > 0 && memcmp(out, want, n) != 0))) {
+			printf("    OUTPUT DIFFERS step %d conn %d: model sends %zu bytes: ", s->n, c, m);
+			print_hex(want, m);
+			printf("\n");
+			same = false;
+		}
+		if (closed) {
 			printf("    conn %d closed by the target\n", c);
 			g_closed[c] = 2;
 		}
+		if (s != NULL && closed != model_closes(s, c)) {
+			printf("    OUTPUT DIFFERS step %d conn %d: the model %s it\n", s->n, c,
+			       closed ? "does not close" : "closes");
+			same = false;
+		}
+		free(out);
+		free(want);
+	}
+	if (s != NULL) {
+		*(same ? &g_out_agree : &g_out_differ) += 1;
 	}
 }
 
@@ -213,13 +274,13 @@ drain(const struct story *st)
 			busy += b;
 		}
 		if (queued == 0 && busy == 0) {
-			print_output();
+			print_output(NULL);
 			printf("quiescent after %d drain rounds: %d qpair(s) left, none in transition\n", round, total);
 			return STORY_QUIESCENT;
 		}
 		peek_set_ticks(peek_get_ticks() + 1000);
 	}
-	print_output();
+	print_output(NULL);
 	printf("NOT QUIESCENT after 5 s: %zu message(s) queued, %d of %d qpair(s) in transition\n", queued,
 	       busy, total);
 	return STORY_NOT_QUIESCENT;
@@ -240,7 +301,7 @@ story_run(const struct story *st, bool lenient)
 		printf("step %d @%" PRIu64 "us: %s\n", s->n, peek_get_ticks(), s->text);
 		fflush(stdout);
 		rc = do_step(st, s, lenient);
-		print_output();
+		print_output(s);
 		fflush(stdout);
 		if (rc == STORY_UNSUPPORTED) {
 			printf("UNSUPPORTED step %d (%s): the harness cannot replay it\n", s->n, s->text);
@@ -250,6 +311,7 @@ story_run(const struct story *st, bool lenient)
 			return rc;
 		}
 	}
-	printf("story done (%d steps); draining\n", st->nsteps);
+	printf("story done (%d steps); outputs agree with the model on %d, differ on %d\n", st->nsteps,
+	       g_out_agree, g_out_differ);
 	return drain(st);
 }

@@ -18,22 +18,51 @@ hexval(char c)
 }
 
 static int
-parse_hex(const char *h, struct story_step *s)
+hex_bytes(const char *h, uint8_t **data, size_t *len)
 {
 	size_t n = strlen(h), i;
 
 	if (n % 2) {
 		return -1;
 	}
-	s->len = n / 2;
-	s->data = malloc(s->len + 1);
-	for (i = 0; i < s->len; i++) {
+	*len = n / 2;
+	*data = malloc(*len + 1);
+	for (i = 0; i < *len; i++) {
 		int a = hexval(h[2 * i]), b = hexval(h[2 * i + 1]);
 
 		if (a < 0 || b < 0) {
 			return -1;
 		}
-		s->data[i] = (uint8_t)(a << 4 | b);
+		(*data)[i] = (uint8_t)(a << 4 | b);
+	}
+	return 0;
+}
+
+static int
+parse_hex(const char *h, struct story_step *s)
+{
+	return hex_bytes(h, &s->data, &s->len);
+}
+
+/* `model N send C HEX` / `model N close C`: attached to step N (the step just parsed). */
+static int
+parse_model(const char *line, struct story *st)
+{
+	struct story_step *s = st->nsteps ? &st->steps[st->nsteps - 1] : NULL;
+	char verb[16];
+	int n, conn, off = 0;
+
+	if (sscanf(line, "model %d %15s %d %n", &n, verb, &conn, &off) < 3 || s == NULL || s->n != n) {
+		return strncmp(line, "model ", 6) == 0 && sscanf(line, "model %d rpc_done", &n) == 1 ? 0 : -1;
+	}
+	if (strcmp(verb, "send") == 0 && s->nsends < 8) {
+		struct story_send *o = &s->sends[s->nsends++];
+
+		o->conn = conn;
+		return hex_bytes(line + off, &o->data, &o->len);
+	}
+	if (strcmp(verb, "close") == 0 && s->ncloses < 8) {
+		s->closes[s->ncloses++] = conn;
 	}
 	return 0;
 }
@@ -165,7 +194,10 @@ parse_line(char *line, struct story *st, int *cap)
 	int port;
 	struct story_subsystem *ss;
 
-	if (line[0] == '#' || line[0] == '\0' || strncmp(line, "model ", 6) == 0 ||
+	if (strncmp(line, "model ", 6) == 0) {
+		return parse_model(line, st);
+	}
+	if (line[0] == '#' || line[0] == '\0' ||
 	    strcmp(line, "end") == 0 || strncmp(line, "fabcheck-story ", 15) == 0) {
 		return 0;
 	}

@@ -47,6 +47,15 @@ struct story_step {
 	char traddr[STORY_MAX_NAME];
 	int port;
 	char text[128];      /* the raw verb, for unsupported steps */
+	/* The model's outputs after this step (`model` lines): bytes per connection, closes. */
+	struct story_send {
+		int conn;
+		uint8_t *data;
+		size_t len;
+	} sends[8];
+	int nsends;
+	int closes[8];
+	int ncloses;
 };
 
 struct story {
@@ -78,5 +87,7 @@ void target_pg_qpairs(int pg, int *total, int *not_active);
 #define STORY_DIVERGED 3
 #define STORY_UNSUPPORTED 4
 int story_run(const struct story *st, bool lenient);
+/* Output comparison totals of the last story_run (steps whose outputs agreed / differed). */
+extern int g_out_agree, g_out_differ;
 
 #endif
