@@ -113,8 +113,17 @@ create_subsystem(const struct story_subsystem *ss)
 	}
 	for (i = 0; i < ss->nlisteners; i++) {
 		struct spdk_nvme_transport_id trid;
+		struct spdk_nvmf_listen_opts lo;
 
+		/* What the nvmf_subsystem_add_listener RPC does (nvmf_rpc_listen_paused): a transport
+		 * listen, which takes one more reference on an existing listener, then the subsystem
+		 * listener. */
 		make_trid(&trid, ss->listeners[i].traddr, ss->listeners[i].port);
+		spdk_nvmf_listen_opts_init(&lo, sizeof(lo));
+		if (spdk_nvmf_tgt_listen_ext(g_tgt, &trid, &lo) != 0) {
+			fprintf(stderr, "harness: listen on %s for %s failed\n", trid.traddr, ss->nqn);
+			exit(70);
+		}
 		spdk_nvmf_subsystem_add_listener(s, &trid, setup_cb, "add_listener");
 		target_settle();
 	}
