@@ -1,5 +1,5 @@
 # Builds the harness binary fabcheck-diff against the libraries spdk.mk built, and its symbol
-# table (nm -n; the binary is linked without PIE so message function pointers are the nm
+# table (nm -n -l: address, name, source file; the binary is linked without PIE so message function pointers are the nm
 # addresses).
 #
 #   make -f harness.mk SPDK=<extracted tree> OUT=<build dir> VERSION=<2401|2405|...>
@@ -33,6 +33,6 @@ $(OUT)/fabcheck-diff: $(OBJS) $(foreach l,$(LIBS),$(OUT)/lib/libspdk_$(l).a)
 	$(CC) $(SAN) -no-pie -o $@ $(OBJS) $(LDLIBS)
 
 $(OUT)/fabcheck-diff.syms: $(OUT)/fabcheck-diff
-	nm -n $< > $@
+	nm -n -l $< > $@
 
 .PHONY: all

@@ -35,5 +35,7 @@ uint64_t peek_get_ticks(void);
 
 /* main.c: symbol names of function pointers (from the nm table the build writes). */
 const char *sym_name(void *fn);
+/* The source file (basename) defining it: two static functions may share a name. */
+const char *sym_file(void *fn);
 
 #endif

@@ -14,10 +14,14 @@
 #include "story.h"
 #include "harness.h"
 
-/* Model message names whose SPDK function has another name (docs/differential.md). */
-static const char *const g_aliases[][2] = {
-	{ "spdk_nvmf_qpair_disconnect", "_nvmf_qpair_disconnect_msg" },
-	{ "_nvmf_request_complete", "_nvmf_request_complete" },
+/* Model message names whose SPDK function has another name, or shares its name with another
+ * static function (then the file decides) (docs/differential.md). */
+static const struct {
+	const char *model, *real, *file;
+} g_aliases[] = {
+	{ "spdk_nvmf_qpair_disconnect", "_nvmf_qpair_disconnect_msg", NULL },
+	{ "nvmf_ctrlr_destruct", "_nvmf_ctrlr_destruct", "nvmf.c" },
+	{ "_nvmf_ctrlr_destruct", "_nvmf_ctrlr_destruct", "ctrlr.c" },
 };
 
 /* Model messages that an older SPDK runs inline, inside the message before them, instead of
@@ -68,20 +72,59 @@ print_hex(const uint8_t *d, size_t n)
 	printf("%s", n > 24 ? "..." : "");
 }
 
-/* The model's bytes for `conn` after step `s` (all its send lines, concatenated). */
+static bool g_borrowed[4096];
+
 static size_t
-model_bytes(const struct story_step *s, int conn, uint8_t **out)
+append_sends(const struct story_step *s, int conn, uint8_t **out, size_t n)
 {
-	size_t n = 0;
 	int i;
 
-	*out = NULL;
-	for (i = 0; s != NULL && i < s->nsends; i++) {
+	for (i = 0; i < s->nsends; i++) {
 		if (s->sends[i].conn == conn) {
 			*out = realloc(*out, n + s->sends[i].len + 1);
 			memcpy(*out + n, s->sends[i].data, s->sends[i].len);
 			n += s->sends[i].len;
 		}
+	}
+	return n;
+}
+
+/* The next `run` step on the same thread as step `idx`, if this SPDK runs it inline (its
+ * outputs then come out during step idx); -1 otherwise. */
+static int
+inlined_successor(const struct story *st, int idx)
+{
+	int j;
+
+	if (st->steps[idx].kind != STEP_RUN) {
+		return -1;
+	}
+	for (j = idx + 1; j < st->nsteps && j < 4096; j++) {
+		if (st->steps[j].kind == STEP_RUN && st->steps[j].thread == st->steps[idx].thread) {
+			return inlined_here(st->steps[j].fn) ? j : -1;
+		}
+	}
+	return -1;
+}
+
+/* The model's bytes for `conn` expected during step `idx`: the step's own send lines (unless an
+ * earlier step took them) and those of an inlined successor. */
+static size_t
+model_bytes(const struct story *st, int idx, int conn, uint8_t **out)
+{
+	size_t n = 0;
+	int j;
+
+	*out = NULL;
+	if (st == NULL) {
+		return 0;
+	}
+	if (idx >= 4096 || !g_borrowed[idx]) {
+		n = append_sends(&st->steps[idx], conn, out, n);
+	}
+	j = inlined_successor(st, idx);
+	if (j >= 0) {
+		n = append_sends(&st->steps[j], conn, out, n);
 	}
 	return n;
 }
@@ -102,14 +145,15 @@ model_closes(const struct story_step *s, int conn)
 /* Prints what real SPDK wrote and closed since the last call; with a step, compares it with
  * the model's outputs of that step (bytes per connection, closes). */
 static void
-print_output(const struct story_step *s)
+print_output(const struct story *st, int idx)
 {
+	const struct story_step *s = st ? &st->steps[idx] : NULL;
 	bool same = true;
-	int c;
+	int c, j;
 
 	for (c = 1; c < 64; c++) {
 		uint8_t *out, *want;
-		size_t n = memsock_take_output(c, &out), m = model_bytes(s, c, &want);
+		size_t n = memsock_take_output(c, &out), m = model_bytes(st, idx, c, &want);
 		bool closed = g_closed[c] == 1;
 
 		if (n > 0) {
@@ -137,26 +181,33 @@ print_output(const struct story_step *s)
 	}
 	if (s != NULL) {
 		*(same ? &g_out_agree : &g_out_differ) += 1;
+		j = inlined_successor(st, idx);
+		if (j >= 0 && j < 4096) {
+			g_borrowed[j] = true;
+		}
 	}
 }
 
 static bool
-name_matches(const char *model, const char *kind, const char *real)
+name_matches(const char *model, const char *kind, const char *real, const char *file)
 {
+	bool ambiguous = false;
 	size_t i;
 
 	if (kind != NULL) {
 		return strcmp(model, kind) == 0;
 	}
-	if (strcmp(model, real) == 0) {
-		return true;
-	}
 	for (i = 0; i < SPDK_COUNTOF(g_aliases); i++) {
-		if (strcmp(model, g_aliases[i][0]) == 0 && strcmp(real, g_aliases[i][1]) == 0) {
+		if (strcmp(real, g_aliases[i].real) != 0) {
+			continue;
+		}
+		ambiguous |= g_aliases[i].file != NULL;
+		if (strcmp(model, g_aliases[i].model) == 0 &&
+		    (g_aliases[i].file == NULL || strcmp(file, g_aliases[i].file) == 0)) {
 			return true;
 		}
 	}
-	return false;
+	return !ambiguous && strcmp(model, real) == 0;
 }
 
 static int
@@ -182,11 +233,11 @@ run_step(const struct story_step *s, bool lenient)
 	}
 	inner = peek_unwrap(fn, arg, &kind);
 	real = sym_name(fn);
-	printf("  %s runs %s%s%s%s (model: %s)\n", spdk_thread_get_name(t), real,
-	       kind ? " -> " : "", kind ? sym_name(inner) : "", "", s->fn);
-	if (!name_matches(s->fn, kind, real)) {
-		printf("  DIVERGENCE step %d: model runs %s, SPDK's head message is %s\n", s->n, s->fn,
-		       kind ? kind : real);
+	printf("  %s runs %s%s%s [%s] (model: %s)\n", spdk_thread_get_name(t), real,
+	       kind ? " -> " : "", kind ? sym_name(inner) : "", sym_file(kind ? inner : fn), s->fn);
+	if (!name_matches(s->fn, kind, real, sym_file(fn))) {
+		printf("  DIVERGENCE step %d: model runs %s, SPDK's head message is %s [%s]\n", s->n, s->fn,
+		       kind ? kind : real, sym_file(fn));
 		if (!lenient) {
 			return STORY_DIVERGED;
 		}
@@ -274,13 +325,13 @@ drain(const struct story *st)
 			busy += b;
 		}
 		if (queued == 0 && busy == 0) {
-			print_output(NULL);
+			print_output(NULL, 0);
 			printf("quiescent after %d drain rounds: %d qpair(s) left, none in transition\n", round, total);
 			return STORY_QUIESCENT;
 		}
 		peek_set_ticks(peek_get_ticks() + 1000);
 	}
-	print_output(NULL);
+	print_output(NULL, 0);
 	printf("NOT QUIESCENT after 5 s: %zu message(s) queued, %d of %d qpair(s) in transition\n", queued,
 	       busy, total);
 	return STORY_NOT_QUIESCENT;
@@ -301,7 +352,7 @@ story_run(const struct story *st, bool lenient)
 		printf("step %d @%" PRIu64 "us: %s\n", s->n, peek_get_ticks(), s->text);
 		fflush(stdout);
 		rc = do_step(st, s, lenient);
-		print_output(s);
+		print_output(st, i);
 		fflush(stdout);
 		if (rc == STORY_UNSUPPORTED) {
 			printf("UNSUPPORTED step %d (%s): the harness cannot replay it\n", s->n, s->text);

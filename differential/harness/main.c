@@ -29,25 +29,28 @@ __asan_default_options(void)
 struct sym {
 	uintptr_t addr;
 	char *name;
+	char *file; /* source file basename (nm -l), "" when unknown */
 };
 
 static struct sym *g_syms;
 static size_t g_nsyms;
 
 static void
-load_syms(const char *path)
+load_syms(const char *table)
 {
-	FILE *f = fopen(path, "r");
-	char line[512], name[400], type;
+	FILE *f = fopen(table, "r");
+	char line[1024], name[400], path[600], type;
 	unsigned long addr;
 	size_t cap = 0;
 
 	if (f == NULL) {
-		fprintf(stderr, "fabcheck-diff: cannot read symbol table %s\n", path);
+		fprintf(stderr, "fabcheck-diff: cannot read symbol table %s\n", table);
 		exit(64);
 	}
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx %c %399s", &addr, &type, name) != 3 || (type != 't' && type != 'T')) {
+		path[0] = '\0';
+		if (sscanf(line, "%lx %c %399s %599[^:\n]", &addr, &type, name, path) < 3 ||
+		    (type != 't' && type != 'T')) {
 			continue;
 		}
 		if (g_nsyms == cap) {
@@ -55,23 +58,40 @@ load_syms(const char *path)
 			g_syms = realloc(g_syms, cap * sizeof(*g_syms));
 		}
 		g_syms[g_nsyms].addr = addr;
+		g_syms[g_nsyms].file = strdup(strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
 		g_syms[g_nsyms++].name = strdup(name);
 	}
 	fclose(f);
 }
 
-const char *
-sym_name(void *fn)
+static const struct sym *
+sym_of(void *fn)
 {
 	uintptr_t a = (uintptr_t)fn;
 	size_t i;
 
 	for (i = 0; i < g_nsyms; i++) {
 		if (g_syms[i].addr == a) {
-			return g_syms[i].name;
+			return &g_syms[i];
 		}
 	}
-	return "?";
+	return NULL;
+}
+
+const char *
+sym_name(void *fn)
+{
+	const struct sym *s = sym_of(fn);
+
+	return s ? s->name : "?";
+}
+
+const char *
+sym_file(void *fn)
+{
+	const struct sym *s = sym_of(fn);
+
+	return s ? s->file : "";
 }
 
 static int
