@@ -133,7 +133,7 @@ fn step_text(input: &Input, head: Option<&str>, target: &Target) -> String {
         Input::PeerClosed { conn } => format!("peer_closed {}", conn.0),
         Input::Run(t) => format!("run {} {}", thread(*t), head.unwrap_or("-")),
         Input::Complete(io) => format!("complete {}", io.0),
-        Input::Fire(t) => format!("fire {t:?}").replace(' ', ""),
+        Input::Fire(t) => format!("fire {}", format!("{t:?}").replace(' ', "")),
         Input::Rpc { id, request } => format!("rpc {} {}", id.0, rpc_text(request)),
     }
 }
@@ -148,7 +148,10 @@ fn rpc_text(r: &RpcRequest) -> String {
         RpcRequest::SubsystemRemoveListener { nqn, trid: t } => {
             format!("remove_listener {nqn} {}", trid(t))
         }
-        other => format!("unsupported {other:?}").replace([' ', '\n'], ""),
+        other => format!(
+            "unsupported {}",
+            format!("{other:?}").replace([' ', '\n'], "")
+        ),
     }
 }
 
