@@ -210,6 +210,27 @@ name_matches(const char *model, const char *kind, const char *real, const char *
 	return !ambiguous && strcmp(model, real) == 0;
 }
 
+/* "; SPDK runs F on T first" for the first other thread with a message queued (the message
+ * SPDK would have to run before the model's), or "". */
+static const char *
+other_heads(void)
+{
+	static char buf[256];
+	void *fn, *arg, *inner;
+	const char *kind;
+	int i;
+
+	for (i = 0; i < g_nthreads; i++) {
+		if (peek_head_msg(g_threads[i], &fn, &arg)) {
+			inner = peek_unwrap(fn, arg, &kind);
+			snprintf(buf, sizeof(buf), "; next queued SPDK message: %s on %s",
+				 sym_name(kind ? inner : fn), spdk_thread_get_name(g_threads[i]));
+			return buf;
+		}
+	}
+	return "";
+}
+
 static int
 run_step(const struct story_step *s, bool lenient)
 {
@@ -227,8 +248,8 @@ run_step(const struct story_step *s, bool lenient)
 		return 0;
 	}
 	if (!peek_head_msg(t, &fn, &arg)) {
-		printf("  DIVERGENCE step %d: model runs %s on %s, SPDK's queue is empty\n", s->n, s->fn,
-		       spdk_thread_get_name(t));
+		printf("  DIVERGENCE step %d: model runs %s on %s, SPDK's queue is empty%s\n", s->n, s->fn,
+		       spdk_thread_get_name(t), other_heads());
 		return lenient ? 0 : STORY_DIVERGED;
 	}
 	inner = peek_unwrap(fn, arg, &kind);

@@ -55,12 +55,14 @@ peek_run_pollers(struct spdk_thread *thread, uint64_t now)
 {
 	struct spdk_thread *orig = _get_thread();
 	struct spdk_poller *poller, *tmp;
-	int rc = 0;
+	int rc = 0, prc;
 
+	/* (spdk_max evaluates its arguments twice: each poller's rc goes through prc.) */
 	tls_thread = thread;
 	thread->tsc_last = now;
 	TAILQ_FOREACH_REVERSE_SAFE(poller, &thread->active_pollers, active_pollers_head, tailq, tmp) {
-		rc = spdk_max(rc, thread_execute_poller(thread, poller));
+		prc = thread_execute_poller(thread, poller);
+		rc = spdk_max(rc, prc);
 	}
 	poller = thread->first_timed_poller;
 	while (poller != NULL && now >= poller->next_run_tick) {
@@ -69,7 +71,8 @@ peek_run_pollers(struct spdk_thread *thread, uint64_t now)
 		if (thread->first_timed_poller == poller) {
 			thread->first_timed_poller = tmp;
 		}
-		rc = spdk_max(rc, thread_execute_timed_poller(thread, poller, now));
+		prc = thread_execute_timed_poller(thread, poller, now);
+		rc = spdk_max(rc, prc);
 		poller = tmp;
 	}
 	tls_thread = orig;
