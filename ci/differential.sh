@@ -4,6 +4,8 @@
 #   v24.01 (has #3302): must report an ASAN SEGV or an assertion in nvmf_qpair_free_aer
 #   v24.05 (fix 6c23277d0a): must run the same story to quiescence, writing after every step
 #                            exactly the bytes (and closes) the model wrote
+# Then a sweep: 100 random seed-3302-ctrlr-add-fail stories must all agree with real v24.05
+# (messages, bytes, closes, quiescence).
 # Skips (exit 0, saying so) only when the SPDK source snapshots are not there.
 source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
@@ -76,4 +78,12 @@ for w in "${windows[@]}"; do
     esac
   done
 done
+step "sweep: 100 random seed-3302-ctrlr-add-fail stories on v24.05 (queue parking, v24.05's profile)"
+sweep=$(differential/sweep.sh seed-3302-ctrlr-add-fail 100 v24.05)
+echo "$sweep"
+if ! grep -q ' 100/100 agree' <<<"$sweep"; then
+  echo "differential: the model and SPDK v24.05 disagree on some seed-3302-ctrlr-add-fail story"; fail=1
+fi
+step "sweep (for information, docs/differential.md finding 1): 100 seed-3302 stories on v24.01"
+differential/sweep.sh seed-3302 100 v24.01 spdk-3302
 exit $fail

@@ -45,8 +45,10 @@ for line in open(log, errors="replace"):
         cur["step"] = line.split()[1]
     elif "DIVERGENCE" in line and cur["first"] is None:
         cur["first"] = re.sub(r"step \d+: ", "", line.strip())
+        cur.setdefault("at", cur["step"])
     elif "OUTPUT DIFFERS" in line and cur["differs"] is None:
         cur["differs"] = (cur["step"], line.strip())
+        cur.setdefault("at", cur["step"])
     elif line.startswith("SUMMARY: ") and cur["summary"] is None:
         cur["summary"] = re.sub(r"/\S*/", "", line[9:])
     elif line.startswith("verdict "):
@@ -82,5 +84,5 @@ print(f"{key} on SPDK {version}: {n} stories, {unsupported} unsupported, "
       f"{agree}/{replayed} agree ({rate:.1f}%)")
 for kind, ss in sorted(kinds.items(), key=lambda kv: -len(kv[1])):
     s = ss[0]
-    print(f"  {len(ss):4} x {kind}\n         first: {s['seed']} (step {s['step']})")
+    print(f"  {len(ss):4} x {kind}\n         first: {s['seed']} (step {s.get('at', s['step'])})")
 PY
