@@ -2,8 +2,8 @@
 # Differential replay proof (docs/differential.md): the shrunk spdk-3302 stories, exported by
 # `fabcheck export-story`, replayed on SPDK's real lib/nvmf built with AddressSanitizer.
 #   v24.01 (has #3302): must report an ASAN SEGV or an assertion in nvmf_qpair_free_aer
-#   v24.05 (fix 6c23277d0a): must run the same story to quiescence, writing after every step
-#                            exactly the bytes (and closes) the model wrote
+#   v24.05 (fix 6c23277d0a) and master at 3230130e6a: must run the same story to quiescence,
+#                            writing after every step exactly the bytes (and closes) the model wrote
 # Then a sweep: 100 random seed-3302-ctrlr-add-fail stories must all agree with real v24.05
 # (messages, bytes, closes, quiescence).
 # Skips (exit 0, saying so) only when the SPDK source snapshots are not there.
@@ -14,12 +14,13 @@ mkdir -p "$out"
 
 have_src=
 for d in "${FABCHECK_SPDK_SRC:-}" ../shared/peers/src /work/shared/peers/src; do
-  if [ -n "$d" ] && [ -f "$d/spdk-v24.01-src.tar.zst" ] && [ -f "$d/spdk-v24.05-src.tar.zst" ]; then
+  if [ -n "$d" ] && [ -f "$d/spdk-v24.01-src.tar.zst" ] && [ -f "$d/spdk-v24.05-src.tar.zst" ] &&
+     compgen -G "$d/spdk-master-*-src.tar.zst" >/dev/null; then
     have_src=$d; break
   fi
 done
 if [ -z "$have_src" ]; then
-  echo "differential: SKIPPED: no SPDK source snapshots (spdk-v24.0{1,5}-src.tar.zst) in ../shared/peers/src"
+  echo "differential: SKIPPED: no SPDK source snapshots (spdk-v24.01, -v24.05, -master-*) in ../shared/peers/src"
   exit 0
 fi
 export FABCHECK_SPDK_SRC=$have_src
@@ -29,7 +30,7 @@ cargo build -q -p fabcheck
 fabcheck=target/debug/fabcheck
 
 declare -A dir
-for v in v24.01 v24.05; do
+for v in v24.01 v24.05 master; do
   step "building SPDK $v libraries + harness (ASAN; cache ${FABCHECK_DIFF_CACHE:-$HOME/.cache/fabcheck-diff})"
   start=$SECONDS
   dir[$v]=$(differential/build.sh "$v" | tail -1)
@@ -50,7 +51,7 @@ for w in "${windows[@]}"; do
   story=$out/window-$name.story
   "$fabcheck" export-story "$shrunk" -o "$story"
   echo "story: $story ($(grep -c '^step ' "$story") steps) from $shrunk"
-  for v in v24.01 v24.05; do
+  for v in v24.01 v24.05 master; do
     log=$out/window-$name-$v.log
     set +e
     "${dir[$v]}/fabcheck-diff" --syms "${dir[$v]}/fabcheck-diff.syms" "$story" >"$log" 2>&1
@@ -68,7 +69,7 @@ for w in "${windows[@]}"; do
           echo "window $name on $v: expected a crash in nvmf_qpair_free_aer at step $last_story, got ${verdict:-nothing} at step ${last_run:-?} (rc $rc); log $log"
           tail -20 "$log"; fail=1
         fi ;;
-      v24.05)
+      v24.05|master)
         if [ "$verdict" = QUIESCENT ] && grep -q 'differ on 0$' "$log"; then
           echo "window $name on $v: QUIESCENT, every step's output equal to the model's ($(grep -m1 '^quiescent' "$log"))"
         else

@@ -26,7 +26,7 @@ trace_SRCS := $(SPDK)/lib/trace/trace.c $(SPDK)/lib/trace/trace_flags.c
 thread_SRCS := $(wildcard $(SPDK)/lib/thread/*.c)
 sock_SRCS := $(SPDK)/lib/sock/sock.c
 nvmf_SRCS := $(addprefix $(SPDK)/lib/nvmf/,ctrlr.c ctrlr_discovery.c ctrlr_bdev.c subsystem.c \
-	nvmf.c transport.c tcp.c $(if $(wildcard $(SPDK)/lib/nvmf/stubs.c),stubs.c))
+	nvmf.c transport.c tcp.c $(notdir $(wildcard $(SPDK)/lib/nvmf/stubs.c $(SPDK)/lib/nvmf/mdns_server.c)))
 env_SRCS := $(SPDK)/test/common/lib/test_env.c
 
 LIBS := util log json trace thread sock nvmf env
@@ -38,7 +38,20 @@ $(OUT)/include/spdk/config.h: $(HERE)config.h
 	@mkdir -p $(dir $@)
 	cp $< $@
 
-$(OUT)/obj/%.o: $(SPDK)/%.c $(OUT)/include/spdk/config.h $(HERE)spdk.mk
+# Newer SPDK generates spdk/version.h from version.h.in and VERSION (as its Makefile does).
+ifneq ($(wildcard $(SPDK)/include/spdk/version.h.in),)
+VERSION_H := $(OUT)/include/spdk/version.h
+v_major := $(shell IFS='-.' read -r v _ _ _ < $(SPDK)/VERSION; echo $$v)
+v_minor := $(shell IFS='-.' read -r _ v _ _ < $(SPDK)/VERSION; echo $$v | sed -e 's/^0//g')
+v_patch := $(shell IFS='-.' read -r _ _ v _ < $(SPDK)/VERSION; echo $$v)
+v_suffix := $(shell IFS='-.' read -r _ _ _ v < $(SPDK)/VERSION; echo $${v:+-$$v})
+$(VERSION_H): $(SPDK)/include/spdk/version.h.in $(SPDK)/VERSION
+	@mkdir -p $(dir $@)
+	sed "s/\$$SPDK_VERSION_MAJOR/$(v_major)/g; s/\$$SPDK_VERSION_MINOR/$(v_minor)/g; \
+	     s/\$$SPDK_VERSION_PATCH/$(v_patch)/g; s/\$$SPDK_VERSION_SUFFIX/$(v_suffix)/g;" $< > $@
+endif
+
+$(OUT)/obj/%.o: $(SPDK)/%.c $(OUT)/include/spdk/config.h $(VERSION_H) $(HERE)spdk.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 

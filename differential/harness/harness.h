@@ -16,6 +16,8 @@ size_t memsock_take_output(int conn_id, uint8_t **out);
 int memsock_conn_group(int conn_id);
 bool memsock_conn_closed(int conn_id);
 void harness_note_close(int conn_id);
+/* target.c: the poll group index of an SPDK thread (-1 for the app thread or unknown). */
+int target_pg_of_thread(struct spdk_thread *t);
 
 /* thread_peek.c: SPDK's thread library internals (thread.c and the test env compiled in). */
 /* The head message of a thread: its function and argument (false when the queue is empty). */

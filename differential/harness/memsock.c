@@ -15,7 +15,11 @@
 #include "spdk/stdinc.h"
 #include "spdk/sock.h"
 #include "spdk/thread.h"
+#if __has_include("spdk_internal/sock_module.h")
+#include "spdk_internal/sock_module.h"
+#else
 #include "spdk_internal/sock.h"
+#endif
 #include "harness.h"
 
 #define MEMSOCK_MAX_CONNS 64
@@ -24,7 +28,7 @@
 struct memsock_group {
 	struct spdk_sock_group_impl base;
 	struct spdk_thread *thread;
-	int index; /* poll group index, in creation order */
+	int index; /* poll group index of the creating thread, -1 on the app thread */
 };
 
 struct memsock {
@@ -51,6 +55,13 @@ static struct memsock *g_pending[MEMSOCK_MAX_CONNS]; /* queued for accept, FIFO 
 static int g_npending;
 static struct memsock_group *g_groups[MEMSOCK_MAX_GROUPS];
 static int g_ngroups;
+
+/* Error returns: -1 with errno up to v24.05; master's sock API returns -errno. */
+#if DIFF_SPDK_VERSION >= 9999
+#define MS_ERR(e) (-(e))
+#else
+#define MS_ERR(e) (errno = (e), -1)
+#endif
 
 static struct memsock *
 ms(struct spdk_sock *s)
@@ -91,6 +102,19 @@ memsock_listen(const char *ip, int port, struct spdk_sock_opts *opts)
 	s->port = port;
 	g_listeners[g_nlisteners++] = s;
 	return &s->base;
+}
+
+static bool
+has_pending(const struct memsock *l)
+{
+	int i;
+
+	for (i = 0; i < g_npending; i++) {
+		if (g_pending[i]->port == l->port && strcmp(g_pending[i]->traddr, l->traddr) == 0) {
+			return true;
+		}
+	}
+	return false;
 }
 
 static struct spdk_sock *
@@ -145,8 +169,7 @@ memsock_readv(struct spdk_sock *_sock, struct iovec *iov, int iovcnt)
 			s->eof_seen = true;
 			return 0;
 		}
-		errno = EAGAIN;
-		return -1;
+		return MS_ERR(EAGAIN);
 	}
 	for (i = 0; i < iovcnt && s->in_off < s->in_len; i++) {
 		size_t n = spdk_min(iov[i].iov_len, s->in_len - s->in_off);
@@ -198,8 +221,7 @@ memsock_flush(struct spdk_sock *_sock)
 	ssize_t sent = 0;
 
 	if (_sock->cb_cnt > 0) {
-		errno = EAGAIN;
-		return -1;
+		return MS_ERR(EAGAIN);
 	}
 	while ((req = TAILQ_FIRST(&_sock->queued_reqs)) != NULL) {
 		sent += memsock_writev(_sock, SPDK_SOCK_REQUEST_IOV(req, 0), req->iovcnt);
@@ -226,8 +248,7 @@ memsock_readv_async(struct spdk_sock *sock, struct spdk_sock_request *req)
 static int
 memsock_recv_next(struct spdk_sock *sock, void **buf, void **ctx)
 {
-	errno = ENOTSUP;
-	return -1;
+	return MS_ERR(ENOTSUP);
 }
 
 static int
@@ -259,8 +280,12 @@ memsock_group_get_optimal(struct spdk_sock *sock, struct spdk_sock_group_impl *h
 {
 	struct memsock *s = ms(sock);
 
-	if (s->want_pg >= 0 && s->want_pg < g_ngroups) {
-		return &g_groups[s->want_pg]->base;
+	int i;
+
+	for (i = 0; i < g_ngroups; i++) {
+		if (g_groups[i]->index == s->want_pg && s->want_pg >= 0) {
+			return &g_groups[i]->base;
+		}
 	}
 	return NULL;
 }
@@ -271,7 +296,7 @@ memsock_group_create(void)
 	struct memsock_group *g = calloc(1, sizeof(*g));
 
 	g->thread = spdk_get_thread();
-	g->index = g_ngroups;
+	g->index = target_pg_of_thread(g->thread);
 	g_groups[g_ngroups++] = g;
 	return &g->base;
 }
@@ -301,8 +326,11 @@ memsock_group_poll(struct spdk_sock_group_impl *group, int max_events, struct sp
 	}
 	TAILQ_FOREACH(sock, &group->socks, link) {
 		struct memsock *s = ms(sock);
+		bool ready = s->in_off < s->in_len || (s->eof && !s->eof_seen);
 
-		if (n < max_events && (s->in_off < s->in_len || (s->eof && !s->eof_seen))) {
+		/* A listen socket in a group (newer SPDK's acceptor) is ready with a queued connection. */
+		ready |= s->listening && has_pending(s);
+		if (n < max_events && ready) {
 			socks[n++] = sock;
 		}
 	}
@@ -371,6 +399,8 @@ memsock_register(void)
 #else
 	spdk_net_impl_register(&g_memsock_impl, 100);
 #endif
+	/* Newer SPDK listens only on the default impl (or the one named). */
+	spdk_sock_set_default_impl("memsock");
 }
 
 int

@@ -65,6 +65,13 @@ spdk_nvme_print_completion(uint16_t qid, struct spdk_nvme_cpl *cpl)
 {
 }
 
+#if DIFF_SPDK_VERSION >= 9999
+void
+spdk_nvme_print_completion_ext(uint16_t qid, const struct spdk_nvme_cpl *cpl, uint8_t opc)
+{
+}
+#endif
+
 uint32_t
 spdk_nvme_ns_get_format_index(const struct spdk_nvme_ns_data *nsdata)
 {

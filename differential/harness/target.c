@@ -35,6 +35,19 @@ make_trid(struct spdk_nvme_transport_id *trid, const char *traddr, int port)
 	snprintf(trid->trsvcid, sizeof(trid->trsvcid), "%d", port);
 }
 
+int
+target_pg_of_thread(struct spdk_thread *t)
+{
+	int i;
+
+	for (i = 1; i < g_nthreads; i++) {
+		if (g_threads[i] == t) {
+			return i - 1;
+		}
+	}
+	return -1;
+}
+
 /* Polls every thread (messages and pollers) until no message is queued anywhere. */
 void
 target_settle(void)
@@ -97,14 +110,27 @@ create_subsystem(const struct story_subsystem *ss)
 	struct spdk_nvmf_subsystem *s;
 	int i;
 
+#if DIFF_SPDK_VERSION >= 9999
+	struct spdk_nvmf_subsystem_opts so;
+
+	spdk_nvmf_subsystem_opts_init(SPDK_NVMF_SUBTYPE_NVME, &so, sizeof(so));
+	so.max_nsid = 32;
+	snprintf(so.sn, sizeof(so.sn), "FABCHECK0000000001");
+	s = spdk_nvmf_subsystem_create_ext(g_tgt, ss->nqn, SPDK_NVMF_SUBTYPE_NVME, &so);
+#define set_cntlid_range spdk_nvmf_subsystem_set_cntlid_range
+#else
 	s = spdk_nvmf_subsystem_create(g_tgt, ss->nqn, SPDK_NVMF_SUBTYPE_NVME, 32);
+	if (s != NULL) {
+		spdk_nvmf_subsystem_set_sn(s, "FABCHECK0000000001");
+	}
+#define set_cntlid_range nvmf_subsystem_set_cntlid_range
+#endif
 	if (s == NULL) {
 		fprintf(stderr, "harness: subsystem %s create failed\n", ss->nqn);
 		exit(70);
 	}
 	spdk_nvmf_subsystem_set_allow_any_host(s, ss->any_host);
-	spdk_nvmf_subsystem_set_sn(s, "FABCHECK0000000001");
-	if (nvmf_subsystem_set_cntlid_range(s, ss->min_cntlid, ss->max_cntlid) != 0) {
+	if (set_cntlid_range(s, ss->min_cntlid, ss->max_cntlid) != 0) {
 		fprintf(stderr, "harness: cntlid range %u-%u refused\n", ss->min_cntlid, ss->max_cntlid);
 		exit(70);
 	}
