@@ -79,6 +79,25 @@ for w in "${windows[@]}"; do
     esac
   done
 done
+step "self-test: planted differences in window a must be caught on v24.05"
+planted=$out/planted-name.story
+sed 's/^\(step 2 0 run pg0\) _nvmf_poll_group_add$/\1 _nvmf_ctrlr_destruct/' "$out/window-a.story" >"$planted"
+"${dir[v24.05]}/fabcheck-diff" --syms "${dir[v24.05]}/fabcheck-diff.syms" "$planted" >"$out/planted-name.log" 2>&1 || true
+if grep -q 'DIVERGENCE step 2: model runs _nvmf_ctrlr_destruct' "$out/planted-name.log" &&
+   grep -q 'verdict .*: DIVERGED' "$out/planted-name.log"; then
+  echo "a wrong message name is a divergence at its step"
+else
+  echo "differential: a planted wrong message name went unnoticed"; fail=1
+fi
+planted=$out/planted-bytes.story
+sed 's/^\(model 3 send 1 \)01/\102/' "$out/window-a.story" >"$planted"
+"${dir[v24.05]}/fabcheck-diff" --syms "${dir[v24.05]}/fabcheck-diff.syms" "$planted" >"$out/planted-bytes.log" 2>&1 || true
+if grep -q 'OUTPUT DIFFERS step 3 conn 1' "$out/planted-bytes.log" && grep -q 'differ on 1$' "$out/planted-bytes.log"; then
+  echo "a wrong byte in the model's ICResp is an output difference at its step"
+else
+  echo "differential: a planted wrong output byte went unnoticed"; fail=1
+fi
+
 step "sweep: 100 random seed-3302-ctrlr-add-fail stories on v24.05 (queue parking, v24.05's profile)"
 sweep=$(differential/sweep.sh seed-3302-ctrlr-add-fail 100 v24.05)
 echo "$sweep"
