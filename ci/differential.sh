@@ -98,6 +98,15 @@ else
   echo "differential: a planted wrong output byte went unnoticed"; fail=1
 fi
 
+planted=$out/planted-rpc.story
+sed 's/^model 8 rpc_done 1 ok$/model 8 rpc_done 1 error/' "$out/window-a.story" >"$planted"
+"${dir[v24.05]}/fabcheck-diff" --syms "${dir[v24.05]}/fabcheck-diff.syms" "$planted" >"$out/planted-rpc.log" 2>&1 || true
+if grep -q 'RPC DIFFERS step 8: model answers 1:error, SPDK answers 1:ok' "$out/planted-rpc.log"; then
+  echo "a wrong RPC answer is a difference at its step"
+else
+  echo "differential: a planted wrong RPC answer went unnoticed"; fail=1
+fi
+
 step "sweep: 100 random seed-3302-ctrlr-add-fail stories on v24.05 (queue parking, v24.05's profile)"
 sweep=$(differential/sweep.sh seed-3302-ctrlr-add-fail 100 v24.05)
 echo "$sweep"

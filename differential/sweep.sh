@@ -46,7 +46,7 @@ for line in open(log, errors="replace"):
     elif "DIVERGENCE" in line and cur["first"] is None:
         cur["first"] = re.sub(r"step \d+: ", "", line.strip())
         cur.setdefault("at", cur["step"])
-    elif "OUTPUT DIFFERS" in line and cur["differs"] is None:
+    elif ("OUTPUT DIFFERS" in line or "RPC DIFFERS" in line) and cur["differs"] is None:
         cur["differs"] = (cur["step"], line.strip())
         cur.setdefault("at", cur["step"])
     elif line.startswith("SUMMARY: ") and cur["summary"] is None:

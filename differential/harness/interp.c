@@ -142,8 +142,38 @@ model_closes(const struct story_step *s, int conn)
 	return false;
 }
 
+/* Compares the RPC answers real SPDK gave since the last call with the model's for step `s`
+ * (same ids, same ok/error, same order); prints the difference. Without a step, just drains. */
+static bool
+rpcs_match(const struct story_step *s)
+{
+	struct story_rpc_done real[16];
+	int n = target_take_rpc_done(real, 16), i;
+	bool same;
+
+	if (s == NULL) {
+		return true;
+	}
+	same = n == s->nrpcs;
+	for (i = 0; same && i < n; i++) {
+		same = real[i].id == s->rpcs[i].id && real[i].ok == s->rpcs[i].ok;
+	}
+	if (!same) {
+		printf("    RPC DIFFERS step %d: model answers", s->n);
+		for (i = 0; i < s->nrpcs; i++) {
+			printf(" %d:%s", s->rpcs[i].id, s->rpcs[i].ok ? "ok" : "error");
+		}
+		printf(", SPDK answers");
+		for (i = 0; i < n; i++) {
+			printf(" %d:%s", real[i].id, real[i].ok ? "ok" : "error");
+		}
+		printf("\n");
+	}
+	return same;
+}
+
 /* Prints what real SPDK wrote and closed since the last call; with a step, compares it with
- * the model's outputs of that step (bytes per connection, closes). */
+ * the model's outputs of that step (bytes per connection, closes, RPC answers). */
 static void
 print_output(const struct story *st, int idx)
 {
@@ -179,6 +209,7 @@ print_output(const struct story *st, int idx)
 		free(out);
 		free(want);
 	}
+	same &= rpcs_match(s);
 	if (s != NULL) {
 		*(same ? &g_out_agree : &g_out_differ) += 1;
 		j = inlined_successor(st, idx);

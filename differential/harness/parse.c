@@ -44,7 +44,8 @@ parse_hex(const char *h, struct story_step *s)
 	return hex_bytes(h, &s->data, &s->len);
 }
 
-/* `model N send C HEX` / `model N close C`: attached to step N (the step just parsed). */
+/* `model N send C HEX` / `model N close C` / `model N rpc_done ID ok|error`: attached to step N
+ * (the step just parsed). */
 static int
 parse_model(const char *line, struct story *st)
 {
@@ -53,7 +54,12 @@ parse_model(const char *line, struct story *st)
 	int n, conn, off = 0;
 
 	if (sscanf(line, "model %d %15s %d %n", &n, verb, &conn, &off) < 3 || s == NULL || s->n != n) {
-		return strncmp(line, "model ", 6) == 0 && sscanf(line, "model %d rpc_done", &n) == 1 ? 0 : -1;
+		return -1;
+	}
+	if (strcmp(verb, "rpc_done") == 0 && s->nrpcs < 8) {
+		s->rpcs[s->nrpcs].id = conn;
+		s->rpcs[s->nrpcs++].ok = strncmp(line + off, "ok", 2) == 0;
+		return 0;
 	}
 	if (strcmp(verb, "send") == 0 && s->nsends < 8) {
 		struct story_send *o = &s->sends[s->nsends++];

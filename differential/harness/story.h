@@ -56,6 +56,11 @@ struct story_step {
 	int nsends;
 	int closes[8];
 	int ncloses;
+	struct story_rpc_done {
+		int id;
+		bool ok;
+	} rpcs[8];           /* the model's RPC answers after this step */
+	int nrpcs;
 };
 
 struct story {
@@ -80,6 +85,8 @@ void target_setup(const struct story *st);
 void target_settle(void);
 bool target_rpc(const struct story_step *step);
 void target_pg_qpairs(int pg, int *total, int *not_active);
+/* RPC answers real SPDK gave since the last call (id, ok), at most `max`; returns the count. */
+int target_take_rpc_done(struct story_rpc_done *out, int max);
 
 /* interp.c: exit codes of a story run. */
 #define STORY_QUIESCENT 0

@@ -216,10 +216,27 @@ target_setup(const struct story *st)
 
 /* ---- operator calls (what the RPC handlers in nvmf_rpc.c call) ---- */
 
+static struct story_rpc_done g_rpc_done[16];
+static int g_nrpc_done;
+
 static void
 rpc_done(int id, int status)
 {
 	printf("    rpc %d done: %s (%d)\n", id, status == 0 ? "ok" : "error", status);
+	if (g_nrpc_done < 16) {
+		g_rpc_done[g_nrpc_done].id = id;
+		g_rpc_done[g_nrpc_done++].ok = status == 0;
+	}
+}
+
+int
+target_take_rpc_done(struct story_rpc_done *out, int max)
+{
+	int n = spdk_min(g_nrpc_done, max);
+
+	memcpy(out, g_rpc_done, n * sizeof(*out));
+	g_nrpc_done = 0;
+	return n;
 }
 
 static void
