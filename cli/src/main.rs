@@ -5,6 +5,7 @@
 //! 2 liveness violation, 3 nondeterminism, 64 bad usage or bad input (one line on stderr).
 
 mod bench;
+mod export_story;
 mod hunt;
 mod replay;
 mod report;
@@ -52,6 +53,17 @@ enum Command {
     Bugs,
     /// Measure speed and time to first detection of spdk-3302.
     Bench(bench::BenchArgs),
+    /// Write a seed's story for the differential harness (docs/differential.md).
+    ExportStory {
+        /// The seed string, `fc1:<scenario>:<seed hex>[:<choices>]`.
+        seed: String,
+        /// The scenario file, when the seed names a scenario that is not built in.
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Write the story here instead of stdout.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
 }
 
 /// A bad-input error: printed as one line, exit 64.
@@ -107,6 +119,11 @@ fn main() -> ExitCode {
         Command::Scenarios => Ok(report::scenarios()),
         Command::Bugs => Ok(report::bugs()),
         Command::Bench(a) => bench::bench(a),
+        Command::ExportStory {
+            seed,
+            scenario,
+            out,
+        } => export_story::export_story(&seed, scenario.as_deref(), out.as_deref()),
     };
     match result {
         Ok(code) => ExitCode::from(code),

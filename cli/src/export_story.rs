@@ -1,0 +1,208 @@
+//! `fabcheck export-story SEED`: writes a story for the differential harness (`differential/`)
+//! in the line format of docs/differential.md.
+//!
+//! The seed is run once with tracing on; its recording (the target's configuration, then every
+//! target input with its virtual time) is replayed into a fresh model target so each step can be
+//! annotated with what the harness checks: the SPDK function the model runs for `Run(thread)`
+//! (the head of that thread's queue) and the poll group the model placed each accepted
+//! connection on. The model's own outputs follow each step as `model` lines (for people and for
+//! the step-by-step comparison; the harness reads only the lines it acts on).
+//!
+//! Invariant kept: the export is a pure function of the seed string (same seed, same bytes).
+
+use crate::replay::resolve;
+use crate::Usage;
+use fabcheck_core::nvmf::{
+    ConnectParking, Input, Output, RpcRequest, Target, TargetConfig, ThreadId, Trid,
+};
+use fabcheck_core::record::RecordLine;
+use fabcheck_sim::run;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Format version written on the first line.
+const FORMAT: u32 = 1;
+
+/// Runs `seed` and prints its story on stdout (or writes it to `out`).
+pub fn export_story(seed: &str, scenario: Option<&Path>, out: Option<&Path>) -> Result<u8, Usage> {
+    let text = story_for(seed, scenario)?;
+    match out {
+        Some(p) => std::fs::write(p, text)
+            .map_err(|e| Usage(format!("cannot write {}: {e}", p.display())))?,
+        None => print!("{text}"),
+    }
+    Ok(0)
+}
+
+/// The story of `seed` as text.
+pub fn story_for(seed: &str, scenario: Option<&Path>) -> Result<String, Usage> {
+    let (seed, sc) = resolve(seed, scenario)?;
+    let report = run(&sc, &seed, true);
+    let recording = report.recording.as_ref().expect("traced runs record");
+    let result = match &report.failure {
+        None => "clean".to_string(),
+        Some(fabcheck_sim::Failure::Safety(v)) => format!("violation {:?} {}", v.invariant, v.site),
+        Some(f) => format!("failure {}", f.signature()),
+    };
+    story_text(&seed.to_string(), &result, recording)
+}
+
+/// The story text of a recording.
+fn story_text(seed: &str, result: &str, rec: &[RecordLine]) -> Result<String, Usage> {
+    let Some(RecordLine::Config(config)) = rec.first() else {
+        return Err(Usage("the run recorded no configuration".into()));
+    };
+    let mut s = format!("fabcheck-story {FORMAT}\nseed {seed}\nresult {result}\n");
+    write_config(&mut s, config);
+    let mut target = Target::new(config.clone());
+    for (i, line) in rec.iter().skip(1).enumerate() {
+        let RecordLine::Input { at, input } = line else {
+            return Err(Usage("a second configuration in the recording".into()));
+        };
+        let n = i + 1;
+        let head = match input {
+            Input::Run(t) => target.queued_messages(*t).first().copied(),
+            _ => None,
+        };
+        target.handle(*at, input.clone());
+        let _ = writeln!(s, "step {n} {} {}", at.0, step_text(input, head, &target));
+        while let Some(o) = target.poll_output() {
+            if let Some(l) = output_text(&o) {
+                let _ = writeln!(s, "model {n} {l}");
+            }
+        }
+    }
+    s.push_str("end\n");
+    Ok(s)
+}
+
+fn write_config(s: &mut String, c: &TargetConfig) {
+    let parking = match c.parking {
+        ConnectParking::Retry => "retry",
+        ConnectParking::Queue => "queue",
+    };
+    let _ = writeln!(s, "poll_groups {}\nparking {parking}", c.poll_groups);
+    for t in &c.listeners {
+        let _ = writeln!(s, "listener {}", trid(t));
+    }
+    for sub in &c.subsystems {
+        let _ = writeln!(
+            s,
+            "subsystem {} cntlid {} {} namespaces {} any_host {} start {}",
+            sub.nqn,
+            sub.min_cntlid,
+            sub.max_cntlid,
+            sub.namespaces.len(),
+            u8::from(sub.allow_any_host),
+            u8::from(sub.start)
+        );
+        for h in &sub.hosts {
+            let _ = writeln!(s, "subsystem_host {} {h}", sub.nqn);
+        }
+        for t in &sub.listeners {
+            let _ = writeln!(s, "subsystem_listener {} {}", sub.nqn, trid(t));
+        }
+    }
+}
+
+fn trid(t: &Trid) -> String {
+    format!("{} {}", t.traddr, t.trsvcid)
+}
+
+fn thread(t: ThreadId) -> String {
+    t.to_string()
+}
+
+fn hex(data: &[u8]) -> String {
+    data.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+fn step_text(input: &Input, head: Option<&str>, target: &Target) -> String {
+    match input {
+        Input::Accept { trid: t, conn } => {
+            let pg = match target.qpair_thread(*conn) {
+                Some(ThreadId::PollGroup(n)) => n.to_string(),
+                _ => "-".to_string(),
+            };
+            format!("accept {} {} pg {pg}", conn.0, trid(t))
+        }
+        Input::Bytes { conn, data } => format!("bytes {} {}", conn.0, hex(data)),
+        Input::PeerClosed { conn } => format!("peer_closed {}", conn.0),
+        Input::Run(t) => format!("run {} {}", thread(*t), head.unwrap_or("-")),
+        Input::Complete(io) => format!("complete {}", io.0),
+        Input::Fire(t) => format!("fire {}", format!("{t:?}").replace(' ', "")),
+        Input::Rpc { id, request } => format!("rpc {} {}", id.0, rpc_text(request)),
+    }
+}
+
+fn rpc_text(r: &RpcRequest) -> String {
+    match r {
+        RpcRequest::PauseSubsystem { nqn, nsid } => format!("pause {nqn} {nsid}"),
+        RpcRequest::ResumeSubsystem { nqn } => format!("resume {nqn}"),
+        RpcRequest::StopListenAsync { trid: t, nqn } => {
+            format!("stop_listen {} {}", trid(t), nqn.as_deref().unwrap_or("-"))
+        }
+        RpcRequest::SubsystemRemoveListener { nqn, trid: t } => {
+            format!("remove_listener {nqn} {}", trid(t))
+        }
+        other => format!(
+            "unsupported {}",
+            format!("{other:?}").replace([' ', '\n'], "")
+        ),
+    }
+}
+
+fn output_text(o: &Output) -> Option<String> {
+    Some(match o {
+        Output::Send { conn, data } => format!("send {} {}", conn.0, hex(data)),
+        Output::Close { conn } => format!("close {}", conn.0),
+        Output::RpcDone { id, result } => {
+            let r = if result.is_ok() { "ok" } else { "error" };
+            format!("rpc_done {} {r}", id.0)
+        }
+        Output::Event(_) => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WINDOW_A: &str = "fc1:seed-3302+spdk-3302:14e3d14bf9586e0f:0.0.1.0.0.0.0.0.0.0.0.1.1";
+
+    #[test]
+    fn window_a_story_names_each_step_and_is_deterministic() {
+        let text = story_for(WINDOW_A, None).unwrap();
+        assert_eq!(text, story_for(WINDOW_A, None).unwrap());
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "fabcheck-story 1");
+        assert_eq!(lines[2], "result violation I1 free_aer");
+        assert!(lines.contains(&"parking retry"));
+        assert!(lines.contains(&"step 1 0 accept 1 127.0.0.1 4420 pg 0"));
+        assert!(lines.contains(&"step 2 0 run pg0 _nvmf_poll_group_add"));
+        assert!(lines.contains(&"step 4 0 rpc 1 pause nqn.2016-06.io.spdk:cnode1 0"));
+        assert!(lines.contains(&"step 9 0 rpc 2 stop_listen 127.0.0.1 4420 -"));
+        assert!(lines.contains(&"step 10 0 run pg0 for_each_channel"));
+        // The ICReq the host sent and the ICResp the model answered, as bytes.
+        assert!(lines
+            .iter()
+            .any(|l| l.starts_with("step 3 0 bytes 1 00008000")));
+        assert!(lines
+            .iter()
+            .any(|l| l.starts_with("model 3 send 1 01008000")));
+        assert_eq!(lines.last(), Some(&"end"));
+    }
+
+    #[test]
+    fn a_recording_without_configuration_is_rejected() {
+        assert!(story_text("s", "clean", &[]).is_err());
+    }
+
+    #[test]
+    fn a_bad_seed_is_a_usage_error() {
+        assert!(story_for("not-a-seed", None).is_err());
+    }
+}

@@ -1,0 +1,43 @@
+/*   SPDX-License-Identifier: BSD-3-Clause
+ *   Interfaces between the harness's files (memsock.c, thread_peek.c, story.c, main.c).
+ */
+#ifndef FABCHECK_DIFF_HARNESS_H
+#define FABCHECK_DIFF_HARNESS_H
+
+#include "spdk/stdinc.h"
+#include "spdk/thread.h"
+
+/* memsock.c: the in-memory spdk_net_impl. */
+void memsock_register(void);
+int memsock_queue_conn(int conn_id, const char *traddr, int port, int pg);
+int memsock_push(int conn_id, const uint8_t *data, size_t len);
+int memsock_peer_close(int conn_id);
+size_t memsock_take_output(int conn_id, uint8_t **out);
+int memsock_conn_group(int conn_id);
+bool memsock_conn_closed(int conn_id);
+void harness_note_close(int conn_id);
+/* target.c: the poll group index of an SPDK thread (-1 for the app thread or unknown). */
+int target_pg_of_thread(struct spdk_thread *t);
+
+/* thread_peek.c: SPDK's thread library internals (thread.c and the test env compiled in). */
+/* The head message of a thread: its function and argument (false when the queue is empty). */
+bool peek_head_msg(struct spdk_thread *t, void **fn, void **arg);
+/* The real callback behind a for_each_channel message (NULL when fn is not one). */
+void *peek_unwrap(void *fn, void *arg, const char **kind);
+/* Messages queued on a thread. */
+size_t peek_queue_len(struct spdk_thread *t);
+/* Runs a thread's active pollers and its due timed pollers, no message (one thread iteration
+ * minus the message batch). */
+int peek_run_pollers(struct spdk_thread *t, uint64_t now);
+/* Runs the registered poller named `name` once, due or not (the acceptor). */
+int peek_run_poller_named(struct spdk_thread *t, const char *name);
+/* Sets the mocked tick (1 tick = 1 us). */
+void peek_set_ticks(uint64_t ticks);
+uint64_t peek_get_ticks(void);
+
+/* main.c: symbol names of function pointers (from the nm table the build writes). */
+const char *sym_name(void *fn);
+/* The source file (basename) defining it: two static functions may share a name. */
+const char *sym_file(void *fn);
+
+#endif

@@ -1,0 +1,452 @@
+/*   SPDX-License-Identifier: BSD-3-Clause
+ *
+ *   The story interpreter: each story step becomes the matching action on the real target.
+ *     accept       queue a memsock connection, run the acceptor poller (nvmf_tcp_accept) on app
+ *     bytes        append to the connection's inbound bytes, run its poll group's pollers
+ *     peer_closed  EOF on the connection, run its poll group's pollers
+ *     run T F      check that T's head message is F (by symbol name, for_each_channel unwrapped),
+ *                  then spdk_thread_poll(T, 1, now): that one message and T's due pollers
+ *     rpc          the C calls the RPC handler makes (target.c)
+ *     fire         time moves to the step's time; every thread's due pollers run
+ *   Virtual time is the mocked tick (1 tick = 1 us). After the last step the target drains
+ *   (every thread polled, time advancing 1 ms a round, up to 5 s) and quiescence is checked.
+ */
+#include "story.h"
+#include "harness.h"
+
+/* Model message names whose SPDK function has another name, or shares its name with another
+ * static function (then the file decides) (docs/differential.md). */
+static const struct {
+	const char *model, *real, *file;
+} g_aliases[] = {
+	{ "spdk_nvmf_qpair_disconnect", "_nvmf_qpair_disconnect_msg", NULL },
+	{ "nvmf_ctrlr_destruct", "_nvmf_ctrlr_destruct", "nvmf.c" },
+	{ "_nvmf_ctrlr_destruct", "_nvmf_ctrlr_destruct", "ctrlr.c" },
+};
+
+/* Model messages that an older SPDK runs inline, inside the message before them, instead of
+ * as a message of their own (docs/differential.md): on those versions the step is checked to
+ * have nothing to run and is skipped. */
+static const struct {
+	const char *model;
+	int before_version; /* inline in every version below this one */
+} g_inlined[] = {
+	/* v24.05 made the CONNECT response a message to the qpair's poll group; v24.01's
+	 * ctrlr_add_qpair_and_send_rsp answers inside _nvmf_ctrlr_add_admin_qpair. */
+	{ "nvmf_ctrlr_send_connect_rsp", 2405 },
+};
+
+static bool
+inlined_here(const char *model)
+{
+	size_t i;
+
+	for (i = 0; i < SPDK_COUNTOF(g_inlined); i++) {
+		if (strcmp(model, g_inlined[i].model) == 0 && DIFF_SPDK_VERSION < g_inlined[i].before_version) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int g_closed[256];
+
+void
+harness_note_close(int conn_id)
+{
+	if (conn_id > 0 && conn_id < 256) {
+		g_closed[conn_id] = 1;
+	}
+}
+
+int g_out_agree, g_out_differ;
+
+static void
+print_hex(const uint8_t *d, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i < 24; i++) {
+		printf("%02x", d[i]);
+	}
+	printf("%s", n > 24 ? "..." : "");
+}
+
+static bool g_borrowed[4096];
+
+static size_t
+append_sends(const struct story_step *s, int conn, uint8_t **out, size_t n)
+{
+	int i;
+
+	for (i = 0; i < s->nsends; i++) {
+		if (s->sends[i].conn == conn) {
+			*out = realloc(*out, n + s->sends[i].len + 1);
+			memcpy(*out + n, s->sends[i].data, s->sends[i].len);
+			n += s->sends[i].len;
+		}
+	}
+	return n;
+}
+
+/* The next `run` step on the same thread as step `idx`, if this SPDK runs it inline (its
+ * outputs then come out during step idx); -1 otherwise. */
+static int
+inlined_successor(const struct story *st, int idx)
+{
+	int j;
+
+	if (st->steps[idx].kind != STEP_RUN) {
+		return -1;
+	}
+	for (j = idx + 1; j < st->nsteps && j < 4096; j++) {
+		if (st->steps[j].kind == STEP_RUN && st->steps[j].thread == st->steps[idx].thread) {
+			return inlined_here(st->steps[j].fn) ? j : -1;
+		}
+	}
+	return -1;
+}
+
+/* The model's bytes for `conn` expected during step `idx`: the step's own send lines (unless an
+ * earlier step took them) and those of an inlined successor. */
+static size_t
+model_bytes(const struct story *st, int idx, int conn, uint8_t **out)
+{
+	size_t n = 0;
+	int j;
+
+	*out = NULL;
+	if (st == NULL) {
+		return 0;
+	}
+	if (idx >= 4096 || !g_borrowed[idx]) {
+		n = append_sends(&st->steps[idx], conn, out, n);
+	}
+	j = inlined_successor(st, idx);
+	if (j >= 0) {
+		n = append_sends(&st->steps[j], conn, out, n);
+	}
+	return n;
+}
+
+static bool
+model_closes(const struct story_step *s, int conn)
+{
+	int i;
+
+	for (i = 0; s != NULL && i < s->ncloses; i++) {
+		if (s->closes[i] == conn) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Compares the RPC answers real SPDK gave since the last call with the model's for step `s`
+ * (same ids, same ok/error, same order); prints the difference. Without a step, just drains. */
+static bool
+rpcs_match(const struct story_step *s)
+{
+	struct story_rpc_done real[16];
+	int n = target_take_rpc_done(real, 16), i;
+	bool same;
+
+	if (s == NULL) {
+		return true;
+	}
+	same = n == s->nrpcs;
+	for (i = 0; same && i < n; i++) {
+		same = real[i].id == s->rpcs[i].id && real[i].ok == s->rpcs[i].ok;
+	}
+	if (!same) {
+		printf("    RPC DIFFERS step %d: model answers", s->n);
+		for (i = 0; i < s->nrpcs; i++) {
+			printf(" %d:%s", s->rpcs[i].id, s->rpcs[i].ok ? "ok" : "error");
+		}
+		printf(", SPDK answers");
+		for (i = 0; i < n; i++) {
+			printf(" %d:%s", real[i].id, real[i].ok ? "ok" : "error");
+		}
+		printf("\n");
+	}
+	return same;
+}
+
+/* Prints what real SPDK wrote and closed since the last call; with a step, compares it with
+ * the model's outputs of that step (bytes per connection, closes, RPC answers). */
+static void
+print_output(const struct story *st, int idx)
+{
+	const struct story_step *s = st ? &st->steps[idx] : NULL;
+	bool same = true;
+	int c, j;
+
+	for (c = 1; c < 64; c++) {
+		uint8_t *out, *want;
+		size_t n = memsock_take_output(c, &out), m = model_bytes(st, idx, c, &want);
+		bool closed = g_closed[c] == 1;
+
+		if (n > 0) {
+			printf("    conn %d sends %zu bytes: ", c, n);
+			print_hex(out, n);
+			printf("%s\n", s == NULL ? "" : m == n && memcmp(out, want, n) == 0 ? " (model: same)" : "");
+		}
+		if (s != NULL && (m != n || (n > 0 && memcmp(out, want, n) != 0))) {
+			printf("    OUTPUT DIFFERS step %d conn %d: model sends %zu bytes: ", s->n, c, m);
+			print_hex(want, m);
+			printf("\n");
+			same = false;
+		}
+		if (closed) {
+			printf("    conn %d closed by the target\n", c);
+			g_closed[c] = 2;
+		}
+		if (s != NULL && closed != model_closes(s, c)) {
+			printf("    OUTPUT DIFFERS step %d conn %d: the model %s it\n", s->n, c,
+			       closed ? "does not close" : "closes");
+			same = false;
+		}
+		free(out);
+		free(want);
+	}
+	same &= rpcs_match(s);
+	if (s != NULL) {
+		*(same ? &g_out_agree : &g_out_differ) += 1;
+		j = inlined_successor(st, idx);
+		if (j >= 0 && j < 4096) {
+			g_borrowed[j] = true;
+		}
+	}
+}
+
+static bool
+name_matches(const char *model, const char *kind, const char *real, const char *file)
+{
+	bool ambiguous = false;
+	size_t i;
+
+	if (kind != NULL) {
+		return strcmp(model, kind) == 0;
+	}
+	for (i = 0; i < SPDK_COUNTOF(g_aliases); i++) {
+		if (strcmp(real, g_aliases[i].real) != 0) {
+			continue;
+		}
+		ambiguous |= g_aliases[i].file != NULL;
+		if (strcmp(model, g_aliases[i].model) == 0 &&
+		    (g_aliases[i].file == NULL || strcmp(file, g_aliases[i].file) == 0)) {
+			return true;
+		}
+	}
+	return !ambiguous && strcmp(model, real) == 0;
+}
+
+/* "; SPDK runs F on T first" for the first other thread with a message queued (the message
+ * SPDK would have to run before the model's), or "". */
+static const char *
+other_heads(void)
+{
+	static char buf[256];
+	void *fn, *arg, *inner;
+	const char *kind;
+	int i;
+
+	for (i = 0; i < g_nthreads; i++) {
+		if (peek_head_msg(g_threads[i], &fn, &arg)) {
+			inner = peek_unwrap(fn, arg, &kind);
+			snprintf(buf, sizeof(buf), "; next queued SPDK message: %s on %s",
+				 sym_name(kind ? inner : fn), spdk_thread_get_name(g_threads[i]));
+			return buf;
+		}
+	}
+	return "";
+}
+
+/* SPDK-internal messages the model folds into the step that queued them: whenever one is at the
+ * head of a thread's queue (after each step, and before a model message runs on that thread),
+ * it runs (docs/differential.md). */
+static const char *const g_folded[] = {
+	"tcp_sock_flush_cb", /* master: ICResp/TermReq flushed by a message, not synchronously */
+};
+
+static void
+run_folded(struct spdk_thread *t)
+{
+	void *fn, *arg;
+	size_t i;
+	bool again = true;
+
+	while (again && peek_head_msg(t, &fn, &arg)) {
+		again = false;
+		for (i = 0; i < SPDK_COUNTOF(g_folded); i++) {
+			if (strcmp(sym_name(fn), g_folded[i]) == 0) {
+				printf("  %s runs %s (folded: the model has no such message)\n",
+				       spdk_thread_get_name(t), g_folded[i]);
+				spdk_thread_poll(t, 1, peek_get_ticks());
+				again = true;
+				break;
+			}
+		}
+	}
+}
+
+static int
+run_step(const struct story_step *s, bool lenient)
+{
+	void *fn, *arg, *inner;
+	const char *kind, *real;
+	struct spdk_thread *t = g_threads[s->thread];
+
+	if (s->thread >= g_nthreads) {
+		printf("  DIVERGENCE: thread %d does not exist\n", s->thread);
+		return STORY_DIVERGED;
+	}
+	run_folded(t);
+	if (inlined_here(s->fn) && (!peek_head_msg(t, &fn, &arg) || strcmp(sym_name(fn), s->fn) != 0)) {
+		printf("  %s: this SPDK runs %s inline in an earlier message; nothing to run\n",
+		       spdk_thread_get_name(t), s->fn);
+		return 0;
+	}
+	if (!peek_head_msg(t, &fn, &arg)) {
+		printf("  DIVERGENCE step %d: model runs %s on %s, SPDK's queue is empty%s\n", s->n, s->fn,
+		       spdk_thread_get_name(t), other_heads());
+		return lenient ? 0 : STORY_DIVERGED;
+	}
+	inner = peek_unwrap(fn, arg, &kind);
+	real = sym_name(fn);
+	printf("  %s runs %s%s%s [%s] (model: %s)\n", spdk_thread_get_name(t), real,
+	       kind ? " -> " : "", kind ? sym_name(inner) : "", sym_file(kind ? inner : fn), s->fn);
+	if (!name_matches(s->fn, kind, real, sym_file(fn))) {
+		printf("  DIVERGENCE step %d: model runs %s, SPDK's head message is %s [%s]\n", s->n, s->fn,
+		       kind ? kind : real, sym_file(fn));
+		if (!lenient) {
+			return STORY_DIVERGED;
+		}
+	}
+	spdk_thread_poll(t, 1, peek_get_ticks());
+	return 0;
+}
+
+static int
+conn_pg_thread(const struct story *st, int conn)
+{
+	int i;
+
+	for (i = 0; i < st->nsteps; i++) {
+		if (st->steps[i].kind == STEP_ACCEPT && st->steps[i].conn == conn) {
+			return 1 + st->steps[i].pg;
+		}
+	}
+	return -1;
+}
+
+static int
+do_step(const struct story *st, const struct story_step *s, bool lenient)
+{
+	int pgt, i;
+
+	switch (s->kind) {
+	case STEP_ACCEPT:
+		if (memsock_queue_conn(s->conn, s->traddr, s->port, s->pg) != 0) {
+			return STORY_UNSUPPORTED;
+		}
+		if (peek_run_poller_named(g_threads[0], "nvmf_tcp_accept") < 0) {
+			printf("  no acceptor poller on app\n");
+			return STORY_DIVERGED;
+		}
+		return 0;
+	case STEP_BYTES:
+	case STEP_PEER_CLOSED:
+		if (s->kind == STEP_BYTES) {
+			memsock_push(s->conn, s->data, s->len);
+		} else {
+			memsock_peer_close(s->conn);
+		}
+		pgt = conn_pg_thread(st, s->conn);
+		if (pgt > 0 && pgt < g_nthreads) {
+			peek_run_pollers(g_threads[pgt], peek_get_ticks());
+		}
+		return 0;
+	case STEP_RUN:
+		return run_step(s, lenient);
+	case STEP_RPC:
+		return target_rpc(s) ? 0 : STORY_UNSUPPORTED;
+	case STEP_FIRE:
+		for (i = 0; i < g_nthreads; i++) {
+			peek_run_pollers(g_threads[i], peek_get_ticks());
+		}
+		return 0;
+	default:
+		return STORY_UNSUPPORTED;
+	}
+}
+
+/* Drains: polls every thread, advancing 1 ms a round, until nothing is queued and every qpair
+ * left is settled (target_pg_qpairs), or 5 s of virtual time pass. */
+static int
+drain(const struct story *st)
+{
+	int round, i, total = 0, busy = 0;
+	size_t queued = 0;
+
+	for (round = 0; round < 5000; round++) {
+		for (i = 0; i < g_nthreads; i++) {
+			spdk_thread_poll(g_threads[i], 0, peek_get_ticks());
+		}
+		queued = 0;
+		for (i = 0; i < g_nthreads; i++) {
+			queued += peek_queue_len(g_threads[i]);
+		}
+		total = busy = 0;
+		for (i = 0; i < st->poll_groups; i++) {
+			int t, b;
+
+			target_pg_qpairs(i, &t, &b);
+			total += t;
+			busy += b;
+		}
+		if (queued == 0 && busy == 0) {
+			print_output(NULL, 0);
+			printf("quiescent after %d drain rounds: %d qpair(s) left, none in transition\n", round, total);
+			return STORY_QUIESCENT;
+		}
+		peek_set_ticks(peek_get_ticks() + 1000);
+	}
+	print_output(NULL, 0);
+	printf("NOT QUIESCENT after 5 s: %zu message(s) queued, %d of %d qpair(s) in transition\n", queued,
+	       busy, total);
+	return STORY_NOT_QUIESCENT;
+}
+
+int
+story_run(const struct story *st, bool lenient)
+{
+	int i, rc;
+
+	for (i = 0; i < st->nsteps; i++) {
+		const struct story_step *s = &st->steps[i];
+		uint64_t ticks = s->at_ns / 1000;
+
+		if (ticks > peek_get_ticks()) {
+			peek_set_ticks(ticks);
+		}
+		printf("step %d @%" PRIu64 "us: %s\n", s->n, peek_get_ticks(), s->text);
+		fflush(stdout);
+		rc = do_step(st, s, lenient);
+		for (int t = 0; t < g_nthreads; t++) {
+			run_folded(g_threads[t]);
+		}
+		print_output(st, i);
+		fflush(stdout);
+		if (rc == STORY_UNSUPPORTED) {
+			printf("UNSUPPORTED step %d (%s): the harness cannot replay it\n", s->n, s->text);
+			return rc;
+		}
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	printf("story done (%d steps); outputs agree with the model on %d, differ on %d\n", st->nsteps,
+	       g_out_agree, g_out_differ);
+	return drain(st);
+}

@@ -1,0 +1,275 @@
+/*   SPDX-License-Identifier: BSD-3-Clause
+ *
+ *   Parser of the story format (docs/differential.md): one record per line, space separated;
+ *   `model` lines (the model's outputs) are skipped, unknown records are errors.
+ */
+#include "story.h"
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9') {
+		return c - '0';
+	}
+	if (c >= 'a' && c <= 'f') {
+		return c - 'a' + 10;
+	}
+	return -1;
+}
+
+static int
+hex_bytes(const char *h, uint8_t **data, size_t *len)
+{
+	size_t n = strlen(h), i;
+
+	if (n % 2) {
+		return -1;
+	}
+	*len = n / 2;
+	*data = malloc(*len + 1);
+	for (i = 0; i < *len; i++) {
+		int a = hexval(h[2 * i]), b = hexval(h[2 * i + 1]);
+
+		if (a < 0 || b < 0) {
+			return -1;
+		}
+		(*data)[i] = (uint8_t)(a << 4 | b);
+	}
+	return 0;
+}
+
+static int
+parse_hex(const char *h, struct story_step *s)
+{
+	return hex_bytes(h, &s->data, &s->len);
+}
+
+/* `model N send C HEX` / `model N close C` / `model N rpc_done ID ok|error`: attached to step N
+ * (the step just parsed). */
+static int
+parse_model(const char *line, struct story *st)
+{
+	struct story_step *s = st->nsteps ? &st->steps[st->nsteps - 1] : NULL;
+	char verb[16];
+	int n, conn, off = 0;
+
+	if (sscanf(line, "model %d %15s %d %n", &n, verb, &conn, &off) < 3 || s == NULL || s->n != n) {
+		return -1;
+	}
+	if (strcmp(verb, "rpc_done") == 0 && s->nrpcs < 8) {
+		s->rpcs[s->nrpcs].id = conn;
+		s->rpcs[s->nrpcs++].ok = strncmp(line + off, "ok", 2) == 0;
+		return 0;
+	}
+	if (strcmp(verb, "send") == 0 && s->nsends < 8) {
+		struct story_send *o = &s->sends[s->nsends++];
+
+		o->conn = conn;
+		return hex_bytes(line + off, &o->data, &o->len);
+	}
+	if (strcmp(verb, "close") == 0 && s->ncloses < 8) {
+		s->closes[s->ncloses++] = conn;
+	}
+	return 0;
+}
+
+static int
+parse_thread(const char *t)
+{
+	if (strcmp(t, "app") == 0) {
+		return 0;
+	}
+	if (strncmp(t, "pg", 2) == 0) {
+		return 1 + atoi(t + 2);
+	}
+	return -1;
+}
+
+static int
+parse_rpc(char *rest, struct story_step *s)
+{
+	char verb[64] = "", a[STORY_MAX_NAME] = "", b[STORY_MAX_NAME] = "", c[STORY_MAX_NAME] = "";
+	int n = sscanf(rest, "%d %63s %255s %255s %255s", &s->rpc_id, verb, a, b, c);
+
+	snprintf(s->text, sizeof(s->text), "rpc %s", verb);
+	s->rpc = RPC_UNSUPPORTED;
+	if (strcmp(verb, "pause") == 0 && n >= 4) {
+		s->rpc = RPC_PAUSE;
+		snprintf(s->nqn, sizeof(s->nqn), "%s", a);
+		s->nsid = (uint32_t)strtoul(b, NULL, 10);
+	} else if (strcmp(verb, "resume") == 0 && n >= 3) {
+		s->rpc = RPC_RESUME;
+		snprintf(s->nqn, sizeof(s->nqn), "%s", a);
+	} else if (strcmp(verb, "stop_listen") == 0 && n >= 5) {
+		s->rpc = RPC_STOP_LISTEN;
+		snprintf(s->traddr, sizeof(s->traddr), "%s", a);
+		s->port = atoi(b);
+		snprintf(s->nqn, sizeof(s->nqn), "%s", c);
+	} else if (strcmp(verb, "remove_listener") == 0 && n >= 5) {
+		s->rpc = RPC_REMOVE_LISTENER;
+		snprintf(s->nqn, sizeof(s->nqn), "%s", a);
+		snprintf(s->traddr, sizeof(s->traddr), "%s", b);
+		s->port = atoi(c);
+	}
+	return 0;
+}
+
+static int
+parse_step(char *line, struct story_step *s)
+{
+	char verb[32];
+	int off = 0;
+
+	memset(s, 0, sizeof(*s));
+	if (sscanf(line, "step %d %" SCNu64 " %31s %n", &s->n, &s->at_ns, verb, &off) < 3) {
+		return -1;
+	}
+	char *rest = line + off;
+	snprintf(s->text, sizeof(s->text), "%s", verb);
+	if (strcmp(verb, "accept") == 0) {
+		s->kind = STEP_ACCEPT;
+		return sscanf(rest, "%d %255s %d pg %d", &s->conn, s->traddr, &s->port, &s->pg) == 4 ? 0 : -1;
+	}
+	if (strcmp(verb, "bytes") == 0) {
+		char *hex = malloc(strlen(rest) + 1);
+		int rc = sscanf(rest, "%d %s", &s->conn, hex) == 2 ? parse_hex(hex, s) : -1;
+
+		s->kind = STEP_BYTES;
+		free(hex);
+		return rc;
+	}
+	if (strcmp(verb, "peer_closed") == 0) {
+		s->kind = STEP_PEER_CLOSED;
+		return sscanf(rest, "%d", &s->conn) == 1 ? 0 : -1;
+	}
+	if (strcmp(verb, "run") == 0) {
+		char t[16];
+
+		s->kind = STEP_RUN;
+		if (sscanf(rest, "%15s %127s", t, s->fn) != 2) {
+			return -1;
+		}
+		s->thread = parse_thread(t);
+		return s->thread < 0 ? -1 : 0;
+	}
+	if (strcmp(verb, "rpc") == 0) {
+		s->kind = STEP_RPC;
+		return parse_rpc(rest, s);
+	}
+	s->kind = strcmp(verb, "fire") == 0 ? STEP_FIRE : strcmp(verb, "complete") == 0 ?
+		  STEP_COMPLETE : STEP_OTHER;
+	return 0;
+}
+
+static int
+parse_subsystem(const char *line, struct story *st)
+{
+	struct story_subsystem *ss = &st->subsystems[st->nsubsystems];
+	unsigned mn, mx;
+	int any, start;
+
+	if (st->nsubsystems == 8 || sscanf(line, "subsystem %255s cntlid %u %u namespaces %d any_host %d start %d",
+					   ss->nqn, &mn, &mx, &ss->namespaces, &any, &start) != 6) {
+		return -1;
+	}
+	ss->min_cntlid = (uint16_t)mn;
+	ss->max_cntlid = (uint16_t)mx;
+	ss->any_host = any;
+	ss->start = start;
+	st->nsubsystems++;
+	return 0;
+}
+
+static struct story_subsystem *
+find_subsystem(struct story *st, const char *nqn)
+{
+	int i;
+
+	for (i = 0; i < st->nsubsystems; i++) {
+		if (strcmp(st->subsystems[i].nqn, nqn) == 0) {
+			return &st->subsystems[i];
+		}
+	}
+	return NULL;
+}
+
+static int
+parse_line(char *line, struct story *st, int *cap)
+{
+	char nqn[STORY_MAX_NAME], a[STORY_MAX_NAME];
+	int port;
+	struct story_subsystem *ss;
+
+	if (strncmp(line, "model ", 6) == 0) {
+		return parse_model(line, st);
+	}
+	if (line[0] == '#' || line[0] == '\0' ||
+	    strcmp(line, "end") == 0 || strncmp(line, "fabcheck-story ", 15) == 0) {
+		return 0;
+	}
+	if (sscanf(line, "seed %511s", st->seed) == 1 || sscanf(line, "poll_groups %d", &st->poll_groups) == 1) {
+		return 0;
+	}
+	if (strncmp(line, "result ", 7) == 0) {
+		snprintf(st->result, sizeof(st->result), "%s", line + 7);
+		return 0;
+	}
+	if (strncmp(line, "parking ", 8) == 0) {
+		st->retry_parking = strcmp(line + 8, "retry") == 0;
+		return 0;
+	}
+	if (sscanf(line, "listener %255s %d", a, &port) == 2 && st->nlisteners < 8) {
+		snprintf(st->listeners[st->nlisteners].traddr, STORY_MAX_NAME, "%s", a);
+		st->listeners[st->nlisteners++].port = port;
+		return 0;
+	}
+	if (strncmp(line, "subsystem ", 10) == 0) {
+		return parse_subsystem(line, st);
+	}
+	if (sscanf(line, "subsystem_host %255s %255s", nqn, a) == 2 && (ss = find_subsystem(st, nqn)) && ss->nhosts < 8) {
+		snprintf(ss->hosts[ss->nhosts++], STORY_MAX_NAME, "%s", a);
+		return 0;
+	}
+	if (sscanf(line, "subsystem_listener %255s %255s %d", nqn, a, &port) == 3 && (ss = find_subsystem(st, nqn)) &&
+	    ss->nlisteners < 8) {
+		snprintf(ss->listeners[ss->nlisteners].traddr, STORY_MAX_NAME, "%s", a);
+		ss->listeners[ss->nlisteners++].port = port;
+		return 0;
+	}
+	if (strncmp(line, "step ", 5) == 0) {
+		if (st->nsteps == *cap) {
+			*cap = *cap ? *cap * 2 : 64;
+			st->steps = realloc(st->steps, *cap * sizeof(*st->steps));
+		}
+		return parse_step(line, &st->steps[st->nsteps++]);
+	}
+	return -1;
+}
+
+int
+story_parse(FILE *f, struct story *st)
+{
+	char *line = NULL;
+	size_t cap_line = 0;
+	ssize_t n;
+	int cap = 0, lineno = 0;
+
+	memset(st, 0, sizeof(*st));
+	while ((n = getline(&line, &cap_line, f)) >= 0) {
+		lineno++;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) {
+			line[--n] = '\0';
+		}
+		if (parse_line(line, st, &cap) != 0) {
+			fprintf(stderr, "harness: story line %d: cannot parse: %.80s\n", lineno, line);
+			free(line);
+			return -1;
+		}
+	}
+	free(line);
+	if (st->poll_groups <= 0 || st->poll_groups > STORY_MAX_PGS) {
+		fprintf(stderr, "harness: story has %d poll groups (1..%d)\n", st->poll_groups, STORY_MAX_PGS);
+		return -1;
+	}
+	return 0;
+}

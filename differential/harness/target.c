@@ -1,0 +1,369 @@
+/*   SPDX-License-Identifier: BSD-3-Clause
+ *
+ *   The real SPDK target the stories run on: an app thread and N poll-group threads (SPDK
+ *   threads driven by the interpreter, never by OS threads), the target, the TCP transport over
+ *   memsock, the story's subsystems and listeners; and the operator calls an RPC handler makes.
+ *
+ *   Owns: the target objects and the table of SPDK threads (index 0 = app, 1 + n = pg n).
+ */
+#include "spdk/stdinc.h"
+#include "spdk/nvmf.h"
+#include "spdk/nvmf_transport.h"
+#include "spdk/thread.h"
+#include "spdk/log.h"
+#include "spdk/nvme.h"
+#include "harness.h"
+#include "story.h"
+#include "nvmf/nvmf_internal.h"
+
+void allocate_cores(uint32_t num_cores);
+
+static struct spdk_nvmf_tgt *g_tgt;
+static struct spdk_nvmf_transport *g_transport;
+struct spdk_thread *g_threads[1 + STORY_MAX_PGS];
+int g_nthreads;
+static struct spdk_nvmf_poll_group *g_pgs[STORY_MAX_PGS];
+
+static void
+make_trid(struct spdk_nvme_transport_id *trid, const char *traddr, int port)
+{
+	memset(trid, 0, sizeof(*trid));
+	trid->trtype = SPDK_NVME_TRANSPORT_TCP;
+	snprintf(trid->trstring, sizeof(trid->trstring), "TCP");
+	trid->adrfam = SPDK_NVMF_ADRFAM_IPV4;
+	snprintf(trid->traddr, sizeof(trid->traddr), "%s", traddr);
+	snprintf(trid->trsvcid, sizeof(trid->trsvcid), "%d", port);
+}
+
+int
+target_pg_of_thread(struct spdk_thread *t)
+{
+	int i;
+
+	for (i = 1; i < g_nthreads; i++) {
+		if (g_threads[i] == t) {
+			return i - 1;
+		}
+	}
+	return -1;
+}
+
+/* Polls every thread (messages and pollers) until no message is queued anywhere. */
+void
+target_settle(void)
+{
+	int round, i;
+
+	for (round = 0; round < 100000; round++) {
+		size_t queued = 0;
+
+		for (i = 0; i < g_nthreads; i++) {
+			spdk_thread_poll(g_threads[i], 0, peek_get_ticks());
+		}
+		for (i = 0; i < g_nthreads; i++) {
+			queued += peek_queue_len(g_threads[i]);
+		}
+		if (queued == 0) {
+			return;
+		}
+	}
+	fprintf(stderr, "harness: setup did not settle\n");
+	exit(70);
+}
+
+static void
+setup_cb(void *arg, int status)
+{
+	if (status != 0) {
+		fprintf(stderr, "harness: setup step %s failed: %d\n", (const char *)arg, status);
+		exit(70);
+	}
+}
+
+static void
+subsys_cb(struct spdk_nvmf_subsystem *s, void *arg, int status)
+{
+	setup_cb(arg, status);
+}
+
+static void
+create_transport(void)
+{
+	struct spdk_nvmf_transport_opts o;
+
+	if (!spdk_nvmf_transport_opts_init("TCP", &o, sizeof(o))) {
+		fprintf(stderr, "harness: no TCP transport registered\n");
+		exit(70);
+	}
+	g_transport = spdk_nvmf_transport_create("TCP", &o);
+	if (g_transport == NULL) {
+		fprintf(stderr, "harness: TCP transport create failed\n");
+		exit(70);
+	}
+	spdk_nvmf_tgt_add_transport(g_tgt, g_transport, setup_cb, "add_transport");
+	target_settle();
+}
+
+static void
+create_subsystem(const struct story_subsystem *ss)
+{
+	struct spdk_nvmf_subsystem *s;
+	int i;
+
+#if DIFF_SPDK_VERSION >= 9999
+	struct spdk_nvmf_subsystem_opts so;
+
+	spdk_nvmf_subsystem_opts_init(SPDK_NVMF_SUBTYPE_NVME, &so, sizeof(so));
+	so.max_nsid = 32;
+	snprintf(so.sn, sizeof(so.sn), "FABCHECK0000000001");
+	s = spdk_nvmf_subsystem_create_ext(g_tgt, ss->nqn, SPDK_NVMF_SUBTYPE_NVME, &so);
+#define set_cntlid_range spdk_nvmf_subsystem_set_cntlid_range
+#else
+	s = spdk_nvmf_subsystem_create(g_tgt, ss->nqn, SPDK_NVMF_SUBTYPE_NVME, 32);
+	if (s != NULL) {
+		spdk_nvmf_subsystem_set_sn(s, "FABCHECK0000000001");
+	}
+#define set_cntlid_range nvmf_subsystem_set_cntlid_range
+#endif
+	if (s == NULL) {
+		fprintf(stderr, "harness: subsystem %s create failed\n", ss->nqn);
+		exit(70);
+	}
+	spdk_nvmf_subsystem_set_allow_any_host(s, ss->any_host);
+	if (set_cntlid_range(s, ss->min_cntlid, ss->max_cntlid) != 0) {
+		fprintf(stderr, "harness: cntlid range %u-%u refused\n", ss->min_cntlid, ss->max_cntlid);
+		exit(70);
+	}
+	for (i = 0; i < ss->nhosts; i++) {
+		spdk_nvmf_subsystem_add_host(s, ss->hosts[i], NULL);
+	}
+	for (i = 0; i < ss->nlisteners; i++) {
+		struct spdk_nvme_transport_id trid;
+		struct spdk_nvmf_listen_opts lo;
+
+		/* What the nvmf_subsystem_add_listener RPC does (nvmf_rpc_listen_paused): a transport
+		 * listen, which takes one more reference on an existing listener, then the subsystem
+		 * listener. */
+		make_trid(&trid, ss->listeners[i].traddr, ss->listeners[i].port);
+		spdk_nvmf_listen_opts_init(&lo, sizeof(lo));
+		if (spdk_nvmf_tgt_listen_ext(g_tgt, &trid, &lo) != 0) {
+			fprintf(stderr, "harness: listen on %s for %s failed\n", trid.traddr, ss->nqn);
+			exit(70);
+		}
+		spdk_nvmf_subsystem_add_listener(s, &trid, setup_cb, "add_listener");
+		target_settle();
+	}
+	if (ss->start) {
+		spdk_nvmf_subsystem_start(s, subsys_cb, "subsystem_start");
+		target_settle();
+	}
+}
+
+void
+target_setup(const struct story *st)
+{
+	struct spdk_nvmf_target_opts topts;
+	char name[32];
+	int i;
+
+	allocate_cores(1);
+	memsock_register();
+	spdk_thread_lib_init(NULL, 0);
+	g_threads[0] = spdk_thread_create("app", NULL);
+	g_nthreads = 1;
+	spdk_set_thread(g_threads[0]);
+	if (spdk_iobuf_initialize() != 0) {
+		fprintf(stderr, "harness: iobuf init failed\n");
+		exit(70);
+	}
+	memset(&topts, 0, sizeof(topts));
+#if DIFF_SPDK_VERSION >= 2405
+	topts.size = sizeof(topts);
+#endif
+	snprintf(topts.name, sizeof(topts.name), "nvmf_tgt");
+	topts.max_subsystems = 16;
+	g_tgt = spdk_nvmf_tgt_create(&topts);
+	if (g_tgt == NULL) {
+		fprintf(stderr, "harness: target create failed\n");
+		exit(70);
+	}
+	create_transport();
+	for (i = 0; i < st->poll_groups; i++) {
+		snprintf(name, sizeof(name), "nvmf_tgt_poll_group_%d", i);
+		g_threads[1 + i] = spdk_thread_create(name, NULL);
+		g_nthreads++;
+		spdk_set_thread(g_threads[1 + i]);
+		g_pgs[i] = spdk_nvmf_poll_group_create(g_tgt);
+		spdk_set_thread(g_threads[0]);
+		target_settle();
+	}
+	for (i = 0; i < st->nlisteners; i++) {
+		struct spdk_nvme_transport_id trid;
+		struct spdk_nvmf_listen_opts lo;
+
+		make_trid(&trid, st->listeners[i].traddr, st->listeners[i].port);
+		spdk_nvmf_listen_opts_init(&lo, sizeof(lo));
+		if (spdk_nvmf_tgt_listen_ext(g_tgt, &trid, &lo) != 0) {
+			fprintf(stderr, "harness: listen on %s failed\n", trid.traddr);
+			exit(70);
+		}
+	}
+	for (i = 0; i < st->nsubsystems; i++) {
+		create_subsystem(&st->subsystems[i]);
+	}
+	target_settle();
+}
+
+/* ---- operator calls (what the RPC handlers in nvmf_rpc.c call) ---- */
+
+static struct story_rpc_done g_rpc_done[16];
+static int g_nrpc_done;
+
+static void
+rpc_done(int id, int status)
+{
+	printf("    rpc %d done: %s (%d)\n", id, status == 0 ? "ok" : "error", status);
+	if (g_nrpc_done < 16) {
+		g_rpc_done[g_nrpc_done].id = id;
+		g_rpc_done[g_nrpc_done++].ok = status == 0;
+	}
+}
+
+int
+target_take_rpc_done(struct story_rpc_done *out, int max)
+{
+	int n = spdk_min(g_nrpc_done, max);
+
+	memcpy(out, g_rpc_done, n * sizeof(*out));
+	g_nrpc_done = 0;
+	return n;
+}
+
+static void
+state_done(struct spdk_nvmf_subsystem *s, void *arg, int status)
+{
+	rpc_done((int)(intptr_t)arg, status);
+}
+
+static void
+stop_listen_done(void *arg, int status)
+{
+	rpc_done((int)(intptr_t)arg, status);
+}
+
+/* nvmf_subsystem_remove_listener: pause, remove_listener + stop_listen_async(subsystem),
+ * resume (nvmf_rpc_listen_paused / nvmf_rpc_stop_listen_async_done). */
+struct remove_ctx {
+	int id;
+	struct spdk_nvme_transport_id trid;
+	struct spdk_nvmf_subsystem *subsystem;
+	int status; /* the first error (nvmf_rpc.c answers it and still resumes) */
+};
+
+static void
+remove_resumed(struct spdk_nvmf_subsystem *s, void *arg, int status)
+{
+	struct remove_ctx *c = arg;
+
+	rpc_done(c->id, c->status != 0 ? c->status : status);
+	free(c);
+}
+
+static void
+remove_stopped_resume(void *arg, int status)
+{
+	struct remove_ctx *c = arg;
+
+	if (status != 0) {
+		printf("    rpc %d: stop_listen_async failed: %d\n", c->id, status);
+		c->status = status;
+	}
+	if (spdk_nvmf_subsystem_resume(c->subsystem, remove_resumed, c) != 0) {
+		rpc_done(c->id, -1);
+		free(c);
+	}
+}
+
+static void
+remove_paused(struct spdk_nvmf_subsystem *s, void *arg, int status)
+{
+	struct remove_ctx *c = arg;
+
+	if (spdk_nvmf_subsystem_remove_listener(s, &c->trid) == 0) {
+		spdk_nvmf_transport_stop_listen_async(g_transport, &c->trid, s, remove_stopped_resume, c);
+		return;
+	}
+	c->status = -EINVAL;
+	if (spdk_nvmf_subsystem_resume(s, remove_resumed, c) != 0) {
+		rpc_done(c->id, -1);
+		free(c);
+	}
+}
+
+/* Issues one operator call on the app thread; false when the story's call is not supported. */
+bool
+target_rpc(const struct story_step *st)
+{
+	struct spdk_nvmf_subsystem *s = NULL;
+	void *id = (void *)(intptr_t)st->rpc_id;
+	struct spdk_nvme_transport_id trid;
+	int rc = 0;
+
+	if (st->nqn[0] != '\0' && strcmp(st->nqn, "-") != 0) {
+		s = spdk_nvmf_tgt_find_subsystem(g_tgt, st->nqn);
+		if (s == NULL) {
+			rpc_done(st->rpc_id, -ENOENT);
+			return true;
+		}
+	}
+	make_trid(&trid, st->traddr, st->port);
+	spdk_set_thread(g_threads[0]);
+	switch (st->rpc) {
+	case RPC_PAUSE:
+		rc = spdk_nvmf_subsystem_pause(s, st->nsid, state_done, id);
+		break;
+	case RPC_RESUME:
+		rc = spdk_nvmf_subsystem_resume(s, state_done, id);
+		break;
+	case RPC_STOP_LISTEN:
+		spdk_nvmf_transport_stop_listen_async(g_transport, &trid, s, stop_listen_done, id);
+		break;
+	case RPC_REMOVE_LISTENER: {
+		struct remove_ctx *c = calloc(1, sizeof(*c));
+
+		c->id = st->rpc_id;
+		c->trid = trid;
+		c->subsystem = s;
+		rc = spdk_nvmf_subsystem_pause(s, 0, remove_paused, c);
+		if (rc != 0) {
+			free(c);
+		}
+		break;
+	}
+	default:
+		return false;
+	}
+	if (rc != 0) {
+		rpc_done(st->rpc_id, rc);
+	}
+	return true;
+}
+
+/* Qpairs on poll group `pg` and how many are in a transition that must finish before the
+ * target is quiet (UNINITIALIZED: not yet added; DEACTIVATING or ERROR: a disconnect in
+ * progress). Connected and connecting qpairs with nothing in flight are quiet. */
+void
+target_pg_qpairs(int pg, int *total, int *not_active)
+{
+	struct spdk_nvmf_qpair *q;
+
+	*total = 0;
+	*not_active = 0;
+	TAILQ_FOREACH(q, &g_pgs[pg]->qpairs, link) {
+		(*total)++;
+		if (q->state == SPDK_NVMF_QPAIR_UNINITIALIZED || q->state == SPDK_NVMF_QPAIR_DEACTIVATING ||
+		    q->state == SPDK_NVMF_QPAIR_ERROR) {
+			(*not_active)++;
+		}
+	}
+}

@@ -1,0 +1,110 @@
+/*   SPDX-License-Identifier: BSD-3-Clause
+ *
+ *   SPDK's thread library and unit-test env, compiled into this one translation unit (the way
+ *   SPDK's own unit tests include thread.c and test_env.c) so the interpreter can see what the
+ *   embedder API hides: the head of a thread's message ring, the callback inside a
+ *   for_each_channel message, and a thread iteration without its message batch.
+ *
+ *   The code below the includes only reads SPDK's structures or calls its static functions in
+ *   the order thread_poll() does; it changes no SPDK behaviour.
+ */
+#include "common/lib/test_env.c"
+#include "thread/thread.c"
+#include "harness.h"
+
+bool
+peek_head_msg(struct spdk_thread *t, void **fn, void **arg)
+{
+	struct spdk_ring_ele *e = TAILQ_FIRST(&t->messages->elements);
+	struct spdk_msg *msg;
+
+	if (e == NULL) {
+		return false;
+	}
+	msg = e->ele;
+	*fn = (void *)msg->fn;
+	*arg = msg->arg;
+	return true;
+}
+
+void *
+peek_unwrap(void *fn, void *arg, const char **kind)
+{
+	struct spdk_io_channel_iter *i = arg;
+
+	if (fn == (void *)_call_channel) {
+		*kind = "for_each_channel";
+		return (void *)i->fn;
+	}
+	if (fn == (void *)_call_completion) {
+		*kind = "for_each_channel_done";
+		return (void *)i->cpl;
+	}
+	*kind = NULL;
+	return NULL;
+}
+
+size_t
+peek_queue_len(struct spdk_thread *t)
+{
+	return spdk_ring_count(t->messages);
+}
+
+int
+peek_run_pollers(struct spdk_thread *thread, uint64_t now)
+{
+	struct spdk_thread *orig = _get_thread();
+	struct spdk_poller *poller, *tmp;
+	int rc = 0, prc;
+
+	/* (spdk_max evaluates its arguments twice: each poller's rc goes through prc.) */
+	tls_thread = thread;
+	thread->tsc_last = now;
+	TAILQ_FOREACH_REVERSE_SAFE(poller, &thread->active_pollers, active_pollers_head, tailq, tmp) {
+		prc = thread_execute_poller(thread, poller);
+		rc = spdk_max(rc, prc);
+	}
+	poller = thread->first_timed_poller;
+	while (poller != NULL && now >= poller->next_run_tick) {
+		tmp = RB_NEXT(timed_pollers_tree, &thread->timed_pollers, poller);
+		RB_REMOVE(timed_pollers_tree, &thread->timed_pollers, poller);
+		if (thread->first_timed_poller == poller) {
+			thread->first_timed_poller = tmp;
+		}
+		prc = thread_execute_timed_poller(thread, poller, now);
+		rc = spdk_max(rc, prc);
+		poller = tmp;
+	}
+	tls_thread = orig;
+	return rc;
+}
+
+int
+peek_run_poller_named(struct spdk_thread *thread, const char *name)
+{
+	struct spdk_thread *orig = _get_thread();
+	struct spdk_poller *poller;
+	int rc = -ENOENT;
+
+	tls_thread = thread;
+	RB_FOREACH(poller, timed_pollers_tree, &thread->timed_pollers) {
+		if (strcmp(poller->name, name) == 0 && poller->state == SPDK_POLLER_STATE_WAITING) {
+			rc = poller->fn(poller->arg);
+			break;
+		}
+	}
+	tls_thread = orig;
+	return rc;
+}
+
+void
+peek_set_ticks(uint64_t ticks)
+{
+	ut_spdk_get_ticks = ticks;
+}
+
+uint64_t
+peek_get_ticks(void)
+{
+	return ut_spdk_get_ticks;
+}
