@@ -5,7 +5,9 @@
 //! 2 liveness violation, 3 nondeterminism, 64 bad usage or bad input (one line on stderr).
 
 mod bench;
+mod fuzz_input;
 mod hunt;
+mod merge;
 mod replay;
 mod report;
 
@@ -52,6 +54,8 @@ enum Command {
     Bugs,
     /// Measure speed and time to first detection of spdk-3302.
     Bench(bench::BenchArgs),
+    /// Fold `hunt --shard I/N --json` outputs into one summary.
+    Merge(merge::MergeArgs),
 }
 
 /// A bad-input error: printed as one line, exit 64.
@@ -107,6 +111,7 @@ fn main() -> ExitCode {
         Command::Scenarios => Ok(report::scenarios()),
         Command::Bugs => Ok(report::bugs()),
         Command::Bench(a) => bench::bench(a),
+        Command::Merge(a) => merge::merge_cmd(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
