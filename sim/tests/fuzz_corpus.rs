@@ -268,3 +268,34 @@ fn write_corpus() {
     }
     let _ = FuzzInput::decode(&[]);
 }
+
+/// Prints a `target_inputs` input op by op with the target's answer to each RPC and the
+/// finding, if any: `FABCHECK_TARGET_INPUT=FILE cargo test -p fabcheck-sim --test fuzz_corpus
+/// -- --ignored --nocapture explain_target_input`.
+#[test]
+#[ignore = "a debugging aid for fuzz artifacts; run by hand"]
+fn explain_target_input() {
+    let path = std::env::var("FABCHECK_TARGET_INPUT").expect("FABCHECK_TARGET_INPUT=FILE");
+    let input = FuzzInput::decode(&std::fs::read(path).expect("readable input"));
+    let sc = target_inputs::scenario_for(input.scenario);
+    println!("config of scenario {}", sc.name);
+    let mut h = Harness::new(sc.target_config());
+    for (i, op) in input.ops.iter().enumerate() {
+        let shown = match op {
+            fabcheck_sim::fuzzing::Op::Bytes { slot, data } => {
+                format!("Bytes slot {slot} ({} bytes)", data.len())
+            }
+            fabcheck_sim::fuzzing::Op::Rpc { kind, a, b } => format!(
+                "{op:?} = {:?}",
+                fabcheck_sim::fuzzing::rpc_template(&h, *kind, *a, *b)
+            ),
+            _ => format!("{op:?}"),
+        };
+        println!("op {i}: {shown}");
+        if let Err(f) = h.apply(op) {
+            println!("FINDING {f}");
+            return;
+        }
+    }
+    println!("no finding");
+}

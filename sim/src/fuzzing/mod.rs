@@ -17,4 +17,5 @@ pub mod sim_choices;
 pub mod target_inputs;
 
 pub use ops::{FuzzInput, Op};
+pub use rpc::template as rpc_template;
 pub use target_inputs::{Finding, Harness};
