@@ -4,8 +4,8 @@
 //! coverage marks (runs per mark summed), the marks no shard reached, and each shard's rate.
 //!
 //! Refuses (exit 64, one line) a file that is not hunt output, a shard without its summary
-//! line (a job that did not finish), shards of different scenarios, and shards whose run
-//! indices overlap. Exit codes as `hunt`: 1 safety (or a required mark no shard reached),
+//! line (a job that did not finish), shards of different scenarios or splits (`I/N` with
+//! different `N`), and shards whose run indices overlap. Exit codes as `hunt`: 1 safety (or a required mark no shard reached),
 //! 2 liveness, 3 nondeterminism, else 0.
 
 use crate::replay::read;
@@ -71,6 +71,14 @@ fn strings(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The `N` of a summary's `"shard": "I/N"` (absent in output of older hunts).
+fn shard_count(summary: &Value) -> Option<&str> {
+    summary["shard"]
+        .as_str()
+        .and_then(|s| s.split_once('/'))
+        .map(|(_, n)| n)
+}
+
 /// The merged summary as JSON (the human form is printed from it).
 fn merge(shards: &[Shard]) -> Result<Value, Usage> {
     let scenario = &shards[0].summary["scenario"];
@@ -80,6 +88,12 @@ fn merge(shards: &[Shard]) -> Result<Value, Usage> {
     let (mut runs, mut steps, mut violations, mut nondet, mut rates) =
         (0, 0, Vec::new(), Vec::new(), Vec::new());
     for s in shards {
+        if shard_count(&s.summary) != shard_count(&shards[0].summary) {
+            return Err(Usage(format!(
+                "{}: shard {} is not from the same split as {} in {}",
+                s.name, s.summary["shard"], shards[0].summary["shard"], shards[0].name
+            )));
+        }
         if &s.summary["scenario"] != scenario {
             return Err(Usage(format!(
                 "{}: scenario {} differs from {} in {}",

@@ -129,6 +129,10 @@ fn merge_refuses_overlapping_unfinished_and_foreign_input() {
     let o = fabcheck(&["merge", &files[0], cut.to_str().unwrap()]);
     assert_eq!(code(&o), 64);
     assert!(String::from_utf8_lossy(&o.stderr).contains("no summary line"));
+    let (other, _) = shards(&tmp("bad3"), &["--scenario", "seed-3302"], "10", 3);
+    let o = fabcheck(&["merge", &files[0], &other[1]]);
+    assert_eq!(code(&o), 64);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not from the same split"));
     let junk = dir.join("junk");
     std::fs::write(&junk, "hello\n").unwrap();
     assert_eq!(code(&fabcheck(&["merge", junk.to_str().unwrap()])), 64);
