@@ -25,7 +25,7 @@ for t in $(cargo +nightly fuzz list); do
   step "fuzz $t for ${secs}s"
   mkdir -p "$scratch/$t"
   cp corpus/"$t"/seed-* "$scratch/$t"/ 2>/dev/null || true
-  cargo +nightly fuzz run "$t" "$scratch/$t" -- -max_total_time="$secs" -max_len=16384 \
+  cargo +nightly fuzz run "$t" "$scratch/$t" -- -seed=1 -max_total_time="$secs" -max_len=16384 \
     -artifact_prefix="$scratch/$t-" 2>&1 | grep -E '^(Done|#[0-9]+ +DONE)|stat::' || true
   if ls "$scratch/$t"-crash-* >/dev/null 2>&1; then
     echo "fuzz $t crashed: $(ls "$scratch/$t"-crash-*)"; exit 1
