@@ -3,7 +3,8 @@
 # scratch copy of its committed corpus; fails if a target crashes. Then shows the lifecycle
 # fuzzer finds a real bug: `sim_choices` on seed-3302 with spdk-3302 switched on must crash
 # within the time bound, and its crash artifact must replay with `fabcheck replay --fuzz-input`
-# to the same violation. FABCHECK_FUZZ_SECONDS sets the time per target (default 20; 0 skips).
+# to the same violation. A crashing target is reported with its input and fails the script at the
+# end, after every target ran. FABCHECK_FUZZ_SECONDS sets the time per target (default 20; 0 skips).
 # Total at the default: about 2 minutes after the build.
 source "$(dirname "$0")/lib.sh"
 secs=${FABCHECK_FUZZ_SECONDS:-20}
@@ -21,15 +22,18 @@ step "cargo fuzz build"
 cargo +nightly fuzz build
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
+failed=""
 for t in $(cargo +nightly fuzz list); do
   step "fuzz $t for ${secs}s"
   mkdir -p "$scratch/$t"
   cp corpus/"$t"/seed-* "$scratch/$t"/ 2>/dev/null || true
   cargo +nightly fuzz run "$t" "$scratch/$t" -- -seed=1 -max_total_time="$secs" -max_len=16384 \
     -artifact_prefix="$scratch/$t-" 2>&1 | grep -E '^(Done|#[0-9]+ +DONE)|stat::' || true
-  if ls "$scratch/$t"-crash-* >/dev/null 2>&1; then
-    echo "fuzz $t crashed: $(ls "$scratch/$t"-crash-*)"; exit 1
-  fi
+  for crash in "$scratch/$t"-crash-*; do
+    [ -e "$crash" ] || continue
+    echo "fuzz $t crashed; input (hex): $(od -An -tx1 -v "$crash" | tr -d ' \n' | head -c 400)"
+    failed="$failed $t"
+  done
 done
 step "sim_choices finds spdk-3302 (seed-3302+spdk-3302, at most $((secs * 3))s)"
 mkdir -p "$scratch/3302"
@@ -46,3 +50,4 @@ code=${PIPESTATUS[0]}
 set -e
 [ "$code" -eq 1 ] || { echo "the crash artifact replayed with exit $code, expected 1"; exit 1; }
 echo "spdk-3302 found by sim_choices and replayed from its seed string"
+[ -z "$failed" ] || { echo "fuzz targets that crashed:$failed"; exit 1; }

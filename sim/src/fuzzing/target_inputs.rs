@@ -227,3 +227,69 @@ pub fn run(data: &[u8]) -> Result<BTreeSet<Mark>, Finding> {
     }
     Ok(h.marks)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fabcheck_core::nvmf::{RpcResponse, TargetConfig};
+
+    fn harness() -> Harness {
+        Harness::new(TargetConfig::default())
+    }
+
+    #[test]
+    fn the_oracle_reports_planted_contract_breaches() {
+        let mut h = harness();
+        h.observe(Output::Send {
+            conn: ConnId(7),
+            data: vec![0],
+        });
+        assert!(matches!(h.check(), Err(Finding::Contract { op: 0, .. })));
+        h.accept(0, 0);
+        h.observe(Output::Close { conn: ConnId(1) });
+        assert_eq!(h.check(), Ok(()));
+        h.observe(Output::Send {
+            conn: ConnId(1),
+            data: vec![0],
+        });
+        assert!(matches!(h.check(), Err(Finding::Contract { op: 2, .. })));
+        h.observe(Output::RpcDone {
+            id: RpcId(42),
+            result: Ok(RpcResponse::Done),
+        });
+        let Err(Finding::Contract { what, .. }) = h.check() else {
+            panic!("an answer to an RPC never issued is a finding")
+        };
+        assert!(what.contains("answered twice or never issued"));
+    }
+
+    #[test]
+    fn rpcs_are_answered_once_and_closed_connections_get_no_bytes() {
+        let mut h = harness();
+        h.apply(&Op::Rpc {
+            kind: 16,
+            a: 0,
+            b: 0,
+        })
+        .unwrap();
+        assert!(
+            h.rpcs_pending.is_empty(),
+            "GetSubsystems is answered at once"
+        );
+        h.apply(&Op::Accept {
+            slot: 0,
+            listener: 0,
+        })
+        .unwrap();
+        assert_eq!(
+            h.conn(0),
+            None,
+            "no listener configured: the target closes it"
+        );
+        h.apply(&Op::Bytes {
+            slot: 0,
+            data: vec![1; 8],
+        })
+        .unwrap();
+    }
+}
