@@ -127,6 +127,7 @@ fn summary(cfg: &SweepConfig, r: &SweepReport, secs: f64, json: bool) {
     if json {
         let s = serde_json::json!({
             "summary": true, "scenario": cfg.scenario.key(), "strategy": strategy,
+            "shard": format!("{}/{}", cfg.shard.index, cfg.shard.count),
             "runs": r.runs, "steps": r.steps, "seconds": secs,
             "runs_per_sec": r.runs as f64 / secs, "steps_per_sec": r.steps as f64 / secs,
             "coverage": r.coverage.counts, "missing_marks": r.missing,

@@ -6,7 +6,9 @@
 
 mod bench;
 mod export_story;
+mod fuzz_input;
 mod hunt;
+mod merge;
 mod replay;
 mod report;
 
@@ -64,6 +66,8 @@ enum Command {
         #[arg(long, short)]
         out: Option<PathBuf>,
     },
+    /// Fold `hunt --shard I/N --json` outputs into one summary.
+    Merge(merge::MergeArgs),
 }
 
 /// A bad-input error: printed as one line, exit 64.
@@ -124,6 +128,7 @@ fn main() -> ExitCode {
             scenario,
             out,
         } => export_story::export_story(&seed, scenario.as_deref(), out.as_deref()),
+        Command::Merge(a) => merge::merge_cmd(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

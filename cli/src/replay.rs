@@ -1,4 +1,5 @@
-//! `fabcheck replay SEED | --trace FILE | --recording FILE` and `fabcheck shrink SEED`.
+//! `fabcheck replay SEED | --trace FILE | --recording FILE | --fuzz-input FILE --scenario KEY`
+//! and `fabcheck shrink SEED`.
 
 use crate::report::replay_command;
 use crate::{Usage, EXIT_NONDETERMINISM};
@@ -19,7 +20,12 @@ pub struct ReplayArgs {
     /// A runtime recording (JSON lines): replay it into a fresh target.
     #[arg(long, conflicts_with_all = ["seed", "trace"])]
     recording: Option<PathBuf>,
-    /// The scenario file, when the seed names a scenario that is not built in.
+    /// A `sim_choices` fuzz input (e.g. a crash artifact): run it on `--scenario`, print the
+    /// run and its seed string.
+    #[arg(long, conflicts_with_all = ["seed", "trace", "recording"], requires = "scenario")]
+    fuzz_input: Option<PathBuf>,
+    /// The scenario file, when the seed names a scenario that is not built in; with
+    /// `--fuzz-input`, the scenario key the fuzzer ran (`churn`, `seed-3302+spdk-3302`) or a file.
     #[arg(long)]
     scenario: Option<PathBuf>,
     /// Print the trace as JSON lines.
@@ -30,7 +36,7 @@ pub struct ReplayArgs {
     mermaid: bool,
 }
 
-fn read(path: &Path, what: &str) -> Result<String, Usage> {
+pub fn read(path: &Path, what: &str) -> Result<String, Usage> {
     std::fs::read_to_string(path)
         .map_err(|e| Usage(format!("cannot read {what} {}: {e}", path.display())))
 }
@@ -43,7 +49,7 @@ pub fn resolve(seed: &str, file: Option<&Path>) -> Result<(SeedString, Scenario)
     Ok((seed, sc))
 }
 
-fn print_run(r: &RunReport, a: &ReplayArgs) {
+pub fn print_run(r: &RunReport, a: &ReplayArgs) {
     let t = r.trace.as_ref().expect("replays are traced");
     if a.json {
         print!("{}", t.json_lines());
@@ -59,7 +65,7 @@ fn print_run(r: &RunReport, a: &ReplayArgs) {
     }
 }
 
-fn code(r: &RunReport) -> u8 {
+pub fn code(r: &RunReport) -> u8 {
     r.failure.as_ref().map_or(0, |f| f.exit_code() as u8)
 }
 
@@ -69,6 +75,9 @@ pub fn replay(a: ReplayArgs) -> Result<u8, Usage> {
     }
     if let Some(path) = &a.trace {
         return trace_file(path, a.scenario.as_deref());
+    }
+    if let Some(path) = &a.fuzz_input {
+        return crate::fuzz_input::replay(path, a.scenario.as_deref(), &a);
     }
     let Some(seed) = &a.seed else {
         return Err(Usage(

@@ -8,6 +8,8 @@
 pub mod catalogue;
 pub mod chooser;
 pub mod coverage;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod net;
 pub mod recording;
 pub mod run;

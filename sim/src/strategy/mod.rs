@@ -3,6 +3,7 @@
 //! Room is left for `exhaustive` (DFS over choice vectors) and a fuzz-bytes chooser: they only
 //! need to implement `Chooser`.
 
+pub mod bytes;
 pub mod pct;
 pub mod random;
 pub mod replay;
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+pub use bytes::Bytes;
 pub use pct::Pct;
 pub use random::Random;
 pub use replay::Replay;
