@@ -48,7 +48,7 @@ pub fn check(t: &Target) -> Result<(), Violation> {
 /// dereference later). Broken by `spdk-3302` at the moment of the crash (recorded at `free_aer`).
 fn check_i1_references(t: &Target) -> Result<(), Violation> {
     for (h, q) in t.qpairs.iter() {
-        if let Some(c) = q.ctrlr {
+        if let Some(c) = q.ctrlr() {
             if !t.ctrlrs.contains(c) {
                 return Err(violation(
                     InvariantId::I1,
@@ -58,8 +58,8 @@ fn check_i1_references(t: &Target) -> Result<(), Violation> {
                 ));
             }
         }
-        if q.state != QpairState::Uninitialized && q.state != QpairState::Error {
-            let on_group = t.pgs[usize::from(q.pg)].qpairs.contains(&h);
+        if q.state() != QpairState::Uninitialized && q.state() != QpairState::Error {
+            let on_group = t.pgs[usize::from(q.pg())].has_qpair(h);
             if !on_group {
                 return Err(violation(
                     InvariantId::I1,
@@ -71,10 +71,10 @@ fn check_i1_references(t: &Target) -> Result<(), Violation> {
         }
     }
     for (h, c) in t.ctrlrs.iter() {
-        let admin_dangling = c.admin_qpair.is_some_and(|a| !t.qpairs.contains(a));
+        let admin_dangling = c.admin_qpair().is_some_and(|a| !t.qpairs.contains(a));
         // Once removed from the subsystem (destruct chain) the controller no longer uses it
         // (SPDK HEAD sets `ctrlr->subsys = NULL` there).
-        let subsys_dangling = !c.in_destruct && !t.subsystems.contains(c.subsys);
+        let subsys_dangling = !c.in_destruct() && !t.subsystems.contains(c.subsys());
         if subsys_dangling || admin_dangling {
             return Err(violation(
                 InvariantId::I1,
@@ -113,10 +113,10 @@ fn check_i3_masks(t: &Target) -> Result<(), Violation> {
         ));
     }
     for (h, q) in t.qpairs.iter() {
-        let Some(c) = q.ctrlr.and_then(|c| t.ctrlrs.get(c)) else {
+        let Some(c) = q.ctrlr().and_then(|c| t.ctrlrs.get(c)) else {
             continue;
         };
-        if q.state == QpairState::Enabled && !c.qpair_mask.contains(&q.qid) {
+        if q.state() == QpairState::Enabled && !c.qpair_mask().contains(&q.qid()) {
             return Err(violation(
                 InvariantId::I3,
                 "ctrlr->qpair_mask",
@@ -134,19 +134,19 @@ fn check_i7_counters(t: &Target) -> Result<(), Violation> {
     let mut mgmt: BTreeMap<(u16, super::arena::SubsysH), u32> = BTreeMap::new();
     let mut io: BTreeMap<(u16, super::arena::SubsysH, u32), u32> = BTreeMap::new();
     for (_, r) in t.reqs.iter() {
-        match r.counted {
+        match r.counted() {
             Counted::None => {}
             Counted::Mgmt(s) => *mgmt.entry((r.pg, s)).or_default() += 1,
             Counted::Io(s, n) => *io.entry((r.pg, s, n)).or_default() += 1,
         }
     }
     for (pg, group) in t.pgs.iter().enumerate() {
-        for (s, sg) in &group.sgroups {
-            let want = mgmt.get(&(pg as u16, *s)).copied().unwrap_or(0);
-            if sg.mgmt_io_outstanding != want {
+        for (s, sg) in group.sgroups() {
+            let want = mgmt.get(&(pg as u16, s)).copied().unwrap_or(0);
+            if sg.mgmt_io_outstanding() != want {
                 let d = format!(
                     "mgmt_io_outstanding {} but {want} counted requests",
-                    sg.mgmt_io_outstanding
+                    sg.mgmt_io_outstanding()
                 );
                 return Err(violation(
                     InvariantId::I7,
@@ -155,9 +155,9 @@ fn check_i7_counters(t: &Target) -> Result<(), Violation> {
                     &d,
                 ));
             }
-            for (nsid, info) in &sg.ns {
-                let want = io.get(&(pg as u16, *s, *nsid)).copied().unwrap_or(0);
-                if info.io_outstanding != want {
+            for (nsid, info) in sg.namespaces() {
+                let want = io.get(&(pg as u16, s, nsid)).copied().unwrap_or(0);
+                if info.io_outstanding() != want {
                     return Err(violation(
                         InvariantId::I7,
                         "ns_info->io_outstanding",
@@ -176,9 +176,9 @@ fn check_i7_counters(t: &Target) -> Result<(), Violation> {
 /// CSTS.RDY is set only with CC.EN (or during a reset still in progress).
 fn check_i10_states(t: &Target) -> Result<(), Violation> {
     for (pg, group) in t.pgs.iter().enumerate() {
-        for (s, sg) in &group.sgroups {
+        for (s, sg) in group.sgroups() {
             let bad_state = matches!(
-                sg.state,
+                sg.state(),
                 SubState::Activating | SubState::Resuming | SubState::Deactivating
             );
             // v24.01's `retry_connect` re-admits a parked CONNECT as soon as the subsystem is
@@ -186,10 +186,10 @@ fn check_i10_states(t: &Target) -> Result<(), Violation> {
             // one (SPDK does exactly this; the resume then reaches the group and activates it).
             let resuming = t
                 .subsystems
-                .get(*s)
-                .is_some_and(|sub| sub.state == SubState::Resuming);
+                .get(s)
+                .is_some_and(|sub| sub.state() == SubState::Resuming);
             let counted_while_paused =
-                sg.state == SubState::Paused && sg.mgmt_io_outstanding > 0 && !resuming;
+                sg.state() == SubState::Paused && sg.mgmt_io_outstanding() > 0 && !resuming;
             if bad_state || counted_while_paused {
                 return Err(violation(
                     InvariantId::I10,
@@ -201,9 +201,9 @@ fn check_i10_states(t: &Target) -> Result<(), Violation> {
         }
     }
     for (h, c) in t.ctrlrs.iter() {
-        let rdy = c.csts & super::ctrlr::CSTS_RDY != 0;
-        let en = c.cc & super::ctrlr::CC_EN != 0;
-        if rdy && !en && !c.disconnect_in_progress {
+        let rdy = c.csts() & super::ctrlr::CSTS_RDY != 0;
+        let en = c.cc() & super::ctrlr::CC_EN != 0;
+        if rdy && !en && !c.disconnect_in_progress() {
             return Err(violation(
                 InvariantId::I10,
                 "csts.rdy",
@@ -251,8 +251,8 @@ fn stuck_threads(t: &Target, stuck: &mut Vec<String>) {
 /// Unfinished state changes, CONNECTs, device I/O, fan-outs and RPCs.
 fn stuck_work(t: &Target, stuck: &mut Vec<String>) {
     for (_, s) in t.subsystems.iter() {
-        if let Some(head) = s.state_changes.front() {
-            let (nqn, state) = (&s.nqn, s.state.name());
+        if let Some(head) = s.current_change() {
+            let (nqn, state) = (s.nqn(), s.state().name());
             stuck.push(format!(
                 "state change of {nqn} to {:?} never finished (state {state})",
                 head.requested
@@ -287,19 +287,19 @@ fn stuck_work(t: &Target, stuck: &mut Vec<String>) {
 /// Objects half torn down, or alive after a shutdown.
 fn stuck_objects(t: &Target, stuck: &mut Vec<String>) {
     for (_, q) in t.qpairs.iter() {
-        if matches!(q.state, QpairState::Deactivating | QpairState::Error) {
+        if matches!(q.state(), QpairState::Deactivating | QpairState::Error) {
             stuck.push(format!(
                 "{} never destroyed ({})",
                 q.label(),
-                q.state.name()
+                q.state().name()
             ));
         }
     }
     for (h, c) in t.ctrlrs.iter() {
-        if c.in_destruct {
+        if c.in_destruct() {
             stuck.push(format!(
                 "{h} cntlid={} in destruct but never freed",
-                c.cntlid
+                c.cntlid()
             ));
         }
     }

@@ -774,19 +774,19 @@ impl Target {
     pub fn subsystem_state(&self, nqn: &str) -> Option<SubState> {
         self.find_subsystem(nqn)
             .and_then(|s| self.subsystems.get(s))
-            .map(|s| s.state)
+            .map(|s| s.state())
     }
 
     /// The state of the qpair of a connection (None once freed).
     pub fn qpair_state(&self, conn: ConnId) -> Option<QpairState> {
         let q = self.conns.get(&conn)?;
-        self.qpairs.get(*q).map(|q| q.state)
+        self.qpairs.get(*q).map(|q| q.state())
     }
 
     /// The poll group thread serving a connection.
     pub fn qpair_thread(&self, conn: ConnId) -> Option<ThreadId> {
         let q = self.conns.get(&conn)?;
-        self.qpairs.get(*q).map(|q| ThreadId::PollGroup(q.pg))
+        self.qpairs.get(*q).map(|q| ThreadId::PollGroup(q.pg()))
     }
 
     /// Messages queued on a thread.
