@@ -10,9 +10,10 @@
 
 use super::arena::{CtrlrH, ReqH, SubsysH};
 use super::ctrlr::{Ctrlr, NewCtrlr};
-use super::qpair::{Qpair, QpairState};
+use super::qpair::Qpair;
 use super::request::Phase;
-use super::subsystem::SubState;
+use super::state::QpairState;
+use super::state::SubState;
 use super::thread::Msg;
 use super::{ConnId, ConnectParking, Mark, Target, ThreadId, Timer};
 use crate::time::{Duration, Instant};
@@ -50,7 +51,7 @@ impl Target {
             return;
         };
         let trid = self.qpairs.get(qh).map(|q| q.trid().clone());
-        let Some(sub) = self.live_subsystem(s, "nvmf_ctrlr_cmd_connect") else {
+        let Some(sub) = self.live(s, "nvmf_ctrlr_cmd_connect") else {
             return;
         };
         let state = sub.state();
@@ -79,7 +80,7 @@ impl Target {
     fn park_connect(&mut self, r: ReqH, s: SubsysH, state: SubState) {
         let now = self.now;
         let retry = self.config.parking == ConnectParking::Retry;
-        let Some(req) = self.live_req(r, "nvmf_ctrlr_cmd_connect") else {
+        let Some(req) = self.live(r, "nvmf_ctrlr_cmd_connect") else {
             return;
         };
         let (pg, qh, conn) = (req.pg, req.qpair, req.conn);
@@ -177,7 +178,7 @@ impl Target {
             self.complete_connect_err(r, invalid_param(16, true));
             return;
         }
-        let Some(req) = self.live_req(r, "_nvmf_ctrlr_connect") else {
+        let Some(req) = self.live(r, "_nvmf_ctrlr_connect") else {
             return;
         };
         let qh = req.qpair;
@@ -205,7 +206,7 @@ impl Target {
     fn ctrlr_create(&mut self, r: ReqH, s: SubsysH, cmd: &Connect, data: &ConnectData) {
         let now = self.now;
         let min_kato = self.config.min_kato_ms;
-        let Some(req) = self.live_req(r, "nvmf_ctrlr_create") else {
+        let Some(req) = self.live(r, "nvmf_ctrlr_create") else {
             return;
         };
         let (qh, pg) = (req.qpair, req.pg);
@@ -224,7 +225,7 @@ impl Target {
             hostid: data.hostid,
             listener,
         });
-        if self.live_qpair(qh, "nvmf_ctrlr_create").is_none() {
+        if self.live(qh, "nvmf_ctrlr_create").is_none() {
             return;
         }
         let c = self.ctrlrs.insert(ctrlr);
@@ -241,11 +242,11 @@ impl Target {
     /// failure SPDK frees the controller, writes `qpair->ctrlr = NULL` from this thread and
     /// sends the error completion to the poll group.
     pub(super) fn subsystem_add_ctrlr(&mut self, r: ReqH, c: CtrlrH) {
-        let Some(ctrlr) = self.live_ctrlr(c, "_nvmf_subsystem_add_ctrlr") else {
+        let Some(ctrlr) = self.live(c, "_nvmf_subsystem_add_ctrlr") else {
             return;
         };
         let s = ctrlr.subsys();
-        let Some(sub) = self.live_subsystem(s, "nvmf_subsystem_add_ctrlr") else {
+        let Some(sub) = self.live(s, "nvmf_subsystem_add_ctrlr") else {
             return;
         };
         let Some(cntlid) = sub.add_ctrlr(c) else {
@@ -259,7 +260,7 @@ impl Target {
             self.complete_with(r, status::INTERNAL_DEVICE_ERROR);
             return;
         };
-        let Some(ctrlr) = self.live_ctrlr(c, "nvmf_subsystem_add_ctrlr") else {
+        let Some(ctrlr) = self.live(c, "nvmf_subsystem_add_ctrlr") else {
             return;
         };
         ctrlr.assign_cntlid(cntlid);
@@ -271,7 +272,7 @@ impl Target {
 
     /// `_nvmf_ctrlr_add_admin_qpair` (ctrlr thread): admin qpair, keep-alive, mask bit 0.
     pub(super) fn ctrlr_add_admin_qpair(&mut self, r: ReqH, c: CtrlrH) {
-        let Some(req) = self.live_req(r, "_nvmf_ctrlr_add_admin_qpair") else {
+        let Some(req) = self.live(r, "_nvmf_ctrlr_add_admin_qpair") else {
             return;
         };
         let qh = req.qpair;
@@ -282,7 +283,7 @@ impl Target {
         ctrlr.add_admin_qpair(qh, now);
         let cntlid = ctrlr.cntlid();
         self.arm_keep_alive(c);
-        let Some(req) = self.live_req(r, "_nvmf_ctrlr_add_admin_qpair") else {
+        let Some(req) = self.live(r, "_nvmf_ctrlr_add_admin_qpair") else {
             return;
         };
         req.rsp.cdw0 = u32::from(cntlid);
@@ -294,14 +295,14 @@ impl Target {
     /// in_destruct and a missing or inactive admin qpair, set `qpair->ctrlr`, hop to the
     /// controller thread.
     pub(super) fn subsystem_add_io_qpair(&mut self, r: ReqH, s: SubsysH, cntlid: u16) {
-        let Some(sub) = self.live_subsystem(s, "_nvmf_ctrlr_add_io_qpair") else {
+        let Some(sub) = self.live(s, "_nvmf_ctrlr_add_io_qpair") else {
             return;
         };
         let Some(c) = sub.ctrlr(cntlid) else {
             self.io_connect_reject(r, invalid_param(16, true));
             return;
         };
-        let Some(ctrlr) = self.live_ctrlr(c, "_nvmf_ctrlr_add_io_qpair") else {
+        let Some(ctrlr) = self.live(c, "_nvmf_ctrlr_add_io_qpair") else {
             return;
         };
         let (thread, in_destruct) = (ctrlr.thread(), ctrlr.in_destruct());
@@ -313,7 +314,7 @@ impl Target {
             self.io_connect_reject(r, invalid_param(16, true));
             return;
         }
-        let Some(req) = self.live_req(r, "_nvmf_ctrlr_add_io_qpair") else {
+        let Some(req) = self.live(r, "_nvmf_ctrlr_add_io_qpair") else {
             return;
         };
         let (qh, pg) = (req.qpair, req.pg);
@@ -333,11 +334,11 @@ impl Target {
     /// then set the mask bit and answer on the I/O qpair's poll group.
     pub(super) fn ctrlr_add_io_qpair(&mut self, r: ReqH, c: CtrlrH) {
         let max_io = self.config.max_io_qpairs_per_ctrlr;
-        let Some(req) = self.live_req(r, "nvmf_ctrlr_add_io_qpair") else {
+        let Some(req) = self.live(r, "nvmf_ctrlr_add_io_qpair") else {
             return;
         };
         let (qh, pg) = (req.qpair, req.pg);
-        let Some(q) = self.live_qpair(qh, "nvmf_ctrlr_add_io_qpair") else {
+        let Some(q) = self.live(qh, "nvmf_ctrlr_add_io_qpair") else {
             return;
         };
         q.set_ctrlr(None);
@@ -360,7 +361,7 @@ impl Target {
             self.io_connect_reject(r, invalid_param(42, false));
             return;
         }
-        let Some(ctrlr) = self.live_ctrlr(c, "nvmf_ctrlr_add_io_qpair") else {
+        let Some(ctrlr) = self.live(c, "nvmf_ctrlr_add_io_qpair") else {
             return;
         };
         ctrlr.add_io_qpair(qid);
@@ -382,11 +383,11 @@ impl Target {
     /// `nvmf_ctrlr_send_connect_rsp` (PG): ENABLED if still CONNECTING (a qpair disconnected
     /// meanwhile is answered but not enabled), then complete.
     pub(super) fn send_connect_rsp(&mut self, r: ReqH) {
-        let Some(req) = self.live_req(r, "nvmf_ctrlr_send_connect_rsp") else {
+        let Some(req) = self.live(r, "nvmf_ctrlr_send_connect_rsp") else {
             return;
         };
         let qh = req.qpair;
-        let Some(q) = self.live_qpair(qh, "nvmf_ctrlr_send_connect_rsp") else {
+        let Some(q) = self.live(qh, "nvmf_ctrlr_send_connect_rsp") else {
             return;
         };
         match q.state() {

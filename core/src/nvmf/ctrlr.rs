@@ -361,23 +361,9 @@ impl Ctrlr {
 }
 
 impl Target {
-    /// The controller, or an I1 crash at `site` if `h` is stale.
-    pub(super) fn live_ctrlr(&mut self, h: CtrlrH, site: &str) -> Option<&mut Ctrlr> {
-        if !self.ctrlrs.contains(h) {
-            self.crash_on(
-                InvariantId::I1,
-                site,
-                vec![format!("{h}")],
-                "freed controller dereferenced",
-            );
-            return None;
-        }
-        self.ctrlrs.get_mut(h)
-    }
-
     /// The controller on its own thread (I1 + I6 checks).
     pub(super) fn ctrlr_on_thread(&mut self, h: CtrlrH, site: &str) -> Option<&mut Ctrlr> {
-        let thread = self.live_ctrlr(h, site)?.thread();
+        let thread = self.live(h, site)?.thread();
         if !self.assert_thread(thread, site, format!("{h}")) {
             return None;
         }
@@ -408,12 +394,12 @@ impl Target {
     /// `nvmf_ctrlr_destruct` (subsystem thread): `nvmf_subsystem_remove_ctrlr`, then the free
     /// on the ctrlr thread.
     pub(super) fn subsystem_remove_ctrlr(&mut self, h: CtrlrH) {
-        let Some(c) = self.live_ctrlr(h, "nvmf_subsystem_remove_ctrlr") else {
+        let Some(c) = self.live(h, "nvmf_subsystem_remove_ctrlr") else {
             return;
         };
         let (s, cntlid, thread) = (c.subsys(), c.cntlid(), c.thread());
         if c.mark_removed() {
-            if let Some(sub) = self.live_subsystem(s, "nvmf_subsystem_remove_ctrlr") {
+            if let Some(sub) = self.live(s, "nvmf_subsystem_remove_ctrlr") {
                 sub.remove_ctrlr(cntlid);
             }
             self.wake(ThreadId::App);

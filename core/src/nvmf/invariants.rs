@@ -3,9 +3,9 @@
 //! asserts) are recorded where they happen and are sticky; `check` adds the structural checks
 //! that can be read off the state at any step.
 
-use super::qpair::QpairState;
 use super::request::{Counted, Phase};
-use super::subsystem::SubState;
+use super::state::QpairState;
+use super::state::SubState;
 use super::{ConnId, InvariantId, QuiescenceReport, Target, ThreadId, Violation};
 use serde::Serialize;
 use std::collections::BTreeMap;

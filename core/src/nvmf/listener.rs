@@ -7,8 +7,8 @@
 //! NULL or freed controller (the qpair is skipped instead, as SPDK does since `44f69b654b`).
 
 use super::arena::{QpairH, SubsysH};
+use super::callbacks::StopListenCb;
 use super::qpair::Qpair;
-use super::rpc::StopListenCb;
 use super::thread::{FanKind, Msg};
 use super::{ConnId, InvariantId, Mark, Output, Target, ThreadId, Trid};
 use serde::Serialize;

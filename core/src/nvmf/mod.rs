@@ -18,18 +18,23 @@
 
 mod admin;
 pub mod arena;
+mod callbacks;
 pub mod catalogue;
 mod connect;
 mod ctrlr;
 mod display;
 pub mod invariants;
 mod io;
+#[cfg(test)]
+mod layering;
 mod listener;
+mod live;
 mod poll_group;
 mod qpair;
 mod request;
 mod rpc;
 mod sgroup;
+mod state;
 mod subsystem;
 mod tcp;
 mod thread;
@@ -46,9 +51,8 @@ use ctrlr::Ctrlr;
 use listener::Listener;
 use poll_group::PollGroup;
 use qpair::Qpair;
-pub use qpair::QpairState;
 use request::Request;
-pub use subsystem::SubState;
+pub use state::{QpairState, SubState};
 use subsystem::Subsystem;
 use thread::{Fanout, Msg};
 
@@ -497,7 +501,7 @@ impl Mark {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum InvariantId {
     /// No NULL or freed controller, qpair, listener or subsystem is dereferenced. Checked at
-    /// every dereference site (`live_*` helpers, `free_aer`) and structurally in
+    /// every dereference site (`Target::live`, `free_aer`) and structurally in
     /// `invariants::check`. Broken by `spdk-3302` (NULL ctrlr in `free_aer`).
     I1,
     /// Every qpair is destroyed exactly once; transport fini runs once (`_nvmf_qpair_destroy`,

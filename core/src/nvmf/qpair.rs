@@ -8,62 +8,11 @@
 //! except where SPDK itself writes `qpair->ctrlr` from another thread (CONNECT hops).
 
 use super::arena::{CtrlrH, QpairH, ReqH};
+use super::state::{IllegalTransition, QpairState};
 use super::tcp::TcpConn;
 use super::thread::Msg;
 use super::{BugId, ConnId, InvariantId, Mark, Output, Target, TargetConfig, ThreadId, Trid};
-use serde::{Deserialize, Serialize};
-
-/// `enum spdk_nvmf_qpair_state` (HEAD).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum QpairState {
-    Uninitialized,
-    Connecting,
-    Enabled,
-    Deactivating,
-    Error,
-}
-
-impl QpairState {
-    /// SPDK's name, as `nvmf_get_qpairs` prints it.
-    pub fn name(self) -> &'static str {
-        match self {
-            QpairState::Uninitialized => "uninitialized",
-            QpairState::Connecting => "connecting",
-            QpairState::Enabled => "enabled",
-            QpairState::Deactivating => "deactivating",
-            QpairState::Error => "error",
-        }
-    }
-
-    /// `spdk_nvmf_qpair_is_active`.
-    pub fn is_active(self) -> bool {
-        matches!(self, QpairState::Connecting | QpairState::Enabled)
-    }
-
-    /// The transitions SPDK's lib/nvmf makes with `nvmf_qpair_set_state` (HEAD):
-    /// UNINITIALIZED -> CONNECTING in `spdk_nvmf_poll_group_add`; CONNECTING -> ENABLED in
-    /// `nvmf_ctrlr_send_connect_rsp`; an active state -> DEACTIVATING in
-    /// `spdk_nvmf_qpair_disconnect` (`assert(spdk_nvmf_qpair_is_active)`); DEACTIVATING ->
-    /// ERROR in `spdk_nvmf_poll_group_remove` from `_nvmf_qpair_destroy`
-    /// (`assert(qpair->state == DEACTIVATING)`).
-    pub fn may_become(self, new: QpairState) -> bool {
-        use QpairState::*;
-        matches!(
-            (self, new),
-            (Uninitialized, Connecting)
-                | (Connecting, Enabled)
-                | (Connecting | Enabled, Deactivating)
-                | (Deactivating, Error)
-        )
-    }
-}
-
-/// A qpair transition outside SPDK's table (an I10 violation the caller records).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IllegalTransition {
-    pub from: QpairState,
-    pub to: QpairState,
-}
+use serde::Serialize;
 
 /// A qpair: the only writer of its state (SPDK's transition table), its controller link and
 /// its `outstanding` list.
@@ -214,24 +163,10 @@ impl Qpair {
 }
 
 impl Target {
-    /// The qpair, or an I1 crash at `site` if `h` is stale.
-    pub(super) fn live_qpair(&mut self, h: QpairH, site: &str) -> Option<&mut Qpair> {
-        if !self.qpairs.contains(h) {
-            self.crash_on(
-                InvariantId::I1,
-                site,
-                vec![format!("{h}")],
-                "freed qpair dereferenced",
-            );
-            return None;
-        }
-        self.qpairs.get_mut(h)
-    }
-
     /// `nvmf_qpair_set_state` through the qpair's table: an illegal transition is an I10
     /// violation at `site`. Returns whether the state changed.
     pub(super) fn qpair_set_state(&mut self, h: QpairH, new: QpairState, site: &str) -> bool {
-        let Some(q) = self.live_qpair(h, site) else {
+        let Some(q) = self.live(h, site) else {
             return false;
         };
         match q.set_state(new) {
@@ -371,7 +306,7 @@ impl Target {
 
     /// Frees the stored AERs of `ctrlr` (they never complete on their own) and drains.
     fn ctrlr_free_aers(&mut self, ctrlr: CtrlrH, h: QpairH) {
-        let Some(c) = self.live_ctrlr(ctrlr, "nvmf_qpair_free_aer") else {
+        let Some(c) = self.live(ctrlr, "nvmf_qpair_free_aer") else {
             return;
         };
         let thread = c.thread();
@@ -483,7 +418,7 @@ impl Target {
     /// `_nvmf_transport_qpair_fini_complete`: on qid 0 clear `ctrlr->admin_qpair` (ctrlr
     /// thread), then `_nvmf_ctrlr_free_from_qpair` on the controller's thread.
     fn qpair_fini_complete(&mut self, c: CtrlrH, qid: u16, h: QpairH) {
-        let Some(ctrlr) = self.live_ctrlr(c, "_nvmf_transport_qpair_fini_complete") else {
+        let Some(ctrlr) = self.live(c, "_nvmf_transport_qpair_fini_complete") else {
             return;
         };
         let thread = ctrlr.thread();

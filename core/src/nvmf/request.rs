@@ -8,8 +8,8 @@
 //! requests (I7); a PAUSING sgroup becomes PAUSED only here, once drained.
 
 use super::arena::{QpairH, ReqH, SubsysH};
-use super::qpair::QpairState;
-use super::subsystem::SubState;
+use super::state::QpairState;
+use super::state::SubState;
 use super::thread::Msg;
 use super::{ConnId, Instant, InvariantId, Target, ThreadId};
 use crate::wire::{C2HData, CapsuleResp, Command, ConnectData, Cqe, Pdu, Sqe, Status, OPC_FABRICS};
@@ -119,20 +119,6 @@ impl Request {
 }
 
 impl Target {
-    /// The request, or an I4 crash at `site` if it already ended.
-    pub(super) fn live_req(&mut self, r: ReqH, site: &str) -> Option<&mut Request> {
-        if !self.reqs.contains(r) {
-            self.crash_on(
-                InvariantId::I4,
-                site,
-                vec![format!("{r}")],
-                "request used after it completed or was freed",
-            );
-            return None;
-        }
-        self.reqs.get_mut(r)
-    }
-
     /// The sgroup a request is admitted against: the controller's subsystem, or for a CONNECT
     /// the subsystem named in its data (`nvmf_subsystem_pg_from_connect_cmd`).
     fn request_sgroup(&mut self, r: ReqH) -> Option<SubsysH> {
@@ -140,7 +126,7 @@ impl Target {
         let q = self.qpairs.get(req.qpair)?;
         if let Some(c) = q.ctrlr() {
             return self
-                .live_ctrlr(c, "nvmf_check_subsystem_active")
+                .live(c, "nvmf_check_subsystem_active")
                 .map(|c| c.subsys());
         }
         let nqn = req.connect_data()?.subnqn;
@@ -149,7 +135,7 @@ impl Target {
 
     /// `spdk_nvmf_request_exec` on the qpair's poll group.
     pub(super) fn request_exec(&mut self, r: ReqH) {
-        let Some(req) = self.live_req(r, "spdk_nvmf_request_exec") else {
+        let Some(req) = self.live(r, "spdk_nvmf_request_exec") else {
             return;
         };
         let pg = ThreadId::PollGroup(req.pg);
@@ -190,7 +176,7 @@ impl Target {
     /// count the request. Returns whether execution continues.
     fn check_subsystem_active(&mut self, r: ReqH, s: SubsysH) -> bool {
         let io_nsid = self.io_nsid(r);
-        let Some(req) = self.live_req(r, "nvmf_check_subsystem_active") else {
+        let Some(req) = self.live(r, "nvmf_check_subsystem_active") else {
             return false;
         };
         debug_assert_eq!(
@@ -208,7 +194,7 @@ impl Target {
                 Some(Counted::Mgmt(s))
             }
             Some(None) => {
-                if let Some(q) = self.live_qpair(qh, "nvmf_check_subsystem_active") {
+                if let Some(q) = self.live(qh, "nvmf_check_subsystem_active") {
                     q.push_outstanding(r);
                 }
                 self.complete_with(r, crate::wire::status::INVALID_NAMESPACE);
@@ -235,7 +221,7 @@ impl Target {
     /// `retry_connect`'s re-admission: `mgmt_io_outstanding++` on the request's sgroup of `s`
     /// without looking at the group's state (v24.01 does exactly this).
     pub(super) fn readmit_mgmt(&mut self, r: ReqH, s: SubsysH) {
-        let Some(req) = self.live_req(r, "retry_connect") else {
+        let Some(req) = self.live(r, "retry_connect") else {
             return;
         };
         debug_assert_eq!(
@@ -279,7 +265,7 @@ impl Target {
 
     /// `spdk_nvmf_request_complete`: `exec_msg` to the qpair's poll group.
     pub(super) fn request_complete(&mut self, r: ReqH) {
-        let Some(req) = self.live_req(r, "spdk_nvmf_request_complete") else {
+        let Some(req) = self.live(r, "spdk_nvmf_request_complete") else {
             return;
         };
         let pg = ThreadId::PollGroup(req.pg);
@@ -293,14 +279,14 @@ impl Target {
     /// `_nvmf_request_complete` on the poll group: respond, leave `outstanding`, uncount,
     /// finish a pause if this was the last request, then drain-check the qpair.
     pub(super) fn request_complete_local(&mut self, r: ReqH) {
-        let Some(req) = self.live_req(r, "_nvmf_request_complete") else {
+        let Some(req) = self.live(r, "_nvmf_request_complete") else {
             return;
         };
         let (qh, pg) = (req.qpair, ThreadId::PollGroup(req.pg));
         if !self.assert_thread_with(pg, "_nvmf_request_complete", || format!("{r}")) {
             return;
         }
-        if self.live_qpair(qh, "_nvmf_request_complete").is_none() {
+        if self.live(qh, "_nvmf_request_complete").is_none() {
             return;
         }
         self.send_response(r);
@@ -310,7 +296,7 @@ impl Target {
 
     /// `spdk_nvmf_request_free`: the request ends without a completion to the host.
     pub(super) fn request_free(&mut self, r: ReqH) {
-        if self.live_req(r, "spdk_nvmf_request_free").is_none() {
+        if self.live(r, "spdk_nvmf_request_free").is_none() {
             return;
         }
         self.history.requests_freed += 1;

@@ -7,7 +7,9 @@
 //! SPDK's negative errno (-ENOENT unknown NQN/trid/conn, -EAGAIN wrong state, -EEXIST, -EINVAL).
 
 use super::arena::SubsysH;
-use super::subsystem::{SubState, Subsystem};
+use super::callbacks::{StateCb, StopListenCb};
+use super::state::SubState;
+use super::subsystem::Subsystem;
 use super::{
     ConnId, ControllerInfo, InvariantId, Mark, NamespaceConfig, Output, QpairInfo, RpcError, RpcId,
     RpcRequest, RpcResponse, SubsystemConfig, SubsystemInfo, Target, ThreadId, Trid,
@@ -27,51 +29,6 @@ fn err(code: i32, message: &str) -> RpcResult {
         code,
         message: message.to_string(),
     })
-}
-
-/// What runs when a subsystem state change completes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-pub enum StateCb {
-    None,
-    Rpc(RpcId),
-    /// Paused for `nvmf_subsystem_add_listener`: add, then resume.
-    AddListener {
-        rpc: RpcId,
-        trid: Trid,
-    },
-    /// Paused for `nvmf_subsystem_remove_listener`: remove, stop_listen(trid, S), resume.
-    RemoveListener {
-        rpc: RpcId,
-        trid: Trid,
-    },
-    /// Paused(nsid) for `nvmf_subsystem_add_ns`.
-    AddNs {
-        rpc: RpcId,
-        ns: NamespaceConfig,
-    },
-    /// Paused(nsid) for `nvmf_subsystem_remove_ns`.
-    RemoveNs {
-        rpc: RpcId,
-        nsid: u32,
-    },
-    /// Stopped for `nvmf_delete_subsystem`: destroy.
-    Delete {
-        rpc: RpcId,
-    },
-    /// One shutdown unit finished.
-    Shutdown,
-}
-
-/// What runs when a `stop_listen_async` completes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-pub enum StopListenCb {
-    Rpc(RpcId),
-    /// `nvmf_rpc_stop_listen_async_done`: resume the subsystem, then answer.
-    Resume {
-        subsys: SubsysH,
-        rpc: RpcId,
-    },
-    Shutdown,
 }
 
 /// Whole-target teardown phases (`nvmf_tgt.c` FINI states).

@@ -8,7 +8,7 @@
 //! is on this group.
 
 use super::arena::{CtrlrH, QpairH, ReqH, SubsysH};
-use super::subsystem::SubState;
+use super::state::SubState;
 use super::thread::{FanKind, Msg};
 use super::{Mark, Target, ThreadId};
 use crate::wire::AsyncEvent;
@@ -221,7 +221,7 @@ impl Target {
         requested: SubState,
         nsid: u32,
     ) {
-        let Some(sub) = self.live_subsystem(s, "subsystem_state_change_on_pg") else {
+        let Some(sub) = self.live(s, "subsystem_state_change_on_pg") else {
             return;
         };
         let resuming = sub.state() == SubState::Resuming;

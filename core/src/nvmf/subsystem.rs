@@ -7,62 +7,12 @@
 //! callback fires exactly once (I5); a subsystem is freed only with no controller left (I3).
 
 use super::arena::{CtrlrH, SubsysH};
-use super::rpc::StateCb;
+use super::callbacks::StateCb;
+use super::state::SubState;
 use super::thread::{FanKind, Msg};
 use super::{InvariantId, Mark, NamespaceConfig, RpcId, SubsystemConfig, Target, ThreadId, Trid};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-
-/// `enum spdk_nvmf_subsystem_state`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum SubState {
-    Inactive,
-    Activating,
-    Active,
-    Pausing,
-    Paused,
-    Resuming,
-    Deactivating,
-}
-
-impl SubState {
-    /// SPDK's name, as `nvmf_get_subsystems` prints it.
-    pub fn name(self) -> &'static str {
-        match self {
-            SubState::Inactive => "inactive",
-            SubState::Activating => "activating",
-            SubState::Active => "active",
-            SubState::Pausing => "pausing",
-            SubState::Paused => "paused",
-            SubState::Resuming => "resuming",
-            SubState::Deactivating => "deactivating",
-        }
-    }
-
-    /// Whether `nvmf_ctrlr_cmd_connect` proceeds (else the CONNECT is parked): not
-    /// INACTIVE, PAUSING, PAUSED or DEACTIVATING.
-    pub fn admits_connect(self) -> bool {
-        !matches!(
-            self,
-            SubState::Inactive | SubState::Pausing | SubState::Paused | SubState::Deactivating
-        )
-    }
-
-    /// `nvmf_subsystem_set_state`'s CAS table: may `self` become `new`?
-    pub fn may_become(self, new: SubState) -> bool {
-        use SubState::*;
-        matches!(
-            (self, new),
-            (Inactive, Activating)
-                | (Activating | Resuming, Active)
-                | (Active | Resuming, Pausing)
-                | (Pausing, Paused)
-                | (Paused, Resuming)
-                | (Active | Activating | Paused, Deactivating)
-                | (Deactivating, Inactive)
-        )
-    }
-}
 
 /// A RAM namespace: blocks written so far (sparse; unwritten blocks read as zeros).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -320,20 +270,6 @@ impl Target {
             .map(|(h, _)| h)
     }
 
-    /// The subsystem, or an I1 crash at `site` if `h` is stale.
-    pub(super) fn live_subsystem(&mut self, h: SubsysH, site: &str) -> Option<&mut Subsystem> {
-        if !self.subsystems.contains(h) {
-            self.crash_on(
-                InvariantId::I1,
-                site,
-                vec![format!("{h}")],
-                "freed subsystem dereferenced",
-            );
-            return None;
-        }
-        self.subsystems.get_mut(h)
-    }
-
     /// Creates a subsystem (INACTIVE) with its configured listeners; starts it if asked.
     pub(super) fn create_subsystem(&mut self, cfg: &SubsystemConfig, cb: StateCb) -> SubsysH {
         let s = self.subsystems.insert(Subsystem::from_config(cfg));
@@ -425,7 +361,7 @@ impl Target {
     /// callback and the next queued change. The model serializes changes, so a failed final
     /// CAS is an I10 violation rather than a revert.
     pub(super) fn state_change_done(&mut self, s: SubsysH) {
-        let Some(sub) = self.live_subsystem(s, "subsystem_state_change_done") else {
+        let Some(sub) = self.live(s, "subsystem_state_change_done") else {
             return;
         };
         let Some(head) = sub.current_change() else {
@@ -479,7 +415,7 @@ impl Target {
     /// `_nvmf_subsystem_destroy`: re-send while controllers remain, then cancel queued state
     /// changes (-ECANCELED), free the sgroups and the subsystem.
     pub(super) fn subsystem_destroy_poll(&mut self, s: SubsysH, rpc: Option<RpcId>) {
-        let Some(sub) = self.live_subsystem(s, "_nvmf_subsystem_destroy") else {
+        let Some(sub) = self.live(s, "_nvmf_subsystem_destroy") else {
             return;
         };
         if sub.has_ctrlrs() {

@@ -8,8 +8,8 @@
 //! completion runs exactly once, on the originating thread.
 
 use super::arena::{CtrlrH, QpairH, ReqH, SubsysH};
-use super::rpc::StopListenCb;
-use super::subsystem::SubState;
+use super::callbacks::StopListenCb;
+use super::state::SubState;
 use super::{InvariantId, RpcId, Target, ThreadId, Trid};
 use serde::Serialize;
 use std::collections::BTreeSet;
