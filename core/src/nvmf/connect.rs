@@ -400,7 +400,7 @@ impl Target {
             other => {
                 let label = q.label();
                 self.crash_on(
-                    super::InvariantId::I10,
+                    super::InvariantId::LegalTransitions,
                     "nvmf_ctrlr_send_connect_rsp",
                     vec![label],
                     &format!("assert(CONNECTING || DEACTIVATING) in {other:?}"),

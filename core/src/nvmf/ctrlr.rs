@@ -381,7 +381,7 @@ impl Target {
         }
         if c.begin_destruct().is_err() {
             self.crash_on(
-                InvariantId::I3,
+                InvariantId::CtrlrDestroyedOnce,
                 "_nvmf_ctrlr_free_from_qpair",
                 vec![format!("{h}")],
                 "assert(!ctrlr->in_destruct): destructed twice",
@@ -426,7 +426,7 @@ impl Target {
             .collect();
         if !users.is_empty() {
             self.crash_on(
-                InvariantId::I3,
+                InvariantId::CtrlrDestroyedOnce,
                 "_nvmf_ctrlr_destruct",
                 users,
                 "controller freed while a qpair still references it",

@@ -51,7 +51,7 @@ fn check_i1_references(t: &Target) -> Result<(), Violation> {
         if let Some(c) = q.ctrlr() {
             if !t.ctrlrs.contains(c) {
                 return Err(violation(
-                    InvariantId::I1,
+                    InvariantId::NoDanglingReference,
                     "qpair->ctrlr",
                     vec![q.label(), format!("{c}")],
                     "qpair references a freed controller",
@@ -62,7 +62,7 @@ fn check_i1_references(t: &Target) -> Result<(), Violation> {
             let on_group = t.pgs[usize::from(q.pg())].has_qpair(h);
             if !on_group {
                 return Err(violation(
-                    InvariantId::I1,
+                    InvariantId::NoDanglingReference,
                     "group->qpairs",
                     vec![q.label()],
                     "active qpair missing from its poll group",
@@ -77,7 +77,7 @@ fn check_i1_references(t: &Target) -> Result<(), Violation> {
         let subsys_dangling = !c.in_destruct() && !t.subsystems.contains(c.subsys());
         if subsys_dangling || admin_dangling {
             return Err(violation(
-                InvariantId::I1,
+                InvariantId::NoDanglingReference,
                 "ctrlr->subsys/admin_qpair",
                 vec![format!("{h}")],
                 "controller references a freed object",
@@ -92,7 +92,7 @@ fn check_i1_references(t: &Target) -> Result<(), Violation> {
 fn check_i2_destroyed_once(t: &Target) -> Result<(), Violation> {
     match t.history.qpairs_destroyed.iter().find(|(_, n)| **n > 1) {
         Some((conn, _)) => Err(violation(
-            InvariantId::I2,
+            InvariantId::QpairDestroyedOnce,
             "nvmf_transport_qpair_fini",
             vec![format!("conn={}", conn.0)],
             "qpair destroyed twice",
@@ -106,7 +106,7 @@ fn check_i2_destroyed_once(t: &Target) -> Result<(), Violation> {
 fn check_i3_masks(t: &Target) -> Result<(), Violation> {
     if t.history.ctrlrs_destroyed > t.history.ctrlrs_created {
         return Err(violation(
-            InvariantId::I3,
+            InvariantId::CtrlrDestroyedOnce,
             "_nvmf_ctrlr_destruct",
             vec![],
             "more controllers destroyed than created",
@@ -118,7 +118,7 @@ fn check_i3_masks(t: &Target) -> Result<(), Violation> {
         };
         if q.state() == QpairState::Enabled && !c.qpair_mask().contains(&q.qid()) {
             return Err(violation(
-                InvariantId::I3,
+                InvariantId::CtrlrDestroyedOnce,
                 "ctrlr->qpair_mask",
                 vec![q.label(), format!("{h}")],
                 "enabled qpair without its mask bit",
@@ -149,7 +149,7 @@ fn check_i7_counters(t: &Target) -> Result<(), Violation> {
                     sg.mgmt_io_outstanding()
                 );
                 return Err(violation(
-                    InvariantId::I7,
+                    InvariantId::SgroupCountersExact,
                     "sgroup->mgmt_io_outstanding",
                     vec![format!("pg{pg} {s}")],
                     &d,
@@ -159,7 +159,7 @@ fn check_i7_counters(t: &Target) -> Result<(), Violation> {
                 let want = io.get(&(pg as u16, s, nsid)).copied().unwrap_or(0);
                 if info.io_outstanding() != want {
                     return Err(violation(
-                        InvariantId::I7,
+                        InvariantId::SgroupCountersExact,
                         "ns_info->io_outstanding",
                         vec![format!("pg{pg} {s} nsid={nsid}")],
                         "io_outstanding mismatch",
@@ -192,7 +192,7 @@ fn check_i10_states(t: &Target) -> Result<(), Violation> {
                 sg.state() == SubState::Paused && sg.mgmt_io_outstanding() > 0 && !resuming;
             if bad_state || counted_while_paused {
                 return Err(violation(
-                    InvariantId::I10,
+                    InvariantId::LegalTransitions,
                     "sgroup->state",
                     vec![format!("pg{pg} {s}")],
                     "illegal sgroup state",
@@ -205,7 +205,7 @@ fn check_i10_states(t: &Target) -> Result<(), Violation> {
         let en = c.cc() & super::ctrlr::CC_EN != 0;
         if rdy && !en && !c.disconnect_in_progress() {
             return Err(violation(
-                InvariantId::I10,
+                InvariantId::LegalTransitions,
                 "csts.rdy",
                 vec![format!("{h}")],
                 "CSTS.RDY set with CC.EN clear",

@@ -84,7 +84,7 @@ impl Target {
         };
         let Some(req) = self.reqs.get(r) else {
             self.crash_on(
-                InvariantId::I4,
+                InvariantId::RequestEndsOnce,
                 "spdk_bdev_io_complete",
                 vec![format!("{r}")],
                 "device completion for a finished request",

@@ -94,7 +94,7 @@ impl Target {
         for qh in qpairs {
             let Some(q) = self.qpairs.get(qh) else {
                 self.crash_on(
-                    InvariantId::I1,
+                    InvariantId::NoDanglingReference,
                     "nvmf_stop_listen_disconnect_qpairs",
                     vec![format!("{qh}")],
                     "freed qpair on group->qpairs",
@@ -161,7 +161,7 @@ impl Target {
             .collect();
         if !bad.is_empty() {
             self.crash_on(
-                InvariantId::I9,
+                InvariantId::StopListenDisconnects,
                 "nvmf_stop_listen_fini",
                 bad,
                 "a matching qpair survived stop_listen",

@@ -24,7 +24,7 @@ pub trait Handle: ArenaHandle + Display + 'static {
 
 impl Handle for QpairH {
     type Obj = Qpair;
-    const BROKEN: InvariantId = InvariantId::I1;
+    const BROKEN: InvariantId = InvariantId::NoDanglingReference;
     const STALE: &'static str = "freed qpair dereferenced";
     fn arena(t: &mut Target) -> &mut Arena<Self, Qpair> {
         &mut t.qpairs
@@ -33,7 +33,7 @@ impl Handle for QpairH {
 
 impl Handle for CtrlrH {
     type Obj = Ctrlr;
-    const BROKEN: InvariantId = InvariantId::I1;
+    const BROKEN: InvariantId = InvariantId::NoDanglingReference;
     const STALE: &'static str = "freed controller dereferenced";
     fn arena(t: &mut Target) -> &mut Arena<Self, Ctrlr> {
         &mut t.ctrlrs
@@ -42,7 +42,7 @@ impl Handle for CtrlrH {
 
 impl Handle for SubsysH {
     type Obj = Subsystem;
-    const BROKEN: InvariantId = InvariantId::I1;
+    const BROKEN: InvariantId = InvariantId::NoDanglingReference;
     const STALE: &'static str = "freed subsystem dereferenced";
     fn arena(t: &mut Target) -> &mut Arena<Self, Subsystem> {
         &mut t.subsystems
@@ -51,7 +51,7 @@ impl Handle for SubsysH {
 
 impl Handle for ReqH {
     type Obj = Request;
-    const BROKEN: InvariantId = InvariantId::I4;
+    const BROKEN: InvariantId = InvariantId::RequestEndsOnce;
     const STALE: &'static str = "request used after it completed or was freed";
     fn arena(t: &mut Target) -> &mut Arena<Self, Request> {
         &mut t.reqs

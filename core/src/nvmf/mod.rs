@@ -39,6 +39,7 @@ mod subsystem;
 mod tcp;
 mod thread;
 mod timer;
+mod violations;
 
 use crate::time::Instant;
 use serde::{Deserialize, Serialize};
@@ -55,6 +56,7 @@ use request::Request;
 pub use state::{QpairState, SubState};
 use subsystem::Subsystem;
 use thread::{Fanout, Msg};
+pub use violations::{InvariantId, Violation};
 
 /// A connection chosen by the driver (one TCP connection = one qpair).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -494,71 +496,6 @@ impl Mark {
     /// Every mark, in declaration order (for coverage tables).
     pub fn all() -> &'static [Mark] {
         display::ALL_MARKS
-    }
-}
-
-/// The invariants of DESIGN.md section 5.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum InvariantId {
-    /// No NULL or freed controller, qpair, listener or subsystem is dereferenced. Checked at
-    /// every dereference site (`Target::live`, `free_aer`) and structurally in
-    /// `invariants::check`. Broken by `spdk-3302` (NULL ctrlr in `free_aer`).
-    I1,
-    /// Every qpair is destroyed exactly once; transport fini runs once (`_nvmf_qpair_destroy`,
-    /// `nvmf_transport_qpair_fini`, `History::qpairs_destroyed`). Broken by a double
-    /// disconnect (SPDK #2765-style re-entry).
-    I2,
-    /// Every controller is destroyed exactly once, only with an empty qpair mask, after every
-    /// qpair referencing it (`_nvmf_ctrlr_free_from_qpair`, `_nvmf_ctrlr_destruct`, masks in
-    /// `invariants::check`). Broken by a double destruct.
-    I3,
-    /// Every request gets exactly one completion or is silently freed with its dying qpair
-    /// (a second end finds a stale `ReqH`: `_nvmf_request_complete`, `spdk_nvmf_request_free`).
-    I4,
-    /// Every async callback (state change, stop_listen, fan-out, RPC answer) fires exactly once,
-    /// after all its messages ran (`for_each_channel_done`, `rpc callback`).
-    I5,
-    /// Controller fields are touched only on the controller's thread, qpair teardown and
-    /// request execution only on the qpair's poll group (`assert_thread` at those sites).
-    I6,
-    /// sgroup counters never underflow and equal the admitted, uncompleted requests
-    /// (`uncount`, `invariants::check`). Broken by SPDK's AER accounting bugs.
-    I7,
-    /// Liveness: every CONNECT is answered, every pause terminates, every stop_listen completes
-    /// (`quiescence_report`).
-    I8,
-    /// After stop_listen(T, S) completes, no qpair that matched at the call is still active
-    /// (`nvmf_stop_listen_fini`). Broken by an over-precise filter (SPDK #2299 family).
-    I9,
-    /// Subsystem, sgroup and qpair transitions follow SPDK's tables; CSTS.RDY only with CC.EN
-    /// (`nvmf_subsystem_set_state`, `spdk_nvmf_qpair_disconnect`, `invariants::check`).
-    I10,
-}
-
-/// A crash or broken invariant, as a value.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Violation {
-    pub invariant: InvariantId,
-    /// SPDK-ish site name, e.g. "free_aer", "stop_listen filter".
-    pub site: String,
-    /// Object handles involved, e.g. ["qpair conn=3 qid=0", "ctrlr NULL"].
-    pub handles: Vec<String>,
-    pub thread: ThreadId,
-    /// One-line explanation.
-    pub detail: String,
-}
-
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:?} at {} on {}: {} [{}]",
-            self.invariant,
-            self.site,
-            self.thread,
-            self.detail,
-            self.handles.join(", ")
-        )
     }
 }
 

@@ -174,7 +174,7 @@ impl Target {
             Err(e) => {
                 let label = q.label();
                 let detail = format!("illegal qpair transition {:?} -> {:?}", e.from, e.to);
-                self.crash_on(InvariantId::I10, site, vec![label], &detail);
+                self.crash_on(InvariantId::LegalTransitions, site, vec![label], &detail);
                 false
             }
         }
@@ -203,7 +203,7 @@ impl Target {
             Err(e) => {
                 let (label, detail) = (q.label(), format!("{:?} -> {:?}", e.from, e.to));
                 let site = "spdk_nvmf_poll_group_add";
-                self.crash_on(InvariantId::I10, site, vec![label], &detail);
+                self.crash_on(InvariantId::LegalTransitions, site, vec![label], &detail);
                 return;
             }
         };
@@ -250,7 +250,7 @@ impl Target {
             let label = q.label();
             let state = q.state();
             self.crash_on(
-                InvariantId::I10,
+                InvariantId::LegalTransitions,
                 "spdk_nvmf_qpair_disconnect",
                 vec![label],
                 &format!("assert(spdk_nvmf_qpair_is_active) in state {state:?}"),
@@ -287,7 +287,7 @@ impl Target {
             }
             let Some(c) = ctrlr else {
                 self.crash_on(
-                    InvariantId::I1,
+                    InvariantId::NoDanglingReference,
                     "free_aer",
                     vec![label, "ctrlr NULL".to_string()],
                     "NULL controller dereferenced in nvmf_qpair_free_aer (ctrlr->thread)",
@@ -340,7 +340,7 @@ impl Target {
         if q.state() != QpairState::Deactivating {
             let label = q.label();
             self.crash_on(
-                InvariantId::I2,
+                InvariantId::QpairDestroyedOnce,
                 "_nvmf_qpair_destroy",
                 vec![label],
                 "qpair destroyed twice or while not DEACTIVATING",
@@ -388,7 +388,7 @@ impl Target {
         }
         let Some(q) = self.qpairs.remove(h) else {
             self.crash_on(
-                InvariantId::I2,
+                InvariantId::QpairDestroyedOnce,
                 "nvmf_transport_qpair_fini",
                 vec![format!("{h}")],
                 "transport fini ran twice",

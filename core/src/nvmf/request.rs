@@ -327,7 +327,7 @@ impl Target {
             .is_err()
         {
             self.crash_on(
-                InvariantId::I7,
+                InvariantId::SgroupCountersExact,
                 "_nvmf_request_complete",
                 vec![format!("pg{pg} {s}")],
                 "sgroup counter underflow",

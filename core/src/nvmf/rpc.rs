@@ -129,7 +129,7 @@ impl Target {
     pub(super) fn rpc_done(&mut self, id: RpcId, result: RpcResult) {
         if !self.rpcs_pending.remove(&id) {
             self.crash_on(
-                InvariantId::I5,
+                InvariantId::CallbackOnce,
                 "rpc callback",
                 vec![format!("rpc {}", id.0)],
                 "RPC answered twice",

@@ -370,7 +370,7 @@ impl Target {
         let (requested, cur) = (head.requested, sub.state());
         if cur != requested && !self.set_state(s, requested) {
             self.crash_on(
-                InvariantId::I10,
+                InvariantId::LegalTransitions,
                 "nvmf_subsystem_set_state",
                 vec![format!("{s}")],
                 &format!("illegal {cur:?} -> {requested:?}"),
@@ -437,7 +437,12 @@ impl Target {
         let Some(sub) = self.subsystems.remove(s) else {
             let handles = vec![format!("{s}")];
             let detail = "subsystem freed during its own destroy";
-            self.crash_on(InvariantId::I1, "_nvmf_subsystem_destroy", handles, detail);
+            self.crash_on(
+                InvariantId::NoDanglingReference,
+                "_nvmf_subsystem_destroy",
+                handles,
+                detail,
+            );
             return;
         };
         self.history.subsystems_destroyed += 1;
