@@ -214,7 +214,8 @@ impl Target {
         let kato_ms = match cmd.kato_ms {
             0 => 0,
             k if k <= min_kato => min_kato,
-            k => k.div_ceil(100) * 100,
+            // C arithmetic (`spdk_divide_round_up(kato, 100) * 100` on uint32_t): wraps, never traps.
+            k => k.div_ceil(100).wrapping_mul(100),
         };
         let ctrlr = Ctrlr::new(NewCtrlr {
             subsys: s,

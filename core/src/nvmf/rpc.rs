@@ -191,7 +191,9 @@ impl Target {
         if let Err(e) = self.rpc_host(nqn, hostnqn, false) {
             return Some(Err(e));
         }
-        let subsys = self.find_subsystem(nqn).expect("found above");
+        let Some(subsys) = self.find_subsystem(nqn) else {
+            return Some(err(ENOENT, "subsystem not found"));
+        };
         self.for_each_channel(super::thread::FanKind::DisconnectHost {
             subsys,
             hostnqn: hostnqn.to_string(),

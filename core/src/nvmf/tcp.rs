@@ -67,7 +67,7 @@ impl Target {
         let Some(q) = self.qpairs.get_mut(h) else {
             return;
         };
-        if q.tcp_mut().dead || q.disconnect_started() {
+        if q.tcp().dead || q.disconnect_started() {
             return;
         }
         if q.state() == super::QpairState::Uninitialized {
@@ -85,7 +85,7 @@ impl Target {
             let Some(q) = self.qpairs.get_mut(h) else {
                 return;
             };
-            if q.tcp_mut().dead || q.disconnect_started() || self.violation.is_some() {
+            if q.tcp().dead || q.disconnect_started() || self.violation.is_some() {
                 return;
             }
             match q.tcp_mut().decoder.decode(&mut input) {
@@ -158,18 +158,19 @@ impl Target {
         let Some(q) = self.qpairs.get_mut(h) else {
             return;
         };
-        q.tcp_mut().ic_done = true;
         let conn = q.conn();
+        let tcp = q.tcp_mut();
+        tcp.ic_done = true;
+        tcp.digests = ic.digests;
+        tcp.decoder.set_digests(ic.digests);
         let resp = Pdu::IcResp(IcResp {
             pfv: 0,
             cpda: 0,
             digests: ic.digests,
             maxh2cdata,
         });
+        // The ICResp itself goes out without digests.
         self.emit_pdu(conn, Digests::default(), &resp);
-        let q = self.qpairs.get_mut(h).expect("live");
-        q.tcp_mut().digests = ic.digests;
-        q.tcp_mut().decoder.set_digests(ic.digests);
         self.mark(Mark::IcDone, format!("conn={}", conn.0));
     }
 
@@ -180,9 +181,9 @@ impl Target {
         };
         let depth = u32::from(q.sqsize()) + 1;
         q.tcp_mut().sq_head = if q.sqsize() == 0 {
-            q.tcp_mut().sq_head.wrapping_add(1)
+            q.tcp().sq_head.wrapping_add(1)
         } else {
-            ((u32::from(q.tcp_mut().sq_head) + 1) % depth) as u16
+            ((u32::from(q.tcp().sq_head) + 1) % depth) as u16
         };
         let kind = if q.qid() == 0 {
             QueueKind::Admin
@@ -211,11 +212,15 @@ impl Target {
         let Some(q) = self.qpairs.get_mut(h) else {
             return;
         };
-        let ttag = q.tcp_mut().next_ttag;
-        q.tcp_mut().next_ttag = q.tcp_mut().next_ttag.wrapping_add(1).max(1);
-        q.tcp_mut().r2t.insert(ttag, r);
-        let (conn, digests) = (q.conn(), q.tcp_mut().digests);
-        let req = self.reqs.get_mut(r).expect("live");
+        let conn = q.conn();
+        let tcp = q.tcp_mut();
+        let ttag = tcp.next_ttag;
+        tcp.next_ttag = tcp.next_ttag.wrapping_add(1).max(1);
+        tcp.r2t.insert(ttag, r);
+        let digests = tcp.digests;
+        let Some(req) = self.live(r, "nvmf_tcp_send_r2t_pdu") else {
+            return;
+        };
         req.phase = Phase::AwaitingData;
         req.data_len = len;
         let pdu = Pdu::R2T(R2T {
@@ -254,12 +259,9 @@ impl Target {
         }
         req.data.extend_from_slice(&d.data);
         if req.data.len() == req.data_len as usize {
-            self.qpairs
-                .get_mut(h)
-                .expect("live")
-                .tcp_mut()
-                .r2t
-                .remove(&d.ttag);
+            if let Some(q) = self.qpairs.get_mut(h) {
+                q.tcp_mut().r2t.remove(&d.ttag);
+            }
             self.request_exec(r);
         }
     }
