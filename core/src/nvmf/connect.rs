@@ -110,9 +110,9 @@ impl Target {
         }
     }
 
-    /// Re-computes every retry poller's deadline (DESIGN 3.1 time-jump rule): while the
-    /// subsystem is not ACTIVE the 100 us re-poll cannot change anything, so the poller is
-    /// due at the give-up moment; once ACTIVE it is due at its next 100 us tick.
+    /// Re-computes every retry poller's deadline (the time-jump rule, docs/architecture.md):
+    /// while the subsystem is not ACTIVE the 100 us re-poll cannot change anything, so the
+    /// poller is due at the give-up moment; once ACTIVE it is due at its next 100 us tick.
     pub(super) fn refresh_connect_retry_deadlines(&mut self) {
         let entries: Vec<(ConnId, ReqH)> = self.retry_reqs.iter().map(|(c, r)| (*c, *r)).collect();
         for (conn, r) in entries {
@@ -214,7 +214,7 @@ impl Target {
         let kato_ms = match cmd.kato_ms {
             0 => 0,
             k if k <= min_kato => min_kato,
-            // C arithmetic (`spdk_divide_round_up(kato, 100) * 100` on uint32_t): wraps, never traps.
+            // C arithmetic (`spdk_divide_round_up(kato, 100) * 100`, uint32_t): wraps, no trap.
             k => k.div_ceil(100).wrapping_mul(100),
         };
         let ctrlr = Ctrlr::new(NewCtrlr {

@@ -6,6 +6,10 @@
 //!
 //! Invariants kept: a controller is destroyed exactly once and only with an empty qpair mask,
 //! after every qpair referencing it is gone (I3); its fields are touched on its thread (I6).
+//!
+//! Keeper: `Ctrlr` (private fields) owns its registers, qpair mask, AERs and destruct flags;
+//! the time-driven steps are in ctrlr_events.rs. See docs/lifecycle.md and docs/invariants.md
+//! (I3, I6).
 
 use super::arena::{CtrlrH, QpairH, ReqH, SubsysH};
 use super::thread::Msg;
