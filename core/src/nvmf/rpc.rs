@@ -1,97 +1,33 @@
 //! Operator actions (SPDK's RPCs and C API) on the app thread, each answered exactly once
-//! (`Output::RpcDone`), plus the callback enums that continue multi-step RPCs (remove listener =
-//! pause -> `stop_listen_async(trid, subsystem)` -> resume) and the whole-target shutdown
-//! (stop subsystems -> stop listeners -> destroy subsystems -> destroy poll groups).
+//! (`Output::RpcDone`), and the dispatch of the callbacks (callbacks.rs) that continue
+//! multi-step RPCs (remove listener = pause -> `stop_listen_async(trid, subsystem)` -> resume).
+//! The whole-target shutdown is in shutdown.rs.
 //!
 //! Invariants kept: every RPC gets one answer (I5: a second answer is a violation); errors use
 //! SPDK's negative errno (-ENOENT unknown NQN/trid/conn, -EAGAIN wrong state, -EEXIST, -EINVAL).
 
 use super::arena::SubsysH;
-use super::subsystem::{Namespace, SubState, Subsystem};
+use super::callbacks::{StateCb, StopListenCb};
+use super::state::SubState;
+use super::subsystem::Subsystem;
 use super::{
-    ConnId, ControllerInfo, InvariantId, Mark, NamespaceConfig, Output, QpairInfo, RpcError, RpcId,
+    ConnId, ControllerInfo, InvariantId, NamespaceConfig, Output, QpairInfo, RpcError, RpcId,
     RpcRequest, RpcResponse, SubsystemConfig, SubsystemInfo, Target, ThreadId, Trid,
 };
-use serde::Serialize;
 
 const ENOENT: i32 = -2;
 const EEXIST: i32 = -17;
 const EINVAL: i32 = -22;
-const EALREADY: i32 = -114;
+pub(super) const EALREADY: i32 = -114;
 const ESHUTDOWN: i32 = -108;
 
-type RpcResult = Result<RpcResponse, RpcError>;
+pub(super) type RpcResult = Result<RpcResponse, RpcError>;
 
-fn err(code: i32, message: &str) -> RpcResult {
+pub(super) fn err(code: i32, message: &str) -> RpcResult {
     Err(RpcError {
         code,
         message: message.to_string(),
     })
-}
-
-/// What runs when a subsystem state change completes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-pub enum StateCb {
-    None,
-    Rpc(RpcId),
-    /// Paused for `nvmf_subsystem_add_listener`: add, then resume.
-    AddListener {
-        rpc: RpcId,
-        trid: Trid,
-    },
-    /// Paused for `nvmf_subsystem_remove_listener`: remove, stop_listen(trid, S), resume.
-    RemoveListener {
-        rpc: RpcId,
-        trid: Trid,
-    },
-    /// Paused(nsid) for `nvmf_subsystem_add_ns`.
-    AddNs {
-        rpc: RpcId,
-        ns: NamespaceConfig,
-    },
-    /// Paused(nsid) for `nvmf_subsystem_remove_ns`.
-    RemoveNs {
-        rpc: RpcId,
-        nsid: u32,
-    },
-    /// Stopped for `nvmf_delete_subsystem`: destroy.
-    Delete {
-        rpc: RpcId,
-    },
-    /// One shutdown unit finished.
-    Shutdown,
-}
-
-/// What runs when a `stop_listen_async` completes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-pub enum StopListenCb {
-    Rpc(RpcId),
-    /// `nvmf_rpc_stop_listen_async_done`: resume the subsystem, then answer.
-    Resume {
-        subsys: SubsysH,
-        rpc: RpcId,
-    },
-    Shutdown,
-}
-
-/// Whole-target teardown phases (`nvmf_tgt.c` FINI states).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum ShutdownPhase {
-    StopSubsystems,
-    StopListen,
-    DestroySubsystems,
-    DestroyPollGroups,
-    Done,
-}
-
-/// Shutdown progress.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-pub struct Shutdown {
-    pub rpc: Option<RpcId>,
-    pub phase: ShutdownPhase,
-    /// Units of the current phase still running.
-    pub pending: u32,
-    pub done: bool,
 }
 
 impl Target {
@@ -172,7 +108,7 @@ impl Target {
     pub(super) fn rpc_done(&mut self, id: RpcId, result: RpcResult) {
         if !self.rpcs_pending.remove(&id) {
             self.crash_on(
-                InvariantId::I5,
+                InvariantId::CallbackOnce,
                 "rpc callback",
                 vec![format!("rpc {}", id.0)],
                 "RPC answered twice",
@@ -220,11 +156,7 @@ impl Target {
         else {
             return err(ENOENT, "subsystem not found");
         };
-        let changed = if add {
-            sub.hosts.insert(hostnqn.to_string())
-        } else {
-            sub.hosts.remove(hostnqn)
-        };
+        let changed = sub.set_host(hostnqn, add);
         match (changed, add) {
             (true, _) => Ok(RpcResponse::Done),
             (false, true) => err(EEXIST, "host already allowed"),
@@ -238,7 +170,9 @@ impl Target {
         if let Err(e) = self.rpc_host(nqn, hostnqn, false) {
             return Some(Err(e));
         }
-        let subsys = self.find_subsystem(nqn).expect("found above");
+        let Some(subsys) = self.find_subsystem(nqn) else {
+            return Some(err(ENOENT, "subsystem not found"));
+        };
         self.for_each_channel(super::thread::FanKind::DisconnectHost {
             subsys,
             hostnqn: hostnqn.to_string(),
@@ -250,15 +184,15 @@ impl Target {
     /// Per poll group: disconnect qpairs whose controller is in `s` and belongs to `hostnqn`.
     pub(super) fn disconnect_host_on_pg(&mut self, pg: u16, s: SubsysH, hostnqn: &str) {
         let qpairs: Vec<_> = self.pgs[usize::from(pg)]
-            .qpairs
+            .qpairs()
             .iter()
             .copied()
             .filter(|q| {
                 self.qpairs
                     .get(*q)
-                    .and_then(|q| q.ctrlr)
+                    .and_then(|q| q.ctrlr())
                     .and_then(|c| self.ctrlrs.get(c))
-                    .is_some_and(|c| c.subsys == s && c.hostnqn == hostnqn)
+                    .is_some_and(|c| c.subsys() == s && c.hostnqn() == hostnqn)
             })
             .collect();
         for q in qpairs {
@@ -273,7 +207,7 @@ impl Target {
         else {
             return err(ENOENT, "subsystem not found");
         };
-        sub.allow_any_host = allow;
+        sub.set_allow_any_host(allow);
         Ok(RpcResponse::Done)
     }
 
@@ -282,7 +216,7 @@ impl Target {
         let inactive = self
             .subsystems
             .get(s)
-            .is_some_and(|s| s.state == SubState::Inactive);
+            .is_some_and(|s| s.state() == SubState::Inactive);
         if inactive {
             self.state_cb(s, cb, Ok(()));
         } else {
@@ -305,7 +239,7 @@ impl Target {
         if ns.nsid == 0 || !ns.block_size.is_power_of_two() || ns.block_size < 512 {
             return Some(err(EINVAL, "invalid namespace"));
         }
-        if sub.namespaces.contains_key(&ns.nsid) {
+        if sub.namespace(ns.nsid).is_some() {
             return Some(err(EEXIST, "namespace already exists"));
         }
         self.paused_op(s, ns.nsid, StateCb::AddNs { rpc: id, ns });
@@ -314,7 +248,7 @@ impl Target {
 
     fn rpc_remove_ns(&mut self, id: RpcId, nqn: &str, nsid: u32) -> Option<RpcResult> {
         let s = match self.rpc_subsystem(nqn) {
-            Ok((s, sub)) if sub.namespaces.contains_key(&nsid) => s,
+            Ok((s, sub)) if sub.namespace(nsid).is_some() => s,
             Ok(_) => return Some(err(ENOENT, "namespace not found")),
             Err(e) => return Some(e),
         };
@@ -324,7 +258,7 @@ impl Target {
 
     fn rpc_add_listener(&mut self, id: RpcId, nqn: &str, trid: Trid) -> Option<RpcResult> {
         let s = match self.rpc_subsystem(nqn) {
-            Ok((_, sub)) if sub.listeners.contains(&trid) => {
+            Ok((_, sub)) if sub.has_listener(&trid) => {
                 return Some(err(EEXIST, "listener already exists"))
             }
             Ok((s, _)) => s,
@@ -336,7 +270,7 @@ impl Target {
 
     fn rpc_remove_listener(&mut self, id: RpcId, nqn: &str, trid: Trid) -> Option<RpcResult> {
         let s = match self.rpc_subsystem(nqn) {
-            Ok((s, sub)) if sub.listeners.contains(&trid) => s,
+            Ok((s, sub)) if sub.has_listener(&trid) => s,
             Ok(_) => return Some(err(ENOENT, "listener not found")),
             Err(e) => return Some(e),
         };
@@ -379,26 +313,20 @@ impl Target {
             StateCb::AddListener { rpc, trid } => {
                 self.transport_listen(&trid);
                 if let Some(sub) = self.subsystems.get_mut(s) {
-                    sub.listeners.insert(trid);
+                    sub.add_listener(trid);
                 }
                 self.resume_then(s, rpc);
             }
             StateCb::RemoveListener { rpc, trid } => self.remove_listener_paused(s, rpc, &trid),
             StateCb::AddNs { rpc, ns } => {
                 if let Some(sub) = self.subsystems.get_mut(s) {
-                    sub.namespaces.insert(
-                        ns.nsid,
-                        Namespace {
-                            cfg: ns,
-                            blocks: Default::default(),
-                        },
-                    );
+                    sub.add_namespace(ns);
                 }
                 self.resume_then(s, rpc);
             }
             StateCb::RemoveNs { rpc, nsid } => {
                 if let Some(sub) = self.subsystems.get_mut(s) {
-                    sub.namespaces.remove(&nsid);
+                    sub.remove_namespace(nsid);
                 }
                 self.resume_then(s, rpc);
             }
@@ -416,7 +344,7 @@ impl Target {
         let paused = self
             .subsystems
             .get(s)
-            .is_some_and(|s| s.state == SubState::Paused);
+            .is_some_and(|s| s.state() == SubState::Paused);
         if paused {
             self.subsystem_state_change(s, SubState::Active, 0, StateCb::Rpc(rpc));
         } else {
@@ -428,11 +356,11 @@ impl Target {
     /// it), then `stop_listen_async(trid, subsystem)` and resume when it completes.
     fn remove_listener_paused(&mut self, s: SubsysH, rpc: RpcId, trid: &Trid) {
         if let Some(sub) = self.subsystems.get_mut(s) {
-            sub.listeners.remove(trid);
+            sub.remove_listener(trid);
         }
         for (_, c) in self.ctrlrs.iter_mut() {
-            if c.subsys == s && c.listener.as_ref() == Some(trid) {
-                c.listener = None;
+            if c.subsys() == s {
+                c.forget_listener(trid);
             }
         }
         self.stop_listen_async(trid, Some(s), StopListenCb::Resume { subsys: s, rpc });
@@ -447,117 +375,16 @@ impl Target {
         }
     }
 
-    fn rpc_shutdown(&mut self, id: RpcId) -> Option<RpcResult> {
-        if self.shutdown.is_some() {
-            return Some(err(EALREADY, "shutdown already in progress"));
-        }
-        self.shutdown = Some(Shutdown {
-            rpc: Some(id),
-            phase: ShutdownPhase::StopSubsystems,
-            pending: 1,
-            done: false,
-        });
-        let subs = self.subsystems.handles();
-        self.shutdown_add_units(subs.len() as u32);
-        for s in subs {
-            self.subsystem_state_change(s, SubState::Inactive, 0, StateCb::Shutdown);
-        }
-        self.shutdown_unit_done();
-        None
-    }
-
-    fn shutdown_add_units(&mut self, n: u32) {
-        if let Some(sd) = self.shutdown.as_mut() {
-            sd.pending += n;
-        }
-    }
-
-    /// One unit of the current shutdown phase finished; start the next phase at zero.
-    pub(super) fn shutdown_unit_done(&mut self) {
-        let Some(sd) = self.shutdown.as_mut() else {
-            return;
-        };
-        sd.pending = sd.pending.saturating_sub(1);
-        if sd.pending > 0 || sd.done {
-            return;
-        }
-        let next = match sd.phase {
-            ShutdownPhase::StopSubsystems => ShutdownPhase::StopListen,
-            ShutdownPhase::StopListen => ShutdownPhase::DestroySubsystems,
-            ShutdownPhase::DestroySubsystems => ShutdownPhase::DestroyPollGroups,
-            ShutdownPhase::DestroyPollGroups | ShutdownPhase::Done => ShutdownPhase::Done,
-        };
-        sd.phase = next;
-        sd.pending = 1;
-        self.shutdown_phase(next);
-    }
-
-    fn shutdown_phase(&mut self, phase: ShutdownPhase) {
-        match phase {
-            ShutdownPhase::StopListen => {
-                let trids: Vec<Trid> = self.listeners.keys().cloned().collect();
-                self.shutdown_add_units(trids.len() as u32);
-                for t in &trids {
-                    self.stop_listen_async(t, None, StopListenCb::Shutdown);
-                }
-            }
-            ShutdownPhase::DestroySubsystems => {
-                self.listeners.clear();
-                let subs = self.subsystems.handles();
-                self.shutdown_add_units(subs.len() as u32);
-                for s in subs {
-                    if self.subsystem_destroy(s, None).is_err() {
-                        self.shutdown_unit_done();
-                    }
-                }
-            }
-            ShutdownPhase::DestroyPollGroups => {
-                self.shutdown_add_units(1);
-                self.for_each_channel(super::thread::FanKind::PgDestroy);
-            }
-            _ => return self.shutdown_finish(),
-        }
-        self.shutdown_unit_done();
-    }
-
-    fn shutdown_finish(&mut self) {
-        let Some(sd) = self.shutdown.as_mut() else {
-            return;
-        };
-        sd.done = true;
-        let rpc = sd.rpc;
-        self.mark(Mark::TargetShutdownDone, String::new());
-        if let Some(id) = rpc {
-            self.rpc_ok(id);
-        }
-    }
-
-    /// A subsystem finished `_nvmf_subsystem_destroy`.
-    pub(super) fn subsystem_destroyed_hook(&mut self) {
-        let destroying = self
-            .shutdown
-            .as_ref()
-            .is_some_and(|s| s.phase == ShutdownPhase::DestroySubsystems);
-        if destroying {
-            self.shutdown_unit_done();
-        }
-    }
-
-    /// The PG-destroy fan-out finished.
-    pub(super) fn shutdown_step(&mut self) {
-        self.shutdown_unit_done();
-    }
-
     fn subsystem_infos(&self) -> Vec<SubsystemInfo> {
         self.subsystems
             .iter()
             .map(|(_, s)| SubsystemInfo {
-                nqn: s.nqn.clone(),
-                state: s.state.name().to_string(),
-                allow_any_host: s.allow_any_host,
-                hosts: s.hosts.iter().cloned().collect(),
-                listeners: s.listeners.iter().cloned().collect(),
-                namespaces: s.namespaces.values().map(|n| n.cfg.clone()).collect(),
+                nqn: s.nqn().to_string(),
+                state: s.state().name().to_string(),
+                allow_any_host: s.allow_any_host(),
+                hosts: s.hosts().cloned().collect(),
+                listeners: s.listeners().cloned().collect(),
+                namespaces: s.namespaces().map(|n| n.cfg.clone()).collect(),
             })
             .collect()
     }
@@ -569,12 +396,12 @@ impl Target {
         let infos = self
             .ctrlrs
             .iter()
-            .filter(|(_, c)| c.subsys == s && c.added)
+            .filter(|(_, c)| c.subsys() == s && c.added())
             .map(|(_, c)| ControllerInfo {
-                cntlid: c.cntlid,
-                hostnqn: c.hostnqn.clone(),
-                hostid: c.hostid,
-                num_io_qpairs: c.qpair_mask.iter().filter(|q| **q != 0).count() as u32,
+                cntlid: c.cntlid(),
+                hostnqn: c.hostnqn().to_string(),
+                hostid: c.hostid(),
+                num_io_qpairs: c.qpair_mask().iter().filter(|q| **q != 0).count() as u32,
             })
             .collect();
         Ok(RpcResponse::Controllers(infos))
@@ -589,14 +416,14 @@ impl Target {
             .qpairs
             .iter()
             .filter_map(|(_, q)| {
-                let c = self.ctrlrs.get(q.ctrlr?)?;
-                (c.subsys == s).then(|| QpairInfo {
-                    conn: q.conn,
-                    cntlid: Some(c.cntlid),
-                    qid: q.qid,
-                    state: q.state.name().to_string(),
-                    listen: q.trid.clone(),
-                    thread: ThreadId::PollGroup(q.pg),
+                let c = self.ctrlrs.get(q.ctrlr()?)?;
+                (c.subsys() == s).then(|| QpairInfo {
+                    conn: q.conn(),
+                    cntlid: Some(c.cntlid()),
+                    qid: q.qid(),
+                    state: q.state().name().to_string(),
+                    listen: q.trid().clone(),
+                    thread: ThreadId::PollGroup(q.pg()),
                 })
             })
             .collect();
@@ -610,9 +437,7 @@ impl Target {
         else {
             return err(ENOENT, "subsystem not found");
         };
-        Ok(RpcResponse::Listeners(
-            s.listeners.iter().cloned().collect(),
-        ))
+        Ok(RpcResponse::Listeners(s.listeners().cloned().collect()))
     }
 }
 

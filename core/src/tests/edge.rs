@@ -634,3 +634,12 @@ fn remove_host_disconnects_that_hosts_qpairs_only() {
     assert_eq!(w.rpc_results[&again].as_ref().unwrap_err().code, -2);
     w.shutdown_and_check();
 }
+
+#[test]
+fn a_connect_with_the_largest_kato_is_answered_not_trapped() {
+    // KATO is a u32 from the wire; SPDK rounds it up to 100 ms in uint32_t arithmetic.
+    let mut w = World::new(config());
+    let (_, cqe) = w.connect_admin(1, HOSTNQN, u32::MAX);
+    assert_eq!(cqe.status, status::SUCCESS);
+    assert!(w.violation().is_none(), "{:?}", w.violation());
+}
