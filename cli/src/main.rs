@@ -49,7 +49,11 @@ enum Command {
     /// List the built-in scenarios.
     Scenarios,
     /// List the bug catalogue.
-    Bugs,
+    Bugs {
+        /// Print the README's Markdown table instead.
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Measure speed and time to first detection of spdk-3302.
     Bench(bench::BenchArgs),
 }
@@ -105,7 +109,7 @@ fn main() -> ExitCode {
             budget,
         } => replay::shrink(&seed, scenario.as_deref(), budget),
         Command::Scenarios => Ok(report::scenarios()),
-        Command::Bugs => Ok(report::bugs()),
+        Command::Bugs { markdown } => Ok(report::bugs(markdown)),
         Command::Bench(a) => bench::bench(a),
     };
     match result {

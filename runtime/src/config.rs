@@ -26,11 +26,10 @@
 //! ```
 
 use fabcheck_core::nvmf::{
-    BugId, BugSet, ConnectParking, NamespaceConfig, SubsystemConfig, TargetConfig, Trid,
+    BadTrid, BugId, BugSet, ConnectParking, NamespaceConfig, SubsystemConfig, TargetConfig, Trid,
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::net::SocketAddrV4;
 use std::path::PathBuf;
 
 /// The default subsystem served with no config file.
@@ -50,8 +49,8 @@ pub enum ConfigError {
     },
     #[error("parsing config: {0}")]
     Toml(#[from] toml::de::Error),
-    #[error("bad listen address {0:?}: expected IPV4:PORT")]
-    Address(String),
+    #[error("listen: {0}")]
+    Address(#[from] BadTrid),
     #[error("unknown parking mode {0:?}: expected \"queue\" or \"retry\"")]
     Parking(String),
     #[error("subsystem {nqn}: namespace refers to unknown bdev {bdev:?}")]
@@ -186,18 +185,12 @@ struct NamespaceSection {
     nsid: Option<u32>,
 }
 
-/// Parses `ADDR:PORT` (IPv4) into a transport id.
-pub fn parse_trid(s: &str) -> Result<Trid, ConfigError> {
-    let addr: SocketAddrV4 = s.parse().map_err(|_| ConfigError::Address(s.to_string()))?;
-    Ok(Trid::tcp(&addr.ip().to_string(), addr.port()))
-}
-
 impl RuntimeConfig {
     /// The built-in default: one subsystem `DEFAULT_NQN` (any host) with a 64 MiB namespace of
     /// 512-byte blocks (bdev `Malloc0`) on `listen` (default 127.0.0.1:4420).
     pub fn default_with(listen: &[Trid]) -> Self {
         let listen = if listen.is_empty() {
-            vec![parse_trid(DEFAULT_LISTEN).expect("default address parses")]
+            vec![Trid::tcp("127.0.0.1", 4420)]
         } else {
             listen.to_vec()
         };
@@ -244,7 +237,7 @@ impl RuntimeConfig {
         let mut listeners = file
             .listen
             .iter()
-            .map(|s| parse_trid(s))
+            .map(|s| s.parse::<Trid>())
             .collect::<Result<Vec<_>, _>>()?;
         for section in &file.subsystem {
             if target.subsystems.iter().any(|s| s.nqn == section.nqn) {
@@ -363,7 +356,7 @@ fn subsystem_section(
     sub.listeners = s
         .listen
         .iter()
-        .map(|a| parse_trid(a))
+        .map(|a| a.parse::<Trid>())
         .collect::<Result<_, _>>()?;
     if let Some(sn) = &s.serial_number {
         sub.serial = sn.clone();
@@ -457,6 +450,12 @@ namespaces = [{ bdev_name = "Malloc0" }]
             c.claims[&("nqn.2016-06.io.spdk:cnode2".to_string(), 1)],
             "Malloc0"
         );
+    }
+
+    #[test]
+    fn the_default_listener_is_default_listen() {
+        let c = RuntimeConfig::default_with(&[]);
+        assert_eq!(c.target.listeners, vec![DEFAULT_LISTEN.parse().unwrap()]);
     }
 
     #[test]

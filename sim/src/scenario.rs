@@ -318,13 +318,6 @@ mod builtin;
 mod validate;
 pub use builtin::{builtin, builtin_names};
 
-/// Parses `"addr:port"`.
-pub fn parse_trid(s: &str) -> Option<Trid> {
-    let (addr, port) = s.rsplit_once(':')?;
-    let port: u16 = port.parse().ok()?;
-    (!addr.is_empty()).then(|| Trid::tcp(addr, port))
-}
-
 impl Scenario {
     pub fn from_toml_str(text: &str, path: &str) -> Result<Scenario, ScenarioError> {
         let s: Scenario = toml::from_str(text).map_err(|e| ScenarioError::Parse {
@@ -437,7 +430,7 @@ impl Scenario {
             listeners: self
                 .listeners
                 .iter()
-                .filter_map(|l| parse_trid(l))
+                .filter_map(|l| l.parse::<Trid>().ok())
                 .collect(),
             subsystems: self
                 .subsystems
@@ -464,7 +457,7 @@ impl SubsystemSpec {
             listeners: self
                 .listeners
                 .iter()
-                .filter_map(|l| parse_trid(l))
+                .filter_map(|l| l.parse::<Trid>().ok())
                 .collect(),
             namespaces: self.namespaces.iter().map(|n| n.to_config()).collect(),
             min_cntlid: self.min_cntlid,
@@ -543,7 +536,9 @@ impl fmt::Display for OperatorRpc {
 impl HostSpec {
     /// Whether this host's listener is the given one.
     pub fn trid(&self) -> Trid {
-        parse_trid(&self.listener).unwrap_or_else(|| Trid::tcp("0.0.0.0", 0))
+        self.listener
+            .parse()
+            .unwrap_or_else(|_| Trid::tcp("0.0.0.0", 0))
     }
 }
 

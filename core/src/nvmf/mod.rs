@@ -34,6 +34,7 @@ mod subsystem;
 mod tcp;
 mod thread;
 mod timer;
+mod trid;
 
 use crate::time::Instant;
 use serde::{Deserialize, Serialize};
@@ -41,7 +42,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
 use arena::{Arena, CtrlrH, QpairH, ReqH, SubsysH};
-pub use catalogue::{catalogue, CatalogueEntry};
+pub use catalogue::{catalogue, BugId, BugSet, CatalogueEntry};
 use ctrlr::Ctrlr;
 use listener::Listener;
 use poll_group::PollGroup;
@@ -49,6 +50,7 @@ use qpair::Qpair;
 pub use qpair::QpairState;
 use request::Request;
 pub use subsystem::SubState;
+pub use trid::BadTrid;
 use subsystem::Subsystem;
 use thread::{Fanout, Msg};
 
@@ -106,23 +108,6 @@ pub enum ConnectParking {
     /// HEAD: moved to `sgroup.queued`, replayed on resume.
     #[default]
     Queue,
-}
-
-/// A catalogue bug that can be switched back on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum BugId {
-    /// `free_aer` without the `ctrlr.is_some()` guard (SPDK #3302, fix 6c23277d0a, v24.05).
-    Spdk3302,
-}
-
-/// The set of catalogue bugs switched on (empty = the fixed core).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-pub struct BugSet(pub BTreeSet<BugId>);
-
-impl BugSet {
-    pub fn has(&self, bug: BugId) -> bool {
-        self.0.contains(&bug)
-    }
 }
 
 /// A RAM-backed namespace.

@@ -12,7 +12,8 @@ fn main() -> std::process::ExitCode {
 #[cfg(not(loom))]
 mod app {
     use clap::Parser;
-    use fabcheck_runtime::config::{parse_trid, RuntimeConfig};
+    use fabcheck_core::nvmf::Trid;
+    use fabcheck_runtime::config::RuntimeConfig;
     use fabcheck_runtime::driver::{DriverOptions, Server};
     use fabcheck_runtime::rpc::{serve_unix, RpcState, Service};
     use std::path::PathBuf;
@@ -91,7 +92,7 @@ mod app {
         let listen = args
             .listen
             .iter()
-            .map(|s| parse_trid(s))
+            .map(|s| s.parse::<Trid>())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| e.to_string())?;
         let mut cfg = match &args.config {

@@ -3,7 +3,7 @@
 //! parameters are `-32602`, unknown methods `-32601`.
 
 use super::{JsonRpcError, METHOD_NOT_FOUND};
-use crate::config::{parse_trid, Bdev};
+use crate::config::Bdev;
 use fabcheck_core::nvmf::{ConnId, RpcRequest, SubsystemConfig, Trid};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -32,7 +32,8 @@ impl ListenAddress {
                 )));
             }
         }
-        parse_trid(&format!("{}:{}", self.traddr, self.trsvcid))
+        format!("{}:{}", self.traddr, self.trsvcid)
+            .parse::<Trid>()
             .map_err(|e| JsonRpcError::params(e.to_string()))
     }
 }

@@ -1,6 +1,7 @@
 //! `Scenario::validate`: every name a scenario uses must exist.
 
-use super::{parse_trid, HostStep, OperatorRpc, Scenario, ScenarioError};
+use fabcheck_core::nvmf::Trid;
+use super::{HostStep, OperatorRpc, Scenario, ScenarioError};
 use crate::catalogue;
 
 impl Scenario {
@@ -41,7 +42,7 @@ impl Scenario {
             return Err("steps and liveness_steps must be at least 1".into());
         }
         for l in &self.listeners {
-            parse_trid(l).ok_or_else(|| format!("bad listener '{l}' (expected addr:port)"))?;
+            l.parse::<Trid>().map_err(|e| e.to_string())?;
         }
         for m in &self.required_marks {
             if !super::known_mark(m) {
@@ -52,7 +53,7 @@ impl Scenario {
     }
 
     fn check_listener(&self, l: &str) -> Result<(), String> {
-        parse_trid(l).ok_or_else(|| format!("bad listener '{l}' (expected addr:port)"))?;
+        l.parse::<Trid>().map_err(|e| e.to_string())?;
         Ok(())
     }
 
