@@ -23,7 +23,7 @@ use crate::chooser::{Chooser, Recorder};
 use crate::coverage::Coverage;
 use crate::net::Pipe;
 use crate::scenario::Scenario;
-use crate::trace::pdu::StreamView;
+use crate::trace::stream::StreamView;
 use crate::trace::{LineKind, Trace, TraceLine};
 use fabcheck_core::nvmf::{ConnId, Input, RpcId, Target, Trid, Violation};
 use fabcheck_core::record::RecordLine;
