@@ -2,7 +2,7 @@
 //! sans-IO NVMe/TCP initiator.
 //!
 //! No sockets, clocks or threads: every input is passed in with the current virtual time, every
-//! output is polled out. See `DESIGN.md` sections 3 to 7.
+//! output is polled out. See `docs/architecture.md` and `docs/lifecycle.md`.
 
 pub mod host;
 pub mod nvmf;

@@ -114,7 +114,7 @@ impl Target {
         }
     }
 
-    /// Re-computes every retry poller's deadline (DESIGN 3.1 time-jump rule): while the
+    /// Re-computes every retry poller's deadline (the time-jump rule of docs/lifecycle.md): while the
     /// subsystem is not ACTIVE the 100 us re-poll cannot change anything, so the poller is
     /// due at the give-up moment; once ACTIVE it is due at its next 100 us tick.
     pub(super) fn refresh_connect_retry_deadlines(&mut self) {

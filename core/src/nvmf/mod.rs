@@ -50,9 +50,9 @@ use qpair::Qpair;
 pub use qpair::QpairState;
 use request::Request;
 pub use subsystem::SubState;
-pub use trid::BadTrid;
 use subsystem::Subsystem;
 use thread::{Fanout, Msg};
+pub use trid::BadTrid;
 
 /// A connection chosen by the driver (one TCP connection = one qpair).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -478,7 +478,7 @@ impl Mark {
     }
 }
 
-/// The invariants of DESIGN.md section 5.
+/// The invariants of docs/invariants.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum InvariantId {
     /// No NULL or freed controller, qpair, listener or subsystem is dereferenced. Checked at

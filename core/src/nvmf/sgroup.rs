@@ -79,7 +79,7 @@ impl Target {
             info.state = SubState::Active;
         }
         // SPDK frees stale queued requests here with only an error log (#3467); the model
-        // replays them so every command is answered (see README-CORE.md).
+        // replays them so every command is answered (see docs/lifecycle.md).
         for r in queued {
             self.request_exec(r);
         }
@@ -229,7 +229,7 @@ impl Target {
 
     /// `_nvmf_poll_group_remove_subsystem_cb`: namespaces go INACTIVE. Requests still queued
     /// here (CONNECTs that never got a controller) are answered with an error rather than
-    /// left behind (see README-CORE.md).
+    /// left behind (see docs/lifecycle.md).
     fn pg_remove_subsystem_done(&mut self, pg: u16, s: SubsysH) {
         let sg = self.pgs[usize::from(pg)].sgroups.entry(s).or_default();
         for info in sg.ns.values_mut() {

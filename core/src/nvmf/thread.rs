@@ -154,7 +154,7 @@ impl Target {
     /// subsystem_msg`, `_nvmf_tgt_disconnect_qpairs`, `_nvmf_subsystem_destroy`,
     /// `_nvmf_ctrlr_destruct`) is parked instead of spinning: each spin could only change its
     /// outcome after some other event, so it is re-queued (at the tail, FIFO kept) when that
-    /// event happens (`wake`). This is DESIGN 3.1's time-jump rule for busy re-polls: no
+    /// event happens (`wake`). This is the time-jump rule (docs/lifecycle.md) for busy re-polls: no
     /// livelock, no step per spin.
     pub(super) fn park_msg(&mut self, on: ThreadId, msg: Msg) {
         if let Some(p) = self.parked.get_mut(thread_index(on)) {

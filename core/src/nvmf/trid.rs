@@ -57,7 +57,11 @@ mod tests {
             "::1:4420",
             "127.0.0.1:4420 ",
         ] {
-            assert_eq!(bad.parse::<Trid>(), Err(BadTrid(bad.to_string())), "{bad:?}");
+            assert_eq!(
+                bad.parse::<Trid>(),
+                Err(BadTrid(bad.to_string())),
+                "{bad:?}"
+            );
         }
         assert_eq!(
             BadTrid("x".into()).to_string(),

@@ -1,5 +1,5 @@
 //! `fabcheck-target`: serves NVMe/TCP from the fabcheck core on real sockets, with SPDK-style
-//! JSON-RPC on a Unix socket. See runtime/README-RUNTIME.md.
+//! JSON-RPC on a Unix socket. See docs/architecture.md and the README.
 
 #[cfg(loom)]
 fn main() {}
@@ -60,10 +60,16 @@ mod app {
                 return ExitCode::from(2);
             }
         };
-        let rt = tokio::runtime::Builder::new_multi_thread()
+        let rt = match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
-            .expect("tokio runtime");
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("fabcheck-target: starting the tokio runtime: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
         match rt.block_on(serve(cfg, args.record, args.check_invariants)) {
             Ok(code) => code,
             Err(e) => {

@@ -284,6 +284,25 @@ impl Call {
                     nsid: r.nsid,
                 }
             }
+            "nvmf_subsystem_add_host"
+            | "nvmf_subsystem_remove_host"
+            | "nvmf_subsystem_allow_any_host" => Self::parse_subsystem_hosts(method, params)?,
+            "nvmf_subsystem_get_controllers" => Call::GetControllers {
+                nqn: p::<NqnP>(params)?.nqn,
+            },
+            "nvmf_subsystem_get_qpairs" => Call::GetQpairs {
+                nqn: p::<NqnP>(params)?.nqn,
+            },
+            "nvmf_subsystem_get_listeners" => Call::GetListeners {
+                nqn: p::<NqnP>(params)?.nqn,
+            },
+            _ => return Ok(None),
+        }))
+    }
+
+    /// The subsystem RPCs that change who may connect.
+    fn parse_subsystem_hosts(method: &str, params: &Value) -> Result<Call, JsonRpcError> {
+        Ok(match method {
             "nvmf_subsystem_add_host" => {
                 let h: HostP = p(params)?;
                 Call::Core(RpcRequest::AddHost {
@@ -298,24 +317,14 @@ impl Call {
                     hostnqn: h.host,
                 })
             }
-            "nvmf_subsystem_allow_any_host" => {
+            _ => {
                 let a: AllowAnyP = p(params)?;
                 Call::Core(RpcRequest::AllowAnyHost {
                     nqn: a.nqn,
                     allow: a.allow_any_host,
                 })
             }
-            "nvmf_subsystem_get_controllers" => Call::GetControllers {
-                nqn: p::<NqnP>(params)?.nqn,
-            },
-            "nvmf_subsystem_get_qpairs" => Call::GetQpairs {
-                nqn: p::<NqnP>(params)?.nqn,
-            },
-            "nvmf_subsystem_get_listeners" => Call::GetListeners {
-                nqn: p::<NqnP>(params)?.nqn,
-            },
-            _ => return Ok(None),
-        }))
+        })
     }
 
     fn parse_other(method: &str, params: &Value) -> Result<Call, JsonRpcError> {

@@ -1,16 +1,21 @@
 //! `Scenario::validate`: every name a scenario uses must exist.
 
-use fabcheck_core::nvmf::Trid;
 use super::{HostStep, OperatorRpc, Scenario, ScenarioError};
 use crate::catalogue;
+use fabcheck_core::nvmf::Trid;
 
 impl Scenario {
-    /// Checks listeners, subsystems, hosts, operator references, marks and bugs.
+    /// Checks listeners, subsystems, hosts, operator references, shape bounds, marks and bugs.
     pub fn validate(&self) -> Result<(), ScenarioError> {
         self.check_basics()
             .and_then(|()| self.check_subsystems())
             .and_then(|()| self.check_hosts())
             .and_then(|()| self.check_operator())
+            .and_then(|()| {
+                self.shape
+                    .as_ref()
+                    .map_or(Ok(()), |b| b.check(self.hosts.len()))
+            })
             .map_err(|reason| ScenarioError::Invalid {
                 scenario: self.name.clone(),
                 reason,

@@ -1,4 +1,4 @@
-//! The world of DESIGN.md 8: the target, scripted sans-IO hosts speaking bytes through the
+//! The simulated world (docs/architecture.md): the target, scripted sans-IO hosts speaking bytes through the
 //! codec, per-connection in-order pipes (deliveries may split PDUs at any byte), an operator
 //! issuing RPCs in time windows, faults, and virtual time.
 //!

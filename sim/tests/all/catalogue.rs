@@ -26,9 +26,16 @@ fn every_catalogue_bug_is_found_in_each_of_its_scenarios() {
             let (_, f) = find(name, e.name);
             match f.failure {
                 Some(Failure::Safety(v)) => {
-                    assert_eq!((v.invariant, v.site.as_str()), (e.invariant, e.site), "{name}")
+                    assert_eq!(
+                        (v.invariant, v.site.as_str()),
+                        (e.invariant, e.site),
+                        "{name}"
+                    )
                 }
-                other => panic!("{}: {name}: expected {:?} at {}, got {other:?}", e.name, e.invariant, e.site),
+                other => panic!(
+                    "{}: {name}: expected {:?} at {}, got {other:?}",
+                    e.name, e.invariant, e.site
+                ),
             }
         }
     }
