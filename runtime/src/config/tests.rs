@@ -88,7 +88,7 @@ fn bad_configs_are_errors() {
 
 #[test]
 fn the_shipped_example_config_is_valid() {
-    let c = RuntimeConfig::from_toml(include_str!("../fabcheck-target.example.toml")).unwrap();
+    let c = RuntimeConfig::from_toml(include_str!("../../fabcheck-target.example.toml")).unwrap();
     assert_eq!(c.target.subsystems.len(), 2);
     assert!(c.target.subsystems[0].allow_any_host);
     assert!(!c.target.subsystems[1].allow_any_host);
