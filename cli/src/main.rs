@@ -52,7 +52,11 @@ enum Command {
     /// List the built-in scenarios.
     Scenarios,
     /// List the bug catalogue.
-    Bugs,
+    Bugs {
+        /// Print the README's Markdown table instead.
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Measure speed and time to first detection of spdk-3302.
     Bench(bench::BenchArgs),
     /// Write a seed's story for the differential harness (docs/differential.md).
@@ -121,7 +125,7 @@ fn main() -> ExitCode {
             budget,
         } => replay::shrink(&seed, scenario.as_deref(), budget),
         Command::Scenarios => Ok(report::scenarios()),
-        Command::Bugs => Ok(report::bugs()),
+        Command::Bugs { markdown } => Ok(report::bugs(markdown)),
         Command::Bench(a) => bench::bench(a),
         Command::ExportStory {
             seed,

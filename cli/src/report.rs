@@ -2,7 +2,7 @@
 //! shrunk story, replay command) with trace files written under `--out` (create_new: an
 //! existing report is never overwritten).
 
-use fabcheck_sim::catalogue::CATALOGUE;
+use fabcheck_sim::catalogue;
 use fabcheck_sim::scenario::{builtin, builtin_names};
 use fabcheck_sim::shrink::Shrunk;
 use fabcheck_sim::{RunReport, Scenario};
@@ -33,17 +33,24 @@ pub fn scenarios() -> u8 {
     0
 }
 
-/// `fabcheck bugs`.
-pub fn bugs() -> u8 {
-    for b in CATALOGUE {
-        println!("{}  {}", b.name, b.summary);
+/// `fabcheck bugs [--markdown]`: the core's catalogue, one block per entry (or the table).
+pub fn bugs(markdown: bool) -> u8 {
+    if markdown {
+        print!("{}", catalogue::markdown_table());
+        return 0;
+    }
+    for b in catalogue::entries() {
+        println!("{}  {}", b.name, b.title);
         println!(
-            "    fix {}, {}; breaks {}; scenarios: {}",
-            b.fix_commit,
+            "    fix {} ({}), {}; affects {} and earlier; breaks {:?} at {}",
+            b.short_fix(),
+            b.first_fixed,
             b.issue,
-            b.breaks,
-            b.scenarios.join(", ")
+            b.last_buggy,
+            b.invariant,
+            b.site
         );
+        println!("    scenarios: {}", b.scenarios.join(", "));
     }
     0
 }

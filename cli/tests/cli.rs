@@ -44,6 +44,9 @@ fn lists_scenarios_and_bugs() {
     let o = fabcheck(&["bugs"]);
     assert_eq!(code(&o), 0);
     assert!(stdout(&o).contains("spdk-3302") && stdout(&o).contains("6c23277d0a"));
+    let o = fabcheck(&["bugs", "--markdown"]);
+    assert_eq!(code(&o), 0);
+    assert_eq!(stdout(&o), fabcheck_sim::catalogue::markdown_table());
 }
 
 #[test]

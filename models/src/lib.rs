@@ -1,1 +1,1 @@
-//! fabcheck-models: exhaustive model checking over the core (see DESIGN.md section 9).
+//! fabcheck-models: exhaustive model checking over the core (see docs/architecture.md).

@@ -5,22 +5,17 @@
 //! then `write`/`read`, or `act` + `wait` for anything else. Every host event is kept in
 //! `seen` in arrival order. All waits are bounded.
 
+use crate::host_socket::{self, SockEv};
 use fabcheck_core::host::{Host, HostAction, HostConfig, HostEvent, HostInput, HostOutput, Qid};
 use fabcheck_core::wire::Status;
 use fabcheck_core::Instant as VInstant;
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-
-enum SockEv {
-    Data(Qid, Vec<u8>),
-    Closed(Qid),
-}
 
 /// A host talking to one target address.
 pub struct Client {
@@ -241,28 +236,9 @@ impl Client {
     }
 
     async fn open(&mut self, qid: Qid) -> Result<(), String> {
-        let s = TcpStream::connect(self.target)
+        let wr = host_socket::open(self.target, qid, self.tx.clone())
             .await
             .map_err(|e| format!("connect {}: {e}", self.target))?;
-        let _ = s.set_nodelay(true);
-        let (mut rd, wr) = s.into_split();
-        let tx = self.tx.clone();
-        tokio::spawn(async move {
-            let mut buf = vec![0u8; 128 * 1024];
-            loop {
-                match rd.read(&mut buf).await {
-                    Ok(0) | Err(_) => {
-                        let _ = tx.send(SockEv::Closed(qid));
-                        return;
-                    }
-                    Ok(n) => {
-                        if tx.send(SockEv::Data(qid, buf[..n].to_vec())).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        });
         self.writers.insert(qid, wr);
         let now = self.now();
         self.host.handle(now, HostInput::Opened { qid });

@@ -26,11 +26,10 @@
 //! ```
 
 use fabcheck_core::nvmf::{
-    BugId, BugSet, ConnectParking, NamespaceConfig, SubsystemConfig, TargetConfig, Trid,
+    BadTrid, BugId, BugSet, ConnectParking, NamespaceConfig, SubsystemConfig, TargetConfig, Trid,
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::net::SocketAddrV4;
 use std::path::PathBuf;
 
 /// The default subsystem served with no config file.
@@ -50,8 +49,8 @@ pub enum ConfigError {
     },
     #[error("parsing config: {0}")]
     Toml(#[from] toml::de::Error),
-    #[error("bad listen address {0:?}: expected IPV4:PORT")]
-    Address(String),
+    #[error("listen: {0}")]
+    Address(#[from] BadTrid),
     #[error("unknown parking mode {0:?}: expected \"queue\" or \"retry\"")]
     Parking(String),
     #[error("subsystem {nqn}: namespace refers to unknown bdev {bdev:?}")]
@@ -186,18 +185,12 @@ struct NamespaceSection {
     nsid: Option<u32>,
 }
 
-/// Parses `ADDR:PORT` (IPv4) into a transport id.
-pub fn parse_trid(s: &str) -> Result<Trid, ConfigError> {
-    let addr: SocketAddrV4 = s.parse().map_err(|_| ConfigError::Address(s.to_string()))?;
-    Ok(Trid::tcp(&addr.ip().to_string(), addr.port()))
-}
-
 impl RuntimeConfig {
     /// The built-in default: one subsystem `DEFAULT_NQN` (any host) with a 64 MiB namespace of
     /// 512-byte blocks (bdev `Malloc0`) on `listen` (default 127.0.0.1:4420).
     pub fn default_with(listen: &[Trid]) -> Self {
         let listen = if listen.is_empty() {
-            vec![parse_trid(DEFAULT_LISTEN).expect("default address parses")]
+            vec![Trid::tcp("127.0.0.1", 4420)]
         } else {
             listen.to_vec()
         };
@@ -244,7 +237,7 @@ impl RuntimeConfig {
         let mut listeners = file
             .listen
             .iter()
-            .map(|s| parse_trid(s))
+            .map(|s| s.parse::<Trid>())
             .collect::<Result<Vec<_>, _>>()?;
         for section in &file.subsystem {
             if target.subsystems.iter().any(|s| s.nqn == section.nqn) {
@@ -363,7 +356,7 @@ fn subsystem_section(
     sub.listeners = s
         .listen
         .iter()
-        .map(|a| parse_trid(a))
+        .map(|a| a.parse::<Trid>())
         .collect::<Result<_, _>>()?;
     if let Some(sn) = &s.serial_number {
         sub.serial = sn.clone();
@@ -405,112 +398,4 @@ pub fn lowest_free_nsid(namespaces: &[NamespaceConfig]) -> u32 {
 }
 
 #[cfg(all(test, not(loom)))]
-mod tests {
-    use super::*;
-
-    const SAMPLE: &str = r#"
-rpc_socket = "/tmp/x.sock"
-listen = ["127.0.0.1:4421"]
-[target]
-poll_groups = 3
-parking = "retry"
-bugs = ["Spdk3302"]
-[limits]
-max_connections = 8
-idle_timeout_ms = 500
-[[bdev]]
-name = "Malloc0"
-num_blocks = 2048
-block_size = 4096
-[[subsystem]]
-nqn = "nqn.2016-06.io.spdk:cnode2"
-hosts = ["nqn.host:a"]
-listen = ["127.0.0.1:4422"]
-namespaces = [{ bdev_name = "Malloc0" }]
-"#;
-
-    #[test]
-    fn file_config_maps_to_target_config() {
-        let c = RuntimeConfig::from_toml(SAMPLE).unwrap();
-        assert_eq!(c.target.poll_groups, 3);
-        assert_eq!(c.target.parking, ConnectParking::Retry);
-        assert!(c.target.bugs.has(BugId::Spdk3302));
-        assert_eq!(c.limits.max_connections, 8);
-        assert_eq!(c.limits.idle_timeout_ms, 500);
-        assert_eq!(c.rpc_socket, PathBuf::from("/tmp/x.sock"));
-        let sub = &c.target.subsystems[0];
-        assert!(!sub.allow_any_host, "hosts listed => allow-list enforced");
-        assert_eq!(sub.hosts, vec!["nqn.host:a".to_string()]);
-        assert_eq!(
-            sub.namespaces,
-            vec![NamespaceConfig {
-                nsid: 1,
-                block_size: 4096,
-                blocks: 2048
-            }]
-        );
-        assert_eq!(
-            c.target.listeners,
-            vec![Trid::tcp("127.0.0.1", 4421), Trid::tcp("127.0.0.1", 4422)]
-        );
-        assert_eq!(
-            c.claims[&("nqn.2016-06.io.spdk:cnode2".to_string(), 1)],
-            "Malloc0"
-        );
-    }
-
-    #[test]
-    fn bad_configs_are_errors() {
-        let unknown = "[[subsystem]]\nnqn = \"n\"\nnamespaces = [{ bdev_name = \"nope\" }]\n";
-        assert!(matches!(
-            RuntimeConfig::from_toml(unknown),
-            Err(ConfigError::UnknownBdev { .. })
-        ));
-        assert!(matches!(
-            RuntimeConfig::from_toml("listen = [\"localhost\"]"),
-            Err(ConfigError::Address(_))
-        ));
-        assert!(matches!(
-            RuntimeConfig::from_toml("bogus = 1"),
-            Err(ConfigError::Toml(_))
-        ));
-        let bad_bs = "[[bdev]]\nname = \"b\"\nnum_blocks = 1\nblock_size = 1000\n";
-        assert!(matches!(
-            RuntimeConfig::from_toml(bad_bs),
-            Err(ConfigError::BadBdev(_))
-        ));
-        let dup = "[[subsystem]]\nnqn = \"n\"\n[[subsystem]]\nnqn = \"n\"\n";
-        assert!(matches!(
-            RuntimeConfig::from_toml(dup),
-            Err(ConfigError::DuplicateNqn(_))
-        ));
-    }
-
-    #[test]
-    fn the_shipped_example_config_is_valid() {
-        let c = RuntimeConfig::from_toml(include_str!("../fabcheck-target.example.toml")).unwrap();
-        assert_eq!(c.target.subsystems.len(), 2);
-        assert!(c.target.subsystems[0].allow_any_host);
-        assert!(!c.target.subsystems[1].allow_any_host);
-        assert_eq!(c.target.subsystems[1].namespaces[0].block_size, 4096);
-        assert_eq!(c.target.listeners.len(), 2);
-    }
-
-    #[test]
-    fn default_config_serves_cnode1_with_64_mib() {
-        let c = RuntimeConfig::default_with(&[]);
-        let sub = &c.target.subsystems[0];
-        assert_eq!(sub.nqn, DEFAULT_NQN);
-        assert!(sub.allow_any_host);
-        let ns = &sub.namespaces[0];
-        assert_eq!(u64::from(ns.block_size) * ns.blocks, 64 << 20);
-        assert_eq!(c.target.listeners, vec![Trid::tcp("127.0.0.1", 4420)]);
-        let mut c2 = c.clone();
-        c2.override_listeners(&[Trid::tcp("127.0.0.1", 5000)], true);
-        assert_eq!(
-            c2.target.subsystems[0].listeners,
-            vec![Trid::tcp("127.0.0.1", 5000)]
-        );
-        assert_eq!(c2.target.listeners, vec![Trid::tcp("127.0.0.1", 5000)]);
-    }
-}
+mod tests;

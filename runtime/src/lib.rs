@@ -1,5 +1,5 @@
 //! fabcheck-runtime: the tokio NVMe/TCP target and initiator driving the sans-IO core (see
-//! DESIGN.md section 10).
+//! docs/architecture.md).
 //!
 //! - `driver`: the single owner task of the `Target` (feed inputs, run internal events, drain
 //!   outputs, arm the next timeout), and the listener/connection bookkeeping.
@@ -7,7 +7,7 @@
 //! - `rpc`: SPDK-compatible JSON-RPC 2.0 on a Unix socket.
 //! - `config`: the TOML config; `record`: `--record FILE` and in-process replay.
 //! - `perf`: the load generator on the sans-IO `Host`; `client`: a scripted `Host` on tokio
-//!   sockets (used by the loopback tests).
+//!   sockets (used by the loopback tests); `host_socket`: their one socket-reader loop.
 //! - `sync` + `shared`: the `cfg(loom)` facade and the small shared-state pieces loom checks.
 
 pub mod config;
@@ -19,6 +19,8 @@ pub mod sync;
 pub mod client;
 #[cfg(not(loom))]
 pub mod driver;
+#[cfg(not(loom))]
+pub mod host_socket;
 #[cfg(not(loom))]
 pub mod perf;
 #[cfg(not(loom))]

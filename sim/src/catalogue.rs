@@ -1,51 +1,47 @@
-//! The catalogue of real SPDK bugs the core can re-introduce behind a switch, as the simulator
-//! and the `fabcheck bugs` command name them (`--bug spdk-3302`).
+//! The simulator's view of the bug catalogue: lookups by switch name (`--bug spdk-3302`) over
+//! the core's one list (`fabcheck_core::nvmf::catalogue`), which owns every entry.
 
-use fabcheck_core::nvmf::{BugId, BugSet};
+use fabcheck_core::nvmf::{catalogue, BugSet, CatalogueEntry};
 
-/// One catalogue entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BugInfo {
-    pub id: BugId,
-    /// The switch name, e.g. "spdk-3302".
-    pub name: &'static str,
-    pub fix_commit: &'static str,
-    pub issue: &'static str,
-    /// Built-in scenarios that reach it.
-    pub scenarios: &'static [&'static str],
-    /// The invariant and site it breaks.
-    pub breaks: &'static str,
-    pub summary: &'static str,
+/// Every catalogue entry (the core's list).
+pub fn entries() -> &'static [CatalogueEntry] {
+    catalogue()
 }
-
-/// Every catalogue entry.
-pub const CATALOGUE: &[BugInfo] = &[BugInfo {
-    id: BugId::Spdk3302,
-    name: "spdk-3302",
-    fix_commit: "6c23277d0a (v24.05)",
-    issue: "spdk/spdk#3302",
-    scenarios: &["seed-3302", "seed-3302-ctrlr-add-fail"],
-    breaks: "I1 at free_aer",
-    summary: "free_aer dereferences a NULL controller when a qpair with a parked or failed \
-              admin CONNECT is disconnected (stop_listen_async without subsystem)",
-}];
 
 /// Looks a switch name up.
-pub fn by_name(name: &str) -> Option<&'static BugInfo> {
-    CATALOGUE.iter().find(|b| b.name == name)
-}
-
-/// The entry of a bug id.
-pub fn by_id(id: BugId) -> &'static BugInfo {
-    CATALOGUE
-        .iter()
-        .find(|b| b.id == id)
-        .expect("every BugId has a catalogue entry")
+pub fn by_name(name: &str) -> Option<&'static CatalogueEntry> {
+    catalogue().iter().find(|b| b.name == name)
 }
 
 /// The switch names of a bug set, sorted.
 pub fn names(bugs: &BugSet) -> Vec<&'static str> {
-    bugs.0.iter().map(|&b| by_id(b).name).collect()
+    bugs.names()
+}
+
+/// The catalogue as the README's Markdown table (`fabcheck bugs --markdown`); a test keeps the
+/// README equal to it.
+pub fn markdown_table() -> String {
+    let mut t = String::from(
+        "| id | what breaks | SPDK fix | issue | last buggy | invariant at site | scenarios |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for b in entries() {
+        let issue = b.issue.rsplit('/').next().unwrap_or(b.issue);
+        let scenarios: Vec<String> = b.scenarios.iter().map(|s| format!("`{s}`")).collect();
+        t.push_str(&format!(
+            "| `{}` | {} | `{}` ({}) | #{} | {} | {:?} at `{}` | {} |\n",
+            b.name,
+            b.title,
+            b.short_fix(),
+            b.first_fixed,
+            issue,
+            b.last_buggy,
+            b.invariant,
+            b.site,
+            scenarios.join(", ")
+        ));
+    }
+    t
 }
 
 #[cfg(test)]
@@ -54,17 +50,29 @@ mod tests {
 
     #[test]
     fn names_and_ids_agree() {
-        for b in CATALOGUE {
+        for b in entries() {
             assert_eq!(by_name(b.name), Some(b));
-            assert_eq!(by_id(b.id).name, b.name);
+            assert_eq!(b.id.entry().name, b.name);
+            for s in b.scenarios {
+                assert!(
+                    crate::scenario::builtin(s).is_some(),
+                    "{}: no built-in scenario {s}",
+                    b.name
+                );
+            }
         }
         assert!(by_name("spdk-0000").is_none());
-        for b in CATALOGUE {
-            assert_eq!(b.id.name(), b.name, "agrees with the core's catalogue");
-        }
-        assert_eq!(
-            CATALOGUE.len(),
-            fabcheck_core::nvmf::catalogue::catalogue().len()
+    }
+
+    #[test]
+    fn the_readme_table_is_the_catalogue() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+        let readme = std::fs::read_to_string(path).unwrap();
+        assert!(
+            readme.contains(&markdown_table()),
+            "README.md's bug table differs from the catalogue; paste \
+             `cargo run -p fabcheck -- bugs --markdown`:\n{}",
+            markdown_table()
         );
     }
 }

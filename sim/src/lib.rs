@@ -1,4 +1,4 @@
-//! fabcheck-sim: the deterministic simulator (see DESIGN.md section 8).
+//! fabcheck-sim: the deterministic simulator (see docs/architecture.md).
 //!
 //! A `World` drives the sans-IO target and scripted sans-IO hosts through byte pipes under a
 //! `Chooser`; every choice is recorded, so a seed string replays a run byte for byte and the

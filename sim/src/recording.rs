@@ -2,7 +2,7 @@
 //! then timestamped `Input`s) into a fresh `Target`, checking invariants after every input.
 //! Malformed recordings are typed errors naming the line.
 
-use crate::trace::pdu::StreamView;
+use crate::trace::stream::StreamView;
 use fabcheck_core::nvmf::{ConnId, Input, Output, Target, Violation};
 use fabcheck_core::record::RecordLine;
 use fabcheck_core::Instant;

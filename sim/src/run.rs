@@ -1,4 +1,4 @@
-//! One run from a seed string: derive the parameters (printed first), build the chooser (the
+//! One run from a seed string: derive the scenario's shape and the parameters (printed first), build the chooser (the
 //! seed's strategy, or a replay of the seed's choice list), run the safety then the liveness
 //! phase, and report.
 
@@ -43,7 +43,8 @@ impl RunReport {
     }
 }
 
-/// The derived parameters of a run, printed before anything else.
+/// The derived parameters of a run, printed before anything else: for a scenario with shape
+/// bounds, `sc` is the shaped scenario and the bounds follow the concrete values.
 pub fn params(sc: &Scenario, seed: &SeedString) -> String {
     let strategy = match &seed.choices {
         Some(c) => format!("replay({} choices)", c.len()),
@@ -51,10 +52,14 @@ pub fn params(sc: &Scenario, seed: &SeedString) -> String {
     };
     let bugs = catalogue::names(&sc.bug_set()).join(",");
     let f = &sc.faults;
+    let shape = sc
+        .shape
+        .as_ref()
+        .map_or(String::new(), |b| format!(" {}", b.describe()));
     format!(
         "{seed} scenario={} strategy={strategy} bugs=[{bugs}] parking={:?} poll_groups={} \
          hosts={} operator_actions={} steps={} liveness_steps={} faults(conn_reset={} \
-         stop_keep_alive={} disconnect_mid_connect={} pdu_split={} max={})",
+         stop_keep_alive={} disconnect_mid_connect={} pdu_split={} max={}){shape}",
         sc.name,
         sc.parking,
         sc.poll_groups,
@@ -92,6 +97,8 @@ pub fn run_with(
     chooser: Box<dyn Chooser>,
     trace: bool,
 ) -> RunReport {
+    let shaped = sc.shaped(seed.seed);
+    let sc = &shaped;
     let params = params(sc, seed);
     let mut w = World::new(sc, chooser, trace);
     w.note_params(params.clone());

@@ -10,7 +10,7 @@ use fabcheck_core::Instant;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
-pub mod pdu;
+pub mod stream;
 
 /// What a line records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

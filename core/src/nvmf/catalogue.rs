@@ -1,9 +1,14 @@
-//! The bug catalogue: real SPDK bugs that can be switched back on (`TargetConfig::bugs`), each
-//! with its SPDK fix commit, issue, the scenario that reaches it and the invariant it breaks.
-//! With every switch off the core is the fixed SPDK and the checker must report nothing.
+//! The bug catalogue, the one list of real SPDK bugs the core can switch back on
+//! (`TargetConfig::bugs`). Each entry says where SPDK fixed it, which releases had it, the
+//! invariant and site it breaks, and the built-in scenarios that reach it; the `BugId` enum is
+//! generated from the same list, so adding a bug is one entry here plus the `self.bug(..)` guard
+//! at the SPDK site (docs/adding-a-bug.md). The simulator, `fabcheck bugs` and the README read
+//! this list. With every switch off the core is the fixed SPDK and the checker must report
+//! nothing.
 
-use super::{BugId, ConnectParking, InvariantId};
-use serde::Serialize;
+use super::{ConnectParking, InvariantId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 /// One catalogue entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -11,7 +16,9 @@ pub struct CatalogueEntry {
     pub id: BugId,
     /// Stable name, e.g. "spdk-3302" (the `--bug` argument).
     pub name: &'static str,
-    /// SPDK commit that fixed it.
+    /// One line: what goes wrong.
+    pub title: &'static str,
+    /// SPDK commit that fixed it (full hash).
     pub fix_commit: &'static str,
     /// SPDK GitHub issue.
     pub issue: &'static str,
@@ -23,29 +30,59 @@ pub struct CatalogueEntry {
     pub site: &'static str,
     /// The CONNECT park mode of the SPDK versions that had the bug's main window.
     pub parking: ConnectParking,
+    /// What the bug is, in SPDK's terms.
     pub summary: &'static str,
-    /// How to reach it.
-    pub scenario: &'static str,
+    /// The interleavings that reach it.
+    pub window: &'static str,
+    /// Built-in scenarios (sim/scenarios/NAME.toml) that find it with the switch on.
+    pub scenarios: &'static [&'static str],
 }
 
-static CATALOGUE: &[CatalogueEntry] = &[CatalogueEntry {
-    id: BugId::Spdk3302,
-    name: "spdk-3302",
-    fix_commit: "6c23277d0a0da4ce2a67501434b7ec0339c361cb",
-    issue: "https://github.com/spdk/spdk/issues/3302",
-    last_buggy: "v24.01",
-    first_fixed: "v24.05",
-    invariant: InvariantId::I1,
-    site: "free_aer",
-    parking: ConnectParking::Retry,
-    summary: "nvmf_qpair_free_aer dereferences a NULL controller: every pre-CONNECT qpair has \
-              qid 0, so it 'is the admin queue', and the guard on qpair->ctrlr was missing",
-    scenario: "(a) retry mode: pause(S) reaches the PG after an admin CONNECT to S was admitted \
-               and parked on qpair->outstanding; stop_listen_async(T, NULL) disconnects the \
-               qpair. (b) cntlid range exhausted: _nvmf_subsystem_add_ctrlr fails, sets \
-               qpair->ctrlr = NULL and sends the error completion; a disconnect on the PG runs \
-               first",
-}];
+impl CatalogueEntry {
+    /// The short fix commit (10 hex digits), as SPDK's changelogs print it.
+    pub fn short_fix(&self) -> &'static str {
+        &self.fix_commit[..10]
+    }
+}
+
+/// Declares `BugId` and the catalogue table from one list, so they cannot disagree.
+macro_rules! catalogue {
+    ($( $(#[$doc:meta])* $id:ident { $($field:ident : $value:expr),* $(,)? } )*) => {
+        /// A catalogue bug that can be switched back on.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum BugId {
+            $( $(#[$doc])* $id, )*
+        }
+
+        static CATALOGUE: &[CatalogueEntry] = &[
+            $( CatalogueEntry { id: BugId::$id, $($field: $value),* }, )*
+        ];
+    };
+}
+
+catalogue! {
+    /// `free_aer` without the `ctrlr` guard (SPDK #3302).
+    Spdk3302 {
+        name: "spdk-3302",
+        title: "free_aer dereferences a NULL controller",
+        fix_commit: "6c23277d0a0da4ce2a67501434b7ec0339c361cb",
+        issue: "https://github.com/spdk/spdk/issues/3302",
+        last_buggy: "v24.01",
+        first_fixed: "v24.05",
+        invariant: InvariantId::I1,
+        site: "free_aer",
+        parking: ConnectParking::Retry,
+        summary: "nvmf_qpair_free_aer dereferences a NULL controller: every pre-CONNECT qpair \
+                  has qid 0, so it 'is the admin queue', and the guard on qpair->ctrlr was \
+                  missing",
+        window: "(a) retry mode: pause(S) reaches the PG after an admin CONNECT to S was \
+                 admitted and parked on qpair->outstanding; stop_listen_async(T, NULL) \
+                 disconnects the qpair. (b) cntlid range exhausted: _nvmf_subsystem_add_ctrlr \
+                 fails, sets qpair->ctrlr = NULL and sends the error completion; a disconnect \
+                 on the PG runs first",
+        scenarios: &["seed-3302", "seed-3302-ctrlr-add-fail"],
+    }
+}
 
 /// Every catalogue entry.
 pub fn catalogue() -> &'static [CatalogueEntry] {
@@ -63,12 +100,24 @@ impl BugId {
         CATALOGUE.iter().find(|e| e.name == name).map(|e| e.id)
     }
 
-    /// This bug's catalogue entry.
+    /// This bug's catalogue entry (the macro gives every variant one, in declaration order).
     pub fn entry(self) -> &'static CatalogueEntry {
-        CATALOGUE
-            .iter()
-            .find(|e| e.id == self)
-            .expect("every BugId has a catalogue entry")
+        &CATALOGUE[self as usize]
+    }
+}
+
+/// The set of catalogue bugs switched on (empty = the fixed core).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct BugSet(pub BTreeSet<BugId>);
+
+impl BugSet {
+    pub fn has(&self, bug: BugId) -> bool {
+        self.0.contains(&bug)
+    }
+
+    /// The switch names, sorted by id.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.0.iter().map(|b| b.name()).collect()
     }
 }
 
@@ -78,11 +127,22 @@ mod tests {
 
     #[test]
     fn every_bug_has_an_entry_and_round_trips_by_name() {
-        for e in catalogue() {
+        for (i, e) in catalogue().iter().enumerate() {
+            assert_eq!(e.id as usize, i, "entries are in declaration order");
             assert_eq!(BugId::from_name(e.name), Some(e.id));
-            assert_eq!(e.id.entry().fix_commit.len(), 40);
+            assert_eq!(e.id.entry(), e);
+            assert_eq!(e.fix_commit.len(), 40);
+            assert!(e.fix_commit.chars().all(|c| c.is_ascii_hexdigit()));
+            assert!(!e.scenarios.is_empty(), "{} names no scenario", e.name);
         }
         assert_eq!(BugId::Spdk3302.name(), "spdk-3302");
+        assert_eq!(BugId::Spdk3302.entry().short_fix(), "6c23277d0a");
         assert_eq!(BugId::from_name("spdk-0000"), None);
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let names: BTreeSet<&str> = catalogue().iter().map(|e| e.name).collect();
+        assert_eq!(names.len(), catalogue().len());
     }
 }

@@ -2,9 +2,8 @@
 //! subsystems and namespaces, and the set of catalogue bugs switched on (`BugSet`, empty = the
 //! fixed SPDK). Pure data; nothing here changes while the target runs.
 
-use super::Trid;
+use super::{BugSet, Trid};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 
 /// What an admin CONNECT does when its subsystem is not ACTIVE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -15,23 +14,6 @@ pub enum ConnectParking {
     /// HEAD: moved to `sgroup.queued`, replayed on resume.
     #[default]
     Queue,
-}
-
-/// A catalogue bug that can be switched back on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum BugId {
-    /// `free_aer` without the `ctrlr.is_some()` guard (SPDK #3302, fix 6c23277d0a, v24.05).
-    Spdk3302,
-}
-
-/// The set of catalogue bugs switched on (empty = the fixed core).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-pub struct BugSet(pub BTreeSet<BugId>);
-
-impl BugSet {
-    pub fn has(&self, bug: BugId) -> bool {
-        self.0.contains(&bug)
-    }
 }
 
 /// A RAM-backed namespace.

@@ -44,6 +44,7 @@ mod subsystem;
 mod tcp;
 mod thread;
 mod timer;
+mod trid;
 mod violations;
 
 use crate::time::Instant;
@@ -56,8 +57,8 @@ pub use api::{
     RpcRequest, RpcResponse, SubsystemInfo, TargetEvent, Timer,
 };
 use arena::{Arena, CtrlrH, QpairH, ReqH, SubsysH};
-pub use catalogue::{catalogue, CatalogueEntry};
-pub use config::{BugId, BugSet, ConnectParking, NamespaceConfig, SubsystemConfig, TargetConfig};
+pub use catalogue::{catalogue, BugId, BugSet, CatalogueEntry};
+pub use config::{ConnectParking, NamespaceConfig, SubsystemConfig, TargetConfig};
 use ctrlr::Ctrlr;
 use listener::Listener;
 pub use mark::Mark;
@@ -67,6 +68,7 @@ use request::Request;
 pub use state::{QpairState, SubState};
 use subsystem::Subsystem;
 use thread::{Fanout, Msg};
+pub use trid::BadTrid;
 pub use violations::{InvariantId, Violation};
 
 /// A connection chosen by the driver (one TCP connection = one qpair).

@@ -502,7 +502,7 @@ fn a_second_connect_on_a_connected_qpair_is_a_sequence_error() {
     w.shutdown_and_check();
 }
 
-/// SPDK-NOTES peer suite #4: keep-alive expiry disconnects the admin qpair while an I/O
+/// Peer scenario (KATO racing an I/O CONNECT): keep-alive expiry disconnects the admin qpair while an I/O
 /// CONNECT is between hops. FIFO on the ctrlr thread orders `nvmf_ctrlr_add_io_qpair` before
 /// the final `_nvmf_ctrlr_destruct`, so the CONNECT is re-validated and rejected, never a crash.
 #[test]

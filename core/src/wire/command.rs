@@ -96,6 +96,25 @@ impl Command {
                 s.cdw12 = value as u32;
                 s.cdw13 = (value >> 32) as u32;
             }
+            Command::Identify { .. }
+            | Command::GetFeatures { .. }
+            | Command::SetFeatures { .. }
+            | Command::GetLogPage { .. } => self.fill_admin_sqe(s),
+            Command::AsyncEventRequest => s.opc = admin_opc::ASYNC_EVENT_REQUEST,
+            Command::KeepAlive => s.opc = admin_opc::KEEP_ALIVE,
+            Command::Read { nsid, slba, nlb } => rw(s, io_opc::READ, nsid, slba, nlb),
+            Command::Write { nsid, slba, nlb } => rw(s, io_opc::WRITE, nsid, slba, nlb),
+            Command::Flush { nsid } => admin(s, io_opc::FLUSH, nsid, 0),
+            Command::Other { opc, fctype } => {
+                s.opc = opc;
+                s.nsid = fctype.map_or(0, u32::from);
+            }
+        }
+    }
+
+    /// The admin commands with fields beyond the opcode.
+    fn fill_admin_sqe(&self, s: &mut Sqe) {
+        match *self {
             Command::Identify { cns, cntid, nsid } => {
                 admin(
                     s,
@@ -122,8 +141,6 @@ impl Command {
                 );
                 s.cdw11 = cdw11;
             }
-            Command::AsyncEventRequest => s.opc = admin_opc::ASYNC_EVENT_REQUEST,
-            Command::KeepAlive => s.opc = admin_opc::KEEP_ALIVE,
             Command::GetLogPage {
                 lid,
                 numd,
@@ -140,13 +157,7 @@ impl Command {
                 s.cdw12 = offset as u32;
                 s.cdw13 = (offset >> 32) as u32;
             }
-            Command::Read { nsid, slba, nlb } => rw(s, io_opc::READ, nsid, slba, nlb),
-            Command::Write { nsid, slba, nlb } => rw(s, io_opc::WRITE, nsid, slba, nlb),
-            Command::Flush { nsid } => admin(s, io_opc::FLUSH, nsid, 0),
-            Command::Other { opc, fctype } => {
-                s.opc = opc;
-                s.nsid = fctype.map_or(0, u32::from);
-            }
+            _ => {}
         }
     }
 

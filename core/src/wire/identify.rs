@@ -1,7 +1,7 @@
 //! Identify Controller and Identify Namespace data structures (4096 bytes each).
 //!
-//! Owns: the byte offsets of the fields the target fills (NVMe Base 2.0, checked against SPDK's
-//! `offsetof`, see SPDK-NOTES.md section 4). Invariant: `parse(&x.to_bytes()) == Some(x)` when
+//! Owns: the byte offsets of the fields the target fills (NVMe Base 2.0, checked against the
+//! `offsetof` of SPDK's `struct spdk_nvme_ctrlr_data` and `struct spdk_nvme_ns_data`). Invariant: `parse(&x.to_bytes()) == Some(x)` when
 //! the strings fit their fields (sn 20, mn 40, fr 8 ASCII bytes without trailing spaces;
 //! subnqn at most 255 bytes).
 

@@ -72,10 +72,16 @@ mod app {
             nsid: a.nsid,
             kato_ms: 10_000,
         };
-        let rt = tokio::runtime::Builder::new_multi_thread()
+        let rt = match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
-            .expect("tokio runtime");
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("fabcheck-perf: starting the tokio runtime: {e}");
+                return ExitCode::from(2);
+            }
+        };
         let progress = Arc::new(Progress::default());
         let result = rt.block_on(async {
             let ticker = tokio::spawn(report(progress.clone()));

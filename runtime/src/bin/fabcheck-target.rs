@@ -1,5 +1,5 @@
 //! `fabcheck-target`: serves NVMe/TCP from the fabcheck core on real sockets, with SPDK-style
-//! JSON-RPC on a Unix socket. See runtime/README-RUNTIME.md.
+//! JSON-RPC on a Unix socket. See docs/architecture.md and the README.
 
 #[cfg(loom)]
 fn main() {}
@@ -12,7 +12,8 @@ fn main() -> std::process::ExitCode {
 #[cfg(not(loom))]
 mod app {
     use clap::Parser;
-    use fabcheck_runtime::config::{parse_trid, RuntimeConfig};
+    use fabcheck_core::nvmf::Trid;
+    use fabcheck_runtime::config::RuntimeConfig;
     use fabcheck_runtime::driver::{DriverOptions, Server};
     use fabcheck_runtime::rpc::{serve_unix, RpcState, Service};
     use std::path::PathBuf;
@@ -59,10 +60,16 @@ mod app {
                 return ExitCode::from(2);
             }
         };
-        let rt = tokio::runtime::Builder::new_multi_thread()
+        let rt = match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
-            .expect("tokio runtime");
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("fabcheck-target: starting the tokio runtime: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
         match rt.block_on(serve(cfg, args.record, args.check_invariants)) {
             Ok(code) => code,
             Err(e) => {
@@ -91,7 +98,7 @@ mod app {
         let listen = args
             .listen
             .iter()
-            .map(|s| parse_trid(s))
+            .map(|s| s.parse::<Trid>())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| e.to_string())?;
         let mut cfg = match &args.config {

@@ -3,7 +3,7 @@
 //! parameters are `-32602`, unknown methods `-32601`.
 
 use super::{JsonRpcError, METHOD_NOT_FOUND};
-use crate::config::{parse_trid, Bdev};
+use crate::config::Bdev;
 use fabcheck_core::nvmf::{ConnId, RpcRequest, SubsystemConfig, Trid};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -32,7 +32,8 @@ impl ListenAddress {
                 )));
             }
         }
-        parse_trid(&format!("{}:{}", self.traddr, self.trsvcid))
+        format!("{}:{}", self.traddr, self.trsvcid)
+            .parse::<Trid>()
             .map_err(|e| JsonRpcError::params(e.to_string()))
     }
 }
@@ -283,6 +284,25 @@ impl Call {
                     nsid: r.nsid,
                 }
             }
+            "nvmf_subsystem_add_host"
+            | "nvmf_subsystem_remove_host"
+            | "nvmf_subsystem_allow_any_host" => Self::parse_subsystem_hosts(method, params)?,
+            "nvmf_subsystem_get_controllers" => Call::GetControllers {
+                nqn: p::<NqnP>(params)?.nqn,
+            },
+            "nvmf_subsystem_get_qpairs" => Call::GetQpairs {
+                nqn: p::<NqnP>(params)?.nqn,
+            },
+            "nvmf_subsystem_get_listeners" => Call::GetListeners {
+                nqn: p::<NqnP>(params)?.nqn,
+            },
+            _ => return Ok(None),
+        }))
+    }
+
+    /// The subsystem RPCs that change who may connect.
+    fn parse_subsystem_hosts(method: &str, params: &Value) -> Result<Call, JsonRpcError> {
+        Ok(match method {
             "nvmf_subsystem_add_host" => {
                 let h: HostP = p(params)?;
                 Call::Core(RpcRequest::AddHost {
@@ -297,24 +317,14 @@ impl Call {
                     hostnqn: h.host,
                 })
             }
-            "nvmf_subsystem_allow_any_host" => {
+            _ => {
                 let a: AllowAnyP = p(params)?;
                 Call::Core(RpcRequest::AllowAnyHost {
                     nqn: a.nqn,
                     allow: a.allow_any_host,
                 })
             }
-            "nvmf_subsystem_get_controllers" => Call::GetControllers {
-                nqn: p::<NqnP>(params)?.nqn,
-            },
-            "nvmf_subsystem_get_qpairs" => Call::GetQpairs {
-                nqn: p::<NqnP>(params)?.nqn,
-            },
-            "nvmf_subsystem_get_listeners" => Call::GetListeners {
-                nqn: p::<NqnP>(params)?.nqn,
-            },
-            _ => return Ok(None),
-        }))
+        })
     }
 
     fn parse_other(method: &str, params: &Value) -> Result<Call, JsonRpcError> {

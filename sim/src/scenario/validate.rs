@@ -1,15 +1,21 @@
 //! `Scenario::validate`: every name a scenario uses must exist.
 
-use super::{parse_trid, HostStep, OperatorRpc, Scenario, ScenarioError};
+use super::{HostStep, OperatorRpc, Scenario, ScenarioError};
 use crate::catalogue;
+use fabcheck_core::nvmf::Trid;
 
 impl Scenario {
-    /// Checks listeners, subsystems, hosts, operator references, marks and bugs.
+    /// Checks listeners, subsystems, hosts, operator references, shape bounds, marks and bugs.
     pub fn validate(&self) -> Result<(), ScenarioError> {
         self.check_basics()
             .and_then(|()| self.check_subsystems())
             .and_then(|()| self.check_hosts())
             .and_then(|()| self.check_operator())
+            .and_then(|()| {
+                self.shape
+                    .as_ref()
+                    .map_or(Ok(()), |b| b.check(self.hosts.len()))
+            })
             .map_err(|reason| ScenarioError::Invalid {
                 scenario: self.name.clone(),
                 reason,
@@ -41,7 +47,7 @@ impl Scenario {
             return Err("steps and liveness_steps must be at least 1".into());
         }
         for l in &self.listeners {
-            parse_trid(l).ok_or_else(|| format!("bad listener '{l}' (expected addr:port)"))?;
+            l.parse::<Trid>().map_err(|e| e.to_string())?;
         }
         for m in &self.required_marks {
             if !super::known_mark(m) {
@@ -52,7 +58,7 @@ impl Scenario {
     }
 
     fn check_listener(&self, l: &str) -> Result<(), String> {
-        parse_trid(l).ok_or_else(|| format!("bad listener '{l}' (expected addr:port)"))?;
+        l.parse::<Trid>().map_err(|e| e.to_string())?;
         Ok(())
     }
 

@@ -6,7 +6,7 @@ use crate::net::Delivery;
 use crate::scenario::OperatorRpc;
 use crate::trace::LineKind;
 use fabcheck_core::host::HostInput;
-use fabcheck_core::nvmf::{ConnId, Input, RpcId, RpcRequest};
+use fabcheck_core::nvmf::{ConnId, Input, RpcId, RpcRequest, Trid};
 
 impl World<'_> {
     pub(super) fn apply(&mut self, event: Event) {
@@ -152,7 +152,7 @@ impl World<'_> {
     }
 
     fn rpc_request(&self, rpc: &OperatorRpc) -> Option<RpcRequest> {
-        let trid = |l: &str| crate::scenario::parse_trid(l).expect("validated listener");
+        let trid = |l: &str| l.parse::<Trid>().expect("validated listener");
         Some(match rpc.clone() {
             OperatorRpc::Pause { nqn, nsid } => RpcRequest::PauseSubsystem { nqn, nsid },
             OperatorRpc::Resume { nqn } => RpcRequest::ResumeSubsystem { nqn },

@@ -4,7 +4,7 @@
 
 use super::{Conn, Failure, OpState, World};
 use crate::net::Pipe;
-use crate::trace::pdu::StreamView;
+use crate::trace::stream::StreamView;
 use crate::trace::LineKind;
 use fabcheck_core::host::{HostEvent, HostInput, HostOutput};
 use fabcheck_core::nvmf::{ConnId, Input, Output, RpcId, RpcResponse};

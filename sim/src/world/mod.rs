@@ -1,4 +1,4 @@
-//! The world of DESIGN.md 8: the target, scripted sans-IO hosts speaking bytes through the
+//! The simulated world (docs/architecture.md): the target, scripted sans-IO hosts speaking bytes through the
 //! codec, per-connection in-order pipes (deliveries may split PDUs at any byte), an operator
 //! issuing RPCs in time windows, faults, and virtual time.
 //!
@@ -23,7 +23,7 @@ use crate::chooser::{Chooser, Recorder};
 use crate::coverage::Coverage;
 use crate::net::Pipe;
 use crate::scenario::Scenario;
-use crate::trace::pdu::StreamView;
+use crate::trace::stream::StreamView;
 use crate::trace::{LineKind, Trace, TraceLine};
 use fabcheck_core::nvmf::{ConnId, Input, RpcId, Target, Trid, Violation};
 use fabcheck_core::record::RecordLine;

@@ -1,7 +1,7 @@
 //! Each catalogue bug is found with its switch on (within the default budget) and the
 //! scenarios are silent with every switch off; silent sweeps must reach their required marks.
 
-use crate::{find_3302, hunt, scenario};
+use crate::{find, find_3302, hunt, scenario};
 use fabcheck_core::nvmf::InvariantId;
 use fabcheck_sim::Failure;
 
@@ -14,6 +14,30 @@ fn assert_found_at_free_aer(name: &str) {
             assert!(v.handles.iter().any(|h| h.contains("NULL")), "{v}");
         }
         other => panic!("{name}: expected I1 at free_aer, got {other:?}"),
+    }
+}
+
+/// Every entry of the core's catalogue is found in every scenario it lists, breaking the
+/// invariant at the site the entry names (a new entry is tested without a new test).
+#[test]
+fn every_catalogue_bug_is_found_in_each_of_its_scenarios() {
+    for e in fabcheck_core::nvmf::catalogue() {
+        for name in e.scenarios {
+            let (_, f) = find(name, e.name);
+            match f.failure {
+                Some(Failure::Safety(v)) => {
+                    assert_eq!(
+                        (v.invariant, v.site.as_str()),
+                        (e.invariant, e.site),
+                        "{name}"
+                    )
+                }
+                other => panic!(
+                    "{}: {name}: expected {:?} at {}, got {other:?}",
+                    e.name, e.invariant, e.site
+                ),
+            }
+        }
     }
 }
 

@@ -54,3 +54,35 @@ fn shards_partition_the_sweep() {
     parts.sort_by_key(|r| r.index);
     assert_eq!(parts, whole.results);
 }
+
+/// Swarm shape: a churn run's header shows the shape its seed picked within the scenario's
+/// bounds, a replay of its seed string (with the choice list) gives the same shape and the same
+/// trace, and a handful of seeds already run more than one shape.
+#[test]
+fn churn_seeds_pick_their_shape_and_replay_it() {
+    let sc = scenario("churn", &[]);
+    let bounds = sc.shape.clone().expect("churn has shape bounds").describe();
+    let mut shapes = std::collections::BTreeSet::new();
+    for i in 0..8 {
+        let seed = SeedString::new(&sc.key(), seed_for(11, i, None));
+        let shaped = sc.shaped(seed.seed);
+        let r = fabcheck_sim::run(&sc, &seed, true);
+        let header = format!(
+            "poll_groups={} hosts={} ",
+            shaped.poll_groups,
+            shaped.hosts.len()
+        );
+        assert!(r.params.contains(&header), "{}", r.params);
+        assert!(r.params.ends_with(&bounds), "{}", r.params);
+        let again = fabcheck_sim::run(&sc, &r.replay_seed(), true);
+        let shape_part = |p: &str| p.split_once(" parking=").map(|(_, t)| t.to_string());
+        assert_eq!(shape_part(&again.params), shape_part(&r.params));
+        let body = |r: &fabcheck_sim::RunReport| {
+            let text = r.trace.as_ref().unwrap().human();
+            text.lines().skip(1).collect::<Vec<_>>().join("\n")
+        };
+        assert_eq!(body(&again), body(&r), "{}", r.seed);
+        shapes.insert(header);
+    }
+    assert!(shapes.len() > 1, "eight seeds, one shape: {shapes:?}");
+}

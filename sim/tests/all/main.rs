@@ -26,10 +26,16 @@ pub fn hunt(sc: Scenario, default_runs: u64) -> SweepReport {
 
 /// The first spdk-3302 failure on `name` (panics if the default budget does not find it).
 pub fn find_3302(name: &str) -> (Scenario, RunReport) {
-    let sc = scenario(name, &["spdk-3302"]);
+    find(name, "spdk-3302")
+}
+
+/// The first failure of catalogue bug `bug` on built-in `name` (panics if the default budget
+/// does not find it).
+pub fn find(name: &str, bug: &str) -> (Scenario, RunReport) {
+    let sc = scenario(name, &[bug]);
     let r = hunt(sc.clone(), 2000);
     let f = r
         .failure
-        .unwrap_or_else(|| panic!("spdk-3302 not found on {name} in {} runs", r.runs));
+        .unwrap_or_else(|| panic!("{bug} not found on {name} in {} runs", r.runs));
     (sc, f)
 }

@@ -1,221 +1,31 @@
-//! `fabcheck-perf`: a load generator on the sans-IO `Host`, one tokio task per controller
-//! (admin queue + one I/O queue), each keeping `depth` reads/writes in flight until the time
-//! is up.
+//! One `fabcheck-perf` worker: a sans-IO `Host` with an admin and one I/O queue on its own
+//! sockets, keeping `depth` I/Os in flight on its disjoint region of chunks.
 //!
-//! Owns: workload choice (random or sequential, read/write mix), the `--verify` bookkeeping and
-//! latency statistics. Invariants: two in-flight I/Os never touch the same chunk; with verify,
-//! a chunk is read-compared only against data whose write completed successfully, so any
-//! difference is a real data mismatch; every worker's region is disjoint.
+//! Owns: the worker's chunk bookkeeping (`busy`, `gens`, `inflight`) and its share of the
+//! result. Invariant: a chunk is in `busy` exactly while one I/O on it is in flight.
 
+use super::{pattern, PerfConfig, PerfError, PerfResult, Progress};
+use crate::host_socket::{self, SockEv};
 use fabcheck_core::host::{Host, HostAction, HostConfig, HostEvent, HostInput, HostOutput, Qid};
 use fabcheck_core::Instant as VInstant;
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-
-/// Access pattern (`-w`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Workload {
-    RandRead,
-    RandWrite,
-    Read,
-    Write,
-    /// Random mix with `read_pct` reads.
-    Rw,
-}
-
-impl std::str::FromStr for Workload {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Ok(match s {
-            "randread" => Workload::RandRead,
-            "randwrite" => Workload::RandWrite,
-            "read" => Workload::Read,
-            "write" => Workload::Write,
-            "rw" | "randrw" => Workload::Rw,
-            other => return Err(format!("unknown workload {other:?}")),
-        })
-    }
-}
-
-impl Workload {
-    fn random(self) -> bool {
-        matches!(
-            self,
-            Workload::RandRead | Workload::RandWrite | Workload::Rw
-        )
-    }
-    fn read_pct(self, mix: u8) -> u8 {
-        match self {
-            Workload::RandRead | Workload::Read => 100,
-            Workload::RandWrite | Workload::Write => 0,
-            Workload::Rw => mix.min(100),
-        }
-    }
-}
-
-/// One run's parameters.
-#[derive(Debug, Clone)]
-pub struct PerfConfig {
-    pub target: SocketAddr,
-    pub subnqn: String,
-    pub depth: usize,
-    pub io_size: u32,
-    pub workload: Workload,
-    pub read_pct: u8,
-    pub duration: Duration,
-    pub connections: usize,
-    pub verify: bool,
-    /// Bytes of the namespace used (split evenly between connections).
-    pub range_bytes: u64,
-    pub nsid: u32,
-    pub kato_ms: u32,
-}
-
-/// Errors that stop a run.
-#[derive(Debug, thiserror::Error)]
-pub enum PerfError {
-    #[error("connection {conn}: {msg}")]
-    Setup { conn: usize, msg: String },
-    #[error("bad parameters: {0}")]
-    Params(String),
-}
-
-/// What a run measured.
-#[derive(Debug, Clone, Default)]
-pub struct PerfResult {
-    pub ios: u64,
-    pub bytes: u64,
-    pub elapsed: Duration,
-    /// Completion latencies in nanoseconds, sorted.
-    pub latencies_ns: Vec<u64>,
-    pub mismatches: u64,
-    pub errors: u64,
-}
-
-impl PerfResult {
-    pub fn iops(&self) -> f64 {
-        self.ios as f64 / self.elapsed.as_secs_f64().max(1e-9)
-    }
-    pub fn mib_s(&self) -> f64 {
-        self.bytes as f64 / (1 << 20) as f64 / self.elapsed.as_secs_f64().max(1e-9)
-    }
-    /// Latency percentile in microseconds (`q` in 0..=1).
-    pub fn percentile_us(&self, q: f64) -> f64 {
-        if self.latencies_ns.is_empty() {
-            return 0.0;
-        }
-        let i = ((self.latencies_ns.len() - 1) as f64 * q).round() as usize;
-        self.latencies_ns[i] as f64 / 1000.0
-    }
-    pub fn mean_us(&self) -> f64 {
-        if self.latencies_ns.is_empty() {
-            return 0.0;
-        }
-        self.latencies_ns.iter().sum::<u64>() as f64 / self.latencies_ns.len() as f64 / 1000.0
-    }
-    /// The final summary lines.
-    pub fn summary(&self, verify: bool) -> String {
-        let mut s = format!(
-            "IOPS: {:.0}\nMiB/s: {:.2}\nlatency us: mean {:.1} p50 {:.1} p99 {:.1} p99.9 {:.1}\nerrors: {}\n",
-            self.iops(),
-            self.mib_s(),
-            self.mean_us(),
-            self.percentile_us(0.50),
-            self.percentile_us(0.99),
-            self.percentile_us(0.999),
-            self.errors
-        );
-        if verify {
-            s.push_str(&format!("mismatches: {}\n", self.mismatches));
-        }
-        s
-    }
-}
-
-/// Live counters for the progress line.
-#[derive(Debug, Default)]
-pub struct Progress {
-    pub ios: AtomicU64,
-    pub bytes: AtomicU64,
-}
-
-/// Runs the workload on `connections` controllers and merges their results.
-pub async fn run(cfg: PerfConfig, progress: Arc<Progress>) -> Result<PerfResult, PerfError> {
-    validate(&cfg)?;
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for i in 0..cfg.connections {
-        let (cfg, progress) = (cfg.clone(), progress.clone());
-        tasks.push(tokio::spawn(
-            async move { Worker::run(i, cfg, progress).await },
-        ));
-    }
-    let mut total = PerfResult::default();
-    for t in tasks {
-        let r = t.await.map_err(|e| PerfError::Setup {
-            conn: 0,
-            msg: e.to_string(),
-        })??;
-        total.ios += r.ios;
-        total.bytes += r.bytes;
-        total.mismatches += r.mismatches;
-        total.errors += r.errors;
-        total.latencies_ns.extend(r.latencies_ns);
-    }
-    total.elapsed = start
-        .elapsed()
-        .min(cfg.duration.max(Duration::from_millis(1)) * 2);
-    total.elapsed = total.elapsed.max(Duration::from_millis(1));
-    total.latencies_ns.sort_unstable();
-    Ok(total)
-}
-
-fn validate(cfg: &PerfConfig) -> Result<(), PerfError> {
-    if cfg.depth == 0 || cfg.connections == 0 || cfg.io_size == 0 {
-        return Err(PerfError::Params(
-            "depth, connections and io size must be > 0".into(),
-        ));
-    }
-    let per = cfg.range_bytes / cfg.connections as u64 / u64::from(cfg.io_size);
-    if per < cfg.depth as u64 {
-        return Err(PerfError::Params(format!(
-            "range {} B gives {per} chunks per connection, fewer than the queue depth",
-            cfg.range_bytes
-        )));
-    }
-    Ok(())
-}
 
 /// xorshift64*: a tiny deterministic RNG (no global RNG).
 struct Rng(u64);
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
-}
-
-/// The verify pattern of `chunk` at write generation `gen`.
-pub fn pattern(chunk: u64, gen: u32, len: usize) -> Vec<u8> {
-    let mut x = chunk.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (u64::from(gen) << 1 | 1);
-    let mut out = Vec::with_capacity(len);
-    while out.len() < len {
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
 }
 
 struct InFlight {
@@ -224,12 +34,7 @@ struct InFlight {
     started: Instant,
 }
 
-enum SockEv {
-    Data(Qid, Vec<u8>),
-    Closed(Qid),
-}
-
-struct Worker {
+pub(super) struct Worker {
     id: usize,
     cfg: PerfConfig,
     host: Host,
@@ -265,32 +70,11 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-async fn read_socket(
-    qid: Qid,
-    mut rd: tokio::net::tcp::OwnedReadHalf,
-    tx: mpsc::UnboundedSender<SockEv>,
-) {
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        match rd.read(&mut buf).await {
-            Ok(0) | Err(_) => {
-                let _ = tx.send(SockEv::Closed(qid));
-                return;
-            }
-            Ok(n) => {
-                if tx.send(SockEv::Data(qid, buf[..n].to_vec())).is_err() {
-                    return;
-                }
-            }
-        }
-    }
-}
-
 /// How long connecting and initializing may take.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Worker {
-    fn new(
+    pub(super) fn new(
         id: usize,
         cfg: PerfConfig,
         progress: Arc<Progress>,
@@ -325,7 +109,7 @@ impl Worker {
         }
     }
 
-    async fn run(
+    pub(super) async fn run(
         id: usize,
         cfg: PerfConfig,
         progress: Arc<Progress>,
@@ -361,17 +145,17 @@ impl Worker {
         Ok(w.result)
     }
 
-    fn vnow(&self) -> VInstant {
+    pub(super) fn vnow(&self) -> VInstant {
         VInstant(u64::try_from(self.t0.elapsed().as_nanos()).unwrap_or(u64::MAX))
     }
 
-    async fn act(&mut self, a: HostAction) -> Result<(), PerfError> {
+    pub(super) async fn act(&mut self, a: HostAction) -> Result<(), PerfError> {
         let now = self.vnow();
         self.host.handle(now, HostInput::Do(a));
         self.pump().await
     }
 
-    fn pick_block_size(&mut self) -> Result<(), PerfError> {
+    pub(super) fn pick_block_size(&mut self) -> Result<(), PerfError> {
         let nsid = self.cfg.nsid;
         let bs = self
             .host
@@ -390,7 +174,7 @@ impl Worker {
     }
 
     /// Waits (bounded) for an event matching `want`; failures end the wait with an error.
-    async fn wait_for(
+    pub(super) async fn wait_for(
         &mut self,
         rx: &mut mpsc::UnboundedReceiver<SockEv>,
         until: Instant,
@@ -414,7 +198,7 @@ impl Worker {
     }
 
     /// Waits for one socket event, a host timer or `wake`, and feeds what came.
-    async fn step(
+    pub(super) async fn step(
         &mut self,
         rx: &mut mpsc::UnboundedReceiver<SockEv>,
         wake: Option<Instant>,
@@ -437,7 +221,7 @@ impl Worker {
         Ok(())
     }
 
-    fn on_sock(&mut self, ev: SockEv) {
+    pub(super) fn on_sock(&mut self, ev: SockEv) {
         let now = self.vnow();
         match ev {
             SockEv::Data(qid, data) => self.host.handle(now, HostInput::Bytes { qid, data }),
@@ -449,7 +233,7 @@ impl Worker {
     }
 
     /// Carries out the host's outputs: opens, sends (coalesced per queue), closes, events.
-    async fn pump(&mut self) -> Result<(), PerfError> {
+    pub(super) async fn pump(&mut self) -> Result<(), PerfError> {
         let mut out: BTreeMap<Qid, Vec<u8>> = BTreeMap::new();
         while let Some(o) = self.host.poll_output() {
             match o {
@@ -476,20 +260,18 @@ impl Worker {
         Ok(())
     }
 
-    async fn open(&mut self, qid: Qid) -> Result<(), PerfError> {
-        let stream = TcpStream::connect(self.cfg.target)
+    pub(super) async fn open(&mut self, qid: Qid) -> Result<(), PerfError> {
+        let target = self.cfg.target;
+        let wr = host_socket::open(target, qid, self.ev_tx.clone())
             .await
-            .map_err(|e| setup_err(self.id, format!("connect {}: {e}", self.cfg.target)))?;
-        let _ = stream.set_nodelay(true);
-        let (rd, wr) = stream.into_split();
-        tokio::spawn(read_socket(qid, rd, self.ev_tx.clone()));
+            .map_err(|e| setup_err(self.id, format!("connect {target}: {e}")))?;
         self.writers.insert(qid, wr);
         let now = self.vnow();
         self.host.handle(now, HostInput::Opened { qid });
         Ok(())
     }
 
-    fn on_events(&mut self, deadline: Instant) -> Result<(), PerfError> {
+    pub(super) fn on_events(&mut self, deadline: Instant) -> Result<(), PerfError> {
         for e in std::mem::take(&mut self.events) {
             match e {
                 HostEvent::IoDone { tag, status, data } => {
@@ -508,7 +290,7 @@ impl Worker {
         Ok(())
     }
 
-    fn pick_chunk(&mut self) -> u64 {
+    pub(super) fn pick_chunk(&mut self) -> u64 {
         loop {
             let c = if self.cfg.workload.random() {
                 self.rng.next() % self.chunks
@@ -523,7 +305,7 @@ impl Worker {
         }
     }
 
-    fn submit(&mut self) {
+    pub(super) fn submit(&mut self) {
         let chunk = self.pick_chunk();
         let pct = self.cfg.workload.read_pct(self.cfg.read_pct);
         let mut read = (self.rng.next() % 100) < u64::from(pct);
@@ -535,55 +317,31 @@ impl Worker {
         let nlb = self.cfg.io_size / self.block_size;
         let (tag, nsid) = (self.next_tag, self.cfg.nsid);
         self.next_tag += 1;
-        let action = if read {
-            HostAction::Read {
+        let (action, write_gen) = if read {
+            let read = HostAction::Read {
                 tag,
                 qid: 1,
                 nsid,
                 slba,
                 nlb,
-            }
-        } else {
-            let gen = self
-                .gens
-                .get(&chunk)
-                .copied()
-                .unwrap_or(0)
-                .wrapping_add(1)
-                .max(1);
-            let data = if self.cfg.verify {
-                pattern(abs, gen, self.cfg.io_size as usize)
-            } else {
-                self.zero.clone()
             };
-            self.gens.remove(&chunk);
-            self.inflight.insert(
+            (read, None)
+        } else {
+            let (data, gen) = self.write_data(chunk, abs);
+            let write = HostAction::Write {
                 tag,
-                InFlight {
-                    chunk,
-                    write_gen: Some(gen),
-                    started: Instant::now(),
-                },
-            );
-            self.busy.insert(chunk);
-            let now = self.vnow();
-            self.host.handle(
-                now,
-                HostInput::Do(HostAction::Write {
-                    tag,
-                    qid: 1,
-                    nsid,
-                    slba,
-                    data,
-                }),
-            );
-            return;
+                qid: 1,
+                nsid,
+                slba,
+                data,
+            };
+            (write, Some(gen))
         };
         self.inflight.insert(
             tag,
             InFlight {
                 chunk,
-                write_gen: None,
+                write_gen,
                 started: Instant::now(),
             },
         );
@@ -592,7 +350,26 @@ impl Worker {
         self.host.handle(now, HostInput::Do(action));
     }
 
-    fn complete(&mut self, tag: u64, ok: bool, data: &[u8]) {
+    /// The next generation of `chunk` and its data (the verify pattern, or zeros); the chunk's
+    /// last completed generation is forgotten until this write completes.
+    fn write_data(&mut self, chunk: u64, abs: u64) -> (Vec<u8>, u32) {
+        let gen = self
+            .gens
+            .get(&chunk)
+            .copied()
+            .unwrap_or(0)
+            .wrapping_add(1)
+            .max(1);
+        let data = if self.cfg.verify {
+            pattern(abs, gen, self.cfg.io_size as usize)
+        } else {
+            self.zero.clone()
+        };
+        self.gens.remove(&chunk);
+        (data, gen)
+    }
+
+    pub(super) fn complete(&mut self, tag: u64, ok: bool, data: &[u8]) {
         let Some(f) = self.inflight.remove(&tag) else {
             return;
         };
@@ -645,37 +422,5 @@ fn failure(e: &HostEvent) -> Option<String> {
             "admin command {opc:#x} on qid {qid} failed: {status:?}"
         )),
         _ => None,
-    }
-}
-
-#[cfg(all(test, not(loom)))]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn patterns_differ_by_chunk_and_generation() {
-        let a = pattern(1, 1, 4096);
-        assert_eq!(a.len(), 4096);
-        assert_eq!(a, pattern(1, 1, 4096));
-        assert_ne!(a, pattern(2, 1, 4096));
-        assert_ne!(a, pattern(1, 2, 4096));
-    }
-
-    #[test]
-    fn percentiles_and_summary() {
-        let r = PerfResult {
-            ios: 1000,
-            bytes: 1000 * 4096,
-            elapsed: Duration::from_secs(1),
-            latencies_ns: (1..=1000).map(|i| i * 1000).collect(),
-            mismatches: 0,
-            errors: 0,
-        };
-        assert_eq!(r.percentile_us(0.5), 501.0);
-        assert_eq!(r.percentile_us(0.99), 990.0);
-        let s = r.summary(true);
-        assert!(s.contains("IOPS: 1000\n"), "{s}");
-        assert!(s.contains("mismatches: 0"), "{s}");
-        assert!("randread".parse::<Workload>().is_ok() && "bogus".parse::<Workload>().is_err());
     }
 }

@@ -11,8 +11,8 @@ use fabcheck_core::time::{Duration, Instant};
 use fabcheck_core::wire::{DecoderConfig, Digests, Pdu, PduDecoder, Role, Status};
 use std::collections::BTreeMap;
 
-const H2T: &[u8] = include_bytes!("data/nvmf/spdk-identify.stream0.host-to-target.bin");
-const T2H: &[u8] = include_bytes!("data/nvmf/spdk-identify.stream0.target-to-host.bin");
+const H2T: &[u8] = include_bytes!("../data/nvmf/spdk-identify.stream0.host-to-target.bin");
+const T2H: &[u8] = include_bytes!("../data/nvmf/spdk-identify.stream0.target-to-host.bin");
 
 /// Decodes a whole stream; the digests negotiated by the IC exchange apply after it. A
 /// truncated tail (the perf captures stop mid-PDU) is left undecoded.
@@ -201,13 +201,13 @@ fn spdk_identify_session_replays_byte_for_byte() {
 }
 
 const PERF_ADMIN_H2T: &[u8] =
-    include_bytes!("data/nvmf/spdk-perf-randread-4k-digests.stream0.host-to-target.bin");
+    include_bytes!("../data/nvmf/spdk-perf-randread-4k-digests.stream0.host-to-target.bin");
 const PERF_ADMIN_T2H: &[u8] =
-    include_bytes!("data/nvmf/spdk-perf-randread-4k-digests.stream0.target-to-host.bin");
+    include_bytes!("../data/nvmf/spdk-perf-randread-4k-digests.stream0.target-to-host.bin");
 const PERF_IO_H2T: &[u8] =
-    include_bytes!("data/nvmf/spdk-perf-randread-4k-digests.stream1.host-to-target.bin");
+    include_bytes!("../data/nvmf/spdk-perf-randread-4k-digests.stream1.host-to-target.bin");
 const PERF_IO_T2H: &[u8] =
-    include_bytes!("data/nvmf/spdk-perf-randread-4k-digests.stream1.target-to-host.bin");
+    include_bytes!("../data/nvmf/spdk-perf-randread-4k-digests.stream1.target-to-host.bin");
 
 /// Feeds one captured stream on `conn`, a few bytes at a time, running events between.
 fn feed(r: &mut Replay, conn: ConnId, bytes: &[u8]) -> Vec<Pdu> {
@@ -276,7 +276,7 @@ fn spdk_perf_randread_with_digests_replays() {
 fn spdk_perf_mixed_4k_reads_and_in_capsule_writes_replay() {
     let mut cfg = config();
     cfg.subsystems[0].min_cntlid = cntlid_of(include_bytes!(
-        "data/nvmf/spdk-perf-rw-4k.stream1.host-to-target.bin"
+        "../data/nvmf/spdk-perf-rw-4k.stream1.host-to-target.bin"
     ));
     let mut r = Replay {
         target: Target::new(cfg),
@@ -288,20 +288,20 @@ fn spdk_perf_mixed_4k_reads_and_in_capsule_writes_replay() {
     let admin = feed(
         &mut r,
         ConnId(1),
-        include_bytes!("data/nvmf/spdk-perf-rw-4k.stream0.host-to-target.bin"),
+        include_bytes!("../data/nvmf/spdk-perf-rw-4k.stream0.host-to-target.bin"),
     );
     let spdk_admin = decode_all(
-        include_bytes!("data/nvmf/spdk-perf-rw-4k.stream0.target-to-host.bin"),
+        include_bytes!("../data/nvmf/spdk-perf-rw-4k.stream0.target-to-host.bin"),
         Role::Host,
     );
     assert_spdk_answers_included(&admin, &spdk_admin);
     let io = feed(
         &mut r,
         ConnId(2),
-        include_bytes!("data/nvmf/spdk-perf-rw-4k.stream1.host-to-target.bin"),
+        include_bytes!("../data/nvmf/spdk-perf-rw-4k.stream1.host-to-target.bin"),
     );
     let spdk_io = decode_all(
-        include_bytes!("data/nvmf/spdk-perf-rw-4k.stream1.target-to-host.bin"),
+        include_bytes!("../data/nvmf/spdk-perf-rw-4k.stream1.target-to-host.bin"),
         Role::Host,
     );
     assert!(answers(&spdk_io).len() > 10);

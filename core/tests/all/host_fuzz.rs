@@ -2,7 +2,7 @@
 //! input that kills a queue ends in ProtocolError + H2CTermReq + Close, and a real session
 //! split at random byte boundaries gives the same events as whole-PDU delivery.
 
-mod host_fake;
+use crate::host_fake;
 
 use fabcheck_core::host::{HostAction, HostEvent, HostInput, HostOutput, QueueState};
 use fabcheck_core::wire::Digests;

@@ -1,6 +1,6 @@
 //! Golden bytes for every PDU type (smoltcp style): each PDU is emitted after three 0xa5
-//! bytes of a dirty buffer, compared with hand-written bytes from the NVMe/TCP 1.0 layouts
-//! (DESIGN.md section 7), and parsed back by a decoder of the receiving role.
+//! bytes of a dirty buffer, compared with hand-written bytes from the NVMe/TCP 1.0 layouts,
+//! and parsed back by a decoder of the receiving role.
 
 use fabcheck_core::wire::{
     crc32c, C2HData, CapsuleCmd, CapsuleResp, Command, Connect, ConnectData, Cqe, DecoderConfig,

@@ -2,7 +2,7 @@
 //! rejection), the init sequence order, keep-alive cadence, I/O queues, reads and writes,
 //! reset, shutdown, AENs, protocol errors and split byte delivery.
 
-mod host_fake;
+use crate::host_fake;
 
 use fabcheck_core::host::{
     local_status, CtrlPhase, HostAction, HostEvent, HostInput, HostOutput, QueueState,
@@ -1024,7 +1024,7 @@ fn byte_by_byte_delivery_matches_whole_pdus() {
 /// The raw target-to-host stream SPDK's `nvmf_tgt` sent to `spdk_nvme_identify`, cut into PDUs
 /// by their `plen`.
 fn spdk_identify_pdus() -> Vec<&'static [u8]> {
-    let mut rest: &'static [u8] = include_bytes!("data/host/spdk-identify.target-to-host.bin");
+    let mut rest: &'static [u8] = include_bytes!("../data/host/spdk-identify.target-to-host.bin");
     let mut pdus = Vec::new();
     while rest.len() >= 8 {
         let plen = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]) as usize;
@@ -1326,8 +1326,8 @@ fn replay_spdk_io(h2t: &'static [u8], t2h: &'static [u8], digests: Digests) -> u
 #[test]
 fn replays_spdk_perf_mixed_4k_byte_for_byte() {
     let n = replay_spdk_io(
-        include_bytes!("data/host/spdk-perf-rw-4k.io.host-to-target.bin"),
-        include_bytes!("data/host/spdk-perf-rw-4k.io.target-to-host.bin"),
+        include_bytes!("../data/host/spdk-perf-rw-4k.io.host-to-target.bin"),
+        include_bytes!("../data/host/spdk-perf-rw-4k.io.target-to-host.bin"),
         Digests::default(),
     );
     assert_eq!(n, 84, "every PDU SPDK's host sent on the I/O queue");
@@ -1336,8 +1336,8 @@ fn replays_spdk_perf_mixed_4k_byte_for_byte() {
 #[test]
 fn replays_spdk_perf_r2t_writes_byte_for_byte() {
     let n = replay_spdk_io(
-        include_bytes!("data/host/spdk-perf-randwrite-16k.io.host-to-target.bin"),
-        include_bytes!("data/host/spdk-perf-randwrite-16k.io.target-to-host.bin"),
+        include_bytes!("../data/host/spdk-perf-randwrite-16k.io.host-to-target.bin"),
+        include_bytes!("../data/host/spdk-perf-randwrite-16k.io.target-to-host.bin"),
         Digests::default(),
     );
     assert!(
@@ -1349,8 +1349,8 @@ fn replays_spdk_perf_r2t_writes_byte_for_byte() {
 #[test]
 fn replays_spdk_perf_reads_with_digests_byte_for_byte() {
     let n = replay_spdk_io(
-        include_bytes!("data/host/spdk-perf-randread-4k-digests.io.host-to-target.bin"),
-        include_bytes!("data/host/spdk-perf-randread-4k-digests.io.target-to-host.bin"),
+        include_bytes!("../data/host/spdk-perf-randread-4k-digests.io.host-to-target.bin"),
+        include_bytes!("../data/host/spdk-perf-randread-4k-digests.io.target-to-host.bin"),
         Digests {
             header: true,
             data: true,

@@ -1,0 +1,267 @@
+//! The driver's step loop: wait for what arrived, feed it to the core, run every enabled
+//! internal event whose time has come, drain the outputs to the sockets, and keep the
+//! connection table in step with the core (peer closes, idle deadlines).
+
+use super::*;
+
+impl Driver {
+    pub(super) async fn run(
+        mut self,
+        mut net: mpsc::Receiver<NetEvent>,
+        mut ctl: mpsc::UnboundedReceiver<Control>,
+    ) -> Summary {
+        let mut deadline = None;
+        let mut more = false;
+        loop {
+            if more {
+                // Internal events are still runnable: only let other tasks run, do not sleep.
+                tokio::task::yield_now().await;
+            } else {
+                self.wait(&mut net, &mut ctl, &mut deadline).await;
+            }
+            for _ in 0..BATCH {
+                match net.try_recv() {
+                    Ok(ev) => self.on_net(ev),
+                    Err(_) => break,
+                }
+            }
+            while let Ok(c) = ctl.try_recv() {
+                self.control(c, &mut deadline);
+            }
+            self.expire_idle();
+            more = self.run_ready();
+            self.flush_out();
+            if let Some(clean) = self.shutdown_done {
+                return self.finish(clean);
+            }
+        }
+    }
+
+    /// Sleeps until a socket event, a control message, the next timer or the shutdown bound.
+    pub(super) async fn wait(
+        &mut self,
+        net: &mut mpsc::Receiver<NetEvent>,
+        ctl: &mut mpsc::UnboundedReceiver<Control>,
+        deadline: &mut Option<tokio::time::Instant>,
+    ) {
+        let wake = self.next_wake();
+        let bound = *deadline;
+        tokio::select! {
+            Some(ev) = net.recv() => self.on_net(ev),
+            Some(c) = ctl.recv() => self.control(c, deadline),
+            () = sleep_until(wake) => {}
+            () = sleep_until(bound), if bound.is_some() => {
+                tracing::error!("shutdown did not finish in {SHUTDOWN_TIMEOUT:?}");
+                self.shutdown_done = Some(false);
+            }
+        }
+    }
+
+    pub(super) fn control(&mut self, c: Control, deadline: &mut Option<tokio::time::Instant>) {
+        if self.on_control(c) {
+            *deadline = Some(tokio::time::Instant::now() + SHUTDOWN_TIMEOUT);
+        }
+    }
+
+    pub(super) fn next_wake(&self) -> Option<tokio::time::Instant> {
+        let idle = self.conns.values().filter_map(|c| c.idle_deadline).min();
+        let next = match (self.target.poll_timeout(), idle) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }?;
+        Some(self.start + std::time::Duration::from_nanos(next.0))
+    }
+
+    pub(super) fn now(&mut self) -> Instant {
+        let ns = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.last = self.last.max(Instant(ns));
+        self.last
+    }
+
+    /// Records and feeds one input, then drains the outputs.
+    pub(super) fn feed(&mut self, input: Input) {
+        let now = self.now();
+        if let Some(rec) = &self.recorder {
+            if let Err(e) = rec.record(now, &input) {
+                tracing::error!("recording failed, stopping it: {e}");
+                self.recorder = None;
+            }
+        }
+        self.stats.inputs += 1;
+        let crashed = self.target.violation().is_some();
+        self.target.handle(now, input);
+        self.drain();
+        if !crashed && self.target.violation().is_some() {
+            self.on_crash();
+        }
+        if self.opts.check_invariants && self.stats.invariant_failure.is_none() {
+            if let Err(v) = self.target.check_invariants() {
+                tracing::error!("invariant broken: {v}");
+                self.stats.invariant_failure = Some(v);
+            }
+        }
+    }
+
+    /// The core crashed (a sticky violation): it ignores every later input, so answer the
+    /// pending RPCs now, and let a shutdown finish at once.
+    pub(super) fn on_crash(&mut self) {
+        let v = self.target.violation().cloned();
+        let msg = v.map_or_else(String::new, |v| v.to_string());
+        tracing::error!("the target crashed (later inputs are ignored): {msg}");
+        for (_, p) in std::mem::take(&mut self.rpcs) {
+            match p {
+                Pending::External { reply, .. } => {
+                    let _ = reply.send(Err(crashed_error(&msg)));
+                }
+                Pending::Shutdown => self.shutdown_done = Some(false),
+                Pending::ListenerSync => {}
+            }
+        }
+    }
+
+    /// Runs every internal event that is due, pass after pass, until none is left. Returns
+    /// true when the budget ran out with events still runnable.
+    pub(super) fn run_ready(&mut self) -> bool {
+        let mut budget = EVENT_BUDGET;
+        while budget > 0 {
+            let now = self.now();
+            let due: Vec<Input> = self
+                .target
+                .enabled_events()
+                .into_iter()
+                .filter(|e| e.at.is_none_or(|at| at <= now))
+                .map(|e| e.input)
+                .collect();
+            if due.is_empty() {
+                return false;
+            }
+            budget = budget.saturating_sub(due.len());
+            for input in due {
+                self.feed(input);
+            }
+        }
+        // Out of budget: let the sockets in, then continue at once.
+        tracing::trace!("event budget exhausted; yielding");
+        true
+    }
+
+    pub(super) fn drain(&mut self) {
+        while let Some(out) = self.target.poll_output() {
+            if let Some(tap) = &self.opts.output_tap {
+                let _ = tap.send(out.clone());
+            }
+            match out {
+                Output::Send { conn, data } => {
+                    if self.conns.contains_key(&conn) {
+                        self.pending_out.entry(conn).or_default().push(data);
+                    }
+                }
+                Output::Close { conn } => self.close_conn(conn),
+                Output::RpcDone { id, result } => self.on_rpc_done(id, result),
+                Output::Event(e) => {
+                    tracing::debug!(thread = %e.thread, mark = e.mark.name(), "{}", e.detail);
+                    *self.stats.marks.entry(e.mark).or_default() += 1;
+                }
+            }
+        }
+    }
+
+    pub(super) fn flush_out(&mut self) {
+        for (conn, data) in std::mem::take(&mut self.pending_out) {
+            if let Some(c) = self.conns.get(&conn) {
+                let _ = c.handle.out.send(data);
+            }
+        }
+    }
+
+    pub(super) fn close_conn(&mut self, conn: ConnId) {
+        let data = self.pending_out.remove(&conn);
+        if let Some(c) = self.conns.remove(&conn) {
+            if let Some(data) = data {
+                let _ = c.handle.out.send(data);
+            }
+            tracing::debug!(conn = conn.0, "closed by target");
+        }
+        self.stats.live_conns = self.conns.len();
+    }
+
+    pub(super) fn on_net(&mut self, ev: NetEvent) {
+        match ev {
+            NetEvent::Accepted {
+                trid,
+                stream,
+                peer,
+                permit,
+            } => {
+                let conn = ConnId(self.next_conn);
+                self.next_conn += 1;
+                let handle = tcp::spawn_connection(conn, stream, peer, permit, self.net_tx.clone());
+                let now = self.now();
+                let idle_deadline = (self.idle_ns > 0).then(|| Instant(now.0 + self.idle_ns));
+                self.conns.insert(
+                    conn,
+                    Conn {
+                        handle,
+                        idle_deadline,
+                        peer_closed: false,
+                    },
+                );
+                self.stats.accepted += 1;
+                self.stats.live_conns = self.conns.len();
+                let _span = tracing::info_span!("conn", id = conn.0, %peer).entered();
+                tracing::info!(%trid, "accepted");
+                self.feed(Input::Accept { trid, conn });
+            }
+            NetEvent::Bytes { conn, data } => {
+                if self.conns.contains_key(&conn) {
+                    let _span = tracing::trace_span!("conn", id = conn.0).entered();
+                    self.feed(Input::Bytes { conn, data });
+                }
+            }
+            NetEvent::PeerClosed { conn } => {
+                let _span = tracing::debug_span!("conn", id = conn.0).entered();
+                self.on_peer_closed(conn);
+            }
+        }
+    }
+
+    pub(super) fn on_peer_closed(&mut self, conn: ConnId) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if std::mem::replace(&mut c.peer_closed, true) {
+            return;
+        }
+        c.idle_deadline = None;
+        tracing::debug!(conn = conn.0, "peer closed");
+        self.feed(Input::PeerClosed { conn });
+    }
+
+    /// Connections that are not ENABLED by their deadline are closed as if the peer left.
+    pub(super) fn expire_idle(&mut self) {
+        let now = self.now();
+        let expired: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.idle_deadline.is_some_and(|d| d <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for conn in expired {
+            if self.target.qpair_state(conn) == Some(QpairState::Enabled) {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.idle_deadline = None;
+                }
+                continue;
+            }
+            tracing::info!(
+                conn = conn.0,
+                "no ICReq/CONNECT before the idle timeout; closing"
+            );
+            if let Some(c) = self.conns.remove(&conn) {
+                drop(c);
+                self.stats.live_conns = self.conns.len();
+                self.feed(Input::PeerClosed { conn });
+            }
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! Loading a scenario (TOML, JSON, a built-in name or a seed string's key), turning catalogue
+//! switches on, and translating it into the core's `TargetConfig`; the one-line text of host
+//! steps and operator RPCs used by traces.
+
+use super::*;
+
+impl Scenario {
+    pub fn from_toml_str(text: &str, path: &str) -> Result<Scenario, ScenarioError> {
+        let s: Scenario = toml::from_str(text).map_err(|e| ScenarioError::Parse {
+            path: path.to_string(),
+            reason: e.message().replace('\n', " "),
+        })?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    pub fn from_json_str(text: &str, path: &str) -> Result<Scenario, ScenarioError> {
+        let s: Scenario = serde_json::from_str(text).map_err(|e| ScenarioError::Parse {
+            path: path.to_string(),
+            reason: e.to_string(),
+        })?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// Loads a `.toml` or `.json` file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Read {
+            path: shown.clone(),
+            reason: e.to_string(),
+        })?;
+        if path.extension().is_some_and(|e| e == "json") {
+            Scenario::from_json_str(&text, &shown)
+        } else {
+            Scenario::from_toml_str(&text, &shown)
+        }
+    }
+
+    /// A built-in name, or else a path to a `.toml`/`.json` file.
+    pub fn resolve(name_or_path: &str) -> Result<Scenario, ScenarioError> {
+        if let Some(s) = builtin(name_or_path) {
+            return Ok(s);
+        }
+        let path = Path::new(name_or_path);
+        let looks_like_file = name_or_path.ends_with(".toml") || name_or_path.ends_with(".json");
+        if looks_like_file || path.exists() {
+            return Scenario::load(path);
+        }
+        Err(ScenarioError::Unknown(name_or_path.to_string()))
+    }
+
+    /// Turns on catalogue switches by name (added to the scenario's own).
+    pub fn with_bugs(mut self, names: &[String]) -> Result<Scenario, ScenarioError> {
+        for n in names {
+            if catalogue::by_name(n).is_none() {
+                return Err(ScenarioError::UnknownBug(n.clone()));
+            }
+            if !self.bugs.contains(n) {
+                self.bugs.push(n.clone());
+            }
+        }
+        Ok(self)
+    }
+
+    /// The seed-string key: the name, then `+<bug>` per switch, sorted.
+    pub fn key(&self) -> String {
+        let mut bugs = self.bugs.clone();
+        bugs.sort();
+        bugs.dedup();
+        std::iter::once(self.name.clone())
+            .chain(bugs)
+            .collect::<Vec<_>>()
+            .join("+")
+    }
+
+    /// The scenario a seed-string key names. `file` is a scenario loaded from a file, used
+    /// when its name matches (file scenarios are not built in).
+    pub fn from_key(key: &str, file: Option<&Scenario>) -> Result<Scenario, ScenarioError> {
+        let mut parts = key.split('+');
+        let name = parts.next().unwrap_or_default();
+        let bugs: Vec<String> = parts.map(str::to_string).collect();
+        let base = match file {
+            Some(f) if f.name == name => f.clone(),
+            _ => builtin(name).ok_or_else(|| ScenarioError::Unknown(name.to_string()))?,
+        };
+        base.fixed().with_bugs(&bugs)
+    }
+
+    /// The same scenario with every catalogue switch off (the fixed core).
+    pub fn fixed(mut self) -> Scenario {
+        self.bugs.clear();
+        self
+    }
+
+    /// The switches as a core `BugSet` (names were validated).
+    pub fn bug_set(&self) -> BugSet {
+        BugSet(
+            self.bugs
+                .iter()
+                .filter_map(|n| catalogue::by_name(n))
+                .map(|b| b.id)
+                .collect(),
+        )
+    }
+
+    /// The target configuration this scenario starts from.
+    pub fn target_config(&self) -> TargetConfig {
+        TargetConfig {
+            poll_groups: self.poll_groups,
+            parking: match self.parking {
+                Parking::Retry => ConnectParking::Retry,
+                Parking::Queue => ConnectParking::Queue,
+            },
+            bugs: self.bug_set(),
+            listeners: self
+                .listeners
+                .iter()
+                .filter_map(|l| l.parse::<Trid>().ok())
+                .collect(),
+            subsystems: self
+                .subsystems
+                .iter()
+                .map(SubsystemSpec::to_config)
+                .collect(),
+            ..TargetConfig::default()
+        }
+    }
+
+    /// Number of droppable items: operator actions, hosts, then every host step.
+    pub fn droppable_items(&self) -> usize {
+        self.operator.len()
+            + self.hosts.len()
+            + self.hosts.iter().map(|h| h.script.len()).sum::<usize>()
+    }
+}
+
+impl SubsystemSpec {
+    pub fn to_config(&self) -> SubsystemConfig {
+        SubsystemConfig {
+            allow_any_host: self.allow_any_host,
+            hosts: self.hosts.clone(),
+            listeners: self
+                .listeners
+                .iter()
+                .filter_map(|l| l.parse::<Trid>().ok())
+                .collect(),
+            namespaces: self.namespaces.iter().map(|n| n.to_config()).collect(),
+            min_cntlid: self.min_cntlid,
+            max_cntlid: self.max_cntlid,
+            ..SubsystemConfig::new(&self.nqn)
+        }
+    }
+}
+
+impl fmt::Display for HostStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HostStep::Connect => write!(f, "connect"),
+            HostStep::OpenAdmin => write!(f, "open admin queue (ICReq only)"),
+            HostStep::ConnectAdmin => write!(f, "admin CONNECT"),
+            HostStep::Initialize => write!(f, "initialize controller"),
+            HostStep::ConnectIo { qid } => write!(f, "connect I/O queue {qid}"),
+            HostStep::Read {
+                qid,
+                nsid,
+                slba,
+                nlb,
+            } => {
+                write!(f, "read q{qid} ns{nsid} lba {slba}+{nlb}")
+            }
+            HostStep::Write {
+                qid,
+                nsid,
+                slba,
+                blocks,
+            } => {
+                write!(f, "write q{qid} ns{nsid} lba {slba}+{blocks}")
+            }
+            HostStep::KeepAlive => write!(f, "keep alive"),
+            HostStep::StopKeepAlive => write!(f, "stop keep-alives"),
+            HostStep::Reset => write!(f, "reset controller (CC.EN=0)"),
+            HostStep::Shutdown => write!(f, "shut down controller (CC.SHN)"),
+            HostStep::Disconnect { qid } => write!(f, "disconnect q{qid}"),
+            HostStep::DisconnectAll => write!(f, "disconnect all queues"),
+        }
+    }
+}
+
+impl fmt::Display for OperatorRpc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OperatorRpc::Pause { nqn, nsid } => write!(f, "pause {nqn} nsid={nsid}"),
+            OperatorRpc::Resume { nqn } => write!(f, "resume {nqn}"),
+            OperatorRpc::StopListen { listener, nqn } => match nqn {
+                Some(n) => write!(f, "stop_listen_async {listener} subsystem={n}"),
+                None => write!(f, "stop_listen_async {listener} subsystem=none"),
+            },
+            OperatorRpc::AddListener { nqn, listener } => {
+                write!(f, "add listener {listener} to {nqn}")
+            }
+            OperatorRpc::RemoveListener { nqn, listener } => {
+                write!(f, "remove listener {listener} from {nqn}")
+            }
+            OperatorRpc::AddNamespace { nqn, ns } => {
+                write!(f, "add namespace {} to {nqn}", ns.nsid)
+            }
+            OperatorRpc::RemoveNamespace { nqn, nsid } => {
+                write!(f, "remove namespace {nsid} from {nqn}")
+            }
+            OperatorRpc::StartSubsystem { nqn } => write!(f, "start {nqn}"),
+            OperatorRpc::StopSubsystem { nqn } => write!(f, "stop {nqn}"),
+            OperatorRpc::DeleteSubsystem { nqn } => write!(f, "delete {nqn}"),
+            OperatorRpc::DisconnectQpair { host, qid } => {
+                write!(f, "disconnect qpair of host {host} q{qid}")
+            }
+            OperatorRpc::Shutdown => write!(f, "shut the target down"),
+        }
+    }
+}
+
+impl HostSpec {
+    /// Whether this host's listener is the given one.
+    pub fn trid(&self) -> Trid {
+        self.listener
+            .parse()
+            .unwrap_or_else(|_| Trid::tcp("0.0.0.0", 0))
+    }
+}
