@@ -433,6 +433,4 @@ fn symmetry_reduces_states_and_keeps_violations() {
     // above the orbit count; Stateright's DFS, which keeps other representatives, stores 665.
     assert_eq!((full.states, sym.states, dfs.states), (8_832, 508, 508));
     assert_eq!(sym.outcome, Outcome::Verified);
-    let full_terms: std::collections::BTreeSet<u128> = full.terminals.iter().copied().collect();
-    assert!(!full_terms.is_empty() && !sym.terminals.is_empty());
 }
