@@ -105,12 +105,12 @@ impl<'a, M: Model, F: Fp + Into<u128>> Shared<'a, M, F> {
         }
     }
 
-    pub fn sometimes(&self) -> Vec<(&'static str, bool)> {
+    pub fn sometimes(&self) -> Vec<(String, bool)> {
         self.props
             .iter()
             .zip(&self.reached)
             .filter(|(p, _)| p.expectation == Expectation::Sometimes)
-            .map(|(p, r)| (p.name, r.load(Relaxed)))
+            .map(|(p, r)| (p.name.clone(), r.load(Relaxed)))
             .collect()
     }
 
@@ -333,7 +333,7 @@ pub(crate) fn finish<M: Model, F: Fp + Into<u128>>(
     let violations: Vec<Violation<M>> = found
         .iter()
         .map(|&(p, fp)| Violation {
-            property: sh.props[p].name,
+            property: sh.props[p].name.clone(),
             path: path_to(sh, fp),
         })
         .collect();

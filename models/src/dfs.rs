@@ -231,7 +231,7 @@ pub fn run<M: Model, F: Fp + Into<u128>>(model: &M, opts: &CheckOptions) -> Repo
     let mut report = finish::<M, F>(&sh, depth, incomplete, &[]);
     if let Some((p, path)) = dfs.found.take() {
         report.violations.push(Violation {
-            property: sh.props[p].name,
+            property: sh.props[p].name.clone(),
             path,
         });
         report.outcome = crate::report::Outcome::Violated;

@@ -22,25 +22,34 @@ pub enum Expectation {
 
 /// A named property over states.
 pub struct Property<M: Model + ?Sized> {
-    pub name: &'static str,
+    pub name: String,
     pub expectation: Expectation,
-    pub holds: fn(&M, &M::State) -> bool,
+    pub holds: Predicate<M>,
 }
 
+/// A property's test.
+pub type Predicate<M> = Box<dyn Fn(&M, &<M as Model>::State) -> bool + Send + Sync>;
+
 impl<M: Model + ?Sized> Property<M> {
-    pub fn always(name: &'static str, holds: fn(&M, &M::State) -> bool) -> Self {
+    pub fn always(
+        name: impl Into<String>,
+        holds: impl Fn(&M, &M::State) -> bool + Send + Sync + 'static,
+    ) -> Self {
         Property {
-            name,
+            name: name.into(),
             expectation: Expectation::Always,
-            holds,
+            holds: Box::new(holds),
         }
     }
 
-    pub fn sometimes(name: &'static str, holds: fn(&M, &M::State) -> bool) -> Self {
+    pub fn sometimes(
+        name: impl Into<String>,
+        holds: impl Fn(&M, &M::State) -> bool + Send + Sync + 'static,
+    ) -> Self {
         Property {
-            name,
+            name: name.into(),
             expectation: Expectation::Sometimes,
-            holds,
+            holds: Box::new(holds),
         }
     }
 }

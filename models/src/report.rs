@@ -82,7 +82,7 @@ impl<M: Model> Path<M> {
 /// An `always` property that failed, with a path to a state where it fails.
 #[derive(Debug, Clone)]
 pub struct Violation<M: Model> {
-    pub property: &'static str,
+    pub property: String,
     pub path: Path<M>,
 }
 
@@ -94,7 +94,7 @@ pub enum Outcome {
     /// At least one `always` property fails (see `Report::violations`).
     Violated,
     /// Everything explored, no violation, but these `sometimes` properties were never reached.
-    Unreached(Vec<&'static str>),
+    Unreached(Vec<String>),
     /// A bound stopped the search; nothing is proven.
     Incomplete(String),
 }
@@ -111,7 +111,7 @@ pub struct Report<M: Model> {
     pub depth: u64,
     pub elapsed: Duration,
     /// Every `sometimes` property and whether it was reached.
-    pub sometimes: Vec<(&'static str, bool)>,
+    pub sometimes: Vec<(String, bool)>,
     /// One violation per failed `always` property (BFS: a shortest one).
     pub violations: Vec<Violation<M>>,
     /// Sorted fingerprints of terminal states (when `collect_terminals`).
@@ -129,7 +129,7 @@ impl<M: Model> Report<M> {
 pub(crate) fn verdict(
     violated: bool,
     incomplete: Option<String>,
-    sometimes: &[(&'static str, bool)],
+    sometimes: &[(String, bool)],
 ) -> Outcome {
     if violated {
         return Outcome::Violated;
@@ -137,10 +137,10 @@ pub(crate) fn verdict(
     if let Some(why) = incomplete {
         return Outcome::Incomplete(why);
     }
-    let missing: Vec<&'static str> = sometimes
+    let missing: Vec<String> = sometimes
         .iter()
         .filter(|(_, r)| !r)
-        .map(|(n, _)| *n)
+        .map(|(n, _)| n.clone())
         .collect();
     if missing.is_empty() {
         Outcome::Verified

@@ -186,11 +186,11 @@ fn a_never_reached_sometimes_fails_the_check() {
     }
     assert_eq!(
         check(&Never, &opts()).outcome,
-        Outcome::Unreached(vec!["reaches 7"])
+        Outcome::Unreached(vec!["reaches 7".to_string()])
     );
     assert_eq!(
         check_dfs(&Never, &opts()).outcome,
-        Outcome::Unreached(vec!["reaches 7"])
+        Outcome::Unreached(vec!["reaches 7".to_string()])
     );
 }
 
@@ -319,8 +319,12 @@ fn sleep_sets_keep_terminal_states_and_violations_and_save_transitions() {
                 ..opts()
             },
         );
-        let fixed =
-            |r: &crate::Report<Racers>| r.violations.iter().map(|v| v.property).collect::<Vec<_>>();
+        let fixed = |r: &crate::Report<Racers>| {
+            r.violations
+                .iter()
+                .map(|v| v.property.clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(fixed(&full), fixed(&por));
         let ok = Racers { k };
         let _ = ok;
