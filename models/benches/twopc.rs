@@ -9,7 +9,7 @@
 mod peer;
 
 use fabcheck_models::twopc::TwoPhaseSys;
-use fabcheck_models::{check, CheckOptions, Outcome};
+use fabcheck_models::{check, check_dfs, CheckOptions, Outcome};
 use stateright::{Checker, Model as _};
 use std::time::Instant;
 
@@ -50,6 +50,15 @@ fn main() {
     assert_eq!(ours.outcome, Outcome::Verified);
 
     let t = Instant::now();
+    let dfs_ours = check_dfs(&TwoPhaseSys { rms }, &CheckOptions::default());
+    let dfs_ours_rate = row(
+        "fabcheck-models dfs (1 thread)",
+        dfs_ours.states as usize,
+        t.elapsed().as_secs_f64(),
+    );
+    assert_eq!(dfs_ours.states, ours.states);
+
+    let t = Instant::now();
     let bfs = peer::TwoPhaseSys { rms: 0..rms }
         .checker()
         .threads(threads)
@@ -86,9 +95,11 @@ fn main() {
         "state counts differ"
     );
     println!(
-        "ratio fabcheck/stateright: {:.2}x (vs bfs), {:.2}x (vs dfs); unique states equal: {}",
+        "ratio fabcheck bfs / stateright bfs: {:.2}x; fabcheck bfs / stateright dfs: {:.2}x; \
+         fabcheck dfs (1 thread) / stateright dfs ({threads} threads): {:.2}x; unique states equal: {}",
         ours_rate / bfs_rate,
         ours_rate / dfs_rate,
+        dfs_ours_rate / dfs_rate,
         ours.states
     );
 }

@@ -2,8 +2,8 @@
 //!
 //! Each level's frontier is expanded in chunks claimed by the workers; new states go to
 //! per-worker lists with their order key (level, parent position, action index). After the
-//! level, the lists are merged, sorted by key, and only the entry holding the smallest key of
-//! each fingerprint survives (the visited table keeps that smallest key), so the next frontier,
+//! level, the lists are merged, sorted by fingerprint, and only the entry holding the smallest
+//! key of each fingerprint survives (the visited table keeps that smallest key), so the next frontier,
 //! every recorded parent and therefore every counterexample are the same for any thread count.
 //! Properties are checked when a state is expanded; a level that finds a violation is finished
 //! and the search stops, so the counterexample is a shortest one.
@@ -128,6 +128,9 @@ impl<'a, M: Model, F: Fp + Into<u128>> Shared<'a, M, F> {
 /// What one worker gathered in one level.
 struct Local<M: Model, F> {
     next: Vec<(u64, F, M::State)>,
+    /// New states and transitions not yet added to the shared counters.
+    fresh: u64,
+    steps: u64,
     violations: Vec<(usize, u64, F)>,
     incomplete: Option<String>,
 }
@@ -144,13 +147,15 @@ fn expand_one<M: Model, F: Fp + Into<u128>>(
     succ: &mut Vec<(M::Action, M::State)>,
 ) {
     let (k, fp, state) = entry;
-    for p in sh.failing(state) {
-        local.violations.push((p, *k, *fp));
+    for (p, prop) in sh.props.iter().enumerate() {
+        if prop.expectation == Expectation::Always && !(prop.holds)(sh.model, state) {
+            local.violations.push((p, *k, *fp));
+        }
     }
     sh.note_sometimes(state);
     succ.clear();
     sh.model.successors(state, succ);
-    sh.transitions.fetch_add(succ.len() as u64, Relaxed);
+    local.steps += succ.len() as u64;
     if succ.is_empty() {
         sh.terminal(*fp);
         return;
@@ -171,7 +176,7 @@ fn expand_one<M: Model, F: Fp + Into<u128>>(
         let nk = key(level + 1, idx, a);
         match sh.visited.insert(nfp, *fp, nk) {
             Insert::New => {
-                sh.states.fetch_add(1, Relaxed);
+                local.fresh += 1;
                 local.next.push((nk, nfp, next));
             }
             Insert::Improved => local.next.push((nk, nfp, next)),
@@ -189,6 +194,8 @@ fn worker<M: Model, F: Fp + Into<u128>>(
 ) -> Local<M, F> {
     let mut local = Local {
         next: Vec::new(),
+        fresh: 0,
+        steps: 0,
         violations: Vec::new(),
         incomplete: None,
     };
@@ -207,6 +214,10 @@ fn worker<M: Model, F: Fp + Into<u128>>(
         for (i, e) in frontier[start..end].iter().enumerate() {
             expand_one(sh, level, start + i, e, &mut local, &mut succ);
         }
+        sh.states
+            .fetch_add(std::mem::take(&mut local.fresh), Relaxed);
+        sh.transitions
+            .fetch_add(std::mem::take(&mut local.steps), Relaxed);
         sh.progress(level);
     }
 }
@@ -233,15 +244,17 @@ fn level<M: Model, F: Fp + Into<u128>>(
     })
 }
 
-/// The next frontier: every worker's new states, sorted by key, one per fingerprint (the one
-/// whose key the visited table kept).
-fn merge<M: Model, F: Fp>(sh: &Shared<'_, M, F>, locals: &mut [Local<M, F>]) -> Vec<Entry<M, F>> {
+/// The next frontier: every worker's new states, sorted by fingerprint, one per fingerprint
+/// (the one whose key the visited table kept).
+fn merge<M: Model, F: Fp>(locals: &mut [Local<M, F>]) -> Vec<Entry<M, F>> {
     let mut next: Vec<Entry<M, F>> = locals
         .iter_mut()
         .flat_map(|l| std::mem::take(&mut l.next))
         .collect();
-    next.sort_unstable_by_key(|e| e.0);
-    next.retain(|(k, fp, _)| sh.visited.get(*fp).is_some_and(|(_, kept)| kept == *k));
+    // Every improvement of a key pushed an entry, so the smallest key per fingerprint is the
+    // one the table kept; the frontier is in fingerprint order.
+    next.sort_unstable_by_key(|e| (e.1, e.0));
+    next.dedup_by_key(|e| e.1);
     next
 }
 
@@ -310,7 +323,7 @@ pub fn run<M: Model, F: Fp + Into<u128>>(model: &M, opts: &CheckOptions) -> Repo
         let mut locals = level(&sh, depth, &frontier);
         incomplete = incomplete.or_else(|| locals.iter().find_map(|l| l.incomplete.clone()));
         found = first_violations(&locals);
-        frontier = merge(&sh, &mut locals);
+        frontier = merge(&mut locals);
         if !found.is_empty() || sh.stop.load(Relaxed) {
             break;
         }

@@ -133,11 +133,16 @@ impl Model for TwoPhaseSys {
         ]
     }
 
-    /// Resource managers are interchangeable: sort them by state (stable, as Stateright's
-    /// `RewritePlan::from_values_to_sort`) and rename them everywhere.
+    /// Resource managers are interchangeable: sort them by everything that describes one (its
+    /// state, whether the TM saw it prepared, whether its Prepared message is out) and rename
+    /// them everywhere. Unlike sorting by state alone (Stateright's representative), this is a
+    /// true canonical form, so the reduced count does not depend on the search order.
     fn canonical(&self, s: &TwoPhaseState) -> TwoPhaseState {
         let mut order: Vec<usize> = (0..self.rms).collect();
-        order.sort_by_key(|&i| s.rm_state[i]);
+        order.sort_by_key(|&rm| {
+            let sent = s.msgs.contains(&Message::Prepared { rm });
+            (s.rm_state[rm], s.tm_prepared[rm], sent)
+        });
         let mut rename = vec![0; self.rms];
         for (new, &old) in order.iter().enumerate() {
             rename[old] = new;

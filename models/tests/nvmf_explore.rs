@@ -1,4 +1,6 @@
-//! The NVMe-oF world explored exhaustively.
+//! The NVMe-oF world explored exhaustively: built-in configurations complete with every switch
+//! off (state counts pinned, every required mark reached), and with `spdk-3302` on BFS finds a
+//! shortest counterexample whose seed string replays in the simulator to the same violation.
 
 use fabcheck_models::nvmf::NvmfModel;
 use fabcheck_models::{check, CheckOptions, Outcome};
@@ -9,41 +11,67 @@ fn model(name: &str, bugs: &[&str]) -> NvmfModel {
     NvmfModel::new(Scenario::resolve(name).unwrap().with_bugs(&bugs).unwrap())
 }
 
-#[test]
-fn probe() {
-    let m = model("seed-3302", &[]);
-    let r = check(
-        &m,
-        &CheckOptions {
-            threads: 2,
-            max_states: Some(200_000),
-            ..CheckOptions::default()
-        },
-    );
-    eprintln!(
-        "{:?} states={} trans={} depth={} t={:?} sometimes={:?}",
-        r.outcome, r.states, r.transitions, r.depth, r.elapsed, r.sometimes
-    );
-    let m = model("seed-3302", &["spdk-3302"]);
-    let r = check(
-        &m,
-        &CheckOptions {
-            threads: 2,
-            max_states: Some(200_000),
-            ..CheckOptions::default()
-        },
-    );
-    eprintln!(
-        "{:?} states={} trans={} depth={} t={:?}",
-        r.outcome, r.states, r.transitions, r.depth, r.elapsed
-    );
-    if let Some(v) = r.violations.first() {
-        eprintln!(
-            "{} len {} seed {}",
-            v.property,
-            v.path.len(),
-            m.seed_string(v.path.steps.iter().map(|s| &s.0))
-        );
+fn opts(threads: usize) -> CheckOptions {
+    CheckOptions {
+        threads,
+        ..CheckOptions::default()
     }
-    let _ = Outcome::Verified;
+}
+
+const CHURN_SMALL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/churn-small.toml");
+
+#[test]
+fn seed_3302_completes_clean_on_the_fixed_core() {
+    let m = model("seed-3302", &[]);
+    let one = check(&m, &opts(1));
+    assert_eq!(one.outcome, Outcome::Verified, "{:?}", one.sometimes);
+    assert_eq!((one.states, one.transitions, one.depth), (3845, 9004, 30));
+    assert!(one.sometimes.iter().all(|(_, reached)| *reached));
+    assert_eq!(one.sometimes.len(), 2);
+    let two = check(&m, &opts(2));
+    assert_eq!((two.states, two.transitions), (one.states, one.transitions));
+}
+
+#[test]
+fn small_churn_completes_clean_on_the_fixed_core() {
+    let m = model(CHURN_SMALL, &[]);
+    let r = check(&m, &opts(2));
+    assert_eq!(r.outcome, Outcome::Verified, "{:?}", r.sometimes);
+    assert_eq!((r.states, r.transitions, r.depth), (2356, 4405, 62));
+    assert_eq!(r.sometimes.len(), 7);
+}
+
+#[test]
+fn spdk_3302_shortest_counterexample_replays_in_the_simulator() {
+    let m = model("seed-3302", &["spdk-3302"]);
+    let r = check(&m, &opts(2));
+    assert_eq!(r.outcome, Outcome::Violated);
+    let v = &r.violations[0];
+    assert_eq!(v.property, "no safety violation");
+    assert_eq!(v.path.len(), 9);
+    let shorter = check(
+        &m,
+        &CheckOptions {
+            max_depth: Some(8),
+            ..opts(2)
+        },
+    );
+    assert!(
+        matches!(shorter.outcome, Outcome::Incomplete(_)),
+        "no violation within 8 steps: 9 is the shortest"
+    );
+    let seed = m.seed_string(v.path.steps.iter().map(|s| &s.0));
+    let found = v
+        .path
+        .last()
+        .failure()
+        .expect("the last state failed")
+        .clone();
+    assert!(found.signature().contains("free_aer"), "{found}");
+    let replayed = fabcheck_sim::run(&m.sc, &seed.to_string().parse().unwrap(), false);
+    assert_eq!(replayed.failure, Some(found));
+    assert_eq!(replayed.steps, 9);
+    let same = check(&m, &opts(1));
+    let seed1 = m.seed_string(same.violations[0].path.steps.iter().map(|s| &s.0));
+    assert_eq!(seed1, seed, "the same counterexample on 1 and 2 threads");
 }
