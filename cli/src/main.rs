@@ -5,6 +5,7 @@
 //! 2 liveness violation, 3 nondeterminism, 64 bad usage or bad input (one line on stderr).
 
 mod bench;
+mod explore;
 mod hunt;
 mod replay;
 mod report;
@@ -52,6 +53,8 @@ enum Command {
     Bugs,
     /// Measure speed and time to first detection of spdk-3302.
     Bench(bench::BenchArgs),
+    /// Explore a scenario's world exhaustively (breadth-first, shortest counterexamples).
+    Explore(explore::ExploreArgs),
 }
 
 /// A bad-input error: printed as one line, exit 64.
@@ -107,6 +110,7 @@ fn main() -> ExitCode {
         Command::Scenarios => Ok(report::scenarios()),
         Command::Bugs => Ok(report::bugs()),
         Command::Bench(a) => bench::bench(a),
+        Command::Explore(a) => explore::explore(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -5,6 +5,8 @@
 //! `cargo bench -p fabcheck-models --bench twopc` (FABCHECK_2PC_RMS=9, FABCHECK_2PC_THREADS=2
 //! by default).
 
+#![allow(clippy::disallowed_methods)] // wall time measures the checkers, nothing else
+
 #[path = "peer/stateright_2pc.rs"]
 mod peer;
 

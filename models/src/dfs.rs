@@ -9,7 +9,7 @@ use crate::model::Model;
 use crate::por::{child_sleep, contains, intersect, Slept};
 use crate::report::{CheckOptions, Path, Report, Violation};
 use crate::visited::Insert;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering::Relaxed;
 
 struct Frame<M: Model> {
@@ -26,7 +26,7 @@ struct Frame<M: Model> {
 struct Dfs<'a, 's, M: Model, F> {
     sh: &'s Shared<'a, M, F>,
     stack: Vec<Frame<M>>,
-    sleeps: HashMap<u128, Vec<Slept<M>>>,
+    sleeps: BTreeMap<u128, Vec<Slept<M>>>,
     incomplete: Option<String>,
     depth: u64,
     found: Option<(usize, Path<M>)>,
@@ -193,7 +193,7 @@ impl<M: Model, F: Fp + Into<u128>> Dfs<'_, '_, M, F> {
         while !self.stack.is_empty() && self.found.is_none() && self.incomplete_budget() {
             self.step();
             n += 1;
-            if n % 4096 == 0 {
+            if n & 4095 == 0 {
                 self.sh.progress(self.depth);
             }
         }
@@ -216,7 +216,7 @@ pub fn run<M: Model, F: Fp + Into<u128>>(model: &M, opts: &CheckOptions) -> Repo
     let mut dfs = Dfs {
         sh: &sh,
         stack: Vec::new(),
-        sleeps: HashMap::new(),
+        sleeps: BTreeMap::new(),
         incomplete: None,
         depth: 0,
         found: None,
