@@ -75,3 +75,18 @@ fn spdk_3302_shortest_counterexample_replays_in_the_simulator() {
     let seed1 = m.seed_string(same.violations[0].path.steps.iter().map(|s| &s.0));
     assert_eq!(seed1, seed, "the same counterexample on 1 and 2 threads");
 }
+
+#[test]
+fn ctrlr_add_fail_window_clean_then_found_and_replayed() {
+    let clean = check(&model("seed-3302-ctrlr-add-fail", &[]), &opts(2));
+    assert_eq!(clean.outcome, Outcome::Verified, "{:?}", clean.sometimes);
+    assert_eq!(clean.states, 2130);
+    let m = model("seed-3302-ctrlr-add-fail", &["spdk-3302"]);
+    let r = check(&m, &opts(2));
+    assert_eq!(r.outcome, Outcome::Violated);
+    let path = &r.violations[0].path;
+    assert_eq!(path.len(), 16);
+    let seed = m.seed_string(path.steps.iter().map(|s| &s.0));
+    let replayed = fabcheck_sim::run(&m.sc, &seed, false);
+    assert_eq!(replayed.failure.as_ref(), path.last().failure());
+}
