@@ -7,6 +7,7 @@
 mod bench;
 mod export_story;
 mod fuzz_input;
+mod explore;
 mod hunt;
 mod merge;
 mod replay;
@@ -72,6 +73,8 @@ enum Command {
     },
     /// Fold `hunt --shard I/N --json` outputs into one summary.
     Merge(merge::MergeArgs),
+    /// Explore a scenario's world exhaustively (breadth-first, shortest counterexamples).
+    Explore(explore::ExploreArgs),
 }
 
 /// A bad-input error: printed as one line, exit 64.
@@ -133,6 +136,7 @@ fn main() -> ExitCode {
             out,
         } => export_story::export_story(&seed, scenario.as_deref(), out.as_deref()),
         Command::Merge(a) => merge::merge_cmd(a),
+        Command::Explore(a) => explore::explore(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

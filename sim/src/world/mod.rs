@@ -17,6 +17,7 @@
 mod apply;
 mod drain;
 mod enabled;
+mod explore;
 mod host;
 
 use crate::chooser::{Chooser, Recorder};
@@ -32,6 +33,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 pub use enabled::Event;
+pub use explore::{Stage, Stepped, WorldState};
 use host::HostSlot;
 
 /// Why a run failed.

@@ -1,0 +1,71 @@
+//! `fabcheck explore` end to end: verified (0), a violation whose seed string `replay` replays
+//! (1), incomplete on a bound (0, says so), refused switches (64, one line).
+
+use std::process::{Command, Output};
+
+fn fabcheck(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fabcheck"))
+        .args(args)
+        .output()
+        .expect("fabcheck runs")
+}
+
+fn text(o: &Output) -> (i32, String, String) {
+    (
+        o.status.code().expect("exited normally"),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn seed_3302_is_verified_on_the_fixed_core() {
+    let (code, out, _) = text(&fabcheck(&[
+        "explore",
+        "--scenario",
+        "seed-3302",
+        "--threads",
+        "2",
+    ]));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("states 3845 "), "{out}");
+    assert!(out.contains("result: verified"), "{out}");
+}
+
+#[test]
+fn spdk_3302_violation_prints_a_seed_that_replays() {
+    let dir = std::env::temp_dir().join(format!("fabcheck-explore-{}", std::process::id()));
+    let out_dir = dir.to_str().unwrap();
+    let args = [
+        "explore",
+        "--scenario",
+        "seed-3302",
+        "--bug",
+        "spdk-3302",
+        "--json",
+        "--out",
+        out_dir,
+    ];
+    let (code, out, _) = text(&fabcheck(&args));
+    assert_eq!(code, 1, "{out}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["result"], "violation");
+    assert_eq!(v["length"], 9);
+    let seed = v["seed"].as_str().unwrap();
+    let (code, _, err) = text(&fabcheck(&["replay", seed]));
+    assert_eq!(code, 1, "{err}");
+    let (_, out, err) = text(&fabcheck(&["replay", seed]));
+    assert!(format!("{out}{err}").contains("free_aer"));
+}
+
+#[test]
+fn a_bound_is_incomplete_and_refused_switches_are_one_line() {
+    let (code, out, _) = text(&fabcheck(&["explore", "--max-states", "50"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("result: incomplete (state bound"), "{out}");
+    for bad in [["explore", "--por", "on"], ["explore", "--symmetry", "on"]] {
+        let (code, _, err) = text(&fabcheck(&bad));
+        assert_eq!(code, 64);
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}

@@ -1,0 +1,125 @@
+//! The `Model` trait: what a system under check must say (initial states, enabled actions in a
+//! deterministic order, next states, properties), plus optional hooks for bounds, symmetry and
+//! partial-order reduction.
+//!
+//! Contract the engine relies on: `actions` lists the same actions in the same order every time
+//! it is asked about the same state, and `next_state` is a pure function. Two states with the
+//! same `Hash` are the same state (fields left out of `Hash` must not influence the future; they
+//! may only carry what the last step did, for `sometimes` properties).
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// Whether a property must hold everywhere or somewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expectation {
+    /// Must hold in every reachable state; a state where it fails is a violation.
+    Always,
+    /// Must hold in at least one reachable state; never reaching it fails the check (a vacuous
+    /// exploration is not a proof).
+    Sometimes,
+}
+
+/// A named property over states.
+pub struct Property<M: Model + ?Sized> {
+    pub name: String,
+    pub expectation: Expectation,
+    pub holds: Predicate<M>,
+}
+
+/// A property's test.
+pub type Predicate<M> = Box<dyn Fn(&M, &<M as Model>::State) -> bool + Send + Sync>;
+
+impl<M: Model + ?Sized> Property<M> {
+    pub fn always(
+        name: impl Into<String>,
+        holds: impl Fn(&M, &M::State) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        Property {
+            name: name.into(),
+            expectation: Expectation::Always,
+            holds: Box::new(holds),
+        }
+    }
+
+    pub fn sometimes(
+        name: impl Into<String>,
+        holds: impl Fn(&M, &M::State) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        Property {
+            name: name.into(),
+            expectation: Expectation::Sometimes,
+            holds: Box::new(holds),
+        }
+    }
+}
+
+/// What one action touches: the logical thread that takes it and the objects it reads and
+/// writes. Two actions commute (are independent) when they run on different threads and neither
+/// writes an object the other reads or writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Footprint {
+    pub thread: u64,
+    pub reads: Vec<u64>,
+    pub writes: Vec<u64>,
+}
+
+impl Footprint {
+    /// Whether `self` and `other` commute.
+    pub fn independent(&self, other: &Footprint) -> bool {
+        let touches = |w: &[u64], f: &Footprint| {
+            w.iter()
+                .any(|o| f.reads.contains(o) || f.writes.contains(o))
+        };
+        self.thread != other.thread
+            && !touches(&self.writes, other)
+            && !touches(&other.writes, self)
+    }
+}
+
+/// A system to check.
+pub trait Model: Sync {
+    type State: Clone + Hash + Debug + Send + Sync;
+    type Action: Clone + Debug + PartialEq + Send + Sync;
+
+    /// The initial states, in a fixed order.
+    fn init_states(&self) -> Vec<Self::State>;
+
+    /// The actions enabled in `state`, appended to `out` in a deterministic order.
+    fn actions(&self, state: &Self::State, out: &mut Vec<Self::Action>);
+
+    /// The state after `action`; `None` when the action turns out to do nothing.
+    fn next_state(&self, state: &Self::State, action: &Self::Action) -> Option<Self::State>;
+
+    /// The properties to check.
+    fn properties(&self) -> Vec<Property<Self>>;
+
+    /// Every successor with its action, in action order. Override when actions and successors
+    /// are cheaper to compute together.
+    fn successors(&self, state: &Self::State, out: &mut Vec<(Self::Action, Self::State)>) {
+        let mut actions = Vec::new();
+        self.actions(state, &mut actions);
+        for a in actions {
+            if let Some(next) = self.next_state(state, &a) {
+                out.push((a, next));
+            }
+        }
+    }
+
+    /// Whether `state` may be expanded. A state outside the model's own bounds is kept but not
+    /// expanded, and the run becomes incomplete.
+    fn within_bounds(&self, _state: &Self::State) -> bool {
+        true
+    }
+
+    /// The representative of `state`'s symmetry class (used when symmetry reduction is on).
+    /// Must map every permutation of interchangeable components to the same state.
+    fn canonical(&self, state: &Self::State) -> Self::State {
+        state.clone()
+    }
+
+    /// `action`'s footprint in `state`, or `None` when unknown (then it commutes with nothing).
+    fn footprint(&self, _state: &Self::State, _action: &Self::Action) -> Option<Footprint> {
+        None
+    }
+}
