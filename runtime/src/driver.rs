@@ -43,6 +43,8 @@ pub enum Control {
     },
     Shutdown,
     Inspect(InspectFn),
+    /// The peer address of every live connection.
+    Peers(oneshot::Sender<BTreeMap<u64, std::net::SocketAddr>>),
 }
 
 /// Counters the driver keeps.
@@ -134,6 +136,13 @@ impl crate::rpc::Backend for DriverHandle {
     async fn core(&self, request: RpcRequest) -> Result<RpcResponse, RpcError> {
         self.rpc(request).await
     }
+    async fn peers(&self) -> BTreeMap<u64, std::net::SocketAddr> {
+        let (tx, rx) = oneshot::channel();
+        if self.ctl.send(Control::Peers(tx)).is_err() {
+            return BTreeMap::new();
+        }
+        rx.await.unwrap_or_default()
+    }
     fn shutdown(&self) {
         DriverHandle::shutdown(self);
     }
@@ -224,6 +233,7 @@ struct Conn {
     /// Close the connection if it is not ENABLED by then.
     idle_deadline: Option<Instant>,
     peer_closed: bool,
+    peer: std::net::SocketAddr,
 }
 
 struct Driver {
@@ -456,6 +466,7 @@ impl Driver {
                         handle,
                         idle_deadline,
                         peer_closed: false,
+                        peer,
                     },
                 );
                 self.stats.accepted += 1;
@@ -526,6 +537,11 @@ impl Driver {
             }
             Control::Inspect(f) => {
                 f(&self.target, &self.stats);
+                false
+            }
+            Control::Peers(reply) => {
+                let peers = self.conns.iter().map(|(id, c)| (id.0, c.peer));
+                let _ = reply.send(peers.collect());
                 false
             }
             Control::Shutdown => {

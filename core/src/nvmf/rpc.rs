@@ -558,6 +558,10 @@ impl Target {
                 hosts: s.hosts.iter().cloned().collect(),
                 listeners: s.listeners.iter().cloned().collect(),
                 namespaces: s.namespaces.values().map(|n| n.cfg.clone()).collect(),
+                serial: s.serial.clone(),
+                model: s.model.clone(),
+                min_cntlid: s.min_cntlid,
+                max_cntlid: s.max_cntlid,
             })
             .collect()
     }
@@ -574,7 +578,8 @@ impl Target {
                 cntlid: c.cntlid,
                 hostnqn: c.hostnqn.clone(),
                 hostid: c.hostid,
-                num_io_qpairs: c.qpair_mask.iter().filter(|q| **q != 0).count() as u32,
+                // SPDK counts every bit of qpair_mask, the admin queue's included.
+                num_io_qpairs: c.qpair_mask.len() as u32,
             })
             .collect();
         Ok(RpcResponse::Controllers(infos))
