@@ -153,8 +153,10 @@ impl Target {
 
     fn identify(&mut self, r: ReqH, c: CtrlrH, cns: u8, nsid: u32) -> Status {
         let data = match cns {
-            0x00 => self.identify_ns(c, nsid),
-            0x01 => self.identify_ctrlr(c).map(|id| id.to_bytes()),
+            0x00 => self.identify_ns(c, nsid).map(super::multipath::ns),
+            0x01 => self
+                .identify_ctrlr(c)
+                .map(|id| super::multipath::ctrlr(id.to_bytes())),
             0x02 => self.identify_active_ns_list(c, nsid),
             0x03 => self.identify_ns_descriptors(c, nsid),
             // I/O command set specific namespace / controller data (NVM): all zeros.

@@ -25,6 +25,7 @@ mod display;
 pub mod invariants;
 mod io;
 mod listener;
+mod multipath;
 mod poll_group;
 mod qpair;
 mod request;

@@ -86,7 +86,8 @@ pub(super) fn create_transport(t: CreateTransportP) -> Result<Call, JsonRpcError
         t.in_capsule_data_size.map(u64::from),
     );
     ask("max_io_size", t.max_io_size.map(u64::from));
-    ask("c2h_success", t.c2h_success.map(u64::from));
+    // rpc.py sends c2h_success = true by default; the option only permits the optimisation, and
+    // nvmf_get_transports reports what is served (false), so it is not refused.
     Ok(Call::CreateTransport {
         trtype: t.trtype,
         asked,

@@ -230,7 +230,6 @@ impl<B: Backend> Service<B> {
             ),
             ("in_capsule_data_size", u64::from(t.in_capsule_data_size)),
             ("max_io_size", u64::from(t.max_io_size)),
-            ("c2h_success", 0),
         ];
         for (k, v) in asked {
             if let Some((_, have)) = served.iter().find(|(n, h)| n == k && h != v) {
