@@ -76,7 +76,9 @@ impl Target {
                 self.arm_keep_alive(c);
                 status::SUCCESS
             }
-            Command::GetLogPage { lid, numd, .. } => self.get_log_page(r, lid, numd),
+            Command::GetLogPage {
+                lid, numd, offset, ..
+            } => self.get_log_page(r, lid, numd, offset),
             _ => status::INVALID_OPCODE,
         };
         self.complete_with(r, st);
@@ -156,7 +158,8 @@ impl Target {
             0x00 => self.identify_ns(c, nsid).map(super::multipath::ns),
             0x01 => self
                 .identify_ctrlr(c)
-                .map(|id| super::multipath::ctrlr(id.to_bytes())),
+                .map(|id| super::multipath::ctrlr(id.to_bytes()))
+                .map(super::log_page::identify_frmw),
             0x02 => self.identify_active_ns_list(c, nsid),
             0x03 => self.identify_ns_descriptors(c, nsid),
             // I/O command set specific namespace / controller data (NVM): all zeros.
@@ -202,7 +205,7 @@ impl Target {
             ssvid: 0x8086,
             sn: sub.serial.clone(),
             mn: sub.model.clone(),
-            fr: "fabcheck".to_string(),
+            fr: super::log_page::FIRMWARE_REVISION.to_string(),
             mdts,
             cntlid: ctrlr.cntlid,
             ver: 0x0001_0300,
@@ -352,13 +355,19 @@ impl Target {
         self.uncount(pg, counted);
     }
 
-    /// Get Log Page: supported pages read as zeros; others are an invalid field.
-    fn get_log_page(&mut self, r: ReqH, lid: u8, numd: u32) -> Status {
+    /// Get Log Page: supported pages as `log_page::read` serves them (offset, length, the
+    /// firmware slot page); others are an invalid field.
+    fn get_log_page(&mut self, r: ReqH, lid: u8, numd: u32, offset: u64) -> Status {
         if !matches!(lid, 0x01..=0x05 | 0x70 | 0x80) {
             return status::INVALID_FIELD;
         }
         let len = ((numd as usize) + 1) * 4;
-        self.set_rsp_data(r, vec![0; len.min(self.config.max_io_size as usize)]);
-        status::SUCCESS
+        match super::log_page::read(lid, offset, len.min(self.config.max_io_size as usize)) {
+            Ok(data) => {
+                self.set_rsp_data(r, data);
+                status::SUCCESS
+            }
+            Err(st) => st,
+        }
     }
 }

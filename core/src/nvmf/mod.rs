@@ -25,6 +25,7 @@ mod display;
 pub mod invariants;
 mod io;
 mod listener;
+mod log_page;
 mod multipath;
 mod poll_group;
 mod qpair;
