@@ -113,6 +113,13 @@ run_identify() {
 	else
 		fail "identify cnode1: $(tail -5 "$out")"
 	fi
+	if grep -Eq "May have multiple controllers: +Yes" "$out" &&
+		grep -Eq "Namespace Sharing Capabilities: +Multiple Controllers" "$out" &&
+		grep -Eq "Active slot: +1" "$out"; then
+		pass "identify: CMIC, NMIC and the firmware slot log as SPDK serves them"
+	else
+		fail "identify CMIC/NMIC/firmware slot: $(grep -E "multiple|Sharing|Active slot" "$out")"
+	fi
 	if taskset -c 1 "$peer/bin/spdk_nvme_identify" "${mem[@]}" -r "$(trid $port $cnode2)" > "$out" 2>&1 &&
 		grep -Eq "Serial Number: +SPDK00000000000002" "$out" &&
 		grep -Eq "Model Number: +fabcheck-interop" "$out"; then
