@@ -34,8 +34,8 @@ rpc nvmf_subsystem_add_listener "$cnode1" -t tcp -a 127.0.0.1 -s $((port + 1))
 expect "\"trsvcid\": \"$((port + 1))\"" "$(rpc nvmf_subsystem_get_listeners "$cnode1")"
 rpc nvmf_subsystem_remove_listener "$cnode1" -t tcp -a 127.0.0.1 -s $((port + 1))
 rpc nvmf_create_subsystem nqn.2016-06.io.spdk:cnode2 -a -s SPDK02
-rpc nvmf_subsystem_add_host nqn.2016-06.io.spdk:cnode2 nqn.2014-08.org.nvmexpress:uuid:h1
-expect 'uuid:h1' "$(rpc nvmf_get_subsystems)"
+rpc nvmf_subsystem_add_host nqn.2016-06.io.spdk:cnode2 nqn.2016-06.io.spdk:host1
+expect 'io.spdk:host1' "$(rpc nvmf_get_subsystems)"
 rpc nvmf_delete_subsystem nqn.2016-06.io.spdk:cnode2
 rpc nvmf_subsystem_remove_ns "$cnode1" 2
 expect '\[\]' "$(rpc nvmf_subsystem_get_controllers "$cnode1")"

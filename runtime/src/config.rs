@@ -63,23 +63,13 @@ pub enum ConfigError {
     DuplicateBdev(String),
     #[error("bdev {0}: block size must be a power of two >= 512 and num_blocks > 0")]
     BadBdev(String),
+    #[error("bdev {0}: uuid must look like xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx")]
+    BadUuid(String),
+    #[error("generating a bdev UUID: {0}")]
+    Random(#[from] std::io::Error),
 }
 
-/// A RAM block device held by the runtime (`bdev_malloc_create`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bdev {
-    pub block_size: u32,
-    pub num_blocks: u64,
-}
-
-impl Bdev {
-    pub fn validate(&self, name: &str) -> Result<(), ConfigError> {
-        if self.block_size < 512 || !self.block_size.is_power_of_two() || self.num_blocks == 0 {
-            return Err(ConfigError::BadBdev(name.to_string()));
-        }
-        Ok(())
-    }
-}
+pub use crate::bdev::Bdev;
 
 /// Limits a real deployment needs beyond the core's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,6 +145,8 @@ struct BdevSection {
     num_blocks: u64,
     #[serde(default = "default_block_size")]
     block_size: u32,
+    /// Fixed bdev UUID (stable across restarts); random when absent.
+    uuid: Option<String>,
 }
 
 fn default_block_size() -> u32 {
@@ -206,10 +198,7 @@ impl RuntimeConfig {
             subsystems: vec![sub],
             ..TargetConfig::default()
         };
-        let bdev = Bdev {
-            block_size: 512,
-            num_blocks: 131_072,
-        };
+        let bdev = Bdev::new(512, 131_072, None).expect("the OS random source is readable");
         RuntimeConfig {
             target,
             bdevs: BTreeMap::from([("Malloc0".to_string(), bdev)]),
@@ -333,10 +322,13 @@ fn target_section(t: &TargetSection) -> Result<TargetConfig, ConfigError> {
 fn bdev_sections(sections: &[BdevSection]) -> Result<BTreeMap<String, Bdev>, ConfigError> {
     let mut bdevs = BTreeMap::new();
     for b in sections {
-        let bdev = Bdev {
-            block_size: b.block_size,
-            num_blocks: b.num_blocks,
+        let uuid = match &b.uuid {
+            Some(u) => Some(
+                crate::bdev::parse_uuid(u).ok_or_else(|| ConfigError::BadUuid(b.name.clone()))?,
+            ),
+            None => None,
         };
+        let bdev = Bdev::new(b.block_size, b.num_blocks, uuid)?;
         bdev.validate(&b.name)?;
         if bdevs.insert(b.name.clone(), bdev).is_some() {
             return Err(ConfigError::DuplicateBdev(b.name.clone()));

@@ -5,11 +5,12 @@
 //!   outputs, arm the next timeout), and the listener/connection bookkeeping.
 //! - `tcp`: listeners and per-connection reader/writer tasks moving bytes over channels.
 //! - `rpc`: SPDK-compatible JSON-RPC 2.0 on a Unix socket.
-//! - `config`: the TOML config; `record`: `--record FILE` and in-process replay.
+//! - `bdev`: RAM bdevs (geometry, UUID); `config`: the TOML config; `record`: `--record FILE` and in-process replay.
 //! - `perf`: the load generator on the sans-IO `Host`; `client`: a scripted `Host` on tokio
 //!   sockets (used by the loopback tests); `host_socket`: their one socket-reader loop.
 //! - `sync` + `shared`: the `cfg(loom)` facade and the small shared-state pieces loom checks.
 
+pub mod bdev;
 pub mod config;
 pub mod record;
 pub mod shared;

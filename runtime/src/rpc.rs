@@ -2,20 +2,26 @@
 //! `scripts/rpc.py`), mapped onto `fabcheck_core::nvmf::RpcRequest`.
 //!
 //! Owns: framing (a byte stream of concatenated JSON values, as SPDK's server reads it),
-//! request validation, the method table ([`Call::parse`]), the RAM bdev table
-//! (`bdev_malloc_create`/`bdev_malloc_delete`) and which bdev backs which namespace, and the
-//! SPDK-shaped results. Invariants: malformed input never crashes the server (parse error
-//! -32700, invalid request -32600, unknown method -32601, bad params -32602; core failures keep
-//! the core's negative errno as the code); every request with an `id` gets exactly one answer,
-//! notifications (no `id`) get none.
+//! request validation as lib/jsonrpc does it (`jsonrpc` optional but "2.0" when present, params
+//! an object, an array or null, batches), the method table ([`Call::parse`], parameter objects in
+//! `params`, NQN rules in `nqn`), the RAM bdev table and which bdev backs which namespace, and
+//! the SPDK-shaped results (`shape`). Invariants: malformed input never crashes the server
+//! (parse error -32700, invalid request -32600, unknown method -32601, bad params -32602,
+//! failures inside the target -32603, as SPDK answers); every request with an `id` gets exactly
+//! one answer (a batch: one array), notifications (no `id`) get none.
 
 use fabcheck_core::nvmf::RpcError;
 use serde_json::{json, Value};
 
+mod checks;
 mod methods;
+mod nqn;
+mod params;
 mod service;
+mod shape;
 
-pub use methods::{Call, ListenAddress, METHODS};
+pub use methods::{Call, ListenAddress, NsIds, METHODS};
+pub use nqn::{nqn_is_valid, parse_uuid, DISCOVERY_NQN};
 pub use service::{Backend, RpcState, Service};
 
 pub const PARSE_ERROR: i32 = -32700;
@@ -98,7 +104,10 @@ pub struct Envelope {
     pub params: Value,
 }
 
-/// Checks the JSON-RPC 2.0 envelope. On error returns the id to answer with (Null if unknown).
+/// Checks one request as SPDK's `parse_single_request` does: an object whose keys are among
+/// `jsonrpc` (optional, "2.0"), `method` (a string), `params` (object, array or null) and `id`
+/// (string, number or null; absent: a notification). On error returns the id to answer with
+/// (the request's id once it was read, else Null).
 pub fn envelope(v: Value) -> Result<Envelope, (Value, JsonRpcError)> {
     let invalid = |id: Value| (id, JsonRpcError::new(INVALID_REQUEST, "Invalid request"));
     let Value::Object(mut obj) = v else {
@@ -109,16 +118,24 @@ pub fn envelope(v: Value) -> Result<Envelope, (Value, JsonRpcError)> {
         id,
         None | Some(Value::Null | Value::Number(_) | Value::String(_))
     );
-    if !ok_id || obj.get("jsonrpc") != Some(&Value::String("2.0".into())) {
-        return Err(invalid(id.filter(|_| ok_id).unwrap_or(Value::Null)));
-    }
-    let Some(Value::String(method)) = obj.remove("method") else {
-        return Err(invalid(id.unwrap_or(Value::Null)));
-    };
+    let version = obj.remove("jsonrpc");
+    let ok_version = version.is_none_or(|v| v == "2.0");
+    let method = obj.remove("method");
     let params = obj.remove("params").unwrap_or(Value::Null);
-    if !matches!(params, Value::Null | Value::Object(_)) {
-        return Err(invalid(id.unwrap_or(Value::Null)));
+    let ok_params = matches!(params, Value::Null | Value::Object(_) | Value::Array(_));
+    let id_or_null = || {
+        if ok_id {
+            id.clone().unwrap_or(Value::Null)
+        } else {
+            Value::Null
+        }
+    };
+    if !ok_id || !ok_version || !ok_params || !obj.is_empty() {
+        return Err(invalid(id_or_null()));
     }
+    let Some(Value::String(method)) = method else {
+        return Err(invalid(id_or_null()));
+    };
     Ok(Envelope { id, method, params })
 }
 
@@ -187,3 +204,5 @@ async fn serve_client<B: Backend>(
 
 #[cfg(all(test, not(loom)))]
 mod tests;
+#[cfg(all(test, not(loom)))]
+mod tests_spdk;

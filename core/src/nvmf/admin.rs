@@ -73,7 +73,9 @@ impl Target {
                 self.arm_keep_alive(c);
                 status::SUCCESS
             }
-            Command::GetLogPage { lid, numd, .. } => self.get_log_page(r, lid, numd),
+            Command::GetLogPage {
+                lid, numd, offset, ..
+            } => self.get_log_page(r, lid, numd, offset),
             _ => status::INVALID_OPCODE,
         };
         self.complete_with(r, st);
@@ -133,8 +135,11 @@ impl Target {
 
     fn identify(&mut self, r: ReqH, c: CtrlrH, cns: u8, nsid: u32) -> Status {
         let data = match cns {
-            0x00 => self.identify_ns(c, nsid),
-            0x01 => self.identify_ctrlr(c).map(|id| id.to_bytes()),
+            0x00 => self.identify_ns(c, nsid).map(super::multipath::ns),
+            0x01 => self
+                .identify_ctrlr(c)
+                .map(|id| super::multipath::ctrlr(id.to_bytes()))
+                .map(super::log_page::identify_frmw),
             0x02 => self.identify_active_ns_list(c, nsid),
             0x03 => self.identify_ns_descriptors(c, nsid),
             // I/O command set specific namespace / controller data (NVM): all zeros.
@@ -180,7 +185,7 @@ impl Target {
             ssvid: 0x8086,
             sn: sub.serial().to_string(),
             mn: sub.model().to_string(),
-            fr: "fabcheck".to_string(),
+            fr: super::log_page::FIRMWARE_REVISION.to_string(),
             mdts,
             cntlid: ctrlr.cntlid(),
             ver: 0x0001_0300,
@@ -323,13 +328,19 @@ impl Target {
         self.release_admission(r);
     }
 
-    /// Get Log Page: supported pages read as zeros; others are an invalid field.
-    fn get_log_page(&mut self, r: ReqH, lid: u8, numd: u32) -> Status {
+    /// Get Log Page: supported pages as `log_page::read` serves them (offset, length, the
+    /// firmware slot page); others are an invalid field.
+    fn get_log_page(&mut self, r: ReqH, lid: u8, numd: u32, offset: u64) -> Status {
         if !matches!(lid, 0x01..=0x05 | 0x70 | 0x80) {
             return status::INVALID_FIELD;
         }
         let len = ((numd as usize) + 1) * 4;
-        self.set_rsp_data(r, vec![0; len.min(self.config.max_io_size as usize)]);
-        status::SUCCESS
+        match super::log_page::read(lid, offset, len.min(self.config.max_io_size as usize)) {
+            Ok(data) => {
+                self.set_rsp_data(r, data);
+                status::SUCCESS
+            }
+            Err(st) => st,
+        }
     }
 }

@@ -112,6 +112,15 @@ pub struct SubsystemInfo {
     pub hosts: Vec<String>,
     pub listeners: Vec<Trid>,
     pub namespaces: Vec<NamespaceConfig>,
+    /// Identify Controller SN / MN and the cntlid range, as `nvmf_get_subsystems` shows them.
+    #[serde(default)]
+    pub serial: String,
+    #[serde(default)]
+    pub model: String,
+    #[serde(default)]
+    pub min_cntlid: u16,
+    #[serde(default)]
+    pub max_cntlid: u16,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

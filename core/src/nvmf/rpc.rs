@@ -385,6 +385,10 @@ impl Target {
                 hosts: s.hosts().cloned().collect(),
                 listeners: s.listeners().cloned().collect(),
                 namespaces: s.namespaces().map(|n| n.cfg.clone()).collect(),
+                serial: s.serial().to_string(),
+                model: s.model().to_string(),
+                min_cntlid: s.cntlid_range().0,
+                max_cntlid: s.cntlid_range().1,
             })
             .collect()
     }
@@ -401,7 +405,8 @@ impl Target {
                 cntlid: c.cntlid(),
                 hostnqn: c.hostnqn().to_string(),
                 hostid: c.hostid(),
-                num_io_qpairs: c.qpair_mask().iter().filter(|q| **q != 0).count() as u32,
+                // SPDK counts every bit of qpair_mask, the admin queue's included.
+                num_io_qpairs: c.qpair_mask().len() as u32,
             })
             .collect();
         Ok(RpcResponse::Controllers(infos))

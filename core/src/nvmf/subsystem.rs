@@ -100,6 +100,11 @@ impl Subsystem {
         self.allow_any_host
     }
 
+    /// The cntlid range `(min, max)` controllers of this subsystem are numbered from.
+    pub fn cntlid_range(&self) -> (u16, u16) {
+        (self.min_cntlid, self.max_cntlid)
+    }
+
     pub fn serial(&self) -> &str {
         &self.serial
     }

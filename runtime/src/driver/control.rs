@@ -15,6 +15,11 @@ impl Driver {
                 f(&self.target, &self.stats);
                 false
             }
+            Control::Peers(reply) => {
+                let peers = self.conns.iter().map(|(id, c)| (id.0, c.peer));
+                let _ = reply.send(peers.collect());
+                false
+            }
             Control::Shutdown => {
                 if !self.latch.begin() {
                     // A shutdown without a request through the handle (tests): take both steps.

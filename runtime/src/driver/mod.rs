@@ -46,6 +46,8 @@ pub enum Control {
     },
     Shutdown,
     Inspect(InspectFn),
+    /// The peer address of every live connection.
+    Peers(oneshot::Sender<BTreeMap<u64, std::net::SocketAddr>>),
 }
 
 /// Counters the driver keeps.
@@ -137,6 +139,13 @@ impl crate::rpc::Backend for DriverHandle {
     async fn core(&self, request: RpcRequest) -> Result<RpcResponse, RpcError> {
         self.rpc(request).await
     }
+    async fn peers(&self) -> BTreeMap<u64, std::net::SocketAddr> {
+        let (tx, rx) = oneshot::channel();
+        if self.ctl.send(Control::Peers(tx)).is_err() {
+            return BTreeMap::new();
+        }
+        rx.await.unwrap_or_default()
+    }
     fn shutdown(&self) {
         DriverHandle::shutdown(self);
     }
@@ -227,6 +236,7 @@ struct Conn {
     /// Close the connection if it is not ENABLED by then.
     idle_deadline: Option<Instant>,
     peer_closed: bool,
+    peer: std::net::SocketAddr,
 }
 
 struct Driver {

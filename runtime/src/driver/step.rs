@@ -204,6 +204,7 @@ impl Driver {
                         handle,
                         idle_deadline,
                         peer_closed: false,
+                        peer,
                     },
                 );
                 self.stats.accepted += 1;

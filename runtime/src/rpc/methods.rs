@@ -1,40 +1,38 @@
-//! The method table: SPDK's nvmf RPC names and parameter names (as `scripts/rpc.py` sends
-//! them) parsed into typed [`Call`]s. Invariant: parsing never touches the target; bad
-//! parameters are `-32602`, unknown methods `-32601`.
+//! The method table: SPDK's method names and parameter objects (see `params`) parsed into
+//! typed [`Call`]s, with the checks SPDK makes before touching the target (NQN validity, serial
+//! and model number, cntlid range, target name). Invariant: parsing never touches the target;
+//! bad parameters are `-32602`, unknown methods `-32601`, and an SPDK option fabcheck-target
+//! cannot honour is refused (-32602, naming it) rather than silently ignored.
 
-use super::{JsonRpcError, METHOD_NOT_FOUND};
+use super::checks::{add_ns, create_subsystem, create_transport, malloc_create};
+use super::nqn::nqn_is_valid;
+use super::params::*;
+use super::{JsonRpcError, INTERNAL_ERROR, METHOD_NOT_FOUND};
 use crate::config::Bdev;
+
 use fabcheck_core::nvmf::{ConnId, RpcRequest, SubsystemConfig, Trid};
-use serde::Deserialize;
 use serde_json::{json, Value};
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct ListenAddress {
-    pub trtype: String,
-    #[serde(default)]
-    pub adrfam: Option<String>,
-    pub traddr: String,
-    pub trsvcid: String,
-}
+pub use super::params::ListenAddress;
+
+/// The name of SPDK's default (only) target object.
+pub const TGT_NAME: &str = "nvmf_tgt";
+/// SPDK's NVMF_SUBSYSTEM_DEFAULT_NAMESPACES.
+pub const DEFAULT_MAX_NAMESPACES: u32 = 32;
 
 impl ListenAddress {
-    fn trid(&self) -> Result<Trid, JsonRpcError> {
-        if !self.trtype.eq_ignore_ascii_case("tcp") {
-            return Err(JsonRpcError::params(format!(
-                "Invalid trtype {:?}: only TCP is supported",
-                self.trtype
-            )));
+    pub(super) fn trid(&self) -> Result<Trid, JsonRpcError> {
+        let fam_ok = self
+            .adrfam
+            .as_ref()
+            .is_none_or(|f| f.eq_ignore_ascii_case("ipv4"));
+        let port = self.trsvcid.as_deref().unwrap_or("");
+        if !self.trtype.eq_ignore_ascii_case("tcp") || !fam_ok {
+            return Err(unsupported("transports other than TCP/IPv4"));
         }
-        if let Some(f) = &self.adrfam {
-            if !f.eq_ignore_ascii_case("ipv4") {
-                return Err(JsonRpcError::params(format!(
-                    "Invalid adrfam {f:?}: only IPv4 is supported"
-                )));
-            }
-        }
-        format!("{}:{}", self.traddr, self.trsvcid)
+        format!("{}:{port}", self.traddr)
             .parse::<Trid>()
-            .map_err(|e| JsonRpcError::params(e.to_string()))
+            .map_err(|_| invalid())
     }
 }
 
@@ -42,108 +40,54 @@ pub(super) fn addr_json(t: &Trid) -> Value {
     json!({"trtype": "TCP", "adrfam": "IPv4", "traddr": t.traddr, "trsvcid": t.trsvcid})
 }
 
-#[derive(Debug, Deserialize)]
-struct NqnP {
-    nqn: String,
+/// SPDK's generic "Invalid parameters" (-32602).
+pub(super) fn invalid() -> JsonRpcError {
+    JsonRpcError::params("Invalid parameters")
 }
-#[derive(Debug, Deserialize)]
-struct OptNqnP {
-    nqn: Option<String>,
+
+pub(super) fn unsupported(what: &str) -> JsonRpcError {
+    JsonRpcError::params(format!(
+        "Invalid parameters: fabcheck-target does not serve {what}"
+    ))
 }
-#[derive(Debug, Deserialize)]
-struct CreateSubsystemP {
-    nqn: String,
-    serial_number: Option<String>,
-    model_number: Option<String>,
-    #[serde(default)]
-    allow_any_host: bool,
-    min_cntlid: Option<u16>,
-    max_cntlid: Option<u16>,
-}
-#[derive(Debug, Deserialize)]
-struct ListenerP {
-    nqn: String,
-    listen_address: ListenAddress,
-}
-#[derive(Debug, Deserialize)]
-struct NsSpec {
-    bdev_name: String,
-    nsid: Option<u32>,
-}
-#[derive(Debug, Deserialize)]
-struct AddNsP {
-    nqn: String,
-    namespace: NsSpec,
-}
-#[derive(Debug, Deserialize)]
-struct RemoveNsP {
-    nqn: String,
-    nsid: u32,
-}
-#[derive(Debug, Deserialize)]
-struct HostP {
-    nqn: String,
-    host: String,
-}
-#[derive(Debug, Deserialize)]
-struct AllowAnyP {
-    nqn: String,
-    allow_any_host: bool,
-}
-#[derive(Debug, Deserialize)]
-struct MallocCreateP {
-    num_blocks: u64,
-    block_size: u32,
-    name: Option<String>,
-}
-#[derive(Debug, Deserialize)]
-struct NameP {
-    name: String,
-}
-#[derive(Debug, Deserialize)]
-struct TransportP {
-    trtype: String,
-}
-#[derive(Debug, Deserialize)]
-struct PauseP {
-    nqn: String,
-    #[serde(default)]
-    nsid: u32,
-}
-#[derive(Debug, Deserialize)]
-struct StopListenP {
-    listen_address: ListenAddress,
-    nqn: Option<String>,
-}
-#[derive(Debug, Deserialize)]
-struct ListenP {
-    listen_address: ListenAddress,
-}
-#[derive(Debug, Deserialize)]
-struct ConnP {
-    conn: u64,
+
+/// The namespace identifiers an `add_ns` asked for (None: not given).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NsIds {
+    pub nguid: Option<[u8; 16]>,
+    pub eui64: Option<[u8; 8]>,
+    pub uuid: Option<[u8; 16]>,
 }
 
 /// Every supported method with its typed parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
+    FrameworkWaitInit,
     CreateTransport {
         trtype: String,
+        asked: Vec<(&'static str, u64)>,
     },
-    GetTransports,
-    /// A core request answered with `true`.
-    Core(RpcRequest),
+    GetTransports {
+        trtype: Option<String>,
+    },
+    CreateSubsystem {
+        cfg: SubsystemConfig,
+        max_namespaces: u32,
+    },
+    /// A core request on the subsystem `nqn`, which must exist (-32602 otherwise); a core
+    /// failure is -32603, as SPDK's paused callbacks answer.
+    OnSubsystem {
+        nqn: String,
+        req: RpcRequest,
+    },
     GetSubsystems {
         nqn: Option<String>,
-    },
-    AddListener {
-        nqn: String,
-        trid: Trid,
     },
     AddNs {
         nqn: String,
         bdev: String,
         nsid: Option<u32>,
+        ids: NsIds,
     },
     RemoveNs {
         nqn: String,
@@ -164,17 +108,24 @@ pub enum Call {
     MallocCreate {
         name: Option<String>,
         bdev: Bdev,
+        uuid: Option<[u8; 16]>,
     },
     MallocDelete {
         name: String,
     },
+    GetBdevs {
+        name: Option<String>,
+    },
     GetMethods,
     GetVersion,
     Shutdown,
+    /// fabcheck's own operations: a core request answered with `true`.
+    Core(RpcRequest),
 }
 
 /// The method names served, as `rpc_get_methods` lists them.
 pub const METHODS: &[&str] = &[
+    "framework_wait_init",
     "nvmf_create_transport",
     "nvmf_get_transports",
     "nvmf_create_subsystem",
@@ -192,6 +143,7 @@ pub const METHODS: &[&str] = &[
     "nvmf_subsystem_get_listeners",
     "bdev_malloc_create",
     "bdev_malloc_delete",
+    "bdev_get_bdevs",
     "rpc_get_methods",
     "spdk_get_version",
     "spdk_kill_instance",
@@ -204,13 +156,37 @@ pub const METHODS: &[&str] = &[
     "fabcheck_disconnect_qpair",
 ];
 
+/// Decodes a params object (SPDK: `null` or absent params decode as no keys; an array, or a
+/// key the method does not know, is "Invalid parameters").
 fn p<T: serde::de::DeserializeOwned>(params: &Value) -> Result<T, JsonRpcError> {
     let v = if params.is_null() {
         json!({})
     } else {
         params.clone()
     };
-    serde_json::from_value(v).map_err(|e| JsonRpcError::params(format!("Invalid parameters: {e}")))
+    serde_json::from_value(v).map_err(|e| {
+        tracing::debug!("rpc params rejected: {e}");
+        invalid()
+    })
+}
+
+/// `spdk_nvmf_get_tgt(name)`: only the default target exists.
+pub(super) fn tgt(name: &Option<String>) -> Result<(), JsonRpcError> {
+    match name {
+        Some(n) if n != TGT_NAME => {
+            Err(JsonRpcError::params(format!("NVMf target '{n}' not found")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn on_subsystem(
+    nqn: String,
+    tgt_name: &Option<String>,
+    req: RpcRequest,
+) -> Result<Call, JsonRpcError> {
+    tgt(tgt_name)?;
+    Ok(Call::OnSubsystem { nqn, req })
 }
 
 impl Call {
@@ -222,36 +198,43 @@ impl Call {
         if let Some(call) = Self::parse_subsystem(method, params)? {
             return Ok(call);
         }
-        Self::parse_other(method, params)
+        if let Some(call) = Self::parse_app(method, params)? {
+            return Ok(call);
+        }
+        Self::parse_fabcheck(method, params)
     }
 
     fn parse_nvmf(method: &str, params: &Value) -> Result<Option<Call>, JsonRpcError> {
         Ok(Some(match method {
-            "nvmf_create_transport" => {
-                let t: TransportP = p(params)?;
-                Call::CreateTransport { trtype: t.trtype }
+            "nvmf_create_transport" => create_transport(p(params)?)?,
+            "nvmf_get_transports" => {
+                let t: GetTransportsP = p(params)?;
+                tgt(&t.tgt_name)?;
+                Call::GetTransports { trtype: t.trtype }
             }
-            "nvmf_get_transports" => Call::GetTransports,
-            "nvmf_create_subsystem" => {
-                let c: CreateSubsystemP = p(params)?;
-                let mut s = SubsystemConfig::new(&c.nqn);
-                s.allow_any_host = c.allow_any_host;
-                s.serial = c
-                    .serial_number
-                    .unwrap_or_else(|| "00000000000000000000".into());
-                s.model = c
-                    .model_number
-                    .unwrap_or_else(|| "SPDK bdev Controller".into());
-                s.min_cntlid = c.min_cntlid.unwrap_or(1);
-                s.max_cntlid = c.max_cntlid.unwrap_or(0xFFEF);
-                Call::Core(RpcRequest::CreateSubsystem(s))
+            "nvmf_create_subsystem" => create_subsystem(p(params)?)?,
+            "nvmf_delete_subsystem" => {
+                let d: NqnP = p(params)?;
+                tgt(&d.tgt_name)?;
+                Call::DeleteSubsystem { nqn: d.nqn }
             }
-            "nvmf_delete_subsystem" => Call::DeleteSubsystem {
-                nqn: p::<NqnP>(params)?.nqn,
-            },
-            "nvmf_get_subsystems" => Call::GetSubsystems {
-                nqn: p::<OptNqnP>(params)?.nqn,
-            },
+            "nvmf_get_subsystems" => {
+                let g: GetSubsystemsP = p(params)?;
+                tgt(&g.tgt_name)?;
+                Call::GetSubsystems { nqn: g.nqn }
+            }
+            "nvmf_subsystem_get_controllers"
+            | "nvmf_subsystem_get_qpairs"
+            | "nvmf_subsystem_get_listeners" => {
+                let g: NqnP = p(params)?;
+                tgt(&g.tgt_name)?;
+                let nqn = g.nqn;
+                match method {
+                    "nvmf_subsystem_get_controllers" => Call::GetControllers { nqn },
+                    "nvmf_subsystem_get_qpairs" => Call::GetQpairs { nqn },
+                    _ => Call::GetListeners { nqn },
+                }
+            }
             _ => return Ok(None),
         }))
     }
@@ -259,26 +242,33 @@ impl Call {
     fn parse_subsystem(method: &str, params: &Value) -> Result<Option<Call>, JsonRpcError> {
         Ok(Some(match method {
             "nvmf_subsystem_add_listener" => {
-                let l: ListenerP = p(params)?;
+                let l: AddListenerP = p(params)?;
+                if l.secure_channel || l.ana_state.is_some() {
+                    return Err(unsupported("secure channels or ANA states"));
+                }
+                if l.sock_impl.as_deref().is_some_and(|s| s != "posix") {
+                    return Err(unsupported("socket implementations other than posix"));
+                }
                 let trid = l.listen_address.trid()?;
-                Call::AddListener { nqn: l.nqn, trid }
+                let req = RpcRequest::SubsystemAddListener {
+                    nqn: l.nqn.clone(),
+                    trid,
+                };
+                on_subsystem(l.nqn, &l.tgt_name, req)?
             }
             "nvmf_subsystem_remove_listener" => {
-                let l: ListenerP = p(params)?;
+                let l: RemoveListenerP = p(params)?;
                 let trid = l.listen_address.trid()?;
-                Call::Core(RpcRequest::SubsystemRemoveListener { nqn: l.nqn, trid })
+                let req = RpcRequest::SubsystemRemoveListener {
+                    nqn: l.nqn.clone(),
+                    trid,
+                };
+                on_subsystem(l.nqn, &l.tgt_name, req)?
             }
-            "nvmf_subsystem_add_ns" => {
-                let a: AddNsP = p(params)?;
-                let nsid = a.namespace.nsid.filter(|n| *n != 0);
-                Call::AddNs {
-                    nqn: a.nqn,
-                    bdev: a.namespace.bdev_name,
-                    nsid,
-                }
-            }
+            "nvmf_subsystem_add_ns" => add_ns(p(params)?)?,
             "nvmf_subsystem_remove_ns" => {
                 let r: RemoveNsP = p(params)?;
+                tgt(&r.tgt_name)?;
                 Call::RemoveNs {
                     nqn: r.nqn,
                     nsid: r.nsid,
@@ -304,47 +294,88 @@ impl Call {
     fn parse_subsystem_hosts(method: &str, params: &Value) -> Result<Call, JsonRpcError> {
         Ok(match method {
             "nvmf_subsystem_add_host" => {
-                let h: HostP = p(params)?;
-                Call::Core(RpcRequest::AddHost {
-                    nqn: h.nqn,
-                    hostnqn: h.host,
-                })
+                let h: AddHostP = p(params)?;
+                if h.psk.is_some() || h.dhchap_key.is_some() || h.dhchap_ctrlr_key.is_some() {
+                    return Err(unsupported("TLS PSKs or DH-HMAC-CHAP keys"));
+                }
+                let req = RpcRequest::AddHost {
+                    nqn: h.nqn.clone(),
+                    hostnqn: h.host.clone(),
+                };
+                if !nqn_is_valid(&h.host) {
+                    // spdk_nvmf_subsystem_add_host_ext fails: "Internal error".
+                    tgt(&h.tgt_name)?;
+                    return Err(JsonRpcError::new(INTERNAL_ERROR, "Internal error"));
+                }
+                on_subsystem(h.nqn, &h.tgt_name, req)?
             }
             "nvmf_subsystem_remove_host" => {
-                let h: HostP = p(params)?;
-                Call::Core(RpcRequest::RemoveHost {
-                    nqn: h.nqn,
+                let h: RemoveHostP = p(params)?;
+                let req = RpcRequest::RemoveHost {
+                    nqn: h.nqn.clone(),
                     hostnqn: h.host,
-                })
+                };
+                on_subsystem(h.nqn, &h.tgt_name, req)?
             }
             _ => {
                 let a: AllowAnyP = p(params)?;
-                Call::Core(RpcRequest::AllowAnyHost {
-                    nqn: a.nqn,
+                let req = RpcRequest::AllowAnyHost {
+                    nqn: a.nqn.clone(),
                     allow: a.allow_any_host,
-                })
+                };
+                on_subsystem(a.nqn, &a.tgt_name, req)?
             }
         })
     }
 
-    fn parse_other(method: &str, params: &Value) -> Result<Call, JsonRpcError> {
-        Ok(match method {
-            "bdev_malloc_create" => {
-                let m: MallocCreateP = p(params)?;
-                let bdev = Bdev {
-                    block_size: m.block_size,
-                    num_blocks: m.num_blocks,
-                };
-                bdev.validate(m.name.as_deref().unwrap_or("Malloc"))
-                    .map_err(|e| JsonRpcError::params(e.to_string()))?;
-                Call::MallocCreate { name: m.name, bdev }
+    fn parse_app(method: &str, params: &Value) -> Result<Option<Call>, JsonRpcError> {
+        let no_params = |name: &str| {
+            if params.is_null() {
+                Ok(())
+            } else {
+                Err(JsonRpcError::params(format!(
+                    "{name} method requires no parameters"
+                )))
             }
+        };
+        Ok(Some(match method {
+            "framework_wait_init" => Call::FrameworkWaitInit,
+            "bdev_malloc_create" => malloc_create(p(params)?)?,
             "bdev_malloc_delete" => Call::MallocDelete {
                 name: p::<NameP>(params)?.name,
             },
-            "rpc_get_methods" => Call::GetMethods,
-            "spdk_get_version" => Call::GetVersion,
-            "spdk_kill_instance" => Call::Shutdown,
+            "bdev_get_bdevs" => {
+                // SPDK answers a decode failure here with -32603.
+                let g: GetBdevsP = p(params).map_err(|_| {
+                    JsonRpcError::new(INTERNAL_ERROR, "spdk_json_decode_object failed")
+                })?;
+                Call::GetBdevs { name: g.name }
+            }
+            "rpc_get_methods" => {
+                let _: GetMethodsP = p(params)?;
+                Call::GetMethods
+            }
+            "spdk_get_version" => {
+                no_params("spdk_get_version")?;
+                Call::GetVersion
+            }
+            "spdk_kill_instance" => {
+                let k: KillP = p(params)?;
+                let known = [
+                    "SIGINT", "SIGTERM", "SIGQUIT", "SIGHUP", "SIGKILL", "SIGUSR1",
+                ];
+                if !known.contains(&k.sig_name.as_str()) {
+                    return Err(invalid());
+                }
+                Call::Shutdown
+            }
+            _ => return Ok(None),
+        }))
+    }
+
+    fn parse_fabcheck(method: &str, params: &Value) -> Result<Call, JsonRpcError> {
+        let nqn = |params: &Value| -> Result<String, JsonRpcError> { Ok(p::<NqnP>(params)?.nqn) };
+        Ok(match method {
             "fabcheck_subsystem_pause" => {
                 let x: PauseP = p(params)?;
                 Call::Core(RpcRequest::PauseSubsystem {
@@ -352,15 +383,15 @@ impl Call {
                     nsid: x.nsid,
                 })
             }
-            "fabcheck_subsystem_resume" => Call::Core(RpcRequest::ResumeSubsystem {
-                nqn: p::<NqnP>(params)?.nqn,
-            }),
-            "fabcheck_subsystem_start" => Call::Core(RpcRequest::StartSubsystem {
-                nqn: p::<NqnP>(params)?.nqn,
-            }),
-            "fabcheck_subsystem_stop" => Call::Core(RpcRequest::StopSubsystem {
-                nqn: p::<NqnP>(params)?.nqn,
-            }),
+            "fabcheck_subsystem_resume" => {
+                Call::Core(RpcRequest::ResumeSubsystem { nqn: nqn(params)? })
+            }
+            "fabcheck_subsystem_start" => {
+                Call::Core(RpcRequest::StartSubsystem { nqn: nqn(params)? })
+            }
+            "fabcheck_subsystem_stop" => {
+                Call::Core(RpcRequest::StopSubsystem { nqn: nqn(params)? })
+            }
             "fabcheck_stop_listen" => {
                 let s: StopListenP = p(params)?;
                 let trid = s.listen_address.trid()?;
@@ -373,12 +404,7 @@ impl Call {
             "fabcheck_disconnect_qpair" => Call::Core(RpcRequest::DisconnectQpair {
                 conn: ConnId(p::<ConnP>(params)?.conn),
             }),
-            other => {
-                return Err(JsonRpcError::new(
-                    METHOD_NOT_FOUND,
-                    format!("Method not found: {other}"),
-                ))
-            }
+            _ => return Err(JsonRpcError::new(METHOD_NOT_FOUND, "Method not found")),
         })
     }
 }

@@ -1,17 +1,19 @@
-//! The RPC service: runs [`Call`]s against the backend (the driver), owns the RAM bdev table and
-//! which bdev backs which namespace, and shapes SPDK-style results. Invariant: the bdev claim
-//! table changes only after the core accepted the namespace change.
+//! The RPC service: runs [`Call`]s against the backend (the driver), owns the RAM bdev table,
+//! which bdev backs which namespace and each subsystem's `max_namespaces`, and answers with
+//! SPDK's error codes: a subsystem an RPC names must exist (-32602 "Subsystem with NQN '...'
+//! not found", checked before anything else, as `_rpc_nvmf_get_subsystem` does), a failure in
+//! the target after that is -32603 (SPDK's paused callbacks), a namespace that cannot be added
+//! or removed is -32602. Invariant: the bdev claim table changes only after the core accepted
+//! the namespace change.
 
-use super::methods::addr_json;
-use super::{envelope, response};
-use super::{Call, JsonRpcError, INTERNAL_ERROR, METHODS};
-use crate::config::{lowest_free_nsid, Bdev};
-use fabcheck_core::nvmf::{
-    ControllerInfo, NamespaceConfig, QpairInfo, RpcError, RpcRequest, RpcResponse, SubsystemInfo,
-    TargetConfig, Trid,
-};
+use super::methods::invalid;
+use super::{envelope, response, shape};
+use super::{Call, JsonRpcError, INTERNAL_ERROR, INVALID_REQUEST, METHODS};
+use crate::config::Bdev;
+use fabcheck_core::nvmf::{RpcError, RpcRequest, RpcResponse, SubsystemInfo, TargetConfig};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::Mutex;
 
 pub trait Backend: Send + Sync {
@@ -20,17 +22,30 @@ pub trait Backend: Send + Sync {
         &self,
         request: RpcRequest,
     ) -> impl std::future::Future<Output = Result<RpcResponse, RpcError>> + Send;
+    /// The peer address of every live connection (by `ConnId.0`).
+    fn peers(&self) -> impl std::future::Future<Output = BTreeMap<u64, SocketAddr>> + Send;
     /// Asks for a graceful shutdown.
     fn shutdown(&self);
 }
 
-/// The runtime-side RPC state: RAM bdevs and which bdev backs which namespace.
+/// The runtime-side RPC state: RAM bdevs, which bdev backs which namespace, max namespaces.
 #[derive(Debug, Default)]
 pub struct RpcState {
     pub target: TargetConfig,
     pub bdevs: BTreeMap<String, Bdev>,
     pub claims: BTreeMap<(String, u32), String>,
     pub transport_created: bool,
+    /// `nvmf_create_subsystem -m` per subsystem (absent: SPDK's default, 32).
+    pub max_namespaces: BTreeMap<String, u32>,
+}
+
+impl RpcState {
+    fn max_ns(&self, nqn: &str) -> u32 {
+        self.max_namespaces
+            .get(nqn)
+            .copied()
+            .unwrap_or(super::methods::DEFAULT_MAX_NAMESPACES)
+    }
 }
 
 /// The RPC service: parses calls, runs them against the backend, shapes SPDK results.
@@ -43,8 +58,16 @@ fn state_lock(m: &Mutex<RpcState>) -> std::sync::MutexGuard<'_, RpcState> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn bad_state(code: i32, message: String) -> JsonRpcError {
-    JsonRpcError::new(code, message)
+fn internal(e: RpcError) -> JsonRpcError {
+    JsonRpcError::new(INTERNAL_ERROR, e.message)
+}
+
+fn unexpected(r: &RpcResponse) -> JsonRpcError {
+    JsonRpcError::new(INTERNAL_ERROR, format!("unexpected core answer {r:?}"))
+}
+
+fn enodev() -> JsonRpcError {
+    JsonRpcError::new(-19, "No such device")
 }
 
 impl<B: Backend> Service<B> {
@@ -55,8 +78,25 @@ impl<B: Backend> Service<B> {
         }
     }
 
-    /// Answers one raw value from the framer: `None` for notifications.
+    /// Answers one value from the framer: a request, or a batch (an array of requests,
+    /// answered by one array of the non-notification answers, or nothing if all were
+    /// notifications; an empty array is an invalid request). `None`: nothing to send.
     pub async fn answer(&self, v: Value) -> Option<Value> {
+        let Value::Array(items) = v else {
+            return self.answer_one(v).await;
+        };
+        if items.is_empty() {
+            let e = JsonRpcError::new(INVALID_REQUEST, "Invalid request");
+            return Some(response(Value::Null, Err(e)));
+        }
+        let mut out = Vec::new();
+        for item in items {
+            out.extend(self.answer_one(item).await);
+        }
+        (!out.is_empty()).then_some(Value::Array(out))
+    }
+
+    async fn answer_one(&self, v: Value) -> Option<Value> {
         match envelope(v) {
             Err((id, e)) => Some(response(id, Err(e))),
             Ok(env) => {
@@ -72,58 +112,132 @@ impl<B: Backend> Service<B> {
         }
     }
 
-    async fn core(&self, req: RpcRequest) -> Result<RpcResponse, JsonRpcError> {
-        self.backend.core(req).await.map_err(JsonRpcError::from)
+    async fn core(&self, req: RpcRequest) -> Result<RpcResponse, RpcError> {
+        self.backend.core(req).await
+    }
+
+    async fn subsystems(&self) -> Result<Vec<SubsystemInfo>, JsonRpcError> {
+        match self
+            .core(RpcRequest::GetSubsystems)
+            .await
+            .map_err(internal)?
+        {
+            RpcResponse::Subsystems(s) => Ok(s),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// `_rpc_nvmf_get_subsystem`: the subsystem, or -32602 naming it.
+    async fn subsystem(&self, nqn: &str) -> Result<SubsystemInfo, JsonRpcError> {
+        self.subsystems()
+            .await?
+            .into_iter()
+            .find(|s| s.nqn == nqn)
+            .ok_or_else(|| JsonRpcError::params(format!("Subsystem with NQN '{nqn}' not found")))
     }
 
     /// Runs one call.
     pub async fn execute(&self, call: Call) -> Result<Value, JsonRpcError> {
         match call {
-            Call::Core(req) => self.core(req).await.map(|_| json!(true)),
-            Call::CreateTransport { trtype } => self.create_transport(&trtype),
-            Call::GetTransports => Ok(self.transports()),
+            Call::FrameworkWaitInit => Ok(json!(true)),
+            Call::Core(req) => self.core(req).await.map_err(internal).map(|_| json!(true)),
+            Call::CreateTransport { trtype, asked } => self.create_transport(&trtype, &asked),
+            Call::GetTransports { trtype } => self.transports(trtype),
+            Call::CreateSubsystem {
+                cfg,
+                max_namespaces,
+            } => {
+                let nqn = cfg.nqn.clone();
+                self.core(RpcRequest::CreateSubsystem(cfg))
+                    .await
+                    .map_err(|_| {
+                        let msg = format!("Unable to create subsystem {nqn}");
+                        JsonRpcError::new(INTERNAL_ERROR, msg)
+                    })?;
+                state_lock(&self.state)
+                    .max_namespaces
+                    .insert(nqn, max_namespaces);
+                Ok(json!(true))
+            }
+            Call::OnSubsystem { nqn, req } => {
+                self.subsystem(&nqn).await?;
+                self.core(req).await.map_err(internal).map(|_| json!(true))
+            }
             Call::GetSubsystems { nqn } => self.get_subsystems(nqn).await,
-            Call::AddListener { nqn, trid } => {
-                let req = RpcRequest::SubsystemAddListener { nqn, trid };
-                self.core(req).await.map(|_| json!(true))
+            Call::AddNs {
+                nqn,
+                bdev,
+                nsid,
+                ids,
+            } => self.add_ns(nqn, bdev, nsid, ids).await,
+            Call::RemoveNs { nqn, nsid } => {
+                self.subsystem(&nqn).await?;
+                self.remove_ns(nqn, nsid).await.map_err(|_| invalid())
             }
-            Call::AddNs { nqn, bdev, nsid } => self.add_ns(nqn, bdev, nsid).await,
-            Call::RemoveNs { nqn, nsid } => self.remove_ns(nqn, nsid).await,
             Call::DeleteSubsystem { nqn } => self.delete_subsystem(nqn).await,
+            other => self.execute_query(other).await,
+        }
+    }
+
+    async fn execute_query(&self, call: Call) -> Result<Value, JsonRpcError> {
+        match call {
             Call::GetControllers { nqn } => {
-                match self.core(RpcRequest::GetControllers { nqn }).await? {
-                    RpcResponse::Controllers(c) => Ok(controllers_json(&c)),
-                    other => Err(unexpected(&other)),
-                }
+                self.subsystem(&nqn).await?;
+                Ok(shape::controllers(&self.controllers(&nqn).await?))
             }
-            Call::GetQpairs { nqn } => match self.core(RpcRequest::GetQpairs { nqn }).await? {
-                RpcResponse::Qpairs(q) => Ok(qpairs_json(&q)),
-                other => Err(unexpected(&other)),
-            },
+            Call::GetQpairs { nqn } => self.get_qpairs(nqn).await,
             Call::GetListeners { nqn } => {
-                match self.core(RpcRequest::GetListeners { nqn }).await? {
-                    RpcResponse::Listeners(l) => Ok(listeners_json(&l)),
-                    other => Err(unexpected(&other)),
+                self.subsystem(&nqn).await?;
+                match self.core(RpcRequest::GetListeners { nqn }).await {
+                    Ok(RpcResponse::Listeners(l)) => Ok(shape::listeners(&l)),
+                    Ok(other) => Err(unexpected(&other)),
+                    Err(e) => Err(internal(e)),
                 }
             }
-            Call::MallocCreate { name, bdev } => self.malloc_create(name, bdev),
+            Call::MallocCreate { name, bdev, uuid } => self.malloc_create(name, bdev, uuid),
             Call::MallocDelete { name } => self.malloc_delete(name).await,
+            Call::GetBdevs { name } => self.get_bdevs(name),
             Call::GetMethods => Ok(json!(METHODS)),
-            Call::GetVersion => Ok(version_json()),
+            Call::GetVersion => Ok(shape::version()),
             Call::Shutdown => {
                 self.backend.shutdown();
                 Ok(json!(true))
             }
+            other => Err(JsonRpcError::new(
+                INTERNAL_ERROR,
+                format!("unrouted call {other:?}"),
+            )),
         }
     }
 
-    fn create_transport(&self, trtype: &str) -> Result<Value, JsonRpcError> {
+    fn create_transport(
+        &self,
+        trtype: &str,
+        asked: &[(&'static str, u64)],
+    ) -> Result<Value, JsonRpcError> {
         if !trtype.eq_ignore_ascii_case("tcp") {
             return Err(JsonRpcError::params(format!(
                 "Transport type '{trtype}' is not supported"
             )));
         }
         let mut st = state_lock(&self.state);
+        let t = &st.target;
+        let served = [
+            ("max_queue_depth", u64::from(t.max_queue_depth)),
+            (
+                "max_io_qpairs_per_ctrlr",
+                u64::from(t.max_io_qpairs_per_ctrlr),
+            ),
+            ("in_capsule_data_size", u64::from(t.in_capsule_data_size)),
+            ("max_io_size", u64::from(t.max_io_size)),
+        ];
+        for (k, v) in asked {
+            if let Some((_, have)) = served.iter().find(|(n, h)| n == k && h != v) {
+                return Err(JsonRpcError::params(format!(
+                    "Invalid parameters: fabcheck-target serves {k} = {have} (set it in the config)"
+                )));
+            }
+        }
         if st.transport_created {
             return Err(JsonRpcError::params("Transport type 'TCP' already exists"));
         }
@@ -131,217 +245,60 @@ impl<B: Backend> Service<B> {
         Ok(json!(true))
     }
 
-    fn transports(&self) -> Value {
-        let st = state_lock(&self.state);
-        let t = &st.target;
-        json!([{
-            "trtype": "TCP",
-            "max_queue_depth": t.max_queue_depth,
-            "max_io_qpairs_per_ctrlr": t.max_io_qpairs_per_ctrlr,
-            "in_capsule_data_size": t.in_capsule_data_size,
-            "max_io_size": t.max_io_size,
-            "io_unit_size": t.max_h2c_data,
-            "num_shared_buffers": 0,
-            "c2h_success": true,
-            "sock_priority": 0,
-        }])
-    }
-
-    async fn subsystems(&self) -> Result<Vec<SubsystemInfo>, JsonRpcError> {
-        match self.core(RpcRequest::GetSubsystems).await? {
-            RpcResponse::Subsystems(s) => Ok(s),
-            other => Err(unexpected(&other)),
+    /// The TCP transport exists from start-up (the listeners of the config use it).
+    fn transports(&self, trtype: Option<String>) -> Result<Value, JsonRpcError> {
+        if trtype.is_some_and(|t| !t.eq_ignore_ascii_case("tcp")) {
+            return Err(enodev());
         }
+        Ok(json!([shape::transport(&state_lock(&self.state).target)]))
     }
 
     async fn get_subsystems(&self, nqn: Option<String>) -> Result<Value, JsonRpcError> {
-        let subs = self.subsystems().await?;
+        let subs = match &nqn {
+            Some(n) => vec![self.subsystem(n).await?],
+            None => self.subsystems().await?,
+        };
         let st = state_lock(&self.state);
-        let shown: Vec<Value> = subs
-            .iter()
-            .filter(|s| nqn.as_ref().is_none_or(|n| *n == s.nqn))
-            .map(|s| subsystem_json(s, &st.claims))
-            .collect();
-        if let (Some(n), true) = (&nqn, shown.is_empty()) {
-            return Err(bad_state(-19, format!("subsystem {n} not found")));
-        }
-        Ok(Value::Array(shown))
-    }
-
-    async fn add_ns(
-        &self,
-        nqn: String,
-        bdev_name: String,
-        nsid: Option<u32>,
-    ) -> Result<Value, JsonRpcError> {
-        let bdev = state_lock(&self.state)
-            .bdevs
-            .get(&bdev_name)
-            .cloned()
-            .ok_or_else(|| JsonRpcError::params(format!("bdev {bdev_name} not found")))?;
-        if state_lock(&self.state)
-            .claims
-            .values()
-            .any(|b| *b == bdev_name)
-        {
-            return Err(bad_state(-1, format!("bdev {bdev_name} already claimed")));
-        }
-        let nsid = match nsid {
-            Some(n) => n,
-            None => {
-                let subs = self.subsystems().await?;
-                let sub = subs.iter().find(|s| s.nqn == nqn).ok_or_else(|| {
-                    JsonRpcError::params(format!("Unable to find subsystem with NQN {nqn}"))
-                })?;
-                lowest_free_nsid(&sub.namespaces)
-            }
-        };
-        let ns = NamespaceConfig {
-            nsid,
-            block_size: bdev.block_size,
-            blocks: bdev.num_blocks,
-        };
-        self.core(RpcRequest::AddNamespace {
-            nqn: nqn.clone(),
-            ns,
-        })
-        .await?;
-        state_lock(&self.state)
-            .claims
-            .insert((nqn, nsid), bdev_name);
-        Ok(json!(nsid))
-    }
-
-    async fn remove_ns(&self, nqn: String, nsid: u32) -> Result<Value, JsonRpcError> {
-        self.core(RpcRequest::RemoveNamespace {
-            nqn: nqn.clone(),
-            nsid,
-        })
-        .await?;
-        state_lock(&self.state).claims.remove(&(nqn, nsid));
-        Ok(json!(true))
-    }
-
-    async fn delete_subsystem(&self, nqn: String) -> Result<Value, JsonRpcError> {
-        self.core(RpcRequest::DeleteSubsystem { nqn: nqn.clone() })
-            .await?;
-        state_lock(&self.state).claims.retain(|(n, _), _| *n != nqn);
-        Ok(json!(true))
-    }
-
-    fn malloc_create(&self, name: Option<String>, bdev: Bdev) -> Result<Value, JsonRpcError> {
-        let mut st = state_lock(&self.state);
-        let name = name.unwrap_or_else(|| {
-            (0..)
-                .map(|i| format!("Malloc{i}"))
-                .find(|n| !st.bdevs.contains_key(n))
-                .unwrap_or_default()
+        let shown = subs.iter().map(|s| {
+            let bdev_of = |nsid: u32| {
+                st.claims
+                    .get(&(s.nqn.clone(), nsid))
+                    .cloned()
+                    .unwrap_or_else(|| format!("ns{nsid}"))
+            };
+            shape::subsystem(s, st.max_ns(&s.nqn), &bdev_of)
         });
-        if st.bdevs.contains_key(&name) {
-            return Err(bad_state(-17, format!("bdev {name} already exists")));
-        }
-        st.bdevs.insert(name.clone(), bdev);
-        Ok(json!(name))
+        Ok(Value::Array(shown.collect()))
     }
 
-    /// Deleting a bdev that backs namespaces hot-removes them first (as SPDK does).
-    async fn malloc_delete(&self, name: String) -> Result<Value, JsonRpcError> {
-        let users: Vec<(String, u32)> = {
-            let st = state_lock(&self.state);
-            if !st.bdevs.contains_key(&name) {
-                return Err(bad_state(-19, format!("bdev {name} not found")));
-            }
-            st.claims
-                .iter()
-                .filter(|(_, b)| **b == name)
-                .map(|(k, _)| k.clone())
-                .collect()
+    async fn controllers(
+        &self,
+        nqn: &str,
+    ) -> Result<Vec<fabcheck_core::nvmf::ControllerInfo>, JsonRpcError> {
+        let nqn = nqn.to_string();
+        match self.core(RpcRequest::GetControllers { nqn }).await {
+            Ok(RpcResponse::Controllers(c)) => Ok(c),
+            Ok(other) => Err(unexpected(&other)),
+            Err(e) => Err(internal(e)),
+        }
+    }
+
+    async fn get_qpairs(&self, nqn: String) -> Result<Value, JsonRpcError> {
+        self.subsystem(&nqn).await?;
+        let hostnqn: BTreeMap<u16, String> = self
+            .controllers(&nqn)
+            .await?
+            .into_iter()
+            .map(|c| (c.cntlid, c.hostnqn))
+            .collect();
+        let qpairs = match self.core(RpcRequest::GetQpairs { nqn }).await {
+            Ok(RpcResponse::Qpairs(q)) => q,
+            Ok(other) => return Err(unexpected(&other)),
+            Err(e) => return Err(internal(e)),
         };
-        for (nqn, nsid) in users {
-            self.remove_ns(nqn, nsid).await?;
-        }
-        state_lock(&self.state).bdevs.remove(&name);
-        Ok(json!(true))
+        let peers = self.backend.peers().await;
+        Ok(shape::qpairs(&qpairs, &hostnqn, &peers))
     }
 }
 
-fn unexpected(r: &RpcResponse) -> JsonRpcError {
-    JsonRpcError::new(INTERNAL_ERROR, format!("unexpected core answer {r:?}"))
-}
-
-fn subsystem_json(s: &SubsystemInfo, claims: &BTreeMap<(String, u32), String>) -> Value {
-    let namespaces: Vec<Value> = s
-        .namespaces
-        .iter()
-        .map(|n| {
-            let bdev = claims
-                .get(&(s.nqn.clone(), n.nsid))
-                .cloned()
-                .unwrap_or_else(|| format!("ns{}", n.nsid));
-            json!({"nsid": n.nsid, "bdev_name": bdev, "name": bdev,
-                "block_size": n.block_size, "num_blocks": n.blocks})
-        })
-        .collect();
-    json!({
-        "nqn": s.nqn,
-        "subtype": "NVMe",
-        "state": s.state,
-        "listen_addresses": s.listeners.iter().map(addr_json).collect::<Vec<_>>(),
-        "allow_any_host": s.allow_any_host,
-        "hosts": s.hosts.iter().map(|h| json!({"nqn": h})).collect::<Vec<_>>(),
-        "namespaces": namespaces,
-    })
-}
-
-fn hex_uuid(id: &[u8; 16]) -> String {
-    let h: String = id.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
-
-fn controllers_json(c: &[ControllerInfo]) -> Value {
-    Value::Array(
-        c.iter()
-            .map(|c| {
-                json!({"cntlid": c.cntlid, "hostnqn": c.hostnqn, "hostid": hex_uuid(&c.hostid),
-                    "num_io_qpairs": c.num_io_qpairs})
-            })
-            .collect(),
-    )
-}
-
-fn qpairs_json(q: &[QpairInfo]) -> Value {
-    Value::Array(
-        q.iter()
-            .map(|q| {
-                json!({"cntlid": q.cntlid, "qid": q.qid, "state": q.state,
-                    "thread": q.thread.to_string(), "conn": q.conn.0,
-                    "listen_address": addr_json(&q.listen)})
-            })
-            .collect(),
-    )
-}
-
-fn listeners_json(l: &[Trid]) -> Value {
-    Value::Array(
-        l.iter()
-            .map(|t| {
-                json!({"address": addr_json(t),
-                    "ana_states": [{"ana_group": 1, "ana_state": "optimized"}]})
-            })
-            .collect(),
-    )
-}
-
-fn version_json() -> Value {
-    json!({
-        "version": concat!("SPDK v24.01 (fabcheck ", env!("CARGO_PKG_VERSION"), ")"),
-        "fields": {"major": 24, "minor": 1, "patch": 0, "suffix": "-fabcheck"},
-    })
-}
+mod bdevs;

@@ -8,10 +8,10 @@ use std::sync::Mutex as StdMutex;
 
 /// A fake core: records requests, answers from a small model of subsystems.
 #[derive(Default)]
-struct Fake {
-    seen: StdMutex<Vec<RpcRequest>>,
-    subs: StdMutex<Vec<SubsystemInfo>>,
-    shutdowns: StdMutex<u32>,
+pub(super) struct Fake {
+    pub(super) seen: StdMutex<Vec<RpcRequest>>,
+    pub(super) subs: StdMutex<Vec<SubsystemInfo>>,
+    pub(super) shutdowns: StdMutex<u32>,
 }
 
 impl Backend for &Fake {
@@ -44,6 +44,33 @@ impl Backend for &Fake {
                     message: "Unable to find subsystem".into(),
                 })
             }
+            RpcRequest::CreateSubsystem(cfg) if find(&mut subs, &cfg.nqn).is_none() => {
+                subs.push(SubsystemInfo {
+                    nqn: cfg.nqn.clone(),
+                    state: "active".into(),
+                    allow_any_host: cfg.allow_any_host,
+                    hosts: vec![],
+                    listeners: vec![],
+                    namespaces: vec![],
+                    serial: cfg.serial.clone(),
+                    model: cfg.model.clone(),
+                    min_cntlid: cfg.min_cntlid,
+                    max_cntlid: cfg.max_cntlid,
+                });
+                Ok(RpcResponse::Done)
+            }
+            RpcRequest::CreateSubsystem(_) => Err(RpcError {
+                code: -17,
+                message: "exists".into(),
+            }),
+            RpcRequest::GetControllers { .. } => Ok(RpcResponse::Controllers(vec![
+                fabcheck_core::nvmf::ControllerInfo {
+                    cntlid: 1,
+                    hostnqn: "nqn.2014-08.org.nvmexpress:uuid:h".into(),
+                    hostid: [0x11; 16],
+                    num_io_qpairs: 2,
+                },
+            ])),
             RpcRequest::GetQpairs { .. } => Ok(RpcResponse::Qpairs(vec![QpairInfo {
                 conn: ConnId(7),
                 cntlid: Some(1),
@@ -55,12 +82,15 @@ impl Backend for &Fake {
             _ => Ok(RpcResponse::Done),
         }
     }
+    async fn peers(&self) -> std::collections::BTreeMap<u64, std::net::SocketAddr> {
+        std::collections::BTreeMap::from([(7, "127.0.0.1:50000".parse().unwrap())])
+    }
     fn shutdown(&self) {
         *self.shutdowns.lock().unwrap() += 1;
     }
 }
 
-fn fake_with_cnode1() -> Fake {
+pub(super) fn fake_with_cnode1() -> Fake {
     let f = Fake::default();
     f.subs.lock().unwrap().push(SubsystemInfo {
         nqn: "nqn.2016-06.io.spdk:cnode1".into(),
@@ -69,15 +99,21 @@ fn fake_with_cnode1() -> Fake {
         hosts: vec![],
         listeners: vec![Trid::tcp("127.0.0.1", 4420)],
         namespaces: vec![],
+        serial: "SPDK00000000000001".into(),
+        model: "SPDK bdev Controller".into(),
+        min_cntlid: 1,
+        max_cntlid: 0xFFEF,
     });
     f
 }
 
-fn call(method: &str, params: Value) -> Value {
+pub(super) const CNODE1: &str = "nqn.2016-06.io.spdk:cnode1";
+
+pub(super) fn call(method: &str, params: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
 }
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
+pub(super) fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap()
@@ -101,14 +137,19 @@ fn framer_handles_split_concatenated_and_garbage_input() {
 #[test]
 fn envelope_validation_follows_json_rpc_2() {
     assert_eq!(envelope(json!([1])).unwrap_err().1.code, INVALID_REQUEST);
-    let no_version = json!({"id": 3, "method": "x"});
+    // SPDK's decoder: "jsonrpc" may be absent, but must be "2.0" when present.
+    assert!(envelope(json!({"id": 3, "method": "x"})).is_ok());
     assert_eq!(
-        envelope(no_version).unwrap_err(),
+        envelope(json!({"jsonrpc": "1.0", "id": 3, "method": "x"})).unwrap_err(),
         (
             json!(3),
             JsonRpcError::new(INVALID_REQUEST, "Invalid request")
         )
     );
+    let extra = json!({"jsonrpc": "2.0", "id": 5, "method": "x", "extra": 1});
+    assert_eq!(envelope(extra).unwrap_err().1.code, INVALID_REQUEST);
+    let arr = json!({"jsonrpc": "2.0", "id": 6, "method": "x", "params": [1]});
+    assert!(envelope(arr).is_ok(), "array params reach the method");
     let bad_params = json!({"jsonrpc": "2.0", "id": 4, "method": "x", "params": 5});
     assert_eq!(envelope(bad_params).unwrap_err().0, json!(4));
     let note = envelope(json!({"jsonrpc": "2.0", "method": "m"})).unwrap();
@@ -124,9 +165,12 @@ fn spdk_param_names_map_to_core_requests() {
     .unwrap();
     assert_eq!(
         l,
-        Call::AddListener {
+        Call::OnSubsystem {
             nqn: "n1".into(),
-            trid: Trid::tcp("127.0.0.1", 4421)
+            req: RpcRequest::SubsystemAddListener {
+                nqn: "n1".into(),
+                trid: Trid::tcp("127.0.0.1", 4421)
+            }
         }
     );
     let r = Call::parse(
@@ -136,10 +180,13 @@ fn spdk_param_names_map_to_core_requests() {
     .unwrap();
     assert_eq!(
         r,
-        Call::Core(RpcRequest::SubsystemRemoveListener {
+        Call::OnSubsystem {
             nqn: "n1".into(),
-            trid: Trid::tcp("127.0.0.1", 4421)
-        })
+            req: RpcRequest::SubsystemRemoveListener {
+                nqn: "n1".into(),
+                trid: Trid::tcp("127.0.0.1", 4421)
+            }
+        }
     );
 }
 
@@ -155,7 +202,8 @@ fn spdk_namespace_bdev_and_host_params_map_to_calls() {
         Call::AddNs {
             nqn: "n1".into(),
             bdev: "Malloc0".into(),
-            nsid: Some(3)
+            nsid: Some(3),
+            ids: NsIds::default()
         }
     );
     let m = Call::parse(
@@ -169,8 +217,10 @@ fn spdk_namespace_bdev_and_host_params_map_to_calls() {
             name: Some("M".into()),
             bdev: Bdev {
                 block_size: 512,
-                num_blocks: 2048
-            }
+                num_blocks: 2048,
+                uuid: [0; 16]
+            },
+            uuid: None
         }
     );
     let h = Call::parse(
@@ -180,10 +230,13 @@ fn spdk_namespace_bdev_and_host_params_map_to_calls() {
     .unwrap();
     assert_eq!(
         h,
-        Call::Core(RpcRequest::AllowAnyHost {
+        Call::OnSubsystem {
             nqn: "n1".into(),
-            allow: false
-        })
+            req: RpcRequest::AllowAnyHost {
+                nqn: "n1".into(),
+                allow: false
+            }
+        }
     );
     let s = Call::parse(
         "fabcheck_stop_listen",
@@ -197,12 +250,21 @@ fn spdk_namespace_bdev_and_host_params_map_to_calls() {
             nqn: None
         })
     );
+}
+
+#[test]
+fn spdk_create_subsystem_params_map_to_a_config() {
     let c = Call::parse(
         "nvmf_create_subsystem",
-        &json!({"nqn": "n2", "serial_number": "SPDK01", "allow_any_host": true}),
+        &json!({"nqn": "nqn.2016-06.io.spdk:n2", "serial_number": "SPDK01",
+            "allow_any_host": true, "max_namespaces": 4}),
     )
     .unwrap();
-    let Call::Core(RpcRequest::CreateSubsystem(cfg)) = c else {
+    let Call::CreateSubsystem {
+        cfg,
+        max_namespaces,
+    } = c
+    else {
         panic!("{c:?}")
     };
     assert_eq!(
@@ -210,9 +272,10 @@ fn spdk_namespace_bdev_and_host_params_map_to_calls() {
             cfg.nqn.as_str(),
             cfg.serial.as_str(),
             cfg.allow_any_host,
-            cfg.start
+            cfg.start,
+            max_namespaces
         ),
-        ("n2", "SPDK01", true, true)
+        ("nqn.2016-06.io.spdk:n2", "SPDK01", true, true, 4)
     );
 }
 
@@ -257,7 +320,7 @@ fn service_adds_namespace_from_a_malloc_bdev_and_shows_it() {
         assert_eq!(name["result"], json!("Malloc0"));
         let add = call(
             "nvmf_subsystem_add_ns",
-            json!({"nqn": "nqn.2016-06.io.spdk:cnode1", "namespace": {"bdev_name": "Malloc0"}}),
+            json!({"nqn": CNODE1, "namespace": {"bdev_name": "Malloc0"}}),
         );
         assert_eq!(
             svc.answer(add).await.unwrap()["result"],
@@ -266,11 +329,11 @@ fn service_adds_namespace_from_a_malloc_bdev_and_shows_it() {
         );
         let again = call(
             "nvmf_subsystem_add_ns",
-            json!({"nqn": "nqn.2016-06.io.spdk:cnode1", "namespace": {"bdev_name": "Malloc0"}}),
+            json!({"nqn": CNODE1, "namespace": {"bdev_name": "Malloc0"}}),
         );
         assert_eq!(
-            svc.answer(again).await.unwrap()["error"]["code"],
-            json!(-1),
+            svc.answer(again).await.unwrap()["error"],
+            json!({"code": INVALID_PARAMS, "message": "Invalid parameters"}),
             "bdev already claimed"
         );
         let subs = svc
@@ -310,7 +373,7 @@ fn service_adds_namespace_from_a_malloc_bdev_and_shows_it() {
 }
 
 #[test]
-fn service_passes_core_errno_and_handles_notifications() {
+fn service_answers_spdk_codes_and_handles_notifications() {
     let fake = fake_with_cnode1();
     let svc = Service::new(&fake, RpcState::default());
     block_on(async {
@@ -318,14 +381,21 @@ fn service_passes_core_errno_and_handles_notifications() {
             .answer(call("nvmf_delete_subsystem", json!({"nqn": "missing"})))
             .await
             .unwrap();
-        assert_eq!(r["error"]["code"], json!(-2));
+        assert_eq!(
+            r["error"],
+            json!({"code": INVALID_PARAMS, "message": "Subsystem with NQN 'missing' not found"})
+        );
         assert_eq!(r["id"], json!(1));
         let note = json!({"jsonrpc": "2.0", "method": "spdk_kill_instance", "params": {"sig_name": "SIGTERM"}});
         assert_eq!(svc.answer(note).await, None, "notifications get no answer");
         let q = svc
-            .answer(call("nvmf_subsystem_get_qpairs", json!({"nqn": "x"})))
+            .answer(call("nvmf_subsystem_get_qpairs", json!({"nqn": CNODE1})))
             .await
             .unwrap();
+        assert_eq!(
+            q["result"][0]["peer_address"],
+            json!({"trtype": "TCP", "adrfam": "IPv4", "traddr": "127.0.0.1", "trsvcid": "50000"})
+        );
         assert_eq!(
             q["result"][0]["listen_address"]["traddr"],
             json!("127.0.0.1")

@@ -26,10 +26,18 @@ async fn initiator_connects_writes_and_reads_back() {
         assert!(!st.is_success(), "a read past the end must fail");
         let qpairs = h.ok("nvmf_subsystem_get_qpairs", json!({"nqn": NQN})).await;
         assert_eq!(qpairs.as_array().unwrap().len(), 2, "{qpairs}");
+        for q in qpairs.as_array().unwrap() {
+            assert_eq!(q["hostnqn"], json!("nqn.2014-08.org.fabcheck:test-host-1"));
+            assert_eq!(q["peer_address"]["traddr"], json!("127.0.0.1"), "{q}");
+            assert_ne!(q["peer_address"]["trsvcid"], q["listen_address"]["trsvcid"]);
+        }
         let ctrlrs = h
             .ok("nvmf_subsystem_get_controllers", json!({"nqn": NQN}))
             .await;
         assert_eq!(ctrlrs[0]["cntlid"], json!(cntlid));
+        assert_eq!(ctrlrs[0]["cntrltype"], json!("io"));
+        // SPDK counts every bit of the qpair mask: the admin queue and the one I/O queue.
+        assert_eq!(ctrlrs[0]["num_io_qpairs"], json!(2));
         assert_eq!(
             ctrlrs[0]["hostnqn"],
             json!("nqn.2014-08.org.fabcheck:test-host-1")

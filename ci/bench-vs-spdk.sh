@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# spdk_nvme_perf against fabcheck-target and SPDK's nvmf_tgt, side by side, in one run.
+#
+# Each round serves the same subsystem (cnode1, one 64 MiB RAM namespace of 512 B blocks) first
+# from fabcheck-target, then from SPDK v26.05's nvmf_tgt, each pinned to core 0, and runs every
+# workload row with spdk_nvme_perf pinned to core 1; rounds alternate so the machine's noise is
+# shared. Prints, per row, the median IOPS (and mean latency) of each target and the ratio
+# fabcheck / SPDK of the medians, as a markdown table.
+#
+# Peer: $SPDK_PEER_DIR with bin/nvmf_tgt, else ../shared/peers/spdk-peer.sh (or $SPDK_PEER_SH);
+# without one it prints "bench-vs-spdk: SKIPPED (...)". Env: FABCHECK_BENCH_ROUNDS (default 3),
+# FABCHECK_BENCH_SECONDS (per run, default 5). Every process is stopped by its PID.
+source "$(dirname "$0")/lib.sh"
+cd "$(dirname "$0")/.."
+root=$(pwd)
+rounds=${FABCHECK_BENCH_ROUNDS:-3}
+secs=${FABCHECK_BENCH_SECONDS:-5}
+
+find_peer() {
+	if [ -n "${SPDK_PEER_DIR:-}" ] && [ -x "$SPDK_PEER_DIR/bin/nvmf_tgt" ]; then
+		echo "$SPDK_PEER_DIR"
+		return
+	fi
+	local sh=${SPDK_PEER_SH:-$root/../shared/peers/spdk-peer.sh}
+	[ -f "$sh" ] || return 1
+	bash "$sh" install 2>/dev/null | tail -1
+}
+if ! peer=$(find_peer) || [ ! -x "$peer/bin/nvmf_tgt" ]; then
+	echo "bench-vs-spdk: SKIPPED (no SPDK peer: set SPDK_PEER_DIR or provide ../shared/peers/spdk-peer.sh)"
+	exit 0
+fi
+step "building fabcheck-target (release)"
+cargo build -q --release -p fabcheck-runtime --bin fabcheck-target
+bin=$root/target/release
+work=$(mktemp -d /tmp/fabcheck-bench.XXXXXX)
+tpid=
+stop_target() {
+	[ -n "$tpid" ] || return 0
+	kill -TERM "$tpid" 2>/dev/null || true
+	wait "$tpid" 2>/dev/null || true
+	tpid=
+}
+trap 'stop_target; rm -rf "$work"' EXIT
+
+port=$((20000 + RANDOM % 20000))
+nqn=nqn.2016-06.io.spdk:cnode1
+# name|spdk_nvme_perf arguments
+rows=(
+	"4K randread QD32|-q 32 -o 4096 -w randread"
+	"4K randwrite QD32|-q 32 -o 4096 -w randwrite"
+	"128K read QD32|-q 32 -o 131072 -w read"
+	"128K write QD32|-q 32 -o 131072 -w write"
+	"4K randread QD1|-q 1 -o 4096 -w randread"
+	"4K randwrite QD32, header+data digests|-q 32 -o 4096 -w randwrite -H -I"
+)
+
+start_fabcheck() {
+	local sock=$work/fabcheck.sock
+	taskset -c 0 "$bin/fabcheck-target" --listen "127.0.0.1:$port" --rpc-socket "$sock" > "$work/t.log" 2>&1 &
+	tpid=$!
+	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+}
+
+start_spdk() {
+	local sock=$work/spdk.sock
+	taskset -c 0 "$peer/bin/nvmf_tgt" --no-huge -s 1024 --no-pci -m 0x1 -r "$sock" > "$work/t.log" 2>&1 &
+	tpid=$!
+	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+	local rpc=(/usr/bin/python3 "$peer/scripts/rpc.py" -s "$sock")
+	"${rpc[@]}" framework_wait_init > /dev/null
+	"${rpc[@]}" nvmf_create_transport -t TCP
+	"${rpc[@]}" bdev_malloc_create 64 512 -b Malloc0 > /dev/null
+	"${rpc[@]}" nvmf_create_subsystem $nqn -a -s SPDK00000000000001
+	"${rpc[@]}" nvmf_subsystem_add_ns $nqn Malloc0 > /dev/null
+	"${rpc[@]}" nvmf_subsystem_add_listener $nqn -t tcp -a 127.0.0.1 -s $port
+}
+
+# run_row TARGET ROUND ROW-INDEX: appends "target row iops mean_us" to $work/results.
+run_row() {
+	local target=$1 i=$3 name args log=$work/perf.log
+	name=${rows[$i]%%|*}
+	args=${rows[$i]#*|}
+	# shellcheck disable=SC2086
+	taskset -c 1 "$peer/bin/spdk_nvme_perf" --no-huge -s 512 -c 0x2 -t "$secs" $args \
+		-r "trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:$port subnqn:$nqn" > "$log" 2>&1 || true
+	local line
+	line=$(awk -F: '/^Total/ {split($2, f, " "); print f[1], f[3]}' "$log" | tail -1)
+	[ -n "$line" ] || line="0 0"
+	echo "$target $i $line" >> "$work/results"
+	printf '  %-8s round %s  %-40s %s\n' "$target" "$2" "$name" "$line"
+}
+
+step "rounds: $rounds, $secs s per run, targets on core 0, spdk_nvme_perf on core 1"
+for r in $(seq "$rounds"); do
+	for target in fabcheck spdk; do
+		"start_$target"
+		for i in "${!rows[@]}"; do run_row "$target" "$r" "$i"; done
+		stop_target
+	done
+done
+
+step "medians (IOPS; mean latency in us) and ratio fabcheck / SPDK"
+python3 - "$work/results" "${#rows[@]}" "${rows[@]}" <<'EOF'
+import statistics, sys
+path, n = sys.argv[1], int(sys.argv[2])
+names = [r.split("|")[0] for r in sys.argv[3:3 + n]]
+runs = {}
+for line in open(path):
+    t, i, iops, lat = line.split()
+    runs.setdefault((t, int(i)), []).append((float(iops), float(lat)))
+print("| workload | fabcheck IOPS | SPDK IOPS | ratio | fabcheck mean us | SPDK mean us |")
+print("|---|---|---|---|---|---|")
+for i, name in enumerate(names):
+    f, s = runs.get(("fabcheck", i), [(0, 0)]), runs.get(("spdk", i), [(0, 0)])
+    fi, si = statistics.median(x[0] for x in f), statistics.median(x[0] for x in s)
+    fl, sl = statistics.median(x[1] for x in f), statistics.median(x[1] for x in s)
+    ratio = f"{fi / si:.2f}" if si > 0 else "n/a"
+    print(f"| {name} | {fi:,.0f} | {si:,.0f} | {ratio} | {fl:.1f} | {sl:.1f} |")
+EOF

@@ -1,0 +1,147 @@
+//! The checks SPDK makes on a method's parameters before it touches the target, for the
+//! methods with more than a lookup: `nvmf_create_subsystem` (NQN, serial and model number,
+//! cntlid range, max namespaces), `nvmf_create_transport`, `nvmf_subsystem_add_ns` (NGUID,
+//! EUI64, UUID) and `bdev_malloc_create`. Owns no state.
+
+use super::methods::{invalid, tgt, unsupported, Call, NsIds, DEFAULT_MAX_NAMESPACES, TGT_NAME};
+use super::nqn::{nqn_is_valid, parse_hex, parse_uuid};
+use super::params::{AddNsP, CreateSubsystemP, CreateTransportP, MallocCreateP};
+use super::{JsonRpcError, INTERNAL_ERROR};
+use crate::config::Bdev;
+use fabcheck_core::nvmf::SubsystemConfig;
+
+/// `nvmf_subsystem_copy_sn` / `_mn`: at most `max` printable ASCII characters.
+fn ascii_field(s: &str, max: usize) -> Result<String, JsonRpcError> {
+    if s.len() > max || !s.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+        return Err(invalid());
+    }
+    Ok(s.to_string())
+}
+
+pub(super) fn create_subsystem(c: CreateSubsystemP) -> Result<Call, JsonRpcError> {
+    if let Some(n) = &c.tgt_name {
+        if n != TGT_NAME {
+            let msg = format!("Unable to find target {n}");
+            return Err(JsonRpcError::new(INTERNAL_ERROR, msg));
+        }
+    }
+    if c.ana_reporting || c.passthrough || c.enable_nssr || c.admin_label.is_some() {
+        return Err(unsupported(
+            "ANA reporting, passthrough, NSSR or admin labels",
+        ));
+    }
+    if c.dmrsl.unwrap_or(0) != 0 || c.wzsl.unwrap_or(0) != 0 {
+        return Err(unsupported("dmrsl / wzsl limits"));
+    }
+    let mut s = SubsystemConfig::new(&c.nqn);
+    s.allow_any_host = c.allow_any_host;
+    s.serial = ascii_field(
+        c.serial_number.as_deref().unwrap_or("00000000000000000000"),
+        20,
+    )?;
+    s.model = ascii_field(
+        c.model_number.as_deref().unwrap_or("SPDK bdev Controller"),
+        40,
+    )?;
+    s.min_cntlid = c.min_cntlid.unwrap_or(1);
+    s.max_cntlid = c.max_cntlid.unwrap_or(0xFFEF);
+    if !nqn_is_valid(&c.nqn) {
+        let msg = format!("Unable to create subsystem {}", c.nqn);
+        return Err(JsonRpcError::new(INTERNAL_ERROR, msg));
+    }
+    if s.min_cntlid == 0 || s.max_cntlid > 0xFFEF || s.min_cntlid > s.max_cntlid {
+        let (lo, hi) = (s.min_cntlid, s.max_cntlid);
+        return Err(JsonRpcError::params(format!(
+            "Invalid cntlid range [{lo}-{hi}]"
+        )));
+    }
+    let max_namespaces = match c.max_namespaces {
+        None | Some(0) => DEFAULT_MAX_NAMESPACES,
+        Some(n) => n,
+    };
+    Ok(Call::CreateSubsystem {
+        cfg: s,
+        max_namespaces,
+    })
+}
+
+pub(super) fn create_transport(t: CreateTransportP) -> Result<Call, JsonRpcError> {
+    tgt(&t.tgt_name)?;
+    if t.zcopy == Some(true) || t.dif_insert_or_strip == Some(true) {
+        return Err(unsupported("zero-copy or DIF insert/strip"));
+    }
+    let mut asked = Vec::new();
+    let mut ask = |k: &'static str, v: Option<u64>| {
+        if let Some(v) = v {
+            asked.push((k, v));
+        }
+    };
+    ask("max_queue_depth", t.max_queue_depth.map(u64::from));
+    ask(
+        "max_io_qpairs_per_ctrlr",
+        t.max_io_qpairs_per_ctrlr.map(u64::from),
+    );
+    ask(
+        "in_capsule_data_size",
+        t.in_capsule_data_size.map(u64::from),
+    );
+    ask("max_io_size", t.max_io_size.map(u64::from));
+    // rpc.py sends c2h_success = true by default; the option only permits the optimisation, and
+    // nvmf_get_transports reports what is served (false), so it is not refused.
+    Ok(Call::CreateTransport {
+        trtype: t.trtype,
+        asked,
+    })
+}
+
+pub(super) fn add_ns(a: AddNsP) -> Result<Call, JsonRpcError> {
+    tgt(&a.tgt_name)?;
+    let n = a.namespace;
+    if n.ptpl_file.is_some() || n.anagrpid.unwrap_or(0) != 0 || n.no_auto_visible {
+        return Err(unsupported("reservations, ANA groups or namespace masking"));
+    }
+    let ids = NsIds {
+        nguid: match &n.nguid {
+            Some(s) => Some(parse_hex(s).ok_or_else(|| JsonRpcError::params("Invalid nguid"))?),
+            None => None,
+        },
+        eui64: match &n.eui64 {
+            Some(s) => Some(parse_hex(s).ok_or_else(|| JsonRpcError::params("Invalid eui64"))?),
+            None => None,
+        },
+        uuid: match &n.uuid {
+            Some(s) => Some(parse_uuid(s).ok_or_else(invalid)?),
+            None => None,
+        },
+    };
+    let nsid = n.nsid.filter(|n| *n != 0);
+    Ok(Call::AddNs {
+        nqn: a.nqn,
+        bdev: n.bdev_name,
+        nsid,
+        ids,
+    })
+}
+
+pub(super) fn malloc_create(m: MallocCreateP) -> Result<Call, JsonRpcError> {
+    if m.md_size.unwrap_or(0) != 0 || m.dif_type.unwrap_or(0) != 0 || m.md_interleave {
+        return Err(unsupported("metadata or protection information"));
+    }
+    let uuid = match &m.uuid {
+        Some(s) => Some(parse_uuid(s).ok_or_else(invalid)?),
+        None => None,
+    };
+    // The UUID is drawn (or taken) when the service creates the bdev.
+    let bdev = Bdev {
+        block_size: m.block_size,
+        num_blocks: m.num_blocks,
+        uuid: [0; 16],
+    };
+    bdev.validate(m.name.as_deref().unwrap_or("Malloc"))
+        .map_err(|_| invalid())?;
+    Ok(Call::MallocCreate {
+        name: m.name,
+        bdev,
+        uuid,
+    })
+}
