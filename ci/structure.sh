@@ -2,7 +2,7 @@
 # Structure checks (after lint): no non-test source file over 500 lines, no function over 60
 # lines, no `expect(` on the server path (core/src/nvmf and runtime/src, outside tests), and
 # every design reference (`docs/*.md` in code and docs) resolves to a file in the repository.
-# Test code is: files named tests.rs, anything under a tests/ or benches/ folder, and the
+# Test code is: files named tests.rs or tests_*.rs, anything under a tests/ or benches/ folder, and the
 # lines from a file's first `#[cfg(test)]` / `#[cfg(all(test, ...))]` on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +14,7 @@ fail=0
 # Non-test Rust sources of the workspace (fuzz/ is outside it).
 sources() {
     git ls-files -- 'core/src/*.rs' 'sim/src/*.rs' 'cli/src/*.rs' 'runtime/src/*.rs' 'models/src/*.rs' \
-        | grep -v -E '(^|/)tests\.rs$|/tests/|/benches/'
+        | grep -v -E '(^|/)tests(_[a-z0-9_]+)?\.rs$|/tests/|/benches/'
 }
 
 # The non-test part of a file: everything before its first cfg(test) attribute.

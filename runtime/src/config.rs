@@ -180,7 +180,8 @@ struct NamespaceSection {
 impl RuntimeConfig {
     /// The built-in default: one subsystem `DEFAULT_NQN` (any host) with a 64 MiB namespace of
     /// 512-byte blocks (bdev `Malloc0`) on `listen` (default 127.0.0.1:4420).
-    pub fn default_with(listen: &[Trid]) -> Self {
+    /// Fails only when the OS random source (for the bdev's UUID) cannot be read.
+    pub fn default_with(listen: &[Trid]) -> std::io::Result<Self> {
         let listen = if listen.is_empty() {
             vec![Trid::tcp("127.0.0.1", 4420)]
         } else {
@@ -198,14 +199,14 @@ impl RuntimeConfig {
             subsystems: vec![sub],
             ..TargetConfig::default()
         };
-        let bdev = Bdev::new(512, 131_072, None).expect("the OS random source is readable");
-        RuntimeConfig {
+        let bdev = Bdev::new(512, 131_072, None)?;
+        Ok(RuntimeConfig {
             target,
             bdevs: BTreeMap::from([("Malloc0".to_string(), bdev)]),
             claims: BTreeMap::from([((DEFAULT_NQN.to_string(), 1), "Malloc0".to_string())]),
             limits: Limits::default(),
             rpc_socket: PathBuf::from(DEFAULT_RPC_SOCKET),
-        }
+        })
     }
 
     /// Reads and validates a TOML config file.

@@ -107,7 +107,7 @@ mod app {
                 c.override_listeners(&listen, false);
                 c
             }
-            None => RuntimeConfig::default_with(&listen),
+            None => RuntimeConfig::default_with(&listen).map_err(|e| e.to_string())?,
         };
         if let Some(p) = &args.rpc_socket {
             cfg.rpc_socket = p.clone();

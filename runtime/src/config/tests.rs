@@ -55,7 +55,7 @@ fn file_config_maps_to_target_config() {
 
 #[test]
 fn the_default_listener_is_default_listen() {
-    let c = RuntimeConfig::default_with(&[]);
+    let c = RuntimeConfig::default_with(&[]).unwrap();
     assert_eq!(c.target.listeners, vec![DEFAULT_LISTEN.parse().unwrap()]);
 }
 
@@ -98,7 +98,7 @@ fn the_shipped_example_config_is_valid() {
 
 #[test]
 fn default_config_serves_cnode1_with_64_mib() {
-    let c = RuntimeConfig::default_with(&[]);
+    let c = RuntimeConfig::default_with(&[]).unwrap();
     let sub = &c.target.subsystems[0];
     assert_eq!(sub.nqn, DEFAULT_NQN);
     assert!(sub.allow_any_host);

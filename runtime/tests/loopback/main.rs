@@ -35,7 +35,7 @@ static NEXT: AtomicU32 = AtomicU32::new(0);
 
 /// Starts the default target (cnode1, 64 MiB) on a free port, after `tweak`.
 pub async fn harness(tweak: impl FnOnce(&mut RuntimeConfig), mut opts: DriverOptions) -> Harness {
-    let mut cfg = RuntimeConfig::default_with(&[Trid::tcp("127.0.0.1", 0)]);
+    let mut cfg = RuntimeConfig::default_with(&[Trid::tcp("127.0.0.1", 0)]).unwrap();
     tweak(&mut cfg);
     opts.limits = cfg.limits.clone();
     let server = Server::start(cfg.target.clone(), opts).expect("start target");
