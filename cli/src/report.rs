@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 pub fn scenarios() -> u8 {
     for name in builtin_names() {
         let s = builtin(name).expect("listed built-in exists");
-        println!("{name}");
+        println!("{name}  (spdk {})", s.spdk);
         println!(
             "    {}",
             s.description
@@ -38,7 +38,8 @@ pub fn bugs() -> u8 {
     for b in CATALOGUE {
         println!("{}  {}", b.name, b.summary);
         println!(
-            "    fix {}, {}; breaks {}; scenarios: {}",
+            "    lived in spdk {}; fix {}, {}; breaks {}; scenarios: {}",
+            b.spdk,
             b.fix_commit,
             b.issue,
             b.breaks,

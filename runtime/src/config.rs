@@ -10,7 +10,7 @@
 //! listen = ["127.0.0.1:4420"]          # transport listeners
 //! [target]                             # all optional
 //! poll_groups = 2
-//! parking = "queue"                    # or "retry" (v21.07-v24.01 behaviour)
+//! spdk = "master"                     # or "v24.01" (the SPDK version modelled)
 //! [limits]
 //! max_connections = 1024
 //! idle_timeout_ms = 10000
@@ -26,7 +26,7 @@
 //! ```
 
 use fabcheck_core::nvmf::{
-    BugId, BugSet, ConnectParking, NamespaceConfig, SubsystemConfig, TargetConfig, Trid,
+    BugId, BugSet, NamespaceConfig, Spdk, SubsystemConfig, TargetConfig, Trid,
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -52,8 +52,8 @@ pub enum ConfigError {
     Toml(#[from] toml::de::Error),
     #[error("bad listen address {0:?}: expected IPV4:PORT")]
     Address(String),
-    #[error("unknown parking mode {0:?}: expected \"queue\" or \"retry\"")]
-    Parking(String),
+    #[error("unknown SPDK profile {0:?}: expected \"v24.01\" or \"master\"")]
+    Spdk(String),
     #[error("subsystem {nqn}: namespace refers to unknown bdev {bdev:?}")]
     UnknownBdev { nqn: String, bdev: String },
     #[error("subsystem {nqn}: duplicate or zero nsid {nsid}")]
@@ -131,7 +131,7 @@ struct FileConfig {
 #[serde(deny_unknown_fields)]
 struct TargetSection {
     poll_groups: Option<u16>,
-    parking: Option<String>,
+    spdk: Option<String>,
     bugs: Option<Vec<BugId>>,
     min_kato_ms: Option<u32>,
     max_queue_depth: Option<u16>,
@@ -306,19 +306,15 @@ fn push_unique(v: &mut Vec<Trid>, trid: Trid) {
     }
 }
 
-fn parse_parking(s: &str) -> Result<ConnectParking, ConfigError> {
-    match s {
-        "queue" => Ok(ConnectParking::Queue),
-        "retry" => Ok(ConnectParking::Retry),
-        other => Err(ConfigError::Parking(other.to_string())),
-    }
+fn parse_spdk(s: &str) -> Result<Spdk, ConfigError> {
+    Spdk::from_name(s).ok_or_else(|| ConfigError::Spdk(s.to_string()))
 }
 
 fn target_section(t: &TargetSection) -> Result<TargetConfig, ConfigError> {
     let d = TargetConfig::default();
     Ok(TargetConfig {
         poll_groups: t.poll_groups.unwrap_or(d.poll_groups).max(1),
-        parking: t.parking.as_deref().map_or(Ok(d.parking), parse_parking)?,
+        spdk: t.spdk.as_deref().map_or(Ok(d.spdk), parse_spdk)?,
         bugs: t
             .bugs
             .clone()
@@ -413,7 +409,7 @@ rpc_socket = "/tmp/x.sock"
 listen = ["127.0.0.1:4421"]
 [target]
 poll_groups = 3
-parking = "retry"
+spdk = "v24.01"
 bugs = ["Spdk3302"]
 [limits]
 max_connections = 8
@@ -433,7 +429,7 @@ namespaces = [{ bdev_name = "Malloc0" }]
     fn file_config_maps_to_target_config() {
         let c = RuntimeConfig::from_toml(SAMPLE).unwrap();
         assert_eq!(c.target.poll_groups, 3);
-        assert_eq!(c.target.parking, ConnectParking::Retry);
+        assert_eq!(c.target.spdk, Spdk::V24_01);
         assert!(c.target.bugs.has(BugId::Spdk3302));
         assert_eq!(c.limits.max_connections, 8);
         assert_eq!(c.limits.idle_timeout_ms, 500);

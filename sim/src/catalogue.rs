@@ -1,7 +1,7 @@
 //! The catalogue of real SPDK bugs the core can re-introduce behind a switch, as the simulator
 //! and the `fabcheck bugs` command name them (`--bug spdk-3302`).
 
-use fabcheck_core::nvmf::{BugId, BugSet};
+use fabcheck_core::nvmf::{BugId, BugSet, Spdk};
 
 /// One catalogue entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,6 +11,8 @@ pub struct BugInfo {
     pub name: &'static str,
     pub fix_commit: &'static str,
     pub issue: &'static str,
+    /// The SPDK profile the bug lived in (its scenarios run in it).
+    pub spdk: Spdk,
     /// Built-in scenarios that reach it.
     pub scenarios: &'static [&'static str],
     /// The invariant and site it breaks.
@@ -24,6 +26,7 @@ pub const CATALOGUE: &[BugInfo] = &[BugInfo {
     name: "spdk-3302",
     fix_commit: "6c23277d0a (v24.05)",
     issue: "spdk/spdk#3302",
+    spdk: Spdk::V24_01,
     scenarios: &["seed-3302", "seed-3302-ctrlr-add-fail"],
     breaks: "I1 at free_aer",
     summary: "free_aer dereferences a NULL controller when a qpair with a parked or failed \

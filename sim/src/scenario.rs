@@ -1,6 +1,6 @@
 //! Scenarios as data (serde; TOML or JSON files, and the built-ins under `sim/scenarios/`):
 //! target threads, subsystems, listeners, namespaces, hosts with scripts, operator actions with
-//! time windows, fault rates as integer ratios, the parking mode, catalogue switches, the step
+//! time windows, fault rates as integer ratios, the SPDK profile, catalogue switches, the step
 //! bounds, and the coverage marks a sweep must reach.
 //!
 //! Invariants kept: a `Scenario` that passed `validate()` only names listeners, subsystems,
@@ -9,7 +9,7 @@
 use crate::catalogue;
 use crate::coverage;
 use fabcheck_core::nvmf::{
-    BugSet, ConnectParking, NamespaceConfig, SubsystemConfig, TargetConfig, Trid,
+    BugSet, NamespaceConfig, Spdk, SubsystemConfig, TargetConfig, Trid,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -27,8 +27,9 @@ pub struct Scenario {
     pub description: String,
     #[serde(default = "default_poll_groups")]
     pub poll_groups: u16,
+    /// The SPDK version modelled, `spdk = "v24.01"` or `"master"` (default).
     #[serde(default)]
-    pub parking: Parking,
+    pub spdk: Spdk,
     /// Catalogue switches turned on, e.g. `["spdk-3302"]`.
     #[serde(default)]
     pub bugs: Vec<String>,
@@ -67,15 +68,6 @@ fn default_steps() -> u32 {
 }
 fn default_liveness_steps() -> u32 {
     2000
-}
-
-/// Retry-mode (v21.07-v24.01) or queue-mode (HEAD) CONNECT parking.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Parking {
-    Retry,
-    #[default]
-    Queue,
 }
 
 /// A subsystem created at start.
@@ -312,6 +304,8 @@ pub enum ScenarioError {
     Invalid { scenario: String, reason: String },
     #[error("unknown bug '{0}' (see `fabcheck bugs`)")]
     UnknownBug(String),
+    #[error("unknown SPDK profile '{0}': expected \"v24.01\" or \"master\"")]
+    UnknownSpdk(String),
 }
 
 mod builtin;
@@ -384,28 +378,44 @@ impl Scenario {
         Ok(self)
     }
 
-    /// The seed-string key: the name, then `+<bug>` per switch, sorted.
+    /// The seed-string key: the name, `@<profile>`, then `+<bug>` per switch, sorted
+    /// (`seed-3302@v24.01+spdk-3302`).
     pub fn key(&self) -> String {
         let mut bugs = self.bugs.clone();
         bugs.sort();
         bugs.dedup();
-        std::iter::once(self.name.clone())
+        std::iter::once(format!("{}@{}", self.name, self.spdk))
             .chain(bugs)
             .collect::<Vec<_>>()
             .join("+")
     }
 
     /// The scenario a seed-string key names. `file` is a scenario loaded from a file, used
-    /// when its name matches (file scenarios are not built in).
+    /// when its name matches (file scenarios are not built in). A key without `@<profile>`
+    /// (seed strings from before profiles) runs the scenario's own profile.
     pub fn from_key(key: &str, file: Option<&Scenario>) -> Result<Scenario, ScenarioError> {
         let mut parts = key.split('+');
-        let name = parts.next().unwrap_or_default();
+        let head = parts.next().unwrap_or_default();
         let bugs: Vec<String> = parts.map(str::to_string).collect();
+        let (name, profile) = match head.split_once('@') {
+            Some((n, p)) => (n, Some(p)),
+            None => (head, None),
+        };
         let base = match file {
             Some(f) if f.name == name => f.clone(),
             _ => builtin(name).ok_or_else(|| ScenarioError::Unknown(name.to_string()))?,
         };
+        let base = match profile {
+            Some(p) => base.with_spdk(p)?,
+            None => base,
+        };
         base.fixed().with_bugs(&bugs)
+    }
+
+    /// The same scenario in another profile, by name ("v24.01", "master").
+    pub fn with_spdk(mut self, name: &str) -> Result<Scenario, ScenarioError> {
+        self.spdk = Spdk::from_name(name).ok_or_else(|| ScenarioError::UnknownSpdk(name.into()))?;
+        Ok(self)
     }
 
     /// The same scenario with every catalogue switch off (the fixed core).
@@ -429,10 +439,7 @@ impl Scenario {
     pub fn target_config(&self) -> TargetConfig {
         TargetConfig {
             poll_groups: self.poll_groups,
-            parking: match self.parking {
-                Parking::Retry => ConnectParking::Retry,
-                Parking::Queue => ConnectParking::Queue,
-            },
+            spdk: self.spdk,
             bugs: self.bug_set(),
             listeners: self
                 .listeners

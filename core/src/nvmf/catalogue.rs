@@ -2,7 +2,7 @@
 //! with its SPDK fix commit, issue, the scenario that reaches it and the invariant it breaks.
 //! With every switch off the core is the fixed SPDK and the checker must report nothing.
 
-use super::{BugId, ConnectParking, InvariantId};
+use super::{BugId, InvariantId, Spdk};
 use serde::Serialize;
 
 /// One catalogue entry.
@@ -21,8 +21,8 @@ pub struct CatalogueEntry {
     pub invariant: InvariantId,
     /// The violation site the core reports.
     pub site: &'static str,
-    /// The CONNECT park mode of the SPDK versions that had the bug's main window.
-    pub parking: ConnectParking,
+    /// The profile the bug lived in (its scenarios run in it).
+    pub spdk: Spdk,
     pub summary: &'static str,
     /// How to reach it.
     pub scenario: &'static str,
@@ -37,7 +37,7 @@ static CATALOGUE: &[CatalogueEntry] = &[CatalogueEntry {
     first_fixed: "v24.05",
     invariant: InvariantId::I1,
     site: "free_aer",
-    parking: ConnectParking::Retry,
+    spdk: Spdk::V24_01,
     summary: "nvmf_qpair_free_aer dereferences a NULL controller: every pre-CONNECT qpair has \
               qid 0, so it 'is the admin queue', and the guard on qpair->ctrlr was missing",
     scenario: "(a) retry mode: pause(S) reaches the PG after an admin CONNECT to S was admitted \

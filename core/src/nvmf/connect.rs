@@ -1,7 +1,7 @@
 //! CONNECT, hop by hop (`nvmf_ctrlr_cmd_connect`, `_nvmf_ctrlr_connect`,
 //! `_nvmf_subsystem_add_ctrlr`, `_nvmf_ctrlr_add_admin_qpair`, `_nvmf_ctrlr_add_io_qpair`,
 //! `nvmf_ctrlr_add_io_qpair`, `nvmf_ctrlr_send_connect_rsp`), with both park modes for a
-//! subsystem that is not ACTIVE (`ConnectParking::Retry`, v21.07-v24.01; `Queue`, HEAD).
+//! subsystem that is not ACTIVE (retry poller in the v24.01 profile, `sgroup->queued` in master).
 //!
 //! Invariants kept: every CONNECT gets exactly one response (I8) unless its qpair dies first;
 //! a check made before a thread hop is re-validated after it; the cntlid comes from the
@@ -14,7 +14,7 @@ use super::qpair::QpairState;
 use super::request::Phase;
 use super::subsystem::SubState;
 use super::thread::Msg;
-use super::{ConnId, ConnectParking, Mark, Target, ThreadId, Timer};
+use super::{ConnId, Mark, Target, ThreadId, Timer};
 use crate::time::{Duration, Instant};
 use crate::wire::{status, Command, Connect, ConnectData, Status};
 
@@ -81,7 +81,7 @@ impl Target {
         let now = self.now;
         let req = self.reqs.get_mut(r).expect("live");
         let (pg, qh, conn, counted) = (req.pg, req.qpair, req.conn, req.counted);
-        if self.config.parking == ConnectParking::Retry {
+        if self.config.spdk.retry_parking() {
             let timeout = *req.timeout_at.get_or_insert(now + Duration::from_secs(1));
             req.parked_at.get_or_insert(now);
             if now > timeout {

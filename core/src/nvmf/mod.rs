@@ -26,6 +26,7 @@ pub mod invariants;
 mod io;
 mod listener;
 mod poll_group;
+mod profile;
 mod qpair;
 mod request;
 mod rpc;
@@ -46,6 +47,7 @@ use ctrlr::Ctrlr;
 use listener::Listener;
 use poll_group::PollGroup;
 use qpair::Qpair;
+pub use profile::{Spdk, MASTER_COMMIT};
 pub use qpair::QpairState;
 use request::Request;
 pub use subsystem::SubState;
@@ -95,17 +97,6 @@ impl fmt::Display for Trid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.traddr, self.trsvcid)
     }
-}
-
-/// What an admin CONNECT does when its subsystem is not ACTIVE.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-pub enum ConnectParking {
-    /// v21.07-v24.01: stays on `qpair.outstanding` (ctrlr None, qid 0), re-polled every 100 us
-    /// for up to 1 s, then CONTROLLER_BUSY.
-    Retry,
-    /// HEAD: moved to `sgroup.queued`, replayed on resume.
-    #[default]
-    Queue,
 }
 
 /// A catalogue bug that can be switched back on.
@@ -171,7 +162,8 @@ impl SubsystemConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TargetConfig {
     pub poll_groups: u16,
-    pub parking: ConnectParking,
+    /// The SPDK version modelled (every version-dependent behaviour at once).
+    pub spdk: Spdk,
     pub bugs: BugSet,
     /// Transport listeners opened at start (subsystem listeners are added to these).
     pub listeners: Vec<Trid>,
@@ -196,7 +188,7 @@ impl Default for TargetConfig {
     fn default() -> Self {
         TargetConfig {
             poll_groups: 2,
-            parking: ConnectParking::Queue,
+            spdk: Spdk::Master,
             bugs: BugSet::default(),
             listeners: Vec::new(),
             subsystems: Vec::new(),

@@ -4,7 +4,7 @@
 use super::harness::{config, subsystem, trid, World, NQN};
 use super::pdu::{self, HOSTNQN, HOSTNQN_B};
 use crate::nvmf::{
-    ConnId, ConnectParking, Input, Mark, QpairState, RpcRequest, SubState, ThreadId, Timer, Trid,
+    ConnId, Spdk, Input, Mark, QpairState, RpcRequest, SubState, ThreadId, Timer, Trid,
 };
 use crate::time::Duration;
 use crate::wire::{status, Pdu};
@@ -50,7 +50,7 @@ fn connect_to_a_paused_subsystem_is_queued_and_replayed_on_resume() {
 #[test]
 fn connect_in_retry_mode_parks_while_pausing_and_connects_after_resume() {
     let mut cfg = config();
-    cfg.parking = ConnectParking::Retry;
+    cfg.spdk = Spdk::V24_01;
     let mut w = World::new(cfg);
     let c = w.accept(1);
     w.run_all();
@@ -86,9 +86,9 @@ fn connect_in_retry_mode_parks_while_pausing_and_connects_after_resume() {
 
 #[test]
 fn connect_to_an_already_paused_subsystem_queues_in_both_modes() {
-    for parking in [ConnectParking::Retry, ConnectParking::Queue] {
+    for spdk in [Spdk::V24_01, Spdk::Master] {
         let mut cfg = config();
-        cfg.parking = parking;
+        cfg.spdk = spdk;
         let mut w = World::new(cfg);
         pause(&mut w);
         let c = start_connect(&mut w, 1, HOSTNQN);
