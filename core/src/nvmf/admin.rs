@@ -7,12 +7,9 @@
 //! complete after the shutdown fan-out (I10); only Keep Alive refreshes the keep-alive deadline.
 
 use super::arena::{CtrlrH, ReqH};
-use super::ctrlr::{CC_EN, CC_SHN_SHIFT, CSTS_RDY};
+use super::ctrlr::MAX_AERS;
 use super::Target;
 use crate::wire::{feature, prop, status, Command, IdentifyController, IdentifyNamespace, Status};
-
-/// SPDK_NVMF_MAX_ASYNC_EVENTS.
-const MAX_AERS: usize = 4;
 
 impl Target {
     /// Routes an admitted request to its handler.
@@ -22,10 +19,10 @@ impl Target {
         let Some(q) = self.qpairs.get(req.qpair) else {
             return;
         };
-        let (ctrlr, qid) = (q.ctrlr, q.qid);
+        let (ctrlr, qid) = (q.ctrlr(), q.qid());
         if let Command::Connect(_) = cmd {
-            let again = q.connect_received
-                || q.outstanding
+            let again = q.connect_received()
+                || q.outstanding()
                     .iter()
                     .any(|o| *o != r && self.reqs.get(*o).is_some_and(|o| o.is_connect()));
             if ctrlr.is_some() || again {
@@ -71,7 +68,7 @@ impl Target {
             Command::KeepAlive => {
                 let now = self.now;
                 if let Some(ctrlr) = self.ctrlrs.get_mut(c) {
-                    ctrlr.last_keep_alive = now;
+                    ctrlr.keep_alive(now);
                 }
                 self.arm_keep_alive(c);
                 status::SUCCESS
@@ -95,8 +92,8 @@ impl Target {
             (prop::CAP, false) => cap & 0xFFFF_FFFF,
             (0x04, false) => cap >> 32,
             (prop::VS, false) => 0x0001_0300,
-            (prop::CC, false) => u64::from(ctrlr.cc),
-            (prop::CSTS, false) => u64::from(ctrlr.csts),
+            (prop::CC, false) => u64::from(ctrlr.cc()),
+            (prop::CSTS, false) => u64::from(ctrlr.csts()),
             _ => return status::CONNECT_INVALID_PARAMETERS,
         };
         if let Some(req) = self.reqs.get_mut(r) {
@@ -114,39 +111,22 @@ impl Target {
         let Some(ctrlr) = self.ctrlrs.get_mut(c) else {
             return status::INTERNAL_DEVICE_ERROR;
         };
-        let new = value as u32;
-        let diff = new ^ ctrlr.cc;
-        let shn = (new >> CC_SHN_SHIFT) & 3;
-        if diff & (0x3FF << 4) != 0 {
-            // CSS, MPS or AMS changed: not supported.
+        let Some(fx) = ctrlr.write_cc(value as u32) else {
             return status::CONNECT_INVALID_PARAMETERS;
-        }
-        ctrlr.cc = (ctrlr.cc & !(0xFF << 16)) | (new & (0xFF << 16));
-        if diff & CC_EN != 0 {
-            if new & CC_EN != 0 {
-                ctrlr.cc |= CC_EN;
-                ctrlr.csts |= CSTS_RDY;
-                let (subsys, cntlid) = ctrlr.key();
-                self.timers
-                    .remove(&super::Timer::Association { subsys, cntlid });
-            } else if !ctrlr.disconnect_in_progress {
-                ctrlr.cc &= !CC_EN;
-                self.ctrlr_start_reset_shn(c, false);
-            }
-        }
-        let Some(ctrlr) = self.ctrlrs.get_mut(c) else {
-            return status::SUCCESS;
         };
-        if diff & (3 << CC_SHN_SHIFT) != 0 {
-            match shn {
-                1 | 2 if !ctrlr.disconnect_in_progress => {
-                    ctrlr.cc = (ctrlr.cc & !(3 << CC_SHN_SHIFT)) | (shn << CC_SHN_SHIFT);
-                    self.ctrlr_start_reset_shn(c, true);
-                }
-                1 | 2 => {}
-                0 => ctrlr.cc &= !(3 << CC_SHN_SHIFT),
-                _ => return status::CONNECT_INVALID_PARAMETERS,
-            }
+        if fx.enabled {
+            let (subsys, cntlid) = ctrlr.key();
+            self.timers
+                .remove(&super::Timer::Association { subsys, cntlid });
+        }
+        if fx.reset {
+            self.ctrlr_start_reset_shn(c, false);
+        }
+        if fx.shutdown {
+            self.ctrlr_start_reset_shn(c, true);
+        }
+        if fx.invalid {
+            return status::CONNECT_INVALID_PARAMETERS;
         }
         status::SUCCESS
     }
@@ -184,7 +164,7 @@ impl Target {
     fn ctrlr_subsystem(&self, c: CtrlrH) -> Option<&super::subsystem::Subsystem> {
         self.ctrlrs
             .get(c)
-            .and_then(|c| self.subsystems.get(c.subsys))
+            .and_then(|c| self.subsystems.get(c.subsys()))
     }
 
     /// Identify Controller with the fields real hosts check (DESIGN 7).
@@ -193,16 +173,16 @@ impl Target {
         let sub = self
             .ctrlr_subsystem(c)
             .ok_or(status::INTERNAL_DEVICE_ERROR)?;
-        let max_nsid = sub.namespaces.keys().max().copied().unwrap_or(0);
+        let max_nsid = sub.max_nsid();
         let mdts = (self.config.max_io_size / 4096).max(1).ilog2() as u8;
         Ok(IdentifyController {
             vid: 0x8086,
             ssvid: 0x8086,
-            sn: sub.serial.clone(),
-            mn: sub.model.clone(),
+            sn: sub.serial().to_string(),
+            mn: sub.model().to_string(),
             fr: "fabcheck".to_string(),
             mdts,
-            cntlid: ctrlr.cntlid,
+            cntlid: ctrlr.cntlid(),
             ver: 0x0001_0300,
             oaes: 1 << 8,
             cntrltype: 1,
@@ -213,7 +193,7 @@ impl Target {
             maxcmd: self.config.max_queue_depth,
             nn: max_nsid.max(32),
             sgls: 1 | (1 << 20),
-            subnqn: sub.nqn.clone(),
+            subnqn: sub.nqn().to_string(),
             ioccsz: 4 + self.config.in_capsule_data_size / 16,
             iorcsz: 1,
             icdoff: 0,
@@ -228,7 +208,7 @@ impl Target {
         if nsid == 0 || nsid == 0xFFFF_FFFF {
             return Err(status::INVALID_NAMESPACE);
         }
-        let Some(ns) = sub.namespaces.get(&nsid) else {
+        let Some(ns) = sub.namespace(nsid) else {
             // An inactive NSID reads as zeros.
             return Ok(vec![0; 4096]);
         };
@@ -250,9 +230,9 @@ impl Target {
             .ok_or(status::INTERNAL_DEVICE_ERROR)?;
         let mut out = vec![0u8; 4096];
         for (i, id) in sub
-            .namespaces
-            .keys()
-            .filter(|id| **id > after)
+            .namespaces()
+            .map(|n| n.cfg.nsid)
+            .filter(|id| *id > after)
             .take(1024)
             .enumerate()
         {
@@ -266,7 +246,7 @@ impl Target {
         let sub = self
             .ctrlr_subsystem(c)
             .ok_or(status::INTERNAL_DEVICE_ERROR)?;
-        if !sub.namespaces.contains_key(&nsid) {
+        if sub.namespace(nsid).is_none() {
             return Err(status::INVALID_NAMESPACE);
         }
         let mut out = vec![0u8; 4096];
@@ -284,8 +264,8 @@ impl Target {
         };
         let value = match fid {
             feature::NUMBER_OF_QUEUES => max_io | (max_io << 16),
-            feature::ASYNC_EVENT_CONFIG => ctrlr.aec,
-            feature::KEEP_ALIVE_TIMER => ctrlr.kato_ms,
+            feature::ASYNC_EVENT_CONFIG => ctrlr.aec(),
+            feature::KEEP_ALIVE_TIMER => ctrlr.kato_ms(),
             0x01 | 0x02 | 0x04 | 0x05 | 0x08 | 0x09 | 0x0A => 0,
             _ => return status::INVALID_FIELD,
         };
@@ -305,15 +285,15 @@ impl Target {
         let cdw0 = match fid {
             feature::NUMBER_OF_QUEUES => max_io | (max_io << 16),
             feature::ASYNC_EVENT_CONFIG => {
-                ctrlr.aec = cdw11;
+                ctrlr.set_aec(cdw11);
                 0
             }
             feature::KEEP_ALIVE_TIMER => {
                 if cdw11 == 0 {
                     return status::KEEP_ALIVE_INVALID;
                 }
-                ctrlr.kato_ms = cdw11.div_ceil(100).saturating_mul(100).max(min_kato);
-                ctrlr.last_keep_alive = now;
+                let kato = cdw11.div_ceil(100).saturating_mul(100).max(min_kato);
+                ctrlr.set_kato(kato, now);
                 self.arm_keep_alive(c);
                 0
             }
@@ -332,22 +312,15 @@ impl Target {
         let Some(ctrlr) = self.ctrlrs.get_mut(c) else {
             return;
         };
-        if !ctrlr.pending_aens.is_empty() {
-            let cdw0 = ctrlr.pending_aens.remove(0);
+        if let Some(cdw0) = ctrlr.take_pending_aen() {
             self.complete_aer(r, cdw0);
             return;
         }
-        if ctrlr.aer.len() >= MAX_AERS {
+        if ctrlr.push_aer(r).is_err() {
             self.complete_with(r, status::ASYNC_EVENT_LIMIT_EXCEEDED);
             return;
         }
-        ctrlr.aer.push(r);
-        let Some(req) = self.reqs.get_mut(r) else {
-            return;
-        };
-        let (pg, counted) = (req.pg, req.counted);
-        req.counted = super::request::Counted::None;
-        self.uncount(pg, counted);
+        self.release_admission(r);
     }
 
     /// Get Log Page: supported pages read as zeros; others are an invalid field.

@@ -9,10 +9,11 @@
 //! `qpair->ctrlr = NULL` while the error completion is in flight: the seed's second window).
 
 use super::arena::{CtrlrH, ReqH, SubsysH};
-use super::ctrlr::Ctrlr;
-use super::qpair::QpairState;
+use super::ctrlr::{Ctrlr, NewCtrlr};
+use super::qpair::Qpair;
 use super::request::Phase;
-use super::subsystem::SubState;
+use super::state::QpairState;
+use super::state::SubState;
 use super::thread::Msg;
 use super::{ConnId, Mark, Target, ThreadId, Timer};
 use crate::time::{Duration, Instant};
@@ -44,23 +45,22 @@ impl Target {
             self.complete_connect_err(r, invalid_param(256, true));
             return;
         };
+        let qh = req.qpair;
         let Some(s) = self.find_subsystem(&data.subnqn) else {
             self.complete_connect_err(r, invalid_param(256, true));
             return;
         };
-        let state = self.subsystems.get(s).expect("found").state;
-        if matches!(
-            state,
-            SubState::Inactive | SubState::Pausing | SubState::Paused | SubState::Deactivating
-        ) {
+        let trid = self.qpairs.get(qh).map(|q| q.trid().clone());
+        let Some(sub) = self.live(s, "nvmf_ctrlr_cmd_connect") else {
+            return;
+        };
+        let state = sub.state();
+        if !state.admits_connect() {
             self.park_connect(r, s, state);
             return;
         }
-        let qh = self.reqs.get(r).expect("live").qpair;
-        let trid = self.qpairs.get(qh).map(|q| q.trid.clone());
-        let sub = self.subsystems.get(s).expect("found");
-        let host_ok = sub.allow_any_host || sub.hosts.contains(&data.hostnqn);
-        let listener_ok = trid.is_some_and(|t| sub.listeners.contains(&t));
+        let host_ok = sub.host_allowed(&data.hostnqn);
+        let listener_ok = trid.is_some_and(|t| sub.has_listener(&t));
         if !host_ok || !listener_ok {
             self.complete_with(r, status::CONNECT_INVALID_HOST);
             return;
@@ -79,9 +79,12 @@ impl Target {
     /// (stays on `outstanding`, up to 1 s, then CONTROLLER_BUSY) or `sgroup->queued`.
     fn park_connect(&mut self, r: ReqH, s: SubsysH, state: SubState) {
         let now = self.now;
-        let req = self.reqs.get_mut(r).expect("live");
-        let (pg, qh, conn, counted) = (req.pg, req.qpair, req.conn, req.counted);
-        if self.config.spdk.retry_parking() {
+        let retry = self.config.spdk.retry_parking();
+        let Some(req) = self.live(r, "nvmf_ctrlr_cmd_connect") else {
+            return;
+        };
+        let (pg, qh, conn) = (req.pg, req.qpair, req.conn);
+        if retry {
             let timeout = *req.timeout_at.get_or_insert(now + Duration::from_secs(1));
             req.parked_at.get_or_insert(now);
             if now > timeout {
@@ -90,23 +93,16 @@ impl Target {
                 return;
             }
             req.phase = Phase::Parked;
-            req.counted = super::request::Counted::None;
-            self.uncount(pg, counted);
+            self.release_admission(r);
             self.retry_reqs.insert(conn, r);
             self.refresh_connect_retry_deadlines();
         } else {
             req.phase = Phase::Queued;
-            req.counted = super::request::Counted::None;
             if let Some(q) = self.qpairs.get_mut(qh) {
-                q.outstanding.retain(|x| *x != r);
+                q.remove_outstanding(r);
             }
-            self.uncount(pg, counted);
-            self.pgs[usize::from(pg)]
-                .sgroups
-                .entry(s)
-                .or_default()
-                .queued
-                .push(r);
+            self.release_admission(r);
+            self.pgs[usize::from(pg)].sgroup_mut(s).queue(r);
         }
         self.mark(Mark::ConnectParked, format!("conn={} {state:?}", conn.0));
         if state == SubState::Pausing {
@@ -134,15 +130,7 @@ impl Target {
             .connect_data()
             .and_then(|d| self.find_subsystem(&d.subnqn))
             .and_then(|s| self.subsystems.get(s))
-            .is_some_and(|s| {
-                !matches!(
-                    s.state,
-                    SubState::Inactive
-                        | SubState::Pausing
-                        | SubState::Paused
-                        | SubState::Deactivating
-                )
-            });
+            .is_some_and(|s| s.state().admits_connect());
         let period = RETRY_PERIOD.as_nanos();
         let ticks_to = |t: Instant| (t.as_nanos().saturating_sub(parked.as_nanos()) / period) + 1;
         let n = if active {
@@ -169,11 +157,8 @@ impl Target {
             self.complete_connect_err(r, invalid_param(256, true));
             return;
         };
-        let sg = self.pgs[usize::from(pg)].sgroups.entry(s).or_default();
-        sg.mgmt_io_outstanding += 1;
-        let req = self.reqs.get_mut(r).expect("live");
-        req.counted = super::request::Counted::Mgmt(s);
-        req.phase = Phase::Executing;
+        let _ = pg;
+        self.readmit_mgmt(r, s);
         self.cmd_connect(r);
     }
 
@@ -193,13 +178,14 @@ impl Target {
             self.complete_connect_err(r, invalid_param(16, true));
             return;
         }
-        let qh = self.reqs.get(r).expect("live").qpair;
+        let Some(req) = self.live(r, "_nvmf_ctrlr_connect") else {
+            return;
+        };
+        let qh = req.qpair;
         let Some(q) = self.qpairs.get_mut(qh) else {
             return;
         };
-        q.qid = cmd.qid;
-        q.sqsize = cmd.sqsize;
-        q.connect_received = true;
+        q.connect_received_for(cmd.qid, cmd.sqsize);
         if cmd.qid == 0 {
             self.ctrlr_create(r, s, cmd, data);
         } else {
@@ -220,39 +206,34 @@ impl Target {
     fn ctrlr_create(&mut self, r: ReqH, s: SubsysH, cmd: &Connect, data: &ConnectData) {
         let now = self.now;
         let min_kato = self.config.min_kato_ms;
-        let req = self.reqs.get(r).expect("live");
+        let Some(req) = self.live(r, "nvmf_ctrlr_create") else {
+            return;
+        };
         let (qh, pg) = (req.qpair, req.pg);
-        let trid = self.qpairs.get(qh).map(|q| q.trid.clone());
+        let listener = self.qpairs.get(qh).map(|q| q.trid().clone());
         let kato_ms = match cmd.kato_ms {
             0 => 0,
             k if k <= min_kato => min_kato,
-            k => k.div_ceil(100) * 100,
+            // C arithmetic (`spdk_divide_round_up(kato, 100) * 100` on uint32_t): wraps, never traps.
+            k => k.div_ceil(100).wrapping_mul(100),
         };
-        let ctrlr = Ctrlr {
+        let ctrlr = Ctrlr::new(NewCtrlr {
             subsys: s,
-            cntlid: 0,
             thread: ThreadId::PollGroup(pg),
-            admin_qpair: None,
-            qpair_mask: Default::default(),
-            aer: Vec::new(),
-            pending_aens: Vec::new(),
             kato_ms,
-            last_keep_alive: now,
-            cc: 0,
-            csts: 0,
-            aec: 0,
-            in_destruct: false,
-            disconnect_in_progress: false,
-            disconnect_is_shn: false,
-            cc_timeout_at: now,
+            now,
             hostnqn: data.hostnqn.clone(),
             hostid: data.hostid,
-            listener: trid,
-            added: false,
-        };
+            listener,
+        });
+        if self.live(qh, "nvmf_ctrlr_create").is_none() {
+            return;
+        }
         let c = self.ctrlrs.insert(ctrlr);
         self.history.ctrlrs_created += 1;
-        self.qpairs.get_mut(qh).expect("live").ctrlr = Some(c);
+        if let Some(q) = self.qpairs.get_mut(qh) {
+            q.set_ctrlr(Some(c));
+        }
         self.wake(ThreadId::PollGroup(pg));
         self.mark(Mark::AdminConnectStarted, format!("{c} pg{pg}"));
         self.send_msg(ThreadId::App, Msg::SubsystemAddCtrlr { req: r, ctrlr: c });
@@ -262,29 +243,29 @@ impl Target {
     /// failure SPDK frees the controller, writes `qpair->ctrlr = NULL` from this thread and
     /// sends the error completion to the poll group.
     pub(super) fn subsystem_add_ctrlr(&mut self, r: ReqH, c: CtrlrH) {
-        let Some(ctrlr) = self.live_ctrlr(c, "_nvmf_subsystem_add_ctrlr") else {
+        let Some(ctrlr) = self.live(c, "_nvmf_subsystem_add_ctrlr") else {
             return;
         };
-        let s = ctrlr.subsys;
-        let Some(sub) = self.live_subsystem(s, "nvmf_subsystem_add_ctrlr") else {
+        let s = ctrlr.subsys();
+        let Some(sub) = self.live(s, "nvmf_subsystem_add_ctrlr") else {
             return;
         };
-        let Some(cntlid) = allocate_cntlid(sub) else {
+        let Some(cntlid) = sub.add_ctrlr(c) else {
             self.ctrlrs.remove(c);
             self.history.ctrlrs_destroyed += 1;
             let qh = self.reqs.get(r).map(|req| req.qpair);
             if let Some(q) = qh.and_then(|q| self.qpairs.get_mut(q)) {
-                q.ctrlr = None;
+                q.set_ctrlr(None);
             }
             self.mark(Mark::CtrlrAddFailed, format!("{s}"));
             self.complete_with(r, status::INTERNAL_DEVICE_ERROR);
             return;
         };
-        sub.ctrlrs.insert(cntlid, c);
-        let ctrlr = self.ctrlrs.get_mut(c).expect("live");
-        ctrlr.cntlid = cntlid;
-        ctrlr.added = true;
-        let thread = ctrlr.thread;
+        let Some(ctrlr) = self.live(c, "nvmf_subsystem_add_ctrlr") else {
+            return;
+        };
+        ctrlr.assign_cntlid(cntlid);
+        let thread = ctrlr.thread();
         self.ctrlr_keys.insert((s.idx, cntlid), c);
         self.mark(Mark::CtrlrCreated, format!("cntlid={cntlid}"));
         self.send_msg(thread, Msg::CtrlrAddAdminQpair { req: r, ctrlr: c });
@@ -292,7 +273,7 @@ impl Target {
 
     /// `_nvmf_ctrlr_add_admin_qpair` (ctrlr thread): admin qpair, keep-alive, mask bit 0.
     pub(super) fn ctrlr_add_admin_qpair(&mut self, r: ReqH, c: CtrlrH) {
-        let Some(req) = self.live_req(r, "_nvmf_ctrlr_add_admin_qpair") else {
+        let Some(req) = self.live(r, "_nvmf_ctrlr_add_admin_qpair") else {
             return;
         };
         let qh = req.qpair;
@@ -300,15 +281,14 @@ impl Target {
         let Some(ctrlr) = self.ctrlr_on_thread(c, "_nvmf_ctrlr_add_admin_qpair") else {
             return;
         };
-        ctrlr.admin_qpair = Some(qh);
-        ctrlr.last_keep_alive = now;
-        ctrlr.qpair_mask.insert(0);
-        let cntlid = ctrlr.cntlid;
+        ctrlr.add_admin_qpair(qh, now);
+        let cntlid = ctrlr.cntlid();
         self.arm_keep_alive(c);
-        if let Some(req) = self.reqs.get_mut(r) {
-            req.rsp.cdw0 = u32::from(cntlid);
-        }
-        let pg = self.reqs.get(r).expect("live").pg;
+        let Some(req) = self.live(r, "_nvmf_ctrlr_add_admin_qpair") else {
+            return;
+        };
+        req.rsp.cdw0 = u32::from(cntlid);
+        let pg = req.pg;
         self.send_msg(ThreadId::PollGroup(pg), Msg::SendConnectRsp { req: r });
     }
 
@@ -316,30 +296,31 @@ impl Target {
     /// in_destruct and a missing or inactive admin qpair, set `qpair->ctrlr`, hop to the
     /// controller thread.
     pub(super) fn subsystem_add_io_qpair(&mut self, r: ReqH, s: SubsysH, cntlid: u16) {
-        let Some(sub) = self.live_subsystem(s, "_nvmf_ctrlr_add_io_qpair") else {
+        let Some(sub) = self.live(s, "_nvmf_ctrlr_add_io_qpair") else {
             return;
         };
-        let Some(c) = sub.ctrlrs.get(&cntlid).copied() else {
+        let Some(c) = sub.ctrlr(cntlid) else {
             self.io_connect_reject(r, invalid_param(16, true));
             return;
         };
-        let Some(ctrlr) = self.live_ctrlr(c, "_nvmf_ctrlr_add_io_qpair") else {
+        let Some(ctrlr) = self.live(c, "_nvmf_ctrlr_add_io_qpair") else {
             return;
         };
-        let (thread, in_destruct, admin) = (ctrlr.thread, ctrlr.in_destruct, ctrlr.admin_qpair);
-        let admin_ok = admin
+        let (thread, in_destruct) = (ctrlr.thread(), ctrlr.in_destruct());
+        let admin_ok = ctrlr
+            .admin_qpair()
             .and_then(|a| self.qpairs.get(a))
-            .is_some_and(|a| a.state.is_active());
+            .is_some_and(|a| a.state().is_active());
         if in_destruct || !admin_ok {
             self.io_connect_reject(r, invalid_param(16, true));
             return;
         }
-        let Some(req) = self.live_req(r, "_nvmf_ctrlr_add_io_qpair") else {
+        let Some(req) = self.live(r, "_nvmf_ctrlr_add_io_qpair") else {
             return;
         };
         let (qh, pg) = (req.qpair, req.pg);
         if let Some(q) = self.qpairs.get_mut(qh) {
-            q.ctrlr = Some(c);
+            q.set_ctrlr(Some(c));
         }
         self.wake(ThreadId::PollGroup(pg));
         self.send_msg(thread, Msg::CtrlrAddIoQpair { req: r, ctrlr: c });
@@ -354,24 +335,24 @@ impl Target {
     /// then set the mask bit and answer on the I/O qpair's poll group.
     pub(super) fn ctrlr_add_io_qpair(&mut self, r: ReqH, c: CtrlrH) {
         let max_io = self.config.max_io_qpairs_per_ctrlr;
-        let Some(req) = self.live_req(r, "nvmf_ctrlr_add_io_qpair") else {
+        let Some(req) = self.live(r, "nvmf_ctrlr_add_io_qpair") else {
             return;
         };
         let (qh, pg) = (req.qpair, req.pg);
-        let Some(q) = self.live_qpair(qh, "nvmf_ctrlr_add_io_qpair") else {
+        let Some(q) = self.live(qh, "nvmf_ctrlr_add_io_qpair") else {
             return;
         };
-        q.ctrlr = None;
-        let qid = q.qid;
+        q.set_ctrlr(None);
+        let qid = q.qid();
         let Some(ctrlr) = self.ctrlr_on_thread(c, "nvmf_ctrlr_add_io_qpair") else {
             return;
         };
-        let admin = ctrlr.admin_qpair;
-        let enabled = ctrlr.cc & super::ctrlr::CC_EN != 0;
-        let bad = ctrlr.in_destruct || qid > max_io || ctrlr.qpair_mask.contains(&qid);
-        let admin_ok = admin
+        let enabled = ctrlr.cc() & super::ctrlr::CC_EN != 0;
+        let bad = ctrlr.in_destruct() || qid > max_io || ctrlr.qpair_mask().contains(&qid);
+        let admin_ok = ctrlr
+            .admin_qpair()
             .and_then(|a| self.qpairs.get(a))
-            .is_some_and(|a| a.state.is_active());
+            .is_some_and(|a| a.state().is_active());
         if !enabled || !admin_ok {
             self.mark(Mark::IoConnectRejected, format!("{r}"));
             self.complete_with(r, status::COMMAND_SEQUENCE_ERROR);
@@ -381,11 +362,13 @@ impl Target {
             self.io_connect_reject(r, invalid_param(42, false));
             return;
         }
-        let ctrlr = self.ctrlrs.get_mut(c).expect("live");
-        ctrlr.qpair_mask.insert(qid);
-        let cntlid = ctrlr.cntlid;
+        let Some(ctrlr) = self.live(c, "nvmf_ctrlr_add_io_qpair") else {
+            return;
+        };
+        ctrlr.add_io_qpair(qid);
+        let cntlid = ctrlr.cntlid();
         if let Some(q) = self.qpairs.get_mut(qh) {
-            q.ctrlr = Some(c);
+            q.set_ctrlr(Some(c));
         }
         self.wake(ThreadId::PollGroup(pg));
         if let Some(req) = self.reqs.get_mut(r) {
@@ -401,20 +384,24 @@ impl Target {
     /// `nvmf_ctrlr_send_connect_rsp` (PG): ENABLED if still CONNECTING (a qpair disconnected
     /// meanwhile is answered but not enabled), then complete.
     pub(super) fn send_connect_rsp(&mut self, r: ReqH) {
-        let Some(req) = self.live_req(r, "nvmf_ctrlr_send_connect_rsp") else {
+        let Some(req) = self.live(r, "nvmf_ctrlr_send_connect_rsp") else {
             return;
         };
         let qh = req.qpair;
-        let Some(q) = self.live_qpair(qh, "nvmf_ctrlr_send_connect_rsp") else {
+        let Some(q) = self.live(qh, "nvmf_ctrlr_send_connect_rsp") else {
             return;
         };
-        match q.state {
-            QpairState::Connecting => q.state = QpairState::Enabled,
+        match q.state() {
+            QpairState::Connecting => {
+                if !self.qpair_set_state(qh, QpairState::Enabled, "nvmf_ctrlr_send_connect_rsp") {
+                    return;
+                }
+            }
             QpairState::Deactivating => {}
             other => {
                 let label = q.label();
                 self.crash_on(
-                    super::InvariantId::I10,
+                    super::InvariantId::LegalTransitions,
                     "nvmf_ctrlr_send_connect_rsp",
                     vec![label],
                     &format!("assert(CONNECTING || DEACTIVATING) in {other:?}"),
@@ -422,26 +409,8 @@ impl Target {
                 return;
             }
         }
-        let label = q.label();
+        let label = self.qpairs.get(qh).map(Qpair::label).unwrap_or_default();
         self.mark(Mark::ConnectResponded, label);
         self.complete_with(r, status::SUCCESS);
     }
-}
-
-/// `nvmf_subsystem_add_ctrlr`'s cntlid allocation: next free id in `[min, max]`, cycling.
-fn allocate_cntlid(sub: &mut super::subsystem::Subsystem) -> Option<u16> {
-    let (min, max) = (sub.min_cntlid, sub.max_cntlid);
-    if min > max {
-        return None;
-    }
-    let span = u32::from(max - min) + 1;
-    for i in 0..span {
-        let off = (u32::from(sub.next_cntlid.clamp(min, max) - min) + i) % span;
-        let id = min + off as u16;
-        if !sub.ctrlrs.contains_key(&id) {
-            sub.next_cntlid = if id == max { min } else { id + 1 };
-            return Some(id);
-        }
-    }
-    None
 }

@@ -23,63 +23,347 @@ pub const CSTS_SHST_COMPLETE: u32 = 2 << 2;
 pub const CC_EN: u32 = 1;
 pub const CC_SHN_SHIFT: u32 = 14;
 
-/// A controller.
+/// A controller: the only writer of its registers (CC/CSTS), its qpair mask, its AERs and
+/// its destruct flags.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Ctrlr {
-    pub subsys: SubsysH,
+    subsys: SubsysH,
     /// 0 until `nvmf_subsystem_add_ctrlr` assigned one.
-    pub cntlid: u16,
+    cntlid: u16,
     /// The admin qpair's poll group thread.
-    pub thread: ThreadId,
-    pub admin_qpair: Option<QpairH>,
+    thread: ThreadId,
+    admin_qpair: Option<QpairH>,
     /// Bit per qid of connected qpairs.
-    pub qpair_mask: BTreeSet<u16>,
+    qpair_mask: BTreeSet<u16>,
     /// Outstanding AERs (at most 4).
-    pub aer: Vec<ReqH>,
+    aer: Vec<ReqH>,
     /// Events waiting for an AER (cdw0 values).
-    pub pending_aens: Vec<u32>,
-    pub kato_ms: u32,
-    pub last_keep_alive: Instant,
-    pub cc: u32,
-    pub csts: u32,
+    pending_aens: Vec<u32>,
+    kato_ms: u32,
+    last_keep_alive: Instant,
+    cc: u32,
+    csts: u32,
     /// Async event configuration (Set Features 0x0B).
-    pub aec: u32,
-    pub in_destruct: bool,
-    pub disconnect_in_progress: bool,
-    pub disconnect_is_shn: bool,
-    pub cc_timeout_at: Instant,
+    aec: u32,
+    in_destruct: bool,
+    disconnect_in_progress: bool,
+    disconnect_is_shn: bool,
+    cc_timeout_at: Instant,
+    hostnqn: String,
+    hostid: [u8; 16],
+    listener: Option<Trid>,
+    /// In `subsystem->ctrlrs` (set on the subsystem thread).
+    added: bool,
+}
+
+/// What a CC write (`nvmf_prop_set_cc`) asks the target to do after the registers changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CcEffects {
+    /// EN 0 -> 1: CSTS.RDY set, association timer stopped.
+    pub enabled: bool,
+    /// EN 1 -> 0: start a controller reset.
+    pub reset: bool,
+    /// SHN 0 -> 1|2: start a shutdown.
+    pub shutdown: bool,
+    /// The write is answered with INVALID PARAMETERS (after the effects above, as SPDK does).
+    pub invalid: bool,
+}
+
+/// The identity a new controller is created with (`nvmf_ctrlr_create`).
+pub struct NewCtrlr {
+    pub subsys: SubsysH,
+    pub thread: ThreadId,
+    pub kato_ms: u32,
+    pub now: Instant,
     pub hostnqn: String,
     pub hostid: [u8; 16],
     pub listener: Option<Trid>,
-    /// In `subsystem->ctrlrs` (set on the subsystem thread).
-    pub added: bool,
 }
 
+/// The most AERs a controller holds (SPDK_NVMF_MAX_ASYNC_EVENTS).
+pub const MAX_AERS: usize = 4;
+
 impl Ctrlr {
+    pub fn new(n: NewCtrlr) -> Self {
+        Ctrlr {
+            subsys: n.subsys,
+            cntlid: 0,
+            thread: n.thread,
+            admin_qpair: None,
+            qpair_mask: BTreeSet::new(),
+            aer: Vec::new(),
+            pending_aens: Vec::new(),
+            kato_ms: n.kato_ms,
+            last_keep_alive: n.now,
+            cc: 0,
+            csts: 0,
+            aec: 0,
+            in_destruct: false,
+            disconnect_in_progress: false,
+            disconnect_is_shn: false,
+            cc_timeout_at: n.now,
+            hostnqn: n.hostnqn,
+            hostid: n.hostid,
+            listener: n.listener,
+            added: false,
+        }
+    }
+
     /// The `Timer` key prefix of this controller.
     pub fn key(&self) -> (u32, u16) {
         (self.subsys.idx, self.cntlid)
     }
+
+    pub fn subsys(&self) -> SubsysH {
+        self.subsys
+    }
+
+    pub fn cntlid(&self) -> u16 {
+        self.cntlid
+    }
+
+    pub fn thread(&self) -> ThreadId {
+        self.thread
+    }
+
+    pub fn admin_qpair(&self) -> Option<QpairH> {
+        self.admin_qpair
+    }
+
+    pub fn qpair_mask(&self) -> &BTreeSet<u16> {
+        &self.qpair_mask
+    }
+
+    pub fn kato_ms(&self) -> u32 {
+        self.kato_ms
+    }
+
+    pub fn last_keep_alive(&self) -> Instant {
+        self.last_keep_alive
+    }
+
+    pub fn cc(&self) -> u32 {
+        self.cc
+    }
+
+    pub fn csts(&self) -> u32 {
+        self.csts
+    }
+
+    pub fn aec(&self) -> u32 {
+        self.aec
+    }
+
+    pub fn in_destruct(&self) -> bool {
+        self.in_destruct
+    }
+
+    pub fn disconnect_in_progress(&self) -> bool {
+        self.disconnect_in_progress
+    }
+
+    pub fn hostnqn(&self) -> &str {
+        &self.hostnqn
+    }
+
+    pub fn hostid(&self) -> [u8; 16] {
+        self.hostid
+    }
+
+    pub fn added(&self) -> bool {
+        self.added
+    }
+
+    /// `nvmf_subsystem_add_ctrlr` succeeded: the cntlid, and the controller is in
+    /// `subsystem->ctrlrs`.
+    pub fn assign_cntlid(&mut self, cntlid: u16) {
+        debug_assert!(
+            !self.added,
+            "nvmf_subsystem_add_ctrlr runs once per controller"
+        );
+        self.cntlid = cntlid;
+        self.added = true;
+    }
+
+    /// `nvmf_subsystem_remove_ctrlr`: returns whether it was in `subsystem->ctrlrs`.
+    pub fn mark_removed(&mut self) -> bool {
+        std::mem::replace(&mut self.added, false)
+    }
+
+    /// `_nvmf_ctrlr_add_admin_qpair`: admin qpair, keep-alive start, mask bit 0.
+    pub fn add_admin_qpair(&mut self, q: QpairH, now: Instant) {
+        debug_assert!(
+            self.admin_qpair.is_none() && !self.qpair_mask.contains(&0),
+            "_nvmf_ctrlr_add_admin_qpair: a controller gets one admin qpair"
+        );
+        self.admin_qpair = Some(q);
+        self.last_keep_alive = now;
+        self.qpair_mask.insert(0);
+    }
+
+    /// `nvmf_ctrlr_add_io_qpair`: mask bit `qid` (the caller checked it was clear).
+    pub fn add_io_qpair(&mut self, qid: u16) {
+        debug_assert!(
+            qid != 0 && !self.qpair_mask.contains(&qid),
+            "nvmf_ctrlr_add_io_qpair: spdk_bit_array_get(ctrlr->qpair_mask, qid) is clear"
+        );
+        self.qpair_mask.insert(qid);
+    }
+
+    /// `_nvmf_transport_qpair_fini_complete`: `ctrlr->admin_qpair = NULL` if it is `q`.
+    /// Returns whether it was.
+    pub fn clear_admin_qpair(&mut self, q: QpairH) -> bool {
+        if self.admin_qpair != Some(q) {
+            return false;
+        }
+        self.admin_qpair = None;
+        true
+    }
+
+    /// `_nvmf_ctrlr_free_from_qpair`: clears the qid bit; returns whether the mask is empty.
+    pub fn remove_qpair(&mut self, qid: u16) -> bool {
+        self.qpair_mask.remove(&qid);
+        self.qpair_mask.is_empty()
+    }
+
+    /// `ctrlr->in_destruct = true`; Err if it already was (destructed twice, I3).
+    pub fn begin_destruct(&mut self) -> Result<(), ()> {
+        if std::mem::replace(&mut self.in_destruct, true) {
+            return Err(());
+        }
+        Ok(())
+    }
+
+    /// Keep Alive (or a kato change) restarts the keep-alive period.
+    pub fn keep_alive(&mut self, now: Instant) {
+        self.last_keep_alive = now;
+    }
+
+    /// Set Features Keep Alive Timer.
+    pub fn set_kato(&mut self, kato_ms: u32, now: Instant) {
+        self.kato_ms = kato_ms;
+        self.last_keep_alive = now;
+    }
+
+    /// Set Features Asynchronous Event Configuration.
+    pub fn set_aec(&mut self, aec: u32) {
+        self.aec = aec;
+    }
+
+    /// The controller failed (CSTS.CFS): keep-alive expiry or a CC timeout.
+    pub fn fail(&mut self) {
+        self.csts |= CSTS_CFS;
+    }
+
+    /// The controller is forgetting a listener the subsystem removed.
+    pub fn forget_listener(&mut self, trid: &Trid) {
+        if self.listener.as_ref() == Some(trid) {
+            self.listener = None;
+        }
+    }
+
+    /// `nvmf_prop_set_cc`'s register part: applies the write and says what must follow.
+    pub fn write_cc(&mut self, new: u32) -> Option<CcEffects> {
+        let diff = new ^ self.cc;
+        let shn = (new >> CC_SHN_SHIFT) & 3;
+        if diff & (0x3FF << 4) != 0 {
+            // CSS, MPS or AMS changed: not supported.
+            return None;
+        }
+        let mut fx = CcEffects::default();
+        self.cc = (self.cc & !(0xFF << 16)) | (new & (0xFF << 16));
+        if diff & CC_EN != 0 {
+            if new & CC_EN != 0 {
+                self.cc |= CC_EN;
+                self.csts |= CSTS_RDY;
+                fx.enabled = true;
+            } else if !self.disconnect_in_progress {
+                self.cc &= !CC_EN;
+                fx.reset = true;
+            }
+        }
+        if diff & (3 << CC_SHN_SHIFT) != 0 {
+            let busy = self.disconnect_in_progress || fx.reset;
+            match shn {
+                1 | 2 if !busy => {
+                    self.cc = (self.cc & !(3 << CC_SHN_SHIFT)) | (shn << CC_SHN_SHIFT);
+                    fx.shutdown = true;
+                }
+                1 | 2 => {}
+                0 => self.cc &= !(3 << CC_SHN_SHIFT),
+                _ => fx.invalid = true,
+            }
+        }
+        Some(fx)
+    }
+
+    /// `nvmf_ctrlr_cc_reset_shn` started: `disconnect_in_progress`, CC timeout at `timeout`.
+    pub fn begin_reset_shn(&mut self, shn: bool, timeout: Instant) {
+        debug_assert!(
+            !self.disconnect_in_progress,
+            "nvmf_prop_set_cc starts a reset/shutdown only when none is in progress"
+        );
+        self.disconnect_in_progress = true;
+        self.disconnect_is_shn = shn;
+        self.cc_timeout_at = timeout;
+    }
+
+    /// Whether the CC reset/shutdown may still wait for I/O qpairs at `now`.
+    pub fn reset_shn_may_wait(&self, now: Instant) -> bool {
+        now < self.cc_timeout_at
+    }
+
+    /// `_nvmf_ctrlr_cc_reset_shn_done`: shutdown complete (SHST) or registers reset;
+    /// `disconnect_in_progress` cleared.
+    pub fn finish_reset_shn(&mut self) {
+        debug_assert!(
+            self.disconnect_in_progress,
+            "_nvmf_ctrlr_cc_reset_shn_done runs for a reset/shutdown in progress"
+        );
+        if self.disconnect_is_shn {
+            self.csts = (self.csts & !(3 << 2)) | CSTS_SHST_COMPLETE;
+            self.disconnect_is_shn = false;
+        } else {
+            self.cc = 0;
+            self.csts = 0;
+        }
+        self.disconnect_in_progress = false;
+    }
+
+    /// Stores an AER; Err if the controller already holds `MAX_AERS`.
+    pub fn push_aer(&mut self, r: ReqH) -> Result<(), ()> {
+        if self.aer.len() >= MAX_AERS {
+            return Err(());
+        }
+        self.aer.push(r);
+        Ok(())
+    }
+
+    /// The oldest stored AER.
+    pub fn take_aer(&mut self) -> Option<ReqH> {
+        (!self.aer.is_empty()).then(|| self.aer.remove(0))
+    }
+
+    /// Every stored AER (`nvmf_qpair_free_aer`, controller free).
+    pub fn take_aers(&mut self) -> Vec<ReqH> {
+        std::mem::take(&mut self.aer)
+    }
+
+    /// Queues an event no AER can carry yet.
+    pub fn push_pending_aen(&mut self, cdw0: u32) {
+        self.pending_aens.push(cdw0);
+    }
+
+    /// The oldest event waiting for an AER.
+    pub fn take_pending_aen(&mut self) -> Option<u32> {
+        (!self.pending_aens.is_empty()).then(|| self.pending_aens.remove(0))
+    }
 }
 
 impl Target {
-    /// The controller, or an I1 crash at `site` if `h` is stale.
-    pub(super) fn live_ctrlr(&mut self, h: CtrlrH, site: &str) -> Option<&mut Ctrlr> {
-        if !self.ctrlrs.contains(h) {
-            self.crash_on(
-                InvariantId::I1,
-                site,
-                vec![format!("{h}")],
-                "freed controller dereferenced",
-            );
-            return None;
-        }
-        self.ctrlrs.get_mut(h)
-    }
-
     /// The controller on its own thread (I1 + I6 checks).
     pub(super) fn ctrlr_on_thread(&mut self, h: CtrlrH, site: &str) -> Option<&mut Ctrlr> {
-        let thread = self.live_ctrlr(h, site)?.thread;
+        let thread = self.live(h, site)?.thread();
         if !self.assert_thread(thread, site, format!("{h}")) {
             return None;
         }
@@ -92,34 +376,31 @@ impl Target {
         let Some(c) = self.ctrlr_on_thread(h, "_nvmf_ctrlr_free_from_qpair") else {
             return;
         };
-        c.qpair_mask.remove(&qid);
-        if !c.qpair_mask.is_empty() {
+        if !c.remove_qpair(qid) {
             return;
         }
-        if c.in_destruct {
+        if c.begin_destruct().is_err() {
             self.crash_on(
-                InvariantId::I3,
+                InvariantId::CtrlrDestroyedOnce,
                 "_nvmf_ctrlr_free_from_qpair",
                 vec![format!("{h}")],
                 "assert(!ctrlr->in_destruct): destructed twice",
             );
             return;
         }
-        c.in_destruct = true;
         self.send_msg(ThreadId::App, Msg::SubsystemRemoveCtrlr { ctrlr: h });
     }
 
     /// `nvmf_ctrlr_destruct` (subsystem thread): `nvmf_subsystem_remove_ctrlr`, then the free
     /// on the ctrlr thread.
     pub(super) fn subsystem_remove_ctrlr(&mut self, h: CtrlrH) {
-        let Some(c) = self.live_ctrlr(h, "nvmf_subsystem_remove_ctrlr") else {
+        let Some(c) = self.live(h, "nvmf_subsystem_remove_ctrlr") else {
             return;
         };
-        let (s, cntlid, thread, added) = (c.subsys, c.cntlid, c.thread, c.added);
-        c.added = false;
-        if added {
-            if let Some(sub) = self.live_subsystem(s, "nvmf_subsystem_remove_ctrlr") {
-                sub.ctrlrs.remove(&cntlid);
+        let (s, cntlid, thread) = (c.subsys(), c.cntlid(), c.thread());
+        if c.mark_removed() {
+            if let Some(sub) = self.live(s, "nvmf_subsystem_remove_ctrlr") {
+                sub.remove_ctrlr(cntlid);
             }
             self.wake(ThreadId::App);
         }
@@ -132,34 +413,36 @@ impl Target {
         let Some(c) = self.ctrlr_on_thread(h, "_nvmf_ctrlr_destruct") else {
             return;
         };
-        if c.disconnect_in_progress {
-            let thread = c.thread;
+        if c.disconnect_in_progress() {
+            let thread = c.thread();
             self.park_msg(thread, Msg::CtrlrDestruct { ctrlr: h });
             return;
         }
         let users: Vec<String> = self
             .qpairs
             .iter()
-            .filter(|(_, q)| q.ctrlr == Some(h))
+            .filter(|(_, q)| q.ctrlr() == Some(h))
             .map(|(_, q)| q.label())
             .collect();
         if !users.is_empty() {
             self.crash_on(
-                InvariantId::I3,
+                InvariantId::CtrlrDestroyedOnce,
                 "_nvmf_ctrlr_destruct",
                 users,
                 "controller freed while a qpair still references it",
             );
             return;
         }
-        let c = self.ctrlrs.remove(h).expect("checked live");
+        let Some(mut c) = self.ctrlrs.remove(h) else {
+            return;
+        };
         self.stop_ctrlr_timers(c.key());
         self.ctrlr_keys.remove(&c.key());
-        for r in c.aer {
+        for r in c.take_aers() {
             self.request_free(r);
         }
         self.history.ctrlrs_destroyed += 1;
-        self.mark(Mark::CtrlrDestroyed, format!("cntlid={}", c.cntlid));
+        self.mark(Mark::CtrlrDestroyed, format!("cntlid={}", c.cntlid()));
     }
 
     fn stop_ctrlr_timers(&mut self, (subsys, cntlid): (u32, u16)) {
@@ -175,11 +458,11 @@ impl Target {
         let Some(c) = self.ctrlrs.get(h) else { return };
         let (subsys, cntlid) = c.key();
         let timer = Timer::KeepAlive { subsys, cntlid };
-        if c.kato_ms == 0 || c.csts & CSTS_CFS != 0 {
+        if c.kato_ms() == 0 || c.csts() & CSTS_CFS != 0 {
             self.timers.remove(&timer);
             return;
         }
-        let at = c.last_keep_alive + Duration::from_millis(u64::from(c.kato_ms));
+        let at = c.last_keep_alive() + Duration::from_millis(u64::from(c.kato_ms()));
         self.timers.insert(timer, at);
     }
 
@@ -190,16 +473,16 @@ impl Target {
         let Some(c) = self.ctrlr_on_thread(h, "nvmf_ctrlr_keep_alive_poll") else {
             return;
         };
-        if c.in_destruct || c.csts & CSTS_CFS != 0 {
+        if c.in_destruct() || c.csts() & CSTS_CFS != 0 {
             return;
         }
-        let deadline = c.last_keep_alive + Duration::from_millis(u64::from(c.kato_ms));
+        let deadline = c.last_keep_alive() + Duration::from_millis(u64::from(c.kato_ms()));
         if now < deadline {
             self.arm_keep_alive(h);
             return;
         }
-        c.csts |= CSTS_CFS;
-        let cntlid = c.cntlid;
+        c.fail();
+        let cntlid = c.cntlid();
         self.mark(Mark::KeepAliveExpired, format!("cntlid={cntlid}"));
         self.for_each_channel(FanKind::CtrlrDisconnect {
             ctrlr: h,
@@ -210,13 +493,13 @@ impl Target {
     /// `nvmf_ctrlr_disconnect_(io_)qpairs_on_pg`.
     pub(super) fn ctrlr_disconnect_qpairs_on_pg(&mut self, pg: u16, h: CtrlrH, io_only: bool) {
         let qpairs: Vec<QpairH> = self.pgs[usize::from(pg)]
-            .qpairs
+            .qpairs()
             .iter()
             .copied()
             .filter(|q| {
                 self.qpairs
                     .get(*q)
-                    .is_some_and(|q| q.ctrlr == Some(h) && (!io_only || q.qid != 0))
+                    .is_some_and(|q| q.ctrlr() == Some(h) && (!io_only || q.qid() != 0))
             })
             .collect();
         for q in qpairs {
@@ -231,9 +514,7 @@ impl Target {
         let Some(c) = self.ctrlrs.get_mut(h) else {
             return;
         };
-        c.disconnect_in_progress = true;
-        c.disconnect_is_shn = shn;
-        c.cc_timeout_at = now + Duration::from_millis(12_500);
+        c.begin_reset_shn(shn, now + Duration::from_millis(12_500));
         let (subsys, cntlid) = c.key();
         self.timers.insert(
             Timer::CcTimeout { subsys, cntlid },
@@ -260,24 +541,17 @@ impl Target {
             return;
         };
         let (subsys, cntlid) = c.key();
-        if c.qpair_mask.len() > 1 {
-            if now < c.cc_timeout_at {
+        if c.qpair_mask().len() > 1 {
+            if c.reset_shn_may_wait(now) {
                 let at = now + Duration::from_millis(100);
                 self.timers.insert(Timer::CcRepoll { subsys, cntlid }, at);
                 self.mark(Mark::CcRepolled, format!("cntlid={cntlid}"));
                 return;
             }
-            c.csts |= CSTS_CFS;
+            c.fail();
         }
-        if c.disconnect_is_shn {
-            c.csts = (c.csts & !(3 << 2)) | CSTS_SHST_COMPLETE;
-            c.disconnect_is_shn = false;
-        } else {
-            c.cc = 0;
-            c.csts = 0;
-        }
-        c.disconnect_in_progress = false;
-        let thread = c.thread;
+        c.finish_reset_shn();
+        let thread = c.thread();
         self.wake(thread);
         self.timers.remove(&Timer::CcTimeout { subsys, cntlid });
         if assoc > 0 {
@@ -292,11 +566,11 @@ impl Target {
         let Some(c) = self.ctrlr_on_thread(h, "nvmf_ctrlr_association_remove") else {
             return;
         };
-        if c.in_destruct {
+        if c.in_destruct() {
             return;
         }
-        let admin = c.admin_qpair;
-        let cntlid = c.cntlid;
+        let admin = c.admin_qpair();
+        let cntlid = c.cntlid();
         self.mark(Mark::AssociationExpired, format!("cntlid={cntlid}"));
         if let Some(q) = admin {
             self.qpair_disconnect(q);
@@ -309,17 +583,15 @@ impl Target {
         let Some(c) = self.ctrlr_on_thread(h, "nvmf_ctrlr_async_event_ns_notice") else {
             return;
         };
-        if ev == AsyncEvent::NAMESPACE_CHANGED && c.aec & (1 << 8) == 0 {
+        if ev == AsyncEvent::NAMESPACE_CHANGED && c.aec() & (1 << 8) == 0 {
             return;
         }
         let cdw0 = ev.to_cdw0();
-        let cntlid = c.cntlid;
-        let aer = if c.aer.is_empty() {
-            c.pending_aens.push(cdw0);
-            None
-        } else {
-            Some(c.aer.remove(0))
-        };
+        let cntlid = c.cntlid();
+        let aer = c.take_aer();
+        if aer.is_none() {
+            c.push_pending_aen(cdw0);
+        }
         self.mark(Mark::NamespaceChangedAen, format!("cntlid={cntlid}"));
         if let Some(r) = aer {
             self.complete_aer(r, cdw0);
@@ -340,7 +612,7 @@ impl Target {
         let Some(h) = self.ctrlr_keys.get(&key).copied() else {
             return;
         };
-        let Some(thread) = self.ctrlrs.get(h).map(|c| c.thread) else {
+        let Some(thread) = self.ctrlrs.get(h).map(|c| c.thread()) else {
             return;
         };
         self.current = thread;

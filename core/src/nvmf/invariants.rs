@@ -3,9 +3,9 @@
 //! asserts) are recorded where they happen and are sticky; `check` adds the structural checks
 //! that can be read off the state at any step.
 
-use super::qpair::QpairState;
 use super::request::{Counted, Phase};
-use super::subsystem::SubState;
+use super::state::QpairState;
+use super::state::SubState;
 use super::{ConnId, InvariantId, QuiescenceReport, Target, ThreadId, Violation};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -48,21 +48,21 @@ pub fn check(t: &Target) -> Result<(), Violation> {
 /// dereference later). Broken by `spdk-3302` at the moment of the crash (recorded at `free_aer`).
 fn check_i1_references(t: &Target) -> Result<(), Violation> {
     for (h, q) in t.qpairs.iter() {
-        if let Some(c) = q.ctrlr {
+        if let Some(c) = q.ctrlr() {
             if !t.ctrlrs.contains(c) {
                 return Err(violation(
-                    InvariantId::I1,
+                    InvariantId::NoDanglingReference,
                     "qpair->ctrlr",
                     vec![q.label(), format!("{c}")],
                     "qpair references a freed controller",
                 ));
             }
         }
-        if q.state != QpairState::Uninitialized && q.state != QpairState::Error {
-            let on_group = t.pgs[usize::from(q.pg)].qpairs.contains(&h);
+        if q.state() != QpairState::Uninitialized && q.state() != QpairState::Error {
+            let on_group = t.pgs[usize::from(q.pg())].has_qpair(h);
             if !on_group {
                 return Err(violation(
-                    InvariantId::I1,
+                    InvariantId::NoDanglingReference,
                     "group->qpairs",
                     vec![q.label()],
                     "active qpair missing from its poll group",
@@ -71,13 +71,13 @@ fn check_i1_references(t: &Target) -> Result<(), Violation> {
         }
     }
     for (h, c) in t.ctrlrs.iter() {
-        let admin_dangling = c.admin_qpair.is_some_and(|a| !t.qpairs.contains(a));
+        let admin_dangling = c.admin_qpair().is_some_and(|a| !t.qpairs.contains(a));
         // Once removed from the subsystem (destruct chain) the controller no longer uses it
         // (SPDK HEAD sets `ctrlr->subsys = NULL` there).
-        let subsys_dangling = !c.in_destruct && !t.subsystems.contains(c.subsys);
+        let subsys_dangling = !c.in_destruct() && !t.subsystems.contains(c.subsys());
         if subsys_dangling || admin_dangling {
             return Err(violation(
-                InvariantId::I1,
+                InvariantId::NoDanglingReference,
                 "ctrlr->subsys/admin_qpair",
                 vec![format!("{h}")],
                 "controller references a freed object",
@@ -92,7 +92,7 @@ fn check_i1_references(t: &Target) -> Result<(), Violation> {
 fn check_i2_destroyed_once(t: &Target) -> Result<(), Violation> {
     match t.history.qpairs_destroyed.iter().find(|(_, n)| **n > 1) {
         Some((conn, _)) => Err(violation(
-            InvariantId::I2,
+            InvariantId::QpairDestroyedOnce,
             "nvmf_transport_qpair_fini",
             vec![format!("conn={}", conn.0)],
             "qpair destroyed twice",
@@ -106,19 +106,19 @@ fn check_i2_destroyed_once(t: &Target) -> Result<(), Violation> {
 fn check_i3_masks(t: &Target) -> Result<(), Violation> {
     if t.history.ctrlrs_destroyed > t.history.ctrlrs_created {
         return Err(violation(
-            InvariantId::I3,
+            InvariantId::CtrlrDestroyedOnce,
             "_nvmf_ctrlr_destruct",
             vec![],
             "more controllers destroyed than created",
         ));
     }
     for (h, q) in t.qpairs.iter() {
-        let Some(c) = q.ctrlr.and_then(|c| t.ctrlrs.get(c)) else {
+        let Some(c) = q.ctrlr().and_then(|c| t.ctrlrs.get(c)) else {
             continue;
         };
-        if q.state == QpairState::Enabled && !c.qpair_mask.contains(&q.qid) {
+        if q.state() == QpairState::Enabled && !c.qpair_mask().contains(&q.qid()) {
             return Err(violation(
-                InvariantId::I3,
+                InvariantId::CtrlrDestroyedOnce,
                 "ctrlr->qpair_mask",
                 vec![q.label(), format!("{h}")],
                 "enabled qpair without its mask bit",
@@ -134,32 +134,32 @@ fn check_i7_counters(t: &Target) -> Result<(), Violation> {
     let mut mgmt: BTreeMap<(u16, super::arena::SubsysH), u32> = BTreeMap::new();
     let mut io: BTreeMap<(u16, super::arena::SubsysH, u32), u32> = BTreeMap::new();
     for (_, r) in t.reqs.iter() {
-        match r.counted {
+        match r.counted() {
             Counted::None => {}
             Counted::Mgmt(s) => *mgmt.entry((r.pg, s)).or_default() += 1,
             Counted::Io(s, n) => *io.entry((r.pg, s, n)).or_default() += 1,
         }
     }
     for (pg, group) in t.pgs.iter().enumerate() {
-        for (s, sg) in &group.sgroups {
-            let want = mgmt.get(&(pg as u16, *s)).copied().unwrap_or(0);
-            if sg.mgmt_io_outstanding != want {
+        for (s, sg) in group.sgroups() {
+            let want = mgmt.get(&(pg as u16, s)).copied().unwrap_or(0);
+            if sg.mgmt_io_outstanding() != want {
                 let d = format!(
                     "mgmt_io_outstanding {} but {want} counted requests",
-                    sg.mgmt_io_outstanding
+                    sg.mgmt_io_outstanding()
                 );
                 return Err(violation(
-                    InvariantId::I7,
+                    InvariantId::SgroupCountersExact,
                     "sgroup->mgmt_io_outstanding",
                     vec![format!("pg{pg} {s}")],
                     &d,
                 ));
             }
-            for (nsid, info) in &sg.ns {
-                let want = io.get(&(pg as u16, *s, *nsid)).copied().unwrap_or(0);
-                if info.io_outstanding != want {
+            for (nsid, info) in sg.namespaces() {
+                let want = io.get(&(pg as u16, s, nsid)).copied().unwrap_or(0);
+                if info.io_outstanding() != want {
                     return Err(violation(
-                        InvariantId::I7,
+                        InvariantId::SgroupCountersExact,
                         "ns_info->io_outstanding",
                         vec![format!("pg{pg} {s} nsid={nsid}")],
                         "io_outstanding mismatch",
@@ -176,9 +176,9 @@ fn check_i7_counters(t: &Target) -> Result<(), Violation> {
 /// CSTS.RDY is set only with CC.EN (or during a reset still in progress).
 fn check_i10_states(t: &Target) -> Result<(), Violation> {
     for (pg, group) in t.pgs.iter().enumerate() {
-        for (s, sg) in &group.sgroups {
+        for (s, sg) in group.sgroups() {
             let bad_state = matches!(
-                sg.state,
+                sg.state(),
                 SubState::Activating | SubState::Resuming | SubState::Deactivating
             );
             // v24.01's `retry_connect` re-admits a parked CONNECT as soon as the subsystem is
@@ -186,13 +186,13 @@ fn check_i10_states(t: &Target) -> Result<(), Violation> {
             // one (SPDK does exactly this; the resume then reaches the group and activates it).
             let resuming = t
                 .subsystems
-                .get(*s)
-                .is_some_and(|sub| sub.state == SubState::Resuming);
+                .get(s)
+                .is_some_and(|sub| sub.state() == SubState::Resuming);
             let counted_while_paused =
-                sg.state == SubState::Paused && sg.mgmt_io_outstanding > 0 && !resuming;
+                sg.state() == SubState::Paused && sg.mgmt_io_outstanding() > 0 && !resuming;
             if bad_state || counted_while_paused {
                 return Err(violation(
-                    InvariantId::I10,
+                    InvariantId::LegalTransitions,
                     "sgroup->state",
                     vec![format!("pg{pg} {s}")],
                     "illegal sgroup state",
@@ -201,11 +201,11 @@ fn check_i10_states(t: &Target) -> Result<(), Violation> {
         }
     }
     for (h, c) in t.ctrlrs.iter() {
-        let rdy = c.csts & super::ctrlr::CSTS_RDY != 0;
-        let en = c.cc & super::ctrlr::CC_EN != 0;
-        if rdy && !en && !c.disconnect_in_progress {
+        let rdy = c.csts() & super::ctrlr::CSTS_RDY != 0;
+        let en = c.cc() & super::ctrlr::CC_EN != 0;
+        if rdy && !en && !c.disconnect_in_progress() {
             return Err(violation(
-                InvariantId::I10,
+                InvariantId::LegalTransitions,
                 "csts.rdy",
                 vec![format!("{h}")],
                 "CSTS.RDY set with CC.EN clear",
@@ -251,8 +251,8 @@ fn stuck_threads(t: &Target, stuck: &mut Vec<String>) {
 /// Unfinished state changes, CONNECTs, device I/O, fan-outs and RPCs.
 fn stuck_work(t: &Target, stuck: &mut Vec<String>) {
     for (_, s) in t.subsystems.iter() {
-        if let Some(head) = s.state_changes.front() {
-            let (nqn, state) = (&s.nqn, s.state.name());
+        if let Some(head) = s.current_change() {
+            let (nqn, state) = (s.nqn(), s.state().name());
             stuck.push(format!(
                 "state change of {nqn} to {:?} never finished (state {state})",
                 head.requested
@@ -287,19 +287,19 @@ fn stuck_work(t: &Target, stuck: &mut Vec<String>) {
 /// Objects half torn down, or alive after a shutdown.
 fn stuck_objects(t: &Target, stuck: &mut Vec<String>) {
     for (_, q) in t.qpairs.iter() {
-        if matches!(q.state, QpairState::Deactivating | QpairState::Error) {
+        if matches!(q.state(), QpairState::Deactivating | QpairState::Error) {
             stuck.push(format!(
                 "{} never destroyed ({})",
                 q.label(),
-                q.state.name()
+                q.state().name()
             ));
         }
     }
     for (h, c) in t.ctrlrs.iter() {
-        if c.in_destruct {
+        if c.in_destruct() {
             stuck.push(format!(
                 "{h} cntlid={} in destruct but never freed",
-                c.cntlid
+                c.cntlid()
             ));
         }
     }

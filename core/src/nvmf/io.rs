@@ -34,13 +34,13 @@ impl Target {
         let sub = self
             .ctrlrs
             .get(c)
-            .and_then(|c| self.subsystems.get(c.subsys))
+            .and_then(|c| self.subsystems.get(c.subsys()))
             .ok_or(status::INTERNAL_DEVICE_ERROR)?;
         let (nsid, slba, nlb, write) = match req.cmd {
             Command::Read { nsid, slba, nlb } => (nsid, slba, nlb, false),
             Command::Write { nsid, slba, nlb } => (nsid, slba, nlb, true),
             Command::Flush { nsid } => {
-                return if sub.namespaces.contains_key(&nsid) {
+                return if sub.namespace(nsid).is_some() {
                     Ok(())
                 } else {
                     Err(status::INVALID_NAMESPACE)
@@ -48,7 +48,7 @@ impl Target {
             }
             _ => return Err(status::INVALID_OPCODE),
         };
-        let ns = sub.namespaces.get(&nsid).ok_or(status::INVALID_NAMESPACE)?;
+        let ns = sub.namespace(nsid).ok_or(status::INVALID_NAMESPACE)?;
         let count = u64::from(nlb) + 1;
         if slba
             .checked_add(count)
@@ -72,8 +72,8 @@ impl Target {
             return None;
         };
         let q = self.qpairs.get(qh)?;
-        let c = self.ctrlrs.get(q.ctrlr?)?;
-        let ns = self.subsystems.get(c.subsys)?.namespaces.get(nsid)?;
+        let c = self.ctrlrs.get(q.ctrlr()?)?;
+        let ns = self.subsystems.get(c.subsys())?.namespace(*nsid)?;
         Some((u32::from(*nlb) + 1).saturating_mul(ns.cfg.block_size))
     }
 
@@ -84,7 +84,7 @@ impl Target {
         };
         let Some(req) = self.reqs.get(r) else {
             self.crash_on(
-                InvariantId::I4,
+                InvariantId::RequestEndsOnce,
                 "spdk_bdev_io_complete",
                 vec![format!("{r}")],
                 "device completion for a finished request",
@@ -103,9 +103,9 @@ impl Target {
         let Some(s) = self
             .qpairs
             .get(qh)
-            .and_then(|q| q.ctrlr)
+            .and_then(|q| q.ctrlr())
             .and_then(|c| self.ctrlrs.get(c))
-            .map(|c| c.subsys)
+            .map(|c| c.subsys())
         else {
             return status::ABORTED_SQ_DELETION;
         };
@@ -114,7 +114,7 @@ impl Target {
         };
         match *cmd {
             Command::Write { nsid, slba, .. } => {
-                let Some(ns) = sub.namespaces.get_mut(&nsid) else {
+                let Some(ns) = sub.namespace_mut(nsid) else {
                     return status::INVALID_NAMESPACE;
                 };
                 let data = self.reqs.get(r).map_or(&[][..], |req| &req.data[..]);
@@ -122,7 +122,7 @@ impl Target {
                 status::SUCCESS
             }
             Command::Read { nsid, slba, nlb } => {
-                let Some(ns) = sub.namespaces.get(&nsid) else {
+                let Some(ns) = sub.namespace(nsid) else {
                     return status::INVALID_NAMESPACE;
                 };
                 let out = read_blocks(&ns.blocks, ns.cfg.block_size as usize, slba, nlb);

@@ -7,8 +7,8 @@
 //! NULL or freed controller (the qpair is skipped instead, as SPDK does since `44f69b654b`).
 
 use super::arena::{QpairH, SubsysH};
-use super::qpair::{Qpair, QpairState};
-use super::rpc::StopListenCb;
+use super::callbacks::StopListenCb;
+use super::qpair::Qpair;
 use super::thread::{FanKind, Msg};
 use super::{ConnId, InvariantId, Mark, Output, Target, ThreadId, Trid};
 use serde::Serialize;
@@ -75,7 +75,7 @@ impl Target {
         let existing: BTreeSet<QpairH> = self
             .qpairs
             .iter()
-            .filter(|(_, q)| q.trid == *trid && self.qpair_matches_filter(q, filter))
+            .filter(|(_, q)| q.trid() == trid && self.qpair_matches_filter(q, filter))
             .map(|(h, _)| h)
             .collect();
         self.mark(Mark::StopListenStarted, format!("{trid} filter={filter:?}"));
@@ -90,23 +90,23 @@ impl Target {
     /// `nvmf_stop_listen_disconnect_qpairs` on one poll group: walks `group->qpairs` (any
     /// state) and disconnects those on `trid` that match the filter.
     pub(super) fn stop_listen_on_pg(&mut self, pg: u16, trid: &Trid, filter: Option<SubsysH>) {
-        let qpairs = self.pgs[usize::from(pg)].qpairs.clone();
+        let qpairs = self.pgs[usize::from(pg)].qpairs().to_vec();
         for qh in qpairs {
             let Some(q) = self.qpairs.get(qh) else {
                 self.crash_on(
-                    InvariantId::I1,
+                    InvariantId::NoDanglingReference,
                     "nvmf_stop_listen_disconnect_qpairs",
                     vec![format!("{qh}")],
                     "freed qpair on group->qpairs",
                 );
                 return;
             };
-            if q.trid != *trid {
+            if q.trid() != trid {
                 continue;
             }
             let matches = self.qpair_matches_filter(q, filter);
-            if q.ctrlr.is_none() {
-                let d = format!("conn={} qid={}", q.conn.0, q.qid);
+            if q.ctrlr().is_none() {
+                let d = format!("conn={} qid={}", q.conn().0, q.qid());
                 self.mark(Mark::StopListenMetQpairWithoutCtrlr, d);
             }
             if matches {
@@ -121,9 +121,9 @@ impl Target {
         match filter {
             None => true,
             Some(s) => q
-                .ctrlr
+                .ctrlr()
                 .and_then(|c| self.ctrlrs.get(c))
-                .is_some_and(|c| c.subsys == s),
+                .is_some_and(|c| c.subsys() == s),
         }
     }
 
@@ -153,24 +153,19 @@ impl Target {
         let bad: Vec<String> = self
             .qpairs
             .iter()
-            .filter(|(h, q)| existing.contains(h) && q.state.is_active() && !q.disconnect_started)
+            .filter(|(h, q)| {
+                existing.contains(h) && q.state().is_active() && !q.disconnect_started()
+            })
             .filter(|(_, q)| self.qpair_matches_filter(q, filter))
-            .map(|(_, q)| format!("qpair conn={} qid={}", q.conn.0, q.qid))
+            .map(|(_, q)| format!("qpair conn={} qid={}", q.conn().0, q.qid()))
             .collect();
         if !bad.is_empty() {
             self.crash_on(
-                InvariantId::I9,
+                InvariantId::StopListenDisconnects,
                 "nvmf_stop_listen_fini",
                 bad,
                 "a matching qpair survived stop_listen",
             );
         }
-    }
-}
-
-impl QpairState {
-    /// `spdk_nvmf_qpair_is_active`.
-    pub fn is_active(self) -> bool {
-        matches!(self, QpairState::Connecting | QpairState::Enabled)
     }
 }

@@ -18,23 +18,29 @@
 
 mod admin;
 pub mod arena;
+mod callbacks;
 pub mod catalogue;
 mod connect;
 mod ctrlr;
 mod display;
 pub mod invariants;
 mod io;
+#[cfg(test)]
+mod layering;
 mod listener;
+mod live;
 mod poll_group;
 mod profile;
 mod qpair;
 mod request;
 mod rpc;
 mod sgroup;
+mod state;
 mod subsystem;
 mod tcp;
 mod thread;
 mod timer;
+mod violations;
 
 use crate::time::Instant;
 use serde::{Deserialize, Serialize};
@@ -48,11 +54,11 @@ use listener::Listener;
 use poll_group::PollGroup;
 use qpair::Qpair;
 pub use profile::{Spdk, MASTER_COMMIT};
-pub use qpair::QpairState;
 use request::Request;
-pub use subsystem::SubState;
+pub use state::{QpairState, SubState};
 use subsystem::Subsystem;
 use thread::{Fanout, Msg};
+pub use violations::{InvariantId, Violation};
 
 /// A connection chosen by the driver (one TCP connection = one qpair).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -485,71 +491,6 @@ impl Mark {
     }
 }
 
-/// The invariants of DESIGN.md section 5.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum InvariantId {
-    /// No NULL or freed controller, qpair, listener or subsystem is dereferenced. Checked at
-    /// every dereference site (`live_*` helpers, `free_aer`) and structurally in
-    /// `invariants::check`. Broken by `spdk-3302` (NULL ctrlr in `free_aer`).
-    I1,
-    /// Every qpair is destroyed exactly once; transport fini runs once (`_nvmf_qpair_destroy`,
-    /// `nvmf_transport_qpair_fini`, `History::qpairs_destroyed`). Broken by a double
-    /// disconnect (SPDK #2765-style re-entry).
-    I2,
-    /// Every controller is destroyed exactly once, only with an empty qpair mask, after every
-    /// qpair referencing it (`_nvmf_ctrlr_free_from_qpair`, `_nvmf_ctrlr_destruct`, masks in
-    /// `invariants::check`). Broken by a double destruct.
-    I3,
-    /// Every request gets exactly one completion or is silently freed with its dying qpair
-    /// (a second end finds a stale `ReqH`: `_nvmf_request_complete`, `spdk_nvmf_request_free`).
-    I4,
-    /// Every async callback (state change, stop_listen, fan-out, RPC answer) fires exactly once,
-    /// after all its messages ran (`for_each_channel_done`, `rpc callback`).
-    I5,
-    /// Controller fields are touched only on the controller's thread, qpair teardown and
-    /// request execution only on the qpair's poll group (`assert_thread` at those sites).
-    I6,
-    /// sgroup counters never underflow and equal the admitted, uncompleted requests
-    /// (`uncount`, `invariants::check`). Broken by SPDK's AER accounting bugs.
-    I7,
-    /// Liveness: every CONNECT is answered, every pause terminates, every stop_listen completes
-    /// (`quiescence_report`).
-    I8,
-    /// After stop_listen(T, S) completes, no qpair that matched at the call is still active
-    /// (`nvmf_stop_listen_fini`). Broken by an over-precise filter (SPDK #2299 family).
-    I9,
-    /// Subsystem, sgroup and qpair transitions follow SPDK's tables; CSTS.RDY only with CC.EN
-    /// (`nvmf_subsystem_set_state`, `spdk_nvmf_qpair_disconnect`, `invariants::check`).
-    I10,
-}
-
-/// A crash or broken invariant, as a value.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Violation {
-    pub invariant: InvariantId,
-    /// SPDK-ish site name, e.g. "free_aer", "stop_listen filter".
-    pub site: String,
-    /// Object handles involved, e.g. ["qpair conn=3 qid=0", "ctrlr NULL"].
-    pub handles: Vec<String>,
-    pub thread: ThreadId,
-    /// One-line explanation.
-    pub detail: String,
-}
-
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:?} at {} on {}: {} [{}]",
-            self.invariant,
-            self.site,
-            self.thread,
-            self.detail,
-            self.handles.join(", ")
-        )
-    }
-}
-
 /// What keeps the target from quiescence (liveness phase).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct QuiescenceReport {
@@ -766,19 +707,19 @@ impl Target {
     pub fn subsystem_state(&self, nqn: &str) -> Option<SubState> {
         self.find_subsystem(nqn)
             .and_then(|s| self.subsystems.get(s))
-            .map(|s| s.state)
+            .map(|s| s.state())
     }
 
     /// The state of the qpair of a connection (None once freed).
     pub fn qpair_state(&self, conn: ConnId) -> Option<QpairState> {
         let q = self.conns.get(&conn)?;
-        self.qpairs.get(*q).map(|q| q.state)
+        self.qpairs.get(*q).map(|q| q.state())
     }
 
     /// The poll group thread serving a connection.
     pub fn qpair_thread(&self, conn: ConnId) -> Option<ThreadId> {
         let q = self.conns.get(&conn)?;
-        self.qpairs.get(*q).map(|q| ThreadId::PollGroup(q.pg))
+        self.qpairs.get(*q).map(|q| ThreadId::PollGroup(q.pg()))
     }
 
     /// Messages queued on a thread.

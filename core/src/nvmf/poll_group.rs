@@ -12,13 +12,74 @@ use super::{Target, ThreadId};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// One poll group.
+/// One poll group: the only writer of `group->qpairs` and of its sgroups map.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Default)]
 pub struct PollGroup {
-    pub qpairs: Vec<QpairH>,
+    qpairs: Vec<QpairH>,
     #[serde(serialize_with = "super::arena::ser_pairs")]
-    pub sgroups: BTreeMap<SubsysH, Sgroup>,
-    pub destroyed: bool,
+    sgroups: BTreeMap<SubsysH, Sgroup>,
+    destroyed: bool,
+}
+
+impl PollGroup {
+    /// `group->qpairs`, in insertion order.
+    pub fn qpairs(&self) -> &[QpairH] {
+        &self.qpairs
+    }
+
+    pub fn has_qpair(&self, h: QpairH) -> bool {
+        self.qpairs.contains(&h)
+    }
+
+    /// `TAILQ_INSERT_TAIL(&group->qpairs, qpair)` in `spdk_nvmf_poll_group_add`.
+    pub fn add_qpair(&mut self, h: QpairH) {
+        debug_assert!(
+            !self.qpairs.contains(&h),
+            "spdk_nvmf_poll_group_add: a qpair joins its group once"
+        );
+        debug_assert!(!self.destroyed, "no qpair joins a destroyed poll group");
+        self.qpairs.push(h);
+    }
+
+    /// `TAILQ_REMOVE(&group->qpairs, qpair)` in `spdk_nvmf_poll_group_remove`.
+    pub fn remove_qpair(&mut self, h: QpairH) {
+        self.qpairs.retain(|x| *x != h);
+    }
+
+    /// The sgroup of `s`, created INACTIVE if the group has none yet.
+    pub fn sgroup_mut(&mut self, s: SubsysH) -> &mut Sgroup {
+        self.sgroups.entry(s).or_default()
+    }
+
+    /// The sgroup of `s`, mutably, if the group has one.
+    pub fn existing_sgroup_mut(&mut self, s: SubsysH) -> Option<&mut Sgroup> {
+        self.sgroups.get_mut(&s)
+    }
+
+    /// Every sgroup, by subsystem.
+    pub fn sgroups(&self) -> impl Iterator<Item = (SubsysH, &Sgroup)> {
+        self.sgroups.iter().map(|(s, sg)| (*s, sg))
+    }
+
+    /// Every sgroup, mutably.
+    pub fn sgroups_mut(&mut self) -> impl Iterator<Item = (SubsysH, &mut Sgroup)> {
+        self.sgroups.iter_mut().map(|(s, sg)| (*s, sg))
+    }
+
+    /// Frees the sgroup of a destroyed subsystem.
+    pub fn remove_sgroup(&mut self, s: SubsysH) -> Option<Sgroup> {
+        self.sgroups.remove(&s)
+    }
+
+    /// `nvmf_tgt_destroy_poll_group`: only an empty group is destroyed.
+    pub fn destroy(&mut self) {
+        debug_assert!(
+            self.qpairs.is_empty(),
+            "_nvmf_tgt_disconnect_qpairs: the group is destroyed only once empty"
+        );
+        self.destroyed = true;
+        self.sgroups.clear();
+    }
 }
 
 impl Target {
@@ -29,10 +90,9 @@ impl Target {
             return;
         };
         let pg = f.pg;
-        let qpairs = self.pgs[usize::from(pg)].qpairs.clone();
+        let qpairs = self.pgs[usize::from(pg)].qpairs().to_vec();
         if qpairs.is_empty() {
-            self.pgs[usize::from(pg)].destroyed = true;
-            self.pgs[usize::from(pg)].sgroups.clear();
+            self.pgs[usize::from(pg)].destroy();
             self.channel_continue(fan);
             return;
         }
@@ -40,7 +100,7 @@ impl Target {
             self.qpair_disconnect(q);
         }
         let msg = Msg::PgDestroyRepoll { fan };
-        if self.pgs[usize::from(pg)].qpairs.is_empty() {
+        if self.pgs[usize::from(pg)].qpairs().is_empty() {
             self.send_msg(ThreadId::PollGroup(pg), msg);
         } else {
             self.park_msg(ThreadId::PollGroup(pg), msg);

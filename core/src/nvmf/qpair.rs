@@ -8,82 +8,35 @@
 //! except where SPDK itself writes `qpair->ctrlr` from another thread (CONNECT hops).
 
 use super::arena::{CtrlrH, QpairH, ReqH};
+use super::state::{IllegalTransition, QpairState};
+use super::tcp::TcpConn;
 use super::thread::Msg;
 use super::{BugId, ConnId, InvariantId, Mark, Output, Target, TargetConfig, ThreadId, Trid};
-use crate::wire::{DecoderConfig, Digests, PduDecoder, Role};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use serde::Serialize;
 
-/// `enum spdk_nvmf_qpair_state` (HEAD).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum QpairState {
-    Uninitialized,
-    Connecting,
-    Enabled,
-    Deactivating,
-    Error,
-}
-
-impl QpairState {
-    /// SPDK's name, as `nvmf_get_qpairs` prints it.
-    pub fn name(self) -> &'static str {
-        match self {
-            QpairState::Uninitialized => "uninitialized",
-            QpairState::Connecting => "connecting",
-            QpairState::Enabled => "enabled",
-            QpairState::Deactivating => "deactivating",
-            QpairState::Error => "error",
-        }
-    }
-}
-
-/// The NVMe/TCP side of a qpair.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-pub struct TcpConn {
-    #[serde(skip)]
-    pub decoder: PduDecoder,
-    pub ic_done: bool,
-    pub digests: Digests,
-    /// TermReq sent, peer closed or transport exiting: input is ignored.
-    pub dead: bool,
-    /// `Output::Close` emitted.
-    pub closed: bool,
-    /// Bytes that arrived before `_nvmf_poll_group_add` ran.
-    pub rx_pending: Vec<u8>,
-    pub next_ttag: u16,
-    /// Writes waiting for H2CData, by transfer tag.
-    pub r2t: BTreeMap<u16, ReqH>,
-    pub sq_head: u16,
-}
-
-/// A qpair.
+/// A qpair: the only writer of its state (SPDK's transition table), its controller link and
+/// its `outstanding` list.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Qpair {
-    pub conn: ConnId,
+    conn: ConnId,
     /// The listen trid the connection arrived on.
-    pub trid: Trid,
-    pub pg: u16,
-    pub state: QpairState,
+    trid: Trid,
+    pg: u16,
+    state: QpairState,
     /// invariant: None until the admin CONNECT created a controller (or an I/O CONNECT hop set it).
-    pub ctrlr: Option<CtrlrH>,
+    ctrlr: Option<CtrlrH>,
     /// 0 until CONNECT says otherwise (calloc default): every pre-CONNECT qpair "is admin".
-    pub qid: u16,
-    pub sqsize: u16,
-    pub connect_received: bool,
-    pub disconnect_started: bool,
+    qid: u16,
+    sqsize: u16,
+    connect_received: bool,
+    disconnect_started: bool,
     /// `qpair->outstanding`: requests admitted and not completed or freed.
-    pub outstanding: Vec<ReqH>,
-    pub tcp: TcpConn,
+    outstanding: Vec<ReqH>,
+    tcp: TcpConn,
 }
 
 impl Qpair {
     pub fn new(conn: ConnId, trid: Trid, pg: u16, config: &TargetConfig) -> Self {
-        let decoder = PduDecoder::new(DecoderConfig {
-            role: Role::Target,
-            max_pdu_len: config.max_h2c_data.max(config.in_capsule_data_size) + 256,
-            max_data_len: config.max_h2c_data.max(config.in_capsule_data_size),
-            digests: Digests::default(),
-        });
         Qpair {
             conn,
             trid,
@@ -95,17 +48,7 @@ impl Qpair {
             connect_received: false,
             disconnect_started: false,
             outstanding: Vec::new(),
-            tcp: TcpConn {
-                decoder,
-                ic_done: false,
-                digests: Digests::default(),
-                dead: false,
-                closed: false,
-                rx_pending: Vec::new(),
-                next_ttag: 1,
-                r2t: BTreeMap::new(),
-                sq_head: 0,
-            },
+            tcp: TcpConn::new(config),
         }
     }
 
@@ -113,28 +56,135 @@ impl Qpair {
     pub fn label(&self) -> String {
         format!("qpair conn={} qid={}", self.conn.0, self.qid)
     }
+
+    pub fn conn(&self) -> ConnId {
+        self.conn
+    }
+
+    pub fn trid(&self) -> &Trid {
+        &self.trid
+    }
+
+    /// The poll group the acceptor assigned (fixed for the qpair's life).
+    pub fn pg(&self) -> u16 {
+        self.pg
+    }
+
+    pub fn state(&self) -> QpairState {
+        self.state
+    }
+
+    pub fn ctrlr(&self) -> Option<CtrlrH> {
+        self.ctrlr
+    }
+
+    pub fn qid(&self) -> u16 {
+        self.qid
+    }
+
+    pub fn sqsize(&self) -> u16 {
+        self.sqsize
+    }
+
+    pub fn connect_received(&self) -> bool {
+        self.connect_received
+    }
+
+    pub fn disconnect_started(&self) -> bool {
+        self.disconnect_started
+    }
+
+    /// `qpair->outstanding`, oldest first.
+    pub fn outstanding(&self) -> &[ReqH] {
+        &self.outstanding
+    }
+
+    /// The NVMe/TCP side (kept by the transport, tcp.rs).
+    pub fn tcp(&self) -> &TcpConn {
+        &self.tcp
+    }
+
+    pub fn tcp_mut(&mut self) -> &mut TcpConn {
+        &mut self.tcp
+    }
+
+    /// `nvmf_qpair_set_state`, checked against SPDK's table.
+    pub fn set_state(&mut self, new: QpairState) -> Result<(), IllegalTransition> {
+        if !self.state.may_become(new) {
+            return Err(IllegalTransition {
+                from: self.state,
+                to: new,
+            });
+        }
+        self.state = new;
+        Ok(())
+    }
+
+    /// `spdk_nvmf_poll_group_add`: CONNECTING, no controller, not disconnecting; returns the
+    /// bytes that arrived before the group saw the qpair.
+    pub fn enter_poll_group(&mut self) -> Result<Vec<u8>, IllegalTransition> {
+        self.set_state(QpairState::Connecting)?;
+        self.ctrlr = None;
+        self.disconnect_started = false;
+        Ok(std::mem::take(&mut self.tcp.rx_pending))
+    }
+
+    /// `qpair->ctrlr = ctrlr` (CONNECT hops write it from the poll group, the subsystem thread
+    /// and the controller thread, as SPDK does).
+    pub fn set_ctrlr(&mut self, ctrlr: Option<CtrlrH>) {
+        self.ctrlr = ctrlr;
+    }
+
+    /// `_nvmf_ctrlr_connect`: the CONNECT's qid and sqsize; `connect_received = true`.
+    pub fn connect_received_for(&mut self, qid: u16, sqsize: u16) {
+        debug_assert!(
+            !self.connect_received,
+            "nvmf_ctrlr_cmd_connect: a qpair takes one CONNECT (qpair->connect_received)"
+        );
+        self.qid = qid;
+        self.sqsize = sqsize;
+        self.connect_received = true;
+    }
+
+    /// `__atomic_test_and_set(&qpair->disconnect_started)`: false if it was already set.
+    pub fn start_disconnect(&mut self) -> bool {
+        !std::mem::replace(&mut self.disconnect_started, true)
+    }
+
+    /// A request joins `qpair->outstanding`.
+    pub fn push_outstanding(&mut self, r: ReqH) {
+        self.outstanding.push(r);
+    }
+
+    /// A request leaves `qpair->outstanding` (no-op if it was not there).
+    pub fn remove_outstanding(&mut self, r: ReqH) {
+        self.outstanding.retain(|x| *x != r);
+    }
 }
 
 impl Target {
-    /// The qpair, or an I1 crash at `site` if `h` is stale.
-    pub(super) fn live_qpair(&mut self, h: QpairH, site: &str) -> Option<&mut Qpair> {
-        if !self.qpairs.contains(h) {
-            self.crash_on(
-                InvariantId::I1,
-                site,
-                vec![format!("{h}")],
-                "freed qpair dereferenced",
-            );
-            return None;
+    /// `nvmf_qpair_set_state` through the qpair's table: an illegal transition is an I10
+    /// violation at `site`. Returns whether the state changed.
+    pub(super) fn qpair_set_state(&mut self, h: QpairH, new: QpairState, site: &str) -> bool {
+        let Some(q) = self.live(h, site) else {
+            return false;
+        };
+        match q.set_state(new) {
+            Ok(()) => true,
+            Err(e) => {
+                let label = q.label();
+                let detail = format!("illegal qpair transition {:?} -> {:?}", e.from, e.to);
+                self.crash_on(InvariantId::LegalTransitions, site, vec![label], &detail);
+                false
+            }
         }
-        self.qpairs.get_mut(h)
     }
 
     /// `_nvmf_poll_group_add` on the chosen poll group: CONNECTING, ctrlr NULL, in
     /// `group->qpairs`; then any bytes that arrived early are processed.
     pub(super) fn poll_group_add(&mut self, h: QpairH) {
         let pg = match self.qpairs.get(h) {
-            Some(q) => q.pg,
+            Some(q) => q.pg(),
             // The connection died (peer close) before the group saw it: already finalized.
             None => return,
         };
@@ -148,12 +198,17 @@ impl Target {
         let Some(q) = self.qpairs.get_mut(h) else {
             return;
         };
-        q.state = QpairState::Connecting;
-        q.ctrlr = None;
-        q.disconnect_started = false;
-        let pending = std::mem::take(&mut q.tcp.rx_pending);
-        let dead = q.tcp.dead;
-        self.pgs[usize::from(pg)].qpairs.push(h);
+        let pending = match q.enter_poll_group() {
+            Ok(pending) => pending,
+            Err(e) => {
+                let (label, detail) = (q.label(), format!("{:?} -> {:?}", e.from, e.to));
+                let site = "spdk_nvmf_poll_group_add";
+                self.crash_on(InvariantId::LegalTransitions, site, vec![label], &detail);
+                return;
+            }
+        };
+        let dead = q.tcp().dead;
+        self.pgs[usize::from(pg)].add_qpair(h);
         self.wake(ThreadId::PollGroup(pg));
         if dead {
             self.qpair_disconnect(h);
@@ -164,20 +219,20 @@ impl Target {
 
     /// `spdk_nvmf_qpair_disconnect`.
     pub(super) fn qpair_disconnect(&mut self, h: QpairH) {
-        let Some(q) = self.qpairs.get(h) else {
+        let Some(q) = self.qpairs.get_mut(h) else {
             // A forwarded disconnect for a qpair that finished meanwhile: SPDK would touch freed
             // memory here only if the qpair could be freed with a disconnect message pending.
             return;
         };
-        if q.disconnect_started {
+        if q.disconnect_started() {
             return;
         }
-        let pg = q.pg;
-        if q.state == QpairState::Uninitialized {
+        let pg = q.pg();
+        if q.state() == QpairState::Uninitialized {
             // SPDK finalizes an UNINITIALIZED qpair in the transport at once. Here its
             // `_nvmf_poll_group_add` is always already queued, so the qpair is marked dead and
             // that message disconnects it (same outcome, no freed qpair left on the queue).
-            self.qpairs.get_mut(h).expect("checked live").tcp.dead = true;
+            q.tcp_mut().dead = true;
             return;
         }
         if self.current != ThreadId::PollGroup(pg) {
@@ -191,21 +246,23 @@ impl Target {
         let Some(q) = self.qpairs.get_mut(h) else {
             return;
         };
-        if !q.state.is_active() {
+        if !q.state().is_active() {
             let label = q.label();
-            let state = q.state;
+            let state = q.state();
             self.crash_on(
-                InvariantId::I10,
+                InvariantId::LegalTransitions,
                 "spdk_nvmf_qpair_disconnect",
                 vec![label],
                 &format!("assert(spdk_nvmf_qpair_is_active) in state {state:?}"),
             );
             return;
         }
-        q.disconnect_started = true;
-        q.state = QpairState::Deactivating;
+        q.start_disconnect();
         let label = q.label();
-        let outstanding = !q.outstanding.is_empty();
+        let outstanding = !q.outstanding().is_empty();
+        if !self.qpair_set_state(h, QpairState::Deactivating, "spdk_nvmf_qpair_disconnect") {
+            return;
+        }
         self.mark(Mark::QpairDisconnectStarted, label.clone());
         if outstanding {
             self.mark(Mark::DisconnectWithOutstanding, label);
@@ -220,7 +277,7 @@ impl Target {
     /// pre-CONNECT qpair (qid 0, ctrlr NULL) dereferences NULL.
     pub(super) fn qpair_free_aer(&mut self, h: QpairH) {
         let Some(q) = self.qpairs.get(h) else { return };
-        let (qid, ctrlr, label) = (q.qid, q.ctrlr, q.label());
+        let (qid, ctrlr, label) = (q.qid(), q.ctrlr(), q.label());
         if ctrlr.is_none() && qid == 0 {
             self.mark(Mark::FreeAerWithoutCtrlr, label.clone());
         }
@@ -230,7 +287,7 @@ impl Target {
             }
             let Some(c) = ctrlr else {
                 self.crash_on(
-                    InvariantId::I1,
+                    InvariantId::NoDanglingReference,
                     "free_aer",
                     vec![label, "ctrlr NULL".to_string()],
                     "NULL controller dereferenced in nvmf_qpair_free_aer (ctrlr->thread)",
@@ -249,11 +306,11 @@ impl Target {
 
     /// Frees the stored AERs of `ctrlr` (they never complete on their own) and drains.
     fn ctrlr_free_aers(&mut self, ctrlr: CtrlrH, h: QpairH) {
-        let Some(c) = self.live_ctrlr(ctrlr, "nvmf_qpair_free_aer") else {
+        let Some(c) = self.live(ctrlr, "nvmf_qpair_free_aer") else {
             return;
         };
-        let thread = c.thread;
-        let aers = std::mem::take(&mut c.aer);
+        let thread = c.thread();
+        let aers = c.take_aers();
         if !self.assert_thread(thread, "nvmf_qpair_free_aer", format!("{ctrlr}")) {
             return;
         }
@@ -266,7 +323,7 @@ impl Target {
     /// `nvmf_qpair_request_cleanup`: a DEACTIVATING qpair whose last request left is destroyed.
     pub(super) fn qpair_request_cleanup(&mut self, h: QpairH) {
         let Some(q) = self.qpairs.get(h) else { return };
-        if q.state == QpairState::Deactivating && q.outstanding.is_empty() {
+        if q.state() == QpairState::Deactivating && q.outstanding().is_empty() {
             self.qpair_destroy(h);
         }
     }
@@ -276,25 +333,26 @@ impl Target {
     pub(super) fn qpair_destroy(&mut self, h: QpairH) {
         let Some(q) = self.qpairs.get(h) else { return };
         let label = q.label();
-        if !self.assert_thread(ThreadId::PollGroup(q.pg), "_nvmf_qpair_destroy", label) {
+        if !self.assert_thread(ThreadId::PollGroup(q.pg()), "_nvmf_qpair_destroy", label) {
             return;
         }
         let Some(q) = self.qpairs.get(h) else { return };
-        if q.state != QpairState::Deactivating {
+        if q.state() != QpairState::Deactivating {
             let label = q.label();
             self.crash_on(
-                InvariantId::I2,
+                InvariantId::QpairDestroyedOnce,
                 "_nvmf_qpair_destroy",
                 vec![label],
                 "qpair destroyed twice or while not DEACTIVATING",
             );
             return;
         }
-        let (pg, ctrlr) = (q.pg, q.ctrlr);
+        let (pg, ctrlr) = (q.pg(), q.ctrlr());
         self.purge_queued_requests(h, pg, ctrlr);
-        let q = self.qpairs.get_mut(h).expect("checked live");
-        q.state = QpairState::Error;
-        self.pgs[usize::from(pg)].qpairs.retain(|x| *x != h);
+        if !self.qpair_set_state(h, QpairState::Error, "spdk_nvmf_poll_group_remove") {
+            return;
+        }
+        self.pgs[usize::from(pg)].remove_qpair(h);
         self.wake(ThreadId::PollGroup(pg));
         self.send_msg(
             ThreadId::PollGroup(pg),
@@ -305,19 +363,14 @@ impl Target {
     /// Frees this qpair's requests parked in `sgroup->queued` (no completion): only the
     /// controller's subsystem if it has one, else every sgroup of the group.
     fn purge_queued_requests(&mut self, h: QpairH, pg: u16, ctrlr: Option<CtrlrH>) {
-        let only = ctrlr.and_then(|c| self.ctrlrs.get(c)).map(|c| c.subsys);
+        let only = ctrlr.and_then(|c| self.ctrlrs.get(c)).map(|c| c.subsys());
         let mut freed = Vec::new();
-        for (s, sg) in self.pgs[usize::from(pg)].sgroups.iter_mut() {
-            if only.is_some_and(|o| o != *s) {
+        let reqs = &self.reqs;
+        for (s, sg) in self.pgs[usize::from(pg)].sgroups_mut() {
+            if only.is_some_and(|o| o != s) {
                 continue;
             }
-            sg.queued.retain(|r| {
-                let mine = self.reqs.get(*r).is_some_and(|req| req.qpair == h);
-                if mine {
-                    freed.push(*r);
-                }
-                !mine
-            });
+            freed.extend(sg.purge_queued(|r| reqs.get(r).is_some_and(|req| req.qpair == h)));
         }
         for r in freed {
             self.request_free(r);
@@ -327,7 +380,7 @@ impl Target {
     /// `_nvmf_tcp_qpair_destroy` + `_nvmf_transport_qpair_fini_complete`: close the socket, free
     /// the qpair, and hand the captured controller to the destruct chain.
     pub(super) fn transport_qpair_destroy(&mut self, h: QpairH, ctrlr: Option<CtrlrH>) {
-        if let Some(pg) = self.qpairs.get(h).map(|q| q.pg) {
+        if let Some(pg) = self.qpairs.get(h).map(|q| q.pg()) {
             let what = format!("{h}");
             if !self.assert_thread(ThreadId::PollGroup(pg), "_nvmf_tcp_qpair_destroy", what) {
                 return;
@@ -335,48 +388,49 @@ impl Target {
         }
         let Some(q) = self.qpairs.remove(h) else {
             self.crash_on(
-                InvariantId::I2,
+                InvariantId::QpairDestroyedOnce,
                 "nvmf_transport_qpair_fini",
                 vec![format!("{h}")],
                 "transport fini ran twice",
             );
             return;
         };
-        for (_, r) in q.tcp.r2t.iter() {
+        for (_, r) in q.tcp().r2t.iter() {
             self.reqs.remove(*r);
         }
-        if let Some(r) = self.retry_reqs.get(&q.conn).copied() {
+        let conn = q.conn();
+        if let Some(r) = self.retry_reqs.get(&conn).copied() {
             if self.reqs.get(r).is_some_and(|req| req.qpair == h) {
-                self.retry_reqs.remove(&q.conn);
+                self.retry_reqs.remove(&conn);
             }
         }
-        self.conns.remove(&q.conn);
-        if !q.tcp.closed {
-            self.outputs.push_back(Output::Close { conn: q.conn });
+        self.conns.remove(&conn);
+        if !q.tcp().closed {
+            self.outputs.push_back(Output::Close { conn });
         }
-        *self.history.qpairs_destroyed.entry(q.conn).or_insert(0) += 1;
+        *self.history.qpairs_destroyed.entry(conn).or_insert(0) += 1;
         self.mark(Mark::QpairDestroyed, q.label());
         if let Some(c) = ctrlr {
-            self.qpair_fini_complete(c, q.qid, h);
+            self.qpair_fini_complete(c, q.qid(), h);
         }
     }
 
     /// `_nvmf_transport_qpair_fini_complete`: on qid 0 clear `ctrlr->admin_qpair` (ctrlr
     /// thread), then `_nvmf_ctrlr_free_from_qpair` on the controller's thread.
     fn qpair_fini_complete(&mut self, c: CtrlrH, qid: u16, h: QpairH) {
-        let Some(ctrlr) = self.live_ctrlr(c, "_nvmf_transport_qpair_fini_complete") else {
+        let Some(ctrlr) = self.live(c, "_nvmf_transport_qpair_fini_complete") else {
             return;
         };
-        let thread = ctrlr.thread;
-        if qid == 0 && ctrlr.admin_qpair == Some(h) {
-            ctrlr.admin_qpair = None;
-            if !self.assert_thread(
+        let thread = ctrlr.thread();
+        if qid == 0
+            && ctrlr.clear_admin_qpair(h)
+            && !self.assert_thread(
                 thread,
                 "_nvmf_transport_qpair_fini_complete",
                 format!("{c}"),
-            ) {
-                return;
-            }
+            )
+        {
+            return;
         }
         self.send_msg(thread, Msg::CtrlrFreeFromQpair { ctrlr: c, qid });
     }
@@ -389,15 +443,12 @@ impl Target {
         let Some(q) = self.qpairs.get_mut(h) else {
             return;
         };
-        q.tcp.dead = true;
-        let pg = q.pg;
+        q.tcp_mut().dead = true;
+        let pg = q.pg();
+        let initialized = q.state() != QpairState::Uninitialized;
         self.current = ThreadId::PollGroup(pg);
         self.mark(Mark::PeerClosed, format!("conn={}", conn.0));
-        if self
-            .qpairs
-            .get(h)
-            .is_some_and(|q| q.state != QpairState::Uninitialized)
-        {
+        if initialized {
             self.qpair_disconnect(h);
         }
     }

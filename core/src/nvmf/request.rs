@@ -8,8 +8,8 @@
 //! requests (I7); a PAUSING sgroup becomes PAUSED only here, once drained.
 
 use super::arena::{QpairH, ReqH, SubsysH};
-use super::qpair::QpairState;
-use super::subsystem::SubState;
+use super::state::QpairState;
+use super::state::SubState;
 use super::thread::Msg;
 use super::{ConnId, Instant, InvariantId, Target, ThreadId};
 use crate::wire::{C2HData, CapsuleResp, Command, ConnectData, Cqe, Pdu, Sqe, Status, OPC_FABRICS};
@@ -53,7 +53,9 @@ pub struct Request {
     /// Expected data length for writes waiting for H2CData.
     pub data_len: u32,
     pub phase: Phase,
-    pub counted: Counted,
+    /// The sgroup counter this request holds; written only by the admission functions below
+    /// together with the counter itself (I7).
+    counted: Counted,
     /// Retry-mode CONNECT: give-up deadline (`req->timeout_tsc`) and first park time.
     pub timeout_at: Option<Instant>,
     pub parked_at: Option<Instant>,
@@ -63,6 +65,37 @@ pub struct Request {
 }
 
 impl Request {
+    /// A request fresh from a capsule: executing, holding no sgroup counter.
+    pub fn new(
+        qpair: QpairH,
+        conn: ConnId,
+        pg: u16,
+        sqe: Sqe,
+        cmd: Command,
+        data: Vec<u8>,
+    ) -> Self {
+        Request {
+            qpair,
+            conn,
+            pg,
+            sqe,
+            cmd,
+            data,
+            data_len: 0,
+            phase: Phase::Executing,
+            counted: Counted::None,
+            timeout_at: None,
+            parked_at: None,
+            rsp: Cqe::default(),
+            rsp_data: Vec::new(),
+        }
+    }
+
+    /// The sgroup counter this request holds.
+    pub fn counted(&self) -> Counted {
+        self.counted
+    }
+
     pub fn is_connect(&self) -> bool {
         matches!(self.cmd, Command::Connect(_))
     }
@@ -86,29 +119,15 @@ impl Request {
 }
 
 impl Target {
-    /// The request, or an I4 crash at `site` if it already ended.
-    pub(super) fn live_req(&mut self, r: ReqH, site: &str) -> Option<&mut Request> {
-        if !self.reqs.contains(r) {
-            self.crash_on(
-                InvariantId::I4,
-                site,
-                vec![format!("{r}")],
-                "request used after it completed or was freed",
-            );
-            return None;
-        }
-        self.reqs.get_mut(r)
-    }
-
     /// The sgroup a request is admitted against: the controller's subsystem, or for a CONNECT
     /// the subsystem named in its data (`nvmf_subsystem_pg_from_connect_cmd`).
     fn request_sgroup(&mut self, r: ReqH) -> Option<SubsysH> {
         let req = self.reqs.get(r)?;
         let q = self.qpairs.get(req.qpair)?;
-        if let Some(c) = q.ctrlr {
+        if let Some(c) = q.ctrlr() {
             return self
-                .live_ctrlr(c, "nvmf_check_subsystem_active")
-                .map(|c| c.subsys);
+                .live(c, "nvmf_check_subsystem_active")
+                .map(|c| c.subsys());
         }
         let nqn = req.connect_data()?.subnqn;
         self.find_subsystem(&nqn)
@@ -116,7 +135,7 @@ impl Target {
 
     /// `spdk_nvmf_request_exec` on the qpair's poll group.
     pub(super) fn request_exec(&mut self, r: ReqH) {
-        let Some(req) = self.live_req(r, "spdk_nvmf_request_exec") else {
+        let Some(req) = self.live(r, "spdk_nvmf_request_exec") else {
             return;
         };
         let pg = ThreadId::PollGroup(req.pg);
@@ -140,8 +159,8 @@ impl Target {
         let Some(q) = self.qpairs.get_mut(qh) else {
             return;
         };
-        q.outstanding.push(r);
-        let admitted = match q.state {
+        q.push_outstanding(r);
+        let admitted = match q.state() {
             QpairState::Connecting => is_connect,
             QpairState::Enabled => true,
             _ => false,
@@ -156,44 +175,81 @@ impl Target {
     /// `nvmf_check_subsystem_active`: queue if the sgroup (or namespace) is not ACTIVE, else
     /// count the request. Returns whether execution continues.
     fn check_subsystem_active(&mut self, r: ReqH, s: SubsysH) -> bool {
-        let req = self.reqs.get(r).expect("live");
-        let (pg, qh) = (usize::from(req.pg), req.qpair);
         let io_nsid = self.io_nsid(r);
-        let sg = self.pgs[pg].sgroups.entry(s).or_default();
-        if sg.state != SubState::Active {
-            sg.queued.push(r);
-            self.reqs.get_mut(r).expect("live").phase = Phase::Queued;
+        let Some(req) = self.live(r, "nvmf_check_subsystem_active") else {
             return false;
-        }
-        let Some(nsid) = io_nsid else {
-            sg.mgmt_io_outstanding += 1;
-            self.reqs.get_mut(r).expect("live").counted = Counted::Mgmt(s);
-            return true;
         };
-        match sg.ns.get_mut(&nsid) {
+        debug_assert_eq!(
+            req.counted,
+            Counted::None,
+            "nvmf_check_subsystem_active: a request is admitted once"
+        );
+        let (pg, qh) = (usize::from(req.pg), req.qpair);
+        let sg = self.pgs[pg].sgroup_mut(s);
+        let ns_state = io_nsid.map(|n| sg.ns_state(n));
+        let counted = match ns_state {
+            _ if sg.state() != SubState::Active => None,
             None => {
-                self.qpairs.get_mut(qh).expect("live").outstanding.push(r);
+                sg.admit_mgmt();
+                Some(Counted::Mgmt(s))
+            }
+            Some(None) => {
+                if let Some(q) = self.live(qh, "nvmf_check_subsystem_active") {
+                    q.push_outstanding(r);
+                }
                 self.complete_with(r, crate::wire::status::INVALID_NAMESPACE);
-                false
+                return false;
             }
-            Some(ns) if ns.state != SubState::Active => {
-                sg.queued.push(r);
-                self.reqs.get_mut(r).expect("live").phase = Phase::Queued;
-                false
-            }
-            Some(ns) => {
-                ns.io_outstanding += 1;
-                self.reqs.get_mut(r).expect("live").counted = Counted::Io(s, nsid);
-                true
+            Some(Some(st)) if st != SubState::Active => None,
+            Some(Some(_)) => io_nsid
+                .filter(|n| sg.admit_io(*n))
+                .map(|n| Counted::Io(s, n)),
+        };
+        let queue = counted.is_none();
+        if queue {
+            sg.queue(r);
+        }
+        if let Some(req) = self.reqs.get_mut(r) {
+            match counted {
+                Some(c) => req.counted = c,
+                None => req.phase = Phase::Queued,
             }
         }
+        !queue
+    }
+
+    /// `retry_connect`'s re-admission: `mgmt_io_outstanding++` on the request's sgroup of `s`
+    /// without looking at the group's state (v24.01 does exactly this).
+    pub(super) fn readmit_mgmt(&mut self, r: ReqH, s: SubsysH) {
+        let Some(req) = self.live(r, "retry_connect") else {
+            return;
+        };
+        debug_assert_eq!(
+            req.counted,
+            Counted::None,
+            "a parked CONNECT holds no counter"
+        );
+        req.counted = Counted::Mgmt(s);
+        req.phase = Phase::Executing;
+        let pg = usize::from(req.pg);
+        self.pgs[pg].sgroup_mut(s).admit_mgmt();
+    }
+
+    /// Gives back the request's sgroup counter while it stays alive (a parked CONNECT, a
+    /// stored AER): the counter and `counted` change together (I7).
+    pub(super) fn release_admission(&mut self, r: ReqH) {
+        let Some(req) = self.reqs.get_mut(r) else {
+            return;
+        };
+        let (pg, counted) = (req.pg, std::mem::replace(&mut req.counted, Counted::None));
+        self.uncount(pg, counted);
     }
 
     /// The namespace of an I/O command (None for admin and fabrics commands).
     fn io_nsid(&self, r: ReqH) -> Option<u32> {
         let req = self.reqs.get(r)?;
         let q = self.qpairs.get(req.qpair)?;
-        if q.qid == 0 || req.is_fabrics() {
+        if q.qid() == 0 || req.is_fabrics() {
             return None;
         }
         Some(req.sqe.nsid)
@@ -209,7 +265,7 @@ impl Target {
 
     /// `spdk_nvmf_request_complete`: `exec_msg` to the qpair's poll group.
     pub(super) fn request_complete(&mut self, r: ReqH) {
-        let Some(req) = self.live_req(r, "spdk_nvmf_request_complete") else {
+        let Some(req) = self.live(r, "spdk_nvmf_request_complete") else {
             return;
         };
         let pg = ThreadId::PollGroup(req.pg);
@@ -223,14 +279,14 @@ impl Target {
     /// `_nvmf_request_complete` on the poll group: respond, leave `outstanding`, uncount,
     /// finish a pause if this was the last request, then drain-check the qpair.
     pub(super) fn request_complete_local(&mut self, r: ReqH) {
-        let Some(req) = self.live_req(r, "_nvmf_request_complete") else {
+        let Some(req) = self.live(r, "_nvmf_request_complete") else {
             return;
         };
         let (qh, pg) = (req.qpair, ThreadId::PollGroup(req.pg));
         if !self.assert_thread_with(pg, "_nvmf_request_complete", || format!("{r}")) {
             return;
         }
-        if self.live_qpair(qh, "_nvmf_request_complete").is_none() {
+        if self.live(qh, "_nvmf_request_complete").is_none() {
             return;
         }
         self.send_response(r);
@@ -240,7 +296,7 @@ impl Target {
 
     /// `spdk_nvmf_request_free`: the request ends without a completion to the host.
     pub(super) fn request_free(&mut self, r: ReqH) {
-        if self.live_req(r, "spdk_nvmf_request_free").is_none() {
+        if self.live(r, "spdk_nvmf_request_free").is_none() {
             return;
         }
         self.history.requests_freed += 1;
@@ -253,33 +309,25 @@ impl Target {
             return;
         };
         if let Some(q) = self.qpairs.get_mut(req.qpair) {
-            q.outstanding.retain(|x| *x != r);
+            q.remove_outstanding(r);
         }
         self.uncount(req.pg, req.counted);
     }
 
     /// Releases an sgroup counter (I7: never below zero) and completes a drained pause.
-    pub(super) fn uncount(&mut self, pg: u16, counted: Counted) {
+    fn uncount(&mut self, pg: u16, counted: Counted) {
         let (s, nsid) = match counted {
             Counted::None => return,
             Counted::Mgmt(s) => (s, None),
             Counted::Io(s, n) => (s, Some(n)),
         };
-        let sg = self.pgs[usize::from(pg)].sgroups.entry(s).or_default();
-        let ok = match nsid {
-            None => sg
-                .mgmt_io_outstanding
-                .checked_sub(1)
-                .map(|v| sg.mgmt_io_outstanding = v),
-            Some(n) => sg.ns.get_mut(&n).and_then(|ns| {
-                ns.io_outstanding
-                    .checked_sub(1)
-                    .map(|v| ns.io_outstanding = v)
-            }),
-        };
-        if ok.is_none() {
+        if self.pgs[usize::from(pg)]
+            .sgroup_mut(s)
+            .release(nsid)
+            .is_err()
+        {
             self.crash_on(
-                InvariantId::I7,
+                InvariantId::SgroupCountersExact,
                 "_nvmf_request_complete",
                 vec![format!("pg{pg} {s}")],
                 "sgroup counter underflow",
@@ -296,16 +344,16 @@ impl Target {
         let Some(req) = self.reqs.get_mut(r) else {
             return;
         };
-        let Some(q) = self.qpairs.get_mut(req.qpair) else {
+        let Some(q) = self.qpairs.get(req.qpair) else {
             return;
         };
-        if q.tcp.dead || q.tcp.closed {
+        if q.tcp().dead || q.tcp().closed {
             return;
         }
         let mut cqe = req.rsp;
         cqe.cid = req.sqe.cid;
-        cqe.sqid = q.qid;
-        cqe.sqhd = q.tcp.sq_head;
+        cqe.sqid = q.qid();
+        cqe.sqhd = q.tcp().sq_head;
         let mut pdus = Vec::new();
         if !req.rsp_data.is_empty() && cqe.status.is_success() {
             pdus.push(Pdu::C2HData(C2HData {
@@ -317,8 +365,8 @@ impl Target {
             }));
         }
         pdus.push(Pdu::CapsuleResp(CapsuleResp { cqe }));
-        let conn = q.conn;
-        let digests = q.tcp.digests;
+        let conn = q.conn();
+        let digests = q.tcp().digests;
         self.history.responses_sent += 1;
         for pdu in pdus {
             self.emit_pdu(conn, digests, &pdu);

@@ -7,7 +7,9 @@
 //! SPDK's negative errno (-ENOENT unknown NQN/trid/conn, -EAGAIN wrong state, -EEXIST, -EINVAL).
 
 use super::arena::SubsysH;
-use super::subsystem::{Namespace, SubState, Subsystem};
+use super::callbacks::{StateCb, StopListenCb};
+use super::state::SubState;
+use super::subsystem::Subsystem;
 use super::{
     ConnId, ControllerInfo, InvariantId, Mark, NamespaceConfig, Output, QpairInfo, RpcError, RpcId,
     RpcRequest, RpcResponse, SubsystemConfig, SubsystemInfo, Target, ThreadId, Trid,
@@ -27,51 +29,6 @@ fn err(code: i32, message: &str) -> RpcResult {
         code,
         message: message.to_string(),
     })
-}
-
-/// What runs when a subsystem state change completes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-pub enum StateCb {
-    None,
-    Rpc(RpcId),
-    /// Paused for `nvmf_subsystem_add_listener`: add, then resume.
-    AddListener {
-        rpc: RpcId,
-        trid: Trid,
-    },
-    /// Paused for `nvmf_subsystem_remove_listener`: remove, stop_listen(trid, S), resume.
-    RemoveListener {
-        rpc: RpcId,
-        trid: Trid,
-    },
-    /// Paused(nsid) for `nvmf_subsystem_add_ns`.
-    AddNs {
-        rpc: RpcId,
-        ns: NamespaceConfig,
-    },
-    /// Paused(nsid) for `nvmf_subsystem_remove_ns`.
-    RemoveNs {
-        rpc: RpcId,
-        nsid: u32,
-    },
-    /// Stopped for `nvmf_delete_subsystem`: destroy.
-    Delete {
-        rpc: RpcId,
-    },
-    /// One shutdown unit finished.
-    Shutdown,
-}
-
-/// What runs when a `stop_listen_async` completes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-pub enum StopListenCb {
-    Rpc(RpcId),
-    /// `nvmf_rpc_stop_listen_async_done`: resume the subsystem, then answer.
-    Resume {
-        subsys: SubsysH,
-        rpc: RpcId,
-    },
-    Shutdown,
 }
 
 /// Whole-target teardown phases (`nvmf_tgt.c` FINI states).
@@ -172,7 +129,7 @@ impl Target {
     pub(super) fn rpc_done(&mut self, id: RpcId, result: RpcResult) {
         if !self.rpcs_pending.remove(&id) {
             self.crash_on(
-                InvariantId::I5,
+                InvariantId::CallbackOnce,
                 "rpc callback",
                 vec![format!("rpc {}", id.0)],
                 "RPC answered twice",
@@ -220,11 +177,7 @@ impl Target {
         else {
             return err(ENOENT, "subsystem not found");
         };
-        let changed = if add {
-            sub.hosts.insert(hostnqn.to_string())
-        } else {
-            sub.hosts.remove(hostnqn)
-        };
+        let changed = sub.set_host(hostnqn, add);
         match (changed, add) {
             (true, _) => Ok(RpcResponse::Done),
             (false, true) => err(EEXIST, "host already allowed"),
@@ -238,7 +191,9 @@ impl Target {
         if let Err(e) = self.rpc_host(nqn, hostnqn, false) {
             return Some(Err(e));
         }
-        let subsys = self.find_subsystem(nqn).expect("found above");
+        let Some(subsys) = self.find_subsystem(nqn) else {
+            return Some(err(ENOENT, "subsystem not found"));
+        };
         self.for_each_channel(super::thread::FanKind::DisconnectHost {
             subsys,
             hostnqn: hostnqn.to_string(),
@@ -250,15 +205,15 @@ impl Target {
     /// Per poll group: disconnect qpairs whose controller is in `s` and belongs to `hostnqn`.
     pub(super) fn disconnect_host_on_pg(&mut self, pg: u16, s: SubsysH, hostnqn: &str) {
         let qpairs: Vec<_> = self.pgs[usize::from(pg)]
-            .qpairs
+            .qpairs()
             .iter()
             .copied()
             .filter(|q| {
                 self.qpairs
                     .get(*q)
-                    .and_then(|q| q.ctrlr)
+                    .and_then(|q| q.ctrlr())
                     .and_then(|c| self.ctrlrs.get(c))
-                    .is_some_and(|c| c.subsys == s && c.hostnqn == hostnqn)
+                    .is_some_and(|c| c.subsys() == s && c.hostnqn() == hostnqn)
             })
             .collect();
         for q in qpairs {
@@ -273,7 +228,7 @@ impl Target {
         else {
             return err(ENOENT, "subsystem not found");
         };
-        sub.allow_any_host = allow;
+        sub.set_allow_any_host(allow);
         Ok(RpcResponse::Done)
     }
 
@@ -282,7 +237,7 @@ impl Target {
         let inactive = self
             .subsystems
             .get(s)
-            .is_some_and(|s| s.state == SubState::Inactive);
+            .is_some_and(|s| s.state() == SubState::Inactive);
         if inactive {
             self.state_cb(s, cb, Ok(()));
         } else {
@@ -305,7 +260,7 @@ impl Target {
         if ns.nsid == 0 || !ns.block_size.is_power_of_two() || ns.block_size < 512 {
             return Some(err(EINVAL, "invalid namespace"));
         }
-        if sub.namespaces.contains_key(&ns.nsid) {
+        if sub.namespace(ns.nsid).is_some() {
             return Some(err(EEXIST, "namespace already exists"));
         }
         self.paused_op(s, ns.nsid, StateCb::AddNs { rpc: id, ns });
@@ -314,7 +269,7 @@ impl Target {
 
     fn rpc_remove_ns(&mut self, id: RpcId, nqn: &str, nsid: u32) -> Option<RpcResult> {
         let s = match self.rpc_subsystem(nqn) {
-            Ok((s, sub)) if sub.namespaces.contains_key(&nsid) => s,
+            Ok((s, sub)) if sub.namespace(nsid).is_some() => s,
             Ok(_) => return Some(err(ENOENT, "namespace not found")),
             Err(e) => return Some(e),
         };
@@ -324,7 +279,7 @@ impl Target {
 
     fn rpc_add_listener(&mut self, id: RpcId, nqn: &str, trid: Trid) -> Option<RpcResult> {
         let s = match self.rpc_subsystem(nqn) {
-            Ok((_, sub)) if sub.listeners.contains(&trid) => {
+            Ok((_, sub)) if sub.has_listener(&trid) => {
                 return Some(err(EEXIST, "listener already exists"))
             }
             Ok((s, _)) => s,
@@ -336,7 +291,7 @@ impl Target {
 
     fn rpc_remove_listener(&mut self, id: RpcId, nqn: &str, trid: Trid) -> Option<RpcResult> {
         let s = match self.rpc_subsystem(nqn) {
-            Ok((s, sub)) if sub.listeners.contains(&trid) => s,
+            Ok((s, sub)) if sub.has_listener(&trid) => s,
             Ok(_) => return Some(err(ENOENT, "listener not found")),
             Err(e) => return Some(e),
         };
@@ -379,26 +334,20 @@ impl Target {
             StateCb::AddListener { rpc, trid } => {
                 self.transport_listen(&trid);
                 if let Some(sub) = self.subsystems.get_mut(s) {
-                    sub.listeners.insert(trid);
+                    sub.add_listener(trid);
                 }
                 self.resume_then(s, rpc);
             }
             StateCb::RemoveListener { rpc, trid } => self.remove_listener_paused(s, rpc, &trid),
             StateCb::AddNs { rpc, ns } => {
                 if let Some(sub) = self.subsystems.get_mut(s) {
-                    sub.namespaces.insert(
-                        ns.nsid,
-                        Namespace {
-                            cfg: ns,
-                            blocks: Default::default(),
-                        },
-                    );
+                    sub.add_namespace(ns);
                 }
                 self.resume_then(s, rpc);
             }
             StateCb::RemoveNs { rpc, nsid } => {
                 if let Some(sub) = self.subsystems.get_mut(s) {
-                    sub.namespaces.remove(&nsid);
+                    sub.remove_namespace(nsid);
                 }
                 self.resume_then(s, rpc);
             }
@@ -416,7 +365,7 @@ impl Target {
         let paused = self
             .subsystems
             .get(s)
-            .is_some_and(|s| s.state == SubState::Paused);
+            .is_some_and(|s| s.state() == SubState::Paused);
         if paused {
             self.subsystem_state_change(s, SubState::Active, 0, StateCb::Rpc(rpc));
         } else {
@@ -428,11 +377,11 @@ impl Target {
     /// it), then `stop_listen_async(trid, subsystem)` and resume when it completes.
     fn remove_listener_paused(&mut self, s: SubsysH, rpc: RpcId, trid: &Trid) {
         if let Some(sub) = self.subsystems.get_mut(s) {
-            sub.listeners.remove(trid);
+            sub.remove_listener(trid);
         }
         for (_, c) in self.ctrlrs.iter_mut() {
-            if c.subsys == s && c.listener.as_ref() == Some(trid) {
-                c.listener = None;
+            if c.subsys() == s {
+                c.forget_listener(trid);
             }
         }
         self.stop_listen_async(trid, Some(s), StopListenCb::Resume { subsys: s, rpc });
@@ -552,12 +501,12 @@ impl Target {
         self.subsystems
             .iter()
             .map(|(_, s)| SubsystemInfo {
-                nqn: s.nqn.clone(),
-                state: s.state.name().to_string(),
-                allow_any_host: s.allow_any_host,
-                hosts: s.hosts.iter().cloned().collect(),
-                listeners: s.listeners.iter().cloned().collect(),
-                namespaces: s.namespaces.values().map(|n| n.cfg.clone()).collect(),
+                nqn: s.nqn().to_string(),
+                state: s.state().name().to_string(),
+                allow_any_host: s.allow_any_host(),
+                hosts: s.hosts().cloned().collect(),
+                listeners: s.listeners().cloned().collect(),
+                namespaces: s.namespaces().map(|n| n.cfg.clone()).collect(),
             })
             .collect()
     }
@@ -569,12 +518,12 @@ impl Target {
         let infos = self
             .ctrlrs
             .iter()
-            .filter(|(_, c)| c.subsys == s && c.added)
+            .filter(|(_, c)| c.subsys() == s && c.added())
             .map(|(_, c)| ControllerInfo {
-                cntlid: c.cntlid,
-                hostnqn: c.hostnqn.clone(),
-                hostid: c.hostid,
-                num_io_qpairs: c.qpair_mask.iter().filter(|q| **q != 0).count() as u32,
+                cntlid: c.cntlid(),
+                hostnqn: c.hostnqn().to_string(),
+                hostid: c.hostid(),
+                num_io_qpairs: c.qpair_mask().iter().filter(|q| **q != 0).count() as u32,
             })
             .collect();
         Ok(RpcResponse::Controllers(infos))
@@ -589,14 +538,14 @@ impl Target {
             .qpairs
             .iter()
             .filter_map(|(_, q)| {
-                let c = self.ctrlrs.get(q.ctrlr?)?;
-                (c.subsys == s).then(|| QpairInfo {
-                    conn: q.conn,
-                    cntlid: Some(c.cntlid),
-                    qid: q.qid,
-                    state: q.state.name().to_string(),
-                    listen: q.trid.clone(),
-                    thread: ThreadId::PollGroup(q.pg),
+                let c = self.ctrlrs.get(q.ctrlr()?)?;
+                (c.subsys() == s).then(|| QpairInfo {
+                    conn: q.conn(),
+                    cntlid: Some(c.cntlid()),
+                    qid: q.qid(),
+                    state: q.state().name().to_string(),
+                    listen: q.trid().clone(),
+                    thread: ThreadId::PollGroup(q.pg()),
                 })
             })
             .collect();
@@ -610,9 +559,7 @@ impl Target {
         else {
             return err(ENOENT, "subsystem not found");
         };
-        Ok(RpcResponse::Listeners(
-            s.listeners.iter().cloned().collect(),
-        ))
+        Ok(RpcResponse::Listeners(s.listeners().cloned().collect()))
     }
 }
 

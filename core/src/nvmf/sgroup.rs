@@ -7,9 +7,9 @@
 //! replays `queued` in order and sends namespace-changed AENs to controllers whose admin qpair
 //! is on this group.
 
-use super::arena::{QpairH, ReqH, SubsysH};
-use super::subsystem::SubState;
-use super::thread::Msg;
+use super::arena::{CtrlrH, QpairH, ReqH, SubsysH};
+use super::state::SubState;
+use super::thread::{FanKind, Msg};
 use super::{Mark, Target, ThreadId};
 use crate::wire::AsyncEvent;
 use serde::Serialize;
@@ -19,20 +19,27 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct NsInfo {
     /// INACTIVE, ACTIVE or PAUSING (never PAUSED).
-    pub state: SubState,
-    pub io_outstanding: u32,
+    state: SubState,
+    io_outstanding: u32,
 }
 
-/// `struct spdk_nvmf_subsystem_poll_group`.
+impl NsInfo {
+    pub fn io_outstanding(&self) -> u32 {
+        self.io_outstanding
+    }
+}
+
+/// `struct spdk_nvmf_subsystem_poll_group`: the only writer of its state and of the I7
+/// counters (`mgmt_io_outstanding`, `ns_info[].io_outstanding`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Sgroup {
     /// INACTIVE, ACTIVE, PAUSING or PAUSED.
-    pub state: SubState,
-    pub mgmt_io_outstanding: u32,
-    pub queued: Vec<ReqH>,
-    pub ns: BTreeMap<u32, NsInfo>,
+    state: SubState,
+    mgmt_io_outstanding: u32,
+    queued: Vec<ReqH>,
+    ns: BTreeMap<u32, NsInfo>,
     /// The fan-out waiting for this group to finish pausing (`sgroup->cb_fn`).
-    pub pause_cb: Option<u64>,
+    pause_cb: Option<u64>,
 }
 
 impl Default for Sgroup {
@@ -47,6 +54,163 @@ impl Default for Sgroup {
     }
 }
 
+/// A counter release that would go below zero (I7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Underflow;
+
+impl Sgroup {
+    pub fn state(&self) -> SubState {
+        self.state
+    }
+
+    pub fn mgmt_io_outstanding(&self) -> u32 {
+        self.mgmt_io_outstanding
+    }
+
+    /// Per-namespace infos by NSID.
+    pub fn namespaces(&self) -> impl Iterator<Item = (u32, &NsInfo)> {
+        self.ns.iter().map(|(id, info)| (*id, info))
+    }
+
+    /// The state of namespace `nsid` on this group (None if the group does not know it).
+    pub fn ns_state(&self, nsid: u32) -> Option<SubState> {
+        self.ns.get(&nsid).map(|n| n.state)
+    }
+
+    /// `nvmf_check_subsystem_active` for an admin or fabrics command: `mgmt_io_outstanding++`.
+    /// Also v24.01's `retry_connect`, which re-admits without looking at the group's state.
+    pub fn admit_mgmt(&mut self) {
+        self.mgmt_io_outstanding += 1;
+    }
+
+    /// `nvmf_check_subsystem_active` for an I/O command on an ACTIVE namespace:
+    /// `ns_info->io_outstanding++`. Returns false if the group has no such namespace.
+    pub fn admit_io(&mut self, nsid: u32) -> bool {
+        let Some(ns) = self.ns.get_mut(&nsid) else {
+            return false;
+        };
+        debug_assert_eq!(
+            ns.state,
+            SubState::Active,
+            "nvmf_check_subsystem_active admits I/O only on an ACTIVE namespace"
+        );
+        ns.io_outstanding += 1;
+        true
+    }
+
+    /// Parks a request in `sgroup->queued` (replayed on resume, in order).
+    pub fn queue(&mut self, r: ReqH) {
+        debug_assert!(
+            !self.queued.contains(&r),
+            "a request sits in sgroup->queued at most once"
+        );
+        self.queued.push(r);
+    }
+
+    /// Releases one admission (`mgmt_io_outstanding--` or `io_outstanding--` of `nsid`).
+    /// Never goes below zero: that is an I7 violation the caller records.
+    pub fn release(&mut self, nsid: Option<u32>) -> Result<(), Underflow> {
+        let counter = match nsid {
+            None => &mut self.mgmt_io_outstanding,
+            Some(n) => &mut self.ns.get_mut(&n).ok_or(Underflow)?.io_outstanding,
+        };
+        *counter = counter.checked_sub(1).ok_or(Underflow)?;
+        Ok(())
+    }
+
+    /// `nvmf_poll_group_add_subsystem` / `_resume_subsystem`: the group and every namespace go
+    /// ACTIVE; returns the queued requests to replay, in order.
+    pub fn activate(&mut self) -> Vec<ReqH> {
+        self.state = SubState::Active;
+        for info in self.ns.values_mut() {
+            info.state = SubState::Active;
+        }
+        std::mem::take(&mut self.queued)
+    }
+
+    /// `nvmf_poll_group_pause_subsystem(nsid)`: PAUSING (with the namespaces it names) and
+    /// remember the fan-out to continue once drained. Returns false if already PAUSED (the
+    /// caller continues at once).
+    pub fn begin_pause(&mut self, nsid: u32, fan: u64) -> bool {
+        if self.state == SubState::Paused {
+            return false;
+        }
+        debug_assert!(
+            self.pause_cb.is_none(),
+            "nvmf_poll_group_pause_subsystem: assert(sgroup->cb_fn == NULL)"
+        );
+        self.state = SubState::Pausing;
+        for (id, info) in self.ns.iter_mut() {
+            if nsid == 0 || *id == nsid {
+                info.state = SubState::Pausing;
+            }
+        }
+        self.pause_cb = Some(fan);
+        true
+    }
+
+    /// PAUSING -> PAUSED once `mgmt_io_outstanding == 0` and no pausing namespace has I/O
+    /// outstanding. Returns None if it did not complete, else the stored fan-out.
+    pub fn try_finish_pause(&mut self) -> Option<Option<u64>> {
+        let busy = self.mgmt_io_outstanding > 0
+            || self
+                .ns
+                .values()
+                .any(|n| n.state == SubState::Pausing && n.io_outstanding > 0);
+        if self.state != SubState::Pausing || busy {
+            return None;
+        }
+        self.state = SubState::Paused;
+        Some(self.pause_cb.take())
+    }
+
+    /// `nvmf_poll_group_remove_subsystem`: INACTIVE.
+    pub fn deactivate(&mut self) {
+        self.state = SubState::Inactive;
+    }
+
+    /// `_nvmf_poll_group_remove_subsystem_cb`: namespaces go INACTIVE; returns what was
+    /// still queued.
+    pub fn deactivate_namespaces(&mut self) -> Vec<ReqH> {
+        for info in self.ns.values_mut() {
+            info.state = SubState::Inactive;
+        }
+        std::mem::take(&mut self.queued)
+    }
+
+    /// `poll_group_update_subsystem`'s namespace part: keep exactly `nsids` (new ones
+    /// INACTIVE). Returns whether the set changed.
+    pub fn update_namespaces(&mut self, nsids: &[u32]) -> bool {
+        let before: Vec<u32> = self.ns.keys().copied().collect();
+        self.ns.retain(|id, _| nsids.contains(id));
+        for id in nsids {
+            self.ns.entry(*id).or_insert(NsInfo {
+                state: SubState::Inactive,
+                io_outstanding: 0,
+            });
+        }
+        before != nsids
+    }
+
+    /// Removes and returns the queued requests `mine` selects.
+    pub fn purge_queued(&mut self, mut mine: impl FnMut(ReqH) -> bool) -> Vec<ReqH> {
+        let mut freed = Vec::new();
+        self.queued.retain(|r| {
+            let m = mine(*r);
+            if m {
+                freed.push(*r);
+            }
+            !m
+        });
+        freed
+    }
+
+    /// The group is freed with its subsystem: what was queued.
+    pub fn into_queued(self) -> Vec<ReqH> {
+        self.queued
+    }
+}
+
 impl Target {
     /// `subsystem_state_change_on_pg`.
     pub(super) fn state_change_on_pg(
@@ -57,10 +221,10 @@ impl Target {
         requested: SubState,
         nsid: u32,
     ) {
-        let Some(sub) = self.live_subsystem(s, "subsystem_state_change_on_pg") else {
+        let Some(sub) = self.live(s, "subsystem_state_change_on_pg") else {
             return;
         };
-        let resuming = sub.state == SubState::Resuming;
+        let resuming = sub.state() == SubState::Resuming;
         match requested {
             SubState::Inactive => self.pg_remove_subsystem(fan, pg, s),
             SubState::Active if resuming => self.pg_resume_subsystem(fan, pg, s),
@@ -72,14 +236,9 @@ impl Target {
     /// `nvmf_poll_group_add_subsystem`.
     fn pg_add_subsystem(&mut self, fan: u64, pg: u16, s: SubsysH) {
         self.pg_update_subsystem(pg, s);
-        let sg = self.pgs[usize::from(pg)].sgroups.entry(s).or_default();
-        sg.state = SubState::Active;
-        let queued = std::mem::take(&mut sg.queued);
-        for info in sg.ns.values_mut() {
-            info.state = SubState::Active;
-        }
+        let queued = self.pgs[usize::from(pg)].sgroup_mut(s).activate();
         // SPDK frees stale queued requests here with only an error log (#3467); the model
-        // replays them so every command is answered (see README-CORE.md).
+        // replays them so every command is answered (docs/lifecycle.md).
         for r in queued {
             self.request_exec(r);
         }
@@ -88,18 +247,13 @@ impl Target {
 
     /// `nvmf_poll_group_pause_subsystem(nsid)`.
     fn pg_pause_subsystem(&mut self, fan: u64, pg: u16, s: SubsysH, nsid: u32) {
-        let sg = self.pgs[usize::from(pg)].sgroups.entry(s).or_default();
-        if sg.state == SubState::Paused {
+        if !self.pgs[usize::from(pg)]
+            .sgroup_mut(s)
+            .begin_pause(nsid, fan)
+        {
             self.channel_continue(fan);
             return;
         }
-        sg.state = SubState::Pausing;
-        for (id, info) in sg.ns.iter_mut() {
-            if nsid == 0 || *id == nsid {
-                info.state = SubState::Pausing;
-            }
-        }
-        sg.pause_cb = Some(fan);
         if !self.sgroup_check_paused(pg, s) {
             self.mark(Mark::PauseWaitedForDrain, format!("pg{pg} {s}"));
         }
@@ -107,19 +261,13 @@ impl Target {
 
     /// PAUSING -> PAUSED once drained; fires the stored callback. Returns whether it did.
     pub(super) fn sgroup_check_paused(&mut self, pg: u16, s: SubsysH) -> bool {
-        let Some(sg) = self.pgs[usize::from(pg)].sgroups.get_mut(&s) else {
+        let Some(sg) = self.pgs[usize::from(pg)].existing_sgroup_mut(s) else {
             return false;
         };
-        let busy = sg.mgmt_io_outstanding > 0
-            || sg
-                .ns
-                .values()
-                .any(|n| n.state == SubState::Pausing && n.io_outstanding > 0);
-        if sg.state != SubState::Pausing || busy {
+        let Some(cb) = sg.try_finish_pause() else {
             return false;
-        }
-        sg.state = SubState::Paused;
-        if let Some(fan) = sg.pause_cb.take() {
+        };
+        if let Some(fan) = cb {
             self.channel_continue(fan);
         }
         true
@@ -128,12 +276,7 @@ impl Target {
     /// `nvmf_poll_group_resume_subsystem`: update namespaces (AENs), ACTIVE, replay queued.
     fn pg_resume_subsystem(&mut self, fan: u64, pg: u16, s: SubsysH) {
         self.pg_update_subsystem(pg, s);
-        let sg = self.pgs[usize::from(pg)].sgroups.entry(s).or_default();
-        sg.state = SubState::Active;
-        for info in sg.ns.values_mut() {
-            info.state = SubState::Active;
-        }
-        let queued = std::mem::take(&mut sg.queued);
+        let queued = self.pgs[usize::from(pg)].sgroup_mut(s).activate();
         for r in queued {
             self.mark(Mark::ConnectReplayedOnResume, format!("{r}"));
             self.request_exec(r);
@@ -147,26 +290,20 @@ impl Target {
         let Some(sub) = self.subsystems.get(s) else {
             return;
         };
-        let nsids: Vec<u32> = sub.namespaces.keys().copied().collect();
-        let ctrlrs: Vec<_> = sub.ctrlrs.values().copied().collect();
-        let sg = self.pgs[usize::from(pg)].sgroups.entry(s).or_default();
-        let before: Vec<u32> = sg.ns.keys().copied().collect();
-        sg.ns.retain(|id, _| nsids.contains(id));
-        for id in &nsids {
-            sg.ns.entry(*id).or_insert(NsInfo {
-                state: SubState::Inactive,
-                io_outstanding: 0,
-            });
-        }
-        if before == nsids {
+        let nsids: Vec<u32> = sub.namespaces().map(|n| n.cfg.nsid).collect();
+        let ctrlrs: Vec<CtrlrH> = sub.ctrlrs().collect();
+        if !self.pgs[usize::from(pg)]
+            .sgroup_mut(s)
+            .update_namespaces(&nsids)
+        {
             return;
         }
         for c in ctrlrs {
             let on_this_pg = self.ctrlrs.get(c).is_some_and(|c| {
-                c.thread == ThreadId::PollGroup(pg)
-                    && c.admin_qpair
+                c.thread() == ThreadId::PollGroup(pg)
+                    && c.admin_qpair()
                         .and_then(|q| self.qpairs.get(q))
-                        .is_some_and(|q| q.pg == pg)
+                        .is_some_and(|q| q.pg() == pg)
             });
             if on_this_pg {
                 self.ctrlr_async_event(c, AsyncEvent::NAMESPACE_CHANGED);
@@ -176,10 +313,8 @@ impl Target {
 
     /// `nvmf_poll_group_remove_subsystem`: INACTIVE, then disconnect-and-re-poll.
     fn pg_remove_subsystem(&mut self, fan: u64, pg: u16, s: SubsysH) {
-        let sg = self.pgs[usize::from(pg)].sgroups.entry(s).or_default();
-        sg.state = SubState::Inactive;
+        self.pgs[usize::from(pg)].sgroup_mut(s).deactivate();
         self.remove_subsystem_poll(fan);
-        let _ = s;
     }
 
     /// `nvmf_poll_group_remove_subsystem_msg`: disconnect every qpair whose controller is in
@@ -189,11 +324,11 @@ impl Target {
             return;
         };
         let pg = f.pg;
-        let super::thread::FanKind::StateChange { subsys: s, .. } = f.kind else {
+        let FanKind::StateChange { subsys: s, .. } = f.kind else {
             return;
         };
         let found: Vec<QpairH> = self.pgs[usize::from(pg)]
-            .qpairs
+            .qpairs()
             .iter()
             .copied()
             .filter(|q| self.qpair_in_subsystem(*q, s))
@@ -208,7 +343,7 @@ impl Target {
         }
         let msg = Msg::RemoveSubsystemRepoll { fan };
         if self.pgs[usize::from(pg)]
-            .qpairs
+            .qpairs()
             .iter()
             .any(|q| self.qpair_in_subsystem(*q, s))
         {
@@ -222,27 +357,25 @@ impl Target {
     fn qpair_in_subsystem(&self, q: QpairH, s: SubsysH) -> bool {
         self.qpairs
             .get(q)
-            .and_then(|q| q.ctrlr)
+            .and_then(|q| q.ctrlr())
             .and_then(|c| self.ctrlrs.get(c))
-            .is_some_and(|c| c.subsys == s)
+            .is_some_and(|c| c.subsys() == s)
     }
 
     /// `_nvmf_poll_group_remove_subsystem_cb`: namespaces go INACTIVE. Requests still queued
     /// here (CONNECTs that never got a controller) are answered with an error rather than
-    /// left behind (see README-CORE.md).
+    /// left behind (docs/lifecycle.md).
     fn pg_remove_subsystem_done(&mut self, pg: u16, s: SubsysH) {
-        let sg = self.pgs[usize::from(pg)].sgroups.entry(s).or_default();
-        for info in sg.ns.values_mut() {
-            info.state = SubState::Inactive;
-        }
-        let queued = std::mem::take(&mut sg.queued);
+        let queued = self.pgs[usize::from(pg)]
+            .sgroup_mut(s)
+            .deactivate_namespaces();
         for r in queued {
             let Some(req) = self.reqs.get(r) else {
                 continue;
             };
             let qh = req.qpair;
             if let Some(q) = self.qpairs.get_mut(qh) {
-                q.outstanding.push(r);
+                q.push_outstanding(r);
             }
             self.complete_with(r, crate::wire::status::ABORTED_SQ_DELETION);
         }

@@ -7,59 +7,27 @@
 //! callback fires exactly once (I5); a subsystem is freed only with no controller left (I3).
 
 use super::arena::{CtrlrH, SubsysH};
-use super::rpc::StateCb;
+use super::callbacks::StateCb;
+use super::state::SubState;
 use super::thread::{FanKind, Msg};
 use super::{InvariantId, Mark, NamespaceConfig, RpcId, SubsystemConfig, Target, ThreadId, Trid};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-
-/// `enum spdk_nvmf_subsystem_state`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum SubState {
-    Inactive,
-    Activating,
-    Active,
-    Pausing,
-    Paused,
-    Resuming,
-    Deactivating,
-}
-
-impl SubState {
-    /// SPDK's name, as `nvmf_get_subsystems` prints it.
-    pub fn name(self) -> &'static str {
-        match self {
-            SubState::Inactive => "inactive",
-            SubState::Activating => "activating",
-            SubState::Active => "active",
-            SubState::Pausing => "pausing",
-            SubState::Paused => "paused",
-            SubState::Resuming => "resuming",
-            SubState::Deactivating => "deactivating",
-        }
-    }
-
-    /// `nvmf_subsystem_set_state`'s CAS table: may `self` become `new`?
-    pub fn may_become(self, new: SubState) -> bool {
-        use SubState::*;
-        matches!(
-            (self, new),
-            (Inactive, Activating)
-                | (Activating | Resuming, Active)
-                | (Active | Resuming, Pausing)
-                | (Pausing, Paused)
-                | (Paused, Resuming)
-                | (Active | Activating | Paused, Deactivating)
-                | (Deactivating, Inactive)
-        )
-    }
-}
 
 /// A RAM namespace: blocks written so far (sparse; unwritten blocks read as zeros).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Namespace {
     pub cfg: NamespaceConfig,
     pub blocks: BTreeMap<u64, Vec<u8>>,
+}
+
+impl Namespace {
+    pub fn new(cfg: NamespaceConfig) -> Self {
+        Namespace {
+            cfg,
+            blocks: BTreeMap::new(),
+        }
+    }
 }
 
 /// One queued state change (`struct subsystem_state_change_ctx`).
@@ -70,25 +38,26 @@ pub struct StateChange {
     pub cb: StateCb,
 }
 
-/// A subsystem.
+/// A subsystem: the only writer of its state (SPDK's CAS table), its host/listener/namespace
+/// sets, its controller map with the cntlid allocator, and its state-change queue.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Subsystem {
-    pub nqn: String,
-    pub state: SubState,
-    pub allow_any_host: bool,
-    pub hosts: BTreeSet<String>,
-    pub listeners: BTreeSet<Trid>,
-    pub namespaces: BTreeMap<u32, Namespace>,
-    pub ctrlrs: BTreeMap<u16, CtrlrH>,
-    pub min_cntlid: u16,
-    pub max_cntlid: u16,
-    pub next_cntlid: u16,
-    pub serial: String,
-    pub model: String,
+    nqn: String,
+    state: SubState,
+    allow_any_host: bool,
+    hosts: BTreeSet<String>,
+    listeners: BTreeSet<Trid>,
+    namespaces: BTreeMap<u32, Namespace>,
+    ctrlrs: BTreeMap<u16, CtrlrH>,
+    min_cntlid: u16,
+    max_cntlid: u16,
+    next_cntlid: u16,
+    serial: String,
+    model: String,
     /// `subsystem->state_changes`; the head is running.
-    pub state_changes: VecDeque<StateChange>,
+    state_changes: VecDeque<StateChange>,
     /// `destroy_state != NOT_STARTED`.
-    pub destroying: bool,
+    destroying: bool,
 }
 
 impl Subsystem {
@@ -102,15 +71,7 @@ impl Subsystem {
             namespaces: cfg
                 .namespaces
                 .iter()
-                .map(|n| {
-                    (
-                        n.nsid,
-                        Namespace {
-                            cfg: n.clone(),
-                            blocks: BTreeMap::new(),
-                        },
-                    )
-                })
+                .map(|n| (n.nsid, Namespace::new(n.clone())))
                 .collect(),
             ctrlrs: BTreeMap::new(),
             min_cntlid: cfg.min_cntlid,
@@ -122,6 +83,182 @@ impl Subsystem {
             destroying: false,
         }
     }
+
+    pub fn nqn(&self) -> &str {
+        &self.nqn
+    }
+
+    pub fn state(&self) -> SubState {
+        self.state
+    }
+
+    pub fn allow_any_host(&self) -> bool {
+        self.allow_any_host
+    }
+
+    pub fn serial(&self) -> &str {
+        &self.serial
+    }
+
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    pub fn destroying(&self) -> bool {
+        self.destroying
+    }
+
+    /// `nvmf_subsystem_set_state`'s CAS: false (and no change) if the table forbids it.
+    pub fn set_state(&mut self, new: SubState) -> bool {
+        if !self.state.may_become(new) {
+            return false;
+        }
+        self.state = new;
+        true
+    }
+
+    /// `spdk_nvmf_subsystem_host_allowed`.
+    pub fn host_allowed(&self, hostnqn: &str) -> bool {
+        self.allow_any_host || self.hosts.contains(hostnqn)
+    }
+
+    pub fn hosts(&self) -> impl Iterator<Item = &String> {
+        self.hosts.iter()
+    }
+
+    /// Adds (true) or removes (false) a host; returns whether the set changed.
+    pub fn set_host(&mut self, hostnqn: &str, allowed: bool) -> bool {
+        if allowed {
+            self.hosts.insert(hostnqn.to_string())
+        } else {
+            self.hosts.remove(hostnqn)
+        }
+    }
+
+    pub fn set_allow_any_host(&mut self, allow: bool) {
+        self.allow_any_host = allow;
+    }
+
+    pub fn has_listener(&self, trid: &Trid) -> bool {
+        self.listeners.contains(trid)
+    }
+
+    pub fn listeners(&self) -> impl Iterator<Item = &Trid> {
+        self.listeners.iter()
+    }
+
+    pub fn add_listener(&mut self, trid: Trid) {
+        self.listeners.insert(trid);
+    }
+
+    pub fn remove_listener(&mut self, trid: &Trid) {
+        self.listeners.remove(trid);
+    }
+
+    pub fn namespace(&self, nsid: u32) -> Option<&Namespace> {
+        self.namespaces.get(&nsid)
+    }
+
+    pub fn namespace_mut(&mut self, nsid: u32) -> Option<&mut Namespace> {
+        self.namespaces.get_mut(&nsid)
+    }
+
+    /// Namespaces by NSID.
+    pub fn namespaces(&self) -> impl Iterator<Item = &Namespace> {
+        self.namespaces.values()
+    }
+
+    /// The highest attached NSID (0 if none).
+    pub fn max_nsid(&self) -> u32 {
+        self.namespaces.keys().max().copied().unwrap_or(0)
+    }
+
+    /// `spdk_nvmf_subsystem_add_ns_ext` (the subsystem is paused or inactive).
+    pub fn add_namespace(&mut self, cfg: NamespaceConfig) {
+        debug_assert!(
+            matches!(self.state, SubState::Inactive | SubState::Paused),
+            "spdk_nvmf_subsystem_add_ns_ext: subsystem must be INACTIVE or PAUSED"
+        );
+        self.namespaces.insert(cfg.nsid, Namespace::new(cfg));
+    }
+
+    /// `spdk_nvmf_subsystem_remove_ns` (the subsystem is paused or inactive).
+    pub fn remove_namespace(&mut self, nsid: u32) {
+        debug_assert!(
+            matches!(self.state, SubState::Inactive | SubState::Paused),
+            "spdk_nvmf_subsystem_remove_ns: subsystem must be INACTIVE or PAUSED"
+        );
+        self.namespaces.remove(&nsid);
+    }
+
+    /// The controller with this cntlid.
+    pub fn ctrlr(&self, cntlid: u16) -> Option<CtrlrH> {
+        self.ctrlrs.get(&cntlid).copied()
+    }
+
+    /// Controllers in cntlid order.
+    pub fn ctrlrs(&self) -> impl Iterator<Item = CtrlrH> + '_ {
+        self.ctrlrs.values().copied()
+    }
+
+    pub fn has_ctrlrs(&self) -> bool {
+        !self.ctrlrs.is_empty()
+    }
+
+    /// `nvmf_subsystem_add_ctrlr`: the next free cntlid in `[min, max]` (cycling), and the
+    /// controller joins `subsystem->ctrlrs`. None if the range is exhausted.
+    pub fn add_ctrlr(&mut self, c: CtrlrH) -> Option<u16> {
+        let (min, max) = (self.min_cntlid, self.max_cntlid);
+        if min > max {
+            return None;
+        }
+        let span = u32::from(max - min) + 1;
+        let start = u32::from(self.next_cntlid.clamp(min, max) - min);
+        let id = (0..span)
+            .map(|i| min + ((start + i) % span) as u16)
+            .find(|id| !self.ctrlrs.contains_key(id))?;
+        self.next_cntlid = if id == max { min } else { id + 1 };
+        self.ctrlrs.insert(id, c);
+        Some(id)
+    }
+
+    /// `nvmf_subsystem_remove_ctrlr`.
+    pub fn remove_ctrlr(&mut self, cntlid: u16) {
+        self.ctrlrs.remove(&cntlid);
+    }
+
+    /// The running state change (head of `subsystem->state_changes`).
+    pub fn current_change(&self) -> Option<&StateChange> {
+        self.state_changes.front()
+    }
+
+    /// Queues a state change; returns whether it is the only one (so it runs now).
+    pub fn push_change(&mut self, change: StateChange) -> bool {
+        self.state_changes.push_back(change);
+        self.state_changes.len() == 1
+    }
+
+    /// Pops the finished head; returns it and whether another change is waiting.
+    pub fn pop_change(&mut self) -> Option<(StateChange, bool)> {
+        let head = self.state_changes.pop_front()?;
+        Some((head, !self.state_changes.is_empty()))
+    }
+
+    /// Every queued change (cancelled by destroy).
+    pub fn drain_changes(&mut self) -> Vec<StateChange> {
+        self.state_changes.drain(..).collect()
+    }
+
+    /// `spdk_nvmf_subsystem_destroy`: only INACTIVE, once; listeners and hosts go.
+    pub fn begin_destroy(&mut self) -> Result<(), i32> {
+        if self.state != SubState::Inactive || self.destroying {
+            return Err(-11);
+        }
+        self.destroying = true;
+        self.listeners.clear();
+        self.hosts.clear();
+        Ok(())
+    }
 }
 
 impl Target {
@@ -129,22 +266,8 @@ impl Target {
     pub(super) fn find_subsystem(&self, nqn: &str) -> Option<SubsysH> {
         self.subsystems
             .iter()
-            .find(|(_, s)| s.nqn == nqn)
+            .find(|(_, s)| s.nqn() == nqn)
             .map(|(h, _)| h)
-    }
-
-    /// The subsystem, or an I1 crash at `site` if `h` is stale.
-    pub(super) fn live_subsystem(&mut self, h: SubsysH, site: &str) -> Option<&mut Subsystem> {
-        if !self.subsystems.contains(h) {
-            self.crash_on(
-                InvariantId::I1,
-                site,
-                vec![format!("{h}")],
-                "freed subsystem dereferenced",
-            );
-            return None;
-        }
-        self.subsystems.get_mut(h)
     }
 
     /// Creates a subsystem (INACTIVE) with its configured listeners; starts it if asked.
@@ -152,11 +275,9 @@ impl Target {
         let s = self.subsystems.insert(Subsystem::from_config(cfg));
         for trid in &cfg.listeners {
             self.transport_listen(trid);
-            self.subsystems
-                .get_mut(s)
-                .expect("new")
-                .listeners
-                .insert(trid.clone());
+            if let Some(sub) = self.subsystems.get_mut(s) {
+                sub.add_listener(trid.clone());
+            }
         }
         if cfg.start {
             self.subsystem_state_change(s, SubState::Active, 0, cb);
@@ -177,16 +298,16 @@ impl Target {
         let Some(sub) = self.subsystems.get_mut(s) else {
             return;
         };
-        if sub.destroying {
+        if sub.destroying() {
             self.state_cb(s, cb, Err(-19));
             return;
         }
-        sub.state_changes.push_back(StateChange {
+        let change = StateChange {
             requested,
             nsid,
             cb,
-        });
-        if sub.state_changes.len() == 1 {
+        };
+        if sub.push_change(change) {
             self.do_state_change(s);
         } else {
             self.mark(Mark::StateChangeQueued, format!("{s} -> {requested:?}"));
@@ -198,10 +319,10 @@ impl Target {
         let Some(sub) = self.subsystems.get(s) else {
             return;
         };
-        let Some(head) = sub.state_changes.front() else {
+        let Some(head) = sub.current_change() else {
             return;
         };
-        let (requested, nsid, cur) = (head.requested, head.nsid, sub.state);
+        let (requested, nsid, cur) = (head.requested, head.nsid, sub.state());
         if cur == requested && !(requested == SubState::Paused && nsid != 0) {
             self.state_change_complete(s, Ok(()));
             return;
@@ -229,10 +350,9 @@ impl Target {
         let Some(sub) = self.subsystems.get_mut(s) else {
             return false;
         };
-        if !sub.state.may_become(new) {
+        if !sub.set_state(new) {
             return false;
         }
-        sub.state = new;
         self.refresh_connect_retry_deadlines();
         true
     }
@@ -241,16 +361,16 @@ impl Target {
     /// callback and the next queued change. The model serializes changes, so a failed final
     /// CAS is an I10 violation rather than a revert.
     pub(super) fn state_change_done(&mut self, s: SubsysH) {
-        let Some(sub) = self.live_subsystem(s, "subsystem_state_change_done") else {
+        let Some(sub) = self.live(s, "subsystem_state_change_done") else {
             return;
         };
-        let Some(head) = sub.state_changes.front() else {
+        let Some(head) = sub.current_change() else {
             return;
         };
-        let (requested, cur) = (head.requested, sub.state);
+        let (requested, cur) = (head.requested, sub.state());
         if cur != requested && !self.set_state(s, requested) {
             self.crash_on(
-                InvariantId::I10,
+                InvariantId::LegalTransitions,
                 "nvmf_subsystem_set_state",
                 vec![format!("{s}")],
                 &format!("illegal {cur:?} -> {requested:?}"),
@@ -272,10 +392,9 @@ impl Target {
         let Some(sub) = self.subsystems.get_mut(s) else {
             return;
         };
-        let Some(head) = sub.state_changes.pop_front() else {
+        let Some((head, more)) = sub.pop_change() else {
             return;
         };
-        let more = !sub.state_changes.is_empty();
         self.state_cb(s, head.cb, rc);
         if more && self.subsystems.contains(s) {
             self.do_state_change(s);
@@ -288,12 +407,7 @@ impl Target {
         let Some(sub) = self.subsystems.get_mut(s) else {
             return Err(-2);
         };
-        if sub.state != SubState::Inactive || sub.destroying {
-            return Err(-11);
-        }
-        sub.destroying = true;
-        sub.listeners.clear();
-        sub.hosts.clear();
+        sub.begin_destroy()?;
         self.send_msg(ThreadId::App, Msg::SubsystemDestroy { subsys: s, rpc });
         Ok(())
     }
@@ -301,29 +415,38 @@ impl Target {
     /// `_nvmf_subsystem_destroy`: re-send while controllers remain, then cancel queued state
     /// changes (-ECANCELED), free the sgroups and the subsystem.
     pub(super) fn subsystem_destroy_poll(&mut self, s: SubsysH, rpc: Option<RpcId>) {
-        let Some(sub) = self.live_subsystem(s, "_nvmf_subsystem_destroy") else {
+        let Some(sub) = self.live(s, "_nvmf_subsystem_destroy") else {
             return;
         };
-        if !sub.ctrlrs.is_empty() {
+        if sub.has_ctrlrs() {
             self.park_msg(ThreadId::App, Msg::SubsystemDestroy { subsys: s, rpc });
             return;
         }
-        let changes: Vec<StateChange> = sub.state_changes.drain(..).collect();
-        for c in changes {
+        for c in sub.drain_changes() {
             self.state_cb(s, c.cb, Err(-125));
         }
         let queued: Vec<_> = self
             .pgs
             .iter_mut()
-            .filter_map(|pg| pg.sgroups.remove(&s))
-            .flat_map(|sg| sg.queued)
+            .filter_map(|pg| pg.remove_sgroup(s))
+            .flat_map(|sg| sg.into_queued())
             .collect();
         for r in queued {
             self.request_free(r);
         }
-        let sub = self.subsystems.remove(s).expect("checked live");
+        let Some(sub) = self.subsystems.remove(s) else {
+            let handles = vec![format!("{s}")];
+            let detail = "subsystem freed during its own destroy";
+            self.crash_on(
+                InvariantId::NoDanglingReference,
+                "_nvmf_subsystem_destroy",
+                handles,
+                detail,
+            );
+            return;
+        };
         self.history.subsystems_destroyed += 1;
-        self.mark(Mark::SubsystemDestroyed, sub.nqn.clone());
+        self.mark(Mark::SubsystemDestroyed, sub.nqn().to_string());
         self.refresh_connect_retry_deadlines();
         if let Some(id) = rpc {
             self.rpc_ok(id);

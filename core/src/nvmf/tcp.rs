@@ -7,12 +7,55 @@
 //! Invariants kept: peer input never panics; after a fatal error the connection ignores input.
 
 use super::arena::{QpairH, ReqH};
-use super::request::{Counted, Phase, Request};
-use super::{ConnId, Mark, Output, Target, ThreadId};
+use super::request::{Phase, Request};
+use super::{ConnId, Mark, Output, Target, TargetConfig, ThreadId};
 use crate::wire::{
-    CapsuleCmd, Command, Digests, FatalErrorStatus, H2CData, IcReq, IcResp, Pdu, QueueKind,
-    TermReq, R2T, SGL_TRANSPORT,
+    CapsuleCmd, Command, DecoderConfig, Digests, FatalErrorStatus, H2CData, IcReq, IcResp, Pdu,
+    PduDecoder, QueueKind, Role, TermReq, R2T, SGL_TRANSPORT,
 };
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The NVMe/TCP side of a qpair. The transport (this module) is its keeper.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct TcpConn {
+    #[serde(skip)]
+    pub decoder: PduDecoder,
+    pub ic_done: bool,
+    pub digests: Digests,
+    /// TermReq sent, peer closed or transport exiting: input is ignored.
+    pub dead: bool,
+    /// `Output::Close` emitted.
+    pub closed: bool,
+    /// Bytes that arrived before `_nvmf_poll_group_add` ran.
+    pub rx_pending: Vec<u8>,
+    pub next_ttag: u16,
+    /// Writes waiting for H2CData, by transfer tag.
+    pub r2t: BTreeMap<u16, ReqH>,
+    pub sq_head: u16,
+}
+
+impl TcpConn {
+    pub fn new(config: &TargetConfig) -> Self {
+        let decoder = PduDecoder::new(DecoderConfig {
+            role: Role::Target,
+            max_pdu_len: config.max_h2c_data.max(config.in_capsule_data_size) + 256,
+            max_data_len: config.max_h2c_data.max(config.in_capsule_data_size),
+            digests: Digests::default(),
+        });
+        TcpConn {
+            decoder,
+            ic_done: false,
+            digests: Digests::default(),
+            dead: false,
+            closed: false,
+            rx_pending: Vec::new(),
+            next_ttag: 1,
+            r2t: BTreeMap::new(),
+            sq_head: 0,
+        }
+    }
+}
 
 impl Target {
     /// `Input::Bytes`: buffered until the qpair is on its poll group, else decoded now (the
@@ -24,14 +67,14 @@ impl Target {
         let Some(q) = self.qpairs.get_mut(h) else {
             return;
         };
-        if q.tcp.dead || q.disconnect_started {
+        if q.tcp().dead || q.disconnect_started() {
             return;
         }
-        if q.state == super::QpairState::Uninitialized {
-            q.tcp.rx_pending.extend_from_slice(data);
+        if q.state() == super::QpairState::Uninitialized {
+            q.tcp_mut().rx_pending.extend_from_slice(data);
             return;
         }
-        self.current = ThreadId::PollGroup(q.pg);
+        self.current = ThreadId::PollGroup(q.pg());
         self.process_bytes(h, data);
     }
 
@@ -42,10 +85,10 @@ impl Target {
             let Some(q) = self.qpairs.get_mut(h) else {
                 return;
             };
-            if q.tcp.dead || q.disconnect_started || self.violation.is_some() {
+            if q.tcp().dead || q.disconnect_started() || self.violation.is_some() {
                 return;
             }
-            match q.tcp.decoder.decode(&mut input) {
+            match q.tcp_mut().decoder.decode(&mut input) {
                 Ok(Some(pdu)) => self.handle_pdu(h, pdu),
                 Ok(None) => return,
                 Err(e) => {
@@ -62,9 +105,9 @@ impl Target {
         let Some(q) = self.qpairs.get_mut(h) else {
             return;
         };
-        let conn = q.conn;
-        q.tcp.dead = true;
-        q.tcp.closed = true;
+        let conn = q.conn();
+        q.tcp_mut().dead = true;
+        q.tcp_mut().closed = true;
         let pdu = Pdu::C2HTermReq(term);
         let bytes = pdu.to_bytes(Digests::default());
         self.outputs.push_back(Output::Send { conn, data: bytes });
@@ -86,7 +129,7 @@ impl Target {
 
     fn handle_pdu(&mut self, h: QpairH, pdu: Pdu) {
         let Some(q) = self.qpairs.get(h) else { return };
-        let ic_done = q.tcp.ic_done;
+        let ic_done = q.tcp().ic_done;
         match pdu {
             Pdu::IcReq(ic) if !ic_done => self.handle_icreq(h, &ic),
             _ if !ic_done => self.protocol_error(h, FatalErrorStatus::PduSequenceError, 0),
@@ -94,7 +137,7 @@ impl Target {
             Pdu::H2CData(d) => self.handle_h2c_data(h, d),
             Pdu::H2CTermReq(_) => {
                 if let Some(q) = self.qpairs.get_mut(h) {
-                    q.tcp.dead = true;
+                    q.tcp_mut().dead = true;
                 }
                 self.qpair_disconnect(h);
             }
@@ -115,18 +158,19 @@ impl Target {
         let Some(q) = self.qpairs.get_mut(h) else {
             return;
         };
-        q.tcp.ic_done = true;
-        let conn = q.conn;
+        let conn = q.conn();
+        let tcp = q.tcp_mut();
+        tcp.ic_done = true;
+        tcp.digests = ic.digests;
+        tcp.decoder.set_digests(ic.digests);
         let resp = Pdu::IcResp(IcResp {
             pfv: 0,
             cpda: 0,
             digests: ic.digests,
             maxh2cdata,
         });
+        // The ICResp itself goes out without digests.
         self.emit_pdu(conn, Digests::default(), &resp);
-        let q = self.qpairs.get_mut(h).expect("live");
-        q.tcp.digests = ic.digests;
-        q.tcp.decoder.set_digests(ic.digests);
         self.mark(Mark::IcDone, format!("conn={}", conn.0));
     }
 
@@ -135,33 +179,19 @@ impl Target {
         let Some(q) = self.qpairs.get_mut(h) else {
             return;
         };
-        let depth = u32::from(q.sqsize) + 1;
-        q.tcp.sq_head = if q.sqsize == 0 {
-            q.tcp.sq_head.wrapping_add(1)
+        let depth = u32::from(q.sqsize()) + 1;
+        q.tcp_mut().sq_head = if q.sqsize() == 0 {
+            q.tcp().sq_head.wrapping_add(1)
         } else {
-            ((u32::from(q.tcp.sq_head) + 1) % depth) as u16
+            ((u32::from(q.tcp().sq_head) + 1) % depth) as u16
         };
-        let kind = if q.qid == 0 {
+        let kind = if q.qid() == 0 {
             QueueKind::Admin
         } else {
             QueueKind::Io
         };
         let cmd = Command::parse(&cap.sqe, kind);
-        let req = Request {
-            qpair: h,
-            conn: q.conn,
-            pg: q.pg,
-            sqe: cap.sqe,
-            cmd,
-            data: cap.data,
-            data_len: 0,
-            phase: Phase::Executing,
-            counted: Counted::None,
-            timeout_at: None,
-            parked_at: None,
-            rsp: Default::default(),
-            rsp_data: Vec::new(),
-        };
+        let req = Request::new(h, q.conn(), q.pg(), cap.sqe, cmd, cap.data);
         let needs_r2t = req.sqe.sgl1.kind == SGL_TRANSPORT
             && req.data.is_empty()
             && matches!(req.cmd, Command::Write { .. });
@@ -182,11 +212,15 @@ impl Target {
         let Some(q) = self.qpairs.get_mut(h) else {
             return;
         };
-        let ttag = q.tcp.next_ttag;
-        q.tcp.next_ttag = q.tcp.next_ttag.wrapping_add(1).max(1);
-        q.tcp.r2t.insert(ttag, r);
-        let (conn, digests) = (q.conn, q.tcp.digests);
-        let req = self.reqs.get_mut(r).expect("live");
+        let conn = q.conn();
+        let tcp = q.tcp_mut();
+        let ttag = tcp.next_ttag;
+        tcp.next_ttag = tcp.next_ttag.wrapping_add(1).max(1);
+        tcp.r2t.insert(ttag, r);
+        let digests = tcp.digests;
+        let Some(req) = self.live(r, "nvmf_tcp_send_r2t_pdu") else {
+            return;
+        };
         req.phase = Phase::AwaitingData;
         req.data_len = len;
         let pdu = Pdu::R2T(R2T {
@@ -201,7 +235,7 @@ impl Target {
     /// Answers a request that never reached `request_exec`.
     fn complete_unadmitted(&mut self, h: QpairH, r: ReqH, st: crate::wire::Status) {
         if let Some(q) = self.qpairs.get_mut(h) {
-            q.outstanding.push(r);
+            q.push_outstanding(r);
         }
         self.complete_with(r, st);
     }
@@ -210,7 +244,7 @@ impl Target {
         let Some(q) = self.qpairs.get_mut(h) else {
             return;
         };
-        let Some(r) = q.tcp.r2t.get(&d.ttag).copied() else {
+        let Some(r) = q.tcp_mut().r2t.get(&d.ttag).copied() else {
             self.protocol_error(h, FatalErrorStatus::InvalidHeaderField, 10);
             return;
         };
@@ -225,12 +259,9 @@ impl Target {
         }
         req.data.extend_from_slice(&d.data);
         if req.data.len() == req.data_len as usize {
-            self.qpairs
-                .get_mut(h)
-                .expect("live")
-                .tcp
-                .r2t
-                .remove(&d.ttag);
+            if let Some(q) = self.qpairs.get_mut(h) {
+                q.tcp_mut().r2t.remove(&d.ttag);
+            }
             self.request_exec(r);
         }
     }

@@ -8,8 +8,8 @@
 //! completion runs exactly once, on the originating thread.
 
 use super::arena::{CtrlrH, QpairH, ReqH, SubsysH};
-use super::rpc::StopListenCb;
-use super::subsystem::SubState;
+use super::callbacks::StopListenCb;
+use super::state::SubState;
 use super::{InvariantId, RpcId, Target, ThreadId, Trid};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -232,7 +232,7 @@ impl Target {
         let npg = self.pgs.len() as u16;
         let Some(f) = self.fanouts.get_mut(&fan) else {
             self.crash_on(
-                InvariantId::I5,
+                InvariantId::CallbackOnce,
                 "spdk_for_each_channel_continue",
                 vec![format!("fanout {fan}")],
                 "continue on a finished fan-out",
@@ -252,7 +252,7 @@ impl Target {
     fn channel_visit(&mut self, fan: u64) {
         let Some(f) = self.fanouts.get(&fan).cloned() else {
             self.crash_on(
-                InvariantId::I5,
+                InvariantId::CallbackOnce,
                 "for_each_channel",
                 vec![format!("fanout {fan}")],
                 "visit of a finished fan-out",
@@ -286,7 +286,7 @@ impl Target {
     fn channel_done(&mut self, fan: u64) {
         let Some(f) = self.fanouts.remove(&fan) else {
             self.crash_on(
-                InvariantId::I5,
+                InvariantId::CallbackOnce,
                 "for_each_channel_done",
                 vec![format!("fanout {fan}")],
                 "completion fired twice",
@@ -310,44 +310,5 @@ impl Target {
             FanKind::PgDestroy => self.shutdown_step(),
             FanKind::DisconnectHost { rpc, .. } => self.rpc_ok(rpc),
         }
-    }
-
-    /// Records a sticky crash (first one wins) on the current thread.
-    pub(super) fn crash_on(
-        &mut self,
-        invariant: InvariantId,
-        site: &str,
-        handles: Vec<String>,
-        detail: &str,
-    ) {
-        if self.violation.is_none() {
-            self.violation = Some(super::Violation {
-                invariant,
-                site: site.to_string(),
-                handles,
-                thread: self.current,
-                detail: detail.to_string(),
-            });
-        }
-    }
-
-    /// Checks that the current thread is `expected` (I6); records a crash if not.
-    pub(super) fn assert_thread(&mut self, expected: ThreadId, site: &str, what: String) -> bool {
-        self.assert_thread_with(expected, site, || what)
-    }
-
-    /// `assert_thread` that only builds the object label when the check fails (hot path).
-    pub(super) fn assert_thread_with(
-        &mut self,
-        expected: ThreadId,
-        site: &str,
-        what: impl FnOnce() -> String,
-    ) -> bool {
-        if self.current == expected {
-            return true;
-        }
-        let detail = format!("touched on {} but belongs to {expected}", self.current);
-        self.crash_on(InvariantId::I6, site, vec![what()], &detail);
-        false
     }
 }
