@@ -21,17 +21,31 @@ pub struct BugInfo {
 }
 
 /// Every catalogue entry.
-pub const CATALOGUE: &[BugInfo] = &[BugInfo {
-    id: BugId::Spdk3302,
-    name: "spdk-3302",
-    fix_commit: "6c23277d0a (v24.05)",
-    issue: "spdk/spdk#3302",
-    spdk: Spdk::V24_01,
-    scenarios: &["seed-3302", "seed-3302-ctrlr-add-fail"],
-    breaks: "I1 at free_aer",
-    summary: "free_aer dereferences a NULL controller when a qpair with a parked or failed \
+pub const CATALOGUE: &[BugInfo] = &[
+    BugInfo {
+        id: BugId::Spdk3302,
+        name: "spdk-3302",
+        fix_commit: "6c23277d0a (v24.05)",
+        issue: "spdk/spdk#3302",
+        spdk: Spdk::V24_01,
+        scenarios: &["seed-3302", "seed-3302-ctrlr-add-fail"],
+        breaks: "I1 at free_aer",
+        summary: "free_aer dereferences a NULL controller when a qpair with a parked or failed \
               admin CONNECT is disconnected (stop_listen_async without subsystem)",
-}];
+    },
+    BugInfo {
+        id: BugId::Spdk3738,
+        name: "spdk-3738",
+        fix_commit: "d123762feb (after v26.05)",
+        issue: "spdk/spdk#3738",
+        spdk: Spdk::V24_01,
+        scenarios: &[],
+        breaks: "I7 at _nvmf_request_complete",
+        summary:
+            "a namespace pause of an already PAUSED subsystem skips the drain, so a namespace \
+              is removed with I/O in flight and its counter is dropped under that I/O",
+    },
+];
 
 /// Looks a switch name up.
 pub fn by_name(name: &str) -> Option<&'static BugInfo> {

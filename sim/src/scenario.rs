@@ -8,9 +8,7 @@
 
 use crate::catalogue;
 use crate::coverage;
-use fabcheck_core::nvmf::{
-    BugSet, NamespaceConfig, Spdk, SubsystemConfig, TargetConfig, Trid,
-};
+use fabcheck_core::nvmf::{BugSet, NamespaceConfig, Spdk, SubsystemConfig, TargetConfig, Trid};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::Path;

@@ -21,6 +21,22 @@ pub const CSTS_CFS: u32 = 1 << 1;
 pub const CSTS_SHST_COMPLETE: u32 = 2 << 2;
 /// CC bits.
 pub const CC_EN: u32 = 1;
+/// AEC bit 8: namespace attribute notices.
+pub const AEC_NS_ATTR: u32 = 1 << 8;
+/// Identify KAS: keep-alive granularity in 100 ms units (SPDK's default `kas` 100).
+pub const KAS: u16 = 100;
+/// KATO values are rounded up to whole KAS units (10 s by default).
+const KAS_UNIT_MS: u32 = KAS as u32 * 100;
+
+/// SPDK's KATO rounding at CONNECT and Set Features: at least `min_kato`, else rounded up to
+/// whole KAS units (C `uint32_t` arithmetic: wraps, never traps). 0 stays 0 (no keep-alive).
+pub fn round_kato(kato_ms: u32, min_kato: u32) -> u32 {
+    match kato_ms {
+        0 => 0,
+        k if k <= min_kato => min_kato,
+        k => k.div_ceil(KAS_UNIT_MS).wrapping_mul(KAS_UNIT_MS),
+    }
+}
 pub const CC_SHN_SHIFT: u32 = 14;
 
 /// A controller: the only writer of its registers (CC/CSTS), its qpair mask, its AERs and
@@ -54,6 +70,8 @@ pub struct Ctrlr {
     listener: Option<Trid>,
     /// In `subsystem->ctrlrs` (set on the subsystem thread).
     added: bool,
+    /// Never reused (unlike the cntlid): the key of this controller's pollers.
+    serial: u64,
 }
 
 /// What a CC write (`nvmf_prop_set_cc`) asks the target to do after the registers changed.
@@ -71,6 +89,8 @@ pub struct CcEffects {
 
 /// The identity a new controller is created with (`nvmf_ctrlr_create`).
 pub struct NewCtrlr {
+    /// A number no other controller of this target ever had (its pollers' key).
+    pub serial: u64,
     pub subsys: SubsysH,
     pub thread: ThreadId,
     pub kato_ms: u32,
@@ -97,7 +117,8 @@ impl Ctrlr {
             last_keep_alive: n.now,
             cc: 0,
             csts: 0,
-            aec: 0,
+            // `nvmf_ctrlr_create`: namespace attribute notices are on from the start.
+            aec: AEC_NS_ATTR,
             in_destruct: false,
             disconnect_in_progress: false,
             disconnect_is_shn: false,
@@ -106,12 +127,14 @@ impl Ctrlr {
             hostid: n.hostid,
             listener: n.listener,
             added: false,
+            serial: n.serial,
         }
     }
 
-    /// The `Timer` key prefix of this controller.
-    pub fn key(&self) -> (u32, u16) {
-        (self.subsys.idx, self.cntlid)
+    /// The key of this controller's pollers (`Timer::KeepAlive { ctrlr }`, ...): they belong
+    /// to this object, so a later controller reusing its cntlid never shares them.
+    pub fn key(&self) -> u64 {
+        self.serial
     }
 
     pub fn subsys(&self) -> SubsysH {
@@ -210,14 +233,10 @@ impl Ctrlr {
         self.qpair_mask.insert(qid);
     }
 
-    /// `_nvmf_transport_qpair_fini_complete`: `ctrlr->admin_qpair = NULL` if it is `q`.
-    /// Returns whether it was.
-    pub fn clear_admin_qpair(&mut self, q: QpairH) -> bool {
-        if self.admin_qpair != Some(q) {
-            return false;
-        }
+    /// `_nvmf_transport_qpair_fini_complete` of any qid 0 qpair of this controller:
+    /// `ctrlr->admin_qpair = NULL` (SPDK does not compare the pointer).
+    pub fn clear_admin_qpair(&mut self) {
         self.admin_qpair = None;
-        true
     }
 
     /// `_nvmf_ctrlr_free_from_qpair`: clears the qid bit; returns whether the mask is empty.
@@ -339,9 +358,9 @@ impl Ctrlr {
         Ok(())
     }
 
-    /// The oldest stored AER.
+    /// The most recent stored AER (`ctrlr->aer_req[--ctrlr->nr_aer_reqs]`).
     pub fn take_aer(&mut self) -> Option<ReqH> {
-        (!self.aer.is_empty()).then(|| self.aer.remove(0))
+        self.aer.pop()
     }
 
     /// Every stored AER (`nvmf_qpair_free_aer`, controller free).
@@ -445,19 +464,19 @@ impl Target {
         self.mark(Mark::CtrlrDestroyed, format!("cntlid={}", c.cntlid()));
     }
 
-    fn stop_ctrlr_timers(&mut self, (subsys, cntlid): (u32, u16)) {
-        self.timers.remove(&Timer::KeepAlive { subsys, cntlid });
-        self.timers.remove(&Timer::Association { subsys, cntlid });
-        self.timers.remove(&Timer::CcRepoll { subsys, cntlid });
-        self.timers.remove(&Timer::CcTimeout { subsys, cntlid });
+    fn stop_ctrlr_timers(&mut self, ctrlr: u64) {
+        self.timers.remove(&Timer::KeepAlive { ctrlr });
+        self.timers.remove(&Timer::Association { ctrlr });
+        self.timers.remove(&Timer::CcRepoll { ctrlr });
+        self.timers.remove(&Timer::CcTimeout { ctrlr });
     }
 
     /// Arms (or re-arms) the keep-alive poller at the next moment its outcome can differ:
     /// `last_keep_alive + kato`.
     pub(super) fn arm_keep_alive(&mut self, h: CtrlrH) {
         let Some(c) = self.ctrlrs.get(h) else { return };
-        let (subsys, cntlid) = c.key();
-        let timer = Timer::KeepAlive { subsys, cntlid };
+        let ctrlr = c.key();
+        let timer = Timer::KeepAlive { ctrlr };
         if c.kato_ms() == 0 || c.csts() & CSTS_CFS != 0 {
             self.timers.remove(&timer);
             return;
@@ -515,16 +534,14 @@ impl Target {
             return;
         };
         c.begin_reset_shn(shn, now + Duration::from_millis(12_500));
-        let (subsys, cntlid) = c.key();
-        self.timers.insert(
-            Timer::CcTimeout { subsys, cntlid },
-            now + Duration::from_secs(10),
-        );
+        let ctrlr = c.key();
+        self.timers
+            .insert(Timer::CcTimeout { ctrlr }, now + Duration::from_secs(10));
         if shn {
-            self.timers.remove(&Timer::KeepAlive { subsys, cntlid });
+            self.timers.remove(&Timer::KeepAlive { ctrlr });
         }
         let mark = if shn { Mark::CcShutdown } else { Mark::CcReset };
-        self.mark(mark, format!("cntlid={cntlid}"));
+        self.mark(mark, format!("ctrlr={ctrlr}"));
         self.for_each_channel(FanKind::CtrlrDisconnect {
             ctrlr: h,
             io_only: true,
@@ -540,12 +557,12 @@ impl Target {
         let Some(c) = self.ctrlr_on_thread(h, "_nvmf_ctrlr_cc_reset_shn_done") else {
             return;
         };
-        let (subsys, cntlid) = c.key();
+        let ctrlr = c.key();
         if c.qpair_mask().len() > 1 {
             if c.reset_shn_may_wait(now) {
                 let at = now + Duration::from_millis(100);
-                self.timers.insert(Timer::CcRepoll { subsys, cntlid }, at);
-                self.mark(Mark::CcRepolled, format!("cntlid={cntlid}"));
+                self.timers.insert(Timer::CcRepoll { ctrlr }, at);
+                self.mark(Mark::CcRepolled, format!("ctrlr={ctrlr}"));
                 return;
             }
             c.fail();
@@ -553,11 +570,10 @@ impl Target {
         c.finish_reset_shn();
         let thread = c.thread();
         self.wake(thread);
-        self.timers.remove(&Timer::CcTimeout { subsys, cntlid });
+        self.timers.remove(&Timer::CcTimeout { ctrlr });
         if assoc > 0 {
             let at = now + Duration::from_millis(u64::from(assoc));
-            self.timers
-                .insert(Timer::Association { subsys, cntlid }, at);
+            self.timers.insert(Timer::Association { ctrlr }, at);
         }
     }
 
@@ -608,7 +624,7 @@ impl Target {
     }
 
     /// Handles a controller timer (keep-alive, association, CC re-poll, CC timeout).
-    pub(super) fn fire_ctrlr_timer(&mut self, timer: Timer, key: (u32, u16)) {
+    pub(super) fn fire_ctrlr_timer(&mut self, timer: Timer, key: u64) {
         let Some(h) = self.ctrlr_keys.get(&key).copied() else {
             return;
         };
@@ -620,7 +636,38 @@ impl Target {
             Timer::KeepAlive { .. } => self.keep_alive_poll(h),
             Timer::Association { .. } => self.association_remove(h),
             Timer::CcRepoll { .. } => self.cc_reset_shn_done(h),
+            Timer::CcTimeout { .. } => self.cc_timeout(h),
             _ => {}
+        }
+    }
+
+    /// `nvmf_ctrlr_cc_timeout` (ctrlr thread): with no admin qpair only a notice; else the
+    /// admin qpair's poll group (`assert(group != NULL)`) resets every namespace's bdev
+    /// through its channel there (RAM namespaces complete the reset at once).
+    fn cc_timeout(&mut self, h: CtrlrH) {
+        let site = "nvmf_ctrlr_cc_timeout";
+        let Some(c) = self.ctrlr_on_thread(h, site) else {
+            return;
+        };
+        let (admin, s) = (c.admin_qpair(), c.subsys());
+        let Some(admin) = admin else {
+            return;
+        };
+        let Some(q) = self.live(admin, site) else {
+            return;
+        };
+        let (pg, label) = (q.pg(), q.label());
+        if !self.pgs[usize::from(pg)].qpairs().contains(&admin) {
+            let detail = "admin qpair has no poll group (qpair->group NULL)";
+            self.crash_on(InvariantId::NoDanglingReference, site, vec![label], detail);
+            return;
+        }
+        let nsids: Vec<u32> = match self.live(s, site) {
+            Some(sub) => sub.namespaces().map(|n| n.cfg.nsid).collect(),
+            None => return,
+        };
+        for nsid in nsids {
+            self.mark(Mark::CcTimeoutReset, format!("{h} nsid={nsid}"));
         }
     }
 }

@@ -45,6 +45,7 @@ pub fn mark_name(m: Mark) -> &'static str {
         Mark::AenCompleted => "aen_completed",
         Mark::PeerClosed => "peer_closed",
         Mark::CcRepolled => "cc_repolled",
+        Mark::CcTimeoutReset => "cc_timeout_reset",
     }
 }
 
@@ -88,6 +89,7 @@ pub static ALL_MARKS: &[Mark] = &[
     Mark::AenCompleted,
     Mark::PeerClosed,
     Mark::CcRepolled,
+    Mark::CcTimeoutReset,
 ];
 
 impl Target {

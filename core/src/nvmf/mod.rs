@@ -52,8 +52,8 @@ pub use catalogue::{catalogue, CatalogueEntry};
 use ctrlr::Ctrlr;
 use listener::Listener;
 use poll_group::PollGroup;
-use qpair::Qpair;
 pub use profile::{Spdk, MASTER_COMMIT};
+use qpair::Qpair;
 use request::Request;
 pub use state::{QpairState, SubState};
 use subsystem::Subsystem;
@@ -110,6 +110,9 @@ impl fmt::Display for Trid {
 pub enum BugId {
     /// `free_aer` without the `ctrlr.is_some()` guard (SPDK #3302, fix 6c23277d0a, v24.05).
     Spdk3302,
+    /// A namespace pause of an already PAUSED poll group skips the drain (SPDK #3738, fix
+    /// d123762feb, after v26.05).
+    Spdk3738,
 }
 
 /// The set of catalogue bugs switched on (empty = the fixed core).
@@ -385,14 +388,15 @@ pub struct EnabledEvent {
 /// Timers (pollers) of the model, keyed so they expire in a deterministic order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Timer {
-    /// Keep-alive poller of the controller with this cntlid in subsystem index `subsys`.
-    KeepAlive { subsys: u32, cntlid: u16 },
+    /// Keep-alive poller of the controller with this serial (controller pollers belong to
+    /// the controller object; serials are never reused, cntlids are).
+    KeepAlive { ctrlr: u64 },
     /// Association timer after CC reset/shutdown.
-    Association { subsys: u32, cntlid: u16 },
+    Association { ctrlr: u64 },
     /// 100 ms re-poll while a CC reset/shutdown waits for I/O qpairs.
-    CcRepoll { subsys: u32, cntlid: u16 },
-    /// 10 s CC timeout.
-    CcTimeout { subsys: u32, cntlid: u16 },
+    CcRepoll { ctrlr: u64 },
+    /// 10 s CC timeout (`nvmf_ctrlr_cc_timeout`).
+    CcTimeout { ctrlr: u64 },
     /// Retry-mode CONNECT re-poll (100 us, 1 s give-up) of the CONNECT on this connection.
     ConnectRetry { conn: ConnId },
     /// Duplicate-qid retry (1000 us).
@@ -477,6 +481,8 @@ pub enum Mark {
     PeerClosed,
     /// A CC reset/shutdown re-polled because I/O qpairs were still alive.
     CcRepolled,
+    /// `nvmf_ctrlr_cc_timeout` reset a namespace through the admin qpair's poll group.
+    CcTimeoutReset,
 }
 
 impl Mark {
@@ -537,7 +543,7 @@ pub struct Target {
     next_device_io: u64,
     /// (subsystem index, cntlid) -> controller, for timers.
     #[serde(serialize_with = "arena::ser_pairs")]
-    ctrlr_keys: BTreeMap<(u32, u16), CtrlrH>,
+    ctrlr_keys: BTreeMap<u64, CtrlrH>,
     /// Round-robin cursor of the acceptor.
     next_pg: u16,
     rpcs_pending: BTreeSet<RpcId>,

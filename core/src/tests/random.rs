@@ -6,9 +6,7 @@
 
 use super::harness::{config, trid, World, NQN};
 use super::pdu::{self, HOSTNQN, HOSTNQN_B};
-use crate::nvmf::{
-    BugId, BugSet, ConnId, Spdk, Input, NamespaceConfig, RpcRequest, TargetConfig,
-};
+use crate::nvmf::{BugId, BugSet, ConnId, Input, NamespaceConfig, RpcRequest, Spdk, TargetConfig};
 use crate::time::Duration;
 use crate::wire::Pdu;
 
