@@ -2,7 +2,8 @@
 //! sans-IO NVMe/TCP initiator.
 //!
 //! No sockets, clocks or threads: every input is passed in with the current virtual time, every
-//! output is polled out. See `DESIGN.md` sections 3 to 7.
+//! output is polled out. docs/architecture.md describes the data flow, docs/lifecycle.md the
+//! nvmf model and docs/invariants.md what it checks.
 
 pub mod host;
 pub mod nvmf;

@@ -171,7 +171,7 @@ impl Target {
             .and_then(|c| self.subsystems.get(c.subsys()))
     }
 
-    /// Identify Controller with the fields real hosts check (DESIGN 7).
+    /// Identify Controller with the fields real hosts check (docs/lifecycle.md).
     fn identify_ctrlr(&self, c: CtrlrH) -> Result<IdentifyController, Status> {
         let ctrlr = self.ctrlrs.get(c).ok_or(status::INTERNAL_DEVICE_ERROR)?;
         let sub = self

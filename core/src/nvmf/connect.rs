@@ -110,9 +110,9 @@ impl Target {
         }
     }
 
-    /// Re-computes every retry poller's deadline (DESIGN 3.1 time-jump rule): while the
-    /// subsystem is not ACTIVE the 100 us re-poll cannot change anything, so the poller is
-    /// due at the give-up moment; once ACTIVE it is due at its next 100 us tick.
+    /// Re-computes every retry poller's deadline (the time-jump rule, docs/architecture.md):
+    /// while the subsystem is not ACTIVE the 100 us re-poll cannot change anything, so the
+    /// poller is due at the give-up moment; once ACTIVE it is due at its next 100 us tick.
     pub(super) fn refresh_connect_retry_deadlines(&mut self) {
         let entries: Vec<(ConnId, ReqH)> = self.retry_reqs.iter().map(|(c, r)| (*c, *r)).collect();
         for (conn, r) in entries {

@@ -1,7 +1,7 @@
-//! The invariants of DESIGN.md section 5 as a read-only oracle (`check`), plus the liveness
-//! report (`quiescence`). Crash-like violations (NULL/freed dereference, wrong thread, failed
-//! asserts) are recorded where they happen and are sticky; `check` adds the structural checks
-//! that can be read off the state at any step.
+//! The invariants (named in violations.rs; docs/invariants.md) as a read-only oracle
+//! (`check`), plus the liveness report (`quiescence`). Crash-like violations (NULL/freed
+//! dereference, wrong thread, failed asserts) are recorded where they happen and are sticky;
+//! `check` adds the structural checks that can be read off the state at any step.
 
 use super::request::{Counted, Phase};
 use super::state::QpairState;

@@ -17,11 +17,14 @@
 //! the runtime are written against. Add freely; do not rename or remove.
 
 mod admin;
+mod api;
 pub mod arena;
 mod callbacks;
 pub mod catalogue;
+mod config;
 mod connect;
 mod ctrlr;
+mod ctrlr_events;
 mod display;
 pub mod invariants;
 mod io;
@@ -29,12 +32,14 @@ mod io;
 mod layering;
 mod listener;
 mod live;
+mod mark;
 mod poll_group;
 mod profile;
 mod qpair;
 mod request;
 mod rpc;
 mod sgroup;
+mod shutdown;
 mod state;
 mod subsystem;
 mod tcp;
@@ -47,10 +52,16 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
+pub use api::{
+    ControllerInfo, DeviceIoId, EnabledEvent, Input, Output, QpairInfo, RpcError, RpcId,
+    RpcRequest, RpcResponse, SubsystemInfo, TargetEvent, Timer,
+};
 use arena::{Arena, CtrlrH, QpairH, ReqH, SubsysH};
 pub use catalogue::{catalogue, CatalogueEntry};
+pub use config::{BugId, BugSet, NamespaceConfig, SubsystemConfig, TargetConfig};
 use ctrlr::Ctrlr;
 use listener::Listener;
+pub use mark::Mark;
 use poll_group::PollGroup;
 pub use profile::{Spdk, MASTER_COMMIT};
 use qpair::Qpair;
@@ -105,398 +116,6 @@ impl fmt::Display for Trid {
     }
 }
 
-/// A catalogue bug that can be switched back on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum BugId {
-    /// `free_aer` without the `ctrlr.is_some()` guard (SPDK #3302, fix 6c23277d0a, v24.05).
-    Spdk3302,
-    /// A namespace pause of an already PAUSED poll group skips the drain (SPDK #3738, fix
-    /// d123762feb, after v26.05).
-    Spdk3738,
-}
-
-/// The set of catalogue bugs switched on (empty = the fixed core).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-pub struct BugSet(pub BTreeSet<BugId>);
-
-impl BugSet {
-    pub fn has(&self, bug: BugId) -> bool {
-        self.0.contains(&bug)
-    }
-}
-
-/// A RAM-backed namespace.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct NamespaceConfig {
-    pub nsid: u32,
-    pub block_size: u32,
-    pub blocks: u64,
-}
-
-/// A subsystem created at start-up (or by `RpcRequest::CreateSubsystem`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct SubsystemConfig {
-    pub nqn: String,
-    pub allow_any_host: bool,
-    pub hosts: Vec<String>,
-    pub listeners: Vec<Trid>,
-    pub namespaces: Vec<NamespaceConfig>,
-    pub min_cntlid: u16,
-    pub max_cntlid: u16,
-    pub serial: String,
-    pub model: String,
-    /// Start ACTIVE (true) or INACTIVE.
-    pub start: bool,
-}
-
-impl SubsystemConfig {
-    /// An ACTIVE subsystem allowing any host, cntlid 1..=0xFFEF, no listeners or namespaces.
-    pub fn new(nqn: &str) -> Self {
-        SubsystemConfig {
-            nqn: nqn.to_string(),
-            allow_any_host: true,
-            hosts: Vec::new(),
-            listeners: Vec::new(),
-            namespaces: Vec::new(),
-            min_cntlid: 1,
-            max_cntlid: 0xFFEF,
-            serial: "FABCHECK0000000001".to_string(),
-            model: "fabcheck target".to_string(),
-            start: true,
-        }
-    }
-}
-
-/// Static target configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct TargetConfig {
-    pub poll_groups: u16,
-    /// The SPDK version modelled (every version-dependent behaviour at once).
-    pub spdk: Spdk,
-    pub bugs: BugSet,
-    /// Transport listeners opened at start (subsystem listeners are added to these).
-    pub listeners: Vec<Trid>,
-    pub subsystems: Vec<SubsystemConfig>,
-    /// Minimum keep-alive timeout (SPDK default 10000 ms).
-    pub min_kato_ms: u32,
-    /// Maximum queue depth (CAP.MQES + 1).
-    pub max_queue_depth: u16,
-    /// Maximum I/O qpairs per controller.
-    pub max_io_qpairs_per_ctrlr: u16,
-    /// In-capsule data size (ioccsz = 4 + this / 16).
-    pub in_capsule_data_size: u32,
-    /// Maximum H2CData payload (ICResp maxh2cdata).
-    pub max_h2c_data: u32,
-    /// Maximum data transfer per command (bytes).
-    pub max_io_size: u32,
-    /// Association timeout after a CC reset/shutdown (SPDK default 120000 ms).
-    pub association_timeout_ms: u32,
-}
-
-impl Default for TargetConfig {
-    fn default() -> Self {
-        TargetConfig {
-            poll_groups: 2,
-            spdk: Spdk::Master,
-            bugs: BugSet::default(),
-            listeners: Vec::new(),
-            subsystems: Vec::new(),
-            min_kato_ms: 10_000,
-            max_queue_depth: 128,
-            max_io_qpairs_per_ctrlr: 127,
-            in_capsule_data_size: 4096,
-            max_h2c_data: 131_072,
-            max_io_size: 131_072,
-            association_timeout_ms: 120_000,
-        }
-    }
-}
-
-/// Identifies an RPC call so its single answer can be matched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct RpcId(pub u64);
-
-/// Operator actions, named after SPDK's RPCs and C API.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum RpcRequest {
-    CreateSubsystem(SubsystemConfig),
-    /// `nvmf_delete_subsystem`: stop, then destroy.
-    DeleteSubsystem {
-        nqn: String,
-    },
-    StartSubsystem {
-        nqn: String,
-    },
-    StopSubsystem {
-        nqn: String,
-    },
-    /// `spdk_nvmf_subsystem_pause(nsid)`; nsid 0 = all.
-    PauseSubsystem {
-        nqn: String,
-        nsid: u32,
-    },
-    ResumeSubsystem {
-        nqn: String,
-    },
-    AddHost {
-        nqn: String,
-        hostnqn: String,
-    },
-    RemoveHost {
-        nqn: String,
-        hostnqn: String,
-    },
-    AllowAnyHost {
-        nqn: String,
-        allow: bool,
-    },
-    /// Through pause(nsid) -> add -> resume.
-    AddNamespace {
-        nqn: String,
-        ns: NamespaceConfig,
-    },
-    /// Through pause(nsid) -> remove -> resume.
-    RemoveNamespace {
-        nqn: String,
-        nsid: u32,
-    },
-    /// Transport listen (refcounted).
-    TransportListen {
-        trid: Trid,
-    },
-    /// `nvmf_subsystem_add_listener`: transport listen + subsystem listener, under pause.
-    SubsystemAddListener {
-        nqn: String,
-        trid: Trid,
-    },
-    /// `nvmf_subsystem_remove_listener`: pause, `stop_listen_async(trid, subsystem)`, resume.
-    SubsystemRemoveListener {
-        nqn: String,
-        trid: Trid,
-    },
-    /// `spdk_nvmf_transport_stop_listen_async(trid, subsystem or none)` as an embedder calls it.
-    StopListenAsync {
-        trid: Trid,
-        nqn: Option<String>,
-    },
-    /// `spdk_nvmf_qpair_disconnect` on the qpair of this connection.
-    DisconnectQpair {
-        conn: ConnId,
-    },
-    GetSubsystems,
-    GetControllers {
-        nqn: String,
-    },
-    GetQpairs {
-        nqn: String,
-    },
-    GetListeners {
-        nqn: String,
-    },
-    /// Whole-target teardown: stop subsystems, stop listeners, destroy subsystems, destroy poll
-    /// groups, destroy target.
-    Shutdown,
-}
-
-/// An RPC's single answer on success.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum RpcResponse {
-    Done,
-    Subsystems(Vec<SubsystemInfo>),
-    Controllers(Vec<ControllerInfo>),
-    Qpairs(Vec<QpairInfo>),
-    Listeners(Vec<Trid>),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct SubsystemInfo {
-    pub nqn: String,
-    /// SPDK's state name, e.g. "active", "paused".
-    pub state: String,
-    pub allow_any_host: bool,
-    pub hosts: Vec<String>,
-    pub listeners: Vec<Trid>,
-    pub namespaces: Vec<NamespaceConfig>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ControllerInfo {
-    pub cntlid: u16,
-    pub hostnqn: String,
-    pub hostid: [u8; 16],
-    pub num_io_qpairs: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct QpairInfo {
-    pub conn: ConnId,
-    pub cntlid: Option<u16>,
-    pub qid: u16,
-    /// SPDK's state name, e.g. "enabled".
-    pub state: String,
-    pub listen: Trid,
-    pub thread: ThreadId,
-}
-
-/// An RPC failure, with SPDK-like errno semantics.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error)]
-#[error("{message} (code {code})")]
-pub struct RpcError {
-    /// Negative errno as SPDK returns it (-ENOENT not found, -EAGAIN wrong state, -EINVAL, ...).
-    pub code: i32,
-    pub message: String,
-}
-
-/// A pending RAM device completion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct DeviceIoId(pub u64);
-
-/// Everything that can be fed to the target.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Input {
-    /// A new connection on the listener `trid`. Unknown trid: the target closes `conn`.
-    Accept {
-        trid: Trid,
-        conn: ConnId,
-    },
-    Bytes {
-        conn: ConnId,
-        data: Vec<u8>,
-    },
-    PeerClosed {
-        conn: ConnId,
-    },
-    Rpc {
-        id: RpcId,
-        request: RpcRequest,
-    },
-    /// Run the head message of this thread's queue.
-    Run(ThreadId),
-    /// Deliver a device completion.
-    Complete(DeviceIoId),
-    /// Fire this timer (the driver sets `now` to its deadline or later).
-    Fire(Timer),
-}
-
-/// An internal event that may run next, with the earliest time it may run (`None` = now).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct EnabledEvent {
-    pub input: Input,
-    pub at: Option<Instant>,
-}
-
-/// Timers (pollers) of the model, keyed so they expire in a deterministic order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Timer {
-    /// Keep-alive poller of the controller with this serial (controller pollers belong to
-    /// the controller object; serials are never reused, cntlids are).
-    KeepAlive { ctrlr: u64 },
-    /// Association timer after CC reset/shutdown.
-    Association { ctrlr: u64 },
-    /// 100 ms re-poll while a CC reset/shutdown waits for I/O qpairs.
-    CcRepoll { ctrlr: u64 },
-    /// 10 s CC timeout (`nvmf_ctrlr_cc_timeout`).
-    CcTimeout { ctrlr: u64 },
-    /// Retry-mode CONNECT re-poll (100 us, 1 s give-up) of the CONNECT on this connection.
-    ConnectRetry { conn: ConnId },
-    /// Duplicate-qid retry (1000 us).
-    QidRetry { conn: ConnId },
-    /// A connection that never sent ICReq or CONNECT.
-    IdleConnection { conn: ConnId },
-}
-
-/// Everything the target produces.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Output {
-    Send {
-        conn: ConnId,
-        data: Vec<u8>,
-    },
-    Close {
-        conn: ConnId,
-    },
-    RpcDone {
-        id: RpcId,
-        result: Result<RpcResponse, RpcError>,
-    },
-    Event(TargetEvent),
-}
-
-/// Lifecycle events for traces and coverage.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct TargetEvent {
-    pub thread: ThreadId,
-    pub mark: Mark,
-    /// Human detail, e.g. "qpair conn=3 qid=0".
-    pub detail: String,
-}
-
-/// Named lifecycle points (coverage marks). `name()` is the stable string scenarios use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Mark {
-    QpairAccepted,
-    IcDone,
-    AdminConnectStarted,
-    /// An admin CONNECT was parked because its subsystem was not ACTIVE.
-    ConnectParked,
-    /// Parked while the subsystem was PAUSING (the #3302 window).
-    ConnectParkedWhilePausing,
-    ConnectRetryGaveUp,
-    ConnectReplayedOnResume,
-    /// `_nvmf_subsystem_add_ctrlr` failed (e.g. cntlid range exhausted).
-    CtrlrAddFailed,
-    CtrlrCreated,
-    ConnectResponded,
-    IoConnectRejected,
-    /// stop_listen_async met a qpair with no controller.
-    StopListenMetQpairWithoutCtrlr,
-    StopListenDone,
-    DisconnectWithOutstanding,
-    /// `free_aer` was reached on a qpair with no controller.
-    FreeAerWithoutCtrlr,
-    QpairDestroyed,
-    CtrlrDestroyed,
-    KeepAliveExpired,
-    CcReset,
-    CcShutdown,
-    PauseWaitedForDrain,
-    StateChangeQueued,
-    SubsystemPaused,
-    SubsystemResumed,
-    NamespaceChangedAen,
-    IoCompleted,
-    TermReqSent,
-    TargetShutdownDone,
-    /// `spdk_nvmf_qpair_disconnect` started on a qpair.
-    QpairDisconnectStarted,
-    StopListenStarted,
-    /// An I/O CONNECT was accepted (mask bit set on the ctrlr thread).
-    IoConnectAccepted,
-    AssociationExpired,
-    SubsystemStarted,
-    SubsystemStopped,
-    SubsystemDestroyed,
-    /// An AER was completed with an event.
-    AenCompleted,
-    PeerClosed,
-    /// A CC reset/shutdown re-polled because I/O qpairs were still alive.
-    CcRepolled,
-    /// `nvmf_ctrlr_cc_timeout` reset a namespace through the admin qpair's poll group.
-    CcTimeoutReset,
-}
-
-impl Mark {
-    /// Stable snake_case name, e.g. "stop_listen_met_qpair_without_ctrlr".
-    pub fn name(self) -> &'static str {
-        display::mark_name(self)
-    }
-
-    /// Every mark, in declaration order (for coverage tables).
-    pub fn all() -> &'static [Mark] {
-        display::ALL_MARKS
-    }
-}
-
 /// What keeps the target from quiescence (liveness phase).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct QuiescenceReport {
@@ -547,7 +166,7 @@ pub struct Target {
     /// Round-robin cursor of the acceptor.
     next_pg: u16,
     rpcs_pending: BTreeSet<RpcId>,
-    shutdown: Option<rpc::Shutdown>,
+    shutdown: Option<shutdown::Shutdown>,
     outputs: VecDeque<Output>,
     violation: Option<Violation>,
     history: invariants::History,

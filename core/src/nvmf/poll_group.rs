@@ -4,6 +4,9 @@
 //!
 //! Invariant kept: a qpair is on exactly the group it was assigned to from `_nvmf_poll_group_add`
 //! until `_nvmf_qpair_destroy` removes it.
+//!
+//! Keeper: `PollGroup` (private fields) owns `group->qpairs` and the sgroup map. See
+//! docs/lifecycle.md.
 
 use super::arena::{QpairH, SubsysH};
 use super::sgroup::Sgroup;

@@ -6,6 +6,9 @@
 //! Invariants kept: a qpair is destroyed exactly once and transport fini runs once (I2); its
 //! state follows SPDK's table (I10); qpair fields are written on its poll group thread (I6),
 //! except where SPDK itself writes `qpair->ctrlr` from another thread (CONNECT hops).
+//!
+//! Keeper: `Qpair` (private fields) owns its state (`set_state` checks the table in state.rs),
+//! its controller link and `outstanding`. See docs/lifecycle.md and docs/invariants.md (I2, I10).
 
 use super::arena::{CtrlrH, QpairH, ReqH};
 use super::state::{IllegalTransition, QpairState};
@@ -160,11 +163,19 @@ impl Qpair {
 
     /// `__atomic_test_and_set(&qpair->disconnect_started)`: false if it was already set.
     pub fn start_disconnect(&mut self) -> bool {
+        debug_assert!(
+            self.state.is_active(),
+            "spdk_nvmf_qpair_disconnect: assert(spdk_nvmf_qpair_is_active(qpair))"
+        );
         !std::mem::replace(&mut self.disconnect_started, true)
     }
 
     /// A request joins `qpair->outstanding`.
     pub fn push_outstanding(&mut self, r: ReqH) {
+        debug_assert!(
+            !self.outstanding.contains(&r),
+            "a request is on qpair->outstanding at most once"
+        );
         self.outstanding.push(r);
     }
 

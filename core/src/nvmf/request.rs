@@ -6,6 +6,10 @@
 //! Invariants kept: every request ends exactly once (I4: a second completion finds a stale
 //! handle); sgroup counters never underflow and count exactly the admitted, uncompleted
 //! requests (I7); a PAUSING sgroup becomes PAUSED only here, once drained.
+//!
+//! Keeper of the request side of I7: `Request::counted` is private to this module and changes
+//! only together with the sgroup counter (`check_subsystem_active`, `readmit_mgmt`,
+//! `release_admission`, `request_end`). See docs/invariants.md (I4, I7).
 
 use super::arena::{QpairH, ReqH, SubsysH};
 use super::state::QpairState;

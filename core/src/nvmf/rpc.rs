@@ -1,7 +1,7 @@
 //! Operator actions (SPDK's RPCs and C API) on the app thread, each answered exactly once
-//! (`Output::RpcDone`), plus the callback enums that continue multi-step RPCs (remove listener =
-//! pause -> `stop_listen_async(trid, subsystem)` -> resume) and the whole-target shutdown
-//! (stop subsystems -> stop listeners -> destroy subsystems -> destroy poll groups).
+//! (`Output::RpcDone`), and the dispatch of the callbacks (callbacks.rs) that continue
+//! multi-step RPCs (remove listener = pause -> `stop_listen_async(trid, subsystem)` -> resume).
+//! The whole-target shutdown is in shutdown.rs.
 //!
 //! Invariants kept: every RPC gets one answer (I5: a second answer is a violation); errors use
 //! SPDK's negative errno (-ENOENT unknown NQN/trid/conn, -EAGAIN wrong state, -EEXIST, -EINVAL).
@@ -11,44 +11,23 @@ use super::callbacks::{StateCb, StopListenCb};
 use super::state::SubState;
 use super::subsystem::Subsystem;
 use super::{
-    ConnId, ControllerInfo, InvariantId, Mark, NamespaceConfig, Output, QpairInfo, RpcError, RpcId,
+    ConnId, ControllerInfo, InvariantId, NamespaceConfig, Output, QpairInfo, RpcError, RpcId,
     RpcRequest, RpcResponse, SubsystemConfig, SubsystemInfo, Target, ThreadId, Trid,
 };
-use serde::Serialize;
 
 const ENOENT: i32 = -2;
 const EEXIST: i32 = -17;
 const EINVAL: i32 = -22;
-const EALREADY: i32 = -114;
+pub(super) const EALREADY: i32 = -114;
 const ESHUTDOWN: i32 = -108;
 
-type RpcResult = Result<RpcResponse, RpcError>;
+pub(super) type RpcResult = Result<RpcResponse, RpcError>;
 
-fn err(code: i32, message: &str) -> RpcResult {
+pub(super) fn err(code: i32, message: &str) -> RpcResult {
     Err(RpcError {
         code,
         message: message.to_string(),
     })
-}
-
-/// Whole-target teardown phases (`nvmf_tgt.c` FINI states).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum ShutdownPhase {
-    StopSubsystems,
-    StopListen,
-    DestroySubsystems,
-    DestroyPollGroups,
-    Done,
-}
-
-/// Shutdown progress.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-pub struct Shutdown {
-    pub rpc: Option<RpcId>,
-    pub phase: ShutdownPhase,
-    /// Units of the current phase still running.
-    pub pending: u32,
-    pub done: bool,
 }
 
 impl Target {
@@ -394,107 +373,6 @@ impl Target {
             StopListenCb::Resume { subsys, rpc } => self.resume_then(subsys, rpc),
             StopListenCb::Shutdown => self.shutdown_unit_done(),
         }
-    }
-
-    fn rpc_shutdown(&mut self, id: RpcId) -> Option<RpcResult> {
-        if self.shutdown.is_some() {
-            return Some(err(EALREADY, "shutdown already in progress"));
-        }
-        self.shutdown = Some(Shutdown {
-            rpc: Some(id),
-            phase: ShutdownPhase::StopSubsystems,
-            pending: 1,
-            done: false,
-        });
-        let subs = self.subsystems.handles();
-        self.shutdown_add_units(subs.len() as u32);
-        for s in subs {
-            self.subsystem_state_change(s, SubState::Inactive, 0, StateCb::Shutdown);
-        }
-        self.shutdown_unit_done();
-        None
-    }
-
-    fn shutdown_add_units(&mut self, n: u32) {
-        if let Some(sd) = self.shutdown.as_mut() {
-            sd.pending += n;
-        }
-    }
-
-    /// One unit of the current shutdown phase finished; start the next phase at zero.
-    pub(super) fn shutdown_unit_done(&mut self) {
-        let Some(sd) = self.shutdown.as_mut() else {
-            return;
-        };
-        sd.pending = sd.pending.saturating_sub(1);
-        if sd.pending > 0 || sd.done {
-            return;
-        }
-        let next = match sd.phase {
-            ShutdownPhase::StopSubsystems => ShutdownPhase::StopListen,
-            ShutdownPhase::StopListen => ShutdownPhase::DestroySubsystems,
-            ShutdownPhase::DestroySubsystems => ShutdownPhase::DestroyPollGroups,
-            ShutdownPhase::DestroyPollGroups | ShutdownPhase::Done => ShutdownPhase::Done,
-        };
-        sd.phase = next;
-        sd.pending = 1;
-        self.shutdown_phase(next);
-    }
-
-    fn shutdown_phase(&mut self, phase: ShutdownPhase) {
-        match phase {
-            ShutdownPhase::StopListen => {
-                let trids: Vec<Trid> = self.listeners.keys().cloned().collect();
-                self.shutdown_add_units(trids.len() as u32);
-                for t in &trids {
-                    self.stop_listen_async(t, None, StopListenCb::Shutdown);
-                }
-            }
-            ShutdownPhase::DestroySubsystems => {
-                self.listeners.clear();
-                let subs = self.subsystems.handles();
-                self.shutdown_add_units(subs.len() as u32);
-                for s in subs {
-                    if self.subsystem_destroy(s, None).is_err() {
-                        self.shutdown_unit_done();
-                    }
-                }
-            }
-            ShutdownPhase::DestroyPollGroups => {
-                self.shutdown_add_units(1);
-                self.for_each_channel(super::thread::FanKind::PgDestroy);
-            }
-            _ => return self.shutdown_finish(),
-        }
-        self.shutdown_unit_done();
-    }
-
-    fn shutdown_finish(&mut self) {
-        let Some(sd) = self.shutdown.as_mut() else {
-            return;
-        };
-        sd.done = true;
-        let rpc = sd.rpc;
-        self.mark(Mark::TargetShutdownDone, String::new());
-        if let Some(id) = rpc {
-            self.rpc_ok(id);
-        }
-    }
-
-    /// A subsystem finished `_nvmf_subsystem_destroy`.
-    pub(super) fn subsystem_destroyed_hook(&mut self) {
-        let destroying = self
-            .shutdown
-            .as_ref()
-            .is_some_and(|s| s.phase == ShutdownPhase::DestroySubsystems);
-        if destroying {
-            self.shutdown_unit_done();
-        }
-    }
-
-    /// The PG-destroy fan-out finished.
-    pub(super) fn shutdown_step(&mut self) {
-        self.shutdown_unit_done();
     }
 
     fn subsystem_infos(&self) -> Vec<SubsystemInfo> {

@@ -6,6 +6,10 @@
 //! namespace has I/O outstanding, and only then does the fan-out continue (I5, I7); resume
 //! replays `queued` in order and sends namespace-changed AENs to controllers whose admin qpair
 //! is on this group.
+//!
+//! Keeper: `Sgroup` (private fields) is the only writer of the group state and the I7
+//! counters; `Target` code here runs the per-group steps of a state change. See
+//! docs/lifecycle.md (pause/resume) and docs/invariants.md (I5, I7).
 
 use super::arena::{CtrlrH, QpairH, ReqH, SubsysH};
 use super::state::SubState;
@@ -184,6 +188,10 @@ impl Sgroup {
         if self.state != SubState::Pausing || busy {
             return None;
         }
+        debug_assert_eq!(
+            self.mgmt_io_outstanding, 0,
+            "nvmf_poll_group_pause_subsystem: assert(sgroup->mgmt_io_outstanding == 0)"
+        );
         self.state = SubState::Paused;
         Some(self.pause_cb.take())
     }

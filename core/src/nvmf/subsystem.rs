@@ -5,6 +5,10 @@
 //!
 //! Invariants kept: state transitions follow SPDK's CAS table (I10); every state-change
 //! callback fires exactly once (I5); a subsystem is freed only with no controller left (I3).
+//!
+//! Keeper: `Subsystem` (private fields) owns its state (the CAS table in state.rs), its
+//! host/listener/namespace sets, controller map and state-change queue. See docs/lifecycle.md
+//! and docs/invariants.md (I3, I5, I10).
 
 use super::arena::{CtrlrH, SubsysH};
 use super::callbacks::StateCb;

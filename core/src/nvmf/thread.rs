@@ -148,6 +148,10 @@ pub fn thread_of(i: usize) -> ThreadId {
 impl Target {
     /// `spdk_thread_send_msg`: always deferred, FIFO per destination.
     pub(super) fn send_msg(&mut self, to: ThreadId, msg: Msg) {
+        debug_assert!(
+            thread_index(to) < self.queues.len(),
+            "spdk_thread_send_msg to a thread that does not exist: {to}"
+        );
         if let Some(q) = self.queues.get_mut(thread_index(to)) {
             q.push_back(msg);
         }
@@ -157,8 +161,8 @@ impl Target {
     /// subsystem_msg`, `_nvmf_tgt_disconnect_qpairs`, `_nvmf_subsystem_destroy`,
     /// `_nvmf_ctrlr_destruct`) is parked instead of spinning: each spin could only change its
     /// outcome after some other event, so it is re-queued (at the tail, FIFO kept) when that
-    /// event happens (`wake`). This is DESIGN 3.1's time-jump rule for busy re-polls: no
-    /// livelock, no step per spin.
+    /// event happens (`wake`). This is the time-jump rule (docs/architecture.md) for busy
+    /// re-polls: no livelock, no step per spin.
     pub(super) fn park_msg(&mut self, on: ThreadId, msg: Msg) {
         if let Some(p) = self.parked.get_mut(thread_index(on)) {
             p.push(msg);

@@ -655,3 +655,12 @@ fn keep_alive_timer(w: &World) -> Timer {
         .find(|t| matches!(t, Timer::KeepAlive { .. }))
         .expect("keep-alive armed")
 }
+
+#[test]
+fn a_connect_with_the_largest_kato_is_answered_not_trapped() {
+    // KATO is a u32 from the wire; SPDK rounds it up to whole KAS units in uint32_t arithmetic.
+    let mut w = World::new(config());
+    let (_, cqe) = w.connect_admin(1, HOSTNQN, u32::MAX);
+    assert_eq!(cqe.status, status::SUCCESS);
+    assert!(w.violation().is_none(), "{:?}", w.violation());
+}

@@ -1,0 +1,114 @@
+//! Static configuration: the target (poll groups, SPDK profile, limits, timeouts), its
+//! subsystems and namespaces, and the set of catalogue bugs switched on (`BugSet`, empty = the
+//! fixed SPDK). Pure data; nothing here changes while the target runs.
+
+use super::{Spdk, Trid};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// A catalogue bug that can be switched back on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum BugId {
+    /// `free_aer` without the `ctrlr.is_some()` guard (SPDK #3302, fix 6c23277d0a, v24.05).
+    Spdk3302,
+    /// A namespace pause of an already PAUSED poll group skips the drain (SPDK #3738, fix
+    /// d123762feb, after v26.05).
+    Spdk3738,
+}
+
+/// The set of catalogue bugs switched on (empty = the fixed core).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct BugSet(pub BTreeSet<BugId>);
+
+impl BugSet {
+    pub fn has(&self, bug: BugId) -> bool {
+        self.0.contains(&bug)
+    }
+}
+
+/// A RAM-backed namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NamespaceConfig {
+    pub nsid: u32,
+    pub block_size: u32,
+    pub blocks: u64,
+}
+
+/// A subsystem created at start-up (or by `RpcRequest::CreateSubsystem`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SubsystemConfig {
+    pub nqn: String,
+    pub allow_any_host: bool,
+    pub hosts: Vec<String>,
+    pub listeners: Vec<Trid>,
+    pub namespaces: Vec<NamespaceConfig>,
+    pub min_cntlid: u16,
+    pub max_cntlid: u16,
+    pub serial: String,
+    pub model: String,
+    /// Start ACTIVE (true) or INACTIVE.
+    pub start: bool,
+}
+
+impl SubsystemConfig {
+    /// An ACTIVE subsystem allowing any host, cntlid 1..=0xFFEF, no listeners or namespaces.
+    pub fn new(nqn: &str) -> Self {
+        SubsystemConfig {
+            nqn: nqn.to_string(),
+            allow_any_host: true,
+            hosts: Vec::new(),
+            listeners: Vec::new(),
+            namespaces: Vec::new(),
+            min_cntlid: 1,
+            max_cntlid: 0xFFEF,
+            serial: "FABCHECK0000000001".to_string(),
+            model: "fabcheck target".to_string(),
+            start: true,
+        }
+    }
+}
+
+/// Static target configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TargetConfig {
+    pub poll_groups: u16,
+    /// The SPDK version modelled (every version-dependent behaviour at once).
+    pub spdk: Spdk,
+    pub bugs: BugSet,
+    /// Transport listeners opened at start (subsystem listeners are added to these).
+    pub listeners: Vec<Trid>,
+    pub subsystems: Vec<SubsystemConfig>,
+    /// Minimum keep-alive timeout (SPDK default 10000 ms).
+    pub min_kato_ms: u32,
+    /// Maximum queue depth (CAP.MQES + 1).
+    pub max_queue_depth: u16,
+    /// Maximum I/O qpairs per controller.
+    pub max_io_qpairs_per_ctrlr: u16,
+    /// In-capsule data size (ioccsz = 4 + this / 16).
+    pub in_capsule_data_size: u32,
+    /// Maximum H2CData payload (ICResp maxh2cdata).
+    pub max_h2c_data: u32,
+    /// Maximum data transfer per command (bytes).
+    pub max_io_size: u32,
+    /// Association timeout after a CC reset/shutdown (SPDK default 120000 ms).
+    pub association_timeout_ms: u32,
+}
+
+impl Default for TargetConfig {
+    fn default() -> Self {
+        TargetConfig {
+            poll_groups: 2,
+            spdk: Spdk::Master,
+            bugs: BugSet::default(),
+            listeners: Vec::new(),
+            subsystems: Vec::new(),
+            min_kato_ms: 10_000,
+            max_queue_depth: 128,
+            max_io_qpairs_per_ctrlr: 127,
+            in_capsule_data_size: 4096,
+            max_h2c_data: 131_072,
+            max_io_size: 131_072,
+            association_timeout_ms: 120_000,
+        }
+    }
+}

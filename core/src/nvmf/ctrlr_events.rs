@@ -1,0 +1,217 @@
+//! What happens to a live controller over time: the keep-alive poller and its expiry
+//! (`nvmf_ctrlr_keep_alive_poll`: CSTS.CFS, disconnect every qpair), a CC reset or shutdown
+//! (`nvmf_prop_set_cc` -> disconnect the I/O qpairs -> `_nvmf_ctrlr_cc_reset_shn_done` with its
+//! 100 ms re-poll and 10 s timeout), the association timer, and AER/AEN delivery. The
+//! `Ctrlr` keeper in ctrlr.rs owns the registers these steps change.
+//!
+//! Invariants kept: these run on the controller's thread (I6, `ctrlr_on_thread`); CSTS.RDY is
+//! cleared with CC.EN by a reset (I10).
+
+use super::arena::{CtrlrH, QpairH, ReqH};
+use super::ctrlr::CSTS_CFS;
+use super::thread::FanKind;
+use super::{InvariantId, Mark, Target, Timer};
+use crate::time::Duration;
+use crate::wire::AsyncEvent;
+
+impl Target {
+    /// Arms (or re-arms) the keep-alive poller at the next moment its outcome can differ:
+    /// `last_keep_alive + kato`.
+    pub(super) fn arm_keep_alive(&mut self, h: CtrlrH) {
+        let Some(c) = self.ctrlrs.get(h) else { return };
+        let ctrlr = c.key();
+        let timer = Timer::KeepAlive { ctrlr };
+        if c.kato_ms() == 0 || c.csts() & CSTS_CFS != 0 {
+            self.timers.remove(&timer);
+            return;
+        }
+        let at = c.last_keep_alive() + Duration::from_millis(u64::from(c.kato_ms()));
+        self.timers.insert(timer, at);
+    }
+
+    /// `nvmf_ctrlr_keep_alive_poll`: on expiry set CSTS.CFS and disconnect every qpair of the
+    /// controller on every poll group.
+    pub(super) fn keep_alive_poll(&mut self, h: CtrlrH) {
+        let now = self.now;
+        let Some(c) = self.ctrlr_on_thread(h, "nvmf_ctrlr_keep_alive_poll") else {
+            return;
+        };
+        if c.in_destruct() || c.csts() & CSTS_CFS != 0 {
+            return;
+        }
+        let deadline = c.last_keep_alive() + Duration::from_millis(u64::from(c.kato_ms()));
+        if now < deadline {
+            self.arm_keep_alive(h);
+            return;
+        }
+        c.fail();
+        let cntlid = c.cntlid();
+        self.mark(Mark::KeepAliveExpired, format!("cntlid={cntlid}"));
+        self.for_each_channel(FanKind::CtrlrDisconnect {
+            ctrlr: h,
+            io_only: false,
+        });
+    }
+
+    /// `nvmf_ctrlr_disconnect_(io_)qpairs_on_pg`.
+    pub(super) fn ctrlr_disconnect_qpairs_on_pg(&mut self, pg: u16, h: CtrlrH, io_only: bool) {
+        let qpairs: Vec<QpairH> = self.pgs[usize::from(pg)]
+            .qpairs()
+            .iter()
+            .copied()
+            .filter(|q| {
+                self.qpairs
+                    .get(*q)
+                    .is_some_and(|q| q.ctrlr() == Some(h) && (!io_only || q.qid() != 0))
+            })
+            .collect();
+        for q in qpairs {
+            self.qpair_disconnect(q);
+        }
+    }
+
+    /// `nvmf_prop_set_cc` EN 1->0 or SHN: disconnect the I/O qpairs, then finish in
+    /// `cc_reset_shn_done`.
+    pub(super) fn ctrlr_start_reset_shn(&mut self, h: CtrlrH, shn: bool) {
+        let now = self.now;
+        let Some(c) = self.ctrlrs.get_mut(h) else {
+            return;
+        };
+        c.begin_reset_shn(shn, now + Duration::from_millis(12_500));
+        let ctrlr = c.key();
+        self.timers
+            .insert(Timer::CcTimeout { ctrlr }, now + Duration::from_secs(10));
+        if shn {
+            self.timers.remove(&Timer::KeepAlive { ctrlr });
+        }
+        let mark = if shn { Mark::CcShutdown } else { Mark::CcReset };
+        self.mark(mark, format!("ctrlr={ctrlr}"));
+        self.for_each_channel(FanKind::CtrlrDisconnect {
+            ctrlr: h,
+            io_only: true,
+        });
+    }
+
+    /// `_nvmf_ctrlr_cc_reset_shn_done` (ctrlr thread): re-poll every 100 ms while I/O qpairs
+    /// remain (until the CC timeout: CFS), then reset registers or report shutdown complete,
+    /// arm the association timer and clear `disconnect_in_progress`.
+    pub(super) fn cc_reset_shn_done(&mut self, h: CtrlrH) {
+        let now = self.now;
+        let assoc = self.config.association_timeout_ms;
+        let Some(c) = self.ctrlr_on_thread(h, "_nvmf_ctrlr_cc_reset_shn_done") else {
+            return;
+        };
+        let ctrlr = c.key();
+        if c.qpair_mask().len() > 1 {
+            if c.reset_shn_may_wait(now) {
+                let at = now + Duration::from_millis(100);
+                self.timers.insert(Timer::CcRepoll { ctrlr }, at);
+                self.mark(Mark::CcRepolled, format!("ctrlr={ctrlr}"));
+                return;
+            }
+            c.fail();
+        }
+        c.finish_reset_shn();
+        let thread = c.thread();
+        self.wake(thread);
+        self.timers.remove(&Timer::CcTimeout { ctrlr });
+        if assoc > 0 {
+            let at = now + Duration::from_millis(u64::from(assoc));
+            self.timers.insert(Timer::Association { ctrlr }, at);
+        }
+    }
+
+    /// `nvmf_ctrlr_association_remove`: disconnect the admin qpair.
+    pub(super) fn association_remove(&mut self, h: CtrlrH) {
+        let Some(c) = self.ctrlr_on_thread(h, "nvmf_ctrlr_association_remove") else {
+            return;
+        };
+        if c.in_destruct() {
+            return;
+        }
+        let admin = c.admin_qpair();
+        let cntlid = c.cntlid();
+        self.mark(Mark::AssociationExpired, format!("cntlid={cntlid}"));
+        if let Some(q) = admin {
+            self.qpair_disconnect(q);
+        }
+    }
+
+    /// `nvmf_ctrlr_async_event_*_notice`: complete an outstanding AER, or queue the event.
+    /// Only sent if the host enabled the notice in the AEC (bit 8 for namespace attributes).
+    pub(super) fn ctrlr_async_event(&mut self, h: CtrlrH, ev: AsyncEvent) {
+        let Some(c) = self.ctrlr_on_thread(h, "nvmf_ctrlr_async_event_ns_notice") else {
+            return;
+        };
+        if ev == AsyncEvent::NAMESPACE_CHANGED && c.aec() & super::ctrlr::AEC_NS_ATTR == 0 {
+            return;
+        }
+        let cdw0 = ev.to_cdw0();
+        let cntlid = c.cntlid();
+        let aer = c.take_aer();
+        if aer.is_none() {
+            c.push_pending_aen(cdw0);
+        }
+        self.mark(Mark::NamespaceChangedAen, format!("cntlid={cntlid}"));
+        if let Some(r) = aer {
+            self.complete_aer(r, cdw0);
+        }
+    }
+
+    /// Completes one AER with an event.
+    pub(super) fn complete_aer(&mut self, r: ReqH, cdw0: u32) {
+        if let Some(req) = self.reqs.get_mut(r) {
+            req.rsp.cdw0 = cdw0;
+        }
+        self.mark(Mark::AenCompleted, format!("{r}"));
+        self.request_complete(r);
+    }
+
+    /// Handles a controller timer (keep-alive, association, CC re-poll, CC timeout).
+    pub(super) fn fire_ctrlr_timer(&mut self, timer: Timer, key: u64) {
+        let Some(h) = self.ctrlr_keys.get(&key).copied() else {
+            return;
+        };
+        let Some(thread) = self.ctrlrs.get(h).map(|c| c.thread()) else {
+            return;
+        };
+        self.current = thread;
+        match timer {
+            Timer::KeepAlive { .. } => self.keep_alive_poll(h),
+            Timer::Association { .. } => self.association_remove(h),
+            Timer::CcRepoll { .. } => self.cc_reset_shn_done(h),
+            Timer::CcTimeout { .. } => self.cc_timeout(h),
+            _ => {}
+        }
+    }
+
+    /// `nvmf_ctrlr_cc_timeout` (ctrlr thread): with no admin qpair only a notice; else the
+    /// admin qpair's poll group (`assert(group != NULL)`) resets every namespace's bdev
+    /// through its channel there (RAM namespaces complete the reset at once).
+    fn cc_timeout(&mut self, h: CtrlrH) {
+        let site = "nvmf_ctrlr_cc_timeout";
+        let Some(c) = self.ctrlr_on_thread(h, site) else {
+            return;
+        };
+        let (admin, s) = (c.admin_qpair(), c.subsys());
+        let Some(admin) = admin else {
+            return;
+        };
+        let Some(q) = self.live(admin, site) else {
+            return;
+        };
+        let (pg, label) = (q.pg(), q.label());
+        if !self.pgs[usize::from(pg)].qpairs().contains(&admin) {
+            let detail = "admin qpair has no poll group (qpair->group NULL)";
+            self.crash_on(InvariantId::NoDanglingReference, site, vec![label], detail);
+            return;
+        }
+        let nsids: Vec<u32> = match self.live(s, site) {
+            Some(sub) => sub.namespaces().map(|n| n.cfg.nsid).collect(),
+            None => return,
+        };
+        for nsid in nsids {
+            self.mark(Mark::CcTimeoutReset, format!("{h} nsid={nsid}"));
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Named lifecycle points (coverage marks): the `Mark` enum, each mark's stable snake_case name
+//! (what scenarios and coverage tables use) and the list of every mark. Display of inputs,
+//! outputs and events is in display.rs.
+
+use serde::{Deserialize, Serialize};
+
+/// Named lifecycle points (coverage marks). `name()` is the stable string scenarios use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Mark {
+    QpairAccepted,
+    IcDone,
+    AdminConnectStarted,
+    /// An admin CONNECT was parked because its subsystem was not ACTIVE.
+    ConnectParked,
+    /// Parked while the subsystem was PAUSING (the #3302 window).
+    ConnectParkedWhilePausing,
+    ConnectRetryGaveUp,
+    ConnectReplayedOnResume,
+    /// `_nvmf_subsystem_add_ctrlr` failed (e.g. cntlid range exhausted).
+    CtrlrAddFailed,
+    CtrlrCreated,
+    ConnectResponded,
+    IoConnectRejected,
+    /// stop_listen_async met a qpair with no controller.
+    StopListenMetQpairWithoutCtrlr,
+    StopListenDone,
+    DisconnectWithOutstanding,
+    /// `free_aer` was reached on a qpair with no controller.
+    FreeAerWithoutCtrlr,
+    QpairDestroyed,
+    CtrlrDestroyed,
+    KeepAliveExpired,
+    CcReset,
+    CcShutdown,
+    PauseWaitedForDrain,
+    StateChangeQueued,
+    SubsystemPaused,
+    SubsystemResumed,
+    NamespaceChangedAen,
+    IoCompleted,
+    TermReqSent,
+    TargetShutdownDone,
+    /// `spdk_nvmf_qpair_disconnect` started on a qpair.
+    QpairDisconnectStarted,
+    StopListenStarted,
+    /// An I/O CONNECT was accepted (mask bit set on the ctrlr thread).
+    IoConnectAccepted,
+    AssociationExpired,
+    SubsystemStarted,
+    SubsystemStopped,
+    SubsystemDestroyed,
+    /// An AER was completed with an event.
+    AenCompleted,
+    PeerClosed,
+    /// A CC reset/shutdown re-polled because I/O qpairs were still alive.
+    CcRepolled,
+    /// `nvmf_ctrlr_cc_timeout` reset a namespace through the admin qpair's poll group.
+    CcTimeoutReset,
+}
+
+impl Mark {
+    /// Stable snake_case name, e.g. "stop_listen_met_qpair_without_ctrlr".
+    pub fn name(self) -> &'static str {
+        mark_name(self)
+    }
+
+    /// Every mark, in declaration order (for coverage tables).
+    pub fn all() -> &'static [Mark] {
+        ALL_MARKS
+    }
+}
+
+/// Stable snake_case name of a mark.
+pub fn mark_name(m: Mark) -> &'static str {
+    match m {
+        Mark::QpairAccepted => "qpair_accepted",
+        Mark::IcDone => "ic_done",
+        Mark::AdminConnectStarted => "admin_connect_started",
+        Mark::ConnectParked => "connect_parked",
+        Mark::ConnectParkedWhilePausing => "connect_parked_while_pausing",
+        Mark::ConnectRetryGaveUp => "connect_retry_gave_up",
+        Mark::ConnectReplayedOnResume => "connect_replayed_on_resume",
+        Mark::CtrlrAddFailed => "ctrlr_add_failed",
+        Mark::CtrlrCreated => "ctrlr_created",
+        Mark::ConnectResponded => "connect_responded",
+        Mark::IoConnectRejected => "io_connect_rejected",
+        Mark::StopListenMetQpairWithoutCtrlr => "stop_listen_met_qpair_without_ctrlr",
+        Mark::StopListenDone => "stop_listen_done",
+        Mark::DisconnectWithOutstanding => "disconnect_with_outstanding",
+        Mark::FreeAerWithoutCtrlr => "free_aer_without_ctrlr",
+        Mark::QpairDestroyed => "qpair_destroyed",
+        Mark::CtrlrDestroyed => "ctrlr_destroyed",
+        Mark::KeepAliveExpired => "keep_alive_expired",
+        Mark::CcReset => "cc_reset",
+        Mark::CcShutdown => "cc_shutdown",
+        Mark::PauseWaitedForDrain => "pause_waited_for_drain",
+        Mark::StateChangeQueued => "state_change_queued",
+        Mark::SubsystemPaused => "subsystem_paused",
+        Mark::SubsystemResumed => "subsystem_resumed",
+        Mark::NamespaceChangedAen => "namespace_changed_aen",
+        Mark::IoCompleted => "io_completed",
+        Mark::TermReqSent => "term_req_sent",
+        Mark::TargetShutdownDone => "target_shutdown_done",
+        Mark::QpairDisconnectStarted => "qpair_disconnect_started",
+        Mark::StopListenStarted => "stop_listen_started",
+        Mark::IoConnectAccepted => "io_connect_accepted",
+        Mark::AssociationExpired => "association_expired",
+        Mark::SubsystemStarted => "subsystem_started",
+        Mark::SubsystemStopped => "subsystem_stopped",
+        Mark::SubsystemDestroyed => "subsystem_destroyed",
+        Mark::AenCompleted => "aen_completed",
+        Mark::PeerClosed => "peer_closed",
+        Mark::CcRepolled => "cc_repolled",
+        Mark::CcTimeoutReset => "cc_timeout_reset",
+    }
+}
+
+/// Every mark, in declaration order.
+pub static ALL_MARKS: &[Mark] = &[
+    Mark::QpairAccepted,
+    Mark::IcDone,
+    Mark::AdminConnectStarted,
+    Mark::ConnectParked,
+    Mark::ConnectParkedWhilePausing,
+    Mark::ConnectRetryGaveUp,
+    Mark::ConnectReplayedOnResume,
+    Mark::CtrlrAddFailed,
+    Mark::CtrlrCreated,
+    Mark::ConnectResponded,
+    Mark::IoConnectRejected,
+    Mark::StopListenMetQpairWithoutCtrlr,
+    Mark::StopListenDone,
+    Mark::DisconnectWithOutstanding,
+    Mark::FreeAerWithoutCtrlr,
+    Mark::QpairDestroyed,
+    Mark::CtrlrDestroyed,
+    Mark::KeepAliveExpired,
+    Mark::CcReset,
+    Mark::CcShutdown,
+    Mark::PauseWaitedForDrain,
+    Mark::StateChangeQueued,
+    Mark::SubsystemPaused,
+    Mark::SubsystemResumed,
+    Mark::NamespaceChangedAen,
+    Mark::IoCompleted,
+    Mark::TermReqSent,
+    Mark::TargetShutdownDone,
+    Mark::QpairDisconnectStarted,
+    Mark::StopListenStarted,
+    Mark::IoConnectAccepted,
+    Mark::AssociationExpired,
+    Mark::SubsystemStarted,
+    Mark::SubsystemStopped,
+    Mark::SubsystemDestroyed,
+    Mark::AenCompleted,
+    Mark::PeerClosed,
+    Mark::CcRepolled,
+    Mark::CcTimeoutReset,
+];
