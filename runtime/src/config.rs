@@ -133,6 +133,7 @@ struct TargetSection {
     poll_groups: Option<u16>,
     spdk: Option<String>,
     bugs: Option<Vec<BugId>>,
+    kas: Option<u16>,
     min_kato_ms: Option<u32>,
     max_queue_depth: Option<u16>,
     max_io_qpairs_per_ctrlr: Option<u16>,
@@ -321,6 +322,7 @@ fn target_section(t: &TargetSection) -> Result<TargetConfig, ConfigError> {
             .map_or(d.bugs, |b| BugSet(b.into_iter().collect())),
         listeners: Vec::new(),
         subsystems: Vec::new(),
+        kas: t.kas.unwrap_or(d.kas),
         min_kato_ms: t.min_kato_ms.unwrap_or(d.min_kato_ms),
         max_queue_depth: t.max_queue_depth.unwrap_or(d.max_queue_depth),
         max_io_qpairs_per_ctrlr: t

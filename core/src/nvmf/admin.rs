@@ -191,7 +191,7 @@ impl Target {
             oaes: 1 << 8,
             cntrltype: 1,
             aerl: (MAX_AERS - 1) as u8,
-            kas: super::ctrlr::KAS,
+            kas: self.config.kas,
             sqes: 0x66,
             cqes: 0x44,
             maxcmd: self.config.max_queue_depth,
@@ -281,7 +281,7 @@ impl Target {
 
     fn set_features(&mut self, r: ReqH, c: CtrlrH, fid: u8, cdw11: u32) -> Status {
         let max_io = u32::from(self.config.max_io_qpairs_per_ctrlr.saturating_sub(1));
-        let min_kato = self.config.min_kato_ms;
+        let (min_kato, kas) = (self.config.min_kato_ms, self.config.kas);
         let now = self.now;
         let Some(ctrlr) = self.ctrlrs.get_mut(c) else {
             return status::INTERNAL_DEVICE_ERROR;
@@ -296,7 +296,7 @@ impl Target {
                 if cdw11 == 0 {
                     return status::KEEP_ALIVE_INVALID;
                 }
-                let kato = super::ctrlr::round_kato(cdw11, min_kato);
+                let kato = super::ctrlr::round_kato(cdw11, min_kato, kas);
                 ctrlr.set_kato(kato, now);
                 self.arm_keep_alive(c);
                 0

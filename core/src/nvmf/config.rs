@@ -78,6 +78,10 @@ pub struct TargetConfig {
     /// Transport listeners opened at start (subsystem listeners are added to these).
     pub listeners: Vec<Trid>,
     pub subsystems: Vec<SubsystemConfig>,
+    /// Keep-alive granularity in 100 ms units (SPDK transport option `kas`, default 100):
+    /// KATO values are rounded up to whole units. A `min_kato_ms` below 10 s needs a smaller
+    /// `kas`, as in SPDK.
+    pub kas: u16,
     /// Minimum keep-alive timeout (SPDK default 10000 ms).
     pub min_kato_ms: u32,
     /// Maximum queue depth (CAP.MQES + 1).
@@ -102,6 +106,7 @@ impl Default for TargetConfig {
             bugs: BugSet::default(),
             listeners: Vec::new(),
             subsystems: Vec::new(),
+            kas: 100,
             min_kato_ms: 10_000,
             max_queue_depth: 128,
             max_io_qpairs_per_ctrlr: 127,

@@ -211,7 +211,7 @@ impl Target {
         };
         let (qh, pg) = (req.qpair, req.pg);
         let listener = self.qpairs.get(qh).map(|q| q.trid().clone());
-        let kato_ms = super::ctrlr::round_kato(cmd.kato_ms, min_kato);
+        let kato_ms = super::ctrlr::round_kato(cmd.kato_ms, min_kato, self.config.kas);
         let serial = self.history.ctrlrs_created + 1;
         let ctrlr = Ctrlr::new(NewCtrlr {
             serial,

@@ -26,18 +26,14 @@ pub const CSTS_SHST_COMPLETE: u32 = 2 << 2;
 pub const CC_EN: u32 = 1;
 /// AEC bit 8: namespace attribute notices.
 pub const AEC_NS_ATTR: u32 = 1 << 8;
-/// Identify KAS: keep-alive granularity in 100 ms units (SPDK's default `kas` 100).
-pub const KAS: u16 = 100;
-/// KATO values are rounded up to whole KAS units (10 s by default).
-const KAS_UNIT_MS: u32 = KAS as u32 * 100;
-
 /// SPDK's KATO rounding at CONNECT and Set Features: at least `min_kato`, else rounded up to
-/// whole KAS units (C `uint32_t` arithmetic: wraps, never traps). 0 stays 0 (no keep-alive).
-pub fn round_kato(kato_ms: u32, min_kato: u32) -> u32 {
+/// whole KAS units of `kas` x 100 ms (C `uint32_t` arithmetic: wraps, never traps). 0 stays 0.
+pub fn round_kato(kato_ms: u32, min_kato: u32, kas: u16) -> u32 {
+    let unit = u32::from(kas.max(1)) * 100;
     match kato_ms {
         0 => 0,
         k if k <= min_kato => min_kato,
-        k => k.div_ceil(KAS_UNIT_MS).wrapping_mul(KAS_UNIT_MS),
+        k => k.div_ceil(unit).wrapping_mul(unit),
     }
 }
 pub const CC_SHN_SHIFT: u32 = 14;
