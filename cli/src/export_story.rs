@@ -12,9 +12,7 @@
 
 use crate::replay::resolve;
 use crate::Usage;
-use fabcheck_core::nvmf::{
-    ConnectParking, Input, Output, RpcRequest, Target, TargetConfig, ThreadId, Trid,
-};
+use fabcheck_core::nvmf::{Input, Output, RpcRequest, Target, TargetConfig, ThreadId, Trid};
 use fabcheck_core::record::RecordLine;
 use fabcheck_sim::run;
 use std::fmt::Write as _;
@@ -77,9 +75,10 @@ fn story_text(seed: &str, result: &str, rec: &[RecordLine]) -> Result<String, Us
 }
 
 fn write_config(s: &mut String, c: &TargetConfig) {
-    let parking = match c.parking {
-        ConnectParking::Retry => "retry",
-        ConnectParking::Queue => "queue",
+    let parking = if c.spdk.retry_parking() {
+        "retry"
+    } else {
+        "queue"
     };
     let _ = writeln!(s, "poll_groups {}\nparking {parking}", c.poll_groups);
     for t in &c.listeners {

@@ -19,6 +19,9 @@ pub struct HuntArgs {
     /// Turn a catalogue bug back on (see `fabcheck bugs`); repeatable.
     #[arg(long = "bug")]
     bugs: Vec<String>,
+    /// The SPDK profile, `v24.01` or `master` (default: the scenario's own).
+    #[arg(long)]
+    spdk: Option<String>,
     /// `random` or `pct:<d>`; default: a portfolio of random, pct:1, pct:2, pct:3.
     #[arg(long)]
     strategy: Option<String>,
@@ -58,7 +61,10 @@ fn parse_seed(s: &str) -> Result<u64, Usage> {
 }
 
 fn config(a: &HuntArgs) -> Result<SweepConfig, Usage> {
-    let scenario = load_scenario(&a.scenario, &a.bugs)?;
+    let mut scenario = load_scenario(&a.scenario, &a.bugs)?;
+    if let Some(p) = &a.spdk {
+        scenario = scenario.with_spdk(p)?;
+    }
     let strategy = a
         .strategy
         .as_deref()

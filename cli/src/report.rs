@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 pub fn scenarios() -> u8 {
     for name in builtin_names() {
         let s = builtin(name).expect("listed built-in exists");
-        println!("{name}");
+        println!("{name}  (spdk {})", s.spdk);
         println!(
             "    {}",
             s.description
@@ -42,7 +42,8 @@ pub fn bugs(markdown: bool) -> u8 {
     for b in catalogue::entries() {
         println!("{}  {}", b.name, b.title);
         println!(
-            "    fix {} ({}), {}; affects {} and earlier; breaks {:?} at {}",
+            "    lived in spdk {}; fix {} ({}), {}; affects {} and earlier; breaks {:?} at {}",
+            b.spdk,
             b.short_fix(),
             b.first_fixed,
             b.issue,

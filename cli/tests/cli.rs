@@ -95,7 +95,7 @@ fn found_bug_exits_1_prints_the_block_writes_files_and_replays() {
         .find(|l| l.starts_with("replay:"))
         .expect("replay line");
     let seed = replay.split('\'').nth(1).expect("quoted seed");
-    assert!(seed.starts_with("fc1:seed-3302+spdk-3302:"));
+    assert!(seed.starts_with("fc1:seed-3302@v24.01+spdk-3302:"));
     let dir = std::fs::read_dir(&out)
         .unwrap()
         .next()

@@ -10,7 +10,7 @@
 //! listen = ["127.0.0.1:4420"]          # transport listeners
 //! [target]                             # all optional
 //! poll_groups = 2
-//! parking = "queue"                    # or "retry" (v21.07-v24.01 behaviour)
+//! spdk = "master"                     # or "v24.01" (the SPDK version modelled)
 //! [limits]
 //! max_connections = 1024
 //! idle_timeout_ms = 10000
@@ -26,7 +26,7 @@
 //! ```
 
 use fabcheck_core::nvmf::{
-    BadTrid, BugId, BugSet, ConnectParking, NamespaceConfig, SubsystemConfig, TargetConfig, Trid,
+    BadTrid, BugId, BugSet, NamespaceConfig, Spdk, SubsystemConfig, TargetConfig, Trid,
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -51,8 +51,8 @@ pub enum ConfigError {
     Toml(#[from] toml::de::Error),
     #[error("listen: {0}")]
     Address(#[from] BadTrid),
-    #[error("unknown parking mode {0:?}: expected \"queue\" or \"retry\"")]
-    Parking(String),
+    #[error("unknown SPDK profile {0:?}: expected \"v24.01\" or \"master\"")]
+    Spdk(String),
     #[error("subsystem {nqn}: namespace refers to unknown bdev {bdev:?}")]
     UnknownBdev { nqn: String, bdev: String },
     #[error("subsystem {nqn}: duplicate or zero nsid {nsid}")]
@@ -120,8 +120,9 @@ struct FileConfig {
 #[serde(deny_unknown_fields)]
 struct TargetSection {
     poll_groups: Option<u16>,
-    parking: Option<String>,
+    spdk: Option<String>,
     bugs: Option<Vec<BugId>>,
+    kas: Option<u16>,
     min_kato_ms: Option<u32>,
     max_queue_depth: Option<u16>,
     max_io_qpairs_per_ctrlr: Option<u16>,
@@ -289,25 +290,22 @@ fn push_unique(v: &mut Vec<Trid>, trid: Trid) {
     }
 }
 
-fn parse_parking(s: &str) -> Result<ConnectParking, ConfigError> {
-    match s {
-        "queue" => Ok(ConnectParking::Queue),
-        "retry" => Ok(ConnectParking::Retry),
-        other => Err(ConfigError::Parking(other.to_string())),
-    }
+fn parse_spdk(s: &str) -> Result<Spdk, ConfigError> {
+    Spdk::from_name(s).ok_or_else(|| ConfigError::Spdk(s.to_string()))
 }
 
 fn target_section(t: &TargetSection) -> Result<TargetConfig, ConfigError> {
     let d = TargetConfig::default();
     Ok(TargetConfig {
         poll_groups: t.poll_groups.unwrap_or(d.poll_groups).max(1),
-        parking: t.parking.as_deref().map_or(Ok(d.parking), parse_parking)?,
+        spdk: t.spdk.as_deref().map_or(Ok(d.spdk), parse_spdk)?,
         bugs: t
             .bugs
             .clone()
             .map_or(d.bugs, |b| BugSet(b.into_iter().collect())),
         listeners: Vec::new(),
         subsystems: Vec::new(),
+        kas: t.kas.unwrap_or(d.kas),
         min_kato_ms: t.min_kato_ms.unwrap_or(d.min_kato_ms),
         max_queue_depth: t.max_queue_depth.unwrap_or(d.max_queue_depth),
         max_io_qpairs_per_ctrlr: t

@@ -22,20 +22,21 @@ pub fn names(bugs: &BugSet) -> Vec<&'static str> {
 /// README equal to it.
 pub fn markdown_table() -> String {
     let mut t = String::from(
-        "| id | what breaks | SPDK fix | issue | last buggy | invariant at site | scenarios |\n\
-         |---|---|---|---|---|---|---|\n",
+        "| id | what breaks | SPDK fix | issue | last buggy | profile | invariant at site | scenarios |\n\
+         |---|---|---|---|---|---|---|---|\n",
     );
     for b in entries() {
         let issue = b.issue.rsplit('/').next().unwrap_or(b.issue);
         let scenarios: Vec<String> = b.scenarios.iter().map(|s| format!("`{s}`")).collect();
         t.push_str(&format!(
-            "| `{}` | {} | `{}` ({}) | #{} | {} | {:?} at `{}` | {} |\n",
+            "| `{}` | {} | `{}` ({}) | #{} | {} | `{}` | {:?} at `{}` | {} |\n",
             b.name,
             b.title,
             b.short_fix(),
             b.first_fixed,
             issue,
             b.last_buggy,
+            b.spdk,
             b.invariant,
             b.site,
             scenarios.join(", ")

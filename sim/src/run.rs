@@ -57,11 +57,11 @@ pub fn params(sc: &Scenario, seed: &SeedString) -> String {
         .as_ref()
         .map_or(String::new(), |b| format!(" {}", b.describe()));
     format!(
-        "{seed} scenario={} strategy={strategy} bugs=[{bugs}] parking={:?} poll_groups={} \
+        "{seed} scenario={} strategy={strategy} bugs=[{bugs}] spdk={} poll_groups={} \
          hosts={} operator_actions={} steps={} liveness_steps={} faults(conn_reset={} \
          stop_keep_alive={} disconnect_mid_connect={} pdu_split={} max={}){shape}",
         sc.name,
-        sc.parking,
+        sc.spdk,
         sc.poll_groups,
         sc.hosts.len(),
         sc.operator.len(),

@@ -1,6 +1,6 @@
 //! Scenarios as data (serde; TOML or JSON files, and the built-ins under `sim/scenarios/`):
 //! target threads, subsystems, listeners, namespaces, hosts with scripts, operator actions with
-//! time windows, fault rates as integer ratios, the parking mode, catalogue switches, the step
+//! time windows, fault rates as integer ratios, the SPDK profile, catalogue switches, the step
 //! bounds, the coverage marks a sweep must reach, and optional shape bounds the run's seed picks
 //! the concrete shape within (`shape`).
 //!
@@ -9,9 +9,7 @@
 
 use crate::catalogue;
 use crate::coverage;
-use fabcheck_core::nvmf::{
-    BugSet, ConnectParking, NamespaceConfig, SubsystemConfig, TargetConfig, Trid,
-};
+use fabcheck_core::nvmf::{BugSet, NamespaceConfig, Spdk, SubsystemConfig, TargetConfig, Trid};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::Path;
@@ -30,8 +28,9 @@ pub struct Scenario {
     pub description: String,
     #[serde(default = "default_poll_groups")]
     pub poll_groups: u16,
+    /// The SPDK version modelled, `spdk = "v24.01"` or `"master"` (default).
     #[serde(default)]
-    pub parking: Parking,
+    pub spdk: Spdk,
     /// Catalogue switches turned on, e.g. `["spdk-3302"]`.
     #[serde(default)]
     pub bugs: Vec<String>,
@@ -73,15 +72,6 @@ fn default_steps() -> u32 {
 }
 fn default_liveness_steps() -> u32 {
     2000
-}
-
-/// Retry-mode (v21.07-v24.01) or queue-mode (HEAD) CONNECT parking.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Parking {
-    Retry,
-    #[default]
-    Queue,
 }
 
 /// A subsystem created at start.
@@ -318,6 +308,8 @@ pub enum ScenarioError {
     Invalid { scenario: String, reason: String },
     #[error("unknown bug '{0}' (see `fabcheck bugs`)")]
     UnknownBug(String),
+    #[error("unknown SPDK profile '{0}': expected \"v24.01\" or \"master\"")]
+    UnknownSpdk(String),
 }
 
 mod builtin;

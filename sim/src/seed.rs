@@ -4,8 +4,10 @@
 //! The seed (a `u64`) derives everything: its top nibble names the strategy (0 random, d =
 //! pct:d), the rest seeds the strategy's ChaCha8 RNG. With a choice list the run is a pure
 //! replay of those picks (0 once the list runs out), which is what shrunk failures print.
-//! The scenario part is the scenario's `key()`: its name plus `+<bug>` for each catalogue
-//! switch turned on (`seed-3302+spdk-3302`), so a seed string is self-contained.
+//! The scenario part is the scenario's `key()`: its name, `@<SPDK profile>`, plus `+<bug>` for
+//! each catalogue switch turned on (`seed-3302@v24.01+spdk-3302`), so a seed string is
+//! self-contained. Seed strings from before profiles (no `@`) still parse and run the
+//! scenario's own profile.
 //! Parsing is strict: every malformed part is a typed error naming what is wrong.
 
 use crate::strategy::Strategy;
@@ -31,7 +33,7 @@ pub enum SeedError {
     Shape(String),
     #[error("unsupported seed string version '{0}' (this fabcheck reads fc1)")]
     Version(String),
-    #[error("bad scenario '{0}' in seed string: expected <name>[+<bug>...] of letters, digits, '-', '_', '.'")]
+    #[error("bad scenario '{0}' in seed string: expected <name>[@<profile>][+<bug>...] of letters, digits, '-', '_', '.'")]
     Scenario(String),
     #[error("bad seed '{0}' in seed string: expected 1 to 16 lowercase hex digits")]
     Seed(String),
@@ -73,14 +75,22 @@ impl fmt::Display for SeedString {
     }
 }
 
+fn valid_part(part: &str) -> bool {
+    !part.is_empty()
+        && part
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// `<name>[@<profile>][+<bug>...]`.
 fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.split('+').all(|part| {
-            !part.is_empty()
-                && part
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        })
+    let mut parts = s.split('+');
+    let head = parts.next().unwrap_or_default();
+    let head_ok = match head.split_once('@') {
+        Some((name, profile)) => valid_part(name) && valid_part(profile),
+        None => valid_part(head),
+    };
+    head_ok && parts.all(valid_part)
 }
 
 fn parse_seed(s: &str) -> Result<u64, SeedError> {
@@ -155,6 +165,12 @@ mod tests {
         assert!(matches!(err("fc1:a b:1"), SeedError::Scenario(_)));
         assert!(matches!(err("fc1:a+:1"), SeedError::Scenario(_)));
         assert_eq!("fc1:a+b:1".parse::<SeedString>().unwrap().scenario, "a+b");
+        let with_profile = "fc1:a@v24.01+b:1".parse::<SeedString>().unwrap();
+        assert_eq!(with_profile.scenario, "a@v24.01+b");
+        assert!(matches!(err("fc1:a@:1"), SeedError::Scenario(_)));
+        assert!(matches!(err("fc1:@v24.01:1"), SeedError::Scenario(_)));
+        assert!(matches!(err("fc1:a@b@c:1"), SeedError::Scenario(_)));
+        assert!(matches!(err("fc1:a+b@master:1"), SeedError::Scenario(_)));
         assert!(matches!(err("fc1:churn:xyz"), SeedError::Seed(_)));
         assert!(matches!(err("fc1:churn:ABC"), SeedError::Seed(_)));
         assert!(matches!(err("fc1:churn:"), SeedError::Seed(_)));

@@ -7,7 +7,7 @@
 //! complete after the shutdown fan-out (I10); only Keep Alive refreshes the keep-alive deadline.
 
 use super::arena::{CtrlrH, ReqH};
-use super::ctrlr::MAX_AERS;
+use super::ctrlr::{CC_EN, MAX_AERS};
 use super::Target;
 use crate::wire::{feature, prop, status, Command, IdentifyController, IdentifyNamespace, Status};
 
@@ -19,16 +19,14 @@ impl Target {
         let Some(q) = self.qpairs.get(req.qpair) else {
             return;
         };
-        let (ctrlr, qid) = (q.ctrlr(), q.qid());
+        let (ctrlr, qid, fabrics) = (q.ctrlr(), q.qid(), req.is_fabrics());
         if let Command::Connect(_) = cmd {
-            let again = q.connect_received()
-                || q.outstanding()
-                    .iter()
-                    .any(|o| *o != r && self.reqs.get(*o).is_some_and(|o| o.is_connect()));
-            if ctrlr.is_some() || again {
-                self.complete_with(r, status::COMMAND_SEQUENCE_ERROR);
-            } else {
-                self.cmd_connect(r);
+            // `nvmf_ctrlr_process_fabrics_cmd`: with `qpair->ctrlr == NULL` the CONNECT
+            // handler runs (again, after a failed add or while a first CONNECT is parked);
+            // with a controller CONNECT is not an allowed fabrics command.
+            match ctrlr {
+                None => self.cmd_connect(r),
+                Some(_) => self.complete_with(r, status::INVALID_OPCODE),
             }
             return;
         }
@@ -36,12 +34,19 @@ impl Target {
             self.complete_with(r, status::COMMAND_SEQUENCE_ERROR);
             return;
         };
-        if qid != 0 && !req.is_fabrics() {
-            self.io_exec(r, c);
+        if qid != 0 && fabrics {
+            self.complete_with(r, status::INVALID_OPCODE);
+            return;
+        }
+        // `nvmf_ctrlr_process_{admin,io}_cmd`: CC.EN must be 1 (read unlocked from the I/O
+        // qpair's thread, as SPDK does); fabrics commands skip the check.
+        let enabled = self.ctrlrs.get(c).is_some_and(|c| c.cc() & CC_EN != 0);
+        if !fabrics && !enabled {
+            self.complete_with(r, status::COMMAND_SEQUENCE_ERROR);
             return;
         }
         if qid != 0 {
-            self.complete_with(r, status::INVALID_OPCODE);
+            self.io_exec(r, c);
             return;
         }
         if self
@@ -117,9 +122,8 @@ impl Target {
             return status::CONNECT_INVALID_PARAMETERS;
         };
         if fx.enabled {
-            let (subsys, cntlid) = ctrlr.key();
-            self.timers
-                .remove(&super::Timer::Association { subsys, cntlid });
+            let ctrlr = ctrlr.key();
+            self.timers.remove(&super::Timer::Association { ctrlr });
         }
         if fx.reset {
             self.ctrlr_start_reset_shn(c, false);
@@ -192,7 +196,7 @@ impl Target {
             oaes: 1 << 8,
             cntrltype: 1,
             aerl: (MAX_AERS - 1) as u8,
-            kas: 10,
+            kas: self.config.kas,
             sqes: 0x66,
             cqes: 0x44,
             maxcmd: self.config.max_queue_depth,
@@ -282,7 +286,7 @@ impl Target {
 
     fn set_features(&mut self, r: ReqH, c: CtrlrH, fid: u8, cdw11: u32) -> Status {
         let max_io = u32::from(self.config.max_io_qpairs_per_ctrlr.saturating_sub(1));
-        let min_kato = self.config.min_kato_ms;
+        let (min_kato, kas) = (self.config.min_kato_ms, self.config.kas);
         let now = self.now;
         let Some(ctrlr) = self.ctrlrs.get_mut(c) else {
             return status::INTERNAL_DEVICE_ERROR;
@@ -297,7 +301,7 @@ impl Target {
                 if cdw11 == 0 {
                     return status::KEEP_ALIVE_INVALID;
                 }
-                let kato = cdw11.div_ceil(100).saturating_mul(100).max(min_kato);
+                let kato = super::ctrlr::round_kato(cdw11, min_kato, kas);
                 ctrlr.set_kato(kato, now);
                 self.arm_keep_alive(c);
                 0

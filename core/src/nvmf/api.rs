@@ -192,14 +192,15 @@ pub struct EnabledEvent {
 /// Timers (pollers) of the model, keyed so they expire in a deterministic order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Timer {
-    /// Keep-alive poller of the controller with this cntlid in subsystem index `subsys`.
-    KeepAlive { subsys: u32, cntlid: u16 },
+    /// Keep-alive poller of the controller with this serial (controller pollers belong to
+    /// the controller object; serials are never reused, cntlids are).
+    KeepAlive { ctrlr: u64 },
     /// Association timer after CC reset/shutdown.
-    Association { subsys: u32, cntlid: u16 },
+    Association { ctrlr: u64 },
     /// 100 ms re-poll while a CC reset/shutdown waits for I/O qpairs.
-    CcRepoll { subsys: u32, cntlid: u16 },
-    /// 10 s CC timeout.
-    CcTimeout { subsys: u32, cntlid: u16 },
+    CcRepoll { ctrlr: u64 },
+    /// 10 s CC timeout (`nvmf_ctrlr_cc_timeout`).
+    CcTimeout { ctrlr: u64 },
     /// Retry-mode CONNECT re-poll (100 us, 1 s give-up) of the CONNECT on this connection.
     ConnectRetry { conn: ConnId },
     /// Duplicate-qid retry (1000 us).

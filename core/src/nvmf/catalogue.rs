@@ -6,7 +6,7 @@
 //! this list. With every switch off the core is the fixed SPDK and the checker must report
 //! nothing.
 
-use super::{ConnectParking, InvariantId};
+use super::{InvariantId, Spdk};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -28,8 +28,8 @@ pub struct CatalogueEntry {
     pub invariant: InvariantId,
     /// The violation site the core reports.
     pub site: &'static str,
-    /// The CONNECT park mode of the SPDK versions that had the bug's main window.
-    pub parking: ConnectParking,
+    /// The SPDK profile the bug lived in (its scenarios run in it).
+    pub spdk: Spdk,
     /// What the bug is, in SPDK's terms.
     pub summary: &'static str,
     /// The interleavings that reach it.
@@ -71,7 +71,7 @@ catalogue! {
         first_fixed: "v24.05",
         invariant: InvariantId::I1,
         site: "free_aer",
-        parking: ConnectParking::Retry,
+        spdk: Spdk::V24_01,
         summary: "nvmf_qpair_free_aer dereferences a NULL controller: every pre-CONNECT qpair \
                   has qid 0, so it 'is the admin queue', and the guard on qpair->ctrlr was \
                   missing",
@@ -81,6 +81,25 @@ catalogue! {
                  fails, sets qpair->ctrlr = NULL and sends the error completion; a disconnect \
                  on the PG runs first",
         scenarios: &["seed-3302", "seed-3302-ctrlr-add-fail"],
+    }
+    /// A namespace pause of an already PAUSED poll group skips the drain (SPDK #3738).
+    Spdk3738 {
+        name: "spdk-3738",
+        title: "a second namespace pause skips the drain",
+        fix_commit: "d123762feb9e247f05c1c5e42845ac8eb0899dc9",
+        issue: "https://github.com/spdk/spdk/issues/3738",
+        last_buggy: "v26.05",
+        first_fixed: "master",
+        invariant: InvariantId::I7,
+        site: "_nvmf_request_complete",
+        spdk: Spdk::V24_01,
+        summary: "a namespace pause of a subsystem already PAUSED returns at once (state-change \
+                  fast path and poll-group early return), so the namespace is removed with I/O \
+                  in flight and its counter is dropped under that I/O",
+        window: "I/O to ns 2 in flight; pause(ns 1) leaves the group PAUSED; a second remove \
+                 (pause(ns 2)) is queued behind it and completes without draining ns 2 (found \
+                 by a core test; no built-in scenario reaches it yet)",
+        scenarios: &[],
     }
 }
 

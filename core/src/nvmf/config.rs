@@ -1,20 +1,9 @@
-//! Static configuration: the target (poll groups, CONNECT parking mode, limits, timeouts), its
+//! Static configuration: the target (poll groups, SPDK profile, limits, timeouts), its
 //! subsystems and namespaces, and the set of catalogue bugs switched on (`BugSet`, empty = the
 //! fixed SPDK). Pure data; nothing here changes while the target runs.
 
-use super::{BugSet, Trid};
+use super::{BugSet, Spdk, Trid};
 use serde::{Deserialize, Serialize};
-
-/// What an admin CONNECT does when its subsystem is not ACTIVE.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-pub enum ConnectParking {
-    /// v21.07-v24.01: stays on `qpair.outstanding` (ctrlr None, qid 0), re-polled every 100 us
-    /// for up to 1 s, then CONTROLLER_BUSY.
-    Retry,
-    /// HEAD: moved to `sgroup.queued`, replayed on resume.
-    #[default]
-    Queue,
-}
 
 /// A RAM-backed namespace.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -62,11 +51,16 @@ impl SubsystemConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TargetConfig {
     pub poll_groups: u16,
-    pub parking: ConnectParking,
+    /// The SPDK version modelled (every version-dependent behaviour at once).
+    pub spdk: Spdk,
     pub bugs: BugSet,
     /// Transport listeners opened at start (subsystem listeners are added to these).
     pub listeners: Vec<Trid>,
     pub subsystems: Vec<SubsystemConfig>,
+    /// Keep-alive granularity in 100 ms units (SPDK transport option `kas`, default 100):
+    /// KATO values are rounded up to whole units. A `min_kato_ms` below 10 s needs a smaller
+    /// `kas`, as in SPDK.
+    pub kas: u16,
     /// Minimum keep-alive timeout (SPDK default 10000 ms).
     pub min_kato_ms: u32,
     /// Maximum queue depth (CAP.MQES + 1).
@@ -87,10 +81,11 @@ impl Default for TargetConfig {
     fn default() -> Self {
         TargetConfig {
             poll_groups: 2,
-            parking: ConnectParking::Queue,
+            spdk: Spdk::Master,
             bugs: BugSet::default(),
             listeners: Vec::new(),
             subsystems: Vec::new(),
+            kas: 100,
             min_kato_ms: 10_000,
             max_queue_depth: 128,
             max_io_qpairs_per_ctrlr: 127,

@@ -1,7 +1,7 @@
 //! CONNECT, hop by hop (`nvmf_ctrlr_cmd_connect`, `_nvmf_ctrlr_connect`,
 //! `_nvmf_subsystem_add_ctrlr`, `_nvmf_ctrlr_add_admin_qpair`, `_nvmf_ctrlr_add_io_qpair`,
 //! `nvmf_ctrlr_add_io_qpair`, `nvmf_ctrlr_send_connect_rsp`), with both park modes for a
-//! subsystem that is not ACTIVE (`ConnectParking::Retry`, v21.07-v24.01; `Queue`, HEAD).
+//! subsystem that is not ACTIVE (retry poller in the v24.01 profile, `sgroup->queued` in master).
 //!
 //! Invariants kept: every CONNECT gets exactly one response (I8) unless its qpair dies first;
 //! a check made before a thread hop is re-validated after it; the cntlid comes from the
@@ -15,7 +15,7 @@ use super::request::Phase;
 use super::state::QpairState;
 use super::state::SubState;
 use super::thread::Msg;
-use super::{ConnId, ConnectParking, Mark, Target, ThreadId, Timer};
+use super::{ConnId, Mark, Target, ThreadId, Timer};
 use crate::time::{Duration, Instant};
 use crate::wire::{status, Command, Connect, ConnectData, Status};
 
@@ -79,7 +79,7 @@ impl Target {
     /// (stays on `outstanding`, up to 1 s, then CONTROLLER_BUSY) or `sgroup->queued`.
     fn park_connect(&mut self, r: ReqH, s: SubsysH, state: SubState) {
         let now = self.now;
-        let retry = self.config.parking == ConnectParking::Retry;
+        let retry = self.config.spdk.retry_parking();
         let Some(req) = self.live(r, "nvmf_ctrlr_cmd_connect") else {
             return;
         };
@@ -211,13 +211,10 @@ impl Target {
         };
         let (qh, pg) = (req.qpair, req.pg);
         let listener = self.qpairs.get(qh).map(|q| q.trid().clone());
-        let kato_ms = match cmd.kato_ms {
-            0 => 0,
-            k if k <= min_kato => min_kato,
-            // C arithmetic (`spdk_divide_round_up(kato, 100) * 100`, uint32_t): wraps, no trap.
-            k => k.div_ceil(100).wrapping_mul(100),
-        };
+        let kato_ms = super::ctrlr::round_kato(cmd.kato_ms, min_kato, self.config.kas);
+        let serial = self.history.ctrlrs_created + 1;
         let ctrlr = Ctrlr::new(NewCtrlr {
+            serial,
             subsys: s,
             thread: ThreadId::PollGroup(pg),
             kato_ms,
@@ -231,6 +228,7 @@ impl Target {
         }
         let c = self.ctrlrs.insert(ctrlr);
         self.history.ctrlrs_created += 1;
+        self.ctrlr_keys.insert(serial, c);
         if let Some(q) = self.qpairs.get_mut(qh) {
             q.set_ctrlr(Some(c));
         }
@@ -251,7 +249,9 @@ impl Target {
             return;
         };
         let Some(cntlid) = sub.add_ctrlr(c) else {
-            self.ctrlrs.remove(c);
+            if let Some(gone) = self.ctrlrs.remove(c) {
+                self.ctrlr_keys.remove(&gone.key());
+            }
             self.history.ctrlrs_destroyed += 1;
             let qh = self.reqs.get(r).map(|req| req.qpair);
             if let Some(q) = qh.and_then(|q| self.qpairs.get_mut(q)) {
@@ -266,7 +266,6 @@ impl Target {
         };
         ctrlr.assign_cntlid(cntlid);
         let thread = ctrlr.thread();
-        self.ctrlr_keys.insert((s.idx, cntlid), c);
         self.mark(Mark::CtrlrCreated, format!("cntlid={cntlid}"));
         self.send_msg(thread, Msg::CtrlrAddAdminQpair { req: r, ctrlr: c });
     }
@@ -289,7 +288,7 @@ impl Target {
         };
         req.rsp.cdw0 = u32::from(cntlid);
         let pg = req.pg;
-        self.send_msg(ThreadId::PollGroup(pg), Msg::SendConnectRsp { req: r });
+        self.connect_rsp(pg, r);
     }
 
     /// `_nvmf_ctrlr_add_io_qpair` (subsystem thread): find the controller by cntlid, reject
@@ -338,7 +337,7 @@ impl Target {
         let Some(req) = self.live(r, "nvmf_ctrlr_add_io_qpair") else {
             return;
         };
-        let (qh, pg) = (req.qpair, req.pg);
+        let qh = req.qpair;
         let Some(q) = self.live(qh, "nvmf_ctrlr_add_io_qpair") else {
             return;
         };
@@ -348,26 +347,72 @@ impl Target {
             return;
         };
         let enabled = ctrlr.cc() & super::ctrlr::CC_EN != 0;
-        let bad = ctrlr.in_destruct() || qid > max_io || ctrlr.qpair_mask().contains(&qid);
+        let in_destruct = ctrlr.in_destruct();
         let admin_ok = ctrlr
             .admin_qpair()
             .and_then(|a| self.qpairs.get(a))
             .is_some_and(|a| a.state().is_active());
-        if !enabled || !admin_ok {
-            self.mark(Mark::IoConnectRejected, format!("{r}"));
-            self.complete_with(r, status::COMMAND_SEQUENCE_ERROR);
-            return;
-        }
-        if bad {
+        // SPDK_NVMF_INVALID_CONNECT_CMD(rsp, qid) for a destructing or disabled controller or
+        // an inactive admin qpair; INVALID_QUEUE_IDENTIFIER past the mask's capacity.
+        if in_destruct || !enabled || !admin_ok {
             self.io_connect_reject(r, invalid_param(42, false));
             return;
         }
-        let Some(ctrlr) = self.live(c, "nvmf_ctrlr_add_io_qpair") else {
+        if qid > max_io {
+            self.io_connect_reject_qid(r);
+            return;
+        }
+        self.ctrlr_add_qpair(r, c);
+    }
+
+    /// `nvmf_ctrlr_add_qpair` (master) / `ctrlr_add_qpair_and_send_rsp` (v24.01) for an I/O
+    /// qpair, on the controller thread: a qid still in the mask parks the request in
+    /// `qpair->connect_req` with `qpair->ctrlr` set and a 1000 us poller (the old qpair may be
+    /// going away); found again on the retry, INVALID_QUEUE_IDENTIFIER.
+    fn ctrlr_add_qpair(&mut self, r: ReqH, c: CtrlrH) {
+        let site = "nvmf_ctrlr_add_qpair";
+        let Some(req) = self.live(r, site) else {
+            return;
+        };
+        let (qh, pg, conn) = (req.qpair, req.pg, req.conn);
+        let Some(q) = self.live(qh, site) else {
+            return;
+        };
+        let (qid, waiting) = (q.qid(), q.connect_req().is_some());
+        let Some(ctrlr) = self.live(c, site) else {
+            return;
+        };
+        let (duplicate, no_admin) = (
+            ctrlr.qpair_mask().contains(&qid),
+            ctrlr.admin_qpair().is_none(),
+        );
+        if no_admin && self.config.spdk == super::Spdk::Master {
+            self.clear_connect_req(qh);
+            self.io_connect_reject(r, invalid_param(42, false));
+            return;
+        }
+        if duplicate && waiting {
+            self.clear_connect_req(qh);
+            self.io_connect_reject_qid(r);
+            return;
+        }
+        if duplicate {
+            if let Some(q) = self.qpairs.get_mut(qh) {
+                q.set_connect_req(Some(r));
+                q.set_ctrlr(Some(c));
+            }
+            self.wake(ThreadId::PollGroup(pg));
+            let at = self.now + Duration::from_micros(1000);
+            self.timers.insert(Timer::QidRetry { conn }, at);
+            return;
+        }
+        let Some(ctrlr) = self.live(c, site) else {
             return;
         };
         ctrlr.add_io_qpair(qid);
         let cntlid = ctrlr.cntlid();
         if let Some(q) = self.qpairs.get_mut(qh) {
+            q.set_connect_req(None);
             q.set_ctrlr(Some(c));
         }
         self.wake(ThreadId::PollGroup(pg));
@@ -378,7 +423,57 @@ impl Target {
             Mark::IoConnectAccepted,
             format!("cntlid={cntlid} qid={qid}"),
         );
-        self.send_msg(ThreadId::PollGroup(pg), Msg::SendConnectRsp { req: r });
+        self.connect_rsp(pg, r);
+    }
+
+    /// The error path of a duplicate qid: `connect_req = NULL; qpair->ctrlr = NULL`.
+    fn clear_connect_req(&mut self, qh: super::arena::QpairH) {
+        if let Some(q) = self.qpairs.get_mut(qh) {
+            q.set_connect_req(None);
+            q.set_ctrlr(None);
+        }
+        if let Some(pg) = self.qpairs.get(qh).map(Qpair::pg) {
+            self.wake(ThreadId::PollGroup(pg));
+        }
+    }
+
+    /// `_retry_qid_check` (controller thread poller): add the qpair again.
+    pub(super) fn qid_retry(&mut self, conn: ConnId) {
+        let Some(qh) = self.conns.get(&conn).copied() else {
+            return;
+        };
+        let Some(q) = self.qpairs.get(qh) else { return };
+        let (Some(r), Some(c)) = (q.connect_req(), q.ctrlr()) else {
+            return;
+        };
+        let Some(thread) = self.live(c, "_retry_qid_check").map(|c| c.thread()) else {
+            return;
+        };
+        self.current = thread;
+        self.ctrlr_add_qpair(r, c);
+    }
+
+    fn io_connect_reject_qid(&mut self, r: ReqH) {
+        self.mark(Mark::IoConnectRejected, format!("{r}"));
+        self.complete_with(r, status::INVALID_QUEUE_IDENTIFIER);
+    }
+
+    /// The CONNECT response from the controller thread: master sends
+    /// `nvmf_ctrlr_send_connect_rsp` to the qpair's group; v24.01 completes it right here
+    /// (`spdk_nvmf_request_complete` hops to the group).
+    fn connect_rsp(&mut self, pg: u16, r: ReqH) {
+        if self.config.spdk.connect_rsp_on_qpair_group() {
+            self.send_msg(ThreadId::PollGroup(pg), Msg::SendConnectRsp { req: r });
+            return;
+        }
+        let label = self
+            .reqs
+            .get(r)
+            .and_then(|req| self.qpairs.get(req.qpair))
+            .map(Qpair::label)
+            .unwrap_or_default();
+        self.mark(Mark::ConnectResponded, label);
+        self.complete_with(r, status::SUCCESS);
     }
 
     /// `nvmf_ctrlr_send_connect_rsp` (PG): ENABLED if still CONNECTING (a qpair disconnected

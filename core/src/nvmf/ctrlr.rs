@@ -24,6 +24,18 @@ pub const CSTS_CFS: u32 = 1 << 1;
 pub const CSTS_SHST_COMPLETE: u32 = 2 << 2;
 /// CC bits.
 pub const CC_EN: u32 = 1;
+/// AEC bit 8: namespace attribute notices.
+pub const AEC_NS_ATTR: u32 = 1 << 8;
+/// SPDK's KATO rounding at CONNECT and Set Features: at least `min_kato`, else rounded up to
+/// whole KAS units of `kas` x 100 ms (C `uint32_t` arithmetic: wraps, never traps). 0 stays 0.
+pub fn round_kato(kato_ms: u32, min_kato: u32, kas: u16) -> u32 {
+    let unit = u32::from(kas.max(1)) * 100;
+    match kato_ms {
+        0 => 0,
+        k if k <= min_kato => min_kato,
+        k => k.div_ceil(unit).wrapping_mul(unit),
+    }
+}
 pub const CC_SHN_SHIFT: u32 = 14;
 
 /// A controller: the only writer of its registers (CC/CSTS), its qpair mask, its AERs and
@@ -57,6 +69,8 @@ pub struct Ctrlr {
     listener: Option<Trid>,
     /// In `subsystem->ctrlrs` (set on the subsystem thread).
     added: bool,
+    /// Never reused (unlike the cntlid): the key of this controller's pollers.
+    serial: u64,
 }
 
 /// What a CC write (`nvmf_prop_set_cc`) asks the target to do after the registers changed.
@@ -74,6 +88,8 @@ pub struct CcEffects {
 
 /// The identity a new controller is created with (`nvmf_ctrlr_create`).
 pub struct NewCtrlr {
+    /// A number no other controller of this target ever had (its pollers' key).
+    pub serial: u64,
     pub subsys: SubsysH,
     pub thread: ThreadId,
     pub kato_ms: u32,
@@ -100,7 +116,8 @@ impl Ctrlr {
             last_keep_alive: n.now,
             cc: 0,
             csts: 0,
-            aec: 0,
+            // `nvmf_ctrlr_create`: namespace attribute notices are on from the start.
+            aec: AEC_NS_ATTR,
             in_destruct: false,
             disconnect_in_progress: false,
             disconnect_is_shn: false,
@@ -109,12 +126,14 @@ impl Ctrlr {
             hostid: n.hostid,
             listener: n.listener,
             added: false,
+            serial: n.serial,
         }
     }
 
-    /// The `Timer` key prefix of this controller.
-    pub fn key(&self) -> (u32, u16) {
-        (self.subsys.idx, self.cntlid)
+    /// The key of this controller's pollers (`Timer::KeepAlive { ctrlr }`, ...): they belong
+    /// to this object, so a later controller reusing its cntlid never shares them.
+    pub fn key(&self) -> u64 {
+        self.serial
     }
 
     pub fn subsys(&self) -> SubsysH {
@@ -213,14 +232,10 @@ impl Ctrlr {
         self.qpair_mask.insert(qid);
     }
 
-    /// `_nvmf_transport_qpair_fini_complete`: `ctrlr->admin_qpair = NULL` if it is `q`.
-    /// Returns whether it was.
-    pub fn clear_admin_qpair(&mut self, q: QpairH) -> bool {
-        if self.admin_qpair != Some(q) {
-            return false;
-        }
+    /// `_nvmf_transport_qpair_fini_complete` of any qid 0 qpair of this controller:
+    /// `ctrlr->admin_qpair = NULL` (SPDK does not compare the pointer).
+    pub fn clear_admin_qpair(&mut self) {
         self.admin_qpair = None;
-        true
     }
 
     /// `_nvmf_ctrlr_free_from_qpair`: clears the qid bit; returns whether the mask is empty.
@@ -342,9 +357,9 @@ impl Ctrlr {
         Ok(())
     }
 
-    /// The oldest stored AER.
+    /// The most recent stored AER (`ctrlr->aer_req[--ctrlr->nr_aer_reqs]`).
     pub fn take_aer(&mut self) -> Option<ReqH> {
-        (!self.aer.is_empty()).then(|| self.aer.remove(0))
+        self.aer.pop()
     }
 
     /// Every stored AER (`nvmf_qpair_free_aer`, controller free).
@@ -448,10 +463,10 @@ impl Target {
         self.mark(Mark::CtrlrDestroyed, format!("cntlid={}", c.cntlid()));
     }
 
-    fn stop_ctrlr_timers(&mut self, (subsys, cntlid): (u32, u16)) {
-        self.timers.remove(&Timer::KeepAlive { subsys, cntlid });
-        self.timers.remove(&Timer::Association { subsys, cntlid });
-        self.timers.remove(&Timer::CcRepoll { subsys, cntlid });
-        self.timers.remove(&Timer::CcTimeout { subsys, cntlid });
+    fn stop_ctrlr_timers(&mut self, ctrlr: u64) {
+        self.timers.remove(&Timer::KeepAlive { ctrlr });
+        self.timers.remove(&Timer::Association { ctrlr });
+        self.timers.remove(&Timer::CcRepoll { ctrlr });
+        self.timers.remove(&Timer::CcTimeout { ctrlr });
     }
 }

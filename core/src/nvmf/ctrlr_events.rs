@@ -10,7 +10,7 @@
 use super::arena::{CtrlrH, QpairH, ReqH};
 use super::ctrlr::CSTS_CFS;
 use super::thread::FanKind;
-use super::{Mark, Target, Timer};
+use super::{InvariantId, Mark, Target, Timer};
 use crate::time::Duration;
 use crate::wire::AsyncEvent;
 
@@ -19,8 +19,8 @@ impl Target {
     /// `last_keep_alive + kato`.
     pub(super) fn arm_keep_alive(&mut self, h: CtrlrH) {
         let Some(c) = self.ctrlrs.get(h) else { return };
-        let (subsys, cntlid) = c.key();
-        let timer = Timer::KeepAlive { subsys, cntlid };
+        let ctrlr = c.key();
+        let timer = Timer::KeepAlive { ctrlr };
         if c.kato_ms() == 0 || c.csts() & CSTS_CFS != 0 {
             self.timers.remove(&timer);
             return;
@@ -78,16 +78,14 @@ impl Target {
             return;
         };
         c.begin_reset_shn(shn, now + Duration::from_millis(12_500));
-        let (subsys, cntlid) = c.key();
-        self.timers.insert(
-            Timer::CcTimeout { subsys, cntlid },
-            now + Duration::from_secs(10),
-        );
+        let ctrlr = c.key();
+        self.timers
+            .insert(Timer::CcTimeout { ctrlr }, now + Duration::from_secs(10));
         if shn {
-            self.timers.remove(&Timer::KeepAlive { subsys, cntlid });
+            self.timers.remove(&Timer::KeepAlive { ctrlr });
         }
         let mark = if shn { Mark::CcShutdown } else { Mark::CcReset };
-        self.mark(mark, format!("cntlid={cntlid}"));
+        self.mark(mark, format!("ctrlr={ctrlr}"));
         self.for_each_channel(FanKind::CtrlrDisconnect {
             ctrlr: h,
             io_only: true,
@@ -103,12 +101,12 @@ impl Target {
         let Some(c) = self.ctrlr_on_thread(h, "_nvmf_ctrlr_cc_reset_shn_done") else {
             return;
         };
-        let (subsys, cntlid) = c.key();
+        let ctrlr = c.key();
         if c.qpair_mask().len() > 1 {
             if c.reset_shn_may_wait(now) {
                 let at = now + Duration::from_millis(100);
-                self.timers.insert(Timer::CcRepoll { subsys, cntlid }, at);
-                self.mark(Mark::CcRepolled, format!("cntlid={cntlid}"));
+                self.timers.insert(Timer::CcRepoll { ctrlr }, at);
+                self.mark(Mark::CcRepolled, format!("ctrlr={ctrlr}"));
                 return;
             }
             c.fail();
@@ -116,11 +114,10 @@ impl Target {
         c.finish_reset_shn();
         let thread = c.thread();
         self.wake(thread);
-        self.timers.remove(&Timer::CcTimeout { subsys, cntlid });
+        self.timers.remove(&Timer::CcTimeout { ctrlr });
         if assoc > 0 {
             let at = now + Duration::from_millis(u64::from(assoc));
-            self.timers
-                .insert(Timer::Association { subsys, cntlid }, at);
+            self.timers.insert(Timer::Association { ctrlr }, at);
         }
     }
 
@@ -146,7 +143,7 @@ impl Target {
         let Some(c) = self.ctrlr_on_thread(h, "nvmf_ctrlr_async_event_ns_notice") else {
             return;
         };
-        if ev == AsyncEvent::NAMESPACE_CHANGED && c.aec() & (1 << 8) == 0 {
+        if ev == AsyncEvent::NAMESPACE_CHANGED && c.aec() & super::ctrlr::AEC_NS_ATTR == 0 {
             return;
         }
         let cdw0 = ev.to_cdw0();
@@ -171,7 +168,7 @@ impl Target {
     }
 
     /// Handles a controller timer (keep-alive, association, CC re-poll, CC timeout).
-    pub(super) fn fire_ctrlr_timer(&mut self, timer: Timer, key: (u32, u16)) {
+    pub(super) fn fire_ctrlr_timer(&mut self, timer: Timer, key: u64) {
         let Some(h) = self.ctrlr_keys.get(&key).copied() else {
             return;
         };
@@ -183,7 +180,38 @@ impl Target {
             Timer::KeepAlive { .. } => self.keep_alive_poll(h),
             Timer::Association { .. } => self.association_remove(h),
             Timer::CcRepoll { .. } => self.cc_reset_shn_done(h),
+            Timer::CcTimeout { .. } => self.cc_timeout(h),
             _ => {}
+        }
+    }
+
+    /// `nvmf_ctrlr_cc_timeout` (ctrlr thread): with no admin qpair only a notice; else the
+    /// admin qpair's poll group (`assert(group != NULL)`) resets every namespace's bdev
+    /// through its channel there (RAM namespaces complete the reset at once).
+    fn cc_timeout(&mut self, h: CtrlrH) {
+        let site = "nvmf_ctrlr_cc_timeout";
+        let Some(c) = self.ctrlr_on_thread(h, site) else {
+            return;
+        };
+        let (admin, s) = (c.admin_qpair(), c.subsys());
+        let Some(admin) = admin else {
+            return;
+        };
+        let Some(q) = self.live(admin, site) else {
+            return;
+        };
+        let (pg, label) = (q.pg(), q.label());
+        if !self.pgs[usize::from(pg)].qpairs().contains(&admin) {
+            let detail = "admin qpair has no poll group (qpair->group NULL)";
+            self.crash_on(InvariantId::NoDanglingReference, site, vec![label], detail);
+            return;
+        }
+        let nsids: Vec<u32> = match self.live(s, site) {
+            Some(sub) => sub.namespaces().map(|n| n.cfg.nsid).collect(),
+            None => return,
+        };
+        for nsid in nsids {
+            self.mark(Mark::CcTimeoutReset, format!("{h} nsid={nsid}"));
         }
     }
 }

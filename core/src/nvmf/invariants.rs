@@ -22,6 +22,8 @@ pub struct History {
     pub requests_freed: u64,
     pub responses_sent: u64,
     pub fanouts_done: u64,
+    /// Requests dropped without an answer while their qpair was active (liveness).
+    pub lost_answers: Vec<String>,
 }
 
 fn violation(invariant: InvariantId, site: &str, handles: Vec<String>, detail: &str) -> Violation {
@@ -116,7 +118,13 @@ fn check_i3_masks(t: &Target) -> Result<(), Violation> {
         let Some(c) = q.ctrlr().and_then(|c| t.ctrlrs.get(c)) else {
             continue;
         };
-        if q.state() == QpairState::Enabled && !c.qpair_mask().contains(&q.qid()) {
+        // v24.01 qpairs are ENABLED (ACTIVE) before CONNECT: only a finished CONNECT owes
+        // the mask bit.
+        let connecting = q.connect_req().is_some()
+            || q.outstanding()
+                .iter()
+                .any(|r| t.reqs.get(*r).is_some_and(|r| r.is_connect()));
+        if q.state() == QpairState::Enabled && !connecting && !c.qpair_mask().contains(&q.qid()) {
             return Err(violation(
                 InvariantId::CtrlrDestroyedOnce,
                 "ctrlr->qpair_mask",
@@ -259,8 +267,14 @@ fn stuck_work(t: &Target, stuck: &mut Vec<String>) {
             ));
         }
     }
+    stuck.extend(t.history.lost_answers.iter().cloned());
     for (h, r) in t.reqs.iter() {
-        if r.is_connect() {
+        if r.phase == Phase::Queued && !r.is_connect() {
+            stuck.push(format!(
+                "request {h} on conn {} queued, never answered",
+                r.conn.0
+            ));
+        } else if r.is_connect() {
             stuck.push(format!(
                 "CONNECT on conn {} unanswered ({h}, {:?})",
                 r.conn.0, r.phase

@@ -87,9 +87,50 @@ impl Target {
         });
     }
 
+    /// `nvmf_stop_listen_disconnect_qpairs` for fan-out `fan` on its poll group. v24.01
+    /// re-sends itself while it found a matching qpair (parked until the group's qpairs
+    /// change, see `thread::park_msg`); master continues the fan-out at once.
+    pub(super) fn stop_listen_visit(&mut self, fan: u64) {
+        let Some(f) = self.fanouts.get(&fan) else {
+            return;
+        };
+        let pg = f.pg;
+        let FanKind::StopListen { trid, filter, .. } = f.kind.clone() else {
+            return;
+        };
+        let found = self.stop_listen_on_pg(pg, &trid, filter);
+        if !found || !self.config.spdk.stop_listen_repolls() {
+            self.channel_continue(fan);
+            return;
+        }
+        let msg = Msg::StopListenRepoll { fan };
+        let thread = ThreadId::PollGroup(pg);
+        if self.stop_listen_on_pg_matches(pg, &trid, filter) {
+            self.park_msg(thread, msg);
+        } else {
+            self.send_msg(thread, msg);
+        }
+    }
+
+    /// Whether a qpair on `trid` matching the filter is still on the group.
+    fn stop_listen_on_pg_matches(&self, pg: u16, trid: &Trid, filter: Option<SubsysH>) -> bool {
+        self.pgs[usize::from(pg)].qpairs().iter().any(|qh| {
+            self.qpairs
+                .get(*qh)
+                .is_some_and(|q| q.trid() == trid && self.qpair_matches_filter(q, filter))
+        })
+    }
+
     /// `nvmf_stop_listen_disconnect_qpairs` on one poll group: walks `group->qpairs` (any
-    /// state) and disconnects those on `trid` that match the filter.
-    pub(super) fn stop_listen_on_pg(&mut self, pg: u16, trid: &Trid, filter: Option<SubsysH>) {
+    /// state) and disconnects those on `trid` that match the filter. Returns whether any
+    /// matched (v24.01's `qpair_found`).
+    pub(super) fn stop_listen_on_pg(
+        &mut self,
+        pg: u16,
+        trid: &Trid,
+        filter: Option<SubsysH>,
+    ) -> bool {
+        let mut found = false;
         let qpairs = self.pgs[usize::from(pg)].qpairs().to_vec();
         for qh in qpairs {
             let Some(q) = self.qpairs.get(qh) else {
@@ -99,7 +140,7 @@ impl Target {
                     vec![format!("{qh}")],
                     "freed qpair on group->qpairs",
                 );
-                return;
+                return false;
             };
             if q.trid() != trid {
                 continue;
@@ -110,9 +151,11 @@ impl Target {
                 self.mark(Mark::StopListenMetQpairWithoutCtrlr, d);
             }
             if matches {
+                found = true;
                 self.qpair_disconnect(qh);
             }
         }
+        found
     }
 
     /// The stop_listen filter: no subsystem, or the qpair's controller is in it (a qpair with

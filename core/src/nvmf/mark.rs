@@ -54,6 +54,8 @@ pub enum Mark {
     PeerClosed,
     /// A CC reset/shutdown re-polled because I/O qpairs were still alive.
     CcRepolled,
+    /// `nvmf_ctrlr_cc_timeout` reset a namespace through the admin qpair's poll group.
+    CcTimeoutReset,
 }
 
 impl Mark {
@@ -109,6 +111,7 @@ pub fn mark_name(m: Mark) -> &'static str {
         Mark::AenCompleted => "aen_completed",
         Mark::PeerClosed => "peer_closed",
         Mark::CcRepolled => "cc_repolled",
+        Mark::CcTimeoutReset => "cc_timeout_reset",
     }
 }
 
@@ -152,4 +155,5 @@ pub static ALL_MARKS: &[Mark] = &[
     Mark::AenCompleted,
     Mark::PeerClosed,
     Mark::CcRepolled,
+    Mark::CcTimeoutReset,
 ];

@@ -36,6 +36,7 @@ mod log_page;
 mod mark;
 mod multipath;
 mod poll_group;
+mod profile;
 mod qpair;
 mod request;
 mod rpc;
@@ -60,11 +61,12 @@ pub use api::{
 };
 use arena::{Arena, CtrlrH, QpairH, ReqH, SubsysH};
 pub use catalogue::{catalogue, BugId, BugSet, CatalogueEntry};
-pub use config::{ConnectParking, NamespaceConfig, SubsystemConfig, TargetConfig};
+pub use config::{NamespaceConfig, SubsystemConfig, TargetConfig};
 use ctrlr::Ctrlr;
 use listener::Listener;
 pub use mark::Mark;
 use poll_group::PollGroup;
+pub use profile::{Spdk, MASTER_COMMIT};
 use qpair::Qpair;
 use request::Request;
 pub use state::{QpairState, SubState};
@@ -164,7 +166,7 @@ pub struct Target {
     next_device_io: u64,
     /// (subsystem index, cntlid) -> controller, for timers.
     #[serde(serialize_with = "arena::ser_pairs")]
-    ctrlr_keys: BTreeMap<(u32, u16), CtrlrH>,
+    ctrlr_keys: BTreeMap<u64, CtrlrH>,
     /// Round-robin cursor of the acceptor.
     next_pg: u16,
     rpcs_pending: BTreeSet<RpcId>,

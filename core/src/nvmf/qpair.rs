@@ -35,6 +35,8 @@ pub struct Qpair {
     disconnect_started: bool,
     /// `qpair->outstanding`: requests admitted and not completed or freed.
     outstanding: Vec<ReqH>,
+    /// `qpair->connect_req`: an I/O CONNECT waiting on the duplicate-qid retry poller.
+    connect_req: Option<ReqH>,
     tcp: TcpConn,
 }
 
@@ -51,6 +53,7 @@ impl Qpair {
             connect_received: false,
             disconnect_started: false,
             outstanding: Vec::new(),
+            connect_req: None,
             tcp: TcpConn::new(config),
         }
     }
@@ -89,10 +92,6 @@ impl Qpair {
         self.sqsize
     }
 
-    pub fn connect_received(&self) -> bool {
-        self.connect_received
-    }
-
     pub fn disconnect_started(&self) -> bool {
         self.disconnect_started
     }
@@ -123,10 +122,16 @@ impl Qpair {
         Ok(())
     }
 
-    /// `spdk_nvmf_poll_group_add`: CONNECTING, no controller, not disconnecting; returns the
-    /// bytes that arrived before the group saw the qpair.
-    pub fn enter_poll_group(&mut self) -> Result<Vec<u8>, IllegalTransition> {
-        self.set_state(QpairState::Connecting)?;
+    /// `spdk_nvmf_poll_group_add`: CONNECTING (master) or ACTIVE at once (v24.01, `gate`
+    /// false), no controller, not disconnecting; returns the bytes that arrived before the
+    /// group saw the qpair.
+    pub fn enter_poll_group(&mut self, gate: bool) -> Result<Vec<u8>, IllegalTransition> {
+        let state = if gate {
+            QpairState::Connecting
+        } else {
+            QpairState::Enabled
+        };
+        self.set_state(state)?;
         self.ctrlr = None;
         self.disconnect_started = false;
         Ok(std::mem::take(&mut self.tcp.rx_pending))
@@ -134,16 +139,23 @@ impl Qpair {
 
     /// `qpair->ctrlr = ctrlr` (CONNECT hops write it from the poll group, the subsystem thread
     /// and the controller thread, as SPDK does).
+    pub fn connect_req(&self) -> Option<ReqH> {
+        self.connect_req
+    }
+
+    /// Sets or clears `qpair->connect_req` (the duplicate-qid retry's request).
+    pub fn set_connect_req(&mut self, r: Option<ReqH>) {
+        self.connect_req = r;
+    }
+
     pub fn set_ctrlr(&mut self, ctrlr: Option<CtrlrH>) {
         self.ctrlr = ctrlr;
     }
 
-    /// `_nvmf_ctrlr_connect`: the CONNECT's qid and sqsize; `connect_received = true`.
+    /// `_nvmf_ctrlr_connect`: the CONNECT's qid and sqsize; `connect_received = true`. SPDK
+    /// runs this again for a second CONNECT while `qpair->ctrlr` is NULL (after a failed add
+    /// or while the first is parked).
     pub fn connect_received_for(&mut self, qid: u16, sqsize: u16) {
-        debug_assert!(
-            !self.connect_received,
-            "nvmf_ctrlr_cmd_connect: a qpair takes one CONNECT (qpair->connect_received)"
-        );
         self.qid = qid;
         self.sqsize = sqsize;
         self.connect_received = true;
@@ -206,10 +218,11 @@ impl Target {
         ) {
             return;
         }
+        let gate = self.config.spdk.connecting_gate();
         let Some(q) = self.qpairs.get_mut(h) else {
             return;
         };
-        let pending = match q.enter_poll_group() {
+        let pending = match q.enter_poll_group(gate) {
             Ok(pending) => pending,
             Err(e) => {
                 let (label, detail) = (q.label(), format!("{:?} -> {:?}", e.from, e.to));
@@ -433,15 +446,12 @@ impl Target {
             return;
         };
         let thread = ctrlr.thread();
-        if qid == 0
-            && ctrlr.clear_admin_qpair(h)
-            && !self.assert_thread(
-                thread,
-                "_nvmf_transport_qpair_fini_complete",
-                format!("{c}"),
-            )
-        {
-            return;
+        if qid == 0 {
+            ctrlr.clear_admin_qpair();
+            let site = "_nvmf_transport_qpair_fini_complete";
+            if !self.assert_thread(thread, site, format!("{c} {h}")) {
+                return;
+            }
         }
         self.send_msg(thread, Msg::CtrlrFreeFromQpair { ctrlr: c, qid });
     }

@@ -164,10 +164,13 @@ impl Target {
             return;
         };
         q.push_outstanding(r);
+        // master: `nvmf_check_qpair_active`; v24.01 checks the qpair state only when the
+        // request found an sgroup (inside `nvmf_check_subsystem_active`).
+        let checked = self.config.spdk.connecting_gate() || sgroup.is_some();
         let admitted = match q.state() {
             QpairState::Connecting => is_connect,
             QpairState::Enabled => true,
-            _ => false,
+            _ => !checked,
         };
         if !admitted {
             self.complete_with(r, crate::wire::status::COMMAND_SEQUENCE_ERROR);
@@ -191,8 +194,10 @@ impl Target {
         let (pg, qh) = (usize::from(req.pg), req.qpair);
         let sg = self.pgs[pg].sgroup_mut(s);
         let ns_state = io_nsid.map(|n| sg.ns_state(n));
+        // Admin and fabrics commands are gated on the group's state, I/O on its namespace's
+        // state only (`nvmf_check_subsystem_active`).
         let counted = match ns_state {
-            _ if sg.state() != SubState::Active => None,
+            None if sg.state() != SubState::Active => None,
             None => {
                 sg.admit_mgmt();
                 Some(Counted::Mgmt(s))
@@ -298,6 +303,21 @@ impl Target {
         self.qpair_request_cleanup(qh);
     }
 
+    /// A request dropped without an answer while its qpair is still active (SPDK frees or
+    /// forgets it): freed here, and remembered so the liveness report names the lost answer.
+    pub(super) fn request_lost(&mut self, r: ReqH, site: &str) {
+        let Some(req) = self.reqs.get(r) else { return };
+        let alive = self
+            .qpairs
+            .get(req.qpair)
+            .is_some_and(|q| q.state().is_active());
+        if alive {
+            let line = format!("request {r} on conn {} never answered ({site})", req.conn.0);
+            self.history.lost_answers.push(line);
+        }
+        self.request_free(r);
+    }
+
     /// `spdk_nvmf_request_free`: the request ends without a completion to the host.
     pub(super) fn request_free(&mut self, r: ReqH) {
         if self.live(r, "spdk_nvmf_request_free").is_none() {
@@ -351,7 +371,9 @@ impl Target {
         let Some(q) = self.qpairs.get(req.qpair) else {
             return;
         };
-        if q.tcp().dead || q.tcp().closed {
+        // `nvmf_tcp_req_process`: a request of a qpair that is no longer active goes to
+        // COMPLETED without a response PDU.
+        if q.tcp().dead || q.tcp().closed || !q.state().is_active() {
             return;
         }
         let mut cqe = req.rsp;

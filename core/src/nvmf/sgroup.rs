@@ -19,6 +19,9 @@ use crate::wire::AsyncEvent;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// `SPDK_NVME_GLOBAL_NS_TAG`: "every namespace" in a pause.
+pub const GLOBAL_NS_TAG: u32 = 0xFFFF_FFFF;
+
 /// `struct spdk_nvmf_subsystem_pg_ns_info`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct NsInfo {
@@ -132,25 +135,46 @@ impl Sgroup {
         std::mem::take(&mut self.queued)
     }
 
-    /// `nvmf_poll_group_pause_subsystem(nsid)`: PAUSING (with the namespaces it names) and
-    /// remember the fan-out to continue once drained. Returns false if already PAUSED (the
-    /// caller continues at once).
-    pub fn begin_pause(&mut self, nsid: u32, fan: u64) -> bool {
-        if self.state == SubState::Paused {
-            return false;
-        }
+    /// `nvmf_poll_group_pause_subsystem(nsid)`. Returns true if the pause is complete now
+    /// (the caller continues the fan-out), false if it waits for a drain (the fan-out is
+    /// stored and continued by `try_finish_pause`). `drain_when_paused` is the whole fix
+    /// d123762feb: a group already PAUSED still marks the targeted namespace PAUSING and
+    /// waits for its I/O; without it (SPDK #3738) the group returns at once.
+    pub fn begin_pause(&mut self, nsid: u32, fan: u64, drain_when_paused: bool) -> bool {
         debug_assert!(
             self.pause_cb.is_none(),
             "nvmf_poll_group_pause_subsystem: assert(sgroup->cb_fn == NULL)"
         );
+        if self.state == SubState::Paused {
+            if !drain_when_paused || !self.pause_ns(nsid) {
+                return true;
+            }
+            self.state = SubState::Pausing;
+            self.pause_cb = Some(fan);
+            return false;
+        }
         self.state = SubState::Pausing;
+        let draining = self.pause_ns(nsid);
+        if self.mgmt_io_outstanding > 0 || draining {
+            self.pause_cb = Some(fan);
+            return false;
+        }
+        self.state = SubState::Paused;
+        true
+    }
+
+    /// `nvmf_sgroup_pause_ns`: marks the namespace(s) PAUSING; returns whether any has I/O
+    /// outstanding. 0xFFFFFFFF names every namespace; nsid 0 (listener changes, resize)
+    /// names none.
+    fn pause_ns(&mut self, nsid: u32) -> bool {
+        let mut draining = false;
         for (id, info) in self.ns.iter_mut() {
-            if nsid == 0 || *id == nsid {
+            if nsid == GLOBAL_NS_TAG || *id == nsid {
                 info.state = SubState::Pausing;
+                draining |= info.io_outstanding > 0;
             }
         }
-        self.pause_cb = Some(fan);
-        true
+        draining
     }
 
     /// PAUSING -> PAUSED once `mgmt_io_outstanding == 0` and no pausing namespace has I/O
@@ -172,17 +196,19 @@ impl Sgroup {
         Some(self.pause_cb.take())
     }
 
-    /// `nvmf_poll_group_remove_subsystem`: INACTIVE.
+    /// `nvmf_poll_group_remove_subsystem`: the group and its namespaces go INACTIVE (queued
+    /// requests stay queued: SPDK neither answers nor frees them here).
     pub fn deactivate(&mut self) {
         self.state = SubState::Inactive;
-    }
-
-    /// `_nvmf_poll_group_remove_subsystem_cb`: namespaces go INACTIVE; returns what was
-    /// still queued.
-    pub fn deactivate_namespaces(&mut self) -> Vec<ReqH> {
         for info in self.ns.values_mut() {
             info.state = SubState::Inactive;
         }
+    }
+
+    /// `nvmf_poll_group_add_subsystem`: requests still queued from before the group was
+    /// removed are dropped without an answer (master frees them, v24.01's `TAILQ_INIT`
+    /// forgets them).
+    pub fn take_stale_queued(&mut self) -> Vec<ReqH> {
         std::mem::take(&mut self.queued)
     }
 
@@ -243,28 +269,27 @@ impl Target {
 
     /// `nvmf_poll_group_add_subsystem`.
     fn pg_add_subsystem(&mut self, fan: u64, pg: u16, s: SubsysH) {
-        self.pg_update_subsystem(pg, s);
-        let queued = self.pgs[usize::from(pg)].sgroup_mut(s).activate();
-        // SPDK frees stale queued requests here with only an error log (#3467); the model
-        // replays them so every command is answered (docs/lifecycle.md).
-        for r in queued {
-            self.request_exec(r);
+        let stale = self.pgs[usize::from(pg)].sgroup_mut(s).take_stale_queued();
+        for r in stale {
+            self.request_lost(r, "nvmf_poll_group_add_subsystem");
         }
+        self.pg_update_subsystem(pg, s);
+        let replay = self.pgs[usize::from(pg)].sgroup_mut(s).activate();
+        debug_assert!(replay.is_empty(), "stale requests were dropped first");
         self.channel_continue(fan);
     }
 
     /// `nvmf_poll_group_pause_subsystem(nsid)`.
     fn pg_pause_subsystem(&mut self, fan: u64, pg: u16, s: SubsysH, nsid: u32) {
-        if !self.pgs[usize::from(pg)]
+        let fixed = !self.bug(super::BugId::Spdk3738);
+        if self.pgs[usize::from(pg)]
             .sgroup_mut(s)
-            .begin_pause(nsid, fan)
+            .begin_pause(nsid, fan, fixed)
         {
             self.channel_continue(fan);
             return;
         }
-        if !self.sgroup_check_paused(pg, s) {
-            self.mark(Mark::PauseWaitedForDrain, format!("pg{pg} {s}"));
-        }
+        self.mark(Mark::PauseWaitedForDrain, format!("pg{pg} {s}"));
     }
 
     /// PAUSING -> PAUSED once drained; fires the stored callback. Returns whether it did.
@@ -342,7 +367,8 @@ impl Target {
             .filter(|q| self.qpair_in_subsystem(*q, s))
             .collect();
         if found.is_empty() {
-            self.pg_remove_subsystem_done(pg, s);
+            // `_nvmf_poll_group_remove_subsystem_cb`: the namespaces are already INACTIVE;
+            // requests still queued stay queued, unanswered (SPDK does the same).
             self.channel_continue(fan);
             return;
         }
@@ -368,24 +394,5 @@ impl Target {
             .and_then(|q| q.ctrlr())
             .and_then(|c| self.ctrlrs.get(c))
             .is_some_and(|c| c.subsys() == s)
-    }
-
-    /// `_nvmf_poll_group_remove_subsystem_cb`: namespaces go INACTIVE. Requests still queued
-    /// here (CONNECTs that never got a controller) are answered with an error rather than
-    /// left behind (docs/lifecycle.md).
-    fn pg_remove_subsystem_done(&mut self, pg: u16, s: SubsysH) {
-        let queued = self.pgs[usize::from(pg)]
-            .sgroup_mut(s)
-            .deactivate_namespaces();
-        for r in queued {
-            let Some(req) = self.reqs.get(r) else {
-                continue;
-            };
-            let qh = req.qpair;
-            if let Some(q) = self.qpairs.get_mut(qh) {
-                q.push_outstanding(r);
-            }
-            self.complete_with(r, crate::wire::status::ABORTED_SQ_DELETION);
-        }
     }
 }

@@ -90,12 +90,13 @@ impl QpairState {
     /// `nvmf_ctrlr_send_connect_rsp`; an active state -> DEACTIVATING in
     /// `spdk_nvmf_qpair_disconnect` (`assert(spdk_nvmf_qpair_is_active)`); DEACTIVATING ->
     /// ERROR in `spdk_nvmf_poll_group_remove` from `_nvmf_qpair_destroy`
-    /// (`assert(qpair->state == DEACTIVATING)`).
+    /// (`assert(qpair->state == DEACTIVATING)`). v24.01 has no CONNECTING: its
+    /// `spdk_nvmf_poll_group_add` makes the qpair ACTIVE (ENABLED here) at once.
     pub fn may_become(self, new: QpairState) -> bool {
         use QpairState::*;
         matches!(
             (self, new),
-            (Uninitialized, Connecting)
+            (Uninitialized, Connecting | Enabled)
                 | (Connecting, Enabled)
                 | (Connecting | Enabled, Deactivating)
                 | (Deactivating, Error)

@@ -14,7 +14,9 @@ use super::arena::{CtrlrH, SubsysH};
 use super::callbacks::StateCb;
 use super::state::SubState;
 use super::thread::{FanKind, Msg};
-use super::{InvariantId, Mark, NamespaceConfig, RpcId, SubsystemConfig, Target, ThreadId, Trid};
+use super::{
+    BugId, InvariantId, Mark, NamespaceConfig, RpcId, SubsystemConfig, Target, ThreadId, Trid,
+};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -62,6 +64,9 @@ pub struct Subsystem {
     state_changes: VecDeque<StateChange>,
     /// `destroy_state != NOT_STARTED`.
     destroying: bool,
+    /// A delete's stop is queued or running (master DESTROY_PENDING; v24.01 refuses the
+    /// same changes with -EBUSY while its stop runs): later state changes fail.
+    destroy_pending: bool,
 }
 
 impl Subsystem {
@@ -85,6 +90,7 @@ impl Subsystem {
             model: cfg.model.clone(),
             state_changes: VecDeque::new(),
             destroying: false,
+            destroy_pending: false,
         }
     }
 
@@ -113,8 +119,14 @@ impl Subsystem {
         &self.model
     }
 
-    pub fn destroying(&self) -> bool {
-        self.destroying
+    /// Whether a delete started: no further state change is accepted.
+    pub fn refuses_changes(&self) -> bool {
+        self.destroying || self.destroy_pending
+    }
+
+    /// `spdk_nvmf_subsystem_stop_for_destroy`: DESTROY_PENDING.
+    pub fn mark_destroy_pending(&mut self) {
+        self.destroy_pending = true;
     }
 
     /// `nvmf_subsystem_set_state`'s CAS: false (and no change) if the table forbids it.
@@ -304,12 +316,17 @@ impl Target {
         nsid: u32,
         cb: StateCb,
     ) {
+        let errno_refused = self.config.spdk.refused_state_change_errno();
         let Some(sub) = self.subsystems.get_mut(s) else {
             return;
         };
-        if sub.destroying() {
-            self.state_cb(s, cb, Err(-19));
+        if sub.refuses_changes() {
+            let errno = errno_refused;
+            self.state_cb(s, cb, Err(errno));
             return;
+        }
+        if matches!(cb, StateCb::Delete { .. }) {
+            sub.mark_destroy_pending();
         }
         let change = StateChange {
             requested,
@@ -332,7 +349,10 @@ impl Target {
             return;
         };
         let (requested, nsid, cur) = (head.requested, head.nsid, sub.state());
-        if cur == requested && !(requested == SubState::Paused && nsid != 0) {
+        // d123762feb: a namespace pause of a PAUSED subsystem still fans out to drain that
+        // namespace (SPDK #3738 switched back on: it completes at once).
+        let drain_ns = requested == SubState::Paused && nsid != 0 && !self.bug(BugId::Spdk3738);
+        if cur == requested && !drain_ns {
             self.state_change_complete(s, Ok(()));
             return;
         }
@@ -441,7 +461,7 @@ impl Target {
             .flat_map(|sg| sg.into_queued())
             .collect();
         for r in queued {
-            self.request_free(r);
+            self.request_lost(r, "_nvmf_subsystem_destroy");
         }
         let Some(sub) = self.subsystems.remove(s) else {
             let handles = vec![format!("{s}")];

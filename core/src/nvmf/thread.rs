@@ -55,6 +55,8 @@ pub enum Msg {
     ChannelDone { fan: u64 },
     /// `nvmf_poll_group_remove_subsystem_msg` re-polling itself (PG).
     RemoveSubsystemRepoll { fan: u64 },
+    /// v24.01's `nvmf_stop_listen_disconnect_qpairs_msg` re-polling itself (PG).
+    StopListenRepoll { fan: u64 },
     /// `_nvmf_tgt_disconnect_qpairs` re-polling itself (PG) during poll group destroy.
     PgDestroyRepoll { fan: u64 },
     /// `_nvmf_subsystem_destroy` re-sending itself while controllers remain (subsystem thread).
@@ -80,6 +82,7 @@ impl Msg {
             Msg::ChannelVisit { .. } => "for_each_channel",
             Msg::ChannelDone { .. } => "for_each_channel_done",
             Msg::RemoveSubsystemRepoll { .. } => "nvmf_poll_group_remove_subsystem_msg",
+            Msg::StopListenRepoll { .. } => "nvmf_stop_listen_disconnect_qpairs_msg",
             Msg::PgDestroyRepoll { .. } => "_nvmf_tgt_disconnect_qpairs",
             Msg::SubsystemDestroy { .. } => "_nvmf_subsystem_destroy",
         }
@@ -209,6 +212,7 @@ impl Target {
             Msg::ChannelVisit { fan } => self.channel_visit(fan),
             Msg::ChannelDone { fan } => self.channel_done(fan),
             Msg::RemoveSubsystemRepoll { fan } => self.remove_subsystem_poll(fan),
+            Msg::StopListenRepoll { fan } => self.stop_listen_visit(fan),
             Msg::PgDestroyRepoll { fan } => self.pg_destroy_poll(fan),
             Msg::SubsystemDestroy { subsys, rpc } => self.subsystem_destroy_poll(subsys, rpc),
         }
@@ -269,10 +273,7 @@ impl Target {
                 requested,
                 nsid,
             } => self.state_change_on_pg(fan, f.pg, subsys, requested, nsid),
-            FanKind::StopListen { trid, filter, .. } => {
-                self.stop_listen_on_pg(f.pg, &trid, filter);
-                self.channel_continue(fan);
-            }
+            FanKind::StopListen { .. } => self.stop_listen_visit(fan),
             FanKind::CtrlrDisconnect { ctrlr, io_only } => {
                 self.ctrlr_disconnect_qpairs_on_pg(f.pg, ctrlr, io_only);
                 self.channel_continue(fan);

@@ -17,14 +17,15 @@ impl Target {
         }
         self.timers.remove(&timer);
         match timer {
-            Timer::KeepAlive { subsys, cntlid }
-            | Timer::Association { subsys, cntlid }
-            | Timer::CcRepoll { subsys, cntlid }
-            | Timer::CcTimeout { subsys, cntlid } => {
-                self.fire_ctrlr_timer(timer, (subsys, cntlid));
+            Timer::KeepAlive { ctrlr }
+            | Timer::Association { ctrlr }
+            | Timer::CcRepoll { ctrlr }
+            | Timer::CcTimeout { ctrlr } => {
+                self.fire_ctrlr_timer(timer, ctrlr);
             }
             Timer::ConnectRetry { conn } => self.retry_connect(conn),
-            Timer::QidRetry { .. } | Timer::IdleConnection { .. } => {}
+            Timer::QidRetry { conn } => self.qid_retry(conn),
+            Timer::IdleConnection { .. } => {}
         }
     }
 }

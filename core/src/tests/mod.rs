@@ -9,5 +9,6 @@ mod happy;
 pub mod harness;
 mod hosts;
 pub mod pdu;
+mod profiles;
 mod random;
 mod seed;

@@ -94,6 +94,15 @@ pub fn set_features(cid: u16, fid: u8, cdw11: u32) -> Pdu {
     capsule(&cmd, cid, Vec::new(), 0, true)
 }
 
+pub fn get_features(cid: u16, fid: u8) -> Pdu {
+    let cmd = Command::GetFeatures {
+        fid,
+        sel: 0,
+        cdw11: 0,
+    };
+    capsule(&cmd, cid, Vec::new(), 0, true)
+}
+
 /// Set Features AEC with the namespace-attribute notice enabled.
 pub fn enable_ns_aen(cid: u16) -> Pdu {
     set_features(cid, feature::ASYNC_EVENT_CONFIG, 1 << 8)

@@ -6,9 +6,7 @@
 
 use super::harness::{config, trid, World, NQN};
 use super::pdu::{self, HOSTNQN, HOSTNQN_B};
-use crate::nvmf::{
-    BugId, BugSet, ConnId, ConnectParking, Input, NamespaceConfig, RpcRequest, TargetConfig,
-};
+use crate::nvmf::{BugId, BugSet, ConnId, Input, NamespaceConfig, RpcRequest, Spdk, TargetConfig};
 use crate::time::Duration;
 use crate::wire::Pdu;
 
@@ -139,13 +137,13 @@ fn heal(w: &mut World) {
 #[test]
 fn random_schedules_are_clean_with_every_switch_off() {
     let mut totals = std::collections::BTreeMap::new();
-    for parking in [ConnectParking::Retry, ConnectParking::Queue] {
+    for spdk in [Spdk::V24_01, Spdk::Master] {
         for seed in 0..150 {
             let mut cfg = config();
-            cfg.parking = parking;
+            cfg.spdk = spdk;
             let mut w = run(seed, cfg);
             if let Some(v) = w.violation() {
-                panic!("seed {seed} {parking:?}: {v}");
+                panic!("seed {seed} {spdk:?}: {v}");
             }
             w.expect_violation = false;
             heal(&mut w);
@@ -177,7 +175,7 @@ fn random_schedules_find_spdk_3302_with_the_switch_on() {
     let mut found = 0;
     for seed in 0..150 {
         let mut cfg = config();
-        cfg.parking = ConnectParking::Retry;
+        cfg.spdk = Spdk::V24_01;
         cfg.bugs = BugSet([BugId::Spdk3302].into_iter().collect());
         let w = run(seed, cfg);
         if let Some(v) = w.violation() {

@@ -182,6 +182,8 @@ pub mod status {
     /// Set Features KATO with an invalid value (command specific).
     pub const KEEP_ALIVE_INVALID: Status = specific(0x1C);
     pub const ASYNC_EVENT_LIMIT_EXCEEDED: Status = specific(0x05);
+    /// I/O CONNECT for a qid the controller already has (command specific).
+    pub const INVALID_QUEUE_IDENTIFIER: Status = specific(0x01);
     pub const CONNECT_INCOMPATIBLE_FORMAT: Status = specific(0x80);
     pub const CONTROLLER_BUSY: Status = specific(0x81);
     pub const CONNECT_INVALID_PARAMETERS: Status = specific(0x82);

@@ -7,7 +7,7 @@ rpc_socket = "/tmp/x.sock"
 listen = ["127.0.0.1:4421"]
 [target]
 poll_groups = 3
-parking = "retry"
+spdk = "v24.01"
 bugs = ["Spdk3302"]
 [limits]
 max_connections = 8
@@ -27,7 +27,7 @@ namespaces = [{ bdev_name = "Malloc0" }]
 fn file_config_maps_to_target_config() {
     let c = RuntimeConfig::from_toml(SAMPLE).unwrap();
     assert_eq!(c.target.poll_groups, 3);
-    assert_eq!(c.target.parking, ConnectParking::Retry);
+    assert_eq!(c.target.spdk, Spdk::V24_01);
     assert!(c.target.bugs.has(BugId::Spdk3302));
     assert_eq!(c.limits.max_connections, 8);
     assert_eq!(c.limits.idle_timeout_ms, 500);

@@ -91,7 +91,14 @@ async fn two_initiators_see_each_others_writes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keep_alive_keeps_a_controller_and_its_absence_expires_it() {
     bounded(60, async {
-        let h = harness(|c| c.target.min_kato_ms = 100, checked()).await;
+        let h = harness(
+            |c| {
+                c.target.min_kato_ms = 100;
+                c.target.kas = 1;
+            },
+            checked(),
+        )
+        .await;
         let mut cfg = host(1);
         cfg.kato_ms = 1000;
         let mut c = Client::new(h.addr, cfg);

@@ -130,7 +130,12 @@ async fn namespace_changes_send_aens_and_pause_holds_io_until_resume() {
 
 /// Pause: I/O waits; resume: it completes.
 async fn pause_holds_io_until_resume(h: &Harness, a: &mut Client) {
-    h.ok("fabcheck_subsystem_pause", json!({"nqn": NQN})).await;
+    // nsid 0xFFFFFFFF pauses every namespace (nsid 0 pauses none, as in SPDK).
+    h.ok(
+        "fabcheck_subsystem_pause",
+        json!({"nqn": NQN, "nsid": 4294967295u32}),
+    )
+    .await;
     let subs = h.ok("nvmf_get_subsystems", json!({"nqn": NQN})).await;
     assert_eq!(subs[0]["state"], json!("paused"));
     let tag = a.tag();

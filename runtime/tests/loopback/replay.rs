@@ -17,7 +17,14 @@ async fn recorded_session_replays_to_identical_outputs() {
             output_tap: Some(tap),
             ..DriverOptions::default()
         };
-        let h = harness(|c| c.target.min_kato_ms = 100, opts).await;
+        let h = harness(
+            |c| {
+                c.target.min_kato_ms = 100;
+                c.target.kas = 1;
+            },
+            opts,
+        )
+        .await;
         let mut cfg = host(1);
         cfg.kato_ms = 1000;
         let mut c = Client::new(h.addr, cfg);

@@ -45,7 +45,7 @@ mod tests {
     #[test]
     fn seed_3302_is_the_embedder_stop_listen_story() {
         let s = builtin("seed-3302").unwrap();
-        assert_eq!(s.parking, super::super::Parking::Retry);
+        assert_eq!(s.spdk, fabcheck_core::nvmf::Spdk::V24_01);
         assert!(
             s.bugs.is_empty(),
             "built-ins run the fixed core unless --bug is given"
@@ -123,9 +123,24 @@ mod tests {
             .unwrap()
             .with_bugs(&["spdk-3302".into()])
             .unwrap();
-        assert_eq!(s.key(), "seed-3302+spdk-3302");
+        assert_eq!(s.key(), "seed-3302@v24.01+spdk-3302");
         assert_eq!(Scenario::from_key(&s.key(), None).unwrap(), s);
-        assert_eq!(Scenario::from_key("churn", None).unwrap().key(), "churn");
+        assert_eq!(
+            Scenario::from_key("seed-3302+spdk-3302", None).unwrap(),
+            s,
+            "keys from before profiles run the scenario's own profile"
+        );
+        assert_eq!(
+            Scenario::from_key("churn", None).unwrap().key(),
+            "churn@master"
+        );
+        let v24 = Scenario::from_key("churn@v24.01", None).unwrap();
+        assert_eq!(v24.spdk, fabcheck_core::nvmf::Spdk::V24_01);
+        assert_eq!(v24.key(), "churn@v24.01");
+        assert_eq!(
+            Scenario::from_key("churn@v26.05", None),
+            Err(ScenarioError::UnknownSpdk("v26.05".into()))
+        );
         assert_eq!(
             Scenario::from_key("churn+spdk-9", None),
             Err(ScenarioError::UnknownBug("spdk-9".into()))

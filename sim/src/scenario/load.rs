@@ -63,28 +63,44 @@ impl Scenario {
         Ok(self)
     }
 
-    /// The seed-string key: the name, then `+<bug>` per switch, sorted.
+    /// The seed-string key: the name, `@<profile>`, then `+<bug>` per switch, sorted
+    /// (`seed-3302@v24.01+spdk-3302`).
     pub fn key(&self) -> String {
         let mut bugs = self.bugs.clone();
         bugs.sort();
         bugs.dedup();
-        std::iter::once(self.name.clone())
+        std::iter::once(format!("{}@{}", self.name, self.spdk))
             .chain(bugs)
             .collect::<Vec<_>>()
             .join("+")
     }
 
     /// The scenario a seed-string key names. `file` is a scenario loaded from a file, used
-    /// when its name matches (file scenarios are not built in).
+    /// when its name matches (file scenarios are not built in). A key without `@<profile>`
+    /// (seed strings from before profiles) runs the scenario's own profile.
     pub fn from_key(key: &str, file: Option<&Scenario>) -> Result<Scenario, ScenarioError> {
         let mut parts = key.split('+');
-        let name = parts.next().unwrap_or_default();
+        let head = parts.next().unwrap_or_default();
         let bugs: Vec<String> = parts.map(str::to_string).collect();
+        let (name, profile) = match head.split_once('@') {
+            Some((n, p)) => (n, Some(p)),
+            None => (head, None),
+        };
         let base = match file {
             Some(f) if f.name == name => f.clone(),
             _ => builtin(name).ok_or_else(|| ScenarioError::Unknown(name.to_string()))?,
         };
+        let base = match profile {
+            Some(p) => base.with_spdk(p)?,
+            None => base,
+        };
         base.fixed().with_bugs(&bugs)
+    }
+
+    /// The same scenario in another profile, by name ("v24.01", "master").
+    pub fn with_spdk(mut self, name: &str) -> Result<Scenario, ScenarioError> {
+        self.spdk = Spdk::from_name(name).ok_or_else(|| ScenarioError::UnknownSpdk(name.into()))?;
+        Ok(self)
     }
 
     /// The same scenario with every catalogue switch off (the fixed core).
@@ -108,10 +124,7 @@ impl Scenario {
     pub fn target_config(&self) -> TargetConfig {
         TargetConfig {
             poll_groups: self.poll_groups,
-            parking: match self.parking {
-                Parking::Retry => ConnectParking::Retry,
-                Parking::Queue => ConnectParking::Queue,
-            },
+            spdk: self.spdk,
             bugs: self.bug_set(),
             listeners: self
                 .listeners

@@ -1,0 +1,109 @@
+//! SPDK version profiles: which SPDK the core models. A profile selects every behaviour that
+//! differs between the modelled versions together, so a run is always one coherent SPDK
+//! (docs/spdk-profiles.md has the table with the SPDK source each row was read from).
+//!
+//! Invariant kept: no other switch selects a version-dependent behaviour; code asks the
+//! profile (`Spdk::retry_parking`, ...) and never compares versions itself.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The SPDK version the core models.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+pub enum Spdk {
+    /// The `v24.01` release (the last one with SPDK #3302).
+    #[serde(rename = "v24.01")]
+    V24_01,
+    /// SPDK master at [`MASTER_COMMIT`] (later than the last release, v26.05, which lacks
+    /// the per-namespace pause fixes d123762feb and 2ca0e1360e).
+    #[default]
+    #[serde(rename = "master")]
+    Master,
+}
+
+/// The master commit the `master` profile was read from.
+pub const MASTER_COMMIT: &str = "3230130e6a4114a97991d7e27cecd5ab64b696c3";
+
+impl Spdk {
+    /// Every profile, oldest first.
+    pub const ALL: [Spdk; 2] = [Spdk::V24_01, Spdk::Master];
+
+    /// The stable name scenarios and seed strings use: "v24.01", "master".
+    pub fn name(self) -> &'static str {
+        match self {
+            Spdk::V24_01 => "v24.01",
+            Spdk::Master => "master",
+        }
+    }
+
+    /// Looks a profile up by its stable name.
+    pub fn from_name(name: &str) -> Option<Spdk> {
+        Spdk::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// The git revision the profile was read from (a tag or a commit).
+    pub fn revision(self) -> &'static str {
+        match self {
+            Spdk::V24_01 => "v24.01",
+            Spdk::Master => MASTER_COMMIT,
+        }
+    }
+
+    /// `nvmf_ctrlr_cmd_connect` parks an admin CONNECT to a subsystem that is not ACTIVE on a
+    /// 100 us retry poller (v24.01) instead of `sgroup->queued` (master).
+    pub fn retry_parking(self) -> bool {
+        self == Spdk::V24_01
+    }
+
+    /// master has the CONNECTING state: only CONNECT is admitted before the CONNECT response
+    /// (`nvmf_check_qpair_active`); v24.01 makes a new qpair ACTIVE at once.
+    pub fn connecting_gate(self) -> bool {
+        self == Spdk::Master
+    }
+
+    /// master answers a CONNECT with `nvmf_ctrlr_send_connect_rsp` sent to the qpair's poll
+    /// group; v24.01 completes it on the controller thread (`ctrlr_add_qpair_and_send_rsp`).
+    pub fn connect_rsp_on_qpair_group(self) -> bool {
+        self == Spdk::Master
+    }
+
+    /// v24.01's `nvmf_stop_listen_disconnect_qpairs` re-sends itself to the poll group until
+    /// no matching qpair is left; master continues the fan-out at once.
+    pub fn stop_listen_repolls(self) -> bool {
+        self == Spdk::V24_01
+    }
+
+    /// The errno a state change requested after a subsystem delete started fails with:
+    /// -ENODEV (master, DESTROY_PENDING) or -EBUSY (v24.01, `changing_state`).
+    pub fn refused_state_change_errno(self) -> i32 {
+        match self {
+            Spdk::V24_01 => -16,
+            Spdk::Master => -19,
+        }
+    }
+}
+
+impl fmt::Display for Spdk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_round_trip_by_name_and_serde() {
+        for p in Spdk::ALL {
+            assert_eq!(Spdk::from_name(p.name()), Some(p));
+            let json = serde_json::to_string(&p).expect("serializes");
+            assert_eq!(json, format!("\"{}\"", p.name()));
+            assert_eq!(serde_json::from_str::<Spdk>(&json).ok(), Some(p));
+        }
+        assert_eq!(Spdk::from_name("v26.05"), None);
+        assert_eq!(Spdk::Master.revision().len(), 40);
+    }
+}
