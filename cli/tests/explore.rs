@@ -28,7 +28,7 @@ fn seed_3302_is_verified_on_the_fixed_core() {
         "2",
     ]));
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("states 3845 "), "{out}");
+    assert!(out.contains("states 4999 "), "{out}");
     assert!(out.contains("result: verified"), "{out}");
 }
 

@@ -109,7 +109,7 @@ fn merge_keeps_every_violation_with_a_seed_string_that_replays() {
     assert_eq!(v.len(), 2, "each shard stops at its first violation: {m}");
     for x in v {
         let seed = x["seed"].as_str().unwrap();
-        assert!(seed.starts_with("fc1:seed-3302+spdk-3302:"));
+        assert!(seed.starts_with("fc1:seed-3302@v24.01+spdk-3302:"));
         let o = fabcheck(&["replay", seed]);
         assert_eq!(code(&o), 1);
         assert!(stdout(&o).contains("free_aer"));
@@ -165,7 +165,7 @@ fn replay_fuzz_input_prints_a_seed_string_that_replays_without_the_file() {
         "/../fuzz/corpus/sim_choices/seed-churn-1"
     );
     let seed = fuzz_input_and_seed(corpus, "churn", 0);
-    assert!(seed.starts_with("fc1:churn:"));
+    assert!(seed.starts_with("fc1:churn@master:"));
     let sc = sim_choices::scenario("seed-3302+spdk-3302").unwrap();
     let data = (0..2000u64)
         .map(|s| {
@@ -185,7 +185,7 @@ fn replay_fuzz_input_prints_a_seed_string_that_replays_without_the_file() {
     let file = tmp("fuzz").join("crash-3302");
     std::fs::write(&file, &data).unwrap();
     let seed = fuzz_input_and_seed(file.to_str().unwrap(), "seed-3302+spdk-3302", 1);
-    assert!(seed.starts_with("fc1:seed-3302+spdk-3302:"));
+    assert!(seed.starts_with("fc1:seed-3302@v24.01+spdk-3302:"));
     let o = fabcheck(&[
         "replay",
         "--fuzz-input",

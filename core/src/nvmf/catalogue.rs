@@ -152,7 +152,13 @@ mod tests {
             assert_eq!(e.id.entry(), e);
             assert_eq!(e.fix_commit.len(), 40);
             assert!(e.fix_commit.chars().all(|c| c.is_ascii_hexdigit()));
-            assert!(!e.scenarios.is_empty(), "{} names no scenario", e.name);
+            // An entry either names the built-in scenarios that find it or says plainly that
+            // none does yet (its detection is then a core test only).
+            assert!(
+                !e.scenarios.is_empty() || e.window.contains("no built-in scenario reaches it"),
+                "{} names no scenario",
+                e.name
+            );
         }
         assert_eq!(BugId::Spdk3302.name(), "spdk-3302");
         assert_eq!(BugId::Spdk3302.entry().short_fix(), "6c23277d0a");
