@@ -5,9 +5,9 @@
 //! 2 liveness violation, 3 nondeterminism, 64 bad usage or bad input (one line on stderr).
 
 mod bench;
+mod explore;
 mod export_story;
 mod fuzz_input;
-mod explore;
 mod hunt;
 mod merge;
 mod replay;
