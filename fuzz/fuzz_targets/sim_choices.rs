@@ -1,4 +1,5 @@
-//! The input is the byte stream a `Bytes` chooser answers a built-in scenario's choices from
+//! The input is the run's seed (first 8 bytes, little-endian; it picks a shaped scenario's
+//! shape) then the byte stream a `Bytes` chooser answers a built-in scenario's choices from
 //! (`FABCHECK_FUZZ_SCENARIO`, default `churn`; `seed-3302+spdk-3302` shows it finds #3302).
 //! A failing run panics with its `fc1:` seed string, which replays without the input:
 //! `fabcheck replay 'fc1:...'`, or `fabcheck replay --fuzz-input ARTIFACT --scenario KEY`.

@@ -12,7 +12,7 @@ use fabcheck_sim::chooser::Chooser;
 use fabcheck_sim::fuzzing::sim_choices::{self, scenario};
 use fabcheck_sim::fuzzing::target_inputs::{self, Finding, Harness};
 use fabcheck_sim::fuzzing::{corpus, pdu, FuzzInput};
-use fabcheck_sim::strategy::{bytes, Random};
+use fabcheck_sim::strategy::Random;
 use fabcheck_sim::sweep::seed_for;
 use fabcheck_sim::{run, Failure, SeedString};
 use std::collections::BTreeSet;
@@ -163,7 +163,7 @@ fn choice_streams_encode_back_to_the_same_run() {
         &SeedString::new("churn", seed_for(0x2026, 1, None)),
         true,
     );
-    let data = bytes::encode(&r.record);
+    let data = sim_choices::encode(r.seed.seed, &r.record);
     assert!(sim_choices::same_run(
         &sim_choices::run(&sc, &data, true),
         &r
@@ -222,7 +222,7 @@ fn write_corpus() {
         write(
             "sim_choices",
             &format!("{key}-{i}"),
-            &bytes::encode(&r.record),
+            &sim_choices::encode(r.seed.seed, &r.record),
         );
         if i == 0 {
             let mut s = vec![0u8];

@@ -1,12 +1,19 @@
-//! The `sim_choices` harness: a fuzz input is the byte stream a `Bytes` chooser answers a
-//! built-in scenario's choices from, so every input is one simulator run and one `fc1:` seed
-//! string (`RunReport::replay_seed`, the run's recorded choices) that replays it without the
-//! input.
+//! The `sim_choices` harness: a fuzz input is the run's seed (its first 8 bytes, a
+//! little-endian `u64`) followed by the byte stream a `Bytes` chooser answers a built-in
+//! scenario's choices from. The seed picks the scenario's shape (poll groups, hosts, fault
+//! rates within its `[shape]` bounds) exactly as it does for a seed string; the choice bytes
+//! drive the run. An input shorter than 8 bytes is read as if zero-padded to 8 bytes: its
+//! bytes are the seed's low bytes, and it has no choice bytes (every answer 0).
+//!
+//! Invariant kept: every input is one simulator run and one `fc1:` seed string
+//! (`RunReport::replay_seed`: the input's seed and the run's recorded choices) that replays it
+//! without the input; `encode` turns any recorded run back into an input giving the same run.
 
+use crate::chooser::Choice;
 use crate::run::{run_with, RunReport};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::seed::SeedString;
-use crate::strategy::Bytes;
+use crate::strategy::{bytes, Bytes};
 use crate::trace::LineKind;
 
 /// The environment variable naming the scenario key the `sim_choices` fuzz target runs
@@ -25,19 +32,31 @@ pub fn scenario_from_env() -> Scenario {
     scenario(&key).unwrap_or_else(|e| panic!("{SCENARIO_ENV}={key}: {e}"))
 }
 
-/// FNV-1a of the input: the seed part of the input's seed string, so different inputs with
-/// the same choices still print distinguishable strings.
-fn input_hash(data: &[u8]) -> u64 {
-    let h = data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    h & ((1 << 60) - 1)
+/// Bytes of the seed prefix of an input.
+pub const SEED_LEN: usize = 8;
+
+/// An input's seed and its choice bytes (a short input's missing seed bytes read as 0).
+pub fn split(data: &[u8]) -> (u64, &[u8]) {
+    let n = data.len().min(SEED_LEN);
+    let mut seed = [0u8; SEED_LEN];
+    seed[..n].copy_from_slice(&data[..n]);
+    (u64::from_le_bytes(seed), &data[n..])
 }
 
-/// Runs `sc` with its choices answered from `data`; `trace` keeps the trace.
+/// The input that reproduces a run of `seed` whose choices were `record`: the seed, then the
+/// choice bytes (`bytes::encode`).
+pub fn encode(seed: u64, record: &[Choice]) -> Vec<u8> {
+    let mut out = seed.to_le_bytes().to_vec();
+    out.extend(bytes::encode(record));
+    out
+}
+
+/// Runs `sc` with the input's seed and its choices answered from the input's choice bytes;
+/// `trace` keeps the trace.
 pub fn run(sc: &Scenario, data: &[u8], trace: bool) -> RunReport {
-    let seed = SeedString::new(&sc.key(), input_hash(data));
-    run_with(sc, &seed, Box::new(Bytes::new(data)), trace)
+    let (seed, choices) = split(data);
+    let seed = SeedString::new(&sc.key(), seed);
+    run_with(sc, &seed, Box::new(Bytes::new(choices)), trace)
 }
 
 /// Whether two traced runs are the same run: the same failure and the same trace after the
@@ -53,4 +72,29 @@ pub fn same_run(a: &RunReport, b: &RunReport) -> bool {
         })
     };
     a.failure == b.failure && events(a).is_some() && events(a) == events(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_eight_bytes_are_the_seed_and_short_inputs_are_zero_padded() {
+        let data = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+        assert_eq!(split(&data), (0x0807_0605_0403_0201, &data[8..]));
+        assert_eq!(split(&[0xab, 0xcd]), (0xcdab, &[][..]));
+        assert_eq!(split(&[]), (0, &[][..]));
+    }
+
+    #[test]
+    fn encode_puts_the_seed_before_the_choice_bytes() {
+        use crate::chooser::ChoiceKind;
+        let record = [Choice {
+            kind: ChoiceKind::Event,
+            n: 5,
+            picked: 3,
+        }];
+        let data = encode(0xfedc_ba98_7654_3210, &record);
+        assert_eq!(split(&data), (0xfedc_ba98_7654_3210, &[3u8][..]));
+    }
 }

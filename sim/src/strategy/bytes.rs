@@ -7,8 +7,9 @@
 //!
 //! Invariant kept: the record of a run under `Bytes` replayed by `replay` (the run's
 //! `replay_seed()`) asks the same questions and gets the same answers, so every fuzz input is
-//! one `fc1:` seed string. `encode` is the inverse: it turns a list of picks (with the option
-//! counts they were chosen from) back into the bytes that reproduce them.
+//! one `fc1:` seed string (`fuzzing::sim_choices` puts the run's seed in front of the stream).
+//! `encode` is the inverse: it turns a list of picks (with the option counts they were chosen
+//! from) back into the bytes that reproduce them.
 
 use crate::chooser::{Choice, ChoiceKind, Chooser};
 
