@@ -16,16 +16,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 secs=${FABCHECK_INTEROP_SECONDS:-2}
 
-find_peer() {
-	if [ -n "${SPDK_PEER_DIR:-}" ] && [ -x "$SPDK_PEER_DIR/bin/nvmf_tgt" ]; then
-		echo "$SPDK_PEER_DIR"
-		return
-	fi
-	local sh=${SPDK_PEER_SH:-$root/../shared/peers/spdk-peer.sh}
-	[ -f "$sh" ] || return 1
-	bash "$sh" install 2>/dev/null | tail -1
-}
-if ! peer=$(find_peer) || [ ! -x "$peer/bin/nvmf_tgt" ]; then
+if ! peer=$(find_spdk_peer) || [ ! -x "$peer/bin/nvmf_tgt" ]; then
 	echo "spdk-interop: SKIPPED (no SPDK peer: set SPDK_PEER_DIR to an extracted peer, or provide ../shared/peers/spdk-peer.sh)"
 	exit 0
 fi
