@@ -214,19 +214,7 @@ impl FakeTarget {
         let kind = self.queues[&qid].kind;
         match Command::parse(&sqe, kind) {
             Command::Connect(c) => {
-                let data = ConnectData::parse(&cmd.data).expect("CONNECT data");
-                let ok = if c.qid == 0 {
-                    data.cntlid == 0xFFFF
-                } else {
-                    data.cntlid == CNTLID
-                };
-                let st = if let Some(st) = self.knobs.connect_status {
-                    st
-                } else if ok {
-                    status::SUCCESS
-                } else {
-                    status::CONNECT_INVALID_PARAMETERS
-                };
+                let st = self.connect_status(c.qid, cmd);
                 vec![resp(qid, sqe.cid, st, u32::from(CNTLID), 0)]
             }
             Command::PropertyGet { ofst, .. } => {
@@ -272,6 +260,24 @@ impl FakeTarget {
             }
             Command::Write { slba, nlb, .. } => self.write(qid, &sqe, cmd, slba, nlb),
             _ => vec![resp(qid, sqe.cid, status::SUCCESS, 0, 0)],
+        }
+    }
+
+    /// A CONNECT succeeds with cntlid 0xFFFF on the admin queue and `CNTLID` on I/O queues,
+    /// unless the knobs fail every CONNECT.
+    fn connect_status(&self, cmd_qid: u16, cmd: &CapsuleCmd) -> Status {
+        let data = ConnectData::parse(&cmd.data).expect("CONNECT data");
+        let ok = if cmd_qid == 0 {
+            data.cntlid == 0xFFFF
+        } else {
+            data.cntlid == CNTLID
+        };
+        if let Some(st) = self.knobs.connect_status {
+            st
+        } else if ok {
+            status::SUCCESS
+        } else {
+            status::CONNECT_INVALID_PARAMETERS
         }
     }
 
