@@ -10,5 +10,6 @@ pub mod harness;
 mod hosts;
 pub mod pdu;
 mod profiles;
+mod profiles_liveness;
 mod random;
 mod seed;
