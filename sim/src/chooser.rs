@@ -21,6 +21,8 @@ pub enum ChoiceKind {
     /// Whether a scenario item (operator action, host, host step) is dropped (0 = keep). Only
     /// shrinking and replay answer non-zero; exploring strategies always keep.
     Drop,
+    /// The extra virtual ms of a host's `wait` step (0..=jitter).
+    Wait,
 }
 
 /// One recorded choice.

@@ -11,4 +11,5 @@ mod hosts;
 pub mod pdu;
 mod profiles;
 mod random;
+mod rude;
 mod seed;

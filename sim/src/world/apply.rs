@@ -114,7 +114,23 @@ impl World<'_> {
             None,
             step.to_string(),
         );
-        self.hosts[h].host.handle(self.now, HostInput::Do(action));
+        match action {
+            Some(action) => self.hosts[h].host.handle(self.now, HostInput::Do(action)),
+            None => self.host_wait(h, &step),
+        }
+    }
+
+    /// A `wait` step: the next step is enabled `ms` plus a chosen `0..=jitter_ms` from now.
+    fn host_wait(&mut self, h: usize, step: &crate::scenario::HostStep) {
+        let crate::scenario::HostStep::Wait { ms, jitter_ms } = *step else {
+            return;
+        };
+        let extra = match jitter_ms {
+            0 => 0,
+            j => self.chooser.pick(ChoiceKind::Wait, j.saturating_add(1)),
+        };
+        let d = fabcheck_core::Duration::from_millis(ms.saturating_add(u64::from(extra)));
+        self.hosts[h].wake_at = self.now + d;
     }
 
     fn block_size(&self, h: usize, step: &crate::scenario::HostStep) -> u32 {

@@ -4,6 +4,7 @@
 
 use crate::scenario::{HostSpec, HostStep};
 use fabcheck_core::host::{Host, HostAction, HostConfig, HostEvent};
+use fabcheck_core::Instant;
 use std::collections::BTreeSet;
 
 pub(super) struct HostSlot {
@@ -19,6 +20,8 @@ pub(super) struct HostSlot {
     pub ready: bool,
     pub keep_alive: bool,
     pub next_tag: u64,
+    /// The next script step is not enabled before this time (set by a `wait` step).
+    pub wake_at: Instant,
 }
 
 impl HostSlot {
@@ -38,6 +41,7 @@ impl HostSlot {
             ready: false,
             keep_alive: spec.kato_ms > 0,
             next_tag: 1,
+            wake_at: Instant::ZERO,
         }
     }
 
@@ -64,12 +68,21 @@ impl HostSlot {
             HostStep::Reset | HostStep::Shutdown => self.ready,
             HostStep::Disconnect { qid } => self.open.contains(qid),
             HostStep::DisconnectAll => !self.open.is_empty(),
+            HostStep::AdminBeforeConnect { .. } => {
+                self.ic.contains(&0) && !self.connected.contains(&0) && !self.connecting
+            }
+            HostStep::ConnectIoStale { qid } => {
+                self.host.last_cntlid().is_some() && !self.open.contains(qid)
+            }
+            HostStep::CloseAdmin => self.open.contains(&0),
+            HostStep::Wait { .. } => true,
         }
     }
 
-    /// The host action of a step; `block_size` sizes writes.
-    pub fn action(&mut self, step: &HostStep, block_size: u32) -> HostAction {
-        match step {
+    /// The host action of a step; `block_size` sizes writes. A `wait` has none (the world
+    /// sets `wake_at`).
+    pub fn action(&mut self, step: &HostStep, block_size: u32) -> Option<HostAction> {
+        Some(match step {
             HostStep::Connect => {
                 self.connecting = true;
                 HostAction::Connect
@@ -119,7 +132,11 @@ impl HostSlot {
             HostStep::Shutdown => HostAction::Shutdown,
             HostStep::Disconnect { qid } => HostAction::Disconnect { qid: *qid },
             HostStep::DisconnectAll => HostAction::DisconnectAll,
-        }
+            HostStep::AdminBeforeConnect { opc } => HostAction::AdminBeforeConnect { opc: *opc },
+            HostStep::ConnectIoStale { qid } => HostAction::ConnectIoStale { qid: *qid },
+            HostStep::CloseAdmin => HostAction::Disconnect { qid: 0 },
+            HostStep::Wait { .. } => return None,
+        })
     }
 
     fn tag(&mut self) -> u64 {
