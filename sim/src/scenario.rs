@@ -190,10 +190,12 @@ pub enum HostStep {
     },
     DisconnectAll,
     /// Misbehave: send admin command `opc` (0x0C AER, 0x06 Identify, 0x18 Keep Alive, 0x02 Get
-    /// Log Page, ...) on the admin queue after ICResp and before CONNECT. Enabled while the
-    /// admin queue is negotiated and its CONNECT not yet sent.
+    /// Log Page, ...) on the admin queue after ICResp and before CONNECT; without `opc` the
+    /// run's seed picks one of those four. Enabled while the admin queue is negotiated and its
+    /// CONNECT not yet sent.
     AdminBeforeConnect {
-        opc: u8,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        opc: Option<u8>,
     },
     /// Misbehave: open I/O queue `qid` with the last cntlid the host learned, without waiting
     /// for its view of the controller (after a keep-alive lapse, after the admin queue closed).

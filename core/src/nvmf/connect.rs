@@ -301,10 +301,12 @@ impl Target {
         let (in_destruct, admin) = (ctrlr.in_destruct(), ctrlr.admin_qpair());
         // `spdk-2220`: the check after the hop (92f62deefc) is missing.
         let checked = !self.bug(BugId::Spdk2220);
-        if checked && !in_destruct && enabled {
-            if self.admin_qpair_gone(r, admin, "nvmf_ctrlr_add_io_qpair") {
-                return;
-            }
+        if checked
+            && !in_destruct
+            && enabled
+            && self.admin_qpair_gone(r, admin, "nvmf_ctrlr_add_io_qpair")
+        {
+            return;
         }
         let admin_ok = admin
             .and_then(|a| self.qpairs.get(a))

@@ -458,4 +458,19 @@ impl World {
     pub fn host_events(&self, h: usize) -> &[HostEvent] {
         &self.hosts[h].events
     }
+
+    /// A host's current cntlid (None once its admin queue closed).
+    pub fn hosts_cntlid(&self, h: usize) -> Option<u16> {
+        self.hosts[h].host.cntlid()
+    }
+
+    /// The last cntlid a host learned, kept after its admin queue closed.
+    pub fn host_last_cntlid(&self, h: usize) -> Option<u16> {
+        self.hosts[h].host.last_cntlid()
+    }
+
+    /// The state of a host's queue.
+    pub fn host_queue_state(&self, h: usize, qid: u16) -> Option<crate::host::QueueState> {
+        self.hosts[h].host.queue_state(qid)
+    }
 }

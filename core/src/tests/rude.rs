@@ -263,3 +263,51 @@ fn spdk_2199_reset_reports_ready_zero_with_an_io_queue_connected() {
         (InvariantId::I12, "_nvmf_ctrlr_cc_reset_shn_done")
     );
 }
+
+/// The sans-IO host's misbehaviour actions against the target: an Identify before CONNECT is
+/// answered COMMAND SEQUENCE ERROR and the host still connects; after closing only its admin
+/// queue it keeps its I/O queue and its last cntlid, and a stale I/O CONNECT is refused.
+#[test]
+fn host_misbehaviour_actions_against_the_target() {
+    use crate::host::{HostAction, HostConfig, HostEvent, QueueState};
+    let mut w = World::new(config_with(Spdk::V24_01, &[]));
+    let h = w.add_host(HostConfig::new(HOSTNQN, NQN));
+    let settle = |w: &mut World| w.settle_hosts_until(w.now + Duration::from_millis(10));
+    w.host_do(h, HostAction::OpenAdmin);
+    settle(&mut w);
+    w.host_do(h, HostAction::AdminBeforeConnect { opc: 0x06 });
+    settle(&mut w);
+    let refused = HostEvent::CommandFailed {
+        qid: 0,
+        opc: 0x06,
+        status: status::COMMAND_SEQUENCE_ERROR,
+    };
+    assert!(
+        w.host_events(h).contains(&refused),
+        "{:?}",
+        w.host_events(h)
+    );
+    w.host_do(h, HostAction::ConnectAdmin);
+    w.host_do(h, HostAction::Initialize);
+    settle(&mut w);
+    w.host_do(h, HostAction::ConnectIo { qid: 1 });
+    settle(&mut w);
+    let cntlid = w.hosts_cntlid(h).expect("connected");
+    w.host_do(h, HostAction::Disconnect { qid: 0 });
+    settle(&mut w);
+    assert_eq!(w.hosts_cntlid(h), None, "the admin queue is gone");
+    assert_eq!(
+        w.host_last_cntlid(h),
+        Some(cntlid),
+        "but the cntlid is remembered"
+    );
+    assert_eq!(w.host_queue_state(h, 1), Some(QueueState::Live));
+    w.host_do(h, HostAction::ConnectIoStale { qid: 2 });
+    settle(&mut w);
+    let failed = w
+        .host_events(h)
+        .iter()
+        .any(|e| matches!(e, HostEvent::ConnectFailed { qid: 2, status } if status.sct == 1));
+    assert!(failed, "{:?}", w.host_events(h));
+    assert_eq!(w.marked(Mark::IoConnectWithoutAdminQpair), 1);
+}

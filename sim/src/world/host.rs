@@ -7,6 +7,10 @@ use fabcheck_core::host::{Host, HostAction, HostConfig, HostEvent};
 use fabcheck_core::Instant;
 use std::collections::BTreeSet;
 
+/// The admin commands a host may send before CONNECT when its script leaves the choice to the
+/// seed: AER, Identify, Keep Alive, Get Log Page.
+pub(super) const EARLY_ADMIN_OPCODES: [u8; 4] = [0x0C, 0x06, 0x18, 0x02];
+
 pub(super) struct HostSlot {
     pub host: Host,
     pub kept: bool,
@@ -132,7 +136,9 @@ impl HostSlot {
             HostStep::Shutdown => HostAction::Shutdown,
             HostStep::Disconnect { qid } => HostAction::Disconnect { qid: *qid },
             HostStep::DisconnectAll => HostAction::DisconnectAll,
-            HostStep::AdminBeforeConnect { opc } => HostAction::AdminBeforeConnect { opc: *opc },
+            HostStep::AdminBeforeConnect { opc } => HostAction::AdminBeforeConnect {
+                opc: opc.unwrap_or(EARLY_ADMIN_OPCODES[0]),
+            },
             HostStep::ConnectIoStale { qid } => HostAction::ConnectIoStale { qid: *qid },
             HostStep::CloseAdmin => HostAction::Disconnect { qid: 0 },
             HostStep::Wait { .. } => return None,
