@@ -26,10 +26,14 @@ pub fn markdown_table() -> String {
          |---|---|---|---|---|---|---|---|\n",
     );
     for b in entries() {
-        let issue = b.issue.rsplit('/').next().unwrap_or(b.issue);
+        // A GitHub issue URL prints as "#N"; an entry without one says why ("none: ...").
+        let issue = match b.issue.strip_prefix("https://") {
+            Some(url) => format!("#{}", url.rsplit('/').next().unwrap_or(url)),
+            None => b.issue.split(':').next().unwrap_or(b.issue).to_string(),
+        };
         let scenarios: Vec<String> = b.scenarios.iter().map(|s| format!("`{s}`")).collect();
         t.push_str(&format!(
-            "| `{}` | {} | `{}` ({}) | #{} | {} | `{}` | {:?} at `{}` | {} |\n",
+            "| `{}` | {} | `{}` ({}) | {} | {} | `{}` | {:?} at `{}` | {} |\n",
             b.name,
             b.title,
             b.short_fix(),

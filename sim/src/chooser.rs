@@ -21,6 +21,9 @@ pub enum ChoiceKind {
     /// Whether a scenario item (operator action, host, host step) is dropped (0 = keep). Only
     /// shrinking and replay answer non-zero; exploring strategies always keep.
     Drop,
+    /// A value a host script leaves to the seed: the extra virtual ms of a `wait` step
+    /// (0..=jitter), the opcode of an `admin_before_connect` without one.
+    Script,
 }
 
 /// One recorded choice.

@@ -189,6 +189,29 @@ pub enum HostStep {
         qid: u16,
     },
     DisconnectAll,
+    /// Misbehave: send admin command `opc` (0x0C AER, 0x06 Identify, 0x18 Keep Alive, 0x02 Get
+    /// Log Page, ...) on the admin queue after ICResp and before CONNECT; without `opc` the
+    /// run's seed picks one of those four. Enabled while the admin queue is negotiated and its
+    /// CONNECT not yet sent.
+    AdminBeforeConnect {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        opc: Option<u8>,
+    },
+    /// Misbehave: open I/O queue `qid` with the last cntlid the host learned, without waiting
+    /// for its view of the controller (after a keep-alive lapse, after the admin queue closed).
+    /// Enabled once any admin CONNECT succeeded and `qid` is not open.
+    ConnectIoStale {
+        qid: u16,
+    },
+    /// Close only the admin connection; the I/O queues stay connected.
+    CloseAdmin,
+    /// Do nothing for `ms` plus a chosen `0..=jitter_ms` virtual ms (the run's seed picks
+    /// it): the next step becomes enabled then.
+    Wait {
+        ms: u64,
+        #[serde(default)]
+        jitter_ms: u32,
+    },
 }
 
 /// An operator RPC with its time window (in virtual ms since start).

@@ -198,11 +198,11 @@ impl Host {
             return;
         };
         q.state = QueueState::Connecting;
-        let sqsize = q.sqsize;
+        let (sqsize, stale) = (q.sqsize, q.stale_cntlid);
         let cntlid = if qid == 0 {
             0xFFFF
         } else {
-            self.ctrl.cntlid.unwrap_or(0xFFFF)
+            stale.or(self.ctrl.cntlid).unwrap_or(0xFFFF)
         };
         let cmd = Command::Connect(Connect {
             recfmt: 0,
@@ -244,7 +244,7 @@ impl Host {
             Purpose::CcWrite => self.cc_write_done(cqe),
             Purpose::CstsPoll => self.csts_polled(cqe),
             Purpose::Aer => self.aer_done(cqe),
-            Purpose::KeepAlive => self.admin_done(out.opc, cqe),
+            Purpose::KeepAlive | Purpose::BeforeConnect => self.admin_done(out.opc, cqe),
             Purpose::AenLog { lid } => self.aen_log_done(lid, out.opc, cqe),
             Purpose::Rescan(step) => self.rescan_step_done(step, cqe, &out.rx),
             Purpose::Io { tag } => self.event(HostEvent::IoDone {

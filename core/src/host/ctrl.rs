@@ -99,6 +99,8 @@ impl Default for KeepAliveTimer {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub(crate) struct Ctrl {
     pub cntlid: Option<u16>,
+    /// The last cntlid an admin CONNECT returned, kept after the admin queue closed.
+    pub last_cntlid: Option<u16>,
     pub phase: CtrlPhase,
     /// `Connect`/`Initialize`: start init once the admin CONNECT succeeds.
     pub auto_init: bool,
@@ -126,6 +128,7 @@ pub(crate) struct Ctrl {
 impl Ctrl {
     pub fn admin_connected(&mut self, cntlid: u16) {
         self.cntlid = Some(cntlid);
+        self.last_cntlid = Some(cntlid);
         self.phase = CtrlPhase::Connected;
     }
 

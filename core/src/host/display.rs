@@ -55,6 +55,10 @@ impl fmt::Display for HostAction {
             HostAction::Shutdown => f.write_str("shutdown (CC.SHN=normal)"),
             HostAction::Disconnect { qid } => write!(f, "disconnect qid={qid}"),
             HostAction::DisconnectAll => f.write_str("disconnect all"),
+            HostAction::AdminBeforeConnect { opc } => {
+                write!(f, "admin command opc={opc:#04x} before CONNECT")
+            }
+            HostAction::ConnectIoStale { qid } => write!(f, "connect I/O qid={qid} (stale cntlid)"),
         }
     }
 }

@@ -27,6 +27,7 @@ mod display;
 mod init;
 mod io;
 mod queue;
+mod rude;
 
 use crate::time::Instant;
 use crate::wire::{AsyncEvent, Digests, FatalErrorStatus, Status};
@@ -128,6 +129,13 @@ pub enum HostAction {
     Disconnect { qid: Qid },
     /// Close every connection.
     DisconnectAll,
+    /// Send an admin command with opcode `opc` on the admin queue after ICResp and before
+    /// CONNECT (a misbehaving host): 0x0C AER, 0x06 Identify controller, 0x18 Keep Alive, 0x02
+    /// Get Log Page, anything else as a bare SQE. Reported as `CommandFailed` unless it succeeds.
+    AdminBeforeConnect { opc: u8 },
+    /// Open I/O queue `qid` and CONNECT it with the last cntlid this host learned, whether or
+    /// not its admin queue is still connected (a host whose view of the controller is stale).
+    ConnectIoStale { qid: Qid },
 }
 
 /// What the host asks of its driver, or reports.
@@ -299,6 +307,11 @@ impl Host {
         self.ctrl.namespaces.iter().map(|(&n, &b)| (n, b))
     }
 
+    /// The last cntlid an admin CONNECT returned, even after the admin queue closed.
+    pub fn last_cntlid(&self) -> Option<u16> {
+        self.ctrl.last_cntlid
+    }
+
     /// Whether periodic Keep Alive is armed.
     pub fn keep_alive_armed(&self) -> bool {
         self.ctrl.ka.next.is_some()
@@ -341,6 +354,8 @@ impl Host {
             HostAction::Shutdown => self.shutdown(),
             HostAction::Disconnect { qid } => self.disconnect(qid),
             HostAction::DisconnectAll => self.disconnect_all(),
+            HostAction::AdminBeforeConnect { opc } => self.admin_before_connect(opc),
+            HostAction::ConnectIoStale { qid } => self.connect_io_stale(qid),
         }
     }
 }

@@ -58,6 +58,8 @@ pub(crate) enum Purpose {
     Io {
         tag: u64,
     },
+    /// An admin command sent before CONNECT (`HostAction::AdminBeforeConnect`).
+    BeforeConnect,
 }
 
 /// How a command's data moves.
@@ -99,6 +101,8 @@ pub(crate) struct Queue {
     pub sqsize: u16,
     /// Send CONNECT as soon as ICResp is accepted.
     pub connect_on_ic: bool,
+    /// The cntlid a stale I/O CONNECT sends (None: the controller's current one).
+    pub stale_cntlid: Option<u16>,
     pub outstanding: BTreeMap<u16, Outstanding>,
 }
 
@@ -116,6 +120,7 @@ impl Queue {
             maxh2cdata: 0,
             sqsize,
             connect_on_ic,
+            stale_cntlid: None,
             outstanding: BTreeMap::new(),
         }
     }

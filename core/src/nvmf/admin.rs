@@ -31,6 +31,9 @@ impl Target {
             return;
         }
         let Some(c) = ctrlr else {
+            if qid == 0 && !fabrics {
+                return self.admin_before_connect(r, &cmd);
+            }
             self.complete_with(r, status::COMMAND_SEQUENCE_ERROR);
             return;
         };
@@ -56,6 +59,30 @@ impl Target {
             return;
         }
         self.admin_exec(r, c, cmd);
+    }
+
+    /// `nvmf_ctrlr_process_admin_cmd` with `qpair->ctrlr == NULL` (an admin command before
+    /// CONNECT): "Admin command sent before CONNECT", COMMAND SEQUENCE ERROR. With
+    /// `spdk-3100-early-admin` on, the v22.09..v23.05 order: an AER's counter offset reads
+    /// `ctrlr->subsys->id` first.
+    fn admin_before_connect(&mut self, r: ReqH, cmd: &Command) {
+        if self.bug(super::BugId::Spdk3100EarlyAdmin) && *cmd == Command::AsyncEventRequest {
+            let label = self
+                .reqs
+                .get(r)
+                .and_then(|req| self.qpairs.get(req.qpair))
+                .map(|q| q.label())
+                .unwrap_or_default();
+            self.crash_on(
+                super::InvariantId::NoDanglingReference,
+                "nvmf_ctrlr_process_admin_cmd",
+                vec![label, "ctrlr NULL".to_string()],
+                "AER before CONNECT: sgroups[ctrlr->subsys->id] read through a NULL controller",
+            );
+            return;
+        }
+        self.mark(super::Mark::AdminBeforeConnect, format!("{r}"));
+        self.complete_with(r, status::COMMAND_SEQUENCE_ERROR);
     }
 
     fn admin_exec(&mut self, r: ReqH, c: CtrlrH, cmd: Command) {

@@ -101,6 +101,94 @@ catalogue! {
                  by a core test; no built-in scenario reaches it yet)",
         scenarios: &[],
     }
+    /// An AER before CONNECT reads the NULL controller's subsystem (SPDK #3100).
+    Spdk3100EarlyAdmin {
+        name: "spdk-3100-early-admin",
+        title: "an AER before CONNECT reads a NULL controller's subsystem",
+        fix_commit: "e2eeafc45e72038173b79116d1bc06758504a595",
+        issue: "https://github.com/spdk/spdk/issues/3100",
+        last_buggy: "v23.05",
+        first_fixed: "v23.09",
+        invariant: InvariantId::I1,
+        site: "nvmf_ctrlr_process_admin_cmd",
+        spdk: Spdk::V24_01,
+        summary: "nvmf_ctrlr_process_admin_cmd offsets the AER's mgmt_io_outstanding through \
+                  ctrlr->subsys->id before its ctrlr == NULL check (the order 9cb5f885df, the \
+                  #2215 fix, made in v22.09). The bug lived v22.09..v23.05 only: v24.01 \
+                  already has the fix, so on the v24.01 profile this switch re-introduces the \
+                  v23.05 order",
+        window: "no race: a host completes ICReq and sends an Asynchronous Event Request on \
+                 the admin queue before (or instead of) CONNECT; v24.01 admits it (the qpair \
+                 is ACTIVE from poll_group_add and no sgroup is found without a controller)",
+        scenarios: &["rude-host"],
+    }
+    /// I/O CONNECT checks the admin qpair before the hop to the controller thread only.
+    Spdk2220 {
+        name: "spdk-2220",
+        title: "I/O CONNECT checks the admin qpair before the hop, not after it",
+        fix_commit: "92f62deefcb514c10ea9b39440fe5a3925fd5121",
+        issue: "none: a CI crash (the id follows catalogue issue #11; the fixes cite no \
+                issue, first half 813869d823)",
+        last_buggy: "v21.01",
+        first_fixed: "v21.04",
+        invariant: InvariantId::I1,
+        site: "ctrlr_add_qpair_and_send_rsp",
+        spdk: Spdk::V24_01,
+        summary: "nvmf_ctrlr_add_io_qpair (on the admin qpair's poll group) does not re-check \
+                  the admin qpair that _nvmf_ctrlr_add_io_qpair checked on the subsystem \
+                  thread; ctrlr_add_qpair_and_send_rsp then asserts on \
+                  ctrlr->admin_qpair->group->thread, NULL once the admin qpair left its group",
+        window: "a host lets its keep-alive lapse and opens an I/O queue at about the \
+                 keep-alive deadline: the expiry's disconnect fan-out is queued on the \
+                 controller thread before the subsystem thread checks the admin qpair (still \
+                 ACTIVE), and tears the admin qpair out of its group before \
+                 nvmf_ctrlr_add_io_qpair runs",
+        scenarios: &["ka-lapse-reconnect"],
+    }
+    /// I/O CONNECT and the CC timeout use `ctrlr->admin_qpair` after its teardown finished.
+    SpdkAdminQpairGone {
+        name: "spdk-admin-qpair-gone",
+        title: "I/O CONNECT and the CC timeout dereference a finished admin qpair",
+        fix_commit: "cc2f6634b766215ac64dd478aeed5b0c085bf348",
+        issue: "none: no SPDK issue (seen with ESX initiators, per the fix)",
+        last_buggy: "v24.01",
+        first_fixed: "v24.05",
+        invariant: InvariantId::I1,
+        site: "_nvmf_ctrlr_add_io_qpair",
+        spdk: Spdk::V24_01,
+        summary: "native in v24.01 (the profile with the switch off is v24.01 plus \
+                  cc2f6634b7): since 478f652436 (v22.01) _nvmf_transport_qpair_fini_complete \
+                  sets ctrlr->admin_qpair = NULL when qid 0 finishes teardown, but \
+                  _nvmf_ctrlr_add_io_qpair, nvmf_ctrlr_add_io_qpair, \
+                  ctrlr_add_qpair_and_send_rsp and nvmf_ctrlr_cc_timeout still dereference it \
+                  while an I/O qpair keeps the controller alive",
+        window: "a host with a connected I/O queue loses (or closes) only its admin \
+                 connection; once the admin qpair's teardown finished it opens another I/O \
+                 queue with its old cntlid. Or: a CC reset/shutdown waits for an I/O qpair \
+                 whose device I/O is stuck, the admin connection dies, and the 10 s CC \
+                 timeout fires (core test)",
+        scenarios: &["admin-loss"],
+    }
+    /// CSTS.RDY / SHST report done while I/O queues are still connected (SPDK #2199).
+    Spdk2199 {
+        name: "spdk-2199",
+        title: "CSTS.RDY / SHST change while I/O queues are still connected",
+        fix_commit: "534e2e7c049089d67c67b7516efad68f9fbca6b4",
+        issue: "https://github.com/spdk/spdk/issues/2199",
+        last_buggy: "v21.07",
+        first_fixed: "v21.10",
+        invariant: InvariantId::I12,
+        site: "_nvmf_ctrlr_cc_reset_shn_done",
+        spdk: Spdk::V24_01,
+        summary: "the CC reset/shutdown fan-out only starts each I/O qpair's disconnect, and \
+                  nvmf_ctrlr_cc_reset_shn_done wrote CC = 0 / CSTS = 0 (or SHST = COMPLETE) \
+                  at once instead of re-polling every 100 ms until the qpair mask holds only \
+                  the admin queue (fixed in v22.01, backported to v21.10 as 377c115183)",
+        window: "a host with connected I/O queues (I/O in flight or not) writes CC.EN = 0 or \
+                 CC.SHN; the disconnect fan-out completes before the I/O qpairs' teardown \
+                 reached _nvmf_ctrlr_free_from_qpair",
+        scenarios: &["reset-under-io"],
+    }
 }
 
 /// Every catalogue entry.

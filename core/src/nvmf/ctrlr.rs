@@ -71,6 +71,10 @@ pub struct Ctrlr {
     added: bool,
     /// Never reused (unlike the cntlid): the key of this controller's pollers.
     serial: u64,
+    /// The I/O qids still in the qpair mask when the last CC reset/shutdown wrote its final
+    /// status (RDY = 0 or SHST = COMPLETE) while the admin queue could still read it and SPDK
+    /// had not given up with CSTS.CFS; empty when the status followed the queues (I12).
+    status_with_io: BTreeSet<u16>,
 }
 
 /// What a CC write (`nvmf_prop_set_cc`) asks the target to do after the registers changed.
@@ -127,6 +131,7 @@ impl Ctrlr {
             listener: n.listener,
             added: false,
             serial: n.serial,
+            status_with_io: BTreeSet::new(),
         }
     }
 
@@ -194,6 +199,11 @@ impl Ctrlr {
 
     pub fn added(&self) -> bool {
         self.added
+    }
+
+    /// I/O qids connected when the last reset/shutdown reported done (I12; see the field).
+    pub fn status_with_io(&self) -> &BTreeSet<u16> {
+        &self.status_with_io
     }
 
     /// `nvmf_subsystem_add_ctrlr` succeeded: the cntlid, and the controller is in
@@ -324,6 +334,7 @@ impl Ctrlr {
         self.disconnect_in_progress = true;
         self.disconnect_is_shn = shn;
         self.cc_timeout_at = timeout;
+        self.status_with_io.clear();
     }
 
     /// Whether the CC reset/shutdown may still wait for I/O qpairs at `now`.
@@ -338,6 +349,18 @@ impl Ctrlr {
             self.disconnect_in_progress,
             "_nvmf_ctrlr_cc_reset_shn_done runs for a reset/shutdown in progress"
         );
+        // I12's record: SPDK's give-up (CFS) and a controller whose admin queue is gone (no
+        // host can read CSTS any more) are the exceptions.
+        let gave_up = self.csts & CSTS_CFS != 0;
+        self.status_with_io = if gave_up || self.admin_qpair.is_none() {
+            BTreeSet::new()
+        } else {
+            self.qpair_mask
+                .iter()
+                .copied()
+                .filter(|q| *q != 0)
+                .collect()
+        };
         if self.disconnect_is_shn {
             self.csts = (self.csts & !(3 << 2)) | CSTS_SHST_COMPLETE;
             self.disconnect_is_shn = false;

@@ -10,7 +10,7 @@
 use super::arena::{CtrlrH, QpairH, ReqH};
 use super::ctrlr::CSTS_CFS;
 use super::thread::FanKind;
-use super::{InvariantId, Mark, Target, Timer};
+use super::{BugId, InvariantId, Mark, Target, Timer};
 use crate::time::Duration;
 use crate::wire::AsyncEvent;
 
@@ -98,11 +98,14 @@ impl Target {
     pub(super) fn cc_reset_shn_done(&mut self, h: CtrlrH) {
         let now = self.now;
         let assoc = self.config.association_timeout_ms;
+        // `spdk-2199`: before 534e2e7c04 the status was written as soon as the disconnect
+        // fan-out finished, whatever the mask held.
+        let waits = !self.bug(BugId::Spdk2199);
         let Some(c) = self.ctrlr_on_thread(h, "_nvmf_ctrlr_cc_reset_shn_done") else {
             return;
         };
         let ctrlr = c.key();
-        if c.qpair_mask().len() > 1 {
+        if waits && c.qpair_mask().len() > 1 {
             if c.reset_shn_may_wait(now) {
                 let at = now + Duration::from_millis(100);
                 self.timers.insert(Timer::CcRepoll { ctrlr }, at);
@@ -195,6 +198,13 @@ impl Target {
         };
         let (admin, s) = (c.admin_qpair(), c.subsys());
         let Some(admin) = admin else {
+            // cc2f6634b7: "admin qpair disconnected", nothing to reset. v24.01 as released
+            // (`spdk-admin-qpair-gone`) reads `ctrlr->admin_qpair->group` first.
+            if self.bug(BugId::SpdkAdminQpairGone) {
+                let detail = "CC timeout reads ctrlr->admin_qpair->group with admin_qpair NULL";
+                let handles = vec![format!("{h}"), "admin_qpair NULL".to_string()];
+                self.crash_on(InvariantId::NoDanglingReference, site, handles, detail);
+            }
             return;
         };
         let Some(q) = self.live(admin, site) else {

@@ -43,6 +43,32 @@ pub fn check(t: &Target) -> Result<(), Violation> {
     check_i3_masks(t)?;
     check_i7_counters(t)?;
     check_i10_states(t)?;
+    check_i12_status_follows_queues(t)?;
+    Ok(())
+}
+
+/// I12: a CC reset reports CSTS.RDY = 0, and a shutdown CSTS.SHST = COMPLETE, only once the
+/// controller holds no I/O queue, unless SPDK gave up after its CC timeout (CSTS.CFS). The
+/// controller records the I/O qids in its mask at the moment it wrote that status
+/// (`Ctrlr::status_with_io`); broken by `spdk-2199` (status written right after the
+/// disconnect fan-out, while the I/O qpairs are still tearing down).
+fn check_i12_status_follows_queues(t: &Target) -> Result<(), Violation> {
+    for (h, c) in t.ctrlrs.iter() {
+        if let Some(qid) = c.status_with_io().iter().next() {
+            let what = if c.csts() & super::ctrlr::CSTS_SHST_COMPLETE != 0 {
+                "CSTS.SHST = COMPLETE"
+            } else {
+                "CSTS.RDY = 0 after CC.EN 1->0"
+            };
+            let detail = format!("{what} while I/O queue qid {qid} is still connected");
+            return Err(violation(
+                InvariantId::CtrlrStatusFollowsQueues,
+                "_nvmf_ctrlr_cc_reset_shn_done",
+                vec![format!("{h}"), format!("cntlid={}", c.cntlid())],
+                &detail,
+            ));
+        }
+    }
     Ok(())
 }
 

@@ -56,6 +56,10 @@ pub enum Mark {
     CcRepolled,
     /// `nvmf_ctrlr_cc_timeout` reset a namespace through the admin qpair's poll group.
     CcTimeoutReset,
+    /// An admin command arrived on a qpair without a controller (before CONNECT).
+    AdminBeforeConnect,
+    /// An I/O CONNECT found its controller's admin qpair gone (teardown finished).
+    IoConnectWithoutAdminQpair,
 }
 
 impl Mark {
@@ -112,6 +116,8 @@ pub fn mark_name(m: Mark) -> &'static str {
         Mark::PeerClosed => "peer_closed",
         Mark::CcRepolled => "cc_repolled",
         Mark::CcTimeoutReset => "cc_timeout_reset",
+        Mark::AdminBeforeConnect => "admin_before_connect",
+        Mark::IoConnectWithoutAdminQpair => "io_connect_without_admin_qpair",
     }
 }
 
@@ -156,4 +162,6 @@ pub static ALL_MARKS: &[Mark] = &[
     Mark::PeerClosed,
     Mark::CcRepolled,
     Mark::CcTimeoutReset,
+    Mark::AdminBeforeConnect,
+    Mark::IoConnectWithoutAdminQpair,
 ];

@@ -23,6 +23,7 @@ mod callbacks;
 pub mod catalogue;
 mod config;
 mod connect;
+mod connect_admin;
 mod connect_retry;
 mod ctrlr;
 mod ctrlr_events;

@@ -57,6 +57,11 @@ pub enum InvariantId {
     /// only with CC.EN (`nvmf_subsystem_set_state`, `Qpair::set_state`, `invariants::check`).
     #[serde(rename = "I10")]
     LegalTransitions,
+    /// I12: after CC.EN 1->0 CSTS.RDY reads 0, and after CC.SHN CSTS.SHST reads COMPLETE, only
+    /// once the controller's qpair mask holds no I/O queue, unless SPDK gave up and set CSTS.CFS
+    /// (`_nvmf_ctrlr_cc_reset_shn_done`, `Ctrlr::status_with_io`). Broken by `spdk-2199`.
+    #[serde(rename = "I12")]
+    CtrlrStatusFollowsQueues,
 }
 
 impl InvariantId {
@@ -70,9 +75,10 @@ impl InvariantId {
     pub const I8: InvariantId = InvariantId::EverythingCompletes;
     pub const I9: InvariantId = InvariantId::StopListenDisconnects;
     pub const I10: InvariantId = InvariantId::LegalTransitions;
+    pub const I12: InvariantId = InvariantId::CtrlrStatusFollowsQueues;
 
     /// Every invariant, in code order.
-    pub const ALL: [InvariantId; 10] = [
+    pub const ALL: [InvariantId; 11] = [
         Self::I1,
         Self::I2,
         Self::I3,
@@ -83,6 +89,7 @@ impl InvariantId {
         Self::I8,
         Self::I9,
         Self::I10,
+        Self::I12,
     ];
 
     /// The short code output uses, e.g. "I1".
@@ -98,6 +105,7 @@ impl InvariantId {
             InvariantId::EverythingCompletes => "I8",
             InvariantId::StopListenDisconnects => "I9",
             InvariantId::LegalTransitions => "I10",
+            InvariantId::CtrlrStatusFollowsQueues => "I12",
         }
     }
 
@@ -114,6 +122,7 @@ impl InvariantId {
             InvariantId::EverythingCompletes => "EverythingCompletes",
             InvariantId::StopListenDisconnects => "StopListenDisconnects",
             InvariantId::LegalTransitions => "LegalTransitions",
+            InvariantId::CtrlrStatusFollowsQueues => "CtrlrStatusFollowsQueues",
         }
     }
 }
@@ -206,7 +215,7 @@ mod tests {
     #[test]
     fn output_keeps_the_short_codes() {
         let codes: Vec<String> = InvariantId::ALL.iter().map(|i| format!("{i:?}")).collect();
-        let want: Vec<String> = (1..=10).map(|n| format!("I{n}")).collect();
+        let want: Vec<String> = (1..=10).chain([12]).map(|n| format!("I{n}")).collect();
         assert_eq!(codes, want);
         assert_eq!(InvariantId::I1, InvariantId::NoDanglingReference);
         assert_eq!(InvariantId::I7.to_string(), "I7");

@@ -59,6 +59,21 @@ impl<T: TargetEnd> Router<T> {
         &self.hosts[h].events
     }
 
+    /// A host's current cntlid (None once its admin queue closed).
+    pub fn hosts_cntlid(&self, h: usize) -> Option<u16> {
+        self.hosts[h].host.cntlid()
+    }
+
+    /// The last cntlid a host learned, kept after its admin queue closed.
+    pub fn host_last_cntlid(&self, h: usize) -> Option<u16> {
+        self.hosts[h].host.last_cntlid()
+    }
+
+    /// The state of a host's queue.
+    pub fn host_queue_state(&self, h: usize, qid: u16) -> Option<crate::host::QueueState> {
+        self.hosts[h].host.queue_state(qid)
+    }
+
     /// Events host 0 reported so far.
     pub fn events(&self) -> Vec<HostEvent> {
         self.hosts[0].events.clone()

@@ -11,4 +11,5 @@ mod profiles;
 mod profiles_liveness;
 mod random;
 mod recipe;
+mod rude;
 mod seed;

@@ -4,8 +4,7 @@
 //! docs/spdk-profiles.md), the admin half of an nsid 0 pause, and master's DESTROY_PENDING on
 //! a plain delete. Each test is named after the SPDK behaviour it pins.
 
-use super::harness::{config, World, NQN};
-use super::pdu::{self, HOSTNQN};
+use crate::testkit::{config, pdu, World, HOSTNQN, NQN};
 use crate::nvmf::{Input, Mark, RpcRequest, Spdk, SubState, TargetConfig, ThreadId, Timer};
 use crate::time::Duration;
 use crate::wire::status;

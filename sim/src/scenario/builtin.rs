@@ -9,6 +9,19 @@ const BUILTINS: &[(&str, &str)] = &[
         include_str!("../../scenarios/seed-3302-ctrlr-add-fail.toml"),
     ),
     ("churn", include_str!("../../scenarios/churn.toml")),
+    ("rude-host", include_str!("../../scenarios/rude-host.toml")),
+    (
+        "ka-lapse-reconnect",
+        include_str!("../../scenarios/ka-lapse-reconnect.toml"),
+    ),
+    (
+        "admin-loss",
+        include_str!("../../scenarios/admin-loss.toml"),
+    ),
+    (
+        "reset-under-io",
+        include_str!("../../scenarios/reset-under-io.toml"),
+    ),
 ];
 
 /// Names of the built-in scenarios.

@@ -196,6 +196,15 @@ impl fmt::Display for HostStep {
             HostStep::Shutdown => write!(f, "shut down controller (CC.SHN)"),
             HostStep::Disconnect { qid } => write!(f, "disconnect q{qid}"),
             HostStep::DisconnectAll => write!(f, "disconnect all queues"),
+            HostStep::AdminBeforeConnect { opc: Some(opc) } => {
+                write!(f, "admin command {opc:#04x} before CONNECT")
+            }
+            HostStep::AdminBeforeConnect { opc: None } => {
+                write!(f, "an admin command before CONNECT")
+            }
+            HostStep::ConnectIoStale { qid } => write!(f, "connect I/O queue {qid} (stale cntlid)"),
+            HostStep::CloseAdmin => write!(f, "close the admin connection only"),
+            HostStep::Wait { ms, jitter_ms } => write!(f, "wait {ms} ms (+0..{jitter_ms})"),
         }
     }
 }

@@ -3,7 +3,7 @@
 use super::{Event, OpState, World};
 use crate::chooser::ChoiceKind;
 use crate::net::Delivery;
-use crate::scenario::OperatorRpc;
+use crate::scenario::{HostStep, OperatorRpc};
 use crate::trace::LineKind;
 use fabcheck_core::host::HostInput;
 use fabcheck_core::nvmf::{ConnId, Input, RpcId, RpcRequest, Trid};
@@ -106,6 +106,7 @@ impl World<'_> {
         let slot = &mut self.hosts[h];
         let step = slot.next_step().cloned().expect("enabled host step exists");
         slot.pos += 1;
+        let step = self.resolve_step(step);
         let bs = self.block_size(h, &step);
         let action = self.hosts[h].action(&step, bs);
         self.note(
@@ -114,11 +115,41 @@ impl World<'_> {
             None,
             step.to_string(),
         );
-        self.hosts[h].host.handle(self.now, HostInput::Do(action));
+        match action {
+            Some(action) => self.hosts[h].host.handle(self.now, HostInput::Do(action)),
+            None => self.host_wait(h, &step),
+        }
     }
 
-    fn block_size(&self, h: usize, step: &crate::scenario::HostStep) -> u32 {
-        let crate::scenario::HostStep::Write { nsid, .. } = step else {
+    /// Fills in what a step leaves to the seed (an early admin command's opcode).
+    fn resolve_step(&mut self, step: HostStep) -> HostStep {
+        match step {
+            HostStep::AdminBeforeConnect { opc: None } => {
+                let n = super::host::EARLY_ADMIN_OPCODES.len() as u32;
+                let i = self.chooser.pick(ChoiceKind::Script, n) as usize;
+                HostStep::AdminBeforeConnect {
+                    opc: Some(super::host::EARLY_ADMIN_OPCODES[i]),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// A `wait` step: the next step is enabled `ms` plus a chosen `0..=jitter_ms` from now.
+    fn host_wait(&mut self, h: usize, step: &HostStep) {
+        let HostStep::Wait { ms, jitter_ms } = *step else {
+            return;
+        };
+        let extra = match jitter_ms {
+            0 => 0,
+            j => self.chooser.pick(ChoiceKind::Script, j.saturating_add(1)),
+        };
+        let d = fabcheck_core::Duration::from_millis(ms.saturating_add(u64::from(extra)));
+        self.hosts[h].wake_at = self.now + d;
+    }
+
+    fn block_size(&self, h: usize, step: &HostStep) -> u32 {
+        let HostStep::Write { nsid, .. } = step else {
             return 512;
         };
         let subnqn = &self.sc.hosts[h].subnqn;

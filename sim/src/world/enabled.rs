@@ -102,9 +102,9 @@ impl World<'_> {
                         let (event, actor) = (Event::HostStep(h), actor(6, h as u64));
                         out.push(Cand {
                             event,
-                            at: self.now,
+                            at: slot.wake_at.max(self.now),
                             actor,
-                            timer: false,
+                            timer: slot.wake_at > self.now,
                         });
                     }
                 }

@@ -89,7 +89,7 @@ impl Hash for WorldState {
         for s in &self.hosts {
             s.host.hash(h);
             (s.kept, s.pos, &s.open, &s.ic, &s.connected).hash(h);
-            (s.connecting, s.ready, s.keep_alive, s.next_tag).hash(h);
+            (s.connecting, s.ready, s.keep_alive, s.next_tag, s.wake_at).hash(h);
             s.steps.iter().for_each(|(_, kept)| kept.hash(h));
         }
         self.conns.hash(h);
@@ -132,6 +132,7 @@ fn clone_slot(s: &HostSlot) -> HostSlot {
         ready: s.ready,
         keep_alive: s.keep_alive,
         next_tag: s.next_tag,
+        wake_at: s.wake_at,
     }
 }
 

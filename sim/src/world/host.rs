@@ -4,7 +4,12 @@
 
 use crate::scenario::{HostSpec, HostStep};
 use fabcheck_core::host::{Host, HostAction, HostConfig, HostEvent};
+use fabcheck_core::Instant;
 use std::collections::BTreeSet;
+
+/// The admin commands a host may send before CONNECT when its script leaves the choice to the
+/// seed: AER, Identify, Keep Alive, Get Log Page.
+pub(super) const EARLY_ADMIN_OPCODES: [u8; 4] = [0x0C, 0x06, 0x18, 0x02];
 
 pub(super) struct HostSlot {
     pub host: Host,
@@ -19,6 +24,8 @@ pub(super) struct HostSlot {
     pub ready: bool,
     pub keep_alive: bool,
     pub next_tag: u64,
+    /// The next script step is not enabled before this time (set by a `wait` step).
+    pub wake_at: Instant,
 }
 
 impl HostSlot {
@@ -38,6 +45,7 @@ impl HostSlot {
             ready: false,
             keep_alive: spec.kato_ms > 0,
             next_tag: 1,
+            wake_at: Instant::ZERO,
         }
     }
 
@@ -64,12 +72,21 @@ impl HostSlot {
             HostStep::Reset | HostStep::Shutdown => self.ready,
             HostStep::Disconnect { qid } => self.open.contains(qid),
             HostStep::DisconnectAll => !self.open.is_empty(),
+            HostStep::AdminBeforeConnect { .. } => {
+                self.ic.contains(&0) && !self.connected.contains(&0) && !self.connecting
+            }
+            HostStep::ConnectIoStale { qid } => {
+                self.host.last_cntlid().is_some() && !self.open.contains(qid)
+            }
+            HostStep::CloseAdmin => self.open.contains(&0),
+            HostStep::Wait { .. } => true,
         }
     }
 
-    /// The host action of a step; `block_size` sizes writes.
-    pub fn action(&mut self, step: &HostStep, block_size: u32) -> HostAction {
-        match step {
+    /// The host action of a step; `block_size` sizes writes. A `wait` has none (the world
+    /// sets `wake_at`).
+    pub fn action(&mut self, step: &HostStep, block_size: u32) -> Option<HostAction> {
+        Some(match step {
             HostStep::Connect => {
                 self.connecting = true;
                 HostAction::Connect
@@ -119,7 +136,13 @@ impl HostSlot {
             HostStep::Shutdown => HostAction::Shutdown,
             HostStep::Disconnect { qid } => HostAction::Disconnect { qid: *qid },
             HostStep::DisconnectAll => HostAction::DisconnectAll,
-        }
+            HostStep::AdminBeforeConnect { opc } => HostAction::AdminBeforeConnect {
+                opc: opc.unwrap_or(EARLY_ADMIN_OPCODES[0]),
+            },
+            HostStep::ConnectIoStale { qid } => HostAction::ConnectIoStale { qid: *qid },
+            HostStep::CloseAdmin => HostAction::Disconnect { qid: 0 },
+            HostStep::Wait { .. } => return None,
+        })
     }
 
     fn tag(&mut self) -> u64 {
