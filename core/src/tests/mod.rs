@@ -10,4 +10,5 @@ mod hosts;
 mod profiles;
 mod random;
 mod recipe;
+mod router;
 mod seed;
