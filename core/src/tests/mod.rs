@@ -8,6 +8,7 @@ mod edge;
 mod happy;
 mod hosts;
 mod profiles;
+mod profiles_liveness;
 mod random;
 mod recipe;
 mod router;
