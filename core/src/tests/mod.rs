@@ -11,5 +11,6 @@ mod profiles;
 mod profiles_liveness;
 mod random;
 mod recipe;
+mod router;
 mod rude;
 mod seed;

@@ -4,29 +4,10 @@
 //! docs/spdk-profiles.md), the admin half of an nsid 0 pause, and master's DESTROY_PENDING on
 //! a plain delete. Each test is named after the SPDK behaviour it pins.
 
-use crate::testkit::{config, pdu, World, HOSTNQN, NQN};
-use crate::nvmf::{Input, Mark, RpcRequest, Spdk, SubState, TargetConfig, ThreadId, Timer};
+use crate::nvmf::{Input, Mark, RpcRequest, Spdk, SubState, ThreadId, Timer};
+use crate::testkit::{config_for, pdu, World, HOSTNQN, NQN};
 use crate::time::Duration;
 use crate::wire::status;
-
-const PROFILES: [Spdk; 2] = [Spdk::V24_01, Spdk::Master];
-
-fn config_for(spdk: Spdk) -> TargetConfig {
-    let mut cfg = config();
-    cfg.spdk = spdk;
-    cfg
-}
-
-fn rpc_now(w: &mut World, request: RpcRequest) {
-    let id = w.rpc(request);
-    w.run_all();
-    assert!(w.rpc_ok(id), "{:?}", w.rpc_results.get(&id));
-}
-
-fn pause_all(w: &mut World) {
-    let nqn = NQN.into();
-    rpc_now(w, RpcRequest::PauseSubsystem { nqn, nsid: 0 });
-}
 
 /// v24.01 `nvmf_ctrlr_cmd_connect`: an I/O CONNECT that passes the (still ACTIVE) sgroup gate
 /// while the subsystem is already PAUSING stays on `qpair->outstanding` with a 100 us
@@ -53,7 +34,7 @@ fn v24_01_retry_poller_answers_a_parked_io_connect_after_resume() {
     assert!(w.rpc_ok(pause));
     assert_eq!(w.marked(Mark::ConnectParked), 1);
     assert!(w.responses(io).is_empty(), "parked, not answered");
-    rpc_now(&mut w, RpcRequest::ResumeSubsystem { nqn: NQN.into() });
+    w.resume();
     let retry = Timer::ConnectRetry { conn: io };
     let due = w
         .target
@@ -79,15 +60,14 @@ fn v24_01_retry_poller_answers_a_parked_io_connect_after_resume() {
 /// flowing (`pause_nsid_0_leaves_namespace_io_flowing` pins the I/O half).
 #[test]
 fn pause_nsid_0_queues_admin_commands_until_resume() {
-    for spdk in PROFILES {
-        let mut w = World::new(config_for(spdk));
+    for (spdk, mut w) in World::per_profile(config_for) {
         let (admin, _) = w.connect_enabled(1, HOSTNQN);
-        pause_all(&mut w);
+        w.pause(0);
         assert_eq!(w.target.subsystem_state(NQN), Some(SubState::Paused));
         w.send(admin, &pdu::keep_alive(5));
         w.run_all();
         assert!(w.responses(admin).is_empty(), "{spdk}: queued while PAUSED");
-        rpc_now(&mut w, RpcRequest::ResumeSubsystem { nqn: NQN.into() });
+        w.resume();
         let r = w.responses(admin);
         assert_eq!(r.len(), 1, "{spdk}: {r:?}");
         assert_eq!((r[0].cid, r[0].status), (5, status::SUCCESS), "{spdk}");
@@ -101,8 +81,7 @@ fn pause_nsid_0_queues_admin_commands_until_resume() {
 /// with -EBUSY.
 #[test]
 fn delete_stops_for_destroy_and_refuses_later_state_changes() {
-    for spdk in PROFILES {
-        let mut w = World::new(config_for(spdk));
+    for (spdk, mut w) in World::per_profile(config_for) {
         let (admin, _) = w.connect_enabled(1, HOSTNQN);
         let del = w.rpc(RpcRequest::DeleteSubsystem { nqn: NQN.into() });
         let pause = w.rpc(RpcRequest::PauseSubsystem {

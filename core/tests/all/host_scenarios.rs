@@ -6,7 +6,7 @@ use fabcheck_core::host::{
     local_status, CtrlPhase, HostAction, HostEvent, HostInput, HostOutput, QueueState,
 };
 use fabcheck_core::testkit::fake::{self, Knobs, CNTLID};
-use fabcheck_core::testkit::{host_config, FakeWorld as World, BLOCK, HOSTNQN, NQN};
+use fabcheck_core::testkit::{host_config, pattern, FakeWorld as World, BLOCK, HOSTNQN, NQN};
 use fabcheck_core::wire::{
     feature, prop, status, AsyncEvent, Command, Digests, FatalErrorStatus, IcResp, Pdu, QueueKind,
     TermReq, SGL_IN_CAPSULE, SGL_TRANSPORT,
@@ -25,20 +25,6 @@ fn io_world(knobs: Knobs) -> World {
     w.act(HostAction::ConnectIo { qid: 1 });
     assert_eq!(w.host().queue_state(1), Some(QueueState::Live));
     w
-}
-
-fn io_done(w: &World, tag: u64) -> Vec<(fabcheck_core::wire::Status, Vec<u8>)> {
-    w.events()
-        .into_iter()
-        .filter_map(|e| match e {
-            HostEvent::IoDone {
-                tag: t,
-                status,
-                data,
-            } if t == tag => Some((status, data)),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Every H2CTermReq the host sent on `qid` (each is sent on its own), read field by field.
@@ -69,12 +55,6 @@ fn term_reqs(w: &World, qid: u16) -> Vec<TermReq> {
         });
     }
     terms
-}
-
-fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect()
 }
 
 // ---- IC negotiation ----
@@ -502,7 +482,7 @@ fn in_capsule_write_then_read_back() {
     assert_eq!(c.sqe.opc, 0x01);
     assert_eq!(c.sqe.sgl1.kind, SGL_IN_CAPSULE);
     assert_eq!(c.data, data);
-    assert_eq!(io_done(&w, 1), vec![(status::SUCCESS, Vec::new())]);
+    assert_eq!(w.io_dones(0, 1), vec![(status::SUCCESS, Vec::new())]);
     assert_eq!(&w.target.storage[8 * BLOCK..8 * BLOCK + 4096], &data[..]);
     w.act(HostAction::Read {
         tag: 2,
@@ -511,7 +491,7 @@ fn in_capsule_write_then_read_back() {
         slba: 8,
         nlb: 8,
     });
-    assert_eq!(io_done(&w, 2), vec![(status::SUCCESS, data)]);
+    assert_eq!(w.io_dones(0, 2), vec![(status::SUCCESS, data)]);
     assert_eq!(w.host().outstanding(1), 0);
 }
 
@@ -560,7 +540,7 @@ fn r2t_write_in_maxh2cdata_chunks() {
             (12288, 4096, true)
         ]
     );
-    assert_eq!(io_done(&w, 9), vec![(status::SUCCESS, Vec::new())]);
+    assert_eq!(w.io_dones(0, 9), vec![(status::SUCCESS, Vec::new())]);
     assert_eq!(&w.target.storage[..16384], &data[..]);
 }
 
@@ -589,7 +569,7 @@ fn several_r2ts_each_end_with_last_pdu() {
             (12288, 4096, true)
         ]
     );
-    assert_eq!(io_done(&w, 4), vec![(status::SUCCESS, Vec::new())]);
+    assert_eq!(w.io_dones(0, 4), vec![(status::SUCCESS, Vec::new())]);
     assert_eq!(&w.target.storage[32 * BLOCK..32 * BLOCK + 16384], &data[..]);
 }
 
@@ -608,7 +588,7 @@ fn write_over_in_capsule_max_uses_r2t() {
         data: pattern(2048, 1),
     });
     assert_eq!(h2c_chunks(&w), vec![(0, 2048, true)]);
-    assert_eq!(io_done(&w, 1), vec![(status::SUCCESS, Vec::new())]);
+    assert_eq!(w.io_dones(0, 1), vec![(status::SUCCESS, Vec::new())]);
 }
 
 #[test]
@@ -626,7 +606,7 @@ fn read_with_c2h_chunks_then_capsule_resp() {
         slba: 0,
         nlb: 16,
     });
-    assert_eq!(io_done(&w, 3), vec![(status::SUCCESS, data)]);
+    assert_eq!(w.io_dones(0, 3), vec![(status::SUCCESS, data)]);
 }
 
 #[test]
@@ -644,7 +624,7 @@ fn read_completed_by_c2h_success_flag() {
         slba: 1,
         nlb: 4,
     });
-    assert_eq!(io_done(&w, 5), vec![(status::SUCCESS, data)]);
+    assert_eq!(w.io_dones(0, 5), vec![(status::SUCCESS, data)]);
     assert_eq!(w.host().outstanding(1), 0);
     // Init's Identify commands were completed the same way.
     assert!(w.host().is_ready());
@@ -707,8 +687,8 @@ fn commands_on_queues_that_are_not_ready_fail_as_values() {
         slba: 0,
         nlb: 1,
     });
-    assert_eq!(io_done(&w, 7), vec![(status::INVALID_FIELD, vec![])]);
-    assert_eq!(io_done(&w, 8), vec![(status::INVALID_FIELD, vec![])]);
+    assert_eq!(w.io_dones(0, 7), vec![(status::INVALID_FIELD, vec![])]);
+    assert_eq!(w.io_dones(0, 8), vec![(status::INVALID_FIELD, vec![])]);
 }
 
 #[test]
@@ -725,7 +705,7 @@ fn closing_a_queue_aborts_its_outstanding_io() {
     assert_eq!(w.host().outstanding(1), 1);
     w.host_input(0, HostInput::Closed { qid: 1 });
     assert_eq!(
-        io_done(&w, 1),
+        w.io_dones(0, 1),
         vec![(local_status::HOST_ABORTED, Vec::new())]
     );
     assert_eq!(w.events().last(), Some(&HostEvent::QueueClosed { qid: 1 }));
@@ -881,7 +861,7 @@ fn garbage_bytes_give_protocol_error_termreq_close() {
         .iter()
         .any(|e| matches!(e, HostEvent::ProtocolError { qid: 1, .. })));
     assert_eq!(
-        io_done(&w, 1),
+        w.io_dones(0, 1),
         vec![(local_status::HOST_ABORTED, Vec::new())]
     );
     assert_eq!(term_reqs(&w, 1).len(), 1);
@@ -1004,7 +984,7 @@ fn full_session(split: usize, digests: Digests) -> Vec<HostEvent> {
     let events = w.events();
     let mut want = pattern(4096, 1);
     want.extend(pattern(12288, 2));
-    assert_eq!(io_done(&w, 3), vec![(status::SUCCESS, want)]);
+    assert_eq!(w.io_dones(0, 3), vec![(status::SUCCESS, want)]);
     events
 }
 
@@ -1200,7 +1180,7 @@ fn header_digest_error_sends_termreq() {
     assert_eq!(terms.len(), 1);
     assert_eq!(terms[0].fes, FatalErrorStatus::HeaderDigestError);
     assert_eq!(
-        io_done(&w, 1),
+        w.io_dones(0, 1),
         vec![(local_status::HOST_ABORTED, Vec::new())]
     );
 }
