@@ -9,6 +9,18 @@ const BUILTINS: &[(&str, &str)] = &[
         include_str!("../../scenarios/seed-3302-ctrlr-add-fail.toml"),
     ),
     ("churn", include_str!("../../scenarios/churn.toml")),
+    (
+        "listener-churn",
+        include_str!("../../scenarios/listener-churn.toml"),
+    ),
+    (
+        "long-pause",
+        include_str!("../../scenarios/long-pause.toml"),
+    ),
+    (
+        "monitoring",
+        include_str!("../../scenarios/monitoring.toml"),
+    ),
 ];
 
 /// Names of the built-in scenarios.

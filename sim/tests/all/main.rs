@@ -3,6 +3,7 @@
 //! `FABCHECK_RUNS` scales the sweeps (defaults keep `cargo test` fast).
 
 mod catalogue;
+mod catalogue_i;
 mod determinism;
 mod liveness;
 mod replay;
