@@ -4,6 +4,7 @@
 //! `pdu`, so a test scripts the exact order of thread runs, byte deliveries, RPCs and timer
 //! firings), checks the invariants after every step, and records outputs.
 
+mod catalogue_i;
 mod edge;
 mod happy;
 pub mod harness;
