@@ -3,11 +3,12 @@
 //! (`spdk-2299-null`, `spdk-2299-precision`, `spdk-3100-deleted`, `spdk-3391`; `spdk-3095` is
 //! swept by tests/random.rs and the simulator's long-pause scenario).
 
-use super::harness::{config, trid, World, NQN};
-use super::pdu::{self, HOSTNQN};
 use crate::nvmf::{
     BugId, BugSet, InvariantId, QpairState, RpcRequest, RpcResponse, Spdk, SubState, TargetConfig,
 };
+use crate::testkit::pdu;
+use crate::testkit::HOSTNQN;
+use crate::testkit::{config, trid, World, NQN};
 
 fn v24(bugs: &[BugId]) -> TargetConfig {
     let mut c = config();
