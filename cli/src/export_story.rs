@@ -75,11 +75,8 @@ fn story_text(seed: &str, result: &str, rec: &[RecordLine]) -> Result<String, Us
 }
 
 fn write_config(s: &mut String, c: &TargetConfig) {
-    let parking = if c.spdk.retry_parking() {
-        "retry"
-    } else {
-        "queue"
-    };
+    let retry = c.spdk.retry_parking() && c.bugs.has(fabcheck_core::nvmf::BugId::Spdk3095);
+    let parking = if retry { "retry" } else { "queue" };
     let _ = writeln!(s, "poll_groups {}\nparking {parking}", c.poll_groups);
     for t in &c.listeners {
         let _ = writeln!(s, "listener {}", trid(t));

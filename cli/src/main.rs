@@ -1,10 +1,12 @@
 //! The `fabcheck` command: hunt (sweeps with a progress bar and a summary), replay (a seed
-//! string, a trace file, or a runtime recording), shrink, scenarios, bugs, bench.
+//! string, a trace file, or a runtime recording), shrink, scenarios, bugs (`--check`:
+//! bugs_check.rs), bench.
 //!
 //! Exit codes: 0 clean, 1 safety violation (or a sweep that missed required coverage),
 //! 2 liveness violation, 3 nondeterminism, 64 bad usage or bad input (one line on stderr).
 
 mod bench;
+mod bugs_check;
 mod explore;
 mod export_story;
 mod fuzz_input;
@@ -57,6 +59,8 @@ enum Command {
         /// Print the README's Markdown table instead.
         #[arg(long)]
         markdown: bool,
+        #[command(flatten)]
+        check: bugs_check::CheckArgs,
     },
     /// Measure speed and time to first detection of spdk-3302.
     Bench(bench::BenchArgs),
@@ -128,7 +132,8 @@ fn main() -> ExitCode {
             budget,
         } => replay::shrink(&seed, scenario.as_deref(), budget),
         Command::Scenarios => Ok(report::scenarios()),
-        Command::Bugs { markdown } => Ok(report::bugs(markdown)),
+        Command::Bugs { check, .. } if check.check => bugs_check::bugs_check(&check),
+        Command::Bugs { markdown, .. } => Ok(report::bugs(markdown)),
         Command::Bench(a) => bench::bench(a),
         Command::ExportStory {
             seed,

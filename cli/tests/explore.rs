@@ -15,7 +15,9 @@ fn seed_3302_is_verified_on_the_fixed_core() {
         "2",
     ]));
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("states 4999 "), "{out}");
+    // v24.01 with every switch off parks CONNECTs in sgroup->queued (v24.01.x; the retry
+    // poller is catalogue entry spdk-3095).
+    assert!(out.contains("states 4262 "), "{out}");
     assert!(out.contains("result: verified"), "{out}");
 }
 

@@ -25,7 +25,9 @@ fn seed_3302_completes_clean_on_the_fixed_core() {
     let m = model("seed-3302", &[]);
     let one = check(&m, &opts(1));
     assert_eq!(one.outcome, Outcome::Verified, "{:?}", one.sometimes);
-    assert_eq!((one.states, one.transitions, one.depth), (4999, 11644, 30));
+    // v24.01 with every switch off parks CONNECTs in sgroup->queued (v24.01.x; the retry
+    // poller is catalogue entry spdk-3095).
+    assert_eq!((one.states, one.transitions, one.depth), (4262, 10184, 29));
     assert!(one.sometimes.iter().all(|(_, reached)| *reached));
     assert_eq!(one.sometimes.len(), 2);
     let two = check(&m, &opts(2));

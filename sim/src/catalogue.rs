@@ -22,31 +22,54 @@ pub fn names(bugs: &BugSet) -> Vec<&'static str> {
 /// README equal to it.
 pub fn markdown_table() -> String {
     let mut t = String::from(
-        "| id | what breaks | SPDK fix | issue | last buggy | profile | invariant at site | scenarios |\n\
-         |---|---|---|---|---|---|---|---|\n",
+        "| id | what breaks | SPDK fix | issue | versions with the bug | profile | invariant at site | requires | scenarios |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
     );
     for b in entries() {
-        // A GitHub issue URL prints as "#N"; an entry without one says why ("none: ...").
-        let issue = match b.issue.strip_prefix("https://") {
-            Some(url) => format!("#{}", url.rsplit('/').next().unwrap_or(url)),
-            None => b.issue.split(':').next().unwrap_or(b.issue).to_string(),
-        };
         let scenarios: Vec<String> = b.scenarios.iter().map(|s| format!("`{s}`")).collect();
+        let requires: Vec<String> = b
+            .requires
+            .iter()
+            .map(|r| format!("`{}`", r.name()))
+            .collect();
         t.push_str(&format!(
-            "| `{}` | {} | `{}` ({}) | {} | {} | `{}` | {:?} at `{}` | {} |\n",
+            "| `{}` | {} | `{}` ({}) | {} | {} | `{}`{} | {:?} at `{}` | {} | {} |\n",
             b.name,
             b.title,
             b.short_fix(),
             b.first_fixed,
-            issue,
-            b.last_buggy,
+            issue_label(b.issue),
+            b.affected_versions(),
             b.spdk,
+            profile_kind(b.profile_note),
             b.invariant,
-            b.site,
+            b.sites().collect::<Vec<_>>().join("`, `"),
+            requires.join(", "),
             scenarios.join(", ")
         ));
     }
     t
+}
+
+/// " (native)" when the profile is the buggy release itself (off = it plus the fix),
+/// " (re-introduced)" when the switch puts older code back into the profile.
+fn profile_kind(note: &str) -> &'static str {
+    if note.starts_with("native") {
+        " (native)"
+    } else if note.starts_with("re-introduced") {
+        " (re-introduced)"
+    } else {
+        ""
+    }
+}
+
+/// "#3302" for an issue URL, the text itself otherwise ("none (CI crash)").
+pub fn issue_label(issue: &str) -> String {
+    match issue.strip_prefix("https://github.com/spdk/spdk/issues/") {
+        Some(n) => format!("#{n}"),
+        // An entry without an issue says why ("none: ..."); the table shows the first word.
+        None => issue.split(':').next().unwrap_or(issue).to_string(),
+    }
 }
 
 #[cfg(test)]

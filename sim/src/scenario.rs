@@ -279,6 +279,19 @@ pub enum OperatorRpc {
         qid: u16,
     },
     Shutdown,
+    /// `nvmf_create_subsystem` with the `[[subsystems]]` entry of that NQN (re-creates a
+    /// deleted subsystem; answered -EEXIST while it still exists).
+    CreateSubsystem {
+        nqn: String,
+    },
+    /// `nvmf_subsystem_get_qpairs`: pause, walk every poll group, answer, resume.
+    GetQpairs {
+        nqn: String,
+    },
+    /// `nvmf_subsystem_get_controllers`: pause, dump the controllers, answer, resume.
+    GetControllers {
+        nqn: String,
+    },
 }
 
 /// Fault rates per opportunity, as integer ratios, and a cap per run.

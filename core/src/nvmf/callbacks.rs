@@ -41,6 +41,14 @@ pub enum StateCb {
     },
     /// One shutdown unit finished.
     Shutdown,
+    /// Paused for `nvmf_subsystem_get_controllers`: dump `subsystem->ctrlrs`, resume.
+    GetControllers {
+        rpc: RpcId,
+    },
+    /// Paused for `nvmf_subsystem_get_qpairs`: visit every poll group, answer, resume.
+    GetQpairs {
+        rpc: RpcId,
+    },
 }
 
 /// What runs when a `stop_listen_async` completes.

@@ -36,6 +36,55 @@ pub struct CatalogueEntry {
     pub window: &'static str,
     /// Built-in scenarios (sim/scenarios/NAME.toml) that find it with the switch on.
     pub scenarios: &'static [&'static str],
+    /// The SPDK releases that had the bug, in words ("v22.01 .. v23.01"; a bug that never
+    /// reached a release says so). Empty: "up to `last_buggy`".
+    pub versions: &'static str,
+    /// What the profile is with this switch off, and what the switch puts back: a bug native
+    /// to the profile (the profile *is* the buggy release; off = that release plus the fix) or
+    /// one re-introduced (it lived before the profile's version; on = the pre-fix code).
+    pub profile_note: &'static str,
+    /// Entries this one switches on with it, because its windows need their behaviour (e.g.
+    /// `spdk-3302` window (a) needs v24.01's retry parking, which is `spdk-3095`).
+    pub requires: &'static [BugId],
+    /// Further SPDK sites the same switch puts back (the first is `site`).
+    pub more_sites: &'static [&'static str],
+}
+
+impl CatalogueEntry {
+    /// Defaults for the optional fields (the macro fills `id`).
+    const DEFAULTS: CatalogueEntry = CatalogueEntry {
+        id: BugId::Spdk3302,
+        name: "",
+        title: "",
+        fix_commit: "",
+        issue: "",
+        last_buggy: "",
+        first_fixed: "",
+        invariant: InvariantId::I1,
+        site: "",
+        spdk: Spdk::V24_01,
+        summary: "",
+        window: "",
+        scenarios: &[],
+        versions: "",
+        profile_note: "",
+        requires: &[],
+        more_sites: &[],
+    };
+
+    /// The releases with the bug, as the table prints them.
+    pub fn affected_versions(&self) -> String {
+        if self.versions.is_empty() {
+            format!("up to {}", self.last_buggy)
+        } else {
+            self.versions.to_string()
+        }
+    }
+
+    /// Every site the switch breaks, `site` first.
+    pub fn sites(&self) -> impl Iterator<Item = &'static str> {
+        std::iter::once(self.site).chain(self.more_sites.iter().copied())
+    }
 }
 
 impl CatalogueEntry {
@@ -55,7 +104,7 @@ macro_rules! catalogue {
         }
 
         static CATALOGUE: &[CatalogueEntry] = &[
-            $( CatalogueEntry { id: BugId::$id, $($field: $value),* }, )*
+            $( CatalogueEntry { id: BugId::$id, $($field: $value,)* ..CatalogueEntry::DEFAULTS }, )*
         ];
     };
 }
@@ -81,6 +130,10 @@ catalogue! {
                  fails, sets qpair->ctrlr = NULL and sends the error completion; a disconnect \
                  on the PG runs first",
         scenarios: &["seed-3302", "seed-3302-ctrlr-add-fail"],
+        versions: "up to v24.01",
+        profile_note: "native to v24.01: the v24.01 profile with the switch off is v24.01 plus \
+                       6c23277d0a",
+        requires: &[BugId::Spdk3095],
     }
     /// A namespace pause of an already PAUSED poll group skips the drain (SPDK #3738).
     Spdk3738 {
@@ -100,6 +153,135 @@ catalogue! {
                  (pause(ns 2)) is queued behind it and completes without draining ns 2 (found \
                  by a core test; no built-in scenario reaches it yet)",
         scenarios: &[],
+        versions: "up to v26.05 (fixed after the last release)",
+        profile_note: "native to v24.01 and v26.05; the switch puts the early return back",
+    }
+    /// The stop-listen subsystem filter reads `qpair->ctrlr->subsys` of a qpair with no
+    /// controller yet (SPDK #2299).
+    Spdk2299Null {
+        name: "spdk-2299-null",
+        title: "stop-listen filter dereferences a NULL controller",
+        fix_commit: "44f69b654bf425a916af3c614b96502a5595890c",
+        issue: "https://github.com/spdk/spdk/issues/2299",
+        last_buggy: "none",
+        first_fixed: "v22.01",
+        invariant: InvariantId::I1,
+        site: "nvmf_stop_listen_disconnect_qpairs",
+        spdk: Spdk::V24_01,
+        summary: "nvmf_stop_listen_disconnect_qpairs, given a subsystem filter, tests \
+                  `S == qpair->ctrlr->subsys` with no NULL check; a qpair has no controller \
+                  until its CONNECT binds one (the commit text cites #2300; #2299 reports this \
+                  crash)",
+        window: "nvmf_subsystem_remove_listener(S, T) pauses S and stops listening on T with \
+                 filter S while a qpair on T has no controller: a host that sent ICReq but not \
+                 yet CONNECT (to S or any subsystem sharing T), or a CONNECT still on its way \
+                 to the controller",
+        scenarios: &["listener-churn"],
+        versions: "none released: master 2021-12-21 (79727986e0 added the filter) .. \
+                   2021-12-29 (the fix); both are first in v22.01",
+        profile_note: "re-introduced: the bug never reached a release; the switch puts the \
+                       pre-44f69b654b condition into the v24.01 profile, whose function has \
+                       the same shape",
+    }
+    /// The first #2299 fix disconnects every pre-CONNECT qpair on the trid, whatever
+    /// subsystem it is headed for.
+    Spdk2299Precision {
+        name: "spdk-2299-precision",
+        title: "subsystem-scoped stop-listen disconnects pre-CONNECT qpairs of other subsystems",
+        fix_commit: "2e56512236c050c49d54bba85ce6dfd460ece05f",
+        issue: "none (the fix names no issue)",
+        last_buggy: "v23.01",
+        first_fixed: "v23.05",
+        invariant: InvariantId::I11,
+        site: "nvmf_stop_listen_disconnect_qpairs",
+        spdk: Spdk::V24_01,
+        summary: "44f69b654b made `qpair->ctrlr == NULL` match any subsystem filter, so \
+                  removing listener T from S1 also tears down a connection on T that is about \
+                  to CONNECT to S2 (fixed by 2e56512236: a qpair without a controller matches \
+                  no subsystem filter)",
+        window: "as spdk-2299-null: remove_listener(S1, T) while a host on T is between ICReq \
+                 and CONNECT; with the switch on that qpair is disconnected, whatever subsystem \
+                 it was going to",
+        scenarios: &["listener-churn"],
+        versions: "v22.01 .. v23.01",
+        profile_note: "re-introduced: the bug lived before v24.01; the switch puts the \
+                       44f69b654b condition into the v24.01 profile",
+    }
+    /// v24.01's CONNECT retry parking: a CONNECT parked for more than 1 s is failed with
+    /// CONTROLLER_BUSY (SPDK #3095).
+    Spdk3095 {
+        name: "spdk-3095",
+        title: "a CONNECT parked by a pause is failed with BUSY after 1 s",
+        fix_commit: "12c640c0fa83405ba765a170813ba5c199cdfb6b",
+        issue: "https://github.com/spdk/spdk/issues/3095",
+        last_buggy: "v24.01",
+        first_fixed: "v24.05",
+        invariant: InvariantId::L1,
+        site: "nvmf_ctrlr_cmd_connect",
+        spdk: Spdk::V24_01,
+        summary: "nvmf_ctrlr_cmd_connect parks a CONNECT to a subsystem that is not ACTIVE on a \
+                  100 us retry poller (retry_connect) and answers CONTROLLER_BUSY once it has \
+                  waited 1 s, so a pause longer than 1 s fails CONNECTs that only had to wait; \
+                  the fix parks them on sgroup->queued and replays them on resume",
+        window: "the operator pauses S for more than 1 s (a slow namespace add, an embedder \
+                 holding the pause) while a host CONNECTs to S",
+        scenarios: &["long-pause"],
+        versions: "v21.07 .. v24.01 (every release with retry parking)",
+        profile_note: "native to v24.01: the switch is v24.01's retry parking itself; with it \
+                       off the v24.01 profile parks in sgroup->queued as v24.01.x does with the \
+                       backport 0276a8e631. Only the v24.01 profile has the retry poller",
+    }
+    /// `retry_connect` bumps the counter of a deleted subsystem's sgroup (SPDK #3100).
+    Spdk3100Deleted {
+        name: "spdk-3100-deleted",
+        title: "retry_connect after its subsystem was deleted writes through a NULL sgroup",
+        fix_commit: "e1602892a1bed67b9fd4dc02461db280e116eb69",
+        issue: "https://github.com/spdk/spdk/issues/3100",
+        last_buggy: "v23.05",
+        first_fixed: "v23.09",
+        invariant: InvariantId::I1,
+        site: "retry_connect",
+        spdk: Spdk::V24_01,
+        summary: "retry_connect looks the CONNECT's subsystem up by NQN and does \
+                  `assert(sgroup != NULL); sgroup->mgmt_io_outstanding++`; once the subsystem \
+                  is deleted the lookup returns NULL (if a subsystem with the same NQN was \
+                  created meanwhile, the live one is found and nothing breaks)",
+        window: "a CONNECT to S is parked on the retry poller (S DEACTIVATING, PAUSING or \
+                 PAUSED); the operator deletes S; the next 100 us tick runs retry_connect. \
+                 Found by sim/scenarios/findings/subsystem-delete-under-connect.toml (test \
+                 catalogue_i); no built-in scenario reaches it yet: with every switch off the \
+                 same order parks the CONNECT in sgroup->queued and the delete leaves it \
+                 unanswered (I8), SPDK's own behaviour since 12c640c0fa, so that scenario \
+                 cannot be a silent built-in",
+        scenarios: &[],
+        versions: "v21.07 .. v23.05",
+        profile_note: "re-introduced: the switch drops the NULL check in the v24.01 profile's \
+                       retry_connect; it requires spdk-3095 (the retry poller)",
+        requires: &[BugId::Spdk3095],
+    }
+    /// `nvmf_subsystem_get_qpairs` reads `qpair->ctrlr->subsys` of a qpair with no controller
+    /// (SPDK #3391).
+    Spdk3391 {
+        name: "spdk-3391",
+        title: "get_qpairs dereferences a NULL controller",
+        fix_commit: "1965c4ddc236f434c2d5ae50d664822ab5a3d1a4",
+        issue: "https://github.com/spdk/spdk/issues/3391",
+        last_buggy: "v25.01",
+        first_fixed: "v25.05",
+        invariant: InvariantId::I1,
+        site: "rpc_nvmf_get_qpairs",
+        spdk: Spdk::V24_01,
+        summary: "the nvmf_subsystem_get_qpairs RPC pauses S, then visits every poll group \
+                  (spdk_for_each_channel) and dumps the qpairs with `qpair->ctrlr->subsys == \
+                  S`, with no NULL check: a qpair joins group->qpairs when accepted, long before \
+                  CONNECT binds a controller",
+        window: "the operator calls nvmf_subsystem_get_qpairs(S) while any poll group holds a \
+                 qpair without a controller: a connection that sent ICReq but not CONNECT, a \
+                 parked CONNECT, a failed CONNECT whose qpair lingers",
+        scenarios: &["monitoring"],
+        versions: "v20.10 .. v25.01",
+        profile_note: "native to v24.01 (and v24.05): the v24.01 profile with the switch off is \
+                       v24.01 plus 1965c4ddc2; the master profile has the fix",
     }
     /// An AER before CONNECT reads the NULL controller's subsystem (SPDK #3100).
     Spdk3100EarlyAdmin {
@@ -218,8 +400,10 @@ impl BugId {
 pub struct BugSet(pub BTreeSet<BugId>);
 
 impl BugSet {
+    /// Whether `bug` is on: switched on itself, or required by a switch that is (a bug whose
+    /// windows need another entry's behaviour brings it along, `CatalogueEntry::requires`).
     pub fn has(&self, bug: BugId) -> bool {
-        self.0.contains(&bug)
+        self.0.contains(&bug) || self.0.iter().any(|b| b.entry().requires.contains(&bug))
     }
 
     /// The switch names, sorted by id.

@@ -79,16 +79,20 @@ impl Target {
     /// (stays on `outstanding`, up to 1 s, then CONTROLLER_BUSY) or `sgroup->queued`.
     fn park_connect(&mut self, r: ReqH, s: SubsysH, state: SubState) {
         let now = self.now;
-        let retry = self.config.spdk.retry_parking();
+        let retry = self.retry_parking();
         let Some(req) = self.live(r, "nvmf_ctrlr_cmd_connect") else {
             return;
         };
         let (pg, qh, conn) = (req.pg, req.qpair, req.conn);
+        if !matches!(state, SubState::Pausing | SubState::Paused) {
+            req.parked_outside_pause = true;
+        }
         if retry {
             let timeout = *req.timeout_at.get_or_insert(now + Duration::from_secs(1));
             req.parked_at.get_or_insert(now);
             if now > timeout {
                 self.mark(Mark::ConnectRetryGaveUp, format!("conn={}", conn.0));
+                self.record_busy_connect(r, s);
                 self.complete_with(r, status::CONTROLLER_BUSY);
                 return;
             }

@@ -24,6 +24,10 @@ pub struct History {
     pub fanouts_done: u64,
     /// Requests dropped without an answer while their qpair was active (liveness).
     pub lost_answers: Vec<String>,
+    /// Every disconnect a subsystem-filtered stop_listen made (I11).
+    pub filtered_disconnects: Vec<super::listener::FilteredDisconnect>,
+    /// CONNECTs answered BUSY after waiting only for a pause (L1).
+    pub busy_connects: Vec<super::connect_retry::BusyConnect>,
 }
 
 fn violation(invariant: InvariantId, site: &str, handles: Vec<String>, detail: &str) -> Violation {
@@ -43,7 +47,9 @@ pub fn check(t: &Target) -> Result<(), Violation> {
     check_i3_masks(t)?;
     check_i7_counters(t)?;
     check_i10_states(t)?;
+    check_i11_stop_listen_exact(t)?;
     check_i12_status_follows_queues(t)?;
+    check_l1_pause_transparent_connect(t)?;
     Ok(())
 }
 
@@ -66,6 +72,57 @@ fn check_i12_status_follows_queues(t: &Target) -> Result<(), Violation> {
                 "_nvmf_ctrlr_cc_reset_shn_done",
                 vec![format!("{h}"), format!("cntlid={}", c.cntlid())],
                 &detail,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// I11: a subsystem-filtered stop_listen disconnected only qpairs whose controller was in the
+/// filter's subsystem when it did. Broken by `spdk-2299-precision` (a pre-CONNECT qpair, no
+/// controller yet, matched every filter).
+fn check_i11_stop_listen_exact(t: &Target) -> Result<(), Violation> {
+    let bad = t
+        .history
+        .filtered_disconnects
+        .iter()
+        .find(|d| d.ctrlr_subsys != Some(d.filter));
+    match bad {
+        Some(d) => {
+            let ctrlr = d
+                .ctrlr_subsys
+                .map_or("ctrlr NULL".to_string(), |s| format!("{s}"));
+            let handles = vec![d.qpair.clone(), format!("pg{}", d.pg), ctrlr];
+            let detail = format!(
+                "stop_listen filtered by {} disconnected a qpair outside it",
+                d.filter
+            );
+            Err(violation(
+                InvariantId::StopListenExact,
+                "nvmf_stop_listen_disconnect_qpairs",
+                handles,
+                &detail,
+            ))
+        }
+        None => Ok(()),
+    }
+}
+
+/// L1: a CONNECT that waited only for a pause was answered CONTROLLER_BUSY, and its subsystem
+/// is ACTIVE again (so the answer was wrong, not early). Broken by `spdk-3095`.
+fn check_l1_pause_transparent_connect(t: &Target) -> Result<(), Violation> {
+    for b in &t.history.busy_connects {
+        let Some(sub) = t.subsystems.get(b.subsys) else {
+            continue;
+        };
+        if sub.state() == SubState::Active {
+            let handles = vec![format!("conn={}", b.conn.0), sub.nqn().to_string()];
+            let detail = "CONNECT delayed only by a pause was failed with CONTROLLER_BUSY";
+            return Err(violation(
+                InvariantId::PauseTransparentConnect,
+                "nvmf_ctrlr_cmd_connect",
+                handles,
+                detail,
             ));
         }
     }
@@ -358,5 +415,6 @@ fn kind_name(k: &super::thread::FanKind) -> &'static str {
         super::thread::FanKind::CtrlrDisconnect { .. } => "ctrlr_disconnect_qpairs",
         super::thread::FanKind::PgDestroy => "poll_group_destroy",
         super::thread::FanKind::DisconnectHost { .. } => "disconnect_host",
+        super::thread::FanKind::GetQpairs { .. } => "rpc_nvmf_get_qpairs",
     }
 }

@@ -3,16 +3,42 @@
 //! `spdk_nvmf_transport_stop_listen_async` (for_each_channel disconnecting matching qpairs, then
 //! the refcount drop and exactly one callback on the caller's thread).
 //!
-//! Invariants kept: I9 is checked when a stop_listen completes; the filter never dereferences a
-//! NULL or freed controller (the qpair is skipped instead, as SPDK does since `44f69b654b`).
+//! Invariants kept: I9 is checked when a stop_listen completes; every disconnect the filter makes
+//! is recorded with its cause for I11 (exactly the qpairs whose controller is in the filter's
+//! subsystem); the filter never dereferences a NULL or freed controller (the qpair is skipped, as
+//! SPDK does since `2e56512236`). Catalogue switches `spdk-2299-null` and
+//! `spdk-2299-precision` put back the two earlier conditions.
 
 use super::arena::{QpairH, SubsysH};
 use super::callbacks::StopListenCb;
+use super::catalogue::BugId;
 use super::qpair::Qpair;
 use super::thread::{FanKind, Msg};
 use super::{ConnId, InvariantId, Mark, Output, Target, ThreadId, Trid};
 use serde::Serialize;
 use std::collections::BTreeSet;
+
+/// What `nvmf_stop_listen_disconnect_qpairs`'s subsystem condition does with one qpair.
+enum FilterVerdict {
+    Disconnect,
+    Skip,
+    /// The condition reads `qpair->ctrlr->subsys` of a qpair without a controller.
+    NullCtrlr,
+}
+
+/// SPDK's filter site, named in violations.
+const FILTER_SITE: &str = "nvmf_stop_listen_disconnect_qpairs";
+
+/// One disconnect made by a subsystem-filtered stop_listen (I11 checks every one).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct FilteredDisconnect {
+    pub qpair: String,
+    pub pg: u16,
+    pub filter: SubsysH,
+    /// The subsystem of the qpair's controller when the filter disconnected it (None: no
+    /// controller yet).
+    pub ctrlr_subsys: Option<SubsysH>,
+}
 
 /// A transport listener.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -115,9 +141,9 @@ impl Target {
     /// Whether a qpair on `trid` matching the filter is still on the group.
     fn stop_listen_on_pg_matches(&self, pg: u16, trid: &Trid, filter: Option<SubsysH>) -> bool {
         self.pgs[usize::from(pg)].qpairs().iter().any(|qh| {
-            self.qpairs
-                .get(*qh)
-                .is_some_and(|q| q.trid() == trid && self.qpair_matches_filter(q, filter))
+            self.qpairs.get(*qh).is_some_and(|q| {
+                q.trid() == trid && !matches!(self.spdk_filter(q, filter), FilterVerdict::Skip)
+            })
         })
     }
 
@@ -145,21 +171,83 @@ impl Target {
             if q.trid() != trid {
                 continue;
             }
-            let matches = self.qpair_matches_filter(q, filter);
+            let verdict = self.spdk_filter(q, filter);
+            let label = q.label();
             if q.ctrlr().is_none() {
                 let d = format!("conn={} qid={}", q.conn().0, q.qid());
                 self.mark(Mark::StopListenMetQpairWithoutCtrlr, d);
             }
-            if matches {
-                found = true;
-                self.qpair_disconnect(qh);
+            match verdict {
+                FilterVerdict::Skip => {}
+                FilterVerdict::NullCtrlr => {
+                    let handles = vec![label, "ctrlr NULL".to_string()];
+                    let detail = "qpair->ctrlr->subsys read on a qpair without a controller";
+                    self.crash_on(
+                        InvariantId::NoDanglingReference,
+                        FILTER_SITE,
+                        handles,
+                        detail,
+                    );
+                    return false;
+                }
+                FilterVerdict::Disconnect => {
+                    found = true;
+                    self.record_filtered_disconnect(qh, pg, filter);
+                    self.qpair_disconnect(qh);
+                }
             }
         }
         found
     }
 
-    /// The stop_listen filter: no subsystem, or the qpair's controller is in it (a qpair with
-    /// no controller never matches a subsystem filter).
+    /// `nvmf_stop_listen_disconnect_qpairs`'s condition as SPDK runs it: today's
+    /// `S == NULL || (qpair->ctrlr != NULL && S == qpair->ctrlr->subsys)` (2e56512236); with
+    /// `spdk-2299-null` the original `S == NULL || S == qpair->ctrlr->subsys` (79727986e0), with
+    /// `spdk-2299-precision` the first fix's `S == NULL || qpair->ctrlr == NULL || S ==
+    /// qpair->ctrlr->subsys` (44f69b654b).
+    fn spdk_filter(&self, q: &Qpair, filter: Option<SubsysH>) -> FilterVerdict {
+        let Some(s) = filter else {
+            return FilterVerdict::Disconnect;
+        };
+        let subsys = q
+            .ctrlr()
+            .and_then(|c| self.ctrlrs.get(c))
+            .map(|c| c.subsys());
+        match subsys {
+            Some(x) if x == s => FilterVerdict::Disconnect,
+            Some(_) => FilterVerdict::Skip,
+            None if q.ctrlr().is_some() => FilterVerdict::Skip,
+            None if self.bug(BugId::Spdk2299Null) => FilterVerdict::NullCtrlr,
+            None if self.bug(BugId::Spdk2299Precision) => FilterVerdict::Disconnect,
+            None => FilterVerdict::Skip,
+        }
+    }
+
+    /// Records a disconnect made by a subsystem filter, with the controller's subsystem at that
+    /// moment (checker bookkeeping for I11; a qpair already disconnecting is not disconnected
+    /// again, so it is not recorded).
+    fn record_filtered_disconnect(&mut self, qh: QpairH, pg: u16, filter: Option<SubsysH>) {
+        let (Some(filter), Some(q)) = (filter, self.qpairs.get(qh)) else {
+            return;
+        };
+        if q.disconnect_started() {
+            return;
+        }
+        let ctrlr_subsys = q
+            .ctrlr()
+            .and_then(|c| self.ctrlrs.get(c))
+            .map(|c| c.subsys());
+        let qpair = q.label();
+        self.history.filtered_disconnects.push(FilteredDisconnect {
+            qpair,
+            pg,
+            filter,
+            ctrlr_subsys,
+        });
+    }
+
+    /// The contract's filter (checker bookkeeping for I9): no subsystem, or the qpair's
+    /// controller is in it (a qpair with no controller never matches a subsystem filter).
     fn qpair_matches_filter(&self, q: &Qpair, filter: Option<SubsysH>) -> bool {
         match filter {
             None => true,

@@ -42,6 +42,7 @@ mod profile;
 mod qpair;
 mod request;
 mod rpc;
+mod rpc_query;
 mod sgroup;
 mod shutdown;
 mod state;
@@ -64,7 +65,9 @@ pub use api::{
 use arena::{Arena, CtrlrH, QpairH, ReqH, SubsysH};
 pub use catalogue::{catalogue, BugId, BugSet, CatalogueEntry};
 pub use config::{NamespaceConfig, SubsystemConfig, TargetConfig};
+pub use connect_retry::BusyConnect;
 use ctrlr::Ctrlr;
+pub use listener::FilteredDisconnect;
 use listener::Listener;
 pub use mark::Mark;
 use poll_group::PollGroup;
@@ -295,7 +298,7 @@ impl Target {
         out
     }
 
-    /// Read-only oracle over I1-I10 (safety parts). The sticky crash, if any, is returned first.
+    /// Read-only oracle over I1-I11 and L1 (safety parts). The sticky crash, if any, is returned first.
     pub fn check_invariants(&self) -> Result<(), Violation> {
         if let Some(v) = &self.violation {
             return Err(v.clone());

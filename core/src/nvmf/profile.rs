@@ -51,8 +51,10 @@ impl Spdk {
         }
     }
 
-    /// `nvmf_ctrlr_cmd_connect` parks an admin CONNECT to a subsystem that is not ACTIVE on a
-    /// 100 us retry poller (v24.01) instead of `sgroup->queued` (master).
+    /// Whether the profile has v24.01's 100 us CONNECT retry poller at all (master parks in
+    /// `sgroup->queued`). It is used only with catalogue switch `spdk-3095`: without it the
+    /// v24.01 profile parks in `sgroup->queued` too, as v24.01.x does with the backport
+    /// 0276a8e631 (`Target::retry_parking`).
     pub fn retry_parking(self) -> bool {
         self == Spdk::V24_01
     }

@@ -63,6 +63,9 @@ pub struct Request {
     /// Retry-mode CONNECT: give-up deadline (`req->timeout_tsc`) and first park time.
     pub timeout_at: Option<Instant>,
     pub parked_at: Option<Instant>,
+    /// Checker bookkeeping for L1: the CONNECT was parked at least once while its subsystem
+    /// was not PAUSING/PAUSED (INACTIVE, DEACTIVATING: a BUSY answer is then not a pause's).
+    pub parked_outside_pause: bool,
     pub rsp: Cqe,
     /// Data returned to the host (C2HData) before the CapsuleResp.
     pub rsp_data: Vec<u8>,
@@ -90,6 +93,7 @@ impl Request {
             counted: Counted::None,
             timeout_at: None,
             parked_at: None,
+            parked_outside_pause: false,
             rsp: Cqe::default(),
             rsp_data: Vec::new(),
         }

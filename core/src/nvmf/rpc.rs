@@ -11,11 +11,11 @@ use super::callbacks::{StateCb, StopListenCb};
 use super::state::SubState;
 use super::subsystem::Subsystem;
 use super::{
-    ConnId, ControllerInfo, InvariantId, NamespaceConfig, Output, QpairInfo, RpcError, RpcId,
-    RpcRequest, RpcResponse, SubsystemConfig, SubsystemInfo, Target, ThreadId, Trid,
+    ConnId, InvariantId, NamespaceConfig, Output, RpcError, RpcId, RpcRequest, RpcResponse,
+    SubsystemConfig, SubsystemInfo, Target, ThreadId, Trid,
 };
 
-const ENOENT: i32 = -2;
+pub(super) const ENOENT: i32 = -2;
 const EEXIST: i32 = -17;
 const EINVAL: i32 = -22;
 pub(super) const EALREADY: i32 = -114;
@@ -97,8 +97,10 @@ impl Target {
             RpcRequest::StopListenAsync { trid, nqn } => self.rpc_stop_listen(id, trid, nqn),
             RpcRequest::DisconnectQpair { conn } => Some(self.rpc_disconnect(conn)),
             RpcRequest::GetSubsystems => Some(Ok(RpcResponse::Subsystems(self.subsystem_infos()))),
-            RpcRequest::GetControllers { nqn } => Some(self.controller_infos(&nqn)),
-            RpcRequest::GetQpairs { nqn } => Some(self.qpair_infos(&nqn)),
+            RpcRequest::GetControllers { nqn } => {
+                self.rpc_query(&nqn, StateCb::GetControllers { rpc: id })
+            }
+            RpcRequest::GetQpairs { nqn } => self.rpc_query(&nqn, StateCb::GetQpairs { rpc: id }),
             RpcRequest::GetListeners { nqn } => Some(self.listener_infos(&nqn)),
             RpcRequest::Shutdown => self.rpc_shutdown(id),
         }
@@ -336,6 +338,8 @@ impl Target {
                 }
             }
             StateCb::Shutdown => self.shutdown_unit_done(),
+            StateCb::GetControllers { rpc } => self.get_controllers_paused(s, rpc),
+            StateCb::GetQpairs { rpc } => self.get_qpairs_paused(s, rpc),
         }
     }
 
@@ -393,48 +397,6 @@ impl Target {
             .collect()
     }
 
-    fn controller_infos(&self, nqn: &str) -> RpcResult {
-        let Some(s) = self.find_subsystem(nqn) else {
-            return err(ENOENT, "subsystem not found");
-        };
-        let infos = self
-            .ctrlrs
-            .iter()
-            .filter(|(_, c)| c.subsys() == s && c.added())
-            .map(|(_, c)| ControllerInfo {
-                cntlid: c.cntlid(),
-                hostnqn: c.hostnqn().to_string(),
-                hostid: c.hostid(),
-                // SPDK counts every bit of qpair_mask, the admin queue's included.
-                num_io_qpairs: c.qpair_mask().len() as u32,
-            })
-            .collect();
-        Ok(RpcResponse::Controllers(infos))
-    }
-
-    /// `nvmf_subsystem_get_qpairs`: qpairs whose controller is in the subsystem (NULL-safe).
-    fn qpair_infos(&self, nqn: &str) -> RpcResult {
-        let Some(s) = self.find_subsystem(nqn) else {
-            return err(ENOENT, "subsystem not found");
-        };
-        let infos = self
-            .qpairs
-            .iter()
-            .filter_map(|(_, q)| {
-                let c = self.ctrlrs.get(q.ctrlr()?)?;
-                (c.subsys() == s).then(|| QpairInfo {
-                    conn: q.conn(),
-                    cntlid: Some(c.cntlid()),
-                    qid: q.qid(),
-                    state: q.state().name().to_string(),
-                    listen: q.trid().clone(),
-                    thread: ThreadId::PollGroup(q.pg()),
-                })
-            })
-            .collect();
-        Ok(RpcResponse::Qpairs(infos))
-    }
-
     fn listener_infos(&self, nqn: &str) -> RpcResult {
         let Some(s) = self
             .find_subsystem(nqn)
@@ -453,7 +415,9 @@ fn cb_rpc(cb: &StateCb) -> Option<RpcId> {
         | StateCb::RemoveListener { rpc, .. }
         | StateCb::AddNs { rpc, .. }
         | StateCb::RemoveNs { rpc, .. }
-        | StateCb::Delete { rpc } => Some(*rpc),
+        | StateCb::Delete { rpc }
+        | StateCb::GetControllers { rpc }
+        | StateCb::GetQpairs { rpc } => Some(*rpc),
         StateCb::None | StateCb::Shutdown => None,
     }
 }

@@ -117,6 +117,12 @@ pub enum FanKind {
         hostnqn: String,
         rpc: RpcId,
     },
+    /// `rpc_nvmf_get_qpairs`: each group's qpairs of `subsys`, gathered into `found`.
+    GetQpairs {
+        subsys: SubsysH,
+        rpc: RpcId,
+        found: Vec<super::QpairInfo>,
+    },
 }
 
 /// One `spdk_for_each_channel` in progress.
@@ -285,6 +291,7 @@ impl Target {
                 self.disconnect_host_on_pg(f.pg, subsys, &hostnqn);
                 self.channel_continue(fan);
             }
+            FanKind::GetQpairs { subsys, .. } => self.get_qpairs_on_pg(fan, f.pg, subsys),
         }
     }
 
@@ -314,6 +321,7 @@ impl Target {
             }
             FanKind::PgDestroy => self.shutdown_step(),
             FanKind::DisconnectHost { rpc, .. } => self.rpc_ok(rpc),
+            FanKind::GetQpairs { subsys, rpc, found } => self.get_qpairs_done(subsys, rpc, found),
         }
     }
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The invariants SPDK's nvmf lifecycle keeps. Output (traces, seeds, snapshots, JSON) shows
-/// the short code `I1`..`I10`; `InvariantId::I1`.. name the same values.
+/// the short code `I1`..`I11`, `L1`; `InvariantId::I1`.. name the same values.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum InvariantId {
     /// I1: no NULL or freed controller, qpair, listener or subsystem is dereferenced. Checked
@@ -57,11 +57,24 @@ pub enum InvariantId {
     /// only with CC.EN (`nvmf_subsystem_set_state`, `Qpair::set_state`, `invariants::check`).
     #[serde(rename = "I10")]
     LegalTransitions,
+    /// I11: `stop_listen_async(T, S)` disconnects exactly the qpairs on T whose controller is
+    /// in S (every qpair on T when S is NULL), and no other qpair: a pre-CONNECT qpair (no
+    /// controller yet) is outside every subsystem filter (`nvmf_stop_listen_disconnect_qpairs`;
+    /// each stop-listen disconnect is recorded with its cause and checked every step). I9 is
+    /// the other half. Broken by `spdk-2299-precision`.
+    #[serde(rename = "I11")]
+    StopListenExact,
     /// I12: after CC.EN 1->0 CSTS.RDY reads 0, and after CC.SHN CSTS.SHST reads COMPLETE, only
     /// once the controller's qpair mask holds no I/O queue, unless SPDK gave up and set CSTS.CFS
     /// (`_nvmf_ctrlr_cc_reset_shn_done`, `Ctrlr::status_with_io`). Broken by `spdk-2199`.
     #[serde(rename = "I12")]
     CtrlrStatusFollowsQueues,
+    /// L1 (liveness): a CONNECT delayed only because its subsystem was PAUSING/PAUSED is never
+    /// answered CONTROLLER_BUSY once the subsystem is ACTIVE again (`nvmf_ctrlr_cmd_connect`;
+    /// decided, and reported, on the step the subsystem is ACTIVE with such an answer given).
+    /// Broken by `spdk-3095` (v24.01's retry parking gives up after 1 s).
+    #[serde(rename = "L1")]
+    PauseTransparentConnect,
 }
 
 impl InvariantId {
@@ -75,10 +88,12 @@ impl InvariantId {
     pub const I8: InvariantId = InvariantId::EverythingCompletes;
     pub const I9: InvariantId = InvariantId::StopListenDisconnects;
     pub const I10: InvariantId = InvariantId::LegalTransitions;
+    pub const I11: InvariantId = InvariantId::StopListenExact;
     pub const I12: InvariantId = InvariantId::CtrlrStatusFollowsQueues;
+    pub const L1: InvariantId = InvariantId::PauseTransparentConnect;
 
     /// Every invariant, in code order.
-    pub const ALL: [InvariantId; 11] = [
+    pub const ALL: [InvariantId; 13] = [
         Self::I1,
         Self::I2,
         Self::I3,
@@ -89,7 +104,9 @@ impl InvariantId {
         Self::I8,
         Self::I9,
         Self::I10,
+        Self::I11,
         Self::I12,
+        Self::L1,
     ];
 
     /// The short code output uses, e.g. "I1".
@@ -105,7 +122,9 @@ impl InvariantId {
             InvariantId::EverythingCompletes => "I8",
             InvariantId::StopListenDisconnects => "I9",
             InvariantId::LegalTransitions => "I10",
+            InvariantId::StopListenExact => "I11",
             InvariantId::CtrlrStatusFollowsQueues => "I12",
+            InvariantId::PauseTransparentConnect => "L1",
         }
     }
 
@@ -122,7 +141,9 @@ impl InvariantId {
             InvariantId::EverythingCompletes => "EverythingCompletes",
             InvariantId::StopListenDisconnects => "StopListenDisconnects",
             InvariantId::LegalTransitions => "LegalTransitions",
+            InvariantId::StopListenExact => "StopListenExact",
             InvariantId::CtrlrStatusFollowsQueues => "CtrlrStatusFollowsQueues",
+            InvariantId::PauseTransparentConnect => "PauseTransparentConnect",
         }
     }
 }
@@ -215,7 +236,8 @@ mod tests {
     #[test]
     fn output_keeps_the_short_codes() {
         let codes: Vec<String> = InvariantId::ALL.iter().map(|i| format!("{i:?}")).collect();
-        let want: Vec<String> = (1..=10).chain([12]).map(|n| format!("I{n}")).collect();
+        let mut want: Vec<String> = (1..=12).map(|n| format!("I{n}")).collect();
+        want.push("L1".into());
         assert_eq!(codes, want);
         assert_eq!(InvariantId::I1, InvariantId::NoDanglingReference);
         assert_eq!(InvariantId::I7.to_string(), "I7");

@@ -2,7 +2,8 @@
 //! and a shutdown reaches quiescence with every object freed.
 
 use crate::nvmf::{
-    ConnId, Input, Mark, QpairState, RpcRequest, Spdk, SubState, ThreadId, Timer, Trid,
+    BugId, BugSet, ConnId, Input, Mark, QpairState, RpcRequest, Spdk, SubState, ThreadId, Timer,
+    Trid,
 };
 use crate::testkit::pdu;
 use crate::testkit::{config, subsystem, trid, World, NQN};
@@ -28,6 +29,7 @@ fn connect_to_a_paused_subsystem_is_queued_and_replayed_on_resume() {
 fn connect_in_retry_mode_parks_while_pausing_and_connects_after_resume() {
     let mut cfg = config();
     cfg.spdk = Spdk::V24_01;
+    cfg.bugs = BugSet([BugId::Spdk3095].into_iter().collect());
     let mut w = World::new(cfg);
     let c = w.accept(1);
     w.run_all();

@@ -124,6 +124,7 @@ fn two_hosts_land_on_two_poll_groups() {
     assert_eq!(w.target.qpair_thread(a), Some(ThreadId::PollGroup(0)));
     assert_eq!(w.target.qpair_thread(b), Some(ThreadId::PollGroup(1)));
     let id = w.rpc(RpcRequest::GetControllers { nqn: NQN.into() });
+    w.run_all();
     let Some(Ok(crate::nvmf::RpcResponse::Controllers(cs))) = w.rpc_results.get(&id) else {
         panic!()
     };

@@ -4,8 +4,8 @@
 //! docs/spdk-profiles.md), the admin half of an nsid 0 pause, and master's DESTROY_PENDING on
 //! a plain delete. Each test is named after the SPDK behaviour it pins.
 
-use crate::nvmf::{Input, Mark, RpcRequest, Spdk, SubState, ThreadId, Timer};
-use crate::testkit::{config_for, pdu, World, HOSTNQN, NQN};
+use crate::nvmf::{Input, Mark, RpcRequest, Spdk, SubState, TargetConfig, ThreadId, Timer};
+use crate::testkit::{config, config_for, pdu, World, HOSTNQN, NQN};
 use crate::time::Duration;
 use crate::wire::status;
 
@@ -17,7 +17,10 @@ use crate::wire::status;
 /// before time passes it sees the answer.
 #[test]
 fn v24_01_retry_poller_answers_a_parked_io_connect_after_resume() {
-    let mut w = World::new(config_for(Spdk::V24_01));
+    // v24.01 as released: the retry poller is catalogue entry spdk-3095.
+    let mut cfg = config_for(Spdk::V24_01);
+    cfg.bugs = crate::nvmf::BugSet([crate::nvmf::BugId::Spdk3095].into_iter().collect());
+    let mut w = World::new(cfg);
     let (_, cntlid) = w.connect_enabled(1, HOSTNQN);
     let io = w.accept(2);
     w.run_all();

@@ -4,10 +4,12 @@
 //! With every catalogue switch off no invariant may break and a healing phase must reach
 //! quiescence; with `spdk-3302` on (retry mode) some schedules must hit `free_aer`.
 
-use crate::nvmf::{BugId, BugSet, ConnId, Input, RpcRequest, Spdk, TargetConfig};
+use crate::nvmf::{BugId, BugSet, ConnId, Input, InvariantId, RpcRequest, Spdk, TargetConfig};
 use crate::testkit::pdu;
 use crate::testkit::{config, namespace, trid, World, NQN};
 use crate::testkit::{HOSTNQN, HOSTNQN_B};
+
+const L1: InvariantId = InvariantId::L1;
 use crate::time::Duration;
 use crate::wire::Pdu;
 
@@ -121,29 +123,53 @@ fn run(seed: u64, cfg: TargetConfig) -> World {
 }
 
 /// Healing: hosts go away, the subsystem resumes, everything runs, the target shuts down.
-fn heal(w: &mut World) {
+/// Returns whether L1 broke on the way (only possible with `spdk-3095`, where the world
+/// expects violations; L1 is not sticky, the target goes on).
+fn heal(w: &mut World) -> bool {
     let conns: Vec<ConnId> = w.peers.keys().copied().collect();
     for c in conns {
         w.input(Input::PeerClosed { conn: c });
     }
     w.settle_until(w.now + Duration::from_secs(3));
     w.rpc(RpcRequest::ResumeSubsystem { nqn: NQN.into() });
+    w.run_all();
+    let broke = match w.target.check_invariants() {
+        Err(v) => {
+            assert_eq!(v.invariant, L1, "{v}");
+            true
+        }
+        Ok(()) => false,
+    };
     w.shutdown_and_check();
+    broke
 }
 
 #[test]
 fn random_schedules_are_clean_with_every_switch_off() {
     let mut totals = std::collections::BTreeMap::new();
-    for spdk in [Spdk::V24_01, Spdk::Master] {
+    let mut l1 = 0;
+    // v24.01 as released parks on the retry poller (`spdk-3095`); its only possible finding
+    // here is that entry's own L1 (a BUSY answer after a pause of more than 1 s).
+    let retry = BugSet([BugId::Spdk3095].into_iter().collect());
+    let profiles = [
+        (Spdk::V24_01, BugSet::default()),
+        (Spdk::V24_01, retry),
+        (Spdk::Master, BugSet::default()),
+    ];
+    for (spdk, bugs) in profiles {
         for seed in 0..150 {
             let mut cfg = config();
             cfg.spdk = spdk;
+            cfg.bugs = bugs.clone();
             let mut w = run(seed, cfg);
+            let retry = bugs.has(BugId::Spdk3095);
             if let Some(v) = w.violation() {
-                panic!("seed {seed} {spdk:?}: {v}");
+                assert!(retry && v.invariant == L1, "seed {seed} {spdk:?}: {v}");
+                l1 += 1;
+                continue;
             }
-            w.expect_violation = false;
-            heal(&mut w);
+            w.expect_violation = retry;
+            l1 += u32::from(heal(&mut w));
             for m in crate::nvmf::Mark::all() {
                 *totals.entry(m.name()).or_insert(0) += w.marked(*m);
             }
@@ -165,6 +191,10 @@ fn random_schedules_are_clean_with_every_switch_off() {
             "never reached {mark}: {totals:#?}"
         );
     }
+    assert!(
+        l1 > 0,
+        "spdk-3095's L1 never broken in 150 random schedules"
+    );
 }
 
 #[test]
@@ -175,9 +205,13 @@ fn random_schedules_find_spdk_3302_with_the_switch_on() {
         cfg.spdk = Spdk::V24_01;
         cfg.bugs = BugSet([BugId::Spdk3302].into_iter().collect());
         let w = run(seed, cfg);
+        // v24.01 as released: spdk-3302 brings the retry parking of spdk-3095 (and its L1).
         if let Some(v) = w.violation() {
-            assert_eq!(v.site, "free_aer", "seed {seed}: {v}");
-            found += 1;
+            if v.site == "free_aer" {
+                found += 1;
+            } else {
+                assert_eq!(v.site, "nvmf_ctrlr_cmd_connect", "seed {seed}: {v}");
+            }
         }
     }
     assert!(found > 0, "spdk-3302 never reached in 150 random schedules");

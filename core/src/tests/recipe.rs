@@ -75,7 +75,9 @@ fn the_recipe_entry_values_have_the_catalogue_kinds() {
                 let names: Vec<String> = Spdk::ALL.iter().map(|s| format!("{s:?}")).collect();
                 assert!(names.iter().any(|n| n == profile), "{value} is a profile");
             }
-            "scenarios" => assert!(value.starts_with("&["), "{field}: a slice, got {value}"),
+            "scenarios" | "requires" | "more_sites" => {
+                assert!(value.starts_with("&["), "{field}: a slice, got {value}")
+            }
             _ => assert!(value.starts_with('"'), "{field}: a string, got {value}"),
         }
     }

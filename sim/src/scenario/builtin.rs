@@ -22,6 +22,18 @@ const BUILTINS: &[(&str, &str)] = &[
         "reset-under-io",
         include_str!("../../scenarios/reset-under-io.toml"),
     ),
+    (
+        "listener-churn",
+        include_str!("../../scenarios/listener-churn.toml"),
+    ),
+    (
+        "long-pause",
+        include_str!("../../scenarios/long-pause.toml"),
+    ),
+    (
+        "monitoring",
+        include_str!("../../scenarios/monitoring.toml"),
+    ),
 ];
 
 /// Names of the built-in scenarios.

@@ -237,6 +237,9 @@ impl fmt::Display for OperatorRpc {
                 write!(f, "disconnect qpair of host {host} q{qid}")
             }
             OperatorRpc::Shutdown => write!(f, "shut the target down"),
+            OperatorRpc::CreateSubsystem { nqn } => write!(f, "create {nqn}"),
+            OperatorRpc::GetQpairs { nqn } => write!(f, "get_qpairs {nqn}"),
+            OperatorRpc::GetControllers { nqn } => write!(f, "get_controllers {nqn}"),
         }
     }
 }

@@ -136,7 +136,10 @@ impl Scenario {
             | OperatorRpc::RemoveNamespace { nqn, .. }
             | OperatorRpc::StartSubsystem { nqn }
             | OperatorRpc::StopSubsystem { nqn }
-            | OperatorRpc::DeleteSubsystem { nqn } => self.check_nqn(nqn),
+            | OperatorRpc::DeleteSubsystem { nqn }
+            | OperatorRpc::CreateSubsystem { nqn }
+            | OperatorRpc::GetQpairs { nqn }
+            | OperatorRpc::GetControllers { nqn } => self.check_nqn(nqn),
         }
     }
 }

@@ -211,6 +211,15 @@ impl World<'_> {
                 conn: *self.by_queue.get(&(host, qid))?,
             },
             OperatorRpc::Shutdown => RpcRequest::Shutdown,
+            OperatorRpc::CreateSubsystem { nqn } => RpcRequest::CreateSubsystem(
+                self.sc
+                    .subsystems
+                    .iter()
+                    .find(|s| s.nqn == nqn)?
+                    .to_config(),
+            ),
+            OperatorRpc::GetQpairs { nqn } => RpcRequest::GetQpairs { nqn },
+            OperatorRpc::GetControllers { nqn } => RpcRequest::GetControllers { nqn },
         })
     }
 }

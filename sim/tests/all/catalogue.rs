@@ -95,16 +95,16 @@ fn a_sweep_that_misses_a_required_mark_fails() {
     assert_eq!(r.missing, vec!["target_shutdown_done".to_string()]);
 }
 
-/// Regression: a sweep of the fixed core once reported `I10 illegal sgroup state` here. In
-/// retry mode, v24.01's `retry_connect` re-admits a CONNECT parked during a pause as soon as the
+/// Regression: a sweep of the fixed core once reported `I10 illegal sgroup state` here (v24.01
+/// as released, i.e. with the retry parking of `spdk-3095`). In retry mode, v24.01's `retry_connect` re-admits a CONNECT parked during a pause as soon as the
 /// subsystem is RESUMING, while this poll group's sgroup is still PAUSED; SPDK does exactly that
 /// and nothing breaks. The run must pass that window (the CONNECT is re-admitted before the
 /// resume reaches pg0) and stay clean.
 #[test]
 fn retry_connect_readmitted_while_resuming_is_not_a_violation() {
-    let sc = crate::scenario("seed-3302", &[]);
+    let sc = crate::scenario("seed-3302", &["spdk-3095"]);
     let seed: fabcheck_sim::SeedString =
-        "fc1:seed-3302:0264eed14b01c726:0.0.0.0.0.0.2.1.1.1.1.0.1.1.1.0.0.0.0.1"
+        "fc1:seed-3302@v24.01+spdk-3095:0264eed14b01c726:0.0.0.0.0.0.2.1.1.1.1.0.1.1.1.0.0.0.0.1"
             .parse()
             .unwrap();
     let report = fabcheck_sim::run(&sc, &seed, true);

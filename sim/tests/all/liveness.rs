@@ -35,8 +35,13 @@ fn an_unhealed_world_is_a_liveness_violation_naming_what_is_stuck() {
 /// the CONNECT (`nvmf_ctrlr_cmd_connect` proceeds once the subsystem is ACTIVE).
 #[test]
 fn a_due_retry_poller_runs_before_time_moves_past_it() {
-    let sc = crate::scenario("churn", &[]).with_spdk("v24.01").unwrap();
-    let seed: SeedString = "fc1:churn@v24.01:1d2d76861e680b61".parse().unwrap();
+    // v24.01 as released: the retry poller is catalogue entry spdk-3095.
+    let sc = crate::scenario("churn", &["spdk-3095"])
+        .with_spdk("v24.01")
+        .unwrap();
+    let seed: SeedString = "fc1:churn@v24.01+spdk-3095:1d2d76861e680b61"
+        .parse()
+        .unwrap();
     let r = run(&sc, &seed, true);
     let trace = r.trace.as_ref().unwrap();
     let at = |text: &str| {

@@ -4,6 +4,7 @@
 
 mod catalogue;
 mod catalogue_b;
+mod catalogue_i;
 mod determinism;
 mod liveness;
 mod replay;

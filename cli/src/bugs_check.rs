@@ -1,0 +1,234 @@
+//! `fabcheck bugs --check`: detection of every catalogue entry from its built-in scenarios,
+//! and silence of those scenarios with every switch off, for the same budget.
+//!
+//! Rows come from the core's catalogue: for each entry and each scenario it lists, `--seeds K`
+//! sweeps (base seeds 0..K, one thread, at most `--runs N` runs each) with the entry's switch
+//! on; a seed finds the entry when its first failure breaks the entry's invariant at one of its
+//! sites. The first finding is shrunk, and its story must name the site. Then every listed
+//! scenario runs K x N runs with every switch off and must stay clean. Exit 1 if an entry is
+//! missed in any seed, a shrunk story does not name the site, or a scenario is noisy.
+//! Wall-clock times are measured for the table only; they never reach a simulation.
+
+use crate::hunt::wall_clock;
+use crate::Usage;
+use clap::Args;
+use fabcheck_core::nvmf::CatalogueEntry;
+use fabcheck_sim::scenario::builtin;
+use fabcheck_sim::shrink::shrink;
+use fabcheck_sim::strategy::Strategy;
+use fabcheck_sim::sweep::{sweep, SweepConfig};
+use fabcheck_sim::{Failure, RunReport, Scenario};
+use serde::Serialize;
+
+/// Options of `fabcheck bugs --check`.
+#[derive(Args, Debug, Clone)]
+pub struct CheckArgs {
+    /// Run detection for every entry and the silence sweeps (instead of listing).
+    #[arg(long)]
+    pub check: bool,
+    /// Most runs per seed (detection), and per seed of the silence sweep.
+    #[arg(long, default_value_t = 2000)]
+    pub runs: u64,
+    /// Base seeds per entry and scenario.
+    #[arg(long, default_value_t = 20)]
+    pub seeds: u64,
+    /// `random` or `pct:<d>`; default: the sweep's portfolio.
+    #[arg(long)]
+    pub strategy: Option<String>,
+    /// One JSON document instead of the tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Runs to spend shrinking the first finding.
+    #[arg(long, default_value_t = 5000)]
+    pub shrink_budget: u32,
+}
+
+/// One row: an entry on one of its scenarios.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub id: &'static str,
+    pub profile: String,
+    pub invariant: String,
+    pub scenario: String,
+    pub strategy: String,
+    pub found: u64,
+    pub seeds: u64,
+    pub median_runs: Option<u64>,
+    pub median_ms: Option<f64>,
+    pub story_lines: Option<usize>,
+    /// Whether the shrunk story names the entry's site.
+    pub story_names_site: bool,
+}
+
+/// A scenario swept with every switch off.
+#[derive(Debug, Clone, Serialize)]
+pub struct Silence {
+    pub scenario: String,
+    pub runs: u64,
+    /// The first failure's signature and seed, if any.
+    pub failure: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct CheckReport {
+    rows: Vec<Row>,
+    /// Entries no built-in scenario reaches (their window says what finds them).
+    untested: Vec<&'static str>,
+    silence: Vec<Silence>,
+    ok: bool,
+}
+
+fn median<T: Copy + PartialOrd>(v: &mut [T]) -> Option<T> {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    v.get(v.len().saturating_sub(1) / 2).copied()
+}
+
+/// Whether a run's failure is this entry's: its invariant at one of its sites.
+fn is_entry(e: &CatalogueEntry, r: &RunReport) -> bool {
+    match &r.failure {
+        Some(Failure::Safety(v)) => v.invariant == e.invariant && e.sites().any(|s| s == v.site),
+        _ => false,
+    }
+}
+
+fn detect(e: &CatalogueEntry, name: &str, a: &CheckArgs, strategy: Option<Strategy>) -> Row {
+    let sc = builtin(name)
+        .expect("catalogue scenarios are built in (a sim test checks)")
+        .with_bugs(&[e.name.to_string()])
+        .expect("catalogue names are valid switches");
+    let (mut runs, mut ms, mut first) = (Vec::new(), Vec::new(), None);
+    for base in 0..a.seeds {
+        let mut cfg = SweepConfig::new(sc.clone(), a.runs);
+        cfg.strategy = strategy;
+        cfg.base_seed = base;
+        cfg.jobs = 1;
+        cfg.determinism_every = 0;
+        let start = wall_clock();
+        let r = sweep(&cfg, &|_| {});
+        let elapsed = start.elapsed().as_secs_f64() * 1000.0;
+        if let Some(f) = r.failure.filter(|f| is_entry(e, f)) {
+            runs.push(r.runs);
+            ms.push(elapsed);
+            first.get_or_insert(f);
+        }
+    }
+    let story = first
+        .and_then(|f| shrink(&sc, &f, a.shrink_budget))
+        .and_then(|s| s.report.trace.map(|t| t.story()));
+    Row {
+        id: e.name,
+        profile: sc.spdk.to_string(),
+        invariant: format!("{:?}", e.invariant),
+        scenario: name.to_string(),
+        strategy: strategy.map_or("portfolio".to_string(), |s| s.to_string()),
+        found: runs.len() as u64,
+        seeds: a.seeds,
+        median_runs: median(&mut runs),
+        median_ms: median(&mut ms),
+        story_lines: story.as_ref().map(|s| s.lines().count()),
+        story_names_site: story.is_some_and(|s| e.sites().any(|site| s.contains(site))),
+    }
+}
+
+fn silence(name: &str, a: &CheckArgs) -> Silence {
+    let sc: Scenario = builtin(name).expect("catalogue scenarios are built in");
+    let mut cfg = SweepConfig::new(sc, a.runs.saturating_mul(a.seeds));
+    cfg.determinism_every = 0;
+    let r = sweep(&cfg, &|_| {});
+    Silence {
+        scenario: r
+            .failure
+            .as_ref()
+            .map_or(cfg.scenario.key(), |f| f.seed.scenario.clone()),
+        runs: r.runs,
+        failure: r.failure.map(|f| {
+            let sig = f.failure.as_ref().map_or(String::new(), Failure::signature);
+            format!("{sig} ({})", f.replay_seed())
+        }),
+    }
+}
+
+fn run_check(a: &CheckArgs) -> Result<CheckReport, Usage> {
+    let strategy = a
+        .strategy
+        .as_deref()
+        .map(str::parse::<Strategy>)
+        .transpose()?;
+    let entries = fabcheck_core::nvmf::catalogue();
+    let mut rows = Vec::new();
+    let mut scenarios: Vec<&str> = Vec::new();
+    for e in entries {
+        for name in e.scenarios {
+            rows.push(detect(e, name, a, strategy));
+            if !scenarios.contains(name) {
+                scenarios.push(name);
+            }
+        }
+    }
+    let untested = entries
+        .iter()
+        .filter(|e| e.scenarios.is_empty())
+        .map(|e| e.name)
+        .collect();
+    let silence: Vec<Silence> = scenarios.iter().map(|n| silence(n, a)).collect();
+    let ok = rows
+        .iter()
+        .all(|r| r.found == r.seeds && r.story_names_site)
+        && silence.iter().all(|s| s.failure.is_none());
+    Ok(CheckReport {
+        rows,
+        untested,
+        silence,
+        ok,
+    })
+}
+
+fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or("-".to_string(), |v| v.to_string())
+}
+
+fn print_tables(r: &CheckReport) {
+    println!("| id | profile | invariant | scenario | strategy | found | median runs | median ms | shrunk story lines | names site |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for x in &r.rows {
+        println!(
+            "| `{}` | `{}` | {} | `{}` | {} | {}/{} | {} | {} | {} | {} |",
+            x.id,
+            x.profile,
+            x.invariant,
+            x.scenario,
+            x.strategy,
+            x.found,
+            x.seeds,
+            opt(x.median_runs),
+            opt(x.median_ms.map(|m| format!("{m:.1}"))),
+            opt(x.story_lines),
+            if x.story_names_site { "yes" } else { "no" }
+        );
+    }
+    for id in &r.untested {
+        println!("| `{id}` | | | no built-in scenario (see `fabcheck bugs`) | | | | | | |");
+    }
+    println!("\n| scenario, every switch off | runs | result |\n|---|---|---|");
+    for s in &r.silence {
+        let result = s.failure.as_deref().unwrap_or("silent");
+        println!("| `{}` | {} | {result} |", s.scenario, s.runs);
+    }
+}
+
+/// `fabcheck bugs --check`.
+pub fn bugs_check(a: &CheckArgs) -> Result<u8, Usage> {
+    if a.runs == 0 || a.seeds == 0 {
+        return Err(Usage("--runs and --seeds must be at least 1".into()));
+    }
+    let r = run_check(a)?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string(&r).expect("the report serializes")
+        );
+    } else {
+        print_tables(&r);
+    }
+    Ok(if r.ok { 0 } else { 1 })
+}
