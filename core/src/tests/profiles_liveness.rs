@@ -4,8 +4,8 @@
 //! docs/spdk-profiles.md), the admin half of an nsid 0 pause, and master's DESTROY_PENDING on
 //! a plain delete. Each test is named after the SPDK behaviour it pins.
 
-use crate::nvmf::{Input, Mark, RpcRequest, Spdk, SubState, TargetConfig, ThreadId, Timer};
-use crate::testkit::{config, config_for, pdu, World, HOSTNQN, NQN};
+use crate::nvmf::{Input, Mark, RpcRequest, Spdk, SubState, ThreadId, Timer};
+use crate::testkit::{config_for, pdu, World, HOSTNQN, NQN};
 use crate::time::Duration;
 use crate::wire::status;
 
