@@ -3,8 +3,7 @@
 //! racing a keep-alive expiry, and when a reset reports CSTS.RDY = 0; each pinned on the fixed
 //! core and with the catalogue switch that puts the historical code back.
 
-use super::harness::{config, World, NQN};
-use super::pdu::{self, HOSTNQN};
+use crate::testkit::{config, pdu, World, HOSTNQN, NQN};
 use crate::nvmf::{
     BugId, ConnId, Input, InvariantId, Mark, QpairState, Spdk, TargetConfig, ThreadId, Timer,
 };
@@ -273,7 +272,7 @@ fn host_misbehaviour_actions_against_the_target() {
     use crate::host::{HostAction, HostConfig, HostEvent, QueueState};
     let mut w = World::new(config_with(Spdk::V24_01, &[]));
     let h = w.add_host(HostConfig::new(HOSTNQN, NQN));
-    let settle = |w: &mut World| w.settle_hosts_until(w.now + Duration::from_millis(10));
+    let settle = |w: &mut World| w.advance_to(w.now + Duration::from_millis(10));
     w.host_do(h, HostAction::OpenAdmin);
     settle(&mut w);
     w.host_do(h, HostAction::AdminBeforeConnect { opc: 0x06 });
