@@ -3,10 +3,10 @@
 //! racing a keep-alive expiry, and when a reset reports CSTS.RDY = 0; each pinned on the fixed
 //! core and with the catalogue switch that puts the historical code back.
 
-use crate::testkit::{config, pdu, World, HOSTNQN, NQN};
 use crate::nvmf::{
     BugId, ConnId, Input, InvariantId, Mark, QpairState, Spdk, TargetConfig, ThreadId, Timer,
 };
+use crate::testkit::{config, pdu, World, HOSTNQN, NQN};
 use crate::time::Duration;
 use crate::wire::status;
 
