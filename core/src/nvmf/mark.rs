@@ -56,7 +56,8 @@ pub enum Mark {
     CcRepolled,
     /// `nvmf_ctrlr_cc_timeout` reset a namespace through the admin qpair's poll group.
     CcTimeoutReset,
-    /// An admin command arrived on a qpair without a controller (before CONNECT).
+    /// A command other than CONNECT arrived on a qpair before CONNECT (refused by
+    /// `nvmf_ctrlr_process_admin_cmd` in v24.01, by `nvmf_check_qpair_active` in master).
     AdminBeforeConnect,
     /// An I/O CONNECT found its controller's admin qpair gone (teardown finished).
     IoConnectWithoutAdminQpair,

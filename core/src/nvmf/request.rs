@@ -177,6 +177,9 @@ impl Target {
             _ => !checked,
         };
         if !admitted {
+            if q.state() == QpairState::Connecting {
+                self.mark(super::Mark::AdminBeforeConnect, format!("{r}"));
+            }
             self.complete_with(r, crate::wire::status::COMMAND_SEQUENCE_ERROR);
             return;
         }
