@@ -36,19 +36,11 @@ pub fn explore_entry(
     max_states: u64,
     threads: usize,
 ) -> Option<EntryExplore> {
-    let mut best: Option<EntryExplore> = None;
-    for name in entry.scenarios {
-        let Some(found) = explore_scenario(entry, name, max_states, threads) else {
-            continue;
-        };
-        let shorter = best.as_ref().map_or(true, |b| {
-            (found.shortest_len, found.states_to_first) < (b.shortest_len, b.states_to_first)
-        });
-        if shorter {
-            best = Some(found);
-        }
-    }
-    best
+    entry
+        .scenarios
+        .iter()
+        .filter_map(|name| explore_scenario(entry, name, max_states, threads))
+        .min_by_key(|f| (f.shortest_len, f.states_to_first))
 }
 
 fn explore_scenario(
