@@ -1,38 +1,14 @@
 //! The `fabcheck` command end to end: every exit code (0 clean, 1 safety, 2 liveness,
 //! 3 nondeterminism, 64 bad input) and every bad-input message (one line on stderr).
 
+mod common;
+
+use common::{code, fabcheck, stderr, stdout, tmp};
 use fabcheck_core::nvmf::{ConnId, Input, SubsystemConfig, Target, TargetConfig, Trid};
 use fabcheck_core::record::RecordLine;
 use fabcheck_core::wire::{Digests, IcReq, Pdu};
 use fabcheck_core::Instant;
 use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn fabcheck(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fabcheck"))
-        .args(args)
-        .output()
-        .expect("fabcheck runs")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited normally")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("fabcheck-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 #[test]
 fn lists_scenarios_and_bugs() {

@@ -1,22 +1,9 @@
 //! `fabcheck explore` end to end: verified (0), a violation whose seed string `replay` replays
 //! (1), incomplete on a bound (0, says so), refused switches (64, one line).
 
-use std::process::{Command, Output};
+mod common;
 
-fn fabcheck(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fabcheck"))
-        .args(args)
-        .output()
-        .expect("fabcheck runs")
-}
-
-fn text(o: &Output) -> (i32, String, String) {
-    (
-        o.status.code().expect("exited normally"),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
+use common::{fabcheck, text};
 
 #[test]
 fn seed_3302_is_verified_on_the_fixed_core() {

@@ -3,33 +3,13 @@
 //! Job would do. Also `replay --fuzz-input`: a fuzz input and the seed string it prints are
 //! the same run.
 
+mod common;
+
+use common::{code, fabcheck, stdout, tmp};
 use fabcheck_sim::fuzzing::sim_choices;
 use fabcheck_sim::strategy::Random;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn fabcheck(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fabcheck"))
-        .args(args)
-        .output()
-        .expect("fabcheck runs")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited normally")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("fabcheck-fleet-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use std::path::Path;
 
 /// Runs `hunt --shard i/n --json` for every shard; returns the files and their summaries.
 fn shards(dir: &Path, extra: &[&str], runs: &str, n: u64) -> (Vec<String>, Vec<Value>) {

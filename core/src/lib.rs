@@ -14,4 +14,8 @@ pub mod wire;
 #[cfg(test)]
 mod tests;
 
+#[cfg(any(test, feature = "testkit"))]
+#[doc(hidden)]
+pub mod testkit;
+
 pub use time::{Duration, Instant};

@@ -1,47 +1,24 @@
 //! Each flow's edge cases; after each, invariants hold (checked at every step by the harness)
 //! and a shutdown reaches quiescence with every object freed.
 
-use super::harness::{config, subsystem, trid, World, NQN};
-use super::pdu::{self, HOSTNQN, HOSTNQN_B};
 use crate::nvmf::{
     ConnId, Input, Mark, QpairState, RpcRequest, Spdk, SubState, ThreadId, Timer, Trid,
 };
+use crate::testkit::pdu;
+use crate::testkit::{config, subsystem, trid, World, NQN};
+use crate::testkit::{HOSTNQN, HOSTNQN_B};
 use crate::time::Duration;
 use crate::wire::{status, Pdu};
-
-fn pause(w: &mut World) {
-    let id = w.rpc(RpcRequest::PauseSubsystem {
-        nqn: NQN.into(),
-        nsid: 0,
-    });
-    w.run_all();
-    assert!(w.rpc_ok(id));
-}
-
-fn resume(w: &mut World) {
-    let id = w.rpc(RpcRequest::ResumeSubsystem { nqn: NQN.into() });
-    w.run_all();
-    assert!(w.rpc_ok(id));
-}
-
-/// Accept + ICReq + admin CONNECT, without running anything after the CONNECT bytes.
-fn start_connect(w: &mut World, conn: u64, hostnqn: &str) -> ConnId {
-    let c = w.accept(conn);
-    w.run_all();
-    w.send(c, &pdu::icreq());
-    w.send(c, &pdu::connect(1, 0, NQN, hostnqn, 0xFFFF, 0));
-    c
-}
 
 #[test]
 fn connect_to_a_paused_subsystem_is_queued_and_replayed_on_resume() {
     let mut w = World::new(config());
-    pause(&mut w);
-    let c = start_connect(&mut w, 1, HOSTNQN);
+    w.pause(0);
+    let c = w.start_connect(1, HOSTNQN, 0xFFFF, 0);
     w.run_all();
     assert!(w.responses(c).is_empty(), "parked");
     assert_eq!(w.target.armed_timers(), vec![], "queue mode arms no poller");
-    resume(&mut w);
+    w.resume();
     assert_eq!(w.marked(Mark::ConnectReplayedOnResume), 1);
     assert!(w.responses(c)[0].status.is_success());
     w.shutdown_and_check();
@@ -70,8 +47,8 @@ fn connect_in_retry_mode_parks_while_pausing_and_connects_after_resume() {
         1_000_100_000,
         "time jumps to the give-up while paused"
     );
-    w.advance(Duration::from_millis(300));
-    resume(&mut w);
+    w.skip(Duration::from_millis(300));
+    w.resume();
     let (_, at) = w.target.armed_timers()[0];
     assert_eq!(
         at.as_nanos(),
@@ -90,14 +67,14 @@ fn connect_to_an_already_paused_subsystem_queues_in_both_modes() {
         let mut cfg = config();
         cfg.spdk = spdk;
         let mut w = World::new(cfg);
-        pause(&mut w);
-        let c = start_connect(&mut w, 1, HOSTNQN);
+        w.pause(0);
+        let c = w.start_connect(1, HOSTNQN, 0xFFFF, 0);
         w.run_all();
         assert!(
             w.target.armed_timers().is_empty(),
             "sgroup->queued, no poller"
         );
-        resume(&mut w);
+        w.resume();
         assert!(w.responses(c)[0].status.is_success());
         w.shutdown_and_check();
     }
@@ -160,7 +137,7 @@ fn keep_alive_expiry_disconnects_every_qpair_of_the_controller() {
     w.send(a, &pdu::prop_set_cc(2, pdu::CC_ENABLE));
     w.run_all();
     let (io, _) = w.connect_io(2, HOSTNQN, cntlid, 1);
-    w.advance(Duration::from_secs(6));
+    w.skip(Duration::from_secs(6));
     w.send(a, &pdu::keep_alive(3));
     w.run_all();
     let _ = cntlid;
@@ -239,8 +216,8 @@ fn every_state(w: &mut World) -> [ConnId; 5] {
     let ic = w.accept(4);
     w.run_all();
     w.send(ic, &pdu::icreq());
-    pause(w);
-    let parked = start_connect(w, 5, HOSTNQN_B);
+    w.pause(0);
+    let parked = w.start_connect(5, HOSTNQN_B, 0xFFFF, 0);
     w.run_all();
     [admin, io, fresh, ic, parked]
 }
@@ -257,7 +234,7 @@ fn stop_listen_with_a_subsystem_spares_qpairs_without_a_controller() {
     assert!(w.rpc_ok(id));
     assert!(w.closed(admin) && w.closed(io));
     assert!(!w.closed(fresh) && !w.closed(ic) && !w.closed(parked));
-    resume(&mut w);
+    w.resume();
     assert!(
         w.responses(parked)[0].status.is_success(),
         "the parked CONNECT still connects"
@@ -297,7 +274,7 @@ fn stop_listen_without_a_subsystem_disconnects_every_qpair_on_the_trid() {
         w.closed(refused),
         "no listener left after the last reference"
     );
-    resume(&mut w);
+    w.resume();
     w.shutdown_and_check();
 }
 
@@ -347,7 +324,7 @@ fn pause_with_io_outstanding_waits_for_the_drain() {
     w.run_all();
     assert!(w.rpc_ok(id));
     assert_eq!(w.responses(io).len(), 1);
-    resume(&mut w);
+    w.resume();
     let pdus = w.recv(io);
     assert!(
         matches!(&pdus[0], Pdu::C2HData(d) if d.data == vec![9; 512]),
@@ -514,10 +491,7 @@ fn keep_alive_expiry_during_an_io_connect_rejects_it_cleanly() {
         let cntlid = cqe.cdw0 as u16;
         w.send(a, &pdu::prop_set_cc(2, pdu::CC_ENABLE));
         w.run_all();
-        let io = w.accept(2);
-        w.run_all();
-        w.send(io, &pdu::icreq());
-        w.send(io, &pdu::connect(1, 1, NQN, HOSTNQN, cntlid, 0));
+        let io = w.start_connect(2, HOSTNQN, cntlid, 1);
         assert_eq!(
             w.target.queued_messages(ThreadId::App),
             vec!["_nvmf_ctrlr_add_io_qpair"]
@@ -595,7 +569,7 @@ fn stop_and_start_a_subsystem_with_a_connected_host() {
     assert!(w.closed(a));
     assert_eq!(w.target.subsystem_state(NQN), Some(SubState::Inactive));
     let (b, _) = {
-        let c = start_connect(&mut w, 2, HOSTNQN);
+        let c = w.start_connect(2, HOSTNQN, 0xFFFF, 0);
         w.run_all();
         (c, ())
     };

@@ -1,9 +1,10 @@
 //! Happy paths: a host connects, initializes, creates an I/O queue, writes and reads back,
 //! keeps alive and shuts down; two hosts land on two poll groups; a namespace add sends an AEN.
 
-use super::harness::{config, World, NQN};
-use super::pdu::{self, HOSTNQN, HOSTNQN_B};
-use crate::nvmf::{Mark, NamespaceConfig, QpairState, RpcRequest, ThreadId};
+use crate::nvmf::{Mark, QpairState, RpcRequest, ThreadId};
+use crate::testkit::pdu;
+use crate::testkit::{config, namespace, World, NQN};
+use crate::testkit::{HOSTNQN, HOSTNQN_B};
 use crate::wire::{feature, prop, AsyncEvent, IdentifyController, Pdu};
 
 #[test]
@@ -138,11 +139,7 @@ fn namespace_add_goes_through_pause_and_sends_an_aen() {
     w.send(a, &pdu::aer(4));
     w.run_all();
     assert_eq!(w.responses(a).len(), 1, "the AER stays outstanding");
-    let ns = NamespaceConfig {
-        nsid: 2,
-        block_size: 512,
-        blocks: 8,
-    };
+    let ns = namespace(2, 8);
     let id = w.rpc(RpcRequest::AddNamespace {
         nqn: NQN.into(),
         ns,

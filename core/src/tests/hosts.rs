@@ -3,38 +3,29 @@
 //! virtual time, shutdown), two hosts on two poll groups, a namespace-changed AEN, and a
 //! keep-alive expiry when the host stops sending Keep Alive.
 
-use super::harness::{config, World, NQN};
-use super::pdu::{HOSTNQN, HOSTNQN_B};
-use crate::host::{HostAction, HostConfig, HostEvent};
-use crate::nvmf::{Mark, NamespaceConfig, RpcRequest, ThreadId};
+use crate::host::{HostAction, HostEvent};
+use crate::nvmf::{Mark, RpcRequest, ThreadId};
+use crate::testkit::{config, host_config, namespace, World, NQN};
+use crate::testkit::{HOSTNQN, HOSTNQN_B};
 use crate::time::Duration;
 use crate::wire::AsyncEvent;
 
-fn ready(w: &World, h: usize) -> Option<u16> {
-    w.host_events(h).iter().find_map(|e| match e {
-        HostEvent::Ready { cntlid } => Some(*cntlid),
-        _ => None,
-    })
-}
-
 fn io_done(w: &World, h: usize, tag: u64) -> Option<(bool, Vec<u8>)> {
-    w.host_events(h).iter().find_map(|e| match e {
-        HostEvent::IoDone {
-            tag: t,
-            status,
-            data,
-        } if *t == tag => Some((status.is_success(), data.clone())),
-        _ => None,
-    })
+    let first = w.io_dones(h, tag).into_iter().next();
+    first.map(|(status, data)| (status.is_success(), data))
 }
 
 fn connected_host(w: &mut World, hostnqn: &str) -> usize {
-    let mut cfg = HostConfig::new(hostnqn, NQN);
+    let mut cfg = host_config(hostnqn);
     cfg.aers = 4;
     let h = w.add_host(cfg);
     w.host_do(h, HostAction::Connect);
-    w.settle_hosts_until(w.now + Duration::from_millis(10));
-    assert!(ready(w, h).is_some(), "host ready: {:?}", w.host_events(h));
+    w.advance_to(w.now + Duration::from_millis(10));
+    assert!(
+        w.ready_cntlid(h).is_some(),
+        "host ready: {:?}",
+        w.host_events(h)
+    );
     h
 }
 
@@ -43,7 +34,7 @@ fn sans_io_host_full_session() {
     let mut w = World::new(config());
     let h = connected_host(&mut w, HOSTNQN);
     w.host_do(h, HostAction::ConnectIo { qid: 1 });
-    w.settle_hosts_until(w.now + Duration::from_millis(10));
+    w.advance_to(w.now + Duration::from_millis(10));
     let small: Vec<u8> = (0..1024).map(|i| i as u8).collect();
     let big: Vec<u8> = (0..8192).map(|i| (i / 3) as u8).collect();
     w.host_do(
@@ -66,7 +57,7 @@ fn sans_io_host_full_session() {
             data: big.clone(),
         },
     );
-    w.settle_hosts_until(w.now + Duration::from_millis(10));
+    w.advance_to(w.now + Duration::from_millis(10));
     assert_eq!(io_done(&w, h, 1).map(|d| d.0), Some(true));
     assert_eq!(io_done(&w, h, 2).map(|d| d.0), Some(true));
     w.host_do(
@@ -79,23 +70,23 @@ fn sans_io_host_full_session() {
             nlb: 18,
         },
     );
-    w.settle_hosts_until(w.now + Duration::from_millis(10));
+    w.advance_to(w.now + Duration::from_millis(10));
     let (ok, data) = io_done(&w, h, 3).expect("read done");
     assert!(ok);
     assert_eq!(&data[..1024], &small[..]);
     assert_eq!(&data[1024..], &big[..]);
     // A minute of virtual time: the host's Keep Alives keep the controller alive.
-    w.settle_hosts_until(w.now + Duration::from_secs(60));
+    w.advance_to(w.now + Duration::from_secs(60));
     assert_eq!(w.marked(Mark::KeepAliveExpired), 0);
     w.host_do(h, HostAction::Shutdown);
-    w.settle_hosts_until(w.now + Duration::from_secs(1));
+    w.advance_to(w.now + Duration::from_secs(1));
     assert!(
         w.host_events(h).contains(&HostEvent::ShutdownComplete),
         "{:?}",
         w.host_events(h)
     );
     w.host_do(h, HostAction::DisconnectAll);
-    w.settle_hosts_until(w.now + Duration::from_millis(10));
+    w.advance_to(w.now + Duration::from_millis(10));
     assert_eq!((w.target.qpair_count(), w.target.ctrlr_count()), (0, 0));
     w.shutdown_and_check();
 }
@@ -105,7 +96,7 @@ fn two_sans_io_hosts_use_both_poll_groups_and_get_the_aen() {
     let mut w = World::new(config());
     let a = connected_host(&mut w, HOSTNQN);
     let b = connected_host(&mut w, HOSTNQN_B);
-    assert_ne!(ready(&w, a), ready(&w, b));
+    assert_ne!(w.ready_cntlid(a), w.ready_cntlid(b));
     let threads: Vec<_> = w
         .hosts
         .iter()
@@ -115,16 +106,12 @@ fn two_sans_io_hosts_use_both_poll_groups_and_get_the_aen() {
         threads,
         vec![Some(ThreadId::PollGroup(0)), Some(ThreadId::PollGroup(1))]
     );
-    let ns = NamespaceConfig {
-        nsid: 2,
-        block_size: 512,
-        blocks: 16,
-    };
+    let ns = namespace(2, 16);
     let id = w.rpc(RpcRequest::AddNamespace {
         nqn: NQN.into(),
         ns,
     });
-    w.settle_hosts_until(w.now + Duration::from_millis(10));
+    w.advance_to(w.now + Duration::from_millis(10));
     assert!(w.rpc_ok(id));
     for h in [a, b] {
         assert!(
@@ -142,7 +129,7 @@ fn a_silent_sans_io_host_expires() {
     let mut w = World::new(config());
     let h = connected_host(&mut w, HOSTNQN);
     w.host_do(h, HostAction::SetKeepAlive(false));
-    w.settle_hosts_until(w.now + Duration::from_secs(30));
+    w.advance_to(w.now + Duration::from_secs(30));
     assert_eq!(w.marked(Mark::KeepAliveExpired), 1);
     assert!(w
         .host_events(h)

@@ -1,14 +1,14 @@
-//! Multi-step target scenarios with a quinn-style harness (owned by the target work).
+//! Multi-step target scenarios on the shared harness (`crate::testkit`).
 //!
-//! `harness::World` wires a `Target` to in-memory peers (raw PDU peers built with the codec in
-//! `pdu`, so a test scripts the exact order of thread runs, byte deliveries, RPCs and timer
-//! firings), checks the invariants after every step, and records outputs.
+//! `testkit::World` wires a `Target` to in-memory raw peers (PDUs built with `testkit::pdu`,
+//! so a test scripts the exact order of thread runs, byte deliveries, RPCs and timer firings)
+//! and sans-IO hosts, checks the invariants after every step, and records outputs.
 
 mod edge;
 mod happy;
-pub mod harness;
 mod hosts;
-pub mod pdu;
 mod profiles;
+mod profiles_liveness;
 mod random;
+mod recipe;
 mod seed;

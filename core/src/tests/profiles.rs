@@ -2,81 +2,31 @@
 //! the behaviour, plus the two latent false alarms of the core before the profiles. Each was
 //! written first and seen failing on the old core.
 
-use super::harness::{config, World, NQN};
-use super::pdu::{self, HOSTNQN, HOSTNQN_B};
 use crate::nvmf::{
-    BugId, ConnId, Input, Mark, NamespaceConfig, QpairState, RpcRequest, Spdk, SubState,
-    TargetConfig, ThreadId,
+    BugId, Input, Mark, QpairState, RpcRequest, Spdk, SubState, TargetConfig, ThreadId, Timer,
 };
+use crate::testkit::{config_for, namespace, pdu, trid, World, HOSTNQN, HOSTNQN_B, NQN, NS_BLOCKS};
 use crate::time::Duration;
 use crate::wire::{feature, status, Cqe};
 
-const PROFILES: [Spdk; 2] = [Spdk::V24_01, Spdk::Master];
-
-fn config_for(spdk: Spdk) -> TargetConfig {
-    let mut cfg = config();
-    cfg.spdk = spdk;
-    cfg
-}
-
-/// Two namespaces (1 and 2) in the subsystem.
+/// `config_for(spdk)` with a second namespace (nsid 2).
 fn two_ns_config(spdk: Spdk) -> TargetConfig {
     let mut cfg = config_for(spdk);
-    cfg.subsystems[0].namespaces.push(NamespaceConfig {
-        nsid: 2,
-        block_size: 512,
-        blocks: 64,
-    });
+    cfg.subsystems[0].namespaces.push(namespace(2, NS_BLOCKS));
     cfg
 }
 
-/// Admin CONNECT + CC.EN and one I/O qpair (qid 1); returns (admin conn, I/O conn).
-fn enabled_with_io(w: &mut World) -> (ConnId, ConnId) {
-    let (admin, cntlid) = w.connect_enabled(1, HOSTNQN);
-    let (io, cqe) = w.connect_io(2, HOSTNQN, cntlid, 1);
-    assert!(cqe.status.is_success(), "I/O CONNECT: {cqe:?}");
-    (admin, io)
+/// `config_for(spdk)` whose subsystem has a single cntlid.
+fn one_cntlid(spdk: Spdk) -> TargetConfig {
+    let mut cfg = config_for(spdk);
+    cfg.subsystems[0].max_cntlid = 1;
+    cfg
 }
 
-fn rpc_now(w: &mut World, request: RpcRequest) {
-    let id = w.rpc(request);
-    w.run_all();
-    assert!(w.rpc_ok(id), "{:?}", w.rpc_results.get(&id));
-}
-
-fn pause(w: &mut World, nsid: u32) {
-    rpc_now(
-        w,
-        RpcRequest::PauseSubsystem {
-            nqn: NQN.into(),
-            nsid,
-        },
-    );
-}
-
-fn resume(w: &mut World) {
-    rpc_now(w, RpcRequest::ResumeSubsystem { nqn: NQN.into() });
-}
-
-/// Runs thread messages only (device completions and timers wait).
-fn run_threads(w: &mut World) {
-    while let Some(input) = w
-        .target
-        .enabled_events()
-        .into_iter()
-        .find(|e| matches!(e.input, Input::Run(_)))
-        .map(|e| e.input)
-    {
-        w.input(input);
-    }
-}
-
-/// Delivers every pending device completion, then runs everything.
-fn complete_device(w: &mut World) {
-    for io in w.target.pending_device_ios() {
-        w.input(Input::Complete(io));
-    }
-    w.run_all();
+/// `cfg` with SPDK #3738 switched back on.
+fn with_3738(mut cfg: TargetConfig) -> TargetConfig {
+    cfg.bugs.0.insert(BugId::Spdk3738);
+    cfg
 }
 
 fn statuses(cqes: &[Cqe]) -> Vec<(u16, crate::wire::Status)> {
@@ -85,10 +35,7 @@ fn statuses(cqes: &[Cqe]) -> Vec<(u16, crate::wire::Status)> {
 
 #[test]
 fn connect_reruns_while_qpair_has_no_ctrlr() {
-    for spdk in PROFILES {
-        let mut cfg = config_for(spdk);
-        cfg.subsystems[0].max_cntlid = 1;
-        let mut w = World::new(cfg);
+    for (spdk, mut w) in World::per_profile(one_cntlid) {
         let (a, ok) = w.connect_admin(1, HOSTNQN, 0);
         assert!(ok.status.is_success());
         let (b, full) = w.connect_admin(2, HOSTNQN_B, 0);
@@ -107,9 +54,8 @@ fn connect_reruns_while_qpair_has_no_ctrlr() {
 
 #[test]
 fn connect_on_established_qpair_is_invalid_opcode() {
-    for spdk in PROFILES {
-        let mut w = World::new(config_for(spdk));
-        let (admin, io) = enabled_with_io(&mut w);
+    for (_, mut w) in World::per_profile(config_for) {
+        let (admin, io) = w.enabled_with_io(HOSTNQN);
         w.send(admin, &pdu::connect(7, 0, NQN, HOSTNQN, 0xFFFF, 0));
         w.send(io, &pdu::connect(8, 1, NQN, HOSTNQN, 1, 0));
         w.run_all();
@@ -127,31 +73,29 @@ fn connect_on_established_qpair_is_invalid_opcode() {
 
 #[test]
 fn pause_nsid_0_leaves_namespace_io_flowing() {
-    for spdk in PROFILES {
-        let mut w = World::new(config_for(spdk));
-        let (_, io) = enabled_with_io(&mut w);
-        pause(&mut w, 0);
+    for (spdk, mut w) in World::per_profile(config_for) {
+        let (_, io) = w.enabled_with_io(HOSTNQN);
+        w.pause(0);
         assert_eq!(w.target.subsystem_state(NQN), Some(SubState::Paused));
         w.send(io, &pdu::read(3, 1, 0, 1));
         w.run_all();
         let r = w.responses(io);
         assert_eq!(statuses(&r), vec![(3, status::SUCCESS)], "{spdk}");
-        resume(&mut w);
+        w.resume();
         w.shutdown_and_check();
     }
 }
 
 #[test]
 fn io_gated_on_namespace_state_not_sgroup_state() {
-    for spdk in PROFILES {
-        let mut w = World::new(two_ns_config(spdk));
-        let (_, io) = enabled_with_io(&mut w);
-        pause(&mut w, 1);
+    for (_, mut w) in World::per_profile(two_ns_config) {
+        let (_, io) = w.enabled_with_io(HOSTNQN);
+        w.pause(1);
         w.send(io, &pdu::read(3, 1, 0, 1));
         w.send(io, &pdu::read(4, 2, 0, 1));
         w.run_all();
         assert_eq!(statuses(&w.responses(io)), vec![(4, status::SUCCESS)]);
-        resume(&mut w);
+        w.resume();
         assert_eq!(statuses(&w.responses(io)), vec![(3, status::SUCCESS)]);
         w.shutdown_and_check();
     }
@@ -160,36 +104,36 @@ fn io_gated_on_namespace_state_not_sgroup_state() {
 /// d123762feb: a namespace pause on an already PAUSED group drains that namespace.
 #[test]
 fn second_namespace_pause_drains_its_io() {
-    for (spdk, bug) in PROFILES.into_iter().flat_map(|p| [(p, false), (p, true)]) {
+    for (spdk, bug) in Spdk::ALL.into_iter().flat_map(|p| [(p, false), (p, true)]) {
         let mut cfg = two_ns_config(spdk);
         if bug {
             cfg.bugs.0.insert(BugId::Spdk3738);
         }
         let mut w = World::new(cfg);
-        let (_, io) = enabled_with_io(&mut w);
+        let (_, io) = w.enabled_with_io(HOSTNQN);
         w.send(io, &pdu::read(3, 2, 0, 1));
-        run_threads(&mut w);
+        w.run_threads();
         assert_eq!(w.target.pending_device_ios().len(), 1);
         let p1 = w.rpc(RpcRequest::PauseSubsystem {
             nqn: NQN.into(),
             nsid: 1,
         });
-        run_threads(&mut w);
+        w.run_threads();
         assert!(w.rpc_ok(p1), "ns 1 has no I/O: paused at once");
         let p2 = w.rpc(RpcRequest::PauseSubsystem {
             nqn: NQN.into(),
             nsid: 2,
         });
-        run_threads(&mut w);
+        w.run_threads();
         assert_eq!(
             w.rpc_ok(p2),
             bug,
             "{spdk}: answered before ns 2 drained: {bug}"
         );
-        complete_device(&mut w);
+        w.complete_device();
         assert!(w.rpc_ok(p2));
         assert_eq!(statuses(&w.responses(io)), vec![(3, status::SUCCESS)]);
-        resume(&mut w);
+        w.resume();
         w.shutdown_and_check();
     }
 }
@@ -197,11 +141,10 @@ fn second_namespace_pause_drains_its_io() {
 /// The old core dropped ns 2's counter on resume while its read was in flight (I7).
 #[test]
 fn two_namespace_removes_with_io_in_flight_stay_silent() {
-    for spdk in PROFILES {
-        let mut w = World::new(two_ns_config(spdk));
-        let (_, io) = enabled_with_io(&mut w);
+    for (spdk, mut w) in World::per_profile(two_ns_config) {
+        let (_, io) = w.enabled_with_io(HOSTNQN);
         w.send(io, &pdu::read(3, 2, 0, 1));
-        run_threads(&mut w);
+        w.run_threads();
         let r1 = w.rpc(RpcRequest::RemoveNamespace {
             nqn: NQN.into(),
             nsid: 1,
@@ -210,8 +153,8 @@ fn two_namespace_removes_with_io_in_flight_stay_silent() {
             nqn: NQN.into(),
             nsid: 2,
         });
-        run_threads(&mut w);
-        complete_device(&mut w);
+        w.run_threads();
+        w.complete_device();
         assert!(w.rpc_ok(r1) && w.rpc_ok(r2), "{spdk}: {:?}", w.rpc_results);
         assert_eq!(statuses(&w.responses(io)), vec![(3, status::SUCCESS)]);
         w.shutdown_and_check();
@@ -221,22 +164,19 @@ fn two_namespace_removes_with_io_in_flight_stay_silent() {
 /// With SPDK #3738 switched back on, the same story breaks I7 where SPDK asserts.
 #[test]
 fn spdk_3738_drops_the_counter_under_in_flight_io() {
-    for spdk in PROFILES {
-        let mut cfg = two_ns_config(spdk);
-        cfg.bugs.0.insert(BugId::Spdk3738);
-        let mut w = World::new(cfg);
+    for (spdk, mut w) in World::per_profile(|spdk| with_3738(two_ns_config(spdk))) {
         w.expect_violation = true;
-        let (_, io) = enabled_with_io(&mut w);
+        let (_, io) = w.enabled_with_io(HOSTNQN);
         w.send(io, &pdu::read(3, 2, 0, 1));
-        run_threads(&mut w);
+        w.run_threads();
         for nsid in [1, 2] {
             w.rpc(RpcRequest::RemoveNamespace {
                 nqn: NQN.into(),
                 nsid,
             });
         }
-        run_threads(&mut w);
-        complete_device(&mut w);
+        w.run_threads();
+        w.complete_device();
         let v = w.violation().expect("I7 reported");
         assert_eq!(v.invariant, crate::nvmf::InvariantId::I7, "{spdk}: {v}");
         assert_eq!(v.site, "_nvmf_request_complete");
@@ -246,9 +186,8 @@ fn spdk_3738_drops_the_counter_under_in_flight_io() {
 /// The old core ran a resume queued behind a delete on the freed subsystem (I1).
 #[test]
 fn delete_then_queued_resume_stays_silent() {
-    for spdk in PROFILES {
-        let mut w = World::new(config_for(spdk));
-        pause(&mut w, 0);
+    for (spdk, mut w) in World::per_profile(config_for) {
+        w.pause(0);
         let del = w.rpc(RpcRequest::DeleteSubsystem { nqn: NQN.into() });
         let res = w.rpc(RpcRequest::ResumeSubsystem { nqn: NQN.into() });
         w.run_all();
@@ -263,17 +202,13 @@ fn delete_then_queued_resume_stays_silent() {
 
 #[test]
 fn stale_queued_requests_are_not_answered() {
-    for spdk in PROFILES {
-        let mut w = World::new(config_for(spdk));
-        pause(&mut w, 0);
-        let c = w.accept(1);
+    for (spdk, mut w) in World::per_profile(config_for) {
+        w.pause(0);
+        let c = w.start_connect(1, HOSTNQN, 0xFFFF, 0);
         w.run_all();
-        w.send(c, &pdu::icreq());
-        w.send(c, &pdu::connect(1, 0, NQN, HOSTNQN, 0xFFFF, 0));
-        w.run_all();
-        rpc_now(&mut w, RpcRequest::StopSubsystem { nqn: NQN.into() });
+        w.rpc_now(RpcRequest::StopSubsystem { nqn: NQN.into() });
         assert!(w.responses(c).is_empty(), "{spdk}: no ABORTED on remove");
-        rpc_now(&mut w, RpcRequest::StartSubsystem { nqn: NQN.into() });
+        w.rpc_now(RpcRequest::StartSubsystem { nqn: NQN.into() });
         assert!(w.responses(c).is_empty(), "{spdk}: not replayed on add");
         let report = w.target.quiescence_report();
         assert!(
@@ -292,41 +227,33 @@ fn stale_queued_requests_are_not_answered() {
 #[test]
 fn cc_timeout_reads_admin_qpair() {
     let mut w = World::new(config_for(Spdk::Master));
-    let (admin, io) = enabled_with_io(&mut w);
+    let (admin, io) = w.enabled_with_io(HOSTNQN);
     w.send(io, &pdu::read(3, 1, 0, 1));
-    run_threads(&mut w);
+    w.run_threads();
     w.send(admin, &pdu::prop_set_cc(4, 0));
-    run_threads(&mut w);
-    w.advance(Duration::from_secs(10));
+    w.run_threads();
+    w.skip(Duration::from_secs(10));
     let timer = w
-        .target
-        .armed_timers()
-        .into_iter()
-        .find(|(t, _)| matches!(t, crate::nvmf::Timer::CcTimeout { .. }))
-        .map(|(t, _)| t)
+        .armed_timer(|t| matches!(t, Timer::CcTimeout { .. }))
         .expect("CC timeout armed");
     w.fire(timer);
     assert_eq!(w.marked(Mark::CcTimeoutReset), 1, "namespace reset issued");
-    complete_device(&mut w);
+    w.complete_device();
     w.shutdown_and_check();
 }
 
 #[test]
 fn cc_timeout_without_admin_qpair_does_nothing() {
     let mut w = World::new(config_for(Spdk::Master));
-    let (admin, io) = enabled_with_io(&mut w);
+    let (admin, io) = w.enabled_with_io(HOSTNQN);
     w.send(io, &pdu::read(3, 1, 0, 1));
-    run_threads(&mut w);
+    w.run_threads();
     w.send(admin, &pdu::prop_set_cc(4, 0));
-    run_threads(&mut w);
+    w.run_threads();
     w.input(Input::PeerClosed { conn: admin });
-    run_threads(&mut w);
+    w.run_threads();
     let timer = w
-        .target
-        .armed_timers()
-        .into_iter()
-        .find(|(t, _)| matches!(t, crate::nvmf::Timer::CcTimeout { .. }))
-        .map(|(t, _)| t)
+        .armed_timer(|t| matches!(t, Timer::CcTimeout { .. }))
         .expect("CC timeout armed");
     w.fire(timer);
     assert_eq!(
@@ -334,14 +261,13 @@ fn cc_timeout_without_admin_qpair_does_nothing() {
         0,
         "admin qpair gone: notice only"
     );
-    complete_device(&mut w);
+    w.complete_device();
     w.shutdown_and_check();
 }
 
 #[test]
 fn admin_and_io_commands_need_cc_en() {
-    for spdk in PROFILES {
-        let mut w = World::new(config_for(spdk));
+    for (spdk, mut w) in World::per_profile(config_for) {
         let (admin, cqe) = w.connect_admin(1, HOSTNQN, 0);
         assert!(cqe.status.is_success());
         w.send(admin, &pdu::identify(2, 1, 0));
@@ -361,9 +287,8 @@ fn admin_and_io_commands_need_cc_en() {
 
 #[test]
 fn io_command_after_cc_disable_is_sequence_error() {
-    for spdk in PROFILES {
-        let mut w = World::new(config_for(spdk));
-        let (admin, io) = enabled_with_io(&mut w);
+    for (spdk, mut w) in World::per_profile(config_for) {
+        let (admin, io) = w.enabled_with_io(HOSTNQN);
         w.send(admin, &pdu::prop_set_cc(4, 0));
         // EN is 0 at once; the I/O qpairs' disconnect fan-out has not run yet.
         w.send(io, &pdu::read(5, 1, 0, 1));
@@ -380,18 +305,16 @@ fn io_command_after_cc_disable_is_sequence_error() {
 
 #[test]
 fn reused_cntlid_keeps_new_ctrlr_timers() {
-    let mut cfg = config_for(Spdk::Master);
-    cfg.subsystems[0].max_cntlid = 1;
-    let mut w = World::new(cfg);
-    let (admin, io) = enabled_with_io(&mut w);
+    let mut w = World::new(one_cntlid(Spdk::Master));
+    let (admin, io) = w.enabled_with_io(HOSTNQN);
     w.send(io, &pdu::read(3, 1, 0, 1));
-    run_threads(&mut w);
+    w.run_threads();
     // CC reset while the read is at the device: the reset re-polls every 100 ms.
     w.send(admin, &pdu::prop_set_cc(4, 0));
-    run_threads(&mut w);
+    w.run_threads();
     assert_eq!(w.marked(Mark::CcRepolled), 1);
     w.input(Input::PeerClosed { conn: admin });
-    complete_device(&mut w);
+    w.complete_device();
     // The old controller left the subsystem (cntlid 1 is free) but spins in its destruct.
     assert_eq!(w.target.ctrlr_count(), 1);
     let (b, cntlid) = w.connect_enabled(10, HOSTNQN_B);
@@ -415,15 +338,14 @@ fn reused_cntlid_keeps_new_ctrlr_timers() {
 
 #[test]
 fn no_response_pdu_on_deactivating_qpair() {
-    for spdk in PROFILES {
-        let mut w = World::new(config_for(spdk));
-        let (_, io) = enabled_with_io(&mut w);
+    for (spdk, mut w) in World::per_profile(config_for) {
+        let (_, io) = w.enabled_with_io(HOSTNQN);
         w.send(io, &pdu::read(3, 1, 0, 1));
-        run_threads(&mut w);
+        w.run_threads();
         let id = w.rpc(RpcRequest::DisconnectQpair { conn: io });
-        run_threads(&mut w);
+        w.run_threads();
         assert_eq!(w.target.qpair_state(io), Some(QpairState::Deactivating));
-        complete_device(&mut w);
+        w.complete_device();
         assert!(w.rpc_ok(id));
         assert!(
             w.responses(io).is_empty(),
@@ -435,23 +357,15 @@ fn no_response_pdu_on_deactivating_qpair() {
 
 #[test]
 fn aer_completes_most_recent_first() {
-    for spdk in PROFILES {
-        let mut w = World::new(config_for(spdk));
+    for (spdk, mut w) in World::per_profile(config_for) {
         let (admin, _) = w.connect_enabled(1, HOSTNQN);
         w.send(admin, &pdu::aer(20));
         w.send(admin, &pdu::aer(21));
         w.run_all();
-        rpc_now(
-            &mut w,
-            RpcRequest::AddNamespace {
-                nqn: NQN.into(),
-                ns: NamespaceConfig {
-                    nsid: 3,
-                    block_size: 512,
-                    blocks: 8,
-                },
-            },
-        );
+        w.rpc_now(RpcRequest::AddNamespace {
+            nqn: NQN.into(),
+            ns: namespace(3, 8),
+        });
         let r = w.responses(admin);
         assert_eq!(
             r.iter().map(|c| c.cid).collect::<Vec<_>>(),
@@ -464,8 +378,7 @@ fn aer_completes_most_recent_first() {
 
 #[test]
 fn aec_has_ns_attr_notice_at_creation() {
-    for spdk in PROFILES {
-        let mut w = World::new(config_for(spdk));
+    for (spdk, mut w) in World::per_profile(config_for) {
         let (admin, _) = w.connect_enabled(1, HOSTNQN);
         w.send(admin, &pdu::get_features(5, feature::ASYNC_EVENT_CONFIG));
         w.run_all();
@@ -477,8 +390,7 @@ fn aec_has_ns_attr_notice_at_creation() {
 
 #[test]
 fn kato_rounds_up_to_kas_units() {
-    for spdk in PROFILES {
-        let mut w = World::new(config_for(spdk));
+    for (spdk, mut w) in World::per_profile(config_for) {
         let (admin, cqe) = w.connect_admin(1, HOSTNQN, 15_000);
         assert!(cqe.status.is_success());
         w.send(admin, &pdu::prop_set_cc(2, pdu::CC_ENABLE));
@@ -498,8 +410,7 @@ fn kato_rounds_up_to_kas_units() {
 
 #[test]
 fn v24_01_admits_commands_before_connect() {
-    for spdk in PROFILES {
-        let mut w = World::new(config_for(spdk));
+    for (spdk, mut w) in World::per_profile(config_for) {
         let c = w.accept(1);
         w.run_all();
         let want = if spdk == Spdk::V24_01 {
@@ -519,13 +430,9 @@ fn v24_01_admits_commands_before_connect() {
 
 #[test]
 fn v24_01_answers_connect_on_the_ctrlr_thread() {
-    for spdk in PROFILES {
-        let mut w = World::new(config_for(spdk));
+    for (spdk, mut w) in World::per_profile(config_for) {
         let (_, cntlid) = w.connect_enabled(1, HOSTNQN);
-        let c = w.accept(2);
-        w.run_all();
-        w.send(c, &pdu::icreq());
-        w.send(c, &pdu::connect(1, 1, NQN, HOSTNQN, cntlid, 0));
+        let c = w.start_connect(2, HOSTNQN, cntlid, 1);
         let pg = w.target.qpair_thread(c).expect("I/O qpair");
         let mut seen = Vec::new();
         while let Some(t) = [
@@ -552,20 +459,19 @@ fn v24_01_answers_connect_on_the_ctrlr_thread() {
 
 #[test]
 fn v24_01_stop_listen_repolls_until_qpairs_gone() {
-    for spdk in PROFILES {
-        let mut w = World::new(config_for(spdk));
-        let (_, io) = enabled_with_io(&mut w);
+    for (spdk, mut w) in World::per_profile(config_for) {
+        let (_, io) = w.enabled_with_io(HOSTNQN);
         w.send(io, &pdu::read(3, 1, 0, 1));
-        run_threads(&mut w);
+        w.run_threads();
         let id = w.rpc(RpcRequest::StopListenAsync {
-            trid: super::harness::trid(),
+            trid: trid(),
             nqn: None,
         });
-        run_threads(&mut w);
+        w.run_threads();
         // master continues the fan-out at once; v24.01 re-polls the group until the
         // disconnected qpairs are gone (here: until the read completes).
         assert_eq!(w.rpc_ok(id), spdk == Spdk::Master, "{spdk}");
-        complete_device(&mut w);
+        w.complete_device();
         assert!(w.rpc_ok(id));
         w.shutdown_and_check();
     }
@@ -573,15 +479,11 @@ fn v24_01_stop_listen_repolls_until_qpairs_gone() {
 
 #[test]
 fn duplicate_io_qid_retries_once_then_fails() {
-    for spdk in PROFILES {
-        let mut w = World::new(config_for(spdk));
+    for (spdk, mut w) in World::per_profile(config_for) {
         let (_, cntlid) = w.connect_enabled(1, HOSTNQN);
         let (_, ok) = w.connect_io(2, HOSTNQN, cntlid, 1);
         assert!(ok.status.is_success());
-        let c = w.accept(3);
-        w.run_all();
-        w.send(c, &pdu::icreq());
-        w.send(c, &pdu::connect(1, 1, NQN, HOSTNQN, cntlid, 0));
+        let c = w.start_connect(3, HOSTNQN, cntlid, 1);
         w.run_all();
         assert!(
             w.responses(c).is_empty(),
@@ -597,15 +499,11 @@ fn duplicate_io_qid_retries_once_then_fails() {
 
 #[test]
 fn duplicate_io_qid_succeeds_once_the_old_qpair_is_gone() {
-    for spdk in PROFILES {
-        let mut w = World::new(config_for(spdk));
+    for (spdk, mut w) in World::per_profile(config_for) {
         let (_, cntlid) = w.connect_enabled(1, HOSTNQN);
         let (old, ok) = w.connect_io(2, HOSTNQN, cntlid, 1);
         assert!(ok.status.is_success());
-        let c = w.accept(3);
-        w.run_all();
-        w.send(c, &pdu::icreq());
-        w.send(c, &pdu::connect(1, 1, NQN, HOSTNQN, cntlid, 0));
+        let c = w.start_connect(3, HOSTNQN, cntlid, 1);
         w.run_all();
         w.input(Input::PeerClosed { conn: old });
         w.run_all();

@@ -4,9 +4,10 @@
 //! With every catalogue switch off no invariant may break and a healing phase must reach
 //! quiescence; with `spdk-3302` on (retry mode) some schedules must hit `free_aer`.
 
-use super::harness::{config, trid, World, NQN};
-use super::pdu::{self, HOSTNQN, HOSTNQN_B};
-use crate::nvmf::{BugId, BugSet, ConnId, Input, NamespaceConfig, RpcRequest, Spdk, TargetConfig};
+use crate::nvmf::{BugId, BugSet, ConnId, Input, RpcRequest, Spdk, TargetConfig};
+use crate::testkit::pdu;
+use crate::testkit::{config, namespace, trid, World, NQN};
+use crate::testkit::{HOSTNQN, HOSTNQN_B};
 use crate::time::Duration;
 use crate::wire::Pdu;
 
@@ -54,11 +55,7 @@ fn operator(rng: &mut Rng, n: u32) -> RpcRequest {
         },
         4 => RpcRequest::AddNamespace {
             nqn: NQN.into(),
-            ns: NamespaceConfig {
-                nsid: 10 + n,
-                block_size: 512,
-                blocks: 8,
-            },
+            ns: namespace(10 + n, 8),
         },
         5 => RpcRequest::DisconnectQpair {
             conn: ConnId(1 + rng.below(4) as u64),
@@ -118,7 +115,7 @@ fn run(seed: u64, cfg: TargetConfig) -> World {
                 }
             }
         }
-        w.advance(Duration::from_micros(50));
+        w.skip(Duration::from_micros(50));
     }
     w
 }

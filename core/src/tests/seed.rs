@@ -2,12 +2,13 @@
 //! reproduces the NULL-controller dereference in `free_aer`; with it off the same order
 //! completes cleanly, quiesces, and frees everything.
 
-use super::harness::{config, trid, World, NQN};
-use super::pdu::{self, HOSTNQN, HOSTNQN_B};
 use crate::nvmf::{
     BugId, BugSet, InvariantId, Mark, QpairState, RpcRequest, Spdk, SubState, TargetConfig,
     ThreadId,
 };
+use crate::testkit::pdu;
+use crate::testkit::{config, trid, World, NQN};
+use crate::testkit::{HOSTNQN, HOSTNQN_B};
 use crate::time::Duration;
 
 fn seed_config(bug: bool, spdk: Spdk) -> TargetConfig {
@@ -82,11 +83,11 @@ fn spdk_3302_window_a_is_clean_with_the_switch_off() {
     // v24.01's stop_listen re-polls the group until the disconnected qpair is gone.
     assert_eq!(w.marked(Mark::StopListenDone), 0);
     // The parked CONNECT gives up after 1 s with CONTROLLER_BUSY, in a handful of steps.
-    let before = w.events.len();
+    let before = w.target_events.len();
     w.settle_until(w.now + Duration::from_secs(2));
     assert_eq!(w.marked(Mark::ConnectRetryGaveUp), 1);
     assert_eq!(w.marked(Mark::StopListenDone), 1);
-    assert!(w.events.len() - before < 20);
+    assert!(w.target_events.len() - before < 20);
     let c = crate::nvmf::ConnId(1);
     // Completed on a DEACTIVATING qpair: the TCP transport sends no response PDU.
     assert!(w.responses(c).is_empty());

@@ -2,17 +2,16 @@
 //! input that kills a queue ends in ProtocolError + H2CTermReq + Close, and a real session
 //! split at random byte boundaries gives the same events as whole-PDU delivery.
 
-use crate::host_fake;
-
 use fabcheck_core::host::{HostAction, HostEvent, HostInput, HostOutput, QueueState};
+use fabcheck_core::testkit::fake::{self, Knobs};
+use fabcheck_core::testkit::{host_config, FakeWorld as World, HOSTNQN};
 use fabcheck_core::wire::Digests;
-use host_fake::{Knobs, World};
 use proptest::prelude::*;
 
 /// A world at a given stage: 0 = ICReq sent, 1 = admin live, 2 = ready with I/O queue and a
 /// read and an R2T write outstanding.
 fn world_at(stage: u8, digests: bool) -> World {
-    let mut cfg = World::config();
+    let mut cfg = host_config(HOSTNQN);
     if digests {
         cfg.digests = Digests {
             header: true,
@@ -56,15 +55,16 @@ fn world_at(stage: u8, digests: bool) -> World {
 /// Feeds `bytes` (in `chunks`) to the host without the fake target in the loop.
 fn feed(w: &mut World, qid: u16, bytes: &[u8], chunk: usize) -> Vec<HostOutput> {
     for piece in bytes.chunks(chunk.max(1)) {
-        w.host.handle(
-            w.now,
+        let now = w.now;
+        w.host_mut().handle(
+            now,
             HostInput::Bytes {
                 qid,
                 data: piece.to_vec(),
             },
         );
     }
-    std::iter::from_fn(|| w.host.poll_output()).collect()
+    std::iter::from_fn(|| w.host_mut().poll_output()).collect()
 }
 
 proptest! {
@@ -86,12 +86,12 @@ proptest! {
             let term = outs.iter().any(|o| matches!(o, HostOutput::Send { data, .. } if data.first() == Some(&0x02)));
             let close = outs.iter().any(|o| matches!(o, HostOutput::Close { qid: q } if *q == qid));
             prop_assert!(term && close, "{outs:?}");
-            prop_assert_eq!(w.host.queue_state(qid), Some(QueueState::Closed));
+            prop_assert_eq!(w.host().queue_state(qid), Some(QueueState::Closed));
         }
         // Whatever happened, more input and timers are still safe.
         let _ = feed(&mut w, qid, &bytes, 7);
-        let t = w.host.poll_timeout();
-        if let Some(t) = t { w.host.handle_timeout(t); }
+        let t = w.host().poll_timeout();
+        if let Some(t) = t { w.host_mut().handle_timeout(t); }
     }
 
     #[test]
@@ -102,7 +102,7 @@ proptest! {
     ) {
         // A valid CapsuleResp header with one byte changed, followed by random bytes.
         let mut w = world_at(2, false);
-        let mut pdu = host_fake::resp(1, 0, fabcheck_core::wire::status::SUCCESS, 0, 0)
+        let mut pdu = fake::resp(1, 0, fabcheck_core::wire::status::SUCCESS, 0, 0)
             .to_bytes(Digests::default());
         pdu[flip] = val;
         pdu.extend_from_slice(&bytes);
@@ -118,7 +118,7 @@ proptest! {
         cuts in proptest::collection::vec(1usize..200, 1..8),
     ) {
         let run = |split: Option<&[usize]>| {
-            let mut w = World::new(World::config(), Knobs { c2h_chunk: 1000, ..Knobs::default() });
+            let mut w = World::new(host_config(HOSTNQN), Knobs { c2h_chunk: 1000, ..Knobs::default() });
             if let Some(cuts) = split {
                 w.split = cuts[0];
             }
@@ -190,8 +190,9 @@ proptest! {
             let bytes = pdu.to_bytes(Digests::default());
             outs.extend(feed(&mut w, 1, &bytes, bytes.len()));
         }
-        w.host.handle(w.now, HostInput::Do(HostAction::DisconnectAll));
-        outs.extend(std::iter::from_fn(|| w.host.poll_output()));
+        let now = w.now;
+        w.host_mut().handle(now, HostInput::Do(HostAction::DisconnectAll));
+        outs.extend(std::iter::from_fn(|| w.host_mut().poll_output()));
         for tag in [1u64, 2] {
             let n = outs
                 .iter()
@@ -199,8 +200,8 @@ proptest! {
                 .count();
             prop_assert_eq!(n, 1, "tag {} in {:?}", tag, outs);
         }
-        prop_assert_eq!(w.host.outstanding(1), 0);
-        prop_assert_eq!(w.host.outstanding(0), 0);
+        prop_assert_eq!(w.host().outstanding(1), 0);
+        prop_assert_eq!(w.host().outstanding(0), 0);
         // H2CData only ever answers an R2T of the outstanding write, within its 16 KiB.
         for o in &outs {
             if let HostOutput::Send { data, .. } = o {
@@ -268,7 +269,7 @@ proptest! {
     /// is well behaved), and every read/write tag completes exactly once by the end.
     #[test]
     fn random_scripts_complete_every_io_once(steps in proptest::collection::vec(arb_step(), 1..40)) {
-        let mut w = World::new(World::config(), Knobs::default());
+        let mut w = World::new(host_config(HOSTNQN), Knobs::default());
         let mut tags = 0u64;
         for step in steps {
             match step {
@@ -280,7 +281,7 @@ proptest! {
                     w.act(action);
                 }
                 Step::Wait(ms) => w.advance(fabcheck_core::Duration::from_millis(ms)),
-                Step::PeerClose(qid) => w.input(HostInput::Closed { qid }),
+                Step::PeerClose(qid) => w.host_input(0, HostInput::Closed { qid }),
             }
         }
         w.act(HostAction::DisconnectAll);
@@ -297,8 +298,8 @@ proptest! {
             "{:?}", events
         );
         for qid in 0..3 {
-            prop_assert_eq!(w.host.outstanding(qid), 0);
+            prop_assert_eq!(w.host().outstanding(qid), 0);
         }
-        prop_assert_eq!(w.host.poll_timeout(), None);
+        prop_assert_eq!(w.host().poll_timeout(), None);
     }
 }

@@ -2,29 +2,28 @@
 //! rejection), the init sequence order, keep-alive cadence, I/O queues, reads and writes,
 //! reset, shutdown, AENs, protocol errors and split byte delivery.
 
-use crate::host_fake;
-
 use fabcheck_core::host::{
     local_status, CtrlPhase, HostAction, HostEvent, HostInput, HostOutput, QueueState,
 };
+use fabcheck_core::testkit::fake::{self, Knobs, CNTLID};
+use fabcheck_core::testkit::{host_config, FakeWorld as World, BLOCK, HOSTNQN, NQN};
 use fabcheck_core::wire::{
     feature, prop, status, AsyncEvent, Command, Digests, FatalErrorStatus, IcResp, Pdu, QueueKind,
     TermReq, SGL_IN_CAPSULE, SGL_TRANSPORT,
 };
 use fabcheck_core::{Duration, Instant};
-use host_fake::{Knobs, World, BLOCK, CNTLID};
 
 fn ready_world(knobs: Knobs) -> World {
-    let mut w = World::new(World::config(), knobs);
+    let mut w = World::new(host_config(HOSTNQN), knobs);
     w.connect();
-    assert!(w.host.is_ready(), "host not ready: {:?}", w.events());
+    assert!(w.host().is_ready(), "host not ready: {:?}", w.events());
     w
 }
 
 fn io_world(knobs: Knobs) -> World {
     let mut w = ready_world(knobs);
     w.act(HostAction::ConnectIo { qid: 1 });
-    assert_eq!(w.host.queue_state(1), Some(QueueState::Live));
+    assert_eq!(w.host().queue_state(1), Some(QueueState::Live));
     w
 }
 
@@ -45,7 +44,7 @@ fn io_done(w: &World, tag: u64) -> Vec<(fabcheck_core::wire::Status, Vec<u8>)> {
 /// Every H2CTermReq the host sent on `qid` (each is sent on its own), read field by field.
 fn term_reqs(w: &World, qid: u16) -> Vec<TermReq> {
     let mut terms = Vec::new();
-    for out in &w.outputs {
+    for out in w.outputs() {
         let HostOutput::Send { qid: q, data } = out else {
             continue;
         };
@@ -93,7 +92,7 @@ fn icreq_fields_and_icresp_accepted() {
             data: false,
         },
     ] {
-        let mut cfg = World::config();
+        let mut cfg = host_config(HOSTNQN);
         cfg.digests = digests;
         let mut w = World::new(cfg, Knobs::default());
         w.act(HostAction::OpenAdmin);
@@ -103,7 +102,7 @@ fn icreq_fields_and_icresp_accepted() {
         assert_eq!((req.pfv, req.hpda, req.maxr2t), (0, 0, 0));
         assert_eq!(req.digests, digests);
         assert_eq!(w.events(), vec![HostEvent::IcDone { qid: 0 }]);
-        assert_eq!(w.host.queue_state(0), Some(QueueState::IcDone));
+        assert_eq!(w.host().queue_state(0), Some(QueueState::IcDone));
         // OpenAdmin stops after IC: no CONNECT until asked.
         assert_eq!(w.target.log.len(), 1);
         w.act(HostAction::ConnectAdmin);
@@ -114,7 +113,7 @@ fn icreq_fields_and_icresp_accepted() {
                 cntlid: CNTLID
             })
         );
-        assert_eq!(w.host.phase(), CtrlPhase::Connected);
+        assert_eq!(w.host().phase(), CtrlPhase::Connected);
     }
 }
 
@@ -124,7 +123,7 @@ fn rejected_icresp(cfg_digests: Digests, resp: IcResp, fei: u32) {
     } else {
         FatalErrorStatus::InvalidHeaderField
     };
-    let mut cfg = World::config();
+    let mut cfg = host_config(HOSTNQN);
     cfg.digests = cfg_digests;
     let knobs = Knobs {
         ic_resp: Some(resp.clone()),
@@ -139,14 +138,14 @@ fn rejected_icresp(cfg_digests: Digests, resp: IcResp, fei: u32) {
     );
     assert_eq!(events[1], HostEvent::QueueClosed { qid: 0 });
     assert_eq!(events.len(), 2, "{events:?}");
-    assert_eq!(w.closed, vec![0]);
+    assert_eq!(w.host_closed(), [0]);
     let terms = term_reqs(&w, 0);
     assert_eq!(terms.len(), 1, "{resp:?}");
     assert_eq!(terms[0].fes, fes, "{resp:?}");
     assert_eq!(terms[0].fei, fei, "{resp:?}");
     assert_eq!(terms[0].data.len(), 128, "TermReq echoes the ICResp header");
-    assert_eq!(w.host.queue_state(0), Some(QueueState::Closed));
-    assert_eq!(w.host.cntlid(), None);
+    assert_eq!(w.host().queue_state(0), Some(QueueState::Closed));
+    assert_eq!(w.host().cntlid(), None);
 }
 
 const NO_DIGESTS: Digests = Digests {
@@ -187,7 +186,7 @@ fn icresp_field_rejections_like_linux() {
     }
     // The boundary value is accepted.
     let mut w = World::new(
-        World::config(),
+        host_config(HOSTNQN),
         Knobs {
             ic_resp: Some(icresp(0, 0, NO_DIGESTS, 4096)),
             ..Knobs::default()
@@ -220,16 +219,16 @@ fn icresp_digests_must_equal_requested() {
 
 #[test]
 fn pdu_before_icresp_is_a_sequence_error() {
-    let mut w = World::new(World::config(), Knobs::default());
+    let mut w = World::new(host_config(HOSTNQN), Knobs::default());
     w.target.silent = true;
     w.act(HostAction::OpenAdmin);
-    let bytes = host_fake::resp(0, 0, status::SUCCESS, 0, 0).to_bytes(Digests::default());
+    let bytes = fake::resp(0, 0, status::SUCCESS, 0, 0).to_bytes(Digests::default());
     w.deliver(0, &bytes);
     w.pump();
     let terms = term_reqs(&w, 0);
     assert_eq!(terms.len(), 1);
     assert_eq!(terms[0].fes, FatalErrorStatus::PduSequenceError);
-    assert!(w.closed.contains(&0));
+    assert!(w.host_closed().contains(&0));
 }
 
 // ---- init sequence ----
@@ -252,7 +251,7 @@ fn name(cmd: &Command) -> String {
 
 #[test]
 fn init_sequence_in_linux_spdk_order() {
-    let mut cfg = World::config();
+    let mut cfg = host_config(HOSTNQN);
     cfg.aers = 2;
     let knobs = Knobs {
         rdy_delay: 3,
@@ -306,8 +305,8 @@ fn init_sequence_in_linux_spdk_order() {
         w.events().last(),
         Some(&HostEvent::Ready { cntlid: CNTLID })
     );
-    assert_eq!(w.host.namespaces().collect::<Vec<_>>(), vec![(1, 512)]);
-    assert_eq!(w.host.outstanding(0), 2, "two AERs stay outstanding");
+    assert_eq!(w.host().namespaces().collect::<Vec<_>>(), vec![(1, 512)]);
+    assert_eq!(w.host().outstanding(0), 2, "two AERs stay outstanding");
 }
 
 #[test]
@@ -325,8 +324,8 @@ fn connect_capsule_carries_hostnqn_subnqn_kato_and_dynamic_cntlid() {
     assert_eq!((conn.qid, conn.kato_ms, conn.sqsize), (0, 10_000, 31));
     let data = fabcheck_core::wire::ConnectData::parse(&c.data).unwrap();
     assert_eq!(data.cntlid, 0xFFFF);
-    assert_eq!(data.hostnqn, "nqn.2014-08.org.nvmexpress:uuid:host1");
-    assert_eq!(data.subnqn, "nqn.2016-06.io.spdk:cnode1");
+    assert_eq!(data.hostnqn, HOSTNQN);
+    assert_eq!(data.subnqn, NQN);
 }
 
 #[test]
@@ -335,7 +334,7 @@ fn csts_rdy_never_set_gives_up_after_cap_to() {
         rdy_delay: u32::MAX,
         ..Knobs::default()
     };
-    let mut w = World::new(World::config(), knobs);
+    let mut w = World::new(host_config(HOSTNQN), knobs);
     w.act(HostAction::Connect);
     w.advance(Duration::from_secs(10));
     let events = w.events();
@@ -343,7 +342,7 @@ fn csts_rdy_never_set_gives_up_after_cap_to() {
         matches!(events.last(), Some(HostEvent::ControllerFailed { .. })),
         "{events:?}"
     );
-    assert_eq!(w.host.phase(), CtrlPhase::Failed);
+    assert_eq!(w.host().phase(), CtrlPhase::Failed);
     // CAP.TO = 2 -> (2 + 1) * 500 ms = 1.5 s: polls at 0, 10 ms, ..., 1500 ms.
     let polls = w
         .target
@@ -352,7 +351,11 @@ fn csts_rdy_never_set_gives_up_after_cap_to() {
         .filter(|(_, c)| matches!(c, Command::PropertyGet { ofst, .. } if *ofst == prop::CSTS))
         .count();
     assert_eq!(polls, 151);
-    assert_eq!(w.host.poll_timeout(), None, "no timer left after giving up");
+    assert_eq!(
+        w.host().poll_timeout(),
+        None,
+        "no timer left after giving up"
+    );
 }
 
 fn identify_rejected(identify: fabcheck_core::wire::IdentifyController, needle: &str) {
@@ -360,7 +363,7 @@ fn identify_rejected(identify: fabcheck_core::wire::IdentifyController, needle: 
         identify,
         ..Knobs::default()
     };
-    let mut w = World::new(World::config(), knobs);
+    let mut w = World::new(host_config(HOSTNQN), knobs);
     w.connect();
     let events = w.events();
     match events.last() {
@@ -369,7 +372,7 @@ fn identify_rejected(identify: fabcheck_core::wire::IdentifyController, needle: 
         }
         other => panic!("expected ControllerFailed, got {other:?}"),
     }
-    assert!(!w.host.is_ready());
+    assert!(!w.host().is_ready());
     // Nothing after Identify Controller.
     let last = w.target.commands().last().map(|(_, c)| name(c));
     assert_eq!(last.as_deref(), Some("identify cns=1 nsid=0"));
@@ -422,8 +425,8 @@ fn keep_alive_every_half_kato_and_stop_restart() {
         vec![t0 + 5_000, t0 + 10_000, t0 + 15_000]
     );
     w.act(HostAction::SetKeepAlive(false));
-    assert!(!w.host.keep_alive_armed());
-    assert_eq!(w.host.poll_timeout(), None);
+    assert!(!w.host().keep_alive_armed());
+    assert_eq!(w.host().poll_timeout(), None);
     w.advance(Duration::from_secs(20));
     assert_eq!(keep_alive_times(&w).len(), 3, "stopped");
     w.act(HostAction::SetKeepAlive(true));
@@ -449,12 +452,12 @@ fn kato_reported_by_target_sets_the_period() {
 
 #[test]
 fn no_keep_alive_when_kato_zero() {
-    let mut cfg = World::config();
+    let mut cfg = host_config(HOSTNQN);
     cfg.kato_ms = 0;
     let mut w = World::new(cfg, Knobs::default());
     w.connect();
-    assert!(w.host.is_ready());
-    assert_eq!(w.host.poll_timeout(), None);
+    assert!(w.host().is_ready());
+    assert_eq!(w.host().poll_timeout(), None);
 }
 
 // ---- I/O queues, reads and writes ----
@@ -509,7 +512,7 @@ fn in_capsule_write_then_read_back() {
         nlb: 8,
     });
     assert_eq!(io_done(&w, 2), vec![(status::SUCCESS, data)]);
-    assert_eq!(w.host.outstanding(1), 0);
+    assert_eq!(w.host().outstanding(1), 0);
 }
 
 fn h2c_chunks(w: &World) -> Vec<(u32, usize, bool)> {
@@ -592,7 +595,7 @@ fn several_r2ts_each_end_with_last_pdu() {
 
 #[test]
 fn write_over_in_capsule_max_uses_r2t() {
-    let mut cfg = World::config();
+    let mut cfg = host_config(HOSTNQN);
     cfg.in_capsule_max = 1024;
     let mut w = World::new(cfg, Knobs::default());
     w.connect();
@@ -642,14 +645,14 @@ fn read_completed_by_c2h_success_flag() {
         nlb: 4,
     });
     assert_eq!(io_done(&w, 5), vec![(status::SUCCESS, data)]);
-    assert_eq!(w.host.outstanding(1), 0);
+    assert_eq!(w.host().outstanding(1), 0);
     // Init's Identify commands were completed the same way.
-    assert!(w.host.is_ready());
+    assert!(w.host().is_ready());
 }
 
 #[test]
 fn commands_on_queues_that_are_not_ready_fail_as_values() {
-    let mut w = World::new(World::config(), Knobs::default());
+    let mut w = World::new(host_config(HOSTNQN), Knobs::default());
     w.act(HostAction::Read {
         tag: 1,
         qid: 1,
@@ -719,18 +722,21 @@ fn closing_a_queue_aborts_its_outstanding_io() {
         slba: 0,
         nlb: 1,
     });
-    assert_eq!(w.host.outstanding(1), 1);
-    w.input(HostInput::Closed { qid: 1 });
+    assert_eq!(w.host().outstanding(1), 1);
+    w.host_input(0, HostInput::Closed { qid: 1 });
     assert_eq!(
         io_done(&w, 1),
         vec![(local_status::HOST_ABORTED, Vec::new())]
     );
     assert_eq!(w.events().last(), Some(&HostEvent::QueueClosed { qid: 1 }));
-    assert!(!w.closed.contains(&1), "peer close needs no Close output");
+    assert!(
+        !w.host_closed().contains(&1),
+        "peer close needs no Close output"
+    );
     // The qid can be connected again.
     w.target.silent = false;
     w.act(HostAction::ConnectIo { qid: 1 });
-    assert_eq!(w.host.queue_state(1), Some(QueueState::Live));
+    assert_eq!(w.host().queue_state(1), Some(QueueState::Live));
 }
 
 // ---- reset, shutdown, AEN ----
@@ -759,10 +765,10 @@ fn reset_writes_cc_en_0_polls_rdy_then_reinit() {
         ]
     );
     assert_eq!(w.events().last(), Some(&HostEvent::ResetComplete));
-    assert_eq!(w.host.phase(), CtrlPhase::Connected);
+    assert_eq!(w.host().phase(), CtrlPhase::Connected);
     w.act(HostAction::Initialize);
     w.advance(Duration::from_millis(100));
-    assert!(w.host.is_ready());
+    assert!(w.host().is_ready());
 }
 
 #[test]
@@ -788,10 +794,10 @@ fn shutdown_sets_shn_and_polls_shst() {
         ]
     );
     assert_eq!(w.events().last(), Some(&HostEvent::ShutdownComplete));
-    assert_eq!(w.host.phase(), CtrlPhase::ShutDown);
-    assert!(!w.host.keep_alive_armed());
+    assert_eq!(w.host().phase(), CtrlPhase::ShutDown);
+    assert!(!w.host().keep_alive_armed());
     w.act(HostAction::DisconnectAll);
-    assert_eq!(w.closed, vec![0]);
+    assert_eq!(w.host_closed(), [0]);
 }
 
 fn deliver_aen(w: &mut World, event: AsyncEvent) {
@@ -826,15 +832,15 @@ fn aen_is_reported_log_read_rescanned_and_aer_resubmitted() {
         ]
     );
     assert_eq!(w.target.aers.len(), 1);
-    assert_eq!(w.host.outstanding(0), 1);
+    assert_eq!(w.host().outstanding(0), 1);
     assert_eq!(
-        w.host.namespaces().collect::<Vec<_>>(),
+        w.host().namespaces().collect::<Vec<_>>(),
         vec![(1, 512), (2, 4096)]
     );
     // A removed namespace disappears on the next notice.
     w.target.namespaces.remove(0);
     deliver_aen(&mut w, AsyncEvent::NAMESPACE_CHANGED);
-    assert_eq!(w.host.namespaces().collect::<Vec<_>>(), vec![(2, 4096)]);
+    assert_eq!(w.host().namespaces().collect::<Vec<_>>(), vec![(2, 4096)]);
 }
 
 #[test]
@@ -879,23 +885,23 @@ fn garbage_bytes_give_protocol_error_termreq_close() {
         vec![(local_status::HOST_ABORTED, Vec::new())]
     );
     assert_eq!(term_reqs(&w, 1).len(), 1);
-    assert!(w.closed.contains(&1));
+    assert!(w.host_closed().contains(&1));
     // The admin queue is untouched and later bytes on qid 1 are ignored.
-    assert!(w.host.is_ready());
-    let n = w.outputs.len();
+    assert!(w.host().is_ready());
+    let n = w.outputs().len();
     w.deliver(1, &[0; 10]);
     w.pump();
-    assert_eq!(w.outputs.len(), n);
+    assert_eq!(w.outputs().len(), n);
 }
 
 #[test]
 fn unknown_cid_and_bad_data_offsets_are_violations() {
     let cases: Vec<(Pdu, FatalErrorStatus)> = vec![
         (
-            host_fake::resp(1, 77, status::SUCCESS, 0, 0),
+            fake::resp(1, 77, status::SUCCESS, 0, 0),
             FatalErrorStatus::InvalidHeaderField,
         ),
-        (host_fake::r2t(0, 0, 512), FatalErrorStatus::DataOutOfRange),
+        (fake::r2t(0, 0, 512), FatalErrorStatus::DataOutOfRange),
         (
             Pdu::C2HData(fabcheck_core::wire::C2HData {
                 cccid: 0,
@@ -934,7 +940,7 @@ fn unknown_cid_and_bad_data_offsets_are_violations() {
         let terms = term_reqs(&w, 1);
         assert_eq!(terms.len(), 1, "{pdu:?}");
         assert_eq!(terms[0].fes, fes, "{pdu:?}");
-        assert!(w.closed.contains(&1));
+        assert!(w.host_closed().contains(&1));
     }
 }
 
@@ -954,14 +960,14 @@ fn c2h_termreq_closes_without_answering() {
         qid: 1,
         fes: FatalErrorStatus::HeaderDigestError
     }));
-    assert!(w.closed.contains(&1));
+    assert!(w.host_closed().contains(&1));
     assert!(term_reqs(&w, 1).is_empty());
 }
 
 // ---- split delivery and digests ----
 
 fn full_session(split: usize, digests: Digests) -> Vec<HostEvent> {
-    let mut cfg = World::config();
+    let mut cfg = host_config(HOSTNQN);
     cfg.digests = digests;
     let mut w = World::new(
         cfg,
@@ -1041,7 +1047,7 @@ fn replays_spdk_targets_answers_through_init() {
     // ours only by a CSTS read before the CC write and an Identify CNS 6 (PDU 11, skipped): the
     // target's real answers drive our host to Ready.
     let pdus = spdk_identify_pdus();
-    let mut cfg = World::config();
+    let mut cfg = host_config(HOSTNQN);
     cfg.aers = 4;
     let mut w = World::new(cfg, Knobs::default());
     w.target.silent = true;
@@ -1066,8 +1072,8 @@ fn replays_spdk_targets_answers_through_init() {
             HostEvent::Ready { cntlid: 1 },
         ]
     );
-    assert_eq!(w.host.namespaces().collect::<Vec<_>>(), vec![(1, 512)]);
-    assert_eq!(w.host.outstanding(0), 4, "SPDK's AERL 3 allows 4 AERs");
+    assert_eq!(w.host().namespaces().collect::<Vec<_>>(), vec![(1, 512)]);
+    assert_eq!(w.host().outstanding(0), 4, "SPDK's AERL 3 allows 4 AERs");
     let names: Vec<String> = w.target.commands().iter().map(|(_, c)| name(c)).collect();
     assert_eq!(names.len(), 17, "{names:?}");
 }
@@ -1077,7 +1083,7 @@ fn replays_spdk_targets_answers_through_init() {
 #[test]
 fn connect_failure_is_reported_and_the_queue_closed() {
     let mut w = World::new(
-        World::config(),
+        host_config(HOSTNQN),
         Knobs {
             connect_status: Some(status::CONTROLLER_BUSY),
             ..Knobs::default()
@@ -1095,23 +1101,23 @@ fn connect_failure_is_reported_and_the_queue_closed() {
             HostEvent::QueueClosed { qid: 0 },
         ]
     );
-    assert_eq!(w.closed, vec![0]);
-    assert_eq!(w.host.cntlid(), None);
-    assert_eq!(w.host.phase(), CtrlPhase::Down);
+    assert_eq!(w.host_closed(), [0]);
+    assert_eq!(w.host().cntlid(), None);
+    assert_eq!(w.host().phase(), CtrlPhase::Down);
     // The host may try again from scratch.
     w.target.knobs.connect_status = None;
     w.connect();
-    assert!(w.host.is_ready());
+    assert!(w.host().is_ready());
 }
 
 #[test]
 fn connect_admin_while_ic_in_flight_waits_for_icresp() {
-    let mut w = World::new(World::config(), Knobs::default());
+    let mut w = World::new(host_config(HOSTNQN), Knobs::default());
     w.target.silent = true;
     w.act(HostAction::OpenAdmin);
     w.act(HostAction::ConnectAdmin);
     w.act(HostAction::Initialize);
-    assert_eq!(w.host.queue_state(0), Some(QueueState::AwaitingIcResp));
+    assert_eq!(w.host().queue_state(0), Some(QueueState::AwaitingIcResp));
     assert!(w.events().is_empty());
     // A stalled host: time passes, nothing is sent.
     w.advance(Duration::from_secs(30));
@@ -1126,7 +1132,7 @@ fn connect_admin_while_ic_in_flight_waits_for_icresp() {
     let bytes = w.target.encode(0, &icresp);
     w.deliver(0, &bytes);
     w.pump();
-    assert!(w.host.is_ready(), "{:?}", w.events());
+    assert!(w.host().is_ready(), "{:?}", w.events());
 }
 
 #[test]
@@ -1139,19 +1145,19 @@ fn one_keep_alive_in_flight_at_a_time() {
         1,
         "unanswered KA is not repeated"
     );
-    assert!(w.host.keep_alive_armed());
+    assert!(w.host().keep_alive_armed());
 }
 
 #[test]
 fn admin_close_disarms_timers_and_forgets_the_controller() {
     let mut w = io_world(Knobs::default());
-    w.input(HostInput::Closed { qid: 0 });
-    assert_eq!(w.host.cntlid(), None);
-    assert_eq!(w.host.phase(), CtrlPhase::Down);
-    assert_eq!(w.host.poll_timeout(), None);
-    assert_eq!(w.host.outstanding(0), 0, "AERs dropped with the queue");
+    w.host_input(0, HostInput::Closed { qid: 0 });
+    assert_eq!(w.host().cntlid(), None);
+    assert_eq!(w.host().phase(), CtrlPhase::Down);
+    assert_eq!(w.host().poll_timeout(), None);
+    assert_eq!(w.host().outstanding(0), 0, "AERs dropped with the queue");
     // The I/O queue stays until the target closes it.
-    assert_eq!(w.host.queue_state(1), Some(QueueState::Live));
+    assert_eq!(w.host().queue_state(1), Some(QueueState::Live));
 }
 
 #[test]
@@ -1159,17 +1165,17 @@ fn disconnect_and_disconnect_all() {
     let mut w = io_world(Knobs::default());
     w.act(HostAction::ConnectIo { qid: 2 });
     w.act(HostAction::Disconnect { qid: 2 });
-    assert_eq!(w.closed, vec![2]);
+    assert_eq!(w.host_closed(), [2]);
     assert_eq!(w.events().last(), Some(&HostEvent::QueueClosed { qid: 2 }));
     w.act(HostAction::DisconnectAll);
-    assert_eq!(w.closed, vec![2, 1, 0], "I/O queues first, admin last");
-    assert_eq!(w.host.queue_state(0), Some(QueueState::Closed));
-    assert_eq!(w.host.poll_timeout(), None);
+    assert_eq!(w.host_closed(), [2, 1, 0], "I/O queues first, admin last");
+    assert_eq!(w.host().queue_state(0), Some(QueueState::Closed));
+    assert_eq!(w.host().poll_timeout(), None);
 }
 
 #[test]
 fn header_digest_error_sends_termreq() {
-    let mut cfg = World::config();
+    let mut cfg = host_config(HOSTNQN);
     cfg.digests = Digests {
         header: true,
         data: false,
@@ -1185,9 +1191,7 @@ fn header_digest_error_sends_termreq() {
         slba: 0,
         nlb: 1,
     });
-    let mut bytes = w
-        .target
-        .encode(1, &host_fake::resp(1, 0, status::SUCCESS, 0, 0));
+    let mut bytes = w.target.encode(1, &fake::resp(1, 0, status::SUCCESS, 0, 0));
     assert_eq!(bytes.len(), 28, "CapsuleResp + HDGST");
     bytes[26] ^= 0xFF;
     w.deliver(1, &bytes);
@@ -1272,7 +1276,7 @@ fn spdk_io_actions(h2t: &'static [u8], digests: Digests) -> Vec<HostAction> {
 fn replay_spdk_io(h2t: &'static [u8], t2h: &'static [u8], digests: Digests) -> usize {
     let spdk_sent = cut_pdus(h2t);
     let answers = cut_pdus(t2h);
-    let mut cfg = World::config();
+    let mut cfg = host_config(HOSTNQN);
     cfg.digests = digests;
     let mut w = World::new(cfg, Knobs::default());
     w.connect();
@@ -1281,16 +1285,16 @@ fn replay_spdk_io(h2t: &'static [u8], t2h: &'static [u8], digests: Digests) -> u
     w.deliver(1, answers[0]);
     w.deliver(1, answers[1]);
     w.pump();
-    assert_eq!(w.host.queue_state(1), Some(QueueState::Live));
+    assert_eq!(w.host().queue_state(1), Some(QueueState::Live));
     let mut next = spdk_io_actions(h2t, digests).into_iter();
     for a in next.by_ref().take(4) {
         w.act(a);
     }
     for raw in &answers[2..] {
-        let before = w.host.outstanding(1);
+        let before = w.host().outstanding(1);
         w.deliver(1, raw);
         w.pump();
-        if w.host.outstanding(1) < before {
+        if w.host().outstanding(1) < before {
             // SPDK issued its next command here; past the last one we can rebuild, later
             // answers may be for commands we never sent.
             let Some(a) = next.next() else { break };
@@ -1298,7 +1302,7 @@ fn replay_spdk_io(h2t: &'static [u8], t2h: &'static [u8], digests: Digests) -> u
         }
     }
     let all: Vec<&Vec<u8>> = w
-        .outputs
+        .outputs()
         .iter()
         .filter_map(|o| match o {
             HostOutput::Send { qid: 1, data } => Some(data),

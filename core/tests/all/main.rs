@@ -1,10 +1,9 @@
 //! fabcheck-core integration tests, one binary (the crate is linked once): the public driving
 //! API of the target (`target_*`), the codec (`wire_*`) and the initiator (`host_*`).
 //!
-//! Shared fixtures: `host_fake` (a scripted fake target for the host tests) and the SPDK
-//! captures under `core/tests/data/`.
-
-mod host_fake;
+//! Shared harness and fixtures: `fabcheck_core::testkit` (the `testkit` feature, on for this
+//! crate's tests; the same router the unit tests use), and the SPDK captures under
+//! `core/tests/data/`.
 
 mod host_e2e;
 mod host_fuzz;

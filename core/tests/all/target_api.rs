@@ -6,19 +6,17 @@ use fabcheck_core::nvmf::{
     catalogue, BugId, ConnId, EnabledEvent, Input, Mark, Output, RpcId, RpcRequest,
     SubsystemConfig, Target, TargetConfig, ThreadId, Timer, Trid,
 };
+use fabcheck_core::testkit::{trid, HOSTNQN, NQN};
 use fabcheck_core::time::{Duration, Instant};
 use fabcheck_core::wire::{
     CapsuleCmd, Command, Connect, ConnectData, Digests, IcReq, Pdu, SglDescriptor, SGL_IN_CAPSULE,
 };
 
-const NQN: &str = "nqn.2016-06.io.spdk:cnode1";
-
 fn target() -> Target {
-    let trid = Trid::tcp("127.0.0.1", 4420);
     let mut sub = SubsystemConfig::new(NQN);
-    sub.listeners.push(trid.clone());
+    sub.listeners.push(trid());
     Target::new(TargetConfig {
-        listeners: vec![trid],
+        listeners: vec![trid()],
         subsystems: vec![sub],
         ..TargetConfig::default()
     })
@@ -68,7 +66,7 @@ fn connect_bytes(kato_ms: u32) -> Vec<u8> {
         hostid: [1; 16],
         cntlid: 0xFFFF,
         subnqn: NQN.into(),
-        hostnqn: "nqn.2014-08.org.nvmexpress:uuid:api".into(),
+        hostnqn: HOSTNQN.into(),
     }
     .to_bytes();
     let mut out = ic.to_bytes(Digests::default());
@@ -81,13 +79,7 @@ fn keep_alive_expires_through_poll_timeout_and_handle_timeout() {
     let mut t = target();
     let conn = ConnId(1);
     let t0 = Instant::ZERO;
-    t.handle(
-        t0,
-        Input::Accept {
-            trid: Trid::tcp("127.0.0.1", 4420),
-            conn,
-        },
-    );
+    t.handle(t0, Input::Accept { trid: trid(), conn });
     assert_eq!(
         t.enabled_events()[0].input,
         Input::Run(ThreadId::PollGroup(0))

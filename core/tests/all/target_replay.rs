@@ -3,13 +3,10 @@
 //! bytes. Every command must get a response of the same kind, CID and status class as SPDK's
 //! target gave, and the session must end in an orderly shutdown with everything freed.
 
-use fabcheck_core::nvmf::{
-    ConnId, Input, NamespaceConfig, Output, RpcId, RpcRequest, SubsystemConfig, Target,
-    TargetConfig, Trid,
-};
-use fabcheck_core::time::{Duration, Instant};
+use fabcheck_core::nvmf::{ConnId, Input, RpcRequest, TargetConfig};
+use fabcheck_core::testkit::{config_with_blocks, World};
+use fabcheck_core::time::Duration;
 use fabcheck_core::wire::{DecoderConfig, Digests, Pdu, PduDecoder, Role, Status};
-use std::collections::BTreeMap;
 
 const H2T: &[u8] = include_bytes!("../data/nvmf/spdk-identify.stream0.host-to-target.bin");
 const T2H: &[u8] = include_bytes!("../data/nvmf/spdk-identify.stream0.target-to-host.bin");
@@ -73,85 +70,15 @@ fn answers(pdus: &[Pdu]) -> Vec<(u16, Answer)> {
     out
 }
 
+/// The fixture target with a 64 MiB namespace (the captures' size).
 fn config() -> TargetConfig {
-    let trid = Trid::tcp("127.0.0.1", 4420);
-    let mut sub = SubsystemConfig::new("nqn.2016-06.io.spdk:cnode1");
-    sub.listeners.push(trid.clone());
-    sub.namespaces.push(NamespaceConfig {
-        nsid: 1,
-        block_size: 512,
-        blocks: 64 * 1024 * 1024 / 512,
-    });
-    TargetConfig {
-        listeners: vec![trid],
-        subsystems: vec![sub],
-        ..TargetConfig::default()
-    }
-}
-
-struct Replay {
-    target: Target,
-    now: Instant,
-    sent: Vec<u8>,
-    closed: bool,
-    rpcs: BTreeMap<RpcId, bool>,
-}
-
-impl Replay {
-    fn step(&mut self, input: Input) {
-        self.target.handle(self.now, input);
-        while let Some(out) = self.target.poll_output() {
-            match out {
-                Output::Send { data, .. } => self.sent.extend_from_slice(&data),
-                Output::Close { .. } => self.closed = true,
-                Output::RpcDone { id, result } => {
-                    assert!(self.rpcs.insert(id, result.is_ok()).is_none());
-                }
-                Output::Event(_) => {}
-            }
-        }
-        if let Err(v) = self.target.check_invariants() {
-            panic!("invariant violated during replay: {v}");
-        }
-    }
-
-    /// Runs every enabled thread message and device completion (timers stay armed).
-    fn run_enabled(&mut self) {
-        while let Some(e) = self
-            .target
-            .enabled_events()
-            .into_iter()
-            .find(|e| e.at.is_none())
-        {
-            self.step(e.input);
-        }
-    }
+    config_with_blocks(64 * 1024 * 1024 / 512)
 }
 
 #[test]
 fn spdk_identify_session_replays_byte_for_byte() {
-    let conn = ConnId(1);
-    let mut r = Replay {
-        target: Target::new(config()),
-        now: Instant::ZERO,
-        sent: Vec::new(),
-        closed: false,
-        rpcs: BTreeMap::new(),
-    };
-    r.step(Input::Accept {
-        trid: Trid::tcp("127.0.0.1", 4420),
-        conn,
-    });
-    r.run_enabled();
-    for b in H2T {
-        r.now = r.now + Duration::from_micros(1);
-        r.step(Input::Bytes {
-            conn,
-            data: vec![*b],
-        });
-        r.run_enabled();
-    }
-    let ours = decode_all(&r.sent, Role::Host);
+    let mut w = World::new(config());
+    let ours = feed(&mut w, ConnId(1), H2T, 1);
     let spdk = decode_all(T2H, Role::Host);
     assert!(
         matches!(ours.first(), Some(Pdu::IcResp(ic)) if ic.cpda == 0 && ic.maxh2cdata == 131_072)
@@ -183,20 +110,17 @@ fn spdk_identify_session_replays_byte_for_byte() {
     assert_eq!((last(&ours) >> 2) & 3, 2);
     assert_eq!((last(&spdk) >> 2) & 3, 2);
     // The host hangs up; everything is freed and the target shuts down cleanly.
-    r.step(Input::PeerClosed { conn });
-    r.run_enabled();
-    assert!(r.closed);
-    assert_eq!((r.target.qpair_count(), r.target.ctrlr_count()), (0, 0));
-    r.step(Input::Rpc {
-        id: RpcId(1),
-        request: RpcRequest::Shutdown,
-    });
-    r.run_enabled();
-    assert_eq!(r.rpcs.get(&RpcId(1)), Some(&true));
+    w.input(Input::PeerClosed { conn: ConnId(1) });
+    w.run_all();
+    assert!(w.closed(ConnId(1)));
+    assert_eq!((w.target.qpair_count(), w.target.ctrlr_count()), (0, 0));
+    let id = w.rpc(RpcRequest::Shutdown);
+    w.run_all();
+    assert!(w.rpc_ok(id), "{:?}", w.rpc_results);
     assert!(
-        r.target.quiescence_report().is_quiet(),
+        w.target.quiescence_report().is_quiet(),
         "{:?}",
-        r.target.quiescence_report()
+        w.target.quiescence_report()
     );
 }
 
@@ -209,23 +133,19 @@ const PERF_IO_H2T: &[u8] =
 const PERF_IO_T2H: &[u8] =
     include_bytes!("../data/nvmf/spdk-perf-randread-4k-digests.stream1.target-to-host.bin");
 
-/// Feeds one captured stream on `conn`, a few bytes at a time, running events between.
-fn feed(r: &mut Replay, conn: ConnId, bytes: &[u8]) -> Vec<Pdu> {
-    r.sent.clear();
-    r.step(Input::Accept {
-        trid: Trid::tcp("127.0.0.1", 4420),
-        conn,
-    });
-    r.run_enabled();
-    for chunk in bytes.chunks(7) {
-        r.now = r.now + Duration::from_micros(1);
-        r.step(Input::Bytes {
-            conn,
-            data: chunk.to_vec(),
-        });
-        r.run_enabled();
+/// Feeds one captured stream as a raw peer on `conn`, `chunk` bytes at a time, running every
+/// ready event between; returns the PDUs the target sent on it.
+fn feed(w: &mut World, conn: ConnId, bytes: &[u8], chunk: usize) -> Vec<Pdu> {
+    w.accept(conn.0);
+    w.run_all();
+    for piece in bytes.chunks(chunk) {
+        w.skip(Duration::from_micros(1));
+        let data = piece.to_vec();
+        w.input(Input::Bytes { conn, data });
+        w.run_all();
     }
-    decode_all(&r.sent, Role::Host)
+    assert_eq!(w.peers[&conn].wire_error, None, "the target's bytes decode");
+    w.recv(conn)
 }
 
 /// Every answer SPDK gave (kind, CID, status class) is among ours; I/O with queue depth 4 may
@@ -250,16 +170,10 @@ fn spdk_perf_randread_with_digests_replays() {
     let mut cfg = config();
     cfg.subsystems[0].min_cntlid = cntlid_of(PERF_IO_H2T);
     assert_eq!(cfg.subsystems[0].min_cntlid, 5);
-    let mut r = Replay {
-        target: Target::new(cfg),
-        now: Instant::ZERO,
-        sent: Vec::new(),
-        closed: false,
-        rpcs: BTreeMap::new(),
-    };
-    let admin = feed(&mut r, ConnId(1), PERF_ADMIN_H2T);
+    let mut w = World::new(cfg);
+    let admin = feed(&mut w, ConnId(1), PERF_ADMIN_H2T, 7);
     assert_spdk_answers_included(&admin, &decode_all(PERF_ADMIN_T2H, Role::Host));
-    let io = feed(&mut r, ConnId(2), PERF_IO_H2T);
+    let io = feed(&mut w, ConnId(2), PERF_IO_H2T, 7);
     let Some(Pdu::IcResp(ic)) = io.first() else {
         panic!("ICResp")
     };
@@ -278,17 +192,12 @@ fn spdk_perf_mixed_4k_reads_and_in_capsule_writes_replay() {
     cfg.subsystems[0].min_cntlid = cntlid_of(include_bytes!(
         "../data/nvmf/spdk-perf-rw-4k.stream1.host-to-target.bin"
     ));
-    let mut r = Replay {
-        target: Target::new(cfg),
-        now: Instant::ZERO,
-        sent: Vec::new(),
-        closed: false,
-        rpcs: BTreeMap::new(),
-    };
+    let mut w = World::new(cfg);
     let admin = feed(
-        &mut r,
+        &mut w,
         ConnId(1),
         include_bytes!("../data/nvmf/spdk-perf-rw-4k.stream0.host-to-target.bin"),
+        7,
     );
     let spdk_admin = decode_all(
         include_bytes!("../data/nvmf/spdk-perf-rw-4k.stream0.target-to-host.bin"),
@@ -296,9 +205,10 @@ fn spdk_perf_mixed_4k_reads_and_in_capsule_writes_replay() {
     );
     assert_spdk_answers_included(&admin, &spdk_admin);
     let io = feed(
-        &mut r,
+        &mut w,
         ConnId(2),
         include_bytes!("../data/nvmf/spdk-perf-rw-4k.stream1.host-to-target.bin"),
+        7,
     );
     let spdk_io = decode_all(
         include_bytes!("../data/nvmf/spdk-perf-rw-4k.stream1.target-to-host.bin"),

@@ -163,10 +163,14 @@ impl World<'_> {
     /// The events offered to the chooser this step, out of `all` enabled ones.
     ///
     /// Time may jump to the earliest future deadline; while work is due now (a message, a byte,
-    /// a script step) only a jump of at most `RACE_WINDOW` is offered. Short pollers (the
-    /// 100 us CONNECT retry) race freely with messages, but a 10 s keep-alive timeout cannot
-    /// overtake a Keep Alive that is merely waiting to be delivered: messages and bytes are
-    /// taken to move within a millisecond, as on a live target.
+    /// a script step, or a timer whose deadline has passed) only a jump of at most
+    /// `RACE_WINDOW` is offered. Short pollers (the 100 us CONNECT retry) race freely with
+    /// messages, but a 10 s keep-alive timeout cannot overtake a Keep Alive that is merely
+    /// waiting to be delivered, and a poller whose deadline has passed cannot be overtaken by
+    /// a later host timer: messages, bytes and due pollers are taken to run within a
+    /// millisecond, as on a live target (SPDK's reactor runs a timed poller on the thread's
+    /// next iteration after its deadline). In the liveness phase, which is judged under fair
+    /// scheduling, time stands still while anything is due.
     pub(super) fn candidates(&self, all: Vec<Cand>) -> Vec<Cand> {
         let now = self.s.now;
         let next = all.iter().filter(|c| c.at > now).map(|c| c.at).min();
@@ -176,9 +180,8 @@ impl World<'_> {
             return due.into_iter().filter(|c| !c.timer).collect();
         }
         let near = next.is_some_and(|t| t.saturating_since(now) <= RACE_WINDOW);
-        let jump = later
-            .into_iter()
-            .filter(|c| Some(c.at) == next && (near || !busy));
+        let may_jump = due.is_empty() || (near && self.s.stage == Stage::Safety);
+        let jump = later.into_iter().filter(|c| Some(c.at) == next && may_jump);
         due.into_iter().chain(jump).collect()
     }
 

@@ -1,20 +1,22 @@
-//! A small scripted NVMe/TCP target for host tests: decodes what the host sends with the
-//! codec's `PduDecoder` (Role::Target) and answers with codec-built PDUs. Knobs steer the
-//! answers (ICResp fields, CSTS delays, C2HData with SUCCESS, R2T size, ...); every PDU the host
-//! sent is logged so tests can assert exact command sequences.
-#![allow(dead_code)]
+//! `FakeTarget`: a small scripted NVMe/TCP target end for host tests. It decodes what the host
+//! sends with the codec's `PduDecoder` (Role::Target) and answers at once with codec-built
+//! PDUs. Knobs steer the answers (ICResp fields, CSTS delays, C2HData with SUCCESS, R2T size,
+//! ...); every PDU the host sent is logged so tests can assert exact command sequences.
+//! `FakeWorld` (in `fake_world`) is the router with this end.
 
-use fabcheck_core::host::{Host, HostAction, HostConfig, HostEvent, HostInput, HostOutput, Qid};
-use fabcheck_core::wire::{
+use super::fixtures::BLOCK;
+use crate::host::Qid;
+use crate::nvmf::{ConnId, Output};
+use crate::time::Instant;
+use crate::wire::{
     prop, status, AsyncEvent, C2HData, CapsuleCmd, CapsuleResp, Command, ConnectData, Cqe,
     DecoderConfig, Digests, IcResp, IdentifyController, IdentifyNamespace, Pdu, PduDecoder,
     QueueKind, Role, Sqe, Status, R2T, SGL_IN_CAPSULE,
 };
-use fabcheck_core::{Duration, Instant};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
-pub const BLOCK: usize = 512;
-pub const NS_BLOCKS: usize = 256;
+/// Blocks of the fake's one namespace (`BLOCK` bytes each).
+pub const FAKE_NS_BLOCKS: usize = 256;
 pub const CNTLID: u16 = 0x21;
 /// CAP: MQES 127, CQR, TO = 2 (1.5 s with Linux's rounding).
 pub const CAP: u64 = 127 | (1 << 16) | (2 << 24);
@@ -111,6 +113,10 @@ pub struct FakeTarget {
     pub silent: bool,
     /// Active namespaces: (nsid, log2 of the block size).
     pub namespaces: Vec<(u32, u8)>,
+    /// The host queue each router connection serves.
+    pub(super) conns: BTreeMap<ConnId, Qid>,
+    /// Answers not yet polled by the router.
+    pub(super) outbox: VecDeque<Output>,
 }
 
 impl FakeTarget {
@@ -121,10 +127,12 @@ impl FakeTarget {
             log: Vec::new(),
             cc: 0,
             csts_reads: 0,
-            storage: vec![0; BLOCK * NS_BLOCKS],
+            storage: vec![0; BLOCK * FAKE_NS_BLOCKS],
             aers: Vec::new(),
             silent: false,
             namespaces: vec![(1, 9)],
+            conns: BTreeMap::new(),
+            outbox: VecDeque::new(),
         }
     }
 
@@ -206,19 +214,7 @@ impl FakeTarget {
         let kind = self.queues[&qid].kind;
         match Command::parse(&sqe, kind) {
             Command::Connect(c) => {
-                let data = ConnectData::parse(&cmd.data).expect("CONNECT data");
-                let ok = if c.qid == 0 {
-                    data.cntlid == 0xFFFF
-                } else {
-                    data.cntlid == CNTLID
-                };
-                let st = if let Some(st) = self.knobs.connect_status {
-                    st
-                } else if ok {
-                    status::SUCCESS
-                } else {
-                    status::CONNECT_INVALID_PARAMETERS
-                };
+                let st = self.connect_status(c.qid, cmd);
                 vec![resp(qid, sqe.cid, st, u32::from(CNTLID), 0)]
             }
             Command::PropertyGet { ofst, .. } => {
@@ -267,6 +263,24 @@ impl FakeTarget {
         }
     }
 
+    /// A CONNECT succeeds with cntlid 0xFFFF on the admin queue and `CNTLID` on I/O queues,
+    /// unless the knobs fail every CONNECT.
+    fn connect_status(&self, cmd_qid: u16, cmd: &CapsuleCmd) -> Status {
+        let data = ConnectData::parse(&cmd.data).expect("CONNECT data");
+        let ok = if cmd_qid == 0 {
+            data.cntlid == 0xFFFF
+        } else {
+            data.cntlid == CNTLID
+        };
+        if let Some(st) = self.knobs.connect_status {
+            st
+        } else if ok {
+            status::SUCCESS
+        } else {
+            status::CONNECT_INVALID_PARAMETERS
+        }
+    }
+
     fn property(&mut self, ofst: u32) -> u64 {
         match ofst {
             prop::CAP => CAP,
@@ -302,9 +316,9 @@ impl FakeTarget {
             0 if self.namespaces.iter().any(|(n, _)| *n == nsid) => {
                 let lbads = self.namespaces.iter().find(|(n, _)| *n == nsid).unwrap().1;
                 IdentifyNamespace {
-                    nsze: NS_BLOCKS as u64,
-                    ncap: NS_BLOCKS as u64,
-                    nuse: NS_BLOCKS as u64,
+                    nsze: FAKE_NS_BLOCKS as u64,
+                    ncap: FAKE_NS_BLOCKS as u64,
+                    nuse: FAKE_NS_BLOCKS as u64,
                     nlbaf: 0,
                     flbas: 0,
                     lbads,
@@ -359,7 +373,7 @@ impl FakeTarget {
         vec![r2t(sqe.cid, 0, first)]
     }
 
-    fn h2c(&mut self, qid: Qid, d: &fabcheck_core::wire::H2CData) -> Vec<Pdu> {
+    fn h2c(&mut self, qid: Qid, d: &crate::wire::H2CData) -> Vec<Pdu> {
         let r2t_size = self.knobs.r2t_size;
         let q = self.queues.get_mut(&qid).unwrap();
         let w = q
@@ -433,119 +447,4 @@ pub fn r2t(cid: u16, r2to: u32, r2tl: u32) -> Pdu {
         r2to,
         r2tl,
     })
-}
-
-/// A host wired to a fake target with in-order, optionally split, byte delivery.
-pub struct World {
-    pub host: Host,
-    pub target: FakeTarget,
-    pub now: Instant,
-    /// Every host output, in order.
-    pub outputs: Vec<HostOutput>,
-    /// Deliver target bytes to the host in pieces of at most this many bytes.
-    pub split: usize,
-    /// Queues the host asked to close.
-    pub closed: Vec<Qid>,
-}
-
-impl World {
-    pub fn new(config: HostConfig, knobs: Knobs) -> Self {
-        World {
-            host: Host::new(config),
-            target: FakeTarget::new(knobs),
-            now: Instant::ZERO,
-            outputs: Vec::new(),
-            split: usize::MAX,
-            closed: Vec::new(),
-        }
-    }
-
-    pub fn config() -> HostConfig {
-        HostConfig::new(
-            "nqn.2014-08.org.nvmexpress:uuid:host1",
-            "nqn.2016-06.io.spdk:cnode1",
-        )
-    }
-
-    pub fn act(&mut self, action: HostAction) {
-        self.input(HostInput::Do(action));
-    }
-
-    pub fn input(&mut self, input: HostInput) {
-        self.host.handle(self.now, input);
-        self.pump();
-    }
-
-    /// Delivers target bytes to the host (split as configured).
-    pub fn deliver(&mut self, qid: Qid, bytes: &[u8]) {
-        let split = self.split.max(1);
-        for piece in bytes.chunks(split) {
-            self.host.handle(
-                self.now,
-                HostInput::Bytes {
-                    qid,
-                    data: piece.to_vec(),
-                },
-            );
-        }
-    }
-
-    /// Drains host outputs until quiet, answering through the fake target.
-    pub fn pump(&mut self) {
-        while let Some(out) = self.host.poll_output() {
-            self.outputs.push(out.clone());
-            match out {
-                HostOutput::Open { qid } => {
-                    self.closed.retain(|&q| q != qid);
-                    self.target.accept(qid);
-                    self.host.handle(self.now, HostInput::Opened { qid });
-                }
-                HostOutput::Send { qid, data } => {
-                    if self.closed.contains(&qid) {
-                        continue;
-                    }
-                    let answer = self.target.receive(self.now, qid, &data);
-                    self.deliver(qid, &answer);
-                }
-                HostOutput::Close { qid } => self.closed.push(qid),
-                HostOutput::Event(_) => {}
-            }
-        }
-    }
-
-    /// Advances virtual time to `until`, firing host timers on the way.
-    pub fn advance_to(&mut self, until: Instant) {
-        while let Some(t) = self.host.poll_timeout().filter(|&t| t <= until) {
-            self.now = self.now.max(t);
-            self.host.handle_timeout(self.now);
-            self.pump();
-        }
-        self.now = self.now.max(until);
-    }
-
-    pub fn advance(&mut self, d: Duration) {
-        self.advance_to(self.now + d);
-    }
-
-    pub fn events(&self) -> Vec<HostEvent> {
-        self.outputs
-            .iter()
-            .filter_map(|o| match o {
-                HostOutput::Event(e) => Some(e.clone()),
-                _ => None,
-            })
-            .collect()
-    }
-
-    /// Connect + init, advancing time until Ready (or 60 s).
-    pub fn connect(&mut self) {
-        self.act(HostAction::Connect);
-        let deadline = self.now + Duration::from_secs(60);
-        while !self.host.is_ready() && self.now < deadline {
-            let Some(t) = self.host.poll_timeout() else {
-                break;
-            };
-            self.advance_to(t);
-        }
-    }
 }

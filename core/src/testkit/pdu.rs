@@ -1,13 +1,10 @@
-//! Test-side builders for host-to-target PDUs (the raw peer), so scripts can send ICReq,
-//! CONNECT, property and admin commands, and I/O in precise orders.
+//! Builders for host-to-target PDUs (the raw peer end), so scripts can send ICReq, CONNECT,
+//! property and admin commands, and I/O in precise orders.
 
 use crate::wire::{
     feature, prop, CapsuleCmd, Command, Connect, ConnectData, Digests, H2CData, IcReq, Pdu,
     SglDescriptor, SGL_IN_CAPSULE, SGL_TRANSPORT,
 };
-
-pub const HOSTNQN: &str = "nqn.2014-08.org.nvmexpress:uuid:host-a";
-pub const HOSTNQN_B: &str = "nqn.2014-08.org.nvmexpress:uuid:host-b";
 
 pub fn icreq() -> Pdu {
     Pdu::IcReq(IcReq {
