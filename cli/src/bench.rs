@@ -1,5 +1,8 @@
 //! `fabcheck bench`: speed (runs/s, steps/s) on seed-3302 and churn, and the median runs and
 //! milliseconds to the first detection of spdk-3302 per strategy over 20 base seeds.
+//! `fabcheck bench --models`: the model checker instead (`fabcheck_models::bench`): time to
+//! complete and states/s on the NVMe-oF worlds, and fabcheck's two-phase-commit rows (the
+//! side-by-side run with Stateright is `cargo bench -p fabcheck-models --bench twopc`).
 
 use crate::hunt::wall_clock;
 use crate::Usage;
@@ -22,6 +25,33 @@ pub struct BenchArgs {
     /// The detection scenario.
     #[arg(long, default_value = "seed-3302")]
     scenario: String,
+    /// Benchmark the model checker instead (docs/model-checker.md).
+    #[arg(long)]
+    models: bool,
+    /// Resource managers in the two-phase-commit rows of `--models`.
+    #[arg(long, default_value_t = 7)]
+    rms: usize,
+    /// Checker threads for `--models` (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+}
+
+fn models(a: &BenchArgs) -> Result<u8, Usage> {
+    if !(1..=16).contains(&a.rms) {
+        return Err(Usage("--rms: 1 to 16 resource managers".into()));
+    }
+    let threads = match a.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    println!("{}", fabcheck_models::bench::Row::header());
+    let rows = fabcheck_models::bench::nvmf_rows(threads)
+        .into_iter()
+        .chain(fabcheck_models::bench::twopc_rows(a.rms, threads));
+    for row in rows {
+        println!("{}", row.markdown());
+    }
+    Ok(0)
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -70,6 +100,9 @@ fn detection(sc: &Scenario, strategy: Strategy, a: &BenchArgs) -> (f64, f64, u64
 }
 
 pub fn bench(a: BenchArgs) -> Result<u8, Usage> {
+    if a.models {
+        return models(&a);
+    }
     println!("| scenario | runs | runs/s | steps/s |\n|---|---|---|---|");
     speed("seed-3302", a.speed_runs)?;
     speed("churn", a.speed_runs / 4)?;

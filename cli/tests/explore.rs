@@ -58,3 +58,31 @@ fn a_bound_is_incomplete_and_refused_switches_are_one_line() {
         assert_eq!(err.lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn bench_models_prints_the_explore_and_2pc_rows() {
+    let (code, out, err) = text(&fabcheck(&[
+        "bench",
+        "--models",
+        "--rms",
+        "3",
+        "--threads",
+        "1",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("| seed-3302 | 1 | verified | 4999 | 11644 | 30 |"),
+        "{out}"
+    );
+    assert!(
+        out.contains("| seed-3302 +spdk-3302 | 1 | violation, 9 steps |"),
+        "{out}"
+    );
+    assert!(
+        out.contains("| 2pc-3 bfs, packed state | 1 | verified | 288 |"),
+        "{out}"
+    );
+    let (code, _, err) = text(&fabcheck(&["bench", "--models", "--rms", "17"]));
+    assert_eq!(code, 64, "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}

@@ -1,6 +1,10 @@
-//! Two-phase commit side by side: fabcheck's BFS and Stateright's BFS and DFS on the same model,
-//! the same thread count, in the same run. The unique state counts must be equal; prints
-//! states/s for each and the ratio.
+//! Two-phase commit side by side: fabcheck's engine and Stateright's BFS and DFS on the same
+//! model, the same thread count, in the same run. The unique state counts must be equal; prints
+//! states/s for each and the ratios.
+//!
+//! fabcheck runs the model twice: `twopc::TwoPhaseSys` has Stateright's state shape (two `Vec`s
+//! and a `BTreeSet`, so this row compares the engines), `twopc_packed::PackedTwoPhase` is the
+//! same model with the state in two words (what a model's encoding is worth).
 //!
 //! `cargo bench -p fabcheck-models --bench twopc` (FABCHECK_2PC_RMS=9, FABCHECK_2PC_THREADS=2
 //! by default).
@@ -11,7 +15,8 @@
 mod peer;
 
 use fabcheck_models::twopc::TwoPhaseSys;
-use fabcheck_models::{check, check_dfs, CheckOptions, Outcome};
+use fabcheck_models::twopc_packed::PackedTwoPhase;
+use fabcheck_models::{check, check_dfs, CheckOptions, Model, Outcome, Report};
 use stateright::{Checker, Model as _};
 use std::time::Instant;
 
@@ -25,83 +30,84 @@ fn env(name: &str, default: usize) -> usize {
 fn row(name: &str, states: usize, secs: f64) -> f64 {
     let rate = states as f64 / secs;
     println!(
-        "{name:<28} {states:>12} states {secs:>8.2} s {:>8.3} M states/s",
+        "| {name:<40} | {states:>11} | {secs:>8.2} s | {:>7.3} M |",
         rate / 1e6
     );
     rate
 }
 
+/// Runs one of fabcheck's checks; returns (states, states/s).
+fn ours<M: Model>(
+    name: &str,
+    model: &M,
+    threads: usize,
+    run: fn(&M, &CheckOptions) -> Report<M>,
+) -> (u64, f64) {
+    let t = Instant::now();
+    let opts = CheckOptions {
+        threads,
+        ..CheckOptions::default()
+    };
+    let r = run(model, &opts);
+    let rate = row(name, r.states as usize, t.elapsed().as_secs_f64());
+    assert_eq!(r.outcome, Outcome::Verified);
+    (r.states, rate)
+}
+
+fn stateright(rms: usize, threads: usize, bfs: bool) -> (u64, f64) {
+    let t = Instant::now();
+    let b = peer::TwoPhaseSys { rms: 0..rms }.checker().threads(threads);
+    let (states, name) = if bfs {
+        let c = b.spawn_bfs().join();
+        c.assert_properties();
+        (c.unique_state_count(), "stateright 0.31 bfs")
+    } else {
+        let c = b.spawn_dfs().join();
+        c.assert_properties();
+        (c.unique_state_count(), "stateright 0.31 dfs")
+    };
+    let rate = row(name, states, t.elapsed().as_secs_f64());
+    (states as u64, rate)
+}
+
 fn main() {
     let rms = env("FABCHECK_2PC_RMS", 9);
     let threads = env("FABCHECK_2PC_THREADS", 2);
-    println!("two-phase commit, {rms} resource managers, {threads} threads");
-
-    let t = Instant::now();
-    let ours = check(
-        &TwoPhaseSys { rms },
-        &CheckOptions {
-            threads,
-            ..CheckOptions::default()
-        },
+    println!("two-phase commit, {rms} resource managers, {threads} threads\n");
+    println!("| checker | unique states | time | states/s |\n|---|---|---|---|");
+    let shaped = TwoPhaseSys { rms };
+    let packed = PackedTwoPhase { rms };
+    let (n, packed_bfs) = ours("fabcheck bfs, packed state", &packed, threads, check);
+    let (n2, packed_dfs) = ours(
+        "fabcheck dfs (1 thread), packed state",
+        &packed,
+        1,
+        check_dfs,
     );
-    let ours_rate = row(
-        "fabcheck-models bfs",
-        ours.states as usize,
-        t.elapsed().as_secs_f64(),
+    let (n3, shaped_bfs) = ours(
+        "fabcheck bfs, Stateright's state shape",
+        &shaped,
+        threads,
+        check,
     );
-    assert_eq!(ours.outcome, Outcome::Verified);
-
-    let t = Instant::now();
-    let dfs_ours = check_dfs(&TwoPhaseSys { rms }, &CheckOptions::default());
-    let dfs_ours_rate = row(
-        "fabcheck-models dfs (1 thread)",
-        dfs_ours.states as usize,
-        t.elapsed().as_secs_f64(),
-    );
-    assert_eq!(dfs_ours.states, ours.states);
-
-    let t = Instant::now();
-    let bfs = peer::TwoPhaseSys { rms: 0..rms }
-        .checker()
-        .threads(threads)
-        .spawn_bfs()
-        .join();
-    let bfs_rate = row(
-        "stateright 0.31 bfs",
-        bfs.unique_state_count(),
-        t.elapsed().as_secs_f64(),
-    );
-    bfs.assert_properties();
-
-    let t = Instant::now();
-    let dfs = peer::TwoPhaseSys { rms: 0..rms }
-        .checker()
-        .threads(threads)
-        .spawn_dfs()
-        .join();
-    let dfs_rate = row(
-        "stateright 0.31 dfs",
-        dfs.unique_state_count(),
-        t.elapsed().as_secs_f64(),
-    );
-    dfs.assert_properties();
-
-    assert_eq!(
-        ours.states as usize,
-        bfs.unique_state_count(),
-        "state counts differ"
-    );
-    assert_eq!(
-        ours.states as usize,
-        dfs.unique_state_count(),
-        "state counts differ"
+    let (n4, sr_bfs) = stateright(rms, threads, true);
+    let (n5, sr_dfs) = stateright(rms, threads, false);
+    for other in [n2, n3, n4, n5] {
+        assert_eq!(other, n, "unique state counts differ");
+    }
+    println!("\nunique states equal: {n}");
+    println!(
+        "fabcheck bfs packed / stateright bfs: {:.2}x; / stateright dfs: {:.2}x",
+        packed_bfs / sr_bfs,
+        packed_bfs / sr_dfs
     );
     println!(
-        "ratio fabcheck bfs / stateright bfs: {:.2}x; fabcheck bfs / stateright dfs: {:.2}x; \
-         fabcheck dfs (1 thread) / stateright dfs ({threads} threads): {:.2}x; unique states equal: {}",
-        ours_rate / bfs_rate,
-        ours_rate / dfs_rate,
-        dfs_ours_rate / dfs_rate,
-        ours.states
+        "fabcheck dfs packed (1 thread) / stateright dfs ({threads} threads): {:.2}x",
+        packed_dfs / sr_dfs
+    );
+    println!(
+        "fabcheck bfs, same state shape / stateright bfs: {:.2}x; / stateright dfs: {:.2}x",
+        shaped_bfs / sr_bfs,
+        shaped_bfs / sr_dfs
     );
 }

@@ -1,10 +1,12 @@
 //! Level-synchronous breadth-first search on N threads.
 //!
-//! Each level's frontier is expanded in chunks claimed by the workers; new states go to
-//! per-worker lists with their order key (level, parent position, action index). After the
-//! level, the lists are merged, sorted by fingerprint, and only the entry holding the smallest
-//! key of each fingerprint survives (the visited table keeps that smallest key), so the next frontier,
-//! every recorded parent and therefore every counterexample are the same for any thread count.
+//! Each level's frontier is expanded in chunks claimed by the workers; new states go to a list
+//! per chunk with their order key (level, parent position, action index), so each list is in key
+//! order. After the level, the lists are concatenated in chunk order (the whole next frontier
+//! is then in key order, with no sort), and only the entry holding the smallest key of each
+//! fingerprint survives: the visited table keeps that smallest key, and an insert that lowers
+//! a key marks the entry it replaced stale. So the next frontier, every recorded parent and
+//! therefore every counterexample are the same for any thread count.
 //! Properties are checked when a state is expanded; a level that finds a violation is finished
 //! and the search stops, so the counterexample is a shortest one.
 
@@ -133,7 +135,10 @@ impl<'a, M: Model, F: Fp + Into<u128>> Shared<'a, M, F> {
 
 /// What one worker gathered in one level.
 struct Local<M: Model, F> {
-    next: Vec<(u64, F, M::State)>,
+    /// New states per chunk (the chunk's first frontier position, its discoveries in key order).
+    chunks: Vec<(usize, Vec<Entry<M, F>>)>,
+    /// Entries pushed earlier whose key a smaller one replaced: (fingerprint, old key).
+    stale: Vec<(F, u64)>,
     /// New states and transitions not yet added to the shared counters.
     fresh: u64,
     steps: u64,
@@ -151,6 +156,7 @@ fn expand_one<M: Model, F: Fp + Into<u128>>(
     entry: &Entry<M, F>,
     local: &mut Local<M, F>,
     succ: &mut Vec<(M::Action, M::State)>,
+    out: &mut Vec<Entry<M, F>>,
 ) {
     let (k, fp, state) = entry;
     for (p, prop) in sh.props.iter().enumerate() {
@@ -183,9 +189,12 @@ fn expand_one<M: Model, F: Fp + Into<u128>>(
         match sh.visited.insert(nfp, *fp, nk) {
             Insert::New => {
                 local.fresh += 1;
-                local.next.push((nk, nfp, next));
+                out.push((nk, nfp, next));
             }
-            Insert::Improved => local.next.push((nk, nfp, next)),
+            Insert::Improved(old) => {
+                local.stale.push((nfp, old));
+                out.push((nk, nfp, next));
+            }
             Insert::Seen => {}
         }
     }
@@ -199,7 +208,8 @@ fn worker<M: Model, F: Fp + Into<u128>>(
     chunk: usize,
 ) -> Local<M, F> {
     let mut local = Local {
-        next: Vec::new(),
+        chunks: Vec::new(),
+        stale: Vec::new(),
         fresh: 0,
         steps: 0,
         violations: Vec::new(),
@@ -217,9 +227,11 @@ fn worker<M: Model, F: Fp + Into<u128>>(
             return local;
         }
         let end = (start + chunk).min(frontier.len());
+        let mut out = Vec::new();
         for (i, e) in frontier[start..end].iter().enumerate() {
-            expand_one(sh, level, start + i, e, &mut local, &mut succ);
+            expand_one(sh, level, start + i, e, &mut local, &mut succ, &mut out);
         }
+        local.chunks.push((start, out));
         sh.states
             .fetch_add(std::mem::take(&mut local.fresh), Relaxed);
         sh.transitions
@@ -250,17 +262,30 @@ fn level<M: Model, F: Fp + Into<u128>>(
     })
 }
 
-/// The next frontier: every worker's new states, sorted by fingerprint, one per fingerprint
-/// (the one whose key the visited table kept).
+/// The next frontier: every chunk's new states in chunk order (so in key order), without the
+/// entries whose key was replaced (one per fingerprint: the one the visited table kept).
 fn merge<M: Model, F: Fp>(locals: &mut [Local<M, F>]) -> Vec<Entry<M, F>> {
-    let mut next: Vec<Entry<M, F>> = locals
+    let mut chunks: Vec<(usize, Vec<Entry<M, F>>)> = locals
         .iter_mut()
-        .flat_map(|l| std::mem::take(&mut l.next))
+        .flat_map(|l| std::mem::take(&mut l.chunks))
         .collect();
-    // Every improvement of a key pushed an entry, so the smallest key per fingerprint is the
-    // one the table kept; the frontier is in fingerprint order.
-    next.sort_unstable_by_key(|e| (e.1, e.0));
-    next.dedup_by_key(|e| e.1);
+    chunks.sort_unstable_by_key(|c| c.0);
+    let mut stale: Vec<(F, u64)> = locals
+        .iter_mut()
+        .flat_map(|l| std::mem::take(&mut l.stale))
+        .collect();
+    stale.sort_unstable();
+    let mut next = Vec::with_capacity(chunks.iter().map(|c| c.1.len()).sum());
+    for (_, c) in chunks {
+        if stale.is_empty() {
+            next.extend(c);
+        } else {
+            next.extend(
+                c.into_iter()
+                    .filter(|e| stale.binary_search(&(e.1, e.0)).is_err()),
+            );
+        }
+    }
     next
 }
 

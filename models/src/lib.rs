@@ -8,7 +8,9 @@
 //! (depth, states, time, or a model's own bound) is `Incomplete`, never `Verified`.
 //! Reductions: sleep sets over per-action footprints (`por`) and symmetry canonicalization.
 
+pub mod bench;
 pub mod bfs;
+pub mod catalogue;
 pub mod dfs;
 pub mod fingerprint;
 pub mod model;
@@ -16,6 +18,7 @@ pub mod nvmf;
 pub mod por;
 pub mod report;
 pub mod twopc;
+pub mod twopc_packed;
 pub mod visited;
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 mod peer;
 
 use fabcheck_models::twopc::TwoPhaseSys;
+use fabcheck_models::twopc_packed::PackedTwoPhase;
 use fabcheck_models::{check, check_dfs, CheckOptions, Outcome};
 use stateright::{Checker, Model as _};
 
@@ -34,6 +35,13 @@ fn unique_state_counts_match_stateright() {
         );
         let dfs = check_dfs(&TwoPhaseSys { rms }, &CheckOptions::default());
         assert_eq!(dfs.states, ours.states);
+        let packed = check(&PackedTwoPhase { rms }, &CheckOptions::default());
+        assert_eq!(packed.outcome, Outcome::Verified);
+        assert_eq!(
+            (packed.states, packed.transitions),
+            (ours.states, ours.transitions),
+            "rms={rms}"
+        );
     }
     assert_eq!(peer_states(3, false, true), 288);
 }

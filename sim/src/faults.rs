@@ -29,7 +29,7 @@ impl World<'_> {
 
     /// Rolls `rate` if there is a victim; on a hit picks one and strikes it.
     fn maybe(&mut self, rate: Ratio, victims: fn(&Self) -> Vec<u64>, strike: fn(&mut Self, u64)) {
-        if rate.is_never() || self.faults_left == 0 {
+        if rate.is_never() || self.s.faults_left == 0 {
             return;
         }
         let v = victims(self);
@@ -39,12 +39,13 @@ impl World<'_> {
         let i = self
             .chooser
             .pick(ChoiceKind::Fault, crate::chooser::len_u32(v.len()));
-        self.faults_left -= 1;
+        self.s.faults_left -= 1;
         strike(self, v[i as usize]);
     }
 
     fn reset_victims(&self) -> Vec<u64> {
-        self.conns
+        self.s
+            .conns
             .iter()
             .filter(|(_, c)| c.host_open && c.target_open)
             .map(|(id, _)| id.0)
@@ -53,7 +54,7 @@ impl World<'_> {
 
     fn reset_conn(&mut self, id: u64) {
         let conn = ConnId(id);
-        let c = self.conns.get_mut(&conn).expect("victim exists");
+        let c = self.s.conns.get_mut(&conn).expect("victim exists");
         let (h, qid) = (c.host, c.qid);
         c.to_target.clear();
         c.to_host.clear();
@@ -63,21 +64,23 @@ impl World<'_> {
         self.note(LineKind::Fault, "net", None, text);
         self.host_queue_gone(h, qid, conn);
         self.feed(Input::PeerClosed { conn });
-        self.hosts[h]
+        self.s.hosts[h]
             .host
-            .handle(self.now, HostInput::Closed { qid });
+            .handle(self.s.now, HostInput::Closed { qid });
     }
 
     fn keep_alive_victims(&self) -> Vec<u64> {
-        (0..self.hosts.len())
-            .filter(|&h| self.hosts[h].kept && self.hosts[h].keep_alive && self.hosts[h].ready)
+        (0..self.s.hosts.len())
+            .filter(|&h| {
+                self.s.hosts[h].kept && self.s.hosts[h].keep_alive && self.s.hosts[h].ready
+            })
             .map(|h| h as u64)
             .collect()
     }
 
     fn stop_keep_alive(&mut self, h: u64) {
         let h = h as usize;
-        self.hosts[h].keep_alive = false;
+        self.s.hosts[h].keep_alive = false;
         self.note(
             LineKind::Fault,
             &format!("host{h}"),
@@ -85,12 +88,12 @@ impl World<'_> {
             "stops sending keep-alives".into(),
         );
         let input = HostInput::Do(HostAction::SetKeepAlive(false));
-        self.hosts[h].host.handle(self.now, input);
+        self.s.hosts[h].host.handle(self.s.now, input);
     }
 
     fn connecting_hosts(&self) -> Vec<u64> {
-        (0..self.hosts.len())
-            .filter(|&h| self.hosts[h].connecting && self.hosts[h].open.contains(&0))
+        (0..self.s.hosts.len())
+            .filter(|&h| self.s.hosts[h].connecting && self.s.hosts[h].open.contains(&0))
             .map(|h| h as u64)
             .collect()
     }
@@ -100,6 +103,6 @@ impl World<'_> {
         let text = "drops its admin connection mid-CONNECT".to_string();
         self.note(LineKind::Fault, &format!("host{h}"), None, text);
         let input = HostInput::Do(HostAction::Disconnect { qid: 0 });
-        self.hosts[h].host.handle(self.now, input);
+        self.s.hosts[h].host.handle(self.s.now, input);
     }
 }

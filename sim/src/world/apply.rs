@@ -17,7 +17,7 @@ impl World<'_> {
             Event::HostStep(h) => self.apply_host_step(h),
             Event::HostTimer(h) => {
                 self.note(LineKind::Step, &format!("host{h}"), None, "timer".into());
-                self.hosts[h].host.handle_timeout(self.now);
+                self.s.hosts[h].host.handle_timeout(self.s.now);
             }
             Event::Operator(i) => self.apply_operator(i),
         }
@@ -39,7 +39,7 @@ impl World<'_> {
     /// How many bytes of `len` pending to deliver: all, unless a split fault strikes.
     fn split(&mut self, len: usize) -> Option<usize> {
         let rate = self.sc.faults.pdu_split;
-        if rate.is_never() || len < 2 || self.phase != super::Phase::Safety {
+        if rate.is_never() || len < 2 || self.s.stage != super::Stage::Safety {
             return None;
         }
         if !rate.hit(self.chooser.pick(ChoiceKind::Fault, rate.den)) {
@@ -50,9 +50,9 @@ impl World<'_> {
     }
 
     fn deliver_to_target(&mut self, c: ConnId) {
-        let len = self.conns[&c].to_target.len();
+        let len = self.s.conns[&c].to_target.len();
         let prefix = self.split(len);
-        let conn = self.conns.get_mut(&c).expect("enabled conn exists");
+        let conn = self.s.conns.get_mut(&c).expect("enabled conn exists");
         let (h, qid) = (conn.host, conn.qid);
         match conn.to_target.take(prefix) {
             Some(Delivery::Bytes(data)) => {
@@ -70,25 +70,25 @@ impl World<'_> {
     }
 
     fn deliver_to_host(&mut self, c: ConnId) {
-        let len = self.conns[&c].to_host.len();
+        let len = self.s.conns[&c].to_host.len();
         let prefix = self.split(len);
-        let conn = self.conns.get_mut(&c).expect("enabled conn exists");
+        let conn = self.s.conns.get_mut(&c).expect("enabled conn exists");
         let (h, qid) = (conn.host, conn.qid);
         match conn.to_host.take(prefix) {
             Some(Delivery::Bytes(data)) => {
                 self.trace_pdus(c, false, &data);
-                self.hosts[h]
+                self.s.hosts[h]
                     .host
-                    .handle(self.now, HostInput::Bytes { qid, data });
+                    .handle(self.s.now, HostInput::Bytes { qid, data });
             }
             Some(Delivery::Fin) => {
                 conn.host_open = false;
                 let text = format!("closed conn {} (q{qid})", c.0);
                 self.note(LineKind::Conn, "target", Some(&format!("host{h}")), text);
                 self.host_queue_gone(h, qid, c);
-                self.hosts[h]
+                self.s.hosts[h]
                     .host
-                    .handle(self.now, HostInput::Closed { qid });
+                    .handle(self.s.now, HostInput::Closed { qid });
             }
             None => {}
         }
@@ -96,19 +96,19 @@ impl World<'_> {
 
     /// Forgets host `h`'s queue `qid` if it is still mapped to `c`.
     pub(super) fn host_queue_gone(&mut self, h: usize, qid: u16, c: ConnId) {
-        if self.by_queue.get(&(h, qid)) == Some(&c) {
-            self.by_queue.remove(&(h, qid));
+        if self.s.by_queue.get(&(h, qid)) == Some(&c) {
+            self.s.by_queue.remove(&(h, qid));
         }
-        self.hosts[h].closed(qid);
+        self.s.hosts[h].closed(qid);
     }
 
     fn apply_host_step(&mut self, h: usize) {
-        let slot = &mut self.hosts[h];
+        let slot = &mut self.s.hosts[h];
         let step = slot.next_step().cloned().expect("enabled host step exists");
         slot.pos += 1;
         let step = self.resolve_step(step);
         let bs = self.block_size(h, &step);
-        let action = self.hosts[h].action(&step, bs);
+        let action = self.s.hosts[h].action(&step, bs);
         self.note(
             LineKind::HostStep,
             &format!("host{h}"),
@@ -116,7 +116,7 @@ impl World<'_> {
             step.to_string(),
         );
         match action {
-            Some(action) => self.hosts[h].host.handle(self.now, HostInput::Do(action)),
+            Some(action) => self.s.hosts[h].host.handle(self.s.now, HostInput::Do(action)),
             None => self.host_wait(h, &step),
         }
     }
@@ -145,7 +145,7 @@ impl World<'_> {
             j => self.chooser.pick(ChoiceKind::Script, j.saturating_add(1)),
         };
         let d = fabcheck_core::Duration::from_millis(ms.saturating_add(u64::from(extra)));
-        self.hosts[h].wake_at = self.now + d;
+        self.s.hosts[h].wake_at = self.s.now + d;
     }
 
     fn block_size(&self, h: usize, step: &HostStep) -> u32 {
@@ -165,14 +165,14 @@ impl World<'_> {
     fn apply_operator(&mut self, i: usize) {
         let rpc = self.sc.operator[i].rpc.clone();
         let Some(request) = self.rpc_request(&rpc) else {
-            self.ops[i] = OpState::Skipped;
+            self.s.ops[i] = OpState::Skipped;
             let text = format!("skips {rpc}: queue not open");
             self.note(LineKind::Rpc, "operator", None, text);
             return;
         };
-        let id = RpcId(self.next_rpc);
-        self.next_rpc += 1;
-        self.ops[i] = OpState::Issued(id);
+        let id = RpcId(self.s.next_rpc);
+        self.s.next_rpc += 1;
+        self.s.ops[i] = OpState::Issued(id);
         self.note(
             LineKind::Rpc,
             "operator",
@@ -208,7 +208,7 @@ impl World<'_> {
             OperatorRpc::StopSubsystem { nqn } => RpcRequest::StopSubsystem { nqn },
             OperatorRpc::DeleteSubsystem { nqn } => RpcRequest::DeleteSubsystem { nqn },
             OperatorRpc::DisconnectQpair { host, qid } => RpcRequest::DisconnectQpair {
-                conn: *self.by_queue.get(&(host, qid))?,
+                conn: *self.s.by_queue.get(&(host, qid))?,
             },
             OperatorRpc::Shutdown => RpcRequest::Shutdown,
             OperatorRpc::CreateSubsystem { nqn } => RpcRequest::CreateSubsystem(

@@ -15,12 +15,12 @@ impl World<'_> {
     pub(super) fn drain(&mut self) {
         loop {
             let mut any = false;
-            while let Some(o) = self.target.poll_output() {
+            while let Some(o) = self.s.target.poll_output() {
                 any = true;
                 self.on_target_output(o);
             }
-            for h in 0..self.hosts.len() {
-                while let Some(o) = self.hosts[h].host.poll_output() {
+            for h in 0..self.s.hosts.len() {
+                while let Some(o) = self.s.hosts[h].host.poll_output() {
                     any = true;
                     self.on_host_output(h, o);
                 }
@@ -34,7 +34,7 @@ impl World<'_> {
     fn on_target_output(&mut self, o: Output) {
         match o {
             Output::Send { conn, data } => {
-                if let Some(c) = self.conns.get_mut(&conn) {
+                if let Some(c) = self.s.conns.get_mut(&conn) {
                     if c.host_open && c.target_open {
                         c.to_host.push(&data);
                     }
@@ -43,7 +43,7 @@ impl World<'_> {
             Output::Close { conn } => self.target_closed(conn),
             Output::RpcDone { id, result } => self.rpc_done(id, result),
             Output::Event(ev) => {
-                self.coverage.hit(ev.mark);
+                self.s.marks.hit(ev.mark);
                 if self.tracing() {
                     let text = format!("{}: {}", crate::coverage::mark_name(ev.mark), ev.detail);
                     self.note(LineKind::Mark, &ev.thread.to_string(), None, text);
@@ -53,7 +53,7 @@ impl World<'_> {
     }
 
     fn target_closed(&mut self, conn: ConnId) {
-        let Some(c) = self.conns.get_mut(&conn) else {
+        let Some(c) = self.s.conns.get_mut(&conn) else {
             return;
         };
         if !c.target_open {
@@ -67,10 +67,10 @@ impl World<'_> {
     }
 
     fn rpc_done(&mut self, id: RpcId, result: Result<RpcResponse, fabcheck_core::nvmf::RpcError>) {
-        let Some(i) = self.ops.iter().position(|s| *s == OpState::Issued(id)) else {
+        let Some(i) = self.s.ops.iter().position(|s| *s == OpState::Issued(id)) else {
             return;
         };
-        self.ops[i] = OpState::Done;
+        self.s.ops[i] = OpState::Done;
         if self.tracing() {
             let text = match &result {
                 Ok(_) => format!("rpc {} done: {}", id.0, self.sc.operator[i].rpc),
@@ -85,9 +85,10 @@ impl World<'_> {
             HostOutput::Open { qid } => self.open_conn(h, qid),
             HostOutput::Send { qid, data } => {
                 let c = self
+                    .s
                     .by_queue
                     .get(&(h, qid))
-                    .and_then(|c| self.conns.get_mut(c));
+                    .and_then(|c| self.s.conns.get_mut(c));
                 if let Some(c) = c.filter(|c| c.host_open) {
                     c.to_target.push(&data);
                 }
@@ -98,12 +99,13 @@ impl World<'_> {
     }
 
     fn open_conn(&mut self, h: usize, qid: u16) {
-        let conn = ConnId(self.next_conn);
-        self.next_conn += 1;
-        let views = self
-            .tracing()
-            .then(|| (StreamView::new(true, qid), StreamView::new(false, qid)));
-        self.conns.insert(
+        let conn = ConnId(self.s.next_conn);
+        self.s.next_conn += 1;
+        if self.tracing() {
+            let views = (StreamView::new(true, qid), StreamView::new(false, qid));
+            self.views.insert(conn, views);
+        }
+        self.s.conns.insert(
             conn,
             Conn {
                 host: h,
@@ -112,25 +114,24 @@ impl World<'_> {
                 to_host: Pipe::default(),
                 host_open: true,
                 target_open: true,
-                views,
             },
         );
-        self.by_queue.insert((h, qid), conn);
-        self.hosts[h].open.insert(qid);
+        self.s.by_queue.insert((h, qid), conn);
+        self.s.hosts[h].open.insert(qid);
         let trid = self.trid_of(h);
         let text = format!("opens conn {} (q{qid}) to {trid}", conn.0);
         self.note(LineKind::Conn, &format!("host{h}"), Some("target"), text);
         self.feed(Input::Accept { trid, conn });
-        self.hosts[h]
+        self.s.hosts[h]
             .host
-            .handle(self.now, HostInput::Opened { qid });
+            .handle(self.s.now, HostInput::Opened { qid });
     }
 
     fn host_closed(&mut self, h: usize, qid: u16) {
-        let Some(&conn) = self.by_queue.get(&(h, qid)) else {
+        let Some(&conn) = self.s.by_queue.get(&(h, qid)) else {
             return;
         };
-        if let Some(c) = self.conns.get_mut(&conn) {
+        if let Some(c) = self.s.conns.get_mut(&conn) {
             c.host_open = false;
             c.to_host.clear();
             if c.target_open {
@@ -141,7 +142,7 @@ impl World<'_> {
     }
 
     fn on_host_event(&mut self, h: usize, ev: HostEvent) {
-        self.hosts[h].observe(&ev);
+        self.s.hosts[h].observe(&ev);
         if let HostEvent::ProtocolError { qid, reason } = &ev {
             let reason = format!("q{qid}: {reason}");
             self.fail(Failure::Protocol { host: h, reason });
@@ -154,11 +155,11 @@ impl World<'_> {
 
     /// Traces the PDUs in `data` as the receiver will see them.
     pub(super) fn trace_pdus(&mut self, c: ConnId, to_target: bool, data: &[u8]) {
-        let Some(conn) = self.conns.get_mut(&c) else {
+        let Some(conn) = self.s.conns.get(&c) else {
             return;
         };
         let (h, qid) = (conn.host, conn.qid);
-        let Some((up, down)) = conn.views.as_mut() else {
+        let Some((up, down)) = self.views.get_mut(&c) else {
             return;
         };
         let found = if to_target {
@@ -190,7 +191,7 @@ impl World<'_> {
 
     /// Forgets connections closed on both sides with nothing pending.
     pub(super) fn gc_conns(&mut self) {
-        self.conns.retain(|_, c| {
+        self.s.conns.retain(|_, c| {
             c.host_open || c.target_open || !c.to_host.is_empty() || !c.to_target.is_empty()
         });
     }

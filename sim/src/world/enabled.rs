@@ -2,7 +2,7 @@
 //! jumps only to the earliest future deadline; in the liveness phase timers run only when
 //! nothing else can).
 
-use super::{OpState, Phase, World};
+use super::{OpState, Stage, World};
 use fabcheck_core::nvmf::{Input, ThreadId};
 use fabcheck_core::{Duration, Instant};
 
@@ -56,11 +56,11 @@ fn target_actor(input: &Input) -> u64 {
 
 impl World<'_> {
     fn target_cands(&self, out: &mut Vec<Cand>) {
-        for e in self.target.enabled_events() {
+        for e in self.s.target.enabled_events() {
             let timer = matches!(e.input, Input::Fire(_));
             out.push(Cand {
                 actor: target_actor(&e.input),
-                at: e.at.unwrap_or(self.now).max(self.now),
+                at: e.at.unwrap_or(self.s.now).max(self.s.now),
                 event: Event::Target(e.input),
                 timer,
             });
@@ -68,12 +68,12 @@ impl World<'_> {
     }
 
     fn pipe_cands(&self, out: &mut Vec<Cand>) {
-        for (&c, conn) in &self.conns {
+        for (&c, conn) in &self.s.conns {
             if !conn.to_target.is_empty() {
                 let (event, actor) = (Event::ToTarget(c), actor(4, c.0));
                 out.push(Cand {
                     event,
-                    at: self.now,
+                    at: self.s.now,
                     actor,
                     timer: false,
                 });
@@ -82,7 +82,7 @@ impl World<'_> {
                 let (event, actor) = (Event::ToHost(c), actor(5, c.0));
                 out.push(Cand {
                     event,
-                    at: self.now,
+                    at: self.s.now,
                     actor,
                     timer: false,
                 });
@@ -91,8 +91,8 @@ impl World<'_> {
     }
 
     fn host_cands(&mut self, out: &mut Vec<Cand>) {
-        let scripts = self.phase == Phase::Safety;
-        for (h, slot) in self.hosts.iter_mut().enumerate() {
+        let scripts = self.s.stage == Stage::Safety;
+        for (h, slot) in self.s.hosts.iter_mut().enumerate() {
             if !slot.kept {
                 continue;
             }
@@ -102,9 +102,9 @@ impl World<'_> {
                         let (event, actor) = (Event::HostStep(h), actor(6, h as u64));
                         out.push(Cand {
                             event,
-                            at: slot.wake_at.max(self.now),
+                            at: slot.wake_at.max(self.s.now),
                             actor,
-                            timer: slot.wake_at > self.now,
+                            timer: slot.wake_at > self.s.now,
                         });
                     }
                 }
@@ -113,7 +113,7 @@ impl World<'_> {
                 let (event, actor) = (Event::HostTimer(h), actor(7, h as u64));
                 out.push(Cand {
                     event,
-                    at: t.max(self.now),
+                    at: t.max(self.s.now),
                     actor,
                     timer: true,
                 });
@@ -124,28 +124,28 @@ impl World<'_> {
     /// Skips actions whose window closed; lists the others that are enabled (maybe later).
     /// The operator keeps going in the liveness phase: a scripted resume is not a fault.
     fn op_cands(&mut self, out: &mut Vec<Cand>) {
-        for i in 0..self.ops.len() {
-            if self.ops[i] != OpState::Pending {
+        for i in 0..self.s.ops.len() {
+            if self.s.ops[i] != OpState::Pending {
                 continue;
             }
             let a = &self.sc.operator[i];
             let to = a.to_ms.map(|t| Instant(t.saturating_mul(1_000_000)));
-            if to.is_some_and(|t| self.now > t) {
-                self.ops[i] = OpState::Skipped;
+            if to.is_some_and(|t| self.s.now > t) {
+                self.s.ops[i] = OpState::Skipped;
                 let text = format!("operator action {i} skipped: window closed ({})", a.rpc);
                 self.note(crate::trace::LineKind::Rpc, "operator", None, text);
                 continue;
             }
-            if a.after.is_some_and(|j| self.ops[j] != OpState::Done) {
+            if a.after.is_some_and(|j| self.s.ops[j] != OpState::Done) {
                 continue;
             }
             let from = Instant(a.from_ms.saturating_mul(1_000_000));
             let (event, actor) = (Event::Operator(i), actor(8, i as u64));
             out.push(Cand {
                 event,
-                at: from.max(self.now),
+                at: from.max(self.s.now),
                 actor,
-                timer: from > self.now,
+                timer: from > self.s.now,
             });
         }
     }
@@ -172,15 +172,15 @@ impl World<'_> {
     /// next iteration after its deadline). In the liveness phase, which is judged under fair
     /// scheduling, time stands still while anything is due.
     pub(super) fn candidates(&self, all: Vec<Cand>) -> Vec<Cand> {
-        let now = self.now;
+        let now = self.s.now;
         let next = all.iter().filter(|c| c.at > now).map(|c| c.at).min();
         let (due, later): (Vec<Cand>, Vec<Cand>) = all.into_iter().partition(|c| c.at <= now);
         let busy = due.iter().any(|c| !c.timer);
-        if self.phase == Phase::Liveness && busy {
+        if self.s.stage != Stage::Safety && busy {
             return due.into_iter().filter(|c| !c.timer).collect();
         }
         let near = next.is_some_and(|t| t.saturating_since(now) <= RACE_WINDOW);
-        let may_jump = due.is_empty() || (near && self.phase == Phase::Safety);
+        let may_jump = due.is_empty() || (near && self.s.stage == Stage::Safety);
         let jump = later.into_iter().filter(|c| Some(c.at) == next && may_jump);
         due.into_iter().chain(jump).collect()
     }
@@ -189,18 +189,18 @@ impl World<'_> {
     /// horizon: scripts and operator are done or blocked, and no message, completion or byte is
     /// pending.
     pub(super) fn safety_done(&self, all: &[Cand]) -> bool {
-        let horizon = self.now + Duration::from_millis(self.sc.timer_horizon_ms);
+        let horizon = self.s.now + Duration::from_millis(self.sc.timer_horizon_ms);
         all.iter().all(|c| {
             c.timer
                 && !matches!(c.event, Event::Operator(_))
-                && (c.at > horizon || horizon == self.now)
+                && (c.at > horizon || horizon == self.s.now)
         })
     }
 
     /// What keeps the world from quiescence (empty = quiet).
     pub(super) fn stuck(&mut self) -> Vec<String> {
-        let mut stuck = self.target.quiescence_report().stuck;
-        for (c, conn) in &self.conns {
+        let mut stuck = self.s.target.quiescence_report().stuck;
+        for (c, conn) in &self.s.conns {
             if !conn.to_target.is_empty() {
                 stuck.push(format!(
                     "conn {} has {} bytes pending to the target",
@@ -217,7 +217,7 @@ impl World<'_> {
                 ));
             }
         }
-        for e in self.target.enabled_events() {
+        for e in self.s.target.enabled_events() {
             match e.input {
                 Input::Run(t) => stuck.push(format!("thread {t} still has messages")),
                 Input::Complete(io) => stuck.push(format!("device completion {} pending", io.0)),

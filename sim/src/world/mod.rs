@@ -19,6 +19,7 @@ mod drain;
 mod enabled;
 mod explore;
 mod host;
+mod state;
 
 use crate::chooser::{Chooser, Recorder};
 use crate::coverage::Coverage;
@@ -26,15 +27,15 @@ use crate::net::Pipe;
 use crate::scenario::Scenario;
 use crate::trace::stream::StreamView;
 use crate::trace::{LineKind, Trace, TraceLine};
-use fabcheck_core::nvmf::{ConnId, Input, RpcId, Target, Trid, Violation};
+use fabcheck_core::nvmf::{ConnId, Input, RpcId, Trid, Violation};
 use fabcheck_core::record::RecordLine;
 use fabcheck_core::Instant;
 use std::collections::BTreeMap;
 use std::fmt;
 
 pub use enabled::Event;
-pub use explore::{Stage, Stepped, WorldState};
-use host::HostSlot;
+pub use explore::Stepped;
+pub use state::{Stage, WorldState};
 
 /// Why a run failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,14 +96,8 @@ impl fmt::Display for Failure {
     }
 }
 
-/// Which phase the world is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    Safety,
-    Liveness,
-}
-
-/// One connection (one host queue).
+/// One connection (one host queue). Its trace views, when tracing, are `World::views`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Conn {
     host: usize,
     qid: u16,
@@ -110,7 +105,6 @@ struct Conn {
     to_host: Pipe,
     host_open: bool,
     target_open: bool,
-    views: Option<(StreamView, StreamView)>,
 }
 
 /// An operator action's progress.
@@ -124,25 +118,17 @@ enum OpState {
 }
 
 /// The simulated world. Drive it with `run_safety` then `run_liveness` (see `crate::run`).
+/// Its state between steps is one `WorldState` (the keeper of every simulated field); the rest
+/// is how the run is driven and observed.
 pub struct World<'s> {
     sc: &'s Scenario,
-    now: Instant,
-    target: Target,
-    hosts: Vec<HostSlot>,
-    conns: BTreeMap<ConnId, Conn>,
-    by_queue: BTreeMap<(usize, u16), ConnId>,
-    ops: Vec<OpState>,
-    next_conn: u64,
-    next_rpc: u64,
-    phase: Phase,
-    faults_left: u32,
+    s: WorldState,
     chooser: Recorder<Box<dyn Chooser>>,
-    step: u32,
     trace: Option<Trace>,
     /// Every target input with its time, when tracing (a runtime-style recording).
     recording: Option<Vec<RecordLine>>,
-    coverage: Coverage,
-    failure: Option<Failure>,
+    /// Each connection's PDU views for the trace (tracing only).
+    views: BTreeMap<ConnId, (StreamView, StreamView)>,
 }
 
 impl<'s> World<'s> {
@@ -150,47 +136,35 @@ impl<'s> World<'s> {
     pub fn new(sc: &'s Scenario, chooser: Box<dyn Chooser>, trace: bool) -> Self {
         let mut w = World {
             sc,
-            now: Instant::ZERO,
-            target: Target::new(sc.target_config()),
-            hosts: Vec::new(),
-            conns: BTreeMap::new(),
-            by_queue: BTreeMap::new(),
-            ops: vec![OpState::Pending; sc.operator.len()],
-            next_conn: 1,
-            next_rpc: 1,
-            phase: Phase::Safety,
-            faults_left: sc.faults.max,
+            s: WorldState::new(sc),
             chooser: Recorder::new(chooser),
-            step: 0,
             trace: trace.then(Trace::default),
             recording: trace.then(|| vec![RecordLine::Config(sc.target_config())]),
-            coverage: Coverage::default(),
-            failure: None,
+            views: BTreeMap::new(),
         };
-        w.hosts = sc.hosts.iter().map(HostSlot::new).collect();
         w.decide_drops();
         w
     }
 
     fn decide_drops(&mut self) {
-        for i in 0..self.ops.len() {
+        for i in 0..self.s.ops.len() {
             if self.chooser.pick(crate::chooser::ChoiceKind::Drop, 2) == 1 {
-                self.ops[i] = OpState::Dropped;
+                self.s.ops[i] = OpState::Dropped;
                 let text = format!("dropped operator action {i}: {}", self.sc.operator[i].rpc);
                 self.note(LineKind::Params, "world", None, text);
             }
         }
-        for h in 0..self.hosts.len() {
+        for h in 0..self.s.hosts.len() {
             if self.chooser.pick(crate::chooser::ChoiceKind::Drop, 2) == 1 {
-                self.hosts[h].kept = false;
+                self.s.hosts[h].kept = false;
                 self.note(LineKind::Params, "world", None, format!("dropped host{h}"));
             }
         }
-        for h in 0..self.hosts.len() {
-            for s in 0..self.hosts[h].steps.len() {
+        for h in 0..self.s.hosts.len() {
+            for s in 0..self.s.hosts[h].steps.len() {
                 if self.chooser.pick(crate::chooser::ChoiceKind::Drop, 2) == 1 {
-                    self.hosts[h].steps[s].1 = false;
-                    let text = format!("dropped host{h} step {s}: {}", self.hosts[h].steps[s].0);
+                    self.s.hosts[h].steps[s].1 = false;
+                    let text = format!("dropped host{h} step {s}: {}", self.s.hosts[h].steps[s].0);
                     self.note(LineKind::Params, "world", None, text);
                 }
             }
@@ -201,11 +175,11 @@ impl<'s> World<'s> {
     fn feed(&mut self, input: Input) {
         if let Some(r) = &mut self.recording {
             r.push(RecordLine::Input {
-                at: self.now,
+                at: self.s.now,
                 input: input.clone(),
             });
         }
-        self.target.handle(self.now, input);
+        self.s.target.handle(self.s.now, input);
     }
 
     /// The target inputs so far as a recording (`None` when tracing is off).
@@ -217,8 +191,8 @@ impl<'s> World<'s> {
     fn note(&mut self, kind: LineKind, actor: &str, to: Option<&str>, text: String) {
         if let Some(t) = &mut self.trace {
             t.push(TraceLine {
-                step: self.step,
-                at: self.now,
+                step: self.s.step,
+                at: self.s.now,
                 kind,
                 actor: actor.to_string(),
                 to: to.map(str::to_string),
@@ -251,12 +225,12 @@ impl<'s> World<'s> {
 
     /// Steps taken so far (both phases).
     pub fn steps(&self) -> u32 {
-        self.step
+        self.s.step
     }
 
     /// The failure, if the run failed.
     pub fn failure(&self) -> Option<&Failure> {
-        self.failure.as_ref()
+        self.s.failure.as_ref()
     }
 
     /// Consumes the world into its record, coverage and trace.
@@ -270,15 +244,15 @@ impl<'s> World<'s> {
     ) {
         (
             self.chooser.into_record(),
-            self.coverage,
+            self.s.marks,
             self.trace,
-            self.failure,
+            self.s.failure,
         )
     }
 
     /// The safety phase: steps until the step bound, a failure, or nothing but timers is left.
     pub fn run_safety(&mut self) {
-        while self.step < self.sc.steps && self.failure.is_none() {
+        while self.s.step < self.sc.steps && self.s.failure.is_none() {
             self.inject_faults();
             self.drain();
             let all = self.enabled();
@@ -290,10 +264,10 @@ impl<'s> World<'s> {
 
     /// The liveness phase: faults, scripts and operator stop; the world must become quiet.
     pub fn run_liveness(&mut self) {
-        if self.failure.is_some() {
+        if self.s.failure.is_some() {
             return;
         }
-        self.phase = Phase::Liveness;
+        self.s.stage = Stage::Liveness;
         self.note(
             LineKind::Phase,
             "world",
@@ -301,7 +275,7 @@ impl<'s> World<'s> {
             "liveness phase: faults stop, hosts go quiet".into(),
         );
         for _ in 0..self.sc.liveness_steps {
-            if self.failure.is_some() || self.stuck().is_empty() {
+            if self.s.failure.is_some() || self.stuck().is_empty() {
                 return;
             }
             let all = self.enabled();
@@ -309,7 +283,7 @@ impl<'s> World<'s> {
                 break;
             }
         }
-        if self.failure.is_none() {
+        if self.s.failure.is_none() {
             let stuck = self.stuck();
             if !stuck.is_empty() {
                 self.fail(Failure::Liveness { stuck });
@@ -318,10 +292,10 @@ impl<'s> World<'s> {
     }
 
     fn fail(&mut self, failure: Failure) {
-        if self.failure.is_none() {
+        if self.s.failure.is_none() {
             let text = failure.to_string();
             self.note(LineKind::Violation, "world", None, text);
-            self.failure = Some(failure);
+            self.s.failure = Some(failure);
         }
     }
 
@@ -335,9 +309,9 @@ impl<'s> World<'s> {
         let actors: Vec<u64> = cands.iter().map(|c| c.actor).collect();
         let i = self.chooser.pick_event(&actors) as usize;
         let cand = cands.into_iter().nth(i).expect("chooser answers in range");
-        self.step += 1;
-        if cand.at > self.now {
-            self.now = cand.at;
+        self.s.step += 1;
+        if cand.at > self.s.now {
+            self.s.now = cand.at;
         }
         self.apply(cand.event);
         self.drain();
@@ -347,7 +321,7 @@ impl<'s> World<'s> {
     }
 
     fn check(&mut self) {
-        if let Err(v) = self.target.check_invariants() {
+        if let Err(v) = self.s.target.check_invariants() {
             self.fail(Failure::Safety(v));
         }
     }
