@@ -26,9 +26,12 @@ mod connect;
 mod connect_retry;
 mod ctrlr;
 mod ctrlr_events;
+mod discovery;
 mod display;
+mod ident;
 pub mod invariants;
 mod io;
+mod io_cmds;
 #[cfg(test)]
 mod layering;
 mod listener;
@@ -62,8 +65,11 @@ pub use api::{
 };
 use arena::{Arena, CtrlrH, QpairH, ReqH, SubsysH};
 pub use catalogue::{catalogue, BugId, BugSet, CatalogueEntry};
-pub use config::{NamespaceConfig, SubsystemConfig, TargetConfig};
+pub use config::{
+    NamespaceConfig, NamespaceIds, NamespaceIdsConfig, SubsystemConfig, TargetConfig,
+};
 use ctrlr::Ctrlr;
+pub use discovery::DISCOVERY_NQN;
 use listener::Listener;
 pub use mark::Mark;
 use poll_group::PollGroup;
@@ -175,6 +181,8 @@ pub struct Target {
     outputs: VecDeque<Output>,
     violation: Option<Violation>,
     history: invariants::History,
+    /// The discovery service's state (discovery.rs).
+    discovery: discovery::Discovery,
 }
 
 impl Target {
@@ -206,6 +214,7 @@ impl Target {
             outputs: VecDeque::new(),
             violation: None,
             history: invariants::History::default(),
+            discovery: discovery::Discovery::default(),
         };
         t.apply_initial_config();
         t

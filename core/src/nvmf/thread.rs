@@ -61,6 +61,10 @@ pub enum Msg {
     PgDestroyRepoll { fan: u64 },
     /// `_nvmf_subsystem_destroy` re-sending itself while controllers remain (subsystem thread).
     SubsystemDestroy { subsys: SubsysH, rpc: Option<RpcId> },
+    /// `nvmf_ctrlr_async_event_discovery_log_change_notice` (discovery ctrlr thread).
+    DiscoveryLogChangeNotice { ctrlr: CtrlrH },
+    /// `nvmf_get_discovery_log_page` (app thread).
+    DiscoveryLogPage { req: ReqH },
 }
 
 impl Msg {
@@ -85,6 +89,10 @@ impl Msg {
             Msg::StopListenRepoll { .. } => "nvmf_stop_listen_disconnect_qpairs_msg",
             Msg::PgDestroyRepoll { .. } => "_nvmf_tgt_disconnect_qpairs",
             Msg::SubsystemDestroy { .. } => "_nvmf_subsystem_destroy",
+            Msg::DiscoveryLogChangeNotice { .. } => {
+                "nvmf_ctrlr_async_event_discovery_log_change_notice"
+            }
+            Msg::DiscoveryLogPage { .. } => "nvmf_get_discovery_log_page",
         }
     }
 }
@@ -215,6 +223,8 @@ impl Target {
             Msg::StopListenRepoll { fan } => self.stop_listen_visit(fan),
             Msg::PgDestroyRepoll { fan } => self.pg_destroy_poll(fan),
             Msg::SubsystemDestroy { subsys, rpc } => self.subsystem_destroy_poll(subsys, rpc),
+            Msg::DiscoveryLogChangeNotice { ctrlr } => self.discovery_log_change_notice(ctrlr),
+            Msg::DiscoveryLogPage { req } => self.discovery_log_page_msg(req),
         }
     }
 

@@ -4,10 +4,13 @@
 //! `pdu`, so a test scripts the exact order of thread runs, byte deliveries, RPCs and timer
 //! firings), checks the invariants after every step, and records outputs.
 
+mod discovery;
 mod edge;
 mod happy;
 pub mod harness;
 mod hosts;
+mod identity;
+mod io_cmds;
 pub mod pdu;
 mod profiles;
 mod random;
