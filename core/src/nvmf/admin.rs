@@ -11,6 +11,8 @@ use super::ctrlr::{CC_EN, MAX_AERS};
 use super::Target;
 use crate::wire::{feature, prop, status, Command, IdentifyController, IdentifyNamespace, Status};
 
+/// Admin opcode 0x08: Abort.
+const OPC_ABORT: u8 = 0x08;
 /// Feature 0x81: the host identifier.
 const HOST_IDENTIFIER: u8 = 0x81;
 
@@ -85,6 +87,10 @@ impl Target {
             Command::GetFeatures { fid, .. } => self.get_features(r, c, fid),
             Command::SetFeatures { fid, cdw11, .. } => self.set_features(r, c, fid, cdw11),
             Command::AsyncEventRequest => return self.aer_submit(r, c),
+            Command::Other {
+                opc: OPC_ABORT,
+                fctype: None,
+            } => return self.abort_start(r, c),
             Command::KeepAlive => {
                 let now = self.now;
                 if let Some(ctrlr) = self.ctrlrs.get_mut(c) {

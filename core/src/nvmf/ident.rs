@@ -3,11 +3,12 @@
 //! an NVM subsystem of RAM namespaces: the namespace's NGUID and EUI64, the identification
 //! descriptor list (EUI64, NGUID, UUID; an all-zero identifier is left out, as is the NVM
 //! command set's CSI 0), and the controller's optional command support: CTRATT.HIDS (the
-//! 128-bit host identifier of Get Features 0x81), ACL 3, ONCS Compare | Dataset Management |
-//! Write Zeroes, FUSES Compare-and-Write, VWC present only when the namespaces have a volatile
-//! write cache (never for RAM namespaces, as for SPDK's malloc bdevs) with "flush broadcast
-//! not supported", LPA extended data, ELPE 127, RAB 6, the IEEE OUI. Reservations and Copy,
-//! which SPDK also advertises, are left out: they are not implemented. Owns no state.
+//! 128-bit host identifier of Get Features 0x81), ONCS Compare | Dataset Management | Write
+//! Zeroes, VWC present only when the namespaces have a volatile write cache (never for RAM
+//! namespaces, as for SPDK's malloc bdevs) with "flush broadcast not supported", LPA extended
+//! data, ELPE 127, RAB 6, the IEEE OUI, ACL 3 (abort.rs). FUSES stays 0 (fused commands are
+//! refused), and reservations and Copy, which SPDK also advertises, are left out of ONCS:
+//! they are not implemented. Owns no state.
 
 use super::NamespaceIds;
 
@@ -20,16 +21,11 @@ mod ctrl {
     pub const LPA: usize = 261;
     pub const ELPE: usize = 262;
     pub const ONCS: usize = 520;
-    pub const FUSES: usize = 522;
     pub const VWC: usize = 525;
 }
 
-/// `NVMF_ABORT_COMMAND_LIMIT` (0's based: four Aborts at once).
-pub const ABORT_COMMAND_LIMIT: u8 = 3;
 /// ONCS: Compare (bit 0), Dataset Management (bit 2), Write Zeroes (bit 3).
 pub const ONCS: u16 = 1 | 1 << 2 | 1 << 3;
-/// FUSES: Compare and Write (bit 0).
-pub const FUSES: u16 = 1;
 
 /// Identify Controller bytes of an NVM subsystem's controller with SPDK's optional fields.
 pub(super) fn ctrlr(mut b: Vec<u8>) -> Vec<u8> {
@@ -43,17 +39,7 @@ pub(super) fn ctrlr(mut b: Vec<u8>) -> Vec<u8> {
     b[ctrl::ELPE] = 127;
     b[ctrl::VWC] = 2 << 1; // present 0, flush broadcast not supported
     b[ctrl::ONCS..ctrl::ONCS + 2].copy_from_slice(&ONCS.to_le_bytes());
-    b
-}
-
-/// ACL and FUSES, for when Abort and fused Compare-and-Write run.
-#[allow(dead_code)] // not served yet: Abort and fused commands are refused
-pub(super) fn abort_and_fused(mut b: Vec<u8>) -> Vec<u8> {
-    if b.len() < 4096 {
-        return b;
-    }
-    b[ctrl::ACL] = ABORT_COMMAND_LIMIT;
-    b[ctrl::FUSES..ctrl::FUSES + 2].copy_from_slice(&FUSES.to_le_bytes());
+    b[ctrl::ACL] = super::abort::ABORT_COMMAND_LIMIT;
     b
 }
 
@@ -118,11 +104,15 @@ mod tests {
 
     #[test]
     fn controller_advertises_what_is_implemented() {
-        let c = abort_and_fused(ctrlr(IdentifyController::default().to_bytes()));
+        let c = ctrlr(IdentifyController::default().to_bytes());
         assert_eq!(c[96] & 1, 1, "CTRATT.HIDS");
         assert_eq!(c[258], 3, "ACL");
         assert_eq!(u16::from_le_bytes([c[520], c[521]]), 0b1101, "ONCS");
-        assert_eq!(u16::from_le_bytes([c[522], c[523]]), 1, "FUSES");
+        assert_eq!(
+            u16::from_le_bytes([c[522], c[523]]),
+            0,
+            "FUSES: no fused commands"
+        );
         assert_eq!(c[525], 0b100, "no VWC, flush broadcast not supported");
     }
 

@@ -332,5 +332,6 @@ fn kind_name(k: &super::thread::FanKind) -> &'static str {
         super::thread::FanKind::CtrlrDisconnect { .. } => "ctrlr_disconnect_qpairs",
         super::thread::FanKind::PgDestroy => "poll_group_destroy",
         super::thread::FanKind::DisconnectHost { .. } => "disconnect_host",
+        super::thread::FanKind::Abort { .. } => "ctrlr_abort",
     }
 }

@@ -16,6 +16,7 @@
 //! CONTRACT NOTE: the public names here are the interface the simulator, the model checker and
 //! the runtime are written against. Add freely; do not rename or remove.
 
+mod abort;
 mod admin;
 mod api;
 pub mod arena;

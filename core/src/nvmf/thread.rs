@@ -125,6 +125,14 @@ pub enum FanKind {
         hostnqn: String,
         rpc: RpcId,
     },
+    /// `nvmf_ctrlr_abort_on_pg`; `found` once a group had the qpair (the walk stopped).
+    Abort {
+        req: ReqH,
+        ctrlr: CtrlrH,
+        sqid: u16,
+        cid: u16,
+        found: bool,
+    },
 }
 
 /// One `spdk_for_each_channel` in progress.
@@ -295,6 +303,19 @@ impl Target {
                 self.disconnect_host_on_pg(f.pg, subsys, &hostnqn);
                 self.channel_continue(fan);
             }
+            FanKind::Abort {
+                req,
+                ctrlr,
+                sqid,
+                cid,
+                ..
+            } => {
+                if self.abort_on_pg(f.pg, req, ctrlr, sqid, cid) {
+                    self.channel_stop(fan);
+                } else {
+                    self.channel_continue(fan);
+                }
+            }
         }
     }
 
@@ -324,6 +345,24 @@ impl Target {
             }
             FanKind::PgDestroy => self.shutdown_step(),
             FanKind::DisconnectHost { rpc, .. } => self.rpc_ok(rpc),
+            // `nvmf_ctrlr_abort_done`: no qpair matched the SQID.
+            FanKind::Abort {
+                req, found: false, ..
+            } => self.request_complete(req),
+            FanKind::Abort { .. } => {}
         }
+    }
+
+    /// `spdk_for_each_channel_continue(i, -1)`: skip the remaining poll groups (an Abort that
+    /// found its qpair), straight to the completion.
+    fn channel_stop(&mut self, fan: u64) {
+        let last = (self.pgs.len() as u16).saturating_sub(1);
+        if let Some(f) = self.fanouts.get_mut(&fan) {
+            f.pg = last;
+            if let FanKind::Abort { found, .. } = &mut f.kind {
+                *found = true;
+            }
+        }
+        self.channel_continue(fan);
     }
 }

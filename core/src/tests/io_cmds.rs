@@ -1,6 +1,6 @@
 //! The optional NVM commands through a real I/O queue: Compare (in-capsule and by R2T, match
 //! and miscompare), Write Zeroes, Dataset Management deallocate, Flush, what ONCS advertises,
-//! and fused commands refused while FUSES is 0.
+//! fused commands refused while FUSES is 0, and Abort.
 
 use super::harness::{config, World};
 use super::pdu::{self, HOSTNQN};
@@ -119,5 +119,44 @@ fn write_zeroes_and_deallocate_zero_blocks_and_oncs_says_so() {
     };
     assert_eq!(u16::from_le_bytes([id[520], id[521]]), 0b1101, "ONCS");
     assert_eq!(u16::from_le_bytes([id[522], id[523]]), 0, "FUSES");
+    w.shutdown_and_check();
+}
+
+#[test]
+fn abort_takes_back_an_aer_and_reports_anything_else_as_not_aborted() {
+    let (mut w, a, _io) = io_world();
+    w.send(a, &pdu::aer(4));
+    w.run_all();
+    assert!(w.responses(a).is_empty(), "the AER is held");
+    let abort = |cid: u16, sqid: u16, target: u16| {
+        pdu::io_cmd(
+            cid,
+            0x08,
+            [u32::from(sqid) | u32::from(target) << 16, 0, 0],
+            vec![],
+            true,
+        )
+    };
+    w.send(a, &abort(5, 0, 4));
+    w.run_all();
+    let r = w.responses(a);
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert_eq!(
+        (r[0].cid, r[0].status),
+        (4, Status::new(0, 0x07)),
+        "AER aborted"
+    );
+    assert_eq!((r[1].cid, r[1].status, r[1].cdw0), (5, status::SUCCESS, 0));
+    for (cid, sqid, target) in [(6, 0, 4), (7, 1, 99), (8, 9, 1)] {
+        let cqe = one(&mut w, a, &abort(cid, sqid, target));
+        assert_eq!((cqe.cid, cqe.status, cqe.cdw0), (cid, status::SUCCESS, 1));
+    }
+    w.send(a, &pdu::identify(9, 1, 0));
+    w.run_all();
+    let id = match w.recv(a).first() {
+        Some(Pdu::C2HData(d)) => d.data.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(id[258], 3, "ACL: four Aborts at once");
     w.shutdown_and_check();
 }
