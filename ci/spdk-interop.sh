@@ -247,8 +247,8 @@ run_rpc_teardown() {
 	rpc nvmf_subsystem_remove_ns $cnode2 1 && rpc nvmf_delete_subsystem $cnode2 &&
 		rpc nvmf_subsystem_remove_listener $cnode1 -t tcp -a 127.0.0.1 -s $port2 -f ipv4 ||
 		fail "teardown calls"
-	jcheck "after teardown: cnode1 only, one listener" "$(rpc nvmf_get_subsystems)" \
-		"[s['nqn'] for s in r] == ['$cnode1'] and len(r[0]['listen_addresses']) == 1"
+	jcheck "after teardown: discovery and cnode1, one listener" "$(rpc nvmf_get_subsystems)" \
+		"[s['nqn'] for s in r] == ['nqn.2014-08.org.nvmexpress.discovery', '$cnode1'] and len(r[1]['listen_addresses']) == 1"
 	rpc spdk_kill_instance SIGTERM || true
 	local rc=0
 	for _ in $(seq 100); do kill -0 "$tpid" 2>/dev/null || break; sleep 0.1; done
