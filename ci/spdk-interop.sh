@@ -80,8 +80,13 @@ run_rpc_setup() {
 		|| fail "batch output: $(cat "$work/batch.out")"
 	local subs
 	subs=$(rpc nvmf_get_subsystems)
+	jcheck "the discovery subsystem first, as SPDK lists it" "$subs" \
+		"r[0]['nqn'] == 'nqn.2014-08.org.nvmexpress.discovery' and r[0]['subtype'] == 'Discovery' and r[0]['allow_any_host']"
+	subs=$(echo "$subs" | python3 -c 'import json,sys; print(json.dumps([s for s in json.load(sys.stdin) if s["subtype"] == "NVMe"]))')
 	jcheck "two subsystems, serials, -m 4, cntlid range" "$subs" \
 		"[s['serial_number'] for s in r] == ['SPDK00000000000001', 'SPDK00000000000002'] and r[0]['max_namespaces'] == 4 and r[1]['max_namespaces'] == 32 and r[0]['min_cntlid'] == 1 and r[1]['model_number'] == 'fabcheck-interop'"
+	jcheck "namespace UUID and NGUID from the bdev UUIDs" "$subs" \
+		"len({s['namespaces'][0]['uuid'] for s in r}) == 2 and all(s['namespaces'][0]['nguid'] == s['namespaces'][0]['uuid'].replace('-', '').upper() for s in r)"
 	jcheck "two listeners on cnode1" "$subs" \
 		"sorted(a['trsvcid'] for a in r[0]['listen_addresses']) == sorted(['$port', '$port2'])"
 	jcheck "bdev_get_bdevs: unique UUIDs, claimed" "$(rpc bdev_get_bdevs)" \
@@ -118,9 +123,24 @@ run_identify() {
 	else
 		fail "identify cnode2: $(tail -5 "$out")"
 	fi
-	xfail "identify without subnqn (discovery)" "the discovery subsystem is not served yet" \
-		taskset -c 1 "$peer/bin/spdk_nvme_identify" "${mem[@]}" \
-		-r "trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:$port"
+	if taskset -c 1 "$peer/bin/spdk_nvme_identify" "${mem[@]}" \
+		-r "trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:$port" > "$out" 2>&1 &&
+		grep -Eq "Number of Records: +3" "$out" &&
+		[ "$(grep -Ec "NVM Subsystem Qualified Name: +$cnode1" "$out")" = 2 ] &&
+		[ "$(grep -Ec "NVM Subsystem Qualified Name: +$cnode2" "$out")" = 1 ] &&
+		grep -Eq "Transport Service Identifier: +$port2" "$out"; then
+		pass "identify without subnqn: discovery log page with the 3 listener records"
+	else
+		fail "identify discovery: $(grep -E "Records|Qualified|sct|Error" "$out" | head -8)"
+	fi
+	local a b
+	a=$(taskset -c 1 "$peer/bin/spdk_nvme_identify" "${mem[@]}" -r "$(trid $port $cnode1)" 2>&1 | grep -E "^UUID:|NGUID:" | sort)
+	b=$(taskset -c 1 "$peer/bin/spdk_nvme_identify" "${mem[@]}" -r "$(trid $port $cnode2)" 2>&1 | grep -E "^UUID:|NGUID:" | sort)
+	if [ -n "$a" ] && [ -n "$b" ] && [ "$a" != "$b" ]; then
+		pass "identify: each subsystem's namespace has its own UUID/NGUID"
+	else
+		fail "namespace identity: cnode1 [$a] cnode2 [$b]"
+	fi
 }
 
 # perf_run NAME ARGS...: spdk_nvme_perf on core 1; IOPS > 0 and no failed I/O.
@@ -227,8 +247,8 @@ run_rpc_teardown() {
 	rpc nvmf_subsystem_remove_ns $cnode2 1 && rpc nvmf_delete_subsystem $cnode2 &&
 		rpc nvmf_subsystem_remove_listener $cnode1 -t tcp -a 127.0.0.1 -s $port2 -f ipv4 ||
 		fail "teardown calls"
-	jcheck "after teardown: cnode1 only, one listener" "$(rpc nvmf_get_subsystems)" \
-		"[s['nqn'] for s in r] == ['$cnode1'] and len(r[0]['listen_addresses']) == 1"
+	jcheck "after teardown: discovery and cnode1, one listener" "$(rpc nvmf_get_subsystems)" \
+		"[s['nqn'] for s in r] == ['nqn.2014-08.org.nvmexpress.discovery', '$cnode1'] and len(r[1]['listen_addresses']) == 1"
 	rpc spdk_kill_instance SIGTERM || true
 	local rc=0
 	for _ in $(seq 100); do kill -0 "$tpid" 2>/dev/null || break; sleep 0.1; done

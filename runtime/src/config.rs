@@ -22,11 +22,16 @@
 //! nqn = "nqn.2016-06.io.spdk:cnode1"
 //! hosts = []                           # allow_any_host defaults to hosts.is_empty()
 //! listen = ["127.0.0.1:4420"]
-//! namespaces = [{ bdev_name = "Malloc0", nsid = 1 }]
+//! namespaces = [{ bdev_name = "Malloc0", nsid = 1 }]   # optional: nguid, eui64, uuid
 //! ```
+//!
+//! The target serves the discovery subsystem, as SPDK's nvmf_tgt does. A namespace's UUID and
+//! NGUID default to its bdev's UUID (SPDK's `spdk_nvmf_subsystem_add_ns_ext`): give the bdev a
+//! `uuid`, or the namespace `nguid` / `eui64` / `uuid`, to keep them across restarts.
 
 use fabcheck_core::nvmf::{
-    BadTrid, BugId, BugSet, NamespaceConfig, Spdk, SubsystemConfig, TargetConfig, Trid,
+    BadTrid, BugId, BugSet, NamespaceConfig, NamespaceIds, NamespaceIdsConfig, Spdk,
+    SubsystemConfig, TargetConfig, Trid,
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -65,6 +70,12 @@ pub enum ConfigError {
     BadBdev(String),
     #[error("bdev {0}: uuid must look like xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx")]
     BadUuid(String),
+    #[error("subsystem {nqn}: namespace {bdev}: bad {field} (uuid: 8-4-4-4-12 hex digits; nguid: 32 hex digits; eui64: 16 hex digits)")]
+    BadNsId {
+        nqn: String,
+        bdev: String,
+        field: &'static str,
+    },
     #[error("generating a bdev UUID: {0}")]
     Random(#[from] std::io::Error),
 }
@@ -176,6 +187,31 @@ struct SubsystemSection {
 struct NamespaceSection {
     bdev_name: String,
     nsid: Option<u32>,
+    nguid: Option<String>,
+    eui64: Option<String>,
+    uuid: Option<String>,
+}
+
+impl NamespaceSection {
+    /// The identifiers given here, SPDK's defaults from the bdev's UUID for the others.
+    fn ids(&self, nqn: &str, bdev: &Bdev) -> Result<NamespaceIds, ConfigError> {
+        let bad = |field| ConfigError::BadNsId {
+            nqn: nqn.to_string(),
+            bdev: self.bdev_name.clone(),
+            field,
+        };
+        let mut ids = NamespaceIds::default();
+        if let Some(s) = &self.nguid {
+            ids.nguid = crate::bdev::parse_hex::<16>(s).ok_or_else(|| bad("nguid"))?;
+        }
+        if let Some(s) = &self.eui64 {
+            ids.eui64 = crate::bdev::parse_hex::<8>(s).ok_or_else(|| bad("eui64"))?;
+        }
+        if let Some(s) = &self.uuid {
+            ids.uuid = crate::bdev::parse_uuid(s).ok_or_else(|| bad("uuid"))?;
+        }
+        Ok(ids.with_bdev_defaults(bdev.uuid))
+    }
 }
 
 impl RuntimeConfig {
@@ -195,12 +231,18 @@ impl RuntimeConfig {
             block_size: 512,
             blocks: 131_072,
         });
+        let bdev = Bdev::new(512, 131_072, None)?;
         let target = TargetConfig {
             listeners: listen,
             subsystems: vec![sub],
+            discovery: true,
+            namespace_ids: vec![NamespaceIdsConfig {
+                nqn: DEFAULT_NQN.to_string(),
+                nsid: 1,
+                ids: NamespaceIds::default().with_bdev_defaults(bdev.uuid),
+            }],
             ..TargetConfig::default()
         };
-        let bdev = Bdev::new(512, 131_072, None)?;
         Ok(RuntimeConfig {
             target,
             bdevs: BTreeMap::from([("Malloc0".to_string(), bdev)]),
@@ -234,7 +276,7 @@ impl RuntimeConfig {
             if target.subsystems.iter().any(|s| s.nqn == section.nqn) {
                 return Err(ConfigError::DuplicateNqn(section.nqn.clone()));
             }
-            let sub = subsystem_section(section, &bdevs, &mut claims)?;
+            let sub = subsystem_section(section, &bdevs, &mut claims, &mut target)?;
             for trid in &sub.listeners {
                 push_unique(&mut listeners, trid.clone());
             }
@@ -315,6 +357,8 @@ fn target_section(t: &TargetSection) -> Result<TargetConfig, ConfigError> {
         max_h2c_data: t.max_h2c_data.unwrap_or(d.max_h2c_data),
         max_io_size: t.max_io_size.unwrap_or(d.max_io_size),
         association_timeout_ms: t.association_timeout_ms.unwrap_or(d.association_timeout_ms),
+        discovery: true,
+        namespace_ids: Vec::new(),
     })
 }
 
@@ -340,6 +384,7 @@ fn subsystem_section(
     s: &SubsystemSection,
     bdevs: &BTreeMap<String, Bdev>,
     claims: &mut BTreeMap<(String, u32), String>,
+    target: &mut TargetConfig,
 ) -> Result<SubsystemConfig, ConfigError> {
     let mut sub = SubsystemConfig::new(&s.nqn);
     sub.hosts = s.hosts.clone();
@@ -377,6 +422,11 @@ fn subsystem_section(
             blocks: bdev.num_blocks,
         });
         claims.insert((s.nqn.clone(), nsid), ns.bdev_name.clone());
+        target.namespace_ids.push(NamespaceIdsConfig {
+            nqn: s.nqn.clone(),
+            nsid,
+            ids: ns.ids(&s.nqn, bdev)?,
+        });
     }
     Ok(sub)
 }

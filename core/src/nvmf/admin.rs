@@ -11,6 +11,11 @@ use super::ctrlr::{CC_EN, MAX_AERS};
 use super::Target;
 use crate::wire::{feature, prop, status, Command, IdentifyController, IdentifyNamespace, Status};
 
+/// Admin opcode 0x08: Abort.
+const OPC_ABORT: u8 = 0x08;
+/// Feature 0x81: the host identifier.
+const HOST_IDENTIFIER: u8 = 0x81;
+
 impl Target {
     /// Routes an admitted request to its handler.
     pub(super) fn dispatch_request(&mut self, r: ReqH) {
@@ -86,6 +91,9 @@ impl Target {
     }
 
     fn admin_exec(&mut self, r: ReqH, c: CtrlrH, cmd: Command) {
+        if self.discovery_admin(r, c, &cmd) {
+            return;
+        }
         let st = match cmd {
             Command::PropertyGet { attrib, ofst } => self.property_get(r, c, attrib, ofst),
             Command::PropertySet {
@@ -94,9 +102,22 @@ impl Target {
                 value,
             } => self.property_set(c, attrib, ofst, value),
             Command::Identify { cns, nsid, .. } => self.identify(r, c, cns, nsid),
+            Command::GetFeatures {
+                fid: HOST_IDENTIFIER,
+                cdw11,
+                ..
+            } => self.get_host_identifier(r, c, cdw11),
+            Command::SetFeatures {
+                fid: HOST_IDENTIFIER,
+                ..
+            } => status::COMMAND_SEQUENCE_ERROR,
             Command::GetFeatures { fid, .. } => self.get_features(r, c, fid),
             Command::SetFeatures { fid, cdw11, .. } => self.set_features(r, c, fid, cdw11),
             Command::AsyncEventRequest => return self.aer_submit(r, c),
+            Command::Other {
+                opc: OPC_ABORT,
+                fctype: None,
+            } => return self.abort_start(r, c),
             Command::KeepAlive => {
                 let now = self.now;
                 if let Some(ctrlr) = self.ctrlrs.get_mut(c) {
@@ -170,6 +191,7 @@ impl Target {
             0x01 => self
                 .identify_ctrlr(c)
                 .map(|id| super::multipath::ctrlr(id.to_bytes()))
+                .map(super::ident::ctrlr)
                 .map(super::log_page::identify_frmw),
             0x02 => self.identify_active_ns_list(c, nsid),
             0x03 => self.identify_ns_descriptors(c, nsid),
@@ -249,7 +271,7 @@ impl Target {
             return Ok(vec![0; 4096]);
         };
         let blocks = ns.cfg.blocks;
-        Ok(IdentifyNamespace {
+        let bytes = IdentifyNamespace {
             nsze: blocks,
             ncap: blocks,
             nuse: blocks,
@@ -257,7 +279,8 @@ impl Target {
             flbas: 0,
             lbads: ns.cfg.block_size.max(1).ilog2() as u8,
         }
-        .to_bytes())
+        .to_bytes();
+        Ok(super::ident::ns(bytes, &ns.ids))
     }
 
     fn identify_active_ns_list(&self, c: CtrlrH, after: u32) -> Result<Vec<u8>, Status> {
@@ -277,20 +300,30 @@ impl Target {
         Ok(out)
     }
 
-    /// Namespace identification descriptors: one UUID (NIDT 3) derived from the NSID.
+    /// `nvmf_ctrlr_identify_ns_id_descriptor_list`: NSID 0 or past NN is an invalid
+    /// namespace, an inactive one an invalid field.
     fn identify_ns_descriptors(&self, c: CtrlrH, nsid: u32) -> Result<Vec<u8>, Status> {
         let sub = self
             .ctrlr_subsystem(c)
             .ok_or(status::INTERNAL_DEVICE_ERROR)?;
-        if sub.namespace(nsid).is_none() {
+        if nsid == 0 || nsid > sub.max_nsid().max(32) {
             return Err(status::INVALID_NAMESPACE);
         }
-        let mut out = vec![0u8; 4096];
-        out[0] = 3;
-        out[1] = 16;
-        out[4..8].copy_from_slice(b"fabc");
-        out[16..20].copy_from_slice(&nsid.to_be_bytes());
-        Ok(out)
+        let ns = sub.namespace(nsid).ok_or(status::INVALID_FIELD)?;
+        Ok(super::ident::descriptors(&ns.ids))
+    }
+
+    /// `nvmf_ctrlr_get_features_host_identifier`: the CONNECT's 128-bit host ID (EXHID must
+    /// be 1 on fabrics).
+    fn get_host_identifier(&mut self, r: ReqH, c: CtrlrH, cdw11: u32) -> Status {
+        if cdw11 & 1 == 0 {
+            return status::INVALID_FIELD;
+        }
+        let Some(hostid) = self.ctrlrs.get(c).map(|c| c.hostid()) else {
+            return status::INTERNAL_DEVICE_ERROR;
+        };
+        self.set_rsp_data(r, hostid.to_vec());
+        status::SUCCESS
     }
 
     fn get_features(&mut self, r: ReqH, c: CtrlrH, fid: u8) -> Status {

@@ -50,6 +50,13 @@ pub enum RpcRequest {
         nqn: String,
         ns: NamespaceConfig,
     },
+    /// `nvmf_subsystem_add_ns` with the namespace's NGUID, EUI64 and UUID (SPDK's defaults
+    /// already applied: `NamespaceIds::with_bdev_defaults`); `AddNamespace` derives them.
+    AddNamespaceWithIds {
+        nqn: String,
+        ns: NamespaceConfig,
+        ids: super::NamespaceIds,
+    },
     /// Through pause(nsid) -> remove -> resume.
     RemoveNamespace {
         nqn: String,
@@ -121,6 +128,9 @@ pub struct SubsystemInfo {
     pub min_cntlid: u16,
     #[serde(default)]
     pub max_cntlid: u16,
+    /// Each namespace's identifiers, in the order of `namespaces`.
+    #[serde(default)]
+    pub namespace_ids: Vec<super::NamespaceIds>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -29,6 +29,7 @@ pub enum StateCb {
     AddNs {
         rpc: RpcId,
         ns: NamespaceConfig,
+        ids: super::NamespaceIds,
     },
     /// Paused(nsid) for `nvmf_subsystem_remove_ns`.
     RemoveNs {

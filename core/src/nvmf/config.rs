@@ -13,6 +13,58 @@ pub struct NamespaceConfig {
     pub blocks: u64,
 }
 
+/// A namespace's identifiers as SPDK's `spdk_nvmf_ns_opts` holds them: Identify Namespace
+/// NGUID and EUI64 and the Namespace Identification Descriptors (an all-zero one is not
+/// reported).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NamespaceIds {
+    pub nguid: [u8; 16],
+    pub eui64: [u8; 8],
+    pub uuid: [u8; 16],
+}
+
+impl NamespaceIds {
+    /// `spdk_nvmf_subsystem_add_ns_ext`'s defaults: a null UUID becomes the bdev's UUID, an
+    /// all-zero NGUID the bdev's UUID bytes; the EUI64 stays as given.
+    pub fn with_bdev_defaults(mut self, bdev_uuid: [u8; 16]) -> Self {
+        if self.uuid == [0; 16] {
+            self.uuid = bdev_uuid;
+        }
+        if self.nguid == [0; 16] {
+            self.nguid = bdev_uuid;
+        }
+        self
+    }
+
+    /// The identifiers of a namespace added without any (the simulator's RAM namespaces have
+    /// no bdev UUID): SPDK's defaults for a bdev UUID derived from the subsystem NQN and the
+    /// NSID (FNV-1a, RFC 9562 version 8), so namespaces of different subsystems differ and
+    /// runs stay deterministic.
+    pub fn derived(nqn: &str, nsid: u32) -> Self {
+        let half = |seed: u64| {
+            let mut h = 0xcbf2_9ce4_8422_2325u64 ^ seed;
+            for b in nqn.bytes().chain(nsid.to_le_bytes()) {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+            h.to_be_bytes()
+        };
+        let mut uuid = [0u8; 16];
+        uuid[..8].copy_from_slice(&half(1));
+        uuid[8..].copy_from_slice(&half(2));
+        uuid[6] = (uuid[6] & 0x0F) | 0x80;
+        uuid[8] = (uuid[8] & 0x3F) | 0x80;
+        NamespaceIds::default().with_bdev_defaults(uuid)
+    }
+}
+
+/// Identifiers for a namespace created at start-up (by `TargetConfig::subsystems`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NamespaceIdsConfig {
+    pub nqn: String,
+    pub nsid: u32,
+    pub ids: NamespaceIds,
+}
+
 /// A subsystem created at start-up (or by `RpcRequest::CreateSubsystem`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SubsystemConfig {
@@ -75,6 +127,12 @@ pub struct TargetConfig {
     pub max_io_size: u32,
     /// Association timeout after a CC reset/shutdown (SPDK default 120000 ms).
     pub association_timeout_ms: u32,
+    /// Create the discovery subsystem at start, as SPDK's nvmf_tgt does (discovery.rs).
+    #[serde(default)]
+    pub discovery: bool,
+    /// Identifiers of start-up namespaces; others get `NamespaceIds::derived`.
+    #[serde(default)]
+    pub namespace_ids: Vec<NamespaceIdsConfig>,
 }
 
 impl Default for TargetConfig {
@@ -93,6 +151,8 @@ impl Default for TargetConfig {
             max_h2c_data: 131_072,
             max_io_size: 131_072,
             association_timeout_ms: 120_000,
+            discovery: false,
+            namespace_ids: Vec::new(),
         }
     }
 }

@@ -60,7 +60,8 @@ impl Target {
             return;
         }
         let host_ok = sub.host_allowed(&data.hostnqn);
-        let listener_ok = trid.is_some_and(|t| sub.has_listener(&t));
+        // SPDK (deprecated, still served): the discovery subsystem on any listener.
+        let listener_ok = trid.is_some_and(|t| sub.has_listener(&t)) || self.is_discovery(s);
         if !host_ok || !listener_ok {
             self.complete_with(r, status::CONNECT_INVALID_HOST);
             return;
@@ -164,6 +165,8 @@ impl Target {
         let (qh, pg) = (req.qpair, req.pg);
         let listener = self.qpairs.get(qh).map(|q| q.trid().clone());
         let kato_ms = super::ctrlr::round_kato(cmd.kato_ms, min_kato, self.config.kas);
+        let disc = self.discovery_kato(s, kato_ms);
+        let kato_ms = disc.map_or(kato_ms, |d| d.0);
         let serial = self.history.ctrlrs_created + 1;
         let ctrlr = Ctrlr::new(NewCtrlr {
             serial,
@@ -179,6 +182,9 @@ impl Target {
             return;
         }
         let c = self.ctrlrs.insert(ctrlr);
+        if let (Some((_, aec)), Some(ctrlr)) = (disc, self.ctrlrs.get_mut(c)) {
+            ctrlr.set_aec(aec);
+        }
         self.history.ctrlrs_created += 1;
         self.ctrlr_keys.insert(serial, c);
         if let Some(q) = self.qpairs.get_mut(qh) {
@@ -298,11 +304,13 @@ impl Target {
         };
         q.set_ctrlr(None);
         let qid = q.qid();
+        // "I/O connect not allowed on discovery controller".
+        let discovery = self.ctrlr_is_discovery(c);
         let Some(ctrlr) = self.ctrlr_on_thread(c, "nvmf_ctrlr_add_io_qpair") else {
             return;
         };
         let enabled = ctrlr.cc() & super::ctrlr::CC_EN != 0;
-        let (in_destruct, admin) = (ctrlr.in_destruct(), ctrlr.admin_qpair());
+        let (in_destruct, admin) = (ctrlr.in_destruct() || discovery, ctrlr.admin_qpair());
         // `spdk-2220`: the check after the hop (92f62deefc) is missing.
         let checked = !self.bug(BugId::Spdk2220);
         if checked

@@ -385,6 +385,18 @@ impl Ctrlr {
         self.aer.pop()
     }
 
+    /// The stored AERs, oldest first.
+    pub fn aers(&self) -> &[ReqH] {
+        &self.aer
+    }
+
+    /// `nvmf_qpair_abort_aer`: forget one stored AER; false if it is not stored.
+    pub fn remove_aer(&mut self, r: ReqH) -> bool {
+        let before = self.aer.len();
+        self.aer.retain(|a| *a != r);
+        self.aer.len() != before
+    }
+
     /// Every stored AER (`nvmf_qpair_free_aer`, controller free).
     pub fn take_aers(&mut self) -> Vec<ReqH> {
         std::mem::take(&mut self.aer)

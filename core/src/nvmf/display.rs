@@ -45,7 +45,7 @@ pub fn rpc_name(r: &RpcRequest) -> String {
         RpcRequest::AllowAnyHost { nqn, allow } => {
             format!("nvmf_subsystem_allow_any_host {nqn} {allow}")
         }
-        RpcRequest::AddNamespace { nqn, ns } => {
+        RpcRequest::AddNamespace { nqn, ns } | RpcRequest::AddNamespaceWithIds { nqn, ns, .. } => {
             format!("nvmf_subsystem_add_ns {nqn} nsid={}", ns.nsid)
         }
         RpcRequest::RemoveNamespace { nqn, nsid } => {

@@ -416,5 +416,6 @@ fn kind_name(k: &super::thread::FanKind) -> &'static str {
         super::thread::FanKind::PgDestroy => "poll_group_destroy",
         super::thread::FanKind::DisconnectHost { .. } => "disconnect_host",
         super::thread::FanKind::GetQpairs { .. } => "rpc_nvmf_get_qpairs",
+        super::thread::FanKind::Abort { .. } => "ctrlr_abort",
     }
 }

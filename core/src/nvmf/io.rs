@@ -46,6 +46,9 @@ impl Target {
                     Err(status::INVALID_NAMESPACE)
                 };
             }
+            Command::Other { fctype: None, .. } => {
+                return super::io_cmds::check(sub, &req.sqe, &req.data);
+            }
             _ => return Err(status::INVALID_OPCODE),
         };
         let ns = sub.namespace(nsid).ok_or(status::INVALID_NAMESPACE)?;
@@ -66,10 +69,25 @@ impl Target {
         Ok(())
     }
 
-    /// The expected data length of a write (None if not a write or unknown namespace).
-    pub(super) fn write_len(&self, qh: super::arena::QpairH, cmd: &Command) -> Option<u32> {
+    /// The expected host data length of a write (from NLB), or of another I/O command that
+    /// moves data from the host (Compare, Dataset Management: the SGL length); None if there
+    /// is none or the namespace is unknown.
+    pub(super) fn write_len(
+        &self,
+        qh: super::arena::QpairH,
+        cmd: &Command,
+        sgl_len: u32,
+    ) -> Option<u32> {
+        let io_queue = self.qpairs.get(qh).is_some_and(|q| q.qid() != 0);
         let Command::Write { nsid, nlb, .. } = cmd else {
-            return None;
+            return match cmd {
+                Command::Other { opc, fctype: None }
+                    if io_queue && super::io_cmds::host_to_controller(*opc) =>
+                {
+                    Some(sgl_len)
+                }
+                _ => None,
+            };
         };
         let q = self.qpairs.get(qh)?;
         let c = self.ctrlrs.get(q.ctrlr()?)?;
@@ -131,6 +149,15 @@ impl Target {
                 }
                 status::SUCCESS
             }
+            Command::Other { fctype: None, .. } => {
+                let Some(req) = self.reqs.get(r) else {
+                    return status::ABORTED_SQ_DELETION;
+                };
+                match sub.namespace_mut(req.sqe.nsid) {
+                    Some(ns) => super::io_cmds::apply(ns, &req.sqe, &req.data),
+                    None => status::INVALID_NAMESPACE,
+                }
+            }
             _ => status::SUCCESS,
         }
     }
@@ -155,15 +182,7 @@ fn write_blocks(blocks: &mut BTreeMap<u64, Vec<u8>>, bs: usize, slba: u64, data:
 /// Reads `nlb + 1` blocks from `slba` into one zeroed buffer (unwritten blocks read as zeros),
 /// copying only the written blocks of the range, found with one ordered range walk.
 fn read_blocks(blocks: &BTreeMap<u64, Vec<u8>>, bs: usize, slba: u64, nlb: u16) -> Vec<u8> {
-    let count = usize::from(nlb) + 1;
-    let mut out = vec![0u8; bs * count];
-    let end = slba + u64::from(nlb);
-    for (&lba, b) in blocks.range(slba..=end) {
-        let at = (lba - slba) as usize * bs;
-        let n = b.len().min(bs);
-        out[at..at + n].copy_from_slice(&b[..n]);
-    }
-    out
+    super::io_cmds::read_range(blocks, bs, slba, u64::from(nlb) + 1)
 }
 
 #[cfg(test)]

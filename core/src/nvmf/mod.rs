@@ -16,6 +16,7 @@
 //! CONTRACT NOTE: the public names here are the interface the simulator, the model checker and
 //! the runtime are written against. Add freely; do not rename or remove.
 
+mod abort;
 mod admin;
 mod api;
 pub mod arena;
@@ -27,9 +28,12 @@ mod connect_admin;
 mod connect_retry;
 mod ctrlr;
 mod ctrlr_events;
+mod discovery;
 mod display;
+mod ident;
 pub mod invariants;
 mod io;
+mod io_cmds;
 #[cfg(test)]
 mod layering;
 mod listener;
@@ -64,9 +68,12 @@ pub use api::{
 };
 use arena::{Arena, CtrlrH, QpairH, ReqH, SubsysH};
 pub use catalogue::{catalogue, BugId, BugSet, CatalogueEntry};
-pub use config::{NamespaceConfig, SubsystemConfig, TargetConfig};
+pub use config::{
+    NamespaceConfig, NamespaceIds, NamespaceIdsConfig, SubsystemConfig, TargetConfig,
+};
 pub use connect_retry::BusyConnect;
 use ctrlr::Ctrlr;
+pub use discovery::DISCOVERY_NQN;
 pub use listener::FilteredDisconnect;
 use listener::Listener;
 pub use mark::Mark;
@@ -179,6 +186,8 @@ pub struct Target {
     outputs: VecDeque<Output>,
     violation: Option<Violation>,
     history: invariants::History,
+    /// The discovery service's state (discovery.rs).
+    discovery: discovery::Discovery,
 }
 
 impl Target {
@@ -210,6 +219,7 @@ impl Target {
             outputs: VecDeque::new(),
             violation: None,
             history: invariants::History::default(),
+            discovery: discovery::Discovery::default(),
         };
         t.apply_initial_config();
         t

@@ -11,8 +11,8 @@ use super::callbacks::{StateCb, StopListenCb};
 use super::state::SubState;
 use super::subsystem::Subsystem;
 use super::{
-    ConnId, InvariantId, NamespaceConfig, Output, RpcError, RpcId, RpcRequest, RpcResponse,
-    SubsystemConfig, SubsystemInfo, Target, ThreadId, Trid,
+    ConnId, InvariantId, NamespaceConfig, NamespaceIds, Output, RpcError, RpcId, RpcRequest,
+    RpcResponse, SubsystemConfig, SubsystemInfo, Target, ThreadId, Trid,
 };
 
 pub(super) const ENOENT: i32 = -2;
@@ -37,8 +37,18 @@ impl Target {
         for trid in self.config.listeners.clone() {
             self.transport_listen(&trid);
         }
+        if self.config.discovery {
+            self.create_discovery_subsystem();
+        }
         for cfg in self.config.subsystems.clone() {
             self.create_subsystem(&cfg, StateCb::None);
+        }
+        for n in self.config.namespace_ids.clone() {
+            let s = self.find_subsystem(&n.nqn);
+            let ns = s.and_then(|s| self.subsystems.get_mut(s)?.namespace_mut(n.nsid));
+            if let Some(ns) = ns {
+                ns.ids = n.ids;
+            }
         }
         while let Some(i) = (0..self.queues.len()).find(|i| !self.queues[*i].is_empty()) {
             self.run_thread(super::thread::thread_of(i));
@@ -84,7 +94,10 @@ impl Target {
             RpcRequest::AddHost { nqn, hostnqn } => Some(self.rpc_host(&nqn, &hostnqn, true)),
             RpcRequest::RemoveHost { nqn, hostnqn } => self.rpc_remove_host(id, &nqn, &hostnqn),
             RpcRequest::AllowAnyHost { nqn, allow } => Some(self.rpc_allow_any(&nqn, allow)),
-            RpcRequest::AddNamespace { nqn, ns } => self.rpc_add_ns(id, &nqn, ns),
+            RpcRequest::AddNamespace { nqn, ns } => self.rpc_add_ns(id, &nqn, ns, None),
+            RpcRequest::AddNamespaceWithIds { nqn, ns, ids } => {
+                self.rpc_add_ns(id, &nqn, ns, Some(ids))
+            }
             RpcRequest::RemoveNamespace { nqn, nsid } => self.rpc_remove_ns(id, &nqn, nsid),
             RpcRequest::TransportListen { trid } => {
                 self.transport_listen(&trid);
@@ -152,15 +165,18 @@ impl Target {
     }
 
     fn rpc_host(&mut self, nqn: &str, hostnqn: &str, add: bool) -> RpcResult {
-        let Some(sub) = self
+        let Some((s, sub)) = self
             .find_subsystem(nqn)
-            .and_then(|s| self.subsystems.get_mut(s))
+            .and_then(|s| self.subsystems.get_mut(s).map(|sub| (s, sub)))
         else {
             return err(ENOENT, "subsystem not found");
         };
         let changed = sub.set_host(hostnqn, add);
         match (changed, add) {
-            (true, _) => Ok(RpcResponse::Done),
+            (true, _) => {
+                self.discovery_hosts_changed(s, Some(hostnqn));
+                Ok(RpcResponse::Done)
+            }
             (false, true) => err(EEXIST, "host already allowed"),
             (false, false) => err(ENOENT, "host not found"),
         }
@@ -203,13 +219,17 @@ impl Target {
     }
 
     fn rpc_allow_any(&mut self, nqn: &str, allow: bool) -> RpcResult {
-        let Some(sub) = self
+        let Some((s, sub)) = self
             .find_subsystem(nqn)
-            .and_then(|s| self.subsystems.get_mut(s))
+            .and_then(|s| self.subsystems.get_mut(s).map(|sub| (s, sub)))
         else {
             return err(ENOENT, "subsystem not found");
         };
+        let changed = sub.allow_any_host() != allow;
         sub.set_allow_any_host(allow);
+        if changed {
+            self.discovery_hosts_changed(s, None);
+        }
         Ok(RpcResponse::Done)
     }
 
@@ -233,7 +253,13 @@ impl Target {
             .ok_or_else(|| err(ENOENT, "subsystem not found"))
     }
 
-    fn rpc_add_ns(&mut self, id: RpcId, nqn: &str, ns: NamespaceConfig) -> Option<RpcResult> {
+    fn rpc_add_ns(
+        &mut self,
+        id: RpcId,
+        nqn: &str,
+        ns: NamespaceConfig,
+        ids: Option<NamespaceIds>,
+    ) -> Option<RpcResult> {
         let (s, sub) = match self.rpc_subsystem(nqn) {
             Ok(found) => found,
             Err(e) => return Some(e),
@@ -244,7 +270,9 @@ impl Target {
         if sub.namespace(ns.nsid).is_some() {
             return Some(err(EEXIST, "namespace already exists"));
         }
-        self.paused_op(s, ns.nsid, StateCb::AddNs { rpc: id, ns });
+        let ids = ids.unwrap_or_else(|| NamespaceIds::derived(nqn, ns.nsid));
+        let nsid = ns.nsid;
+        self.paused_op(s, nsid, StateCb::AddNs { rpc: id, ns, ids });
         None
     }
 
@@ -315,14 +343,15 @@ impl Target {
             StateCb::AddListener { rpc, trid } => {
                 self.transport_listen(&trid);
                 if let Some(sub) = self.subsystems.get_mut(s) {
-                    sub.add_listener(trid);
+                    sub.add_listener(trid.clone());
                 }
+                self.discovery_listener_added(s, &trid);
                 self.resume_then(s, rpc);
             }
             StateCb::RemoveListener { rpc, trid } => self.remove_listener_paused(s, rpc, &trid),
-            StateCb::AddNs { rpc, ns } => {
+            StateCb::AddNs { rpc, ns, ids } => {
                 if let Some(sub) = self.subsystems.get_mut(s) {
-                    sub.add_namespace(ns);
+                    sub.add_namespace(ns, ids);
                 }
                 self.resume_then(s, rpc);
             }
@@ -362,6 +391,7 @@ impl Target {
         if let Some(sub) = self.subsystems.get_mut(s) {
             sub.remove_listener(trid);
         }
+        self.discovery_listener_removed(s, trid);
         for (_, c) in self.ctrlrs.iter_mut() {
             if c.subsys() == s {
                 c.forget_listener(trid);
@@ -393,6 +423,7 @@ impl Target {
                 model: s.model().to_string(),
                 min_cntlid: s.cntlid_range().0,
                 max_cntlid: s.cntlid_range().1,
+                namespace_ids: s.namespaces().map(|n| n.ids).collect(),
             })
             .collect()
     }

@@ -15,7 +15,8 @@ use super::callbacks::StateCb;
 use super::state::SubState;
 use super::thread::{FanKind, Msg};
 use super::{
-    BugId, InvariantId, Mark, NamespaceConfig, RpcId, SubsystemConfig, Target, ThreadId, Trid,
+    BugId, InvariantId, Mark, NamespaceConfig, NamespaceIds, RpcId, SubsystemConfig, Target,
+    ThreadId, Trid,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -25,13 +26,16 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 pub struct Namespace {
     pub cfg: NamespaceConfig,
     pub blocks: BTreeMap<u64, Vec<u8>>,
+    /// NGUID, EUI64 and UUID (Identify Namespace, CNS 03h).
+    pub ids: NamespaceIds,
 }
 
 impl Namespace {
-    pub fn new(cfg: NamespaceConfig) -> Self {
+    pub fn new(cfg: NamespaceConfig, ids: NamespaceIds) -> Self {
         Namespace {
             cfg,
             blocks: BTreeMap::new(),
+            ids,
         }
     }
 }
@@ -80,7 +84,10 @@ impl Subsystem {
             namespaces: cfg
                 .namespaces
                 .iter()
-                .map(|n| (n.nsid, Namespace::new(n.clone())))
+                .map(|n| {
+                    let ids = NamespaceIds::derived(&cfg.nqn, n.nsid);
+                    (n.nsid, Namespace::new(n.clone(), ids))
+                })
                 .collect(),
             ctrlrs: BTreeMap::new(),
             min_cntlid: cfg.min_cntlid,
@@ -195,12 +202,12 @@ impl Subsystem {
     }
 
     /// `spdk_nvmf_subsystem_add_ns_ext` (the subsystem is paused or inactive).
-    pub fn add_namespace(&mut self, cfg: NamespaceConfig) {
+    pub fn add_namespace(&mut self, cfg: NamespaceConfig, ids: NamespaceIds) {
         debug_assert!(
             matches!(self.state, SubState::Inactive | SubState::Paused),
             "spdk_nvmf_subsystem_add_ns_ext: subsystem must be INACTIVE or PAUSED"
         );
-        self.namespaces.insert(cfg.nsid, Namespace::new(cfg));
+        self.namespaces.insert(cfg.nsid, Namespace::new(cfg, ids));
     }
 
     /// `spdk_nvmf_subsystem_remove_ns` (the subsystem is paused or inactive).
@@ -299,6 +306,7 @@ impl Target {
             if let Some(sub) = self.subsystems.get_mut(s) {
                 sub.add_listener(trid.clone());
             }
+            self.discovery_listener_added(s, trid);
         }
         if cfg.start {
             self.subsystem_state_change(s, SubState::Active, 0, cb);

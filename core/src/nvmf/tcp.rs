@@ -192,10 +192,9 @@ impl Target {
         };
         let cmd = Command::parse(&cap.sqe, kind);
         let req = Request::new(h, q.conn(), q.pg(), cap.sqe, cmd, cap.data);
-        let needs_r2t = req.sqe.sgl1.kind == SGL_TRANSPORT
-            && req.data.is_empty()
-            && matches!(req.cmd, Command::Write { .. });
-        let write_len = self.write_len(h, &req.cmd);
+        let write_len = self.write_len(h, &req.cmd, req.sqe.sgl1.len);
+        let needs_r2t =
+            req.sqe.sgl1.kind == SGL_TRANSPORT && req.data.is_empty() && write_len.is_some();
         let r = self.reqs.insert(req);
         match write_len {
             Some(len) if needs_r2t && len > 0 => self.send_r2t(h, r, len),

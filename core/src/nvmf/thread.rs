@@ -61,6 +61,10 @@ pub enum Msg {
     PgDestroyRepoll { fan: u64 },
     /// `_nvmf_subsystem_destroy` re-sending itself while controllers remain (subsystem thread).
     SubsystemDestroy { subsys: SubsysH, rpc: Option<RpcId> },
+    /// `nvmf_ctrlr_async_event_discovery_log_change_notice` (discovery ctrlr thread).
+    DiscoveryLogChangeNotice { ctrlr: CtrlrH },
+    /// `nvmf_get_discovery_log_page` (app thread).
+    DiscoveryLogPage { req: ReqH },
 }
 
 impl Msg {
@@ -85,6 +89,10 @@ impl Msg {
             Msg::StopListenRepoll { .. } => "nvmf_stop_listen_disconnect_qpairs_msg",
             Msg::PgDestroyRepoll { .. } => "_nvmf_tgt_disconnect_qpairs",
             Msg::SubsystemDestroy { .. } => "_nvmf_subsystem_destroy",
+            Msg::DiscoveryLogChangeNotice { .. } => {
+                "nvmf_ctrlr_async_event_discovery_log_change_notice"
+            }
+            Msg::DiscoveryLogPage { .. } => "nvmf_get_discovery_log_page",
         }
     }
 }
@@ -122,6 +130,14 @@ pub enum FanKind {
         subsys: SubsysH,
         rpc: RpcId,
         found: Vec<super::QpairInfo>,
+    },
+    /// `nvmf_ctrlr_abort_on_pg`; `found` once a group had the qpair (the walk stopped).
+    Abort {
+        req: ReqH,
+        ctrlr: CtrlrH,
+        sqid: u16,
+        cid: u16,
+        found: bool,
     },
 }
 
@@ -221,6 +237,8 @@ impl Target {
             Msg::StopListenRepoll { fan } => self.stop_listen_visit(fan),
             Msg::PgDestroyRepoll { fan } => self.pg_destroy_poll(fan),
             Msg::SubsystemDestroy { subsys, rpc } => self.subsystem_destroy_poll(subsys, rpc),
+            Msg::DiscoveryLogChangeNotice { ctrlr } => self.discovery_log_change_notice(ctrlr),
+            Msg::DiscoveryLogPage { req } => self.discovery_log_page_msg(req),
         }
     }
 
@@ -292,6 +310,19 @@ impl Target {
                 self.channel_continue(fan);
             }
             FanKind::GetQpairs { subsys, .. } => self.get_qpairs_on_pg(fan, f.pg, subsys),
+            FanKind::Abort {
+                req,
+                ctrlr,
+                sqid,
+                cid,
+                ..
+            } => {
+                if self.abort_on_pg(f.pg, req, ctrlr, sqid, cid) {
+                    self.channel_stop(fan);
+                } else {
+                    self.channel_continue(fan);
+                }
+            }
         }
     }
 
@@ -322,6 +353,24 @@ impl Target {
             FanKind::PgDestroy => self.shutdown_step(),
             FanKind::DisconnectHost { rpc, .. } => self.rpc_ok(rpc),
             FanKind::GetQpairs { subsys, rpc, found } => self.get_qpairs_done(subsys, rpc, found),
+            // `nvmf_ctrlr_abort_done`: no qpair matched the SQID.
+            FanKind::Abort {
+                req, found: false, ..
+            } => self.request_complete(req),
+            FanKind::Abort { .. } => {}
         }
+    }
+
+    /// `spdk_for_each_channel_continue(i, -1)`: skip the remaining poll groups (an Abort that
+    /// found its qpair), straight to the completion.
+    fn channel_stop(&mut self, fan: u64) {
+        let last = (self.pgs.len() as u16).saturating_sub(1);
+        if let Some(f) = self.fanouts.get_mut(&fan) {
+            f.pg = last;
+            if let FanKind::Abort { found, .. } = &mut f.kind {
+                *found = true;
+            }
+        }
+        self.channel_continue(fan);
     }
 }

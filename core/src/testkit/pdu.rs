@@ -150,3 +150,44 @@ pub fn h2c(cccid: u16, ttag: u16, datao: u32, data: Vec<u8>, last: bool) -> Pdu 
         data,
     })
 }
+
+/// Get Log Page of `len` bytes (a multiple of 4) from `offset`; `rae` sets CDW10 bit 15 and
+/// `lsp` CDW10 bits 11:8.
+pub fn get_log_page(cid: u16, lid: u8, len: u32, offset: u64, rae: bool, lsp: u8) -> Pdu {
+    let cmd = Command::GetLogPage {
+        lid,
+        numd: len / 4 - 1,
+        offset,
+        nsid: 0,
+    };
+    let mut pdu = capsule(&cmd, cid, Vec::new(), len, false);
+    if let Pdu::CapsuleCmd(c) = &mut pdu {
+        c.sqe.cdw10 |= u32::from(rae) << 15 | u32::from(lsp & 0xF) << 8;
+    }
+    pdu
+}
+
+/// Any command by opcode on an admin or I/O queue (no data).
+pub fn raw(cid: u16, opc: u8, nsid: u32) -> Pdu {
+    let mut pdu = capsule(&Command::KeepAlive, cid, Vec::new(), 0, true);
+    if let Pdu::CapsuleCmd(c) = &mut pdu {
+        c.sqe.opc = opc;
+        c.sqe.nsid = nsid;
+    }
+    pdu
+}
+
+/// An I/O command by opcode with CDW10-12 and host data (in-capsule, or by R2T when
+/// `in_capsule` is false and `data` is what the host will send).
+pub fn io_cmd(cid: u16, opc: u8, cdws: [u32; 3], data: Vec<u8>, in_capsule: bool) -> Pdu {
+    let len = data.len() as u32;
+    let body = if in_capsule { data } else { Vec::new() };
+    let mut pdu = capsule(&Command::Flush { nsid: 1 }, cid, body, len, in_capsule);
+    if let Pdu::CapsuleCmd(c) = &mut pdu {
+        c.sqe.opc = opc;
+        c.sqe.cdw10 = cdws[0];
+        c.sqe.cdw11 = cdws[1];
+        c.sqe.cdw12 = cdws[2];
+    }
+    pdu
+}

@@ -5,9 +5,12 @@
 //! and sans-IO hosts, checks the invariants after every step, and records outputs.
 
 mod catalogue_i;
+mod discovery;
 mod edge;
 mod happy;
 mod hosts;
+mod identity;
+mod io_cmds;
 mod profiles;
 mod profiles_liveness;
 mod random;

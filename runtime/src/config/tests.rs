@@ -113,3 +113,54 @@ fn default_config_serves_cnode1_with_64_mib() {
     );
     assert_eq!(c2.target.listeners, vec![Trid::tcp("127.0.0.1", 5000)]);
 }
+
+#[test]
+fn namespace_ids_come_from_the_section_or_the_bdev_uuid() {
+    let text = r#"
+[[bdev]]
+name = "M0"
+num_blocks = 8
+uuid = "11111111-2222-3333-4444-555555555555"
+[[bdev]]
+name = "M1"
+num_blocks = 8
+[[subsystem]]
+nqn = "nqn.2016-06.io.spdk:cnode1"
+namespaces = [
+  { bdev_name = "M0" },
+  { bdev_name = "M1", nguid = "000102030405060708090A0B0C0D0E0F", eui64 = "0011223344556677", uuid = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee" },
+]
+"#;
+    let c = RuntimeConfig::from_toml(text).unwrap();
+    assert!(c.target.discovery, "the discovery subsystem is served");
+    let ids = &c.target.namespace_ids;
+    assert_eq!(ids.len(), 2);
+    let bdev0 = crate::bdev::parse_uuid("11111111-2222-3333-4444-555555555555").unwrap();
+    assert_eq!(
+        (ids[0].nsid, ids[0].ids.uuid, ids[0].ids.nguid),
+        (1, bdev0, bdev0)
+    );
+    assert_eq!(ids[0].ids.eui64, [0; 8], "no EUI64 unless given");
+    assert_eq!(ids[1].ids.nguid[15], 0x0F);
+    assert_eq!(
+        ids[1].ids.eui64,
+        [0, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77]
+    );
+    assert_eq!(ids[1].ids.uuid[0], 0xaa);
+    let again = RuntimeConfig::from_toml(text).unwrap();
+    assert_eq!(again.target.namespace_ids, c.target.namespace_ids, "stable");
+    let bad = text.replace("0011223344556677", "00112233");
+    assert!(matches!(
+        RuntimeConfig::from_toml(&bad),
+        Err(ConfigError::BadNsId { field: "eui64", .. })
+    ));
+    let a = RuntimeConfig::default_with(&[])
+        .unwrap()
+        .target
+        .namespace_ids;
+    let b = RuntimeConfig::default_with(&[])
+        .unwrap()
+        .target
+        .namespace_ids;
+    assert_ne!(a[0].ids.uuid, b[0].ids.uuid, "two instances differ");
+}

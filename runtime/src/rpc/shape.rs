@@ -6,18 +6,34 @@
 use super::methods::addr_json;
 use super::nqn::fmt_uuid;
 use crate::config::Bdev;
-use fabcheck_core::nvmf::{ControllerInfo, QpairInfo, SubsystemInfo, TargetConfig, Trid};
+use fabcheck_core::nvmf::{
+    ControllerInfo, NamespaceIds, QpairInfo, SubsystemInfo, TargetConfig, Trid, DISCOVERY_NQN,
+};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// One `nvmf_get_subsystems` entry (`dump_nvmf_subsystem`).
 pub fn subsystem(s: &SubsystemInfo, max_namespaces: u32, bdev_of: &dyn Fn(u32) -> String) -> Value {
+    if s.nqn == DISCOVERY_NQN {
+        return json!({
+            "nqn": s.nqn,
+            "subtype": "Discovery",
+            "listen_addresses": s.listeners.iter().map(addr_json).collect::<Vec<_>>(),
+            "allow_any_host": s.allow_any_host,
+            "hosts": s.hosts.iter().map(|h| json!({"nqn": h})).collect::<Vec<_>>(),
+        });
+    }
     let namespaces: Vec<Value> = s
         .namespaces
         .iter()
-        .map(|n| {
+        .enumerate()
+        .map(|(i, n)| {
             let bdev = bdev_of(n.nsid);
-            json!({"nsid": n.nsid, "bdev_name": bdev, "name": bdev})
+            let mut v = json!({"nsid": n.nsid, "bdev_name": bdev, "name": bdev});
+            if let Some(ids) = s.namespace_ids.get(i) {
+                namespace_ids(&mut v, ids);
+            }
+            v
         })
         .collect();
     json!({
@@ -38,6 +54,21 @@ pub fn subsystem(s: &SubsystemInfo, max_namespaces: u32, bdev_of: &dyn Fn(u32) -
         // Not in SPDK's dump: the subsystem state, which fabcheck's operators watch.
         "state": s.state,
     })
+}
+
+/// `nguid` and `eui64` (upper-case hex, as `spdk_json_write_bytearray`) and `uuid`, each
+/// only when not all zero.
+fn namespace_ids(v: &mut Value, ids: &NamespaceIds) {
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
+    if ids.nguid != [0; 16] {
+        v["nguid"] = json!(hex(&ids.nguid));
+    }
+    if ids.eui64 != [0; 8] {
+        v["eui64"] = json!(hex(&ids.eui64));
+    }
+    if ids.uuid != [0; 16] {
+        v["uuid"] = json!(fmt_uuid(&ids.uuid));
+    }
 }
 
 /// `nvmf_get_transports` (`nvmf_transport_dump_opts` + the TCP `dump_opts`).

@@ -2,7 +2,7 @@ use super::*;
 use crate::config::Bdev;
 use fabcheck_core::nvmf::ThreadId;
 use fabcheck_core::nvmf::{
-    ConnId, NamespaceConfig, QpairInfo, RpcRequest, RpcResponse, SubsystemInfo, Trid,
+    ConnId, NamespaceConfig, NamespaceIds, QpairInfo, RpcRequest, RpcResponse, SubsystemInfo, Trid,
 };
 use std::sync::Mutex as StdMutex;
 
@@ -14,20 +14,46 @@ pub(super) struct Fake {
     pub(super) shutdowns: StdMutex<u32>,
 }
 
+/// A new subsystem as the core lists it.
+fn info_of(cfg: &fabcheck_core::nvmf::SubsystemConfig) -> SubsystemInfo {
+    SubsystemInfo {
+        nqn: cfg.nqn.clone(),
+        state: "active".into(),
+        allow_any_host: cfg.allow_any_host,
+        hosts: vec![],
+        listeners: vec![],
+        namespaces: vec![],
+        serial: cfg.serial.clone(),
+        model: cfg.model.clone(),
+        min_cntlid: cfg.min_cntlid,
+        max_cntlid: cfg.max_cntlid,
+        namespace_ids: vec![],
+    }
+}
+
 impl Backend for &Fake {
     async fn core(&self, request: RpcRequest) -> Result<RpcResponse, RpcError> {
         self.seen.lock().unwrap().push(request.clone());
         let mut subs = self.subs.lock().unwrap();
         let find =
             |subs: &mut Vec<SubsystemInfo>, nqn: &str| subs.iter().position(|s| s.nqn == nqn);
+        let request = match request {
+            RpcRequest::AddNamespace { nqn, ns } => RpcRequest::AddNamespaceWithIds {
+                nqn,
+                ns,
+                ids: NamespaceIds::default(),
+            },
+            other => other,
+        };
         match request {
             RpcRequest::GetSubsystems => Ok(RpcResponse::Subsystems(subs.clone())),
-            RpcRequest::AddNamespace { nqn, ns } => {
+            RpcRequest::AddNamespaceWithIds { nqn, ns, ids } => {
                 let i = find(&mut subs, &nqn).ok_or(RpcError {
                     code: -19,
                     message: "no".into(),
                 })?;
                 subs[i].namespaces.push(ns);
+                subs[i].namespace_ids.push(ids);
                 Ok(RpcResponse::Done)
             }
             RpcRequest::RemoveNamespace { nqn, nsid } => {
@@ -45,18 +71,7 @@ impl Backend for &Fake {
                 })
             }
             RpcRequest::CreateSubsystem(cfg) if find(&mut subs, &cfg.nqn).is_none() => {
-                subs.push(SubsystemInfo {
-                    nqn: cfg.nqn.clone(),
-                    state: "active".into(),
-                    allow_any_host: cfg.allow_any_host,
-                    hosts: vec![],
-                    listeners: vec![],
-                    namespaces: vec![],
-                    serial: cfg.serial.clone(),
-                    model: cfg.model.clone(),
-                    min_cntlid: cfg.min_cntlid,
-                    max_cntlid: cfg.max_cntlid,
-                });
+                subs.push(info_of(&cfg));
                 Ok(RpcResponse::Done)
             }
             RpcRequest::CreateSubsystem(_) => Err(RpcError {
@@ -103,6 +118,7 @@ pub(super) fn fake_with_cnode1() -> Fake {
         model: "SPDK bdev Controller".into(),
         min_cntlid: 1,
         max_cntlid: 0xFFEF,
+        namespace_ids: vec![],
     });
     f
 }
@@ -313,7 +329,7 @@ fn service_adds_namespace_from_a_malloc_bdev_and_shows_it() {
         let name = svc
             .answer(call(
                 "bdev_malloc_create",
-                json!({"num_blocks": 4096, "block_size": 4096}),
+                json!({"num_blocks": 4096, "block_size": 4096, "uuid": "11111111-2222-3333-4444-555555555555"}),
             ))
             .await
             .unwrap();
@@ -358,12 +374,18 @@ fn service_adds_namespace_from_a_malloc_bdev_and_shows_it() {
         assert!(fake.subs.lock().unwrap()[0].namespaces.is_empty());
     });
     let seen = fake.seen.lock().unwrap();
-    assert!(seen.contains(&RpcRequest::AddNamespace {
+    let bdev_uuid = crate::bdev::parse_uuid("11111111-2222-3333-4444-555555555555").unwrap();
+    assert!(seen.contains(&RpcRequest::AddNamespaceWithIds {
         nqn: "nqn.2016-06.io.spdk:cnode1".into(),
         ns: NamespaceConfig {
             nsid: 1,
             block_size: 4096,
             blocks: 4096
+        },
+        ids: NamespaceIds {
+            nguid: bdev_uuid,
+            eui64: [0; 8],
+            uuid: bdev_uuid,
         },
     }));
     assert!(seen.contains(&RpcRequest::RemoveNamespace {

@@ -277,3 +277,24 @@ fn transports_bdevs_and_controllers_show_what_is_served() {
         (-32602, "NVMf target 'other' not found".into())
     );
 }
+
+#[test]
+fn add_ns_takes_nguid_eui64_and_uuid_as_spdk_names_them() {
+    let fake = fake_with_cnode1();
+    let s = svc(&fake);
+    let bdev = json!({"num_blocks": 8, "block_size": 512, "name": "M"});
+    ask(&s, "bdev_malloc_create", bdev);
+    let ns = json!({"bdev_name": "M", "nguid": "000102030405060708090a0b0c0d0e0f",
+        "eui64": "0102030405060708", "uuid": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"});
+    let r = ask(
+        &s,
+        "nvmf_subsystem_add_ns",
+        json!({"nqn": CNODE1, "namespace": ns}),
+    );
+    assert_eq!(r["result"], json!(1), "{r}");
+    let subs = ask(&s, "nvmf_get_subsystems", Value::Null);
+    let shown = &subs["result"][0]["namespaces"][0];
+    assert_eq!(shown["nguid"], json!("000102030405060708090A0B0C0D0E0F"));
+    assert_eq!(shown["eui64"], json!("0102030405060708"));
+    assert_eq!(shown["uuid"], json!("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"));
+}

@@ -116,7 +116,9 @@ impl World<'_> {
             step.to_string(),
         );
         match action {
-            Some(action) => self.s.hosts[h].host.handle(self.s.now, HostInput::Do(action)),
+            Some(action) => self.s.hosts[h]
+                .host
+                .handle(self.s.now, HostInput::Do(action)),
             None => self.host_wait(h, &step),
         }
     }

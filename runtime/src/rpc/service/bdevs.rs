@@ -7,7 +7,7 @@ use super::{enodev, internal, state_lock, Backend, Service};
 use crate::config::Bdev;
 use crate::rpc::methods::{invalid, NsIds};
 use crate::rpc::{shape, JsonRpcError, INTERNAL_ERROR};
-use fabcheck_core::nvmf::{NamespaceConfig, RpcRequest};
+use fabcheck_core::nvmf::{NamespaceConfig, NamespaceIds, RpcRequest, DISCOVERY_NQN};
 use serde_json::{json, Value};
 
 impl<B: Backend> Service<B> {
@@ -22,10 +22,9 @@ impl<B: Backend> Service<B> {
         ids: NsIds,
     ) -> Result<Value, JsonRpcError> {
         let sub = self.subsystem(&nqn).await?;
-        if ids != NsIds::default() {
-            return Err(JsonRpcError::params(
-                "Invalid parameters: fabcheck-target does not serve namespace NGUID/EUI64/UUID yet",
-            ));
+        if nqn == DISCOVERY_NQN {
+            // The discovery subsystem has max_namespaces 0: every nsid is above it.
+            return Err(invalid());
         }
         let (bdev, max_ns) = {
             let st = state_lock(&self.state);
@@ -48,9 +47,15 @@ impl<B: Backend> Service<B> {
             block_size: bdev.block_size,
             blocks: bdev.num_blocks,
         };
-        let req = RpcRequest::AddNamespace {
+        let given = NamespaceIds {
+            nguid: ids.nguid.unwrap_or_default(),
+            eui64: ids.eui64.unwrap_or_default(),
+            uuid: ids.uuid.unwrap_or_default(),
+        };
+        let req = RpcRequest::AddNamespaceWithIds {
             nqn: nqn.clone(),
             ns,
+            ids: given.with_bdev_defaults(bdev.uuid),
         };
         self.core(req).await.map_err(|e| {
             JsonRpcError::new(INTERNAL_ERROR, format!("Unable to add ns: {}", e.message))
