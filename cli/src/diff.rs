@@ -175,7 +175,7 @@ pub fn diff(a: DiffArgs) -> Result<u8, Usage> {
     let summary = Summary::of(&outcomes);
     print!(
         "{}",
-        summary.render(&format!("{}@{profile}", a.scenario), version)
+        summary.render(&format!("{scenario}@{profile}"), version)
     );
     println!("harness logs: {}/harness-*.log", work.display());
     Ok(u8::from(summary.agree != summary.replayed))
