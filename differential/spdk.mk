@@ -1,10 +1,10 @@
-# Builds the SPDK libraries the differential harness links (nvmf, thread, sock, util, log, json,
-# trace, plus SPDK's unit-test env instead of DPDK), with AddressSanitizer and asserts on, from
+# Builds the SPDK libraries the differential harness links (nvmf, bdev, thread, sock, util, log,
+# json, trace, plus SPDK's unit-test env instead of DPDK), with AddressSanitizer and asserts on, from
 # an extracted SPDK source tree. Only those files: no configure, no submodules, no DPDK.
 #
 #   make -f spdk.mk SPDK=<extracted tree> OUT=<build dir> -j2
 #
-# Files left out on purpose: nvmf_rpc.c, sock_rpc.c, trace_rpc.c (the JSON-RPC server is not
+# Files left out on purpose: nvmf_rpc.c, sock_rpc.c, trace_rpc.c, bdev_rpc.c (the JSON-RPC server is not
 # linked: the harness makes the C calls an RPC handler makes), rdma/fc/vfio-user/auth/mdns
 # transports and helpers, the ARM base64 variants.
 
@@ -27,9 +27,10 @@ thread_SRCS := $(wildcard $(SPDK)/lib/thread/*.c)
 sock_SRCS := $(SPDK)/lib/sock/sock.c
 nvmf_SRCS := $(addprefix $(SPDK)/lib/nvmf/,ctrlr.c ctrlr_discovery.c ctrlr_bdev.c subsystem.c \
 	nvmf.c transport.c tcp.c $(notdir $(wildcard $(SPDK)/lib/nvmf/stubs.c $(SPDK)/lib/nvmf/mdns_server.c)))
+bdev_SRCS := $(addprefix $(SPDK)/lib/bdev/,bdev.c bdev_zone.c part.c scsi_nvme.c)
 env_SRCS := $(SPDK)/test/common/lib/test_env.c
 
-LIBS := util log json trace thread sock nvmf env
+LIBS := util log json trace thread sock bdev nvmf env
 obj = $(patsubst $(SPDK)/%.c,$(OUT)/obj/%.o,$(1))
 
 all: $(foreach l,$(LIBS),$(OUT)/lib/libspdk_$(l).a)

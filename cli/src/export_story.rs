@@ -12,7 +12,9 @@
 
 use crate::replay::resolve;
 use crate::Usage;
-use fabcheck_core::nvmf::{Input, Output, RpcRequest, Target, TargetConfig, ThreadId, Trid};
+use fabcheck_core::nvmf::{
+    Input, NamespaceConfig, Output, RpcRequest, Target, TargetConfig, ThreadId, Trid,
+};
 use fabcheck_core::record::RecordLine;
 use fabcheck_sim::run;
 use std::fmt::Write as _;
@@ -52,6 +54,7 @@ fn story_text(seed: &str, result: &str, rec: &[RecordLine]) -> Result<String, Us
     };
     let mut s = format!("fabcheck-story {FORMAT}\nseed {seed}\nresult {result}\n");
     write_config(&mut s, config);
+    write_added_bdevs(&mut s, rec);
     let mut target = Target::new(config.clone());
     for (i, line) in rec.iter().skip(1).enumerate() {
         let RecordLine::Input { at, input } = line else {
@@ -69,6 +72,7 @@ fn story_text(seed: &str, result: &str, rec: &[RecordLine]) -> Result<String, Us
                 let _ = writeln!(s, "model {n} {l}");
             }
         }
+        let _ = writeln!(s, "model {n} objects {}", objects_text(&target, config));
     }
     s.push_str("end\n");
     Ok(s)
@@ -98,7 +102,50 @@ fn write_config(s: &mut String, c: &TargetConfig) {
         for t in &sub.listeners {
             let _ = writeln!(s, "subsystem_listener {} {}", sub.nqn, trid(t));
         }
+        for ns in &sub.namespaces {
+            let _ = writeln!(s, "namespace {} {}", sub.nqn, ns_text(ns));
+        }
     }
+}
+
+fn ns_text(ns: &NamespaceConfig) -> String {
+    format!("{} {} {}", ns.nsid, ns.blocks, ns.block_size)
+}
+
+/// `bdev` lines: the namespaces the story's add_namespace steps add (the harness registers
+/// their bdevs at setup, as an operator creates a bdev before adding it).
+fn write_added_bdevs(s: &mut String, rec: &[RecordLine]) {
+    for line in rec {
+        if let RecordLine::Input {
+            input:
+                Input::Rpc {
+                    request: RpcRequest::AddNamespace { nqn, ns },
+                    ..
+                },
+            ..
+        } = line
+        {
+            let _ = writeln!(s, "bdev {nqn} {}", ns_text(ns));
+        }
+    }
+}
+
+/// What exists after a step: qpairs per poll group, then controllers per subsystem in the
+/// configuration's order (`-` once a subsystem is gone).
+fn objects_text(t: &Target, c: &TargetConfig) -> String {
+    let mut s = String::from("qpairs");
+    for n in t.pg_qpair_counts() {
+        let _ = write!(s, " {n}");
+    }
+    s.push_str(" ctrlrs");
+    for sub in &c.subsystems {
+        match t.subsystem_ctrlr_count(&sub.nqn) {
+            Some(n) => write!(s, " {n}"),
+            None => write!(s, " -"),
+        }
+        .expect("writing to a String cannot fail");
+    }
+    s
 }
 
 fn trid(t: &Trid) -> String {
@@ -144,6 +191,11 @@ fn rpc_text(r: &RpcRequest) -> String {
         RpcRequest::SubsystemRemoveListener { nqn, trid: t } => {
             format!("remove_listener {nqn} {}", trid(t))
         }
+        RpcRequest::SubsystemAddListener { nqn, trid: t } => {
+            format!("add_listener {nqn} {}", trid(t))
+        }
+        RpcRequest::AddNamespace { nqn, ns } => format!("add_namespace {nqn} {}", ns_text(ns)),
+        RpcRequest::RemoveNamespace { nqn, nsid } => format!("remove_namespace {nqn} {nsid}"),
         other => format!(
             "unsupported {}",
             format!("{other:?}").replace([' ', '\n'], "")

@@ -7,6 +7,7 @@
 
 mod bench;
 mod bugs_check;
+mod diff;
 mod explore;
 mod export_story;
 mod fuzz_input;
@@ -75,6 +76,8 @@ enum Command {
         #[arg(long, short)]
         out: Option<PathBuf>,
     },
+    /// Random stories through the model and SPDK's real lib/nvmf: agreement (docs/differential.md).
+    Diff(diff::DiffArgs),
     /// Fold `hunt --shard I/N --json` outputs into one summary.
     Merge(merge::MergeArgs),
     /// Explore a scenario's world exhaustively (breadth-first, shortest counterexamples).
@@ -141,6 +144,7 @@ fn main() -> ExitCode {
             out,
         } => export_story::export_story(&seed, scenario.as_deref(), out.as_deref()),
         Command::Merge(a) => merge::merge_cmd(a),
+        Command::Diff(a) => diff::diff(a),
         Command::Explore(a) => explore::explore(a),
     };
     match result {

@@ -29,6 +29,13 @@ size_t peek_queue_len(struct spdk_thread *t);
 /* Runs a thread's active pollers and its due timed pollers, no message (one thread iteration
  * minus the message batch). */
 int peek_run_pollers(struct spdk_thread *t, uint64_t now);
+/* Runs a thread's active (untimed) pollers once: a reactor iteration with no message and no
+ * timed poller due (what flushes the sockets a poll group wrote during the step). */
+int peek_run_active_pollers(struct spdk_thread *t, uint64_t now);
+/* One message, then the active pollers (no timed poller): a `run` step. */
+int peek_run_one_msg(struct spdk_thread *t, uint64_t now);
+/* The tick the thread's first timed poller is due at (UINT64_MAX: none). */
+uint64_t peek_next_timed(struct spdk_thread *t);
 /* Runs the registered poller named `name` once, due or not (the acceptor). */
 int peek_run_poller_named(struct spdk_thread *t, const char *name);
 /* Sets the mocked tick (1 tick = 1 us). */

@@ -4,8 +4,9 @@
  *
  *     fabcheck-diff [--lenient] [--syms FILE] STORY...
  *
- *   Setup (threads, target, TCP transport over memsock, subsystems, listeners) runs once, in the
- *   parent; each story runs in a forked child, so every story starts from the same fresh state.
+ *   Each story runs in a forked child that first sets up the target the story describes
+ *   (threads, bdevs, target, TCP transport over memsock, subsystems, namespaces, listeners), so
+ *   every story starts from fresh global state and stories of one batch may differ in shape.
  *   The verdict line of each story: CRASH (signal or sanitizer report), QUIESCENT,
  *   NOT-QUIESCENT, DIVERGED, UNSUPPORTED. Exit status: that of the last story (0 quiescent,
  *   1 crash, 2 not quiescent, 3 diverged, 4 unsupported, 64 usage).
@@ -121,7 +122,6 @@ main(int argc, char **argv)
 {
 	const char *syms = NULL;
 	bool lenient = false;
-	struct story first;
 	int i = 1, code = 64;
 	FILE *f;
 
@@ -140,14 +140,6 @@ main(int argc, char **argv)
 		return 64;
 	}
 	load_syms(syms ? syms : "fabcheck-diff.syms");
-	/* The setup comes from the first story; the others must share its configuration. */
-	f = fopen(argv[i], "r");
-	if (f == NULL || story_parse(f, &first) != 0) {
-		fprintf(stderr, "fabcheck-diff: cannot read story %s\n", argv[i]);
-		return 64;
-	}
-	fclose(f);
-	target_setup(&first);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (; i < argc; i++) {
 		struct story st;
@@ -164,6 +156,7 @@ main(int argc, char **argv)
 		fflush(stdout);
 		pid = fork();
 		if (pid == 0) {
+			target_setup(&st);
 			exit(story_run(&st, lenient));
 		}
 		waitpid(pid, &status, 0);

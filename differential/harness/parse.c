@@ -53,6 +53,11 @@ parse_model(const char *line, struct story *st)
 	char verb[16];
 	int n, conn, off = 0;
 
+	if (sscanf(line, "model %d %15s %n", &n, verb, &off) == 2 && strcmp(verb, "objects") == 0 &&
+	    s != NULL && s->n == n) {
+		snprintf(s->objects, sizeof(s->objects), "%s", line + off);
+		return 0;
+	}
 	if (sscanf(line, "model %d %15s %d %n", &n, verb, &conn, &off) < 3 || s == NULL || s->n != n) {
 		return -1;
 	}
@@ -105,11 +110,19 @@ parse_rpc(char *rest, struct story_step *s)
 		snprintf(s->traddr, sizeof(s->traddr), "%s", a);
 		s->port = atoi(b);
 		snprintf(s->nqn, sizeof(s->nqn), "%s", c);
-	} else if (strcmp(verb, "remove_listener") == 0 && n >= 5) {
-		s->rpc = RPC_REMOVE_LISTENER;
+	} else if ((strcmp(verb, "remove_listener") == 0 || strcmp(verb, "add_listener") == 0) && n >= 5) {
+		s->rpc = verb[0] == 'r' ? RPC_REMOVE_LISTENER : RPC_ADD_LISTENER;
 		snprintf(s->nqn, sizeof(s->nqn), "%s", a);
 		snprintf(s->traddr, sizeof(s->traddr), "%s", b);
 		s->port = atoi(c);
+	} else if (strcmp(verb, "remove_namespace") == 0 && n >= 4) {
+		s->rpc = RPC_REMOVE_NS;
+		snprintf(s->nqn, sizeof(s->nqn), "%s", a);
+		s->nsid = (uint32_t)strtoul(b, NULL, 10);
+	} else if (strcmp(verb, "add_namespace") == 0 && n >= 4) {
+		s->rpc = RPC_ADD_NS;
+		snprintf(s->nqn, sizeof(s->nqn), "%s", a);
+		s->ns.nsid = (uint32_t)strtoul(b, NULL, 10);
 	}
 	return 0;
 }
@@ -156,8 +169,11 @@ parse_step(char *line, struct story_step *s)
 		s->kind = STEP_RPC;
 		return parse_rpc(rest, s);
 	}
-	s->kind = strcmp(verb, "fire") == 0 ? STEP_FIRE : strcmp(verb, "complete") == 0 ?
-		  STEP_COMPLETE : STEP_OTHER;
+	if (strcmp(verb, "complete") == 0) {
+		s->kind = STEP_COMPLETE;
+		return sscanf(rest, "%" SCNu64, &s->io) == 1 ? 0 : -1;
+	}
+	s->kind = strcmp(verb, "fire") == 0 ? STEP_FIRE : STEP_OTHER;
 	return 0;
 }
 
@@ -191,6 +207,30 @@ find_subsystem(struct story *st, const char *nqn)
 		}
 	}
 	return NULL;
+}
+
+/* `namespace NQN NSID BLOCKS BLOCK_SIZE` (at start) or `bdev NQN NSID BLOCKS BLOCK_SIZE` (added
+ * later by an add_namespace step). */
+static int
+parse_ns(const char *line, struct story *st)
+{
+	char verb[16], nqn[STORY_MAX_NAME];
+	struct story_subsystem *ss;
+	struct story_ns n;
+
+	if (sscanf(line, "%15s %255s %u %" SCNu64 " %u", verb, nqn, &n.nsid, &n.blocks, &n.block_size) != 5 ||
+	    (ss = find_subsystem(st, nqn)) == NULL) {
+		return -1;
+	}
+	if (strcmp(verb, "namespace") == 0 && ss->nns < 8) {
+		ss->ns[ss->nns++] = n;
+		return 0;
+	}
+	if (strcmp(verb, "bdev") == 0 && ss->nextra < 8) {
+		ss->extra[ss->nextra++] = n;
+		return 0;
+	}
+	return -1;
 }
 
 static int
@@ -235,6 +275,9 @@ parse_line(char *line, struct story *st, int *cap)
 		snprintf(ss->listeners[ss->nlisteners].traddr, STORY_MAX_NAME, "%s", a);
 		ss->listeners[ss->nlisteners++].port = port;
 		return 0;
+	}
+	if (strncmp(line, "namespace ", 10) == 0 || strncmp(line, "bdev ", 5) == 0) {
+		return parse_ns(line, st);
 	}
 	if (strncmp(line, "step ", 5) == 0) {
 		if (st->nsteps == *cap) {

@@ -14,10 +14,21 @@ struct story_addr {
 	int port;
 };
 
+/* A namespace (on a subsystem at start, or one an add_namespace step adds): a RAM bdev. */
+struct story_ns {
+	uint32_t nsid;
+	uint64_t blocks;
+	uint32_t block_size;
+};
+
 struct story_subsystem {
 	char nqn[STORY_MAX_NAME];
 	uint16_t min_cntlid, max_cntlid;
 	int namespaces;
+	struct story_ns ns[8];   /* `namespace` lines: the namespaces at start */
+	int nns;
+	struct story_ns extra[8]; /* `bdev` lines: namespaces add_namespace steps add later */
+	int nextra;
 	bool any_host, start;
 	char hosts[8][STORY_MAX_NAME];
 	int nhosts;
@@ -28,7 +39,9 @@ struct story_subsystem {
 enum step_kind { STEP_ACCEPT, STEP_BYTES, STEP_PEER_CLOSED, STEP_RUN, STEP_RPC, STEP_FIRE,
 		 STEP_COMPLETE, STEP_OTHER
 	       };
-enum rpc_kind { RPC_PAUSE, RPC_RESUME, RPC_STOP_LISTEN, RPC_REMOVE_LISTENER, RPC_UNSUPPORTED };
+enum rpc_kind { RPC_PAUSE, RPC_RESUME, RPC_STOP_LISTEN, RPC_REMOVE_LISTENER, RPC_ADD_LISTENER,
+		RPC_ADD_NS, RPC_REMOVE_NS, RPC_UNSUPPORTED
+	      };
 
 struct story_step {
 	int n;
@@ -46,6 +59,8 @@ struct story_step {
 	uint32_t nsid;
 	char traddr[STORY_MAX_NAME];
 	int port;
+	uint64_t io;         /* complete: the device I/O id (submission order, from 1) */
+	struct story_ns ns;  /* rpc add_namespace */
 	char text[128];      /* the raw verb, for unsupported steps */
 	/* The model's outputs after this step (`model` lines): bytes per connection, closes. */
 	struct story_send {
@@ -61,6 +76,7 @@ struct story_step {
 		bool ok;
 	} rpcs[8];           /* the model's RPC answers after this step */
 	int nrpcs;
+	char objects[128];   /* `model N objects ...`: what exists after the step ("" if none) */
 };
 
 struct story {
@@ -87,6 +103,16 @@ bool target_rpc(const struct story_step *step);
 void target_pg_qpairs(int pg, int *total, int *not_active);
 /* RPC answers real SPDK gave since the last call (id, ok), at most `max`; returns the count. */
 int target_take_rpc_done(struct story_rpc_done *out, int max);
+/* The objects that exist (qpairs per poll group, ctrlrs per subsystem), as one line. */
+void target_objects(char *buf, size_t len);
+const char *target_bdev_name(const char *nqn, uint32_t nsid);
+
+/* fcbdev.c: the RAM bdev module under the story's namespaces. */
+int fcbdev_layer_init(void);
+int fcbdev_create(const char *name, uint64_t blocks, uint32_t block_size, uint32_t uuid_seed);
+int fcbdev_complete(uint64_t id);
+int fcbdev_io_pg(uint64_t id);
+size_t fcbdev_pending(void);
 
 /* interp.c: exit codes of a story run. */
 #define STORY_QUIESCENT 0
@@ -95,6 +121,6 @@ int target_take_rpc_done(struct story_rpc_done *out, int max);
 #define STORY_UNSUPPORTED 4
 int story_run(const struct story *st, bool lenient);
 /* Output comparison totals of the last story_run (steps whose outputs agreed / differed). */
-extern int g_out_agree, g_out_differ;
+extern int g_out_agree, g_out_differ, g_obj_differ;
 
 #endif

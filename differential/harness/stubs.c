@@ -3,9 +3,7 @@
  *   What lib/nvmf needs from libraries the harness does not link.
  *   - lib/nvme: the transport-ID helpers, written as lib/nvme/nvme.c does them for TCP, and the
  *     command printers (no-ops: they only log).
- *   - lib/bdev: no bdev layer is linked, so stories run with no namespaces (docs/differential.md
- *     lists what this hides). Opening a bdev fails; the I/O paths are never reached without a
- *     namespace and abort if they are.
+ *   - lib/accel: the channel the TCP poll group and the bdev layer hold (below).
  */
 #include "spdk/stdinc.h"
 #include "spdk/nvme.h"
@@ -78,12 +76,6 @@ spdk_nvme_ns_get_format_index(const struct spdk_nvme_ns_data *nsdata)
 	return 0;
 }
 
-int
-spdk_bdev_open_ext(const char *name, bool write, spdk_bdev_event_cb_t event_cb, void *event_ctx,
-		   struct spdk_bdev_desc **desc)
-{
-	return -ENODEV;
-}
 
 
 void

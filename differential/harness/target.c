@@ -12,6 +12,7 @@
 #include "spdk/thread.h"
 #include "spdk/log.h"
 #include "spdk/nvme.h"
+#include "spdk/bdev.h"
 #include "harness.h"
 #include "story.h"
 #include "nvmf/nvmf_internal.h"
@@ -23,6 +24,7 @@ static struct spdk_nvmf_transport *g_transport;
 struct spdk_thread *g_threads[1 + STORY_MAX_PGS];
 int g_nthreads;
 static struct spdk_nvmf_poll_group *g_pgs[STORY_MAX_PGS];
+static const struct story *g_setup; /* the story the target was set up from */
 
 static void
 make_trid(struct spdk_nvme_transport_id *trid, const char *traddr, int port)
@@ -95,12 +97,70 @@ create_transport(void)
 		fprintf(stderr, "harness: no TCP transport registered\n");
 		exit(70);
 	}
+	/* Small per-poll-group buffer caches so up to 8 poll groups fit the default iobuf pools
+	 * (the cache only saves a trip to the shared pool; stories move a few blocks). */
+	o.buf_cache_size = 32;
+#if DIFF_SPDK_VERSION >= 9999
+	o.iobuf_large_cache_size = 8;
+#endif
 	g_transport = spdk_nvmf_transport_create("TCP", &o);
 	if (g_transport == NULL) {
 		fprintf(stderr, "harness: TCP transport create failed\n");
 		exit(70);
 	}
 	spdk_nvmf_tgt_add_transport(g_tgt, g_transport, setup_cb, "add_transport");
+	target_settle();
+}
+
+/* The bdev under namespace `nsid` of `nqn` (one RAM bdev per (subsystem, nsid)). */
+const char *
+target_bdev_name(const char *nqn, uint32_t nsid)
+{
+	static char name[STORY_MAX_NAME + 16];
+
+	snprintf(name, sizeof(name), "%s/n%u", nqn, nsid);
+	return name;
+}
+
+/* What nvmf_subsystem_add_ns does once the subsystem is paused or inactive. */
+static uint32_t
+add_ns(struct spdk_nvmf_subsystem *s, uint32_t nsid)
+{
+	struct spdk_nvmf_ns_opts o;
+
+	spdk_nvmf_ns_opts_get_defaults(&o, sizeof(o));
+	o.nsid = nsid;
+	return spdk_nvmf_subsystem_add_ns_ext(s, target_bdev_name(spdk_nvmf_subsystem_get_nqn(s), nsid),
+					      &o, sizeof(o), NULL);
+}
+
+/* One RAM bdev per namespace the story may use, registered before the target exists (the
+ * bdev subsystem starts before nvmf in SPDK's app). */
+static void
+create_bdevs(const struct story *st)
+{
+	uint32_t seed = 1;
+	int i, j;
+
+	if (fcbdev_layer_init() != 0) {
+		fprintf(stderr, "harness: bdev layer init failed\n");
+		exit(70);
+	}
+	for (i = 0; i < st->nsubsystems; i++) {
+		const struct story_subsystem *ss = &st->subsystems[i];
+
+		for (j = 0; j < ss->nns + ss->nextra; j++) {
+			const struct story_ns *n = j < ss->nns ? &ss->ns[j] : &ss->extra[j - ss->nns];
+
+			if (spdk_bdev_get_by_name(target_bdev_name(ss->nqn, n->nsid)) != NULL) {
+				continue;
+			}
+			if (fcbdev_create(target_bdev_name(ss->nqn, n->nsid), n->blocks, n->block_size, seed++) != 0) {
+				fprintf(stderr, "harness: bdev for %s nsid %u failed\n", ss->nqn, n->nsid);
+				exit(70);
+			}
+		}
+	}
 	target_settle();
 }
 
@@ -137,6 +197,12 @@ create_subsystem(const struct story_subsystem *ss)
 	for (i = 0; i < ss->nhosts; i++) {
 		spdk_nvmf_subsystem_add_host(s, ss->hosts[i], NULL);
 	}
+	for (i = 0; i < ss->nns; i++) {
+		if (add_ns(s, ss->ns[i].nsid) != ss->ns[i].nsid) {
+			fprintf(stderr, "harness: namespace %u of %s refused\n", ss->ns[i].nsid, ss->nqn);
+			exit(70);
+		}
+	}
 	for (i = 0; i < ss->nlisteners; i++) {
 		struct spdk_nvme_transport_id trid;
 		struct spdk_nvmf_listen_opts lo;
@@ -166,6 +232,7 @@ target_setup(const struct story *st)
 	char name[32];
 	int i;
 
+	g_setup = st;
 	allocate_cores(1);
 	memsock_register();
 	spdk_thread_lib_init(NULL, 0);
@@ -176,6 +243,7 @@ target_setup(const struct story *st)
 		fprintf(stderr, "harness: iobuf init failed\n");
 		exit(70);
 	}
+	create_bdevs(st);
 	memset(&topts, 0, sizeof(topts));
 #if DIFF_SPDK_VERSION >= 2405
 	topts.size = sizeof(topts);
@@ -300,6 +368,93 @@ remove_paused(struct spdk_nvmf_subsystem *s, void *arg, int status)
 	}
 }
 
+/* nvmf_subsystem_add_listener, _add_ns, _remove_ns: pause (0 or the nsid), the change, resume,
+ * then the answer (rpc_nvmf_add_listener_paused, rpc_nvmf_subsystem_add_ns_paused,
+ * rpc_nvmf_subsystem_remove_ns_paused). A failed change is answered with an error; the
+ * subsystem is resumed either way. */
+struct change_ctx {
+	int id;
+	enum rpc_kind kind;
+	struct spdk_nvme_transport_id trid;
+	uint32_t nsid;
+	struct spdk_nvmf_subsystem *subsystem;
+	int status;
+};
+
+static void
+change_resumed(struct spdk_nvmf_subsystem *s, void *arg, int status)
+{
+	struct change_ctx *c = arg;
+
+	rpc_done(c->id, c->status != 0 ? c->status : status);
+	free(c);
+}
+
+static void
+change_resume(struct spdk_nvmf_subsystem *s, struct change_ctx *c)
+{
+	if (spdk_nvmf_subsystem_resume(s, change_resumed, c) != 0) {
+		rpc_done(c->id, -1);
+		free(c);
+	}
+}
+
+static void
+listener_added(void *arg, int status)
+{
+	struct change_ctx *c = arg;
+
+	c->status = status;
+	change_resume(c->subsystem, c);
+}
+
+static void
+change_paused(struct spdk_nvmf_subsystem *s, void *arg, int status)
+{
+	struct change_ctx *c = arg;
+	struct spdk_nvmf_listen_opts lo;
+
+	switch (c->kind) {
+	case RPC_ADD_LISTENER:
+		spdk_nvmf_listen_opts_init(&lo, sizeof(lo));
+		if (spdk_nvmf_tgt_listen_ext(g_tgt, &c->trid, &lo) != 0) {
+			c->status = -EINVAL;
+			break;
+		}
+		spdk_nvmf_subsystem_add_listener(s, &c->trid, listener_added, c);
+		return;
+	case RPC_ADD_NS:
+		c->status = add_ns(s, c->nsid) == c->nsid ? 0 : -EINVAL;
+		break;
+	case RPC_REMOVE_NS:
+		c->status = spdk_nvmf_subsystem_remove_ns(s, c->nsid) < 0 ? -EINVAL : 0;
+		break;
+	default:
+		c->status = -EINVAL;
+	}
+	change_resume(s, c);
+}
+
+static int
+paused_change(struct spdk_nvmf_subsystem *s, const struct story_step *st,
+	      const struct spdk_nvme_transport_id *trid)
+{
+	struct change_ctx *c = calloc(1, sizeof(*c));
+	uint32_t nsid = st->rpc == RPC_ADD_NS ? st->ns.nsid : st->nsid;
+	int rc;
+
+	c->id = st->rpc_id;
+	c->kind = st->rpc;
+	c->trid = *trid;
+	c->nsid = nsid;
+	c->subsystem = s;
+	rc = spdk_nvmf_subsystem_pause(s, st->rpc == RPC_ADD_LISTENER ? 0 : nsid, change_paused, c);
+	if (rc != 0) {
+		free(c);
+	}
+	return rc;
+}
+
 /* Issues one operator call on the app thread; false when the story's call is not supported. */
 bool
 target_rpc(const struct story_step *st)
@@ -340,6 +495,11 @@ target_rpc(const struct story_step *st)
 		}
 		break;
 	}
+	case RPC_ADD_LISTENER:
+	case RPC_ADD_NS:
+	case RPC_REMOVE_NS:
+		rc = paused_change(s, st, &trid);
+		break;
 	default:
 		return false;
 	}
@@ -365,5 +525,42 @@ target_pg_qpairs(int pg, int *total, int *not_active)
 		    q->state == SPDK_NVMF_QPAIR_ERROR) {
 			(*not_active)++;
 		}
+	}
+}
+
+/* "qpairs N... ctrlrs N...": qpairs on each poll group's list, then controllers on each
+ * subsystem's list in the story's order ("-" once the subsystem is gone): the model's
+ * `objects` line (docs/differential.md). */
+void
+target_objects(char *buf, size_t len)
+{
+	struct spdk_nvmf_qpair *q;
+	struct spdk_nvmf_ctrlr *c;
+	size_t off;
+	int i, n;
+
+	off = (size_t)snprintf(buf, len, "qpairs");
+	for (i = 0; i < g_setup->poll_groups && off < len; i++) {
+		n = 0;
+		TAILQ_FOREACH(q, &g_pgs[i]->qpairs, link) {
+			n++;
+		}
+		off += (size_t)snprintf(buf + off, len - off, " %d", n);
+	}
+	if (off < len) {
+		off += (size_t)snprintf(buf + off, len - off, " ctrlrs");
+	}
+	for (i = 0; i < g_setup->nsubsystems && off < len; i++) {
+		struct spdk_nvmf_subsystem *s = spdk_nvmf_tgt_find_subsystem(g_tgt, g_setup->subsystems[i].nqn);
+
+		if (s == NULL) {
+			off += (size_t)snprintf(buf + off, len - off, " -");
+			continue;
+		}
+		n = 0;
+		TAILQ_FOREACH(c, &s->ctrlrs, link) {
+			n++;
+		}
+		off += (size_t)snprintf(buf + off, len - off, " %d", n);
 	}
 }

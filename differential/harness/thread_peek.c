@@ -80,6 +80,23 @@ peek_run_pollers(struct spdk_thread *thread, uint64_t now)
 }
 
 int
+peek_run_active_pollers(struct spdk_thread *thread, uint64_t now)
+{
+	struct spdk_thread *orig = _get_thread();
+	struct spdk_poller *poller, *tmp;
+	int rc = 0, prc;
+
+	tls_thread = thread;
+	thread->tsc_last = now;
+	TAILQ_FOREACH_REVERSE_SAFE(poller, &thread->active_pollers, active_pollers_head, tailq, tmp) {
+		prc = thread_execute_poller(thread, poller);
+		rc = spdk_max(rc, prc);
+	}
+	tls_thread = orig;
+	return rc;
+}
+
+int
 peek_run_poller_named(struct spdk_thread *thread, const char *name)
 {
 	struct spdk_thread *orig = _get_thread();
@@ -107,4 +124,28 @@ uint64_t
 peek_get_ticks(void)
 {
 	return ut_spdk_get_ticks;
+}
+
+/* One message of `thread` (none when its queue is empty), then its active pollers: a reactor
+ * iteration whose timed pollers are left to the steps that move time (the model fires its
+ * timers as steps of their own). */
+int
+peek_run_one_msg(struct spdk_thread *thread, uint64_t now)
+{
+	struct spdk_thread *orig = _get_thread();
+	uint32_t n;
+
+	tls_thread = thread;
+	thread->tsc_last = now;
+	n = msg_queue_run_batch(thread, 1);
+	tls_thread = orig;
+	peek_run_active_pollers(thread, now);
+	return (int)n;
+}
+
+/* The tick the thread's first timed poller is due at (UINT64_MAX: none). */
+uint64_t
+peek_next_timed(struct spdk_thread *thread)
+{
+	return thread->first_timed_poller ? thread->first_timed_poller->next_run_tick : UINT64_MAX;
 }

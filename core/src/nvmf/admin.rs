@@ -140,13 +140,14 @@ impl Target {
         };
         let size8 = attrib & 7 == 1;
         let mqes = u64::from(self.config.max_queue_depth.saturating_sub(1));
-        // CAP: MQES, CQR, TO = 30 (15 s), CSS NVM, MPSMIN/MAX 0.
-        let cap = mqes | (1 << 16) | (30 << 24) | (1 << 37);
+        // CAP: MQES, CQR, TO = 30 (15 s), CSS NVM, MPSMIN/MAX 0, CRWMS per profile.
+        let (vs, crwms) = self.config.spdk.nvme_version();
+        let cap = mqes | (1 << 16) | (30 << 24) | (1 << 37) | (u64::from(crwms) << 59);
         let value = match (ofst, size8) {
             (prop::CAP, true) => cap,
             (prop::CAP, false) => cap & 0xFFFF_FFFF,
             (0x04, false) => cap >> 32,
-            (prop::VS, false) => 0x0001_0300,
+            (prop::VS, false) => u64::from(vs),
             (prop::CC, false) => u64::from(ctrlr.cc()),
             (prop::CSTS, false) => u64::from(ctrlr.csts()),
             _ => return status::CONNECT_INVALID_PARAMETERS,
@@ -241,7 +242,7 @@ impl Target {
             fr: super::log_page::FIRMWARE_REVISION.to_string(),
             mdts,
             cntlid: ctrlr.cntlid(),
-            ver: 0x0001_0300,
+            ver: self.config.spdk.nvme_version().0,
             oaes: 1 << 8,
             cntrltype: 1,
             aerl: (MAX_AERS - 1) as u8,

@@ -56,6 +56,8 @@ pub struct Ctrlr {
     pending_aens: Vec<u32>,
     kato_ms: u32,
     last_keep_alive: Instant,
+    /// When the keep-alive poller was (re)registered: it runs every `kato_ms` from here.
+    keep_alive_poller_since: Instant,
     cc: u32,
     csts: u32,
     /// Async event configuration (Set Features 0x0B).
@@ -118,6 +120,7 @@ impl Ctrlr {
             pending_aens: Vec::new(),
             kato_ms: n.kato_ms,
             last_keep_alive: n.now,
+            keep_alive_poller_since: n.now,
             cc: 0,
             csts: 0,
             // `nvmf_ctrlr_create`: namespace attribute notices are on from the start.
@@ -163,6 +166,12 @@ impl Ctrlr {
 
     pub fn kato_ms(&self) -> u32 {
         self.kato_ms
+    }
+
+    /// When the keep-alive poller was last registered (`nvmf_ctrlr_start_keep_alive_timer`,
+    /// Set Features KATO).
+    pub fn keep_alive_poller_since(&self) -> Instant {
+        self.keep_alive_poller_since
     }
 
     pub fn last_keep_alive(&self) -> Instant {
@@ -230,6 +239,7 @@ impl Ctrlr {
         );
         self.admin_qpair = Some(q);
         self.last_keep_alive = now;
+        self.keep_alive_poller_since = now;
         self.qpair_mask.insert(0);
     }
 
@@ -271,6 +281,7 @@ impl Ctrlr {
     pub fn set_kato(&mut self, kato_ms: u32, now: Instant) {
         self.kato_ms = kato_ms;
         self.last_keep_alive = now;
+        self.keep_alive_poller_since = now;
     }
 
     /// Set Features Asynchronous Event Configuration.

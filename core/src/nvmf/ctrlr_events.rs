@@ -15,8 +15,10 @@ use crate::time::Duration;
 use crate::wire::AsyncEvent;
 
 impl Target {
-    /// Arms (or re-arms) the keep-alive poller at the next moment its outcome can differ:
-    /// `last_keep_alive + kato`.
+    /// Arms (or re-arms) the keep-alive poller at the first of its runs whose outcome can
+    /// differ: the poller runs every KATO from its registration, and expires the controller
+    /// only when the run is strictly later than `last_keep_alive + kato`
+    /// (`nvmf_ctrlr_keep_alive_poll`: `now > keep_alive_timeout_tick`).
     pub(super) fn arm_keep_alive(&mut self, h: CtrlrH) {
         let Some(c) = self.ctrlrs.get(h) else { return };
         let ctrlr = c.key();
@@ -25,8 +27,12 @@ impl Target {
             self.timers.remove(&timer);
             return;
         }
-        let at = c.last_keep_alive() + Duration::from_millis(u64::from(c.kato_ms()));
-        self.timers.insert(timer, at);
+        let period = Duration::from_millis(u64::from(c.kato_ms()));
+        let since = c.keep_alive_poller_since();
+        let deadline = c.last_keep_alive() + period;
+        let per = period.as_nanos().max(1);
+        let runs = deadline.saturating_since(since).as_nanos() / per + 1;
+        self.timers.insert(timer, since + Duration(per * runs));
     }
 
     /// `nvmf_ctrlr_keep_alive_poll`: on expiry set CSTS.CFS and disconnect every qpair of the
@@ -40,7 +46,7 @@ impl Target {
             return;
         }
         let deadline = c.last_keep_alive() + Duration::from_millis(u64::from(c.kato_ms()));
-        if now < deadline {
+        if now <= deadline {
             self.arm_keep_alive(h);
             return;
         }

@@ -41,6 +41,7 @@ mod live;
 mod log_page;
 mod mark;
 mod multipath;
+mod objects;
 mod poll_group;
 mod profile;
 mod qpair;

@@ -77,6 +77,16 @@ impl Spdk {
         self == Spdk::V24_01
     }
 
+    /// The NVMe version a controller reports (VS) and whether CAP.CRWMS (bit 59) is set:
+    /// master reports 2.0 with CRWMS ("NVMe 2.0 specification required"), v24.01 reports 1.3
+    /// (`nvmf_ctrlr_init`).
+    pub fn nvme_version(self) -> (u32, bool) {
+        match self {
+            Spdk::V24_01 => (0x0001_0300, false),
+            Spdk::Master => (0x0002_0000, true),
+        }
+    }
+
     /// The errno a state change requested after a subsystem delete started fails with:
     /// -ENODEV (master, DESTROY_PENDING) or -EBUSY (v24.01, `changing_state`).
     pub fn refused_state_change_errno(self) -> i32 {

@@ -235,9 +235,26 @@ impl Target {
         self.pgs[usize::from(pg)].add_qpair(h);
         self.wake(ThreadId::PollGroup(pg));
         if dead {
+            // The socket group's first poll reads what arrived before the peer closed (an
+            // ICReq is answered) and only then sees the EOF.
+            self.process_bytes_before_eof(h, &pending);
             self.qpair_disconnect(h);
         } else if !pending.is_empty() {
             self.process_bytes(h, &pending);
+        }
+    }
+
+    /// Bytes that arrived before a peer close, processed as a live connection would.
+    fn process_bytes_before_eof(&mut self, h: QpairH, pending: &[u8]) {
+        if pending.is_empty() {
+            return;
+        }
+        if let Some(q) = self.qpairs.get_mut(h) {
+            q.tcp_mut().dead = false;
+        }
+        self.process_bytes(h, pending);
+        if let Some(q) = self.qpairs.get_mut(h) {
+            q.tcp_mut().dead = true;
         }
     }
 

@@ -369,13 +369,14 @@ impl Target {
     }
 
     /// Emits the C2HData (if any) and the CapsuleResp of a request, unless the connection is
-    /// dead. SUCCESS is never set on C2HData.
+    /// dead. SUCCESS is never set on C2HData (v24.01's C2H success optimization is not
+    /// modelled: docs/differential.md).
     /// The read data moves into the C2HData PDU: the request ends right after this.
     fn send_response(&mut self, r: ReqH) {
         let Some(req) = self.reqs.get_mut(r) else {
             return;
         };
-        let Some(q) = self.qpairs.get(req.qpair) else {
+        let Some(q) = self.qpairs.get_mut(req.qpair) else {
             return;
         };
         // `nvmf_tcp_req_process`: a request of a qpair that is no longer active goes to
@@ -383,9 +384,13 @@ impl Target {
         if q.tcp().dead || q.tcp().closed || !q.state().is_active() {
             return;
         }
+        // `request_transfer_out`: SQ head advances per response, wrapping after SQSIZE.
+        let head = q.tcp().sq_head;
+        q.tcp_mut().sq_head = if head == q.sqsize() { 0 } else { head + 1 };
         let mut cqe = req.rsp;
         cqe.cid = req.sqe.cid;
-        cqe.sqid = q.qid();
+        // `_nvmf_request_complete`: `rsp->sqid = 0` on every queue (v24.01 and master).
+        cqe.sqid = 0;
         cqe.sqhd = q.tcp().sq_head;
         let mut pdus = Vec::new();
         if !req.rsp_data.is_empty() && cqe.status.is_success() {

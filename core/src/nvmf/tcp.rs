@@ -32,6 +32,8 @@ pub struct TcpConn {
     pub next_ttag: u16,
     /// Writes waiting for H2CData, by transfer tag.
     pub r2t: BTreeMap<u16, ReqH>,
+    /// `qpair->sq_head`: advanced for every response sent (`request_transfer_out`), wrapping
+    /// after `sq_head_max` (the CONNECT's SQSIZE; 0 before it).
     pub sq_head: u16,
 }
 
@@ -178,12 +180,6 @@ impl Target {
     fn handle_capsule(&mut self, h: QpairH, cap: CapsuleCmd) {
         let Some(q) = self.qpairs.get_mut(h) else {
             return;
-        };
-        let depth = u32::from(q.sqsize()) + 1;
-        q.tcp_mut().sq_head = if q.sqsize() == 0 {
-            q.tcp().sq_head.wrapping_add(1)
-        } else {
-            ((u32::from(q.tcp().sq_head) + 1) % depth) as u16
         };
         let kind = if q.qid() == 0 {
             QueueKind::Admin

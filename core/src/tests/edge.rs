@@ -150,9 +150,11 @@ fn keep_alive_expiry_disconnects_every_qpair_of_the_controller() {
         .into_iter()
         .find(|(t, _)| *t == ka)
         .unwrap();
+    // The poller runs every KATO (10 s) from its registration; the Keep Alive at 6 s moves the
+    // deadline to 16 s, so the first run that can expire it is the one at 20 s.
     assert_eq!(
         at.as_nanos(),
-        16_000_000_000,
+        20_000_000_000,
         "Keep Alive refreshed the deadline"
     );
     w.fire(ka);

@@ -19,7 +19,7 @@ fn host_initializes_like_a_real_initiator() {
     let r = w.responses(c);
     assert_eq!(r.len(), 3);
     assert_eq!(r[0].cdw0 & 1, 1, "CSTS.RDY after CC.EN");
-    assert_eq!(r[1].cdw0, 0x0001_0300);
+    assert_eq!(r[1].cdw0, 0x0002_0000, "VS 2.0 on master (nvmf_ctrlr_init)");
     assert_eq!(r[2].cdw0 & 0xFFFF, 127, "CAP.MQES");
     w.send(c, &pdu::identify(6, 1, 0));
     w.run_all();

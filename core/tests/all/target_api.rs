@@ -98,8 +98,10 @@ fn keep_alive_expires_through_poll_timeout_and_handle_timeout() {
         .iter()
         .any(|o| matches!(o, Output::Event(e) if e.mark == Mark::ConnectResponded)));
     let deadline = t.poll_timeout().expect("keep-alive armed");
-    // KATO 15 s rounds up to whole KAS units (10 s): 20 s.
-    assert_eq!(deadline, t0 + Duration::from_secs(20));
+    // KATO 15 s rounds up to whole KAS units (10 s): 20 s. The poller runs every 20 s from
+    // the CONNECT and expires the controller only strictly after last Keep Alive + KATO, so
+    // its run at 20 s finds nothing and the one at 40 s expires it.
+    assert_eq!(deadline, t0 + Duration::from_secs(40));
     assert!(
         t.enabled_events()
             .iter()
