@@ -71,7 +71,7 @@ fn bench_models_prints_the_explore_and_2pc_rows() {
     ]));
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("| seed-3302 | 1 | verified | 4999 | 11644 | 30 |"),
+        out.contains("| seed-3302 | 1 | verified | 4262 | 10184 | 29 |"),
         "{out}"
     );
     assert!(

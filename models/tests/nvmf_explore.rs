@@ -82,7 +82,7 @@ fn spdk_3302_shortest_counterexample_replays_in_the_simulator() {
 fn ctrlr_add_fail_window_clean_then_found_and_replayed() {
     let clean = check(&model("seed-3302-ctrlr-add-fail", &[]), &opts(2));
     assert_eq!(clean.outcome, Outcome::Verified, "{:?}", clean.sometimes);
-    assert_eq!(clean.states, 1822);
+    assert_eq!(clean.states, 2346);
     let m = model("seed-3302-ctrlr-add-fail", &["spdk-3302"]);
     let r = check(&m, &opts(2));
     assert_eq!(r.outcome, Outcome::Violated);

@@ -303,6 +303,9 @@ catalogue! {
                  the admin queue before (or instead of) CONNECT; v24.01 admits it (the qpair \
                  is ACTIVE from poll_group_add and no sgroup is found without a controller)",
         scenarios: &["rude-host"],
+        versions: "v22.09 .. v23.05",
+        profile_note: "re-introduced: the bug lived before v24.01; the switch puts the v23.05 \
+                       order back into the v24.01 profile",
     }
     /// I/O CONNECT checks the admin qpair before the hop to the controller thread only.
     Spdk2220 {
@@ -326,6 +329,9 @@ catalogue! {
                  ACTIVE), and tears the admin qpair out of its group before \
                  nvmf_ctrlr_add_io_qpair runs",
         scenarios: &["ka-lapse-reconnect"],
+        versions: "up to v21.01",
+        profile_note: "re-introduced: the bug lived before v24.01; the switch drops the check \
+                       after the hop in the v24.01 profile",
     }
     /// I/O CONNECT and the CC timeout use `ctrlr->admin_qpair` after its teardown finished.
     SpdkAdminQpairGone {
@@ -350,6 +356,14 @@ catalogue! {
                  whose device I/O is stuck, the admin connection dies, and the 10 s CC \
                  timeout fires (core test)",
         scenarios: &["admin-loss"],
+        versions: "v22.01 .. v24.01",
+        profile_note: "native to v24.01: the v24.01 profile with the switch off is v24.01 plus \
+                       cc2f6634b7",
+        more_sites: &[
+            "nvmf_ctrlr_add_io_qpair",
+            "ctrlr_add_qpair_and_send_rsp",
+            "nvmf_ctrlr_cc_timeout",
+        ],
     }
     /// CSTS.RDY / SHST report done while I/O queues are still connected (SPDK #2199).
     Spdk2199 {
@@ -370,6 +384,9 @@ catalogue! {
                  CC.SHN; the disconnect fan-out completes before the I/O qpairs' teardown \
                  reached _nvmf_ctrlr_free_from_qpair",
         scenarios: &["reset-under-io"],
+        versions: "v20.04 .. v21.07",
+        profile_note: "re-introduced: the bug lived before v24.01; the switch puts the \
+                       immediate status write back into the v24.01 profile",
     }
 }
 

@@ -82,8 +82,8 @@ fn discovery_controller_serves_only_discovery() {
         .expect("keep-alive armed");
     assert_eq!(
         ka.1,
-        w.now + Duration::from_millis(120_000),
-        "KATO 0 -> 120 s"
+        w.now + Duration::from_millis(240_000),
+        "KATO 0 -> 120 s: the poller (every KATO) first finds it expired at 2 x KATO"
     );
     let (data, cqe) = exec(&mut w, c, &pdu::identify(3, 1, 0));
     assert!(cqe.status.is_success());

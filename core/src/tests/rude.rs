@@ -116,7 +116,8 @@ fn io_connect_after_the_admin_qpair_finished_teardown_is_refused() {
         let (_, cqe) = w.connect_io(3, HOSTNQN, cntlid, 2);
         assert_eq!(cqe.status.sct, 1, "{spdk}: INVALID PARAM: {cqe:?}");
         assert_eq!(w.marked(Mark::IoConnectWithoutAdminQpair), 1, "{spdk}");
-        w.settle_until(w.now + Duration::from_secs(11));
+        // The poller runs every KATO (10 s) and expires strictly after last + KATO: 20 s.
+        w.settle_until(w.now + Duration::from_secs(21));
         assert_eq!(w.marked(Mark::KeepAliveExpired), 1, "{spdk}");
         assert_eq!(w.target.ctrlr_count(), 0, "{spdk}");
         w.shutdown_and_check();
