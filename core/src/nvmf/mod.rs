@@ -27,6 +27,7 @@ mod connect;
 mod connect_admin;
 mod connect_retry;
 mod ctrlr;
+mod ctrlr_destruct;
 mod ctrlr_events;
 mod discovery;
 mod display;

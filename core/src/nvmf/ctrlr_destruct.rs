@@ -1,0 +1,107 @@
+//! The controller destruct chain as SPDK runs it across threads:
+//! `_nvmf_ctrlr_free_from_qpair` (ctrlr thread) -> `nvmf_ctrlr_destruct` /
+//! `nvmf_subsystem_remove_ctrlr` (subsystem thread) -> `_nvmf_ctrlr_destruct` (ctrlr thread,
+//! spinning while a CC reset/shutdown is in progress).
+//!
+//! Invariant kept: a controller is destroyed exactly once, only with an empty qpair mask and
+//! after every qpair referencing it is gone (I3); each step runs on its owner's thread (I6).
+//! The `Ctrlr` keeper itself is in ctrlr.rs. See docs/lifecycle.md and docs/invariants.md.
+
+use super::arena::CtrlrH;
+use super::ctrlr::Ctrlr;
+
+use super::thread::Msg;
+use super::{InvariantId, Mark, Target, ThreadId, Timer};
+
+impl Target {
+    /// The controller on its own thread (I1 + I6 checks).
+    pub(super) fn ctrlr_on_thread(&mut self, h: CtrlrH, site: &str) -> Option<&mut Ctrlr> {
+        let thread = self.live(h, site)?.thread();
+        if !self.assert_thread(thread, site, format!("{h}")) {
+            return None;
+        }
+        self.ctrlrs.get_mut(h)
+    }
+
+    /// `_nvmf_ctrlr_free_from_qpair` (ctrlr thread): clear the qid bit; when the mask is empty
+    /// start the destruct chain.
+    pub(super) fn ctrlr_free_from_qpair(&mut self, h: CtrlrH, qid: u16) {
+        let Some(c) = self.ctrlr_on_thread(h, "_nvmf_ctrlr_free_from_qpair") else {
+            return;
+        };
+        if !c.remove_qpair(qid) {
+            return;
+        }
+        if c.begin_destruct().is_err() {
+            self.crash_on(
+                InvariantId::CtrlrDestroyedOnce,
+                "_nvmf_ctrlr_free_from_qpair",
+                vec![format!("{h}")],
+                "assert(!ctrlr->in_destruct): destructed twice",
+            );
+            return;
+        }
+        self.send_msg(ThreadId::App, Msg::SubsystemRemoveCtrlr { ctrlr: h });
+    }
+
+    /// `nvmf_ctrlr_destruct` (subsystem thread): `nvmf_subsystem_remove_ctrlr`, then the free
+    /// on the ctrlr thread.
+    pub(super) fn subsystem_remove_ctrlr(&mut self, h: CtrlrH) {
+        let Some(c) = self.live(h, "nvmf_subsystem_remove_ctrlr") else {
+            return;
+        };
+        let (s, cntlid, thread) = (c.subsys(), c.cntlid(), c.thread());
+        if c.mark_removed() {
+            if let Some(sub) = self.live(s, "nvmf_subsystem_remove_ctrlr") {
+                sub.remove_ctrlr(cntlid);
+            }
+            self.wake(ThreadId::App);
+        }
+        self.send_msg(thread, Msg::CtrlrDestruct { ctrlr: h });
+    }
+
+    /// `_nvmf_ctrlr_destruct` (ctrlr thread): spin while a CC reset/shutdown is in progress,
+    /// then stop the pollers and free.
+    pub(super) fn ctrlr_destruct(&mut self, h: CtrlrH) {
+        let Some(c) = self.ctrlr_on_thread(h, "_nvmf_ctrlr_destruct") else {
+            return;
+        };
+        if c.disconnect_in_progress() {
+            let thread = c.thread();
+            self.park_msg(thread, Msg::CtrlrDestruct { ctrlr: h });
+            return;
+        }
+        let users: Vec<String> = self
+            .qpairs
+            .iter()
+            .filter(|(_, q)| q.ctrlr() == Some(h))
+            .map(|(_, q)| q.label())
+            .collect();
+        if !users.is_empty() {
+            self.crash_on(
+                InvariantId::CtrlrDestroyedOnce,
+                "_nvmf_ctrlr_destruct",
+                users,
+                "controller freed while a qpair still references it",
+            );
+            return;
+        }
+        let Some(mut c) = self.ctrlrs.remove(h) else {
+            return;
+        };
+        self.stop_ctrlr_timers(c.key());
+        self.ctrlr_keys.remove(&c.key());
+        for r in c.take_aers() {
+            self.request_free(r);
+        }
+        self.history.ctrlrs_destroyed += 1;
+        self.mark(Mark::CtrlrDestroyed, format!("cntlid={}", c.cntlid()));
+    }
+
+    fn stop_ctrlr_timers(&mut self, ctrlr: u64) {
+        self.timers.remove(&Timer::KeepAlive { ctrlr });
+        self.timers.remove(&Timer::Association { ctrlr });
+        self.timers.remove(&Timer::CcRepoll { ctrlr });
+        self.timers.remove(&Timer::CcTimeout { ctrlr });
+    }
+}
