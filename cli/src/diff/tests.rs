@@ -14,7 +14,16 @@ fn seed_strings_carry_profile_and_bugs() {
 
 #[test]
 fn v24_01_ships_spdk_3302_and_master_ships_no_catalogue_bug() {
-    assert!(super::shipped_bugs("v24.01").contains(&"spdk-3302"));
+    let v24_01 = super::shipped_bugs("v24.01");
+    assert!(v24_01.contains(&"spdk-3302"));
+    assert!(
+        v24_01.contains(&"spdk-3095"),
+        "v24.01's retry parking shipped"
+    );
+    assert!(
+        !v24_01.contains(&"spdk-2299-null"),
+        "a re-introduced bug never shipped in v24.01"
+    );
     assert!(super::shipped_bugs("master").is_empty());
 }
 
