@@ -185,6 +185,23 @@ impl World {
             .collect()
     }
 
+    /// Sends one command on a raw peer, runs the target, and returns the command's data (if
+    /// any) and its completion.
+    pub fn exec(&mut self, conn: ConnId, pdu: &Pdu) -> (Vec<u8>, Cqe) {
+        self.send(conn, pdu);
+        self.run_all();
+        let mut data = Vec::new();
+        let mut cqe = None;
+        for p in self.recv(conn) {
+            match p {
+                Pdu::C2HData(d) => data.extend_from_slice(&d.data),
+                Pdu::CapsuleResp(r) => cqe = Some(r.cqe),
+                _ => {}
+            }
+        }
+        (data, cqe.expect("command answered"))
+    }
+
     /// Whether the target closed the raw peer's connection.
     pub fn closed(&self, conn: ConnId) -> bool {
         self.peers.get(&conn).is_some_and(|p| p.closed)

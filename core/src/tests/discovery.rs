@@ -5,7 +5,7 @@
 use crate::nvmf::{RpcRequest, TargetConfig, Timer, Trid, DISCOVERY_NQN};
 use crate::testkit::{config, pdu, subsystem, trid, World, HOSTNQN, HOSTNQN_B, NQN};
 use crate::time::Duration;
-use crate::wire::{feature, status, Cqe, IdentifyController, Pdu, Status};
+use crate::wire::{feature, status, IdentifyController, Status};
 
 const INVALID_LOG_PAGE: Status = Status::new(1, 0x09);
 
@@ -32,22 +32,6 @@ fn connect_disc(w: &mut World, conn: u64, hostnqn: &str, kato_ms: u32) -> crate:
     w.run_all();
     assert!(w.responses(c)[0].status.is_success());
     c
-}
-
-/// Sends one admin command and returns its data (if any) and completion.
-fn exec(w: &mut World, c: crate::nvmf::ConnId, p: &Pdu) -> (Vec<u8>, Cqe) {
-    w.send(c, p);
-    w.run_all();
-    let mut data = Vec::new();
-    let mut cqe = None;
-    for pdu in w.recv(c) {
-        match pdu {
-            Pdu::C2HData(d) => data.extend_from_slice(&d.data),
-            Pdu::CapsuleResp(r) => cqe = Some(r.cqe),
-            _ => {}
-        }
-    }
-    (data, cqe.expect("command answered"))
 }
 
 fn u64_at(b: &[u8], at: usize) -> u64 {
@@ -85,7 +69,7 @@ fn discovery_controller_serves_only_discovery() {
         w.now + Duration::from_millis(240_000),
         "KATO 0 -> 120 s: the poller (every KATO) first finds it expired at 2 x KATO"
     );
-    let (data, cqe) = exec(&mut w, c, &pdu::identify(3, 1, 0));
+    let (data, cqe) = w.exec(c, &pdu::identify(3, 1, 0));
     assert!(cqe.status.is_success());
     let id = IdentifyController::parse(&data).unwrap();
     assert_eq!((id.cntrltype, id.subnqn.as_str()), (2, DISCOVERY_NQN));
@@ -95,27 +79,23 @@ fn discovery_controller_serves_only_discovery() {
         ("", 0, 0),
         "NVM fields reserved"
     );
-    let (_, cqe) = exec(&mut w, c, &pdu::identify(4, 0, 1));
+    let (_, cqe) = w.exec(c, &pdu::identify(4, 0, 1));
     assert_eq!(cqe.status, status::INVALID_FIELD, "only CNS 1");
-    let (_, cqe) = exec(&mut w, c, &pdu::get_features(5, feature::NUMBER_OF_QUEUES));
+    let (_, cqe) = w.exec(c, &pdu::get_features(5, feature::NUMBER_OF_QUEUES));
     assert_eq!(cqe.status, status::INVALID_FIELD);
-    let (_, cqe) = exec(&mut w, c, &pdu::get_features(6, feature::KEEP_ALIVE_TIMER));
+    let (_, cqe) = w.exec(c, &pdu::get_features(6, feature::KEEP_ALIVE_TIMER));
     assert_eq!((cqe.status, cqe.cdw0), (status::SUCCESS, 120_000));
-    let (_, cqe) = exec(
-        &mut w,
-        c,
-        &pdu::get_features(7, feature::ASYNC_EVENT_CONFIG),
-    );
+    let (_, cqe) = w.exec(c, &pdu::get_features(7, feature::ASYNC_EVENT_CONFIG));
     assert_eq!(cqe.cdw0 >> 31, 0, "notices off with KATO 0");
-    let (_, cqe) = exec(&mut w, c, &pdu::raw(8, 0x08, 0));
+    let (_, cqe) = w.exec(c, &pdu::raw(8, 0x08, 0));
     assert_eq!(
         cqe.status,
         status::INVALID_OPCODE,
         "Abort is not a discovery command"
     );
-    let (_, cqe) = exec(&mut w, c, &pdu::get_log_page(9, 0x02, 512, 0, false, 0));
+    let (_, cqe) = w.exec(c, &pdu::get_log_page(9, 0x02, 512, 0, false, 0));
     assert_eq!(cqe.status, INVALID_LOG_PAGE);
-    let (page, cqe) = exec(&mut w, c, &pdu::get_log_page(10, 0x00, 1024, 0, false, 0));
+    let (page, cqe) = w.exec(c, &pdu::get_log_page(10, 0x00, 1024, 0, false, 0));
     assert!(cqe.status.is_success());
     assert_eq!(&page[0x70 * 4..0x70 * 4 + 4], &[1, 0, 1, 0]);
     let c2 = w.accept(21);
@@ -149,7 +129,7 @@ fn log_page_lists_the_listeners_a_host_may_see() {
     let mut w = World::new(cfg);
     let a = connect_disc(&mut w, 1, HOSTNQN, 0);
     let b = connect_disc(&mut w, 2, HOSTNQN_B, 0);
-    let (page, cqe) = exec(&mut w, a, &pdu::get_log_page(3, 0x70, 4096, 0, false, 0));
+    let (page, cqe) = w.exec(a, &pdu::get_log_page(3, 0x70, 4096, 0, false, 0));
     assert!(cqe.status.is_success());
     let addr = trid().to_string();
     assert_eq!(
@@ -161,7 +141,7 @@ fn log_page_lists_the_listeners_a_host_may_see() {
         "NQN order, inactive subsystem left out"
     );
     let genctr = u64_at(&page, 0);
-    let (page, _) = exec(&mut w, b, &pdu::get_log_page(3, 0x70, 4096, 0, false, 0));
+    let (page, _) = w.exec(b, &pdu::get_log_page(3, 0x70, 4096, 0, false, 0));
     assert_eq!(
         records(&page),
         vec![(NQN.into(), addr, 0)],
@@ -170,16 +150,12 @@ fn log_page_lists_the_listeners_a_host_may_see() {
     assert_eq!(u64_at(&page, 0), genctr);
     let e = &page[1024..1040];
     assert_eq!(&e[..12], &[3, 1, 2, 2, 0, 0, 0xFF, 0xFF, 128, 0, 0, 0]);
-    let (tail, cqe) = exec(
-        &mut w,
-        b,
-        &pdu::get_log_page(4, 0x70, 8, 1024 + 256, false, 0),
-    );
+    let (tail, cqe) = w.exec(b, &pdu::get_log_page(4, 0x70, 8, 1024 + 256, false, 0));
     assert!(cqe.status.is_success());
     assert_eq!(&tail, b"nqn.2016");
-    let (_, cqe) = exec(&mut w, b, &pdu::get_log_page(5, 0x70, 8, 2048, false, 0));
+    let (_, cqe) = w.exec(b, &pdu::get_log_page(5, 0x70, 8, 2048, false, 0));
     assert_eq!(cqe.status, status::INVALID_FIELD, "offset past the page");
-    let (ext, _) = exec(&mut w, b, &pdu::get_log_page(6, 0x70, 4096, 0, false, 1));
+    let (ext, _) = w.exec(b, &pdu::get_log_page(6, 0x70, 4096, 0, false, 1));
     assert_eq!((ext[18], u64_at(&ext, 8)), (1, 1), "extended entries");
     assert_eq!(
         u32::from_le_bytes(ext[20..24].try_into().unwrap()),
@@ -192,11 +168,7 @@ fn log_page_lists_the_listeners_a_host_may_see() {
 fn listener_changes_bump_genctr_and_notify_once_until_read() {
     let mut w = World::new(disc_config());
     let c = connect_disc(&mut w, 1, HOSTNQN, 30_000);
-    let (_, cqe) = exec(
-        &mut w,
-        c,
-        &pdu::get_features(3, feature::ASYNC_EVENT_CONFIG),
-    );
+    let (_, cqe) = w.exec(c, &pdu::get_features(3, feature::ASYNC_EVENT_CONFIG));
     assert_eq!(cqe.cdw0 >> 31, 1, "notices on with a KATO");
     let quiet = connect_disc(&mut w, 2, HOSTNQN_B, 0);
     w.send(c, &pdu::aer(4));
@@ -222,7 +194,7 @@ fn listener_changes_bump_genctr_and_notify_once_until_read() {
     w.run_all();
     add(&mut w, &Trid::tcp("127.0.0.1", 4422));
     assert!(w.responses(c).is_empty(), "masked until the page is read");
-    let (page, _) = exec(&mut w, c, &pdu::get_log_page(6, 0x70, 4096, 0, true, 0));
+    let (page, _) = w.exec(c, &pdu::get_log_page(6, 0x70, 4096, 0, true, 0));
     assert_eq!(u64_at(&page, 0), g0 + 2);
     let ports: Vec<u16> = records(&page).iter().map(|r| r.2).collect();
     assert_eq!(
@@ -237,7 +209,7 @@ fn listener_changes_bump_genctr_and_notify_once_until_read() {
     w.run_all();
     assert!(w.rpc_ok(host));
     assert!(w.responses(c).is_empty(), "RAE kept the mask");
-    exec(&mut w, c, &pdu::get_log_page(7, 0x70, 16, 0, false, 0));
+    w.exec(c, &pdu::get_log_page(7, 0x70, 16, 0, false, 0));
     let host = w.rpc(RpcRequest::RemoveHost {
         nqn: NQN.into(),
         hostnqn: HOSTNQN.into(),

@@ -4,23 +4,7 @@
 
 use crate::nvmf::{NamespaceConfig, NamespaceIds, NamespaceIdsConfig, RpcRequest, TargetConfig};
 use crate::testkit::{config, pdu, subsystem, World, HOSTNQN, NQN};
-use crate::wire::{status, Cqe, IdentifyController, Pdu};
-
-/// Sends one admin command and returns its data (if any) and completion.
-fn exec(w: &mut World, c: crate::nvmf::ConnId, p: &Pdu) -> (Vec<u8>, Cqe) {
-    w.send(c, p);
-    w.run_all();
-    let mut data = Vec::new();
-    let mut cqe = None;
-    for pdu in w.recv(c) {
-        match pdu {
-            Pdu::C2HData(d) => data.extend_from_slice(&d.data),
-            Pdu::CapsuleResp(r) => cqe = Some(r.cqe),
-            _ => {}
-        }
-    }
-    (data, cqe.expect("command answered"))
-}
+use crate::wire::{status, IdentifyController, Pdu};
 
 /// The (NIDT, value) pairs of a descriptor list.
 fn descriptors(d: &[u8]) -> Vec<(u8, Vec<u8>)> {
@@ -35,9 +19,9 @@ fn descriptors(d: &[u8]) -> Vec<(u8, Vec<u8>)> {
 }
 
 fn ns_ids_of(w: &mut World, c: crate::nvmf::ConnId, nsid: u32) -> (Vec<u8>, Vec<(u8, Vec<u8>)>) {
-    let (ns, cqe) = exec(w, c, &pdu::identify(10, 0, nsid));
+    let (ns, cqe) = w.exec(c, &pdu::identify(10, 0, nsid));
     assert!(cqe.status.is_success());
-    let (list, cqe) = exec(w, c, &pdu::identify(11, 3, nsid));
+    let (list, cqe) = w.exec(c, &pdu::identify(11, 3, nsid));
     assert!(cqe.status.is_success(), "{cqe:?}");
     (ns[104..128].to_vec(), descriptors(&list))
 }
@@ -63,9 +47,9 @@ fn namespaces_of_two_subsystems_have_different_ids() {
     assert_eq!(list_a[1].1, want.uuid.to_vec());
     let other = NamespaceIds::derived("nqn.2016-06.io.spdk:cnode2", 1);
     assert_ne!(want.uuid, other.uuid);
-    let (_, cqe) = exec(&mut w, a, &pdu::identify(12, 3, 5));
+    let (_, cqe) = w.exec(a, &pdu::identify(12, 3, 5));
     assert_eq!(cqe.status, status::INVALID_FIELD, "inactive nsid");
-    let (_, cqe) = exec(&mut w, a, &pdu::identify(13, 3, 0));
+    let (_, cqe) = w.exec(a, &pdu::identify(13, 3, 0));
     assert_eq!(cqe.status, status::INVALID_NAMESPACE);
     w.shutdown_and_check();
 }
@@ -118,7 +102,7 @@ fn given_ids_are_served_as_given() {
 fn the_host_identifier_is_the_connects_128_bit_host_id() {
     let mut w = World::new(config());
     let (a, _) = w.connect_enabled(1, HOSTNQN);
-    let (data, cqe) = exec(&mut w, a, &pdu::identify(3, 1, 0));
+    let (data, cqe) = w.exec(a, &pdu::identify(3, 1, 0));
     assert!(cqe.status.is_success());
     assert_eq!(data[96] & 1, 1, "CTRATT.HIDS");
     assert!(IdentifyController::parse(&data).is_some());
@@ -127,12 +111,12 @@ fn the_host_identifier_is_the_connects_128_bit_host_id() {
         c.sqe.cdw11 = 1; // EXHID
         c.sqe.sgl1.len = 16;
     }
-    let (hostid, cqe) = exec(&mut w, a, &get);
+    let (hostid, cqe) = w.exec(a, &get);
     assert!(cqe.status.is_success(), "{cqe:?}");
     assert_eq!(hostid, vec![7; 16], "pdu::connect's host ID");
-    let (_, cqe) = exec(&mut w, a, &pdu::get_features(5, 0x81));
+    let (_, cqe) = w.exec(a, &pdu::get_features(5, 0x81));
     assert_eq!(cqe.status, status::INVALID_FIELD, "EXHID 0");
-    let (_, cqe) = exec(&mut w, a, &pdu::set_features(6, 0x81, 1));
+    let (_, cqe) = w.exec(a, &pdu::set_features(6, 0x81, 1));
     assert_eq!(cqe.status, status::COMMAND_SEQUENCE_ERROR);
     w.shutdown_and_check();
 }
