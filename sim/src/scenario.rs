@@ -62,6 +62,11 @@ pub struct Scenario {
     /// Bounds each run's seed picks the concrete shape within (`Scenario::shaped`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shape: Option<ShapeBounds>,
+    /// Test-only planted slips (`fabcheck_core::nvmf::planted`): set by tests in code, never
+    /// read from a file or a seed string.
+    #[doc(hidden)]
+    #[serde(skip)]
+    pub planted: fabcheck_core::nvmf::planted::Planted,
 }
 
 fn default_poll_groups() -> u16 {

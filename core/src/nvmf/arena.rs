@@ -67,6 +67,11 @@ handle!(
     ReqH,
     "req"
 );
+handle!(
+    /// A registered poller (`struct spdk_poller`, poller.rs).
+    PollerH,
+    "poller"
+);
 
 /// Serializes a map with non-string keys as a sequence of `[key, value]` pairs (JSON-safe).
 pub fn ser_pairs<K: Serialize, V: Serialize, S: serde::Serializer>(

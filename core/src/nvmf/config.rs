@@ -2,6 +2,7 @@
 //! subsystems and namespaces, and the set of catalogue bugs switched on (`BugSet`, empty = the
 //! fixed SPDK). Pure data; nothing here changes while the target runs.
 
+use super::planted::Planted;
 use super::{BugSet, Spdk, Trid};
 use serde::{Deserialize, Serialize};
 
@@ -133,6 +134,10 @@ pub struct TargetConfig {
     /// Identifiers of start-up namespaces; others get `NamespaceIds::derived`.
     #[serde(default)]
     pub namespace_ids: Vec<NamespaceIdsConfig>,
+    /// Test-only planted slips (planted.rs); empty outside tests.
+    #[doc(hidden)]
+    #[serde(default, skip_serializing_if = "Planted::is_empty")]
+    pub planted: Planted,
 }
 
 impl Default for TargetConfig {
@@ -153,6 +158,7 @@ impl Default for TargetConfig {
             association_timeout_ms: 120_000,
             discovery: false,
             namespace_ids: Vec::new(),
+            planted: Planted::default(),
         }
     }
 }

@@ -339,6 +339,7 @@ impl Target {
         let Some(req) = self.reqs.remove(r) else {
             return;
         };
+        self.pollers_owner_freed(super::poller::PollerOwner::Req(r));
         if let Some(q) = self.qpairs.get_mut(req.qpair) {
             q.remove_outstanding(r);
         }

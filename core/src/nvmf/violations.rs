@@ -75,6 +75,16 @@ pub enum InvariantId {
     /// Broken by `spdk-3095` (v24.01's retry parking gives up after 1 s).
     #[serde(rename = "L1")]
     PauseTransparentConnect,
+    /// P1: a poller never runs on a freed owner (`spdk_poller` fn(ctx) with ctx freed; checked
+    /// at every fire, poller.rs). Shown by the planted `KeepAliveNotStoppedAtFree` when the
+    /// oracle is not consulted.
+    #[serde(rename = "P1")]
+    PollerOwnerLive,
+    /// P2: every poller is unregistered by the time its owner (controller, request) is freed:
+    /// no registration outlives its owner (`invariants::check`). Broken by the planted
+    /// `KeepAliveNotStoppedAtFree` and `AssociationTimerArmedTwice`.
+    #[serde(rename = "P2")]
+    PollerUnregisteredWithOwner,
 }
 
 impl InvariantId {
@@ -91,9 +101,11 @@ impl InvariantId {
     pub const I11: InvariantId = InvariantId::StopListenExact;
     pub const I12: InvariantId = InvariantId::CtrlrStatusFollowsQueues;
     pub const L1: InvariantId = InvariantId::PauseTransparentConnect;
+    pub const P1: InvariantId = InvariantId::PollerOwnerLive;
+    pub const P2: InvariantId = InvariantId::PollerUnregisteredWithOwner;
 
     /// Every invariant, in code order.
-    pub const ALL: [InvariantId; 13] = [
+    pub const ALL: [InvariantId; 15] = [
         Self::I1,
         Self::I2,
         Self::I3,
@@ -107,6 +119,8 @@ impl InvariantId {
         Self::I11,
         Self::I12,
         Self::L1,
+        Self::P1,
+        Self::P2,
     ];
 
     /// The short code output uses, e.g. "I1".
@@ -125,6 +139,8 @@ impl InvariantId {
             InvariantId::StopListenExact => "I11",
             InvariantId::CtrlrStatusFollowsQueues => "I12",
             InvariantId::PauseTransparentConnect => "L1",
+            InvariantId::PollerOwnerLive => "P1",
+            InvariantId::PollerUnregisteredWithOwner => "P2",
         }
     }
 
@@ -144,6 +160,8 @@ impl InvariantId {
             InvariantId::StopListenExact => "StopListenExact",
             InvariantId::CtrlrStatusFollowsQueues => "CtrlrStatusFollowsQueues",
             InvariantId::PauseTransparentConnect => "PauseTransparentConnect",
+            InvariantId::PollerOwnerLive => "PollerOwnerLive",
+            InvariantId::PollerUnregisteredWithOwner => "PollerUnregisteredWithOwner",
         }
     }
 }
@@ -238,6 +256,7 @@ mod tests {
         let codes: Vec<String> = InvariantId::ALL.iter().map(|i| format!("{i:?}")).collect();
         let mut want: Vec<String> = (1..=12).map(|n| format!("I{n}")).collect();
         want.push("L1".into());
+        want.extend(["P1".into(), "P2".into()]);
         assert_eq!(codes, want);
         assert_eq!(InvariantId::I1, InvariantId::NoDanglingReference);
         assert_eq!(InvariantId::I7.to_string(), "I7");

@@ -11,6 +11,7 @@ mod happy;
 mod hosts;
 mod identity;
 mod io_cmds;
+mod pollers;
 mod profiles;
 mod profiles_liveness;
 mod random;

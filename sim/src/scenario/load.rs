@@ -136,6 +136,7 @@ impl Scenario {
                 .iter()
                 .map(SubsystemSpec::to_config)
                 .collect(),
+            planted: self.planted.clone(),
             ..TargetConfig::default()
         }
     }

@@ -38,6 +38,8 @@ pub struct WorldState {
     pub(super) stage: Stage,
     pub(super) faults_left: u32,
     pub(super) failure: Option<Failure>,
+    /// Liveness-phase fairness: how long each due actor has waited (fair.rs).
+    pub(super) waits: super::fair::Waits,
     /// Steps taken (both phases). Not hashed.
     pub step: u32,
     /// Steps taken in the liveness phase (exploration only). Not hashed.
@@ -62,6 +64,7 @@ impl WorldState {
             stage: Stage::Safety,
             faults_left: sc.faults.max,
             failure: None,
+            waits: super::fair::Waits::default(),
             step: 0,
             live_steps: 0,
             marks: Coverage::default(),
@@ -109,6 +112,7 @@ impl Hash for WorldState {
         }
         (self.next_conn, self.next_rpc, self.stage, self.faults_left).hash(h);
         self.failure.as_ref().map(ToString::to_string).hash(h);
+        self.waits.hash(h);
     }
 }
 

@@ -6,7 +6,9 @@ mod catalogue;
 mod catalogue_b;
 mod catalogue_i;
 mod determinism;
+mod fair_liveness;
 mod liveness;
+mod pollers;
 mod replay;
 mod shrink;
 
