@@ -18,6 +18,7 @@ mod apply;
 mod drain;
 mod enabled;
 mod explore;
+mod footprint;
 mod host;
 mod state;
 
@@ -35,6 +36,7 @@ use std::fmt;
 
 pub use enabled::Event;
 pub use explore::Stepped;
+pub use footprint::{object as footprint_object, Touches, ALL as FOOTPRINT_ALL};
 pub use state::{Stage, WorldState};
 
 /// Why a run failed.
