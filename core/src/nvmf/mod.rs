@@ -323,6 +323,7 @@ impl Target {
         if let Some(v) = &self.violation {
             return Err(v.clone());
         }
+        let _oracle = arena::record::pause();
         invariants::check(self)
     }
 
@@ -334,6 +335,7 @@ impl Target {
     /// What is still pending (liveness): stuck pauses, unanswered CONNECTs, unfired callbacks,
     /// undestroyed objects after shutdown.
     pub fn quiescence_report(&self) -> QuiescenceReport {
+        let _oracle = arena::record::pause();
         invariants::quiescence(self)
     }
 

@@ -19,6 +19,7 @@ mod drain;
 mod enabled;
 mod explore;
 mod fair;
+mod footprint;
 mod host;
 mod state;
 
@@ -36,6 +37,7 @@ use std::fmt;
 
 pub use enabled::Event;
 pub use explore::Stepped;
+pub use footprint::{object as footprint_object, Touches, ALL as FOOTPRINT_ALL};
 pub use state::{Stage, WorldState};
 
 /// Why a run failed.
