@@ -13,6 +13,7 @@ mod identity;
 mod io_cmds;
 mod profiles;
 mod profiles_liveness;
+mod profiles_v2401;
 mod random;
 mod recipe;
 mod router;
