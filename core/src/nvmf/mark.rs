@@ -61,6 +61,8 @@ pub enum Mark {
     AdminBeforeConnect,
     /// An I/O CONNECT found its controller's admin qpair gone (teardown finished).
     IoConnectWithoutAdminQpair,
+    /// v24.01 refused a subsystem state change with -EBUSY (another one was running).
+    StateChangeBusy,
 }
 
 impl Mark {
@@ -119,6 +121,7 @@ pub fn mark_name(m: Mark) -> &'static str {
         Mark::CcTimeoutReset => "cc_timeout_reset",
         Mark::AdminBeforeConnect => "admin_before_connect",
         Mark::IoConnectWithoutAdminQpair => "io_connect_without_admin_qpair",
+        Mark::StateChangeBusy => "state_change_busy",
     }
 }
 
@@ -165,4 +168,5 @@ pub static ALL_MARKS: &[Mark] = &[
     Mark::CcTimeoutReset,
     Mark::AdminBeforeConnect,
     Mark::IoConnectWithoutAdminQpair,
+    Mark::StateChangeBusy,
 ];

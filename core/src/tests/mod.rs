@@ -14,6 +14,7 @@ mod io_cmds;
 mod pollers;
 mod profiles;
 mod profiles_liveness;
+mod profiles_v2401;
 mod random;
 mod recipe;
 mod router;
