@@ -81,7 +81,8 @@ handle!(
 handle!(
     /// A registered poller (`struct spdk_poller`, poller.rs).
     PollerH,
-    "poller"
+    "poller",
+    Poller
 );
 
 /// Serializes a map with non-string keys as a sequence of `[key, value]` pairs (JSON-safe).
@@ -227,6 +228,7 @@ pub mod record {
         Qpair,
         Ctrlr,
         Request,
+        Poller,
     }
 
     /// Hashes of the target's state outside its arenas (`Target::footprint_parts`), for

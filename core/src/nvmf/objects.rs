@@ -43,7 +43,7 @@ impl Target {
             conns,
             fanouts,
             next_fanout,
-            timers,
+            pollers,
             retry_reqs,
             device,
             next_device_io,
@@ -58,7 +58,7 @@ impl Target {
         } = self;
         let a = (parked, current, listeners, pgs, conns, fanouts, next_fanout);
         let b = (
-            timers,
+            pollers,
             retry_reqs,
             device,
             next_device_io,
