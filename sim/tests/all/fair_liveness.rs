@@ -33,8 +33,10 @@ fn a_host_polling_csts_does_not_starve_due_target_pollers_under_pct() {
         let failure = r.failure.as_ref().map(|f| (f.seed.to_string(), &f.failure));
         assert_eq!(failure, None, "steps={steps}");
         for mark in ["cc_reset", "cc_repolled", "ctrlr_destroyed"] {
-            assert!(r.coverage.reached(mark), "steps={steps}: never reached {mark}");
+            assert!(
+                r.coverage.reached(mark),
+                "steps={steps}: never reached {mark}"
+            );
         }
     }
 }
-
