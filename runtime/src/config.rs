@@ -359,6 +359,7 @@ fn target_section(t: &TargetSection) -> Result<TargetConfig, ConfigError> {
         association_timeout_ms: t.association_timeout_ms.unwrap_or(d.association_timeout_ms),
         discovery: true,
         namespace_ids: Vec::new(),
+        ..d
     })
 }
 

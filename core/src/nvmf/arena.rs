@@ -67,6 +67,11 @@ handle!(
     ReqH,
     "req"
 );
+handle!(
+    /// A transport listener (`struct spdk_nvmf_listener`).
+    ListenerH,
+    "listener"
+);
 
 /// Serializes a map with non-string keys as a sequence of `[key, value]` pairs (JSON-safe).
 pub fn ser_pairs<K: Serialize, V: Serialize, S: serde::Serializer>(

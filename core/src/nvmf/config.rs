@@ -133,6 +133,15 @@ pub struct TargetConfig {
     /// Identifiers of start-up namespaces; others get `NamespaceIds::derived`.
     #[serde(default)]
     pub namespace_ids: Vec<NamespaceIdsConfig>,
+    /// The transport's qpairs keep a reference to their listener (RDMA's
+    /// `rqpair->listen_id`) instead of a copy of its trid (TCP); I14 checks that the listener
+    /// outlives them (listener.rs).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub listener_ref: bool,
+    /// Test-only planted defects (listener.rs); never set by a scenario file.
+    #[doc(hidden)]
+    #[serde(skip)]
+    pub planted: super::listener::PlantedDefects,
 }
 
 impl Default for TargetConfig {
@@ -153,6 +162,8 @@ impl Default for TargetConfig {
             association_timeout_ms: 120_000,
             discovery: false,
             namespace_ids: Vec::new(),
+            listener_ref: false,
+            planted: Default::default(),
         }
     }
 }

@@ -61,6 +61,11 @@ pub enum Mark {
     AdminBeforeConnect,
     /// An I/O CONNECT found its controller's admin qpair gone (teardown finished).
     IoConnectWithoutAdminQpair,
+    /// `spdk_nvmf_transport_stop_listen` freed a listener (refcount zero).
+    ListenerFreed,
+    /// A stop_listen completed while a qpair on its trid that came to match its filter after
+    /// its group was visited was still active (hazard H-2).
+    StopListenLateQpair,
 }
 
 impl Mark {
@@ -119,6 +124,8 @@ pub fn mark_name(m: Mark) -> &'static str {
         Mark::CcTimeoutReset => "cc_timeout_reset",
         Mark::AdminBeforeConnect => "admin_before_connect",
         Mark::IoConnectWithoutAdminQpair => "io_connect_without_admin_qpair",
+        Mark::ListenerFreed => "listener_freed",
+        Mark::StopListenLateQpair => "stop_listen_late_qpair",
     }
 }
 
@@ -165,4 +172,6 @@ pub static ALL_MARKS: &[Mark] = &[
     Mark::CcTimeoutReset,
     Mark::AdminBeforeConnect,
     Mark::IoConnectWithoutAdminQpair,
+    Mark::ListenerFreed,
+    Mark::StopListenLateQpair,
 ];

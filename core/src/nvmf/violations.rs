@@ -75,6 +75,20 @@ pub enum InvariantId {
     /// Broken by `spdk-3095` (v24.01's retry parking gives up after 1 s).
     #[serde(rename = "L1")]
     PauseTransparentConnect,
+    /// I13: the stop-listen contract as a caller reads it: when `stop_listen_async(T, S)`
+    /// completes, no qpair on T that matches S (its controller in S; any qpair with no filter)
+    /// is still active and not disconnecting, whatever was accepted or connected during the
+    /// fan-out (I9 checks only the qpairs that matched at the call). Site
+    /// `nvmf_stop_listen_disconnect_qpairs` when the survivor matched when its group was
+    /// visited, `nvmf_stop_listen_fini` when it came to match after the visit (SPDK's own
+    /// behaviour: hazard H-2 in `fabcheck hazards`).
+    #[serde(rename = "I13")]
+    StopListenContract,
+    /// I14: a listener outlives every qpair that references it (reference form,
+    /// `TargetConfig::listener_ref`, as RDMA's `rqpair->listen_id`): checked after every step
+    /// (`spdk_nvmf_transport_stop_listen` frees the listener).
+    #[serde(rename = "I14")]
+    ListenerOutlivesQpairs,
 }
 
 impl InvariantId {
@@ -91,9 +105,11 @@ impl InvariantId {
     pub const I11: InvariantId = InvariantId::StopListenExact;
     pub const I12: InvariantId = InvariantId::CtrlrStatusFollowsQueues;
     pub const L1: InvariantId = InvariantId::PauseTransparentConnect;
+    pub const I13: InvariantId = InvariantId::StopListenContract;
+    pub const I14: InvariantId = InvariantId::ListenerOutlivesQpairs;
 
     /// Every invariant, in code order.
-    pub const ALL: [InvariantId; 13] = [
+    pub const ALL: [InvariantId; 15] = [
         Self::I1,
         Self::I2,
         Self::I3,
@@ -107,6 +123,8 @@ impl InvariantId {
         Self::I11,
         Self::I12,
         Self::L1,
+        Self::I13,
+        Self::I14,
     ];
 
     /// The short code output uses, e.g. "I1".
@@ -125,6 +143,8 @@ impl InvariantId {
             InvariantId::StopListenExact => "I11",
             InvariantId::CtrlrStatusFollowsQueues => "I12",
             InvariantId::PauseTransparentConnect => "L1",
+            InvariantId::StopListenContract => "I13",
+            InvariantId::ListenerOutlivesQpairs => "I14",
         }
     }
 
@@ -144,6 +164,8 @@ impl InvariantId {
             InvariantId::StopListenExact => "StopListenExact",
             InvariantId::CtrlrStatusFollowsQueues => "CtrlrStatusFollowsQueues",
             InvariantId::PauseTransparentConnect => "PauseTransparentConnect",
+            InvariantId::StopListenContract => "StopListenContract",
+            InvariantId::ListenerOutlivesQpairs => "ListenerOutlivesQpairs",
         }
     }
 }
@@ -238,6 +260,7 @@ mod tests {
         let codes: Vec<String> = InvariantId::ALL.iter().map(|i| format!("{i:?}")).collect();
         let mut want: Vec<String> = (1..=12).map(|n| format!("I{n}")).collect();
         want.push("L1".into());
+        want.extend(["I13".to_string(), "I14".to_string()]);
         assert_eq!(codes, want);
         assert_eq!(InvariantId::I1, InvariantId::NoDanglingReference);
         assert_eq!(InvariantId::I7.to_string(), "I7");

@@ -90,6 +90,7 @@ fn safety_step(w: &mut World<'_>) -> Stage {
 /// One iteration of `World::run_liveness`'s loop, or its final check.
 fn liveness_step(w: &mut World<'_>) -> Stage {
     if w.s.failure.is_some() || w.stuck().is_empty() {
+        w.report_breach();
         return Stage::Done;
     }
     if w.s.live_steps < w.sc.liveness_steps {
@@ -103,5 +104,6 @@ fn liveness_step(w: &mut World<'_>) -> Stage {
     if w.s.failure.is_none() && !stuck.is_empty() {
         w.fail(Failure::Liveness { stuck });
     }
+    w.report_breach();
     Stage::Done
 }
