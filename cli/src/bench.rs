@@ -67,6 +67,7 @@ fn speed(name: &str, runs: u64) -> Result<(), Usage> {
     cfg.jobs = 1;
     cfg.determinism_every = 0;
     cfg.stop_on_failure = false;
+    cfg.skip_hazards = true;
     let start = wall_clock();
     let r = sweep(&cfg, &|_| {});
     let secs = start.elapsed().as_secs_f64().max(1e-9);
@@ -87,6 +88,7 @@ fn detection(sc: &Scenario, strategy: Strategy, a: &BenchArgs) -> (f64, f64, u64
         cfg.base_seed = base;
         cfg.jobs = 1;
         cfg.determinism_every = 0;
+        cfg.skip_hazards = true;
         let start = wall_clock();
         let r = sweep(&cfg, &|_| {});
         let elapsed = start.elapsed().as_secs_f64() * 1000.0;

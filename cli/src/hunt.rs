@@ -1,13 +1,15 @@
 //! `fabcheck hunt`: a sweep with a progress bar and a summary; on a violation, shrink it and
 //! print the failure block.
 
-use crate::report::{failure_block, load_scenario};
+use crate::report::{failure_block, load_scenario, replay_command};
 use crate::{Usage, EXIT_NONDETERMINISM};
 use clap::Args;
+use fabcheck_sim::hazard::known;
 use fabcheck_sim::scenario::builtin;
 use fabcheck_sim::shrink::shrink;
 use fabcheck_sim::strategy::Strategy;
 use fabcheck_sim::sweep::{sweep, RunSummary, Shard, SweepConfig, SweepReport};
+use fabcheck_sim::RunReport;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 
@@ -81,6 +83,7 @@ fn config(a: &HuntArgs) -> Result<SweepConfig, Usage> {
     cfg.base_seed = parse_seed(&a.seed)?;
     cfg.shard = shard;
     cfg.jobs = a.jobs;
+    cfg.skip_hazards = true;
     Ok(cfg)
 }
 
@@ -124,7 +127,8 @@ pub fn hunt(a: HuntArgs) -> Result<u8, Usage> {
 }
 
 fn summary(cfg: &SweepConfig, r: &SweepReport, secs: f64, json: bool) {
-    let violations = r.results.iter().filter(|x| x.violation.is_some()).count();
+    let hazards = r.results.iter().filter(|x| x.hazard.is_some()).count();
+    let violations = r.results.iter().filter(|x| x.violation.is_some()).count() - hazards;
     let strategy = cfg
         .strategy
         .map_or("portfolio(random,pct:1,pct:2,pct:3)".to_string(), |s| {
@@ -138,6 +142,7 @@ fn summary(cfg: &SweepConfig, r: &SweepReport, secs: f64, json: bool) {
             "runs_per_sec": r.runs as f64 / secs, "steps_per_sec": r.steps as f64 / secs,
             "coverage": r.coverage.counts, "missing_marks": r.missing,
             "violations": violations, "nondeterminism": r.nondeterminism,
+            "hazards": hazards,
         });
         println!("{s}");
         return;
@@ -158,11 +163,17 @@ fn summary(cfg: &SweepConfig, r: &SweepReport, secs: f64, json: bool) {
         println!("coverage missing required marks: {}", r.missing.join(", "));
     }
     println!("violations: {violations}");
+    if hazards > 0 {
+        println!("known hazards (SPDK behaviour, not counted as violations): {hazards} runs");
+    }
 }
 
 fn finish(cfg: &SweepConfig, r: &SweepReport, a: &HuntArgs) -> u8 {
     for n in &r.nondeterminism {
         eprintln!("NONDETERMINISM: {n}");
+    }
+    if let Some(h) = r.hazard.as_ref().filter(|_| r.failure.is_none()) {
+        hazard_block(cfg, h, a);
     }
     if let Some(f) = &r.failure {
         let shrunk = shrink(&cfg.scenario, f, a.shrink_budget);
@@ -185,4 +196,21 @@ fn finish(cfg: &SweepConfig, r: &SweepReport, a: &HuntArgs) -> u8 {
         return 1;
     }
     0
+}
+
+/// A finding that is a known hazard: said plainly, with its seed and the replay command.
+fn hazard_block(cfg: &SweepConfig, h: &RunReport, a: &HuntArgs) {
+    let (Some(f), spdk) = (&h.failure, cfg.scenario.spdk) else {
+        return;
+    };
+    let Some(hz) = known(f, spdk) else {
+        return;
+    };
+    let file = builtin(&a.scenario)
+        .is_none()
+        .then_some(a.scenario.as_str());
+    eprintln!("\n=== {}", hz.verdict());
+    eprintln!("finding:     {f}");
+    eprintln!("seed:        {}", h.seed);
+    eprintln!("replay:      {}", replay_command(&h.seed.to_string(), file));
 }

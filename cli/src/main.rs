@@ -11,6 +11,7 @@ mod diff;
 mod explore;
 mod export_story;
 mod fuzz_input;
+mod hazards;
 mod hunt;
 mod merge;
 mod replay;
@@ -82,6 +83,8 @@ enum Command {
     Merge(merge::MergeArgs),
     /// Explore a scenario's world exhaustively (breadth-first, shortest counterexamples).
     Explore(explore::ExploreArgs),
+    /// List the confirmed hazards (SPDK behaviour that breaks an invariant); `--check` replays them.
+    Hazards(hazards::HazardsArgs),
 }
 
 /// A bad-input error: printed as one line, exit 64.
@@ -146,6 +149,7 @@ fn main() -> ExitCode {
         Command::Merge(a) => merge::merge_cmd(a),
         Command::Diff(a) => diff::diff(a),
         Command::Explore(a) => explore::explore(a),
+        Command::Hazards(a) => hazards::hazards(&a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

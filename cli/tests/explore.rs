@@ -17,7 +17,7 @@ fn seed_3302_is_verified_on_the_fixed_core() {
     assert_eq!(code, 0, "{out}");
     // v24.01 with every switch off parks CONNECTs in sgroup->queued (v24.01.x; the retry
     // poller is catalogue entry spdk-3095).
-    assert!(out.contains("states 4262 "), "{out}");
+    assert!(out.contains("states 4405 "), "{out}");
     assert!(out.contains("result: verified"), "{out}");
 }
 
@@ -79,7 +79,7 @@ fn bench_models_prints_the_explore_and_2pc_rows() {
     ]));
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("| seed-3302 | 1 | verified | 4262 | 10184 | 29 |"),
+        out.contains("| seed-3302 | 1 | verified | 4405 | 10429 | 29 |"),
         "{out}"
     );
     assert!(

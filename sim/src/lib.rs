@@ -10,6 +10,7 @@ pub mod chooser;
 pub mod coverage;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+pub mod hazard;
 pub mod net;
 pub mod recording;
 pub mod run;

@@ -9,7 +9,9 @@
 
 use crate::catalogue;
 use crate::coverage;
-use fabcheck_core::nvmf::{BugSet, NamespaceConfig, Spdk, SubsystemConfig, TargetConfig, Trid};
+use fabcheck_core::nvmf::{
+    BugSet, NamespaceConfig, Spdk, SubsystemConfig, TargetConfig, Trid,
+};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::Path;
@@ -62,6 +64,10 @@ pub struct Scenario {
     /// Bounds each run's seed picks the concrete shape within (`Scenario::shaped`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shape: Option<ShapeBounds>,
+    /// Qpairs keep a reference to their listener (RDMA-like) instead of a copy of its trid
+    /// (TCP); `TargetConfig::listener_ref`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub listener_ref: bool,
     /// Test-only planted slips (`fabcheck_core::nvmf::planted`): set by tests in code, never
     /// read from a file or a seed string.
     #[doc(hidden)]

@@ -67,6 +67,9 @@ pub struct SweepConfig {
     /// Re-run every `determinism_every`-th passing run twice with traces (0 = never); failing
     /// runs are always re-checked.
     pub determinism_every: u64,
+    /// A finding that is a known hazard (`crate::hazard`) neither stops the sweep nor is its
+    /// `failure`; the first one is kept as `SweepReport::hazard`.
+    pub skip_hazards: bool,
 }
 
 impl SweepConfig {
@@ -80,6 +83,7 @@ impl SweepConfig {
             jobs: 0,
             stop_on_failure: true,
             determinism_every: 64,
+            skip_hazards: false,
         }
     }
 }
@@ -95,6 +99,9 @@ pub struct RunSummary {
     pub result: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub violation: Option<String>,
+    /// The known hazard the finding is (`crate::hazard`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hazard: Option<&'static str>,
 }
 
 /// A whole sweep's result.
@@ -106,8 +113,11 @@ pub struct SweepReport {
     pub coverage: Coverage,
     /// Required marks no run reached.
     pub missing: Vec<String>,
-    /// The failing run with the lowest index, if any.
+    /// The failing run with the lowest index, if any (with `skip_hazards`: that is not a
+    /// known hazard).
     pub failure: Option<RunReport>,
+    /// With `skip_hazards`: the lowest-index run whose finding is a known hazard.
+    pub hazard: Option<RunReport>,
     /// Nondeterminism found by the self-check (one line each).
     pub nondeterminism: Vec<String>,
     /// Every kept run, by index.
@@ -166,15 +176,26 @@ fn worker(cfg: &SweepConfig, idx: &[u64], sh: &Shared, on_run: &(dyn Fn(&RunSumm
             seed_for(cfg.base_seed, index, cfg.strategy),
         );
         let r = run(&cfg.scenario, &seed, false);
-        if r.failure.is_some() && cfg.stop_on_failure {
+        if stops(cfg, &r) && cfg.stop_on_failure {
             sh.stop_at.fetch_min(index, Ordering::SeqCst);
         }
-        on_run(&summary(index, &r));
+        on_run(&summary(cfg, index, &r));
         sh.done.lock().expect("no worker panicked").push((index, r));
     }
 }
 
-fn summary(index: u64, r: &RunReport) -> RunSummary {
+/// The known hazard a run's finding is, if any.
+fn hazard_of(cfg: &SweepConfig, r: &RunReport) -> Option<&'static str> {
+    let f = r.failure.as_ref()?;
+    crate::hazard::known(f, cfg.scenario.spdk).map(|h| h.id)
+}
+
+/// Whether a run's finding counts as the sweep's failure.
+fn stops(cfg: &SweepConfig, r: &RunReport) -> bool {
+    r.failure.is_some() && !(cfg.skip_hazards && hazard_of(cfg, r).is_some())
+}
+
+fn summary(cfg: &SweepConfig, index: u64, r: &RunReport) -> RunSummary {
     RunSummary {
         index,
         seed: r.seed.to_string(),
@@ -186,6 +207,7 @@ fn summary(index: u64, r: &RunReport) -> RunSummary {
             Some(_) => "safety",
         },
         violation: r.failure.as_ref().map(ToString::to_string),
+        hazard: hazard_of(cfg, r),
     }
 }
 
@@ -218,21 +240,24 @@ pub fn sweep(cfg: &SweepConfig, on_run: &(dyn Fn(&RunSummary) + Sync)) -> SweepR
 fn report(cfg: &SweepConfig, done: Vec<(u64, RunReport)>) -> SweepReport {
     let mut coverage = Coverage::default();
     let mut nondeterminism = Vec::new();
-    let mut failure = None;
+    let (mut failure, mut hazard) = (None, None);
     let mut results = Vec::with_capacity(done.len());
     let mut steps = 0;
     for (i, r) in done {
         coverage.absorb_run(&r.coverage);
         steps += u64::from(r.steps);
-        results.push(summary(i, &r));
+        results.push(summary(cfg, i, &r));
         let sample = cfg.determinism_every > 0 && i % cfg.determinism_every == 0;
-        if r.failure.is_some() || sample {
+        let first_hazard = hazard.is_none() && r.failure.is_some();
+        if stops(cfg, &r) || first_hazard || sample {
             if let Err(e) = self_check(&cfg.scenario, &r) {
                 nondeterminism.push(e);
             }
         }
-        if failure.is_none() && r.failure.is_some() {
+        if failure.is_none() && stops(cfg, &r) {
             failure = Some(r);
+        } else if hazard.is_none() && r.failure.is_some() && cfg.skip_hazards {
+            hazard = Some(r);
         }
     }
     SweepReport {
@@ -241,6 +266,7 @@ fn report(cfg: &SweepConfig, done: Vec<(u64, RunReport)>) -> SweepReport {
         missing: coverage.missing(&cfg.scenario.required_marks),
         coverage,
         failure,
+        hazard,
         nondeterminism,
         results,
     }

@@ -84,6 +84,12 @@ handle!(
     "poller",
     Poller
 );
+handle!(
+    /// A transport listener (`struct spdk_nvmf_listener`).
+    ListenerH,
+    "listener",
+    Listener
+);
 
 /// Serializes a map with non-string keys as a sequence of `[key, value]` pairs (JSON-safe).
 pub fn ser_pairs<K: Serialize, V: Serialize, S: serde::Serializer>(
@@ -229,6 +235,7 @@ pub mod record {
         Ctrlr,
         Request,
         Poller,
+        Listener,
     }
 
     /// Hashes of the target's state outside its arenas (`Target::footprint_parts`), for

@@ -250,12 +250,11 @@ catalogue! {
                   created meanwhile, the live one is found and nothing breaks)",
         window: "a CONNECT to S is parked on the retry poller (S DEACTIVATING, PAUSING or \
                  PAUSED); the operator deletes S; the next 100 us tick runs retry_connect. \
-                 Found by sim/scenarios/findings/subsystem-delete-under-connect.toml (test \
-                 catalogue_i); no built-in scenario reaches it yet: with every switch off the \
-                 same order parks the CONNECT in sgroup->queued and the delete leaves it \
-                 unanswered (I8), SPDK's own behaviour since 12c640c0fa, so that scenario \
-                 cannot be a silent built-in",
-        scenarios: &[],
+                 With every switch off the same scenario also reaches hazard \
+                 H-1-queued-connect-orphaned (a CONNECT queued in sgroup->queued is never \
+                 answered once S is deleted: SPDK's own behaviour, `fabcheck hazards`), which \
+                 the checker treats as known, not as noise",
+        scenarios: &["subsystem-delete-under-connect"],
         versions: "v21.07 .. v23.05",
         profile_note: "re-introduced: the switch drops the NULL check in the v24.01 profile's \
                        retry_connect; it requires spdk-3095 (the retry poller)",

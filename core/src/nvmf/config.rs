@@ -134,6 +134,11 @@ pub struct TargetConfig {
     /// Identifiers of start-up namespaces; others get `NamespaceIds::derived`.
     #[serde(default)]
     pub namespace_ids: Vec<NamespaceIdsConfig>,
+    /// The transport's qpairs keep a reference to their listener (RDMA's
+    /// `rqpair->listen_id`) instead of a copy of its trid (TCP); I14 checks that the listener
+    /// outlives them (listener.rs).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub listener_ref: bool,
     /// Test-only planted slips (planted.rs); empty outside tests.
     #[doc(hidden)]
     #[serde(default, skip_serializing_if = "Planted::is_empty")]
@@ -158,6 +163,7 @@ impl Default for TargetConfig {
             association_timeout_ms: 120_000,
             discovery: false,
             namespace_ids: Vec::new(),
+            listener_ref: false,
             planted: Planted::default(),
         }
     }

@@ -28,6 +28,9 @@ pub struct History {
     pub filtered_disconnects: Vec<super::listener::FilteredDisconnect>,
     /// CONNECTs answered BUSY after waiting only for a pause (L1).
     pub busy_connects: Vec<super::connect_retry::BusyConnect>,
+    /// Contract breaches SPDK does not crash on (I13, I14; listener.rs), in order: reported
+    /// when the run ends unless a crash or a liveness failure came first.
+    pub breaches: Vec<Violation>,
 }
 
 fn violation(invariant: InvariantId, site: &str, handles: Vec<String>, detail: &str) -> Violation {

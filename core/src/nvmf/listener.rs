@@ -1,22 +1,29 @@
-//! Transport listeners (`struct spdk_nvmf_listener`: trid + refcount), the acceptor
-//! (`spdk_nvmf_tgt_new_qpair`: round-robin poll group choice) and
+//! Transport listeners as objects (`struct spdk_nvmf_listener`: trid + refcount, in an arena:
+//! created by `spdk_nvmf_transport_listen`, freed by `spdk_nvmf_transport_stop_listen` at
+//! refcount zero), what a qpair keeps of its listener (TCP copies the trid; the reference form,
+//! `TargetConfig::listener_ref`, keeps the listener itself as RDMA keeps `rqpair->listen_id`),
+//! the acceptor (`spdk_nvmf_tgt_new_qpair`: round-robin poll group choice) and
 //! `spdk_nvmf_transport_stop_listen_async` (for_each_channel disconnecting matching qpairs, then
 //! the refcount drop and exactly one callback on the caller's thread).
 //!
-//! Invariants kept: I9 is checked when a stop_listen completes; every disconnect the filter makes
-//! is recorded with its cause for I11 (exactly the qpairs whose controller is in the filter's
-//! subsystem); the filter never dereferences a NULL or freed controller (the qpair is skipped, as
-//! SPDK does since `2e56512236`). Catalogue switches `spdk-2299-null` and
-//! `spdk-2299-precision` put back the two earlier conditions.
+//! Invariants kept: I9 and I13 (the contract as a caller reads it) are checked when a
+//! stop_listen completes, I14 (a listener outlives every qpair that references it) when a
+//! listener is freed; I13 and I14 are contracts SPDK does not crash on, so their breaches are
+//! recorded and the run goes on (`contract_breach`); every disconnect the filter makes is recorded with its cause for I11 (exactly the
+//! qpairs whose controller is in the filter's subsystem); the filter never dereferences a NULL
+//! or freed controller (the qpair is skipped, as SPDK does since `2e56512236`). Catalogue
+//! switches `spdk-2299-null` and `spdk-2299-precision` put back the two earlier conditions.
 
-use super::arena::{QpairH, SubsysH};
+use super::arena::{Arena, ListenerH, QpairH, SubsysH};
 use super::callbacks::StopListenCb;
 use super::catalogue::BugId;
+use super::planted::Plant;
 use super::qpair::Qpair;
-use super::thread::{FanKind, Msg};
-use super::{ConnId, InvariantId, Mark, Output, Target, ThreadId, Trid};
+use super::state::QpairState::Uninitialized as New;
+use super::thread::{FanKind, Fanout, Msg};
+use super::{ConnId, InvariantId, Mark, Output, Target, ThreadId, Trid, Violation};
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What `nvmf_stop_listen_disconnect_qpairs`'s subsystem condition does with one qpair.
 enum FilterVerdict {
@@ -40,48 +47,136 @@ pub struct FilteredDisconnect {
     pub ctrlr_subsys: Option<SubsysH>,
 }
 
-/// A transport listener.
+/// A transport listener (`struct spdk_nvmf_listener`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Listener {
+    trid: Trid,
     /// invariant: >= 1 while the listener exists.
-    pub refcount: u32,
+    refcount: u32,
+}
+
+/// The transport's listeners (`transport->listeners`) and, in the reference form, the listener
+/// each transport qpair keeps (RDMA's `rqpair->listen_id`), dropped when the transport frees
+/// the qpair.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct Listeners {
+    arena: Arena<ListenerH, Listener>,
+    #[serde(serialize_with = "super::arena::ser_pairs")]
+    refs: BTreeMap<QpairH, ListenerH>,
+}
+
+impl Listeners {
+    /// `nvmf_transport_find_listener`.
+    pub fn find(&self, trid: &Trid) -> Option<ListenerH> {
+        self.arena
+            .iter()
+            .find(|(_, l)| l.trid == *trid)
+            .map(|(h, _)| h)
+    }
+
+    /// The trids listened on, in arena order.
+    pub fn trids(&self) -> Vec<Trid> {
+        self.arena.iter().map(|(_, l)| l.trid.clone()).collect()
+    }
+
+    /// Frees every listener (the target is being destroyed).
+    pub fn clear(&mut self) {
+        for h in self.arena.handles() {
+            self.arena.remove(h);
+        }
+    }
 }
 
 impl Target {
     /// `spdk_nvmf_transport_listen`: create or take one more reference.
     pub(super) fn transport_listen(&mut self, trid: &Trid) {
-        self.listeners
-            .entry(trid.clone())
-            .and_modify(|l| l.refcount += 1)
-            .or_insert(Listener { refcount: 1 });
-    }
-
-    /// `spdk_nvmf_transport_stop_listen`: drop one reference; free at zero.
-    pub(super) fn transport_stop_listen(&mut self, trid: &Trid) {
-        if let Some(l) = self.listeners.get_mut(trid) {
-            l.refcount -= 1;
-            if l.refcount == 0 {
-                self.listeners.remove(trid);
+        match self.listeners.find(trid) {
+            Some(h) => {
+                if let Some(l) = self.listeners.arena.get_mut(h) {
+                    l.refcount += 1;
+                }
+            }
+            None => {
+                let trid = trid.clone();
+                self.listeners.arena.insert(Listener { trid, refcount: 1 });
             }
         }
     }
 
-    /// The acceptor: a new TCP connection on `trid` becomes an UNINITIALIZED qpair sent to a
-    /// poll group chosen round-robin.
-    pub(super) fn handle_accept(&mut self, trid: &Trid, conn: ConnId) {
-        self.current = ThreadId::App;
-        let refused = !self.listeners.contains_key(trid)
-            || self.conns.contains_key(&conn)
-            || self.shutdown.is_some();
-        if refused {
-            self.outputs.push_back(Output::Close { conn });
+    /// `spdk_nvmf_transport_stop_listen` called from `site`: drop one reference; free at zero
+    /// (I14 is checked on the spot: no live qpair may still reference it).
+    pub(super) fn transport_stop_listen(&mut self, trid: &Trid, site: &str) {
+        let Some(h) = self.listeners.find(trid) else {
+            return;
+        };
+        let Some(l) = self.listeners.arena.get_mut(h) else {
+            return;
+        };
+        l.refcount -= 1;
+        if l.refcount > 0 {
             return;
         }
+        self.listeners.arena.remove(h);
+        self.mark(Mark::ListenerFreed, format!("{trid}"));
+        let users: Vec<String> = self.listener_users(h);
+        if !users.is_empty() {
+            let detail = "listener freed while a qpair still references it";
+            self.breach(InvariantId::ListenerOutlivesQpairs, site, users, detail);
+        }
+    }
+
+    /// Live qpairs that reference listener `h` (reference form).
+    fn listener_users(&self, h: ListenerH) -> Vec<String> {
+        self.listeners
+            .refs
+            .iter()
+            .filter(|(_, l)| **l == h)
+            .filter_map(|(q, _)| self.qpairs.get(*q).map(|x| x.label()))
+            .collect()
+    }
+
+    /// The transport freed qpair `q`: its reference to the listener goes with it.
+    pub(super) fn listener_qpair_freed(&mut self, q: QpairH) {
+        self.listeners.refs.remove(&q);
+    }
+
+    /// Records a breach of a contract SPDK does not crash on (I13, I14): the run goes on, so a
+    /// crash later in the same run is still found, and the simulator reports the first
+    /// breach when the run ends without another failure (`contract_breach`).
+    fn breach(&mut self, invariant: InvariantId, site: &str, handles: Vec<String>, detail: &str) {
+        self.history.breaches.push(Violation {
+            invariant,
+            site: site.to_string(),
+            handles,
+            thread: self.current,
+            detail: detail.to_string(),
+        });
+    }
+
+    /// The first contract breach (I13, I14) of the run, if any.
+    pub fn contract_breach(&self) -> Option<&Violation> {
+        self.history.breaches.first()
+    }
+
+    /// The acceptor: a new TCP connection on `trid` becomes an UNINITIALIZED qpair sent to a
+    /// poll group chosen round-robin; in the reference form the qpair keeps its listener.
+    pub(super) fn handle_accept(&mut self, trid: &Trid, conn: ConnId) {
+        self.current = ThreadId::App;
+        let listener = self.listeners.find(trid);
+        let refused =
+            listener.is_none() || self.conns.contains_key(&conn) || self.shutdown.is_some();
+        let Some(listener) = listener.filter(|_| !refused) else {
+            self.outputs.push_back(Output::Close { conn });
+            return;
+        };
         let pg = self.next_pg % self.pgs.len() as u16;
         self.next_pg = (pg + 1) % self.pgs.len() as u16;
         let q = self
             .qpairs
             .insert(Qpair::new(conn, trid.clone(), pg, &self.config));
+        if self.config.listener_ref {
+            self.listeners.refs.insert(q, listener);
+        }
         self.conns.insert(conn, q);
         self.history.qpairs_created += 1;
         self.mark(
@@ -105,10 +200,14 @@ impl Target {
             .map(|(h, _)| h)
             .collect();
         self.mark(Mark::StopListenStarted, format!("{trid} filter={filter:?}"));
+        if self.planted(Plant::ListenerFreedEarly) {
+            self.transport_stop_listen(trid, "spdk_nvmf_transport_stop_listen_async");
+        }
         self.for_each_channel(FanKind::StopListen {
             trid: trid.clone(),
             filter,
             existing,
+            visited: BTreeSet::new(),
             cb,
         });
     }
@@ -121,10 +220,26 @@ impl Target {
             return;
         };
         let pg = f.pg;
-        let FanKind::StopListen { trid, filter, .. } = f.kind.clone() else {
+        let FanKind::StopListen {
+            trid,
+            filter,
+            existing,
+            ..
+        } = f.kind.clone()
+        else {
             return;
         };
-        let found = self.stop_listen_on_pg(pg, &trid, filter);
+        let snapshot = self
+            .planted(Plant::StopListenSnapshot)
+            .then_some(&existing);
+        let (found, matched) = self.stop_listen_on_pg(pg, &trid, filter, snapshot);
+        if let Some(Fanout {
+            kind: FanKind::StopListen { visited, .. },
+            ..
+        }) = self.fanouts.get_mut(&fan)
+        {
+            visited.extend(matched);
+        }
         if !found || !self.config.spdk.stop_listen_repolls() {
             self.channel_continue(fan);
             return;
@@ -149,14 +264,16 @@ impl Target {
 
     /// `nvmf_stop_listen_disconnect_qpairs` on one poll group: walks `group->qpairs` (any
     /// state) and disconnects those on `trid` that match the filter. Returns whether any
-    /// matched (v24.01's `qpair_found`).
-    pub(super) fn stop_listen_on_pg(
+    /// matched (v24.01's `qpair_found`) and which (checker bookkeeping for I13). `snapshot`:
+    /// the planted defect that disconnects only qpairs that matched at the call.
+    fn stop_listen_on_pg(
         &mut self,
         pg: u16,
         trid: &Trid,
         filter: Option<SubsysH>,
-    ) -> bool {
-        let mut found = false;
+        snapshot: Option<&BTreeSet<QpairH>>,
+    ) -> (bool, Vec<QpairH>) {
+        let (mut found, mut matched) = (false, Vec::new());
         let qpairs = self.pgs[usize::from(pg)].qpairs().to_vec();
         for qh in qpairs {
             let Some(q) = self.qpairs.get(qh) else {
@@ -166,7 +283,7 @@ impl Target {
                     vec![format!("{qh}")],
                     "freed qpair on group->qpairs",
                 );
-                return false;
+                return (false, matched);
             };
             if q.trid() != trid {
                 continue;
@@ -188,16 +305,20 @@ impl Target {
                         handles,
                         detail,
                     );
-                    return false;
+                    return (false, matched);
                 }
                 FilterVerdict::Disconnect => {
+                    matched.push(qh);
+                    if snapshot.is_some_and(|s| !s.contains(&qh)) {
+                        continue;
+                    }
                     found = true;
                     self.record_filtered_disconnect(qh, pg, filter);
                     self.qpair_disconnect(qh);
                 }
             }
         }
-        found
+        (found, matched)
     }
 
     /// `nvmf_stop_listen_disconnect_qpairs`'s condition as SPDK runs it: today's
@@ -258,17 +379,21 @@ impl Target {
         }
     }
 
-    /// `nvmf_stop_listen_fini` on the caller's thread: refcount drop, I9 check, callback.
-    pub(super) fn stop_listen_fini(
-        &mut self,
-        trid: &Trid,
-        filter: Option<SubsysH>,
-        existing: &BTreeSet<QpairH>,
-        cb: StopListenCb,
-    ) {
-        self.transport_stop_listen(trid);
-        self.check_stop_listen_postcondition(trid, filter, existing);
-        let _ = trid;
+    /// `nvmf_stop_listen_fini` on the caller's thread: refcount drop, I9 and I13 checks,
+    /// callback.
+    pub(super) fn stop_listen_fini(&mut self, fan: StopListenFan, cb: StopListenCb) {
+        let StopListenFan {
+            trid,
+            filter,
+            existing,
+            visited,
+        } = fan;
+        let trid = &trid;
+        if !self.planted(Plant::ListenerFreedEarly) {
+            self.transport_stop_listen(trid, "nvmf_stop_listen_fini");
+        }
+        self.check_stop_listen_postcondition(trid, filter, &existing);
+        self.check_stop_listen_contract(trid, filter, &existing, &visited);
         self.mark(Mark::StopListenDone, format!("{trid}"));
         self.stop_listen_callback(cb);
     }
@@ -298,5 +423,58 @@ impl Target {
                 "a matching qpair survived stop_listen",
             );
         }
+    }
+}
+
+/// What a finished stop-listen fan-out hands to `nvmf_stop_listen_fini`.
+pub(super) struct StopListenFan {
+    pub trid: Trid,
+    pub filter: Option<SubsysH>,
+    /// Qpairs that matched at the call (I9).
+    pub existing: BTreeSet<QpairH>,
+    /// Qpairs the filter matched when their group was visited (I13).
+    pub visited: BTreeSet<QpairH>,
+}
+
+impl Target {
+    /// I13: when stop_listen(T, S) completes, no qpair on T matching S remains active and not
+    /// disconnecting, whatever arrived during the fan-out (qpairs I9 already reported are
+    /// left to it). A survivor the filter matched when its group was visited is the visit's
+    /// failure; one that came to match after the visit (accepted on, or bound to a controller
+    /// in S on, a group already visited) is SPDK's own behaviour: hazard H-2.
+    fn check_stop_listen_contract(
+        &mut self,
+        trid: &Trid,
+        filter: Option<SubsysH>,
+        existing: &BTreeSet<QpairH>,
+        visited: &BTreeSet<QpairH>,
+    ) {
+        let survivors: Vec<(QpairH, String)> = self
+            .qpairs
+            .iter()
+            .filter(|(h, q)| !existing.contains(h) && q.trid() == trid)
+            .filter(|(_, q)| !q.disconnect_started() && (q.state().is_active() || q.state() == New))
+            .filter(|(_, q)| self.qpair_matches_filter(q, filter))
+            .map(|(h, q)| (h, q.label()))
+            .collect();
+        let missed: Vec<String> = survivors
+            .iter()
+            .filter(|(h, _)| visited.contains(h))
+            .map(|(_, l)| l.clone())
+            .collect();
+        let (site, bad, detail) = if !missed.is_empty() {
+            let detail = "a qpair the visit matched is still active when stop_listen completes";
+            (FILTER_SITE, missed, detail)
+        } else {
+            let late: Vec<String> = survivors.into_iter().map(|(_, l)| l).collect();
+            if late.is_empty() {
+                return;
+            }
+            self.mark(Mark::StopListenLateQpair, format!("{trid}"));
+            let detail = "a qpair that came to match after its group was visited is still \
+                          active when stop_listen completes";
+            ("nvmf_stop_listen_fini", late, detail)
+        };
+        self.breach(InvariantId::StopListenContract, site, bad, detail);
     }
 }

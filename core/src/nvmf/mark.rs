@@ -63,6 +63,11 @@ pub enum Mark {
     IoConnectWithoutAdminQpair,
     /// v24.01 refused a subsystem state change with -EBUSY (another one was running).
     StateChangeBusy,
+    /// `spdk_nvmf_transport_stop_listen` freed a listener (refcount zero).
+    ListenerFreed,
+    /// A stop_listen completed while a qpair on its trid that came to match its filter after
+    /// its group was visited was still active (hazard H-2).
+    StopListenLateQpair,
 }
 
 impl Mark {
@@ -122,6 +127,8 @@ pub fn mark_name(m: Mark) -> &'static str {
         Mark::AdminBeforeConnect => "admin_before_connect",
         Mark::IoConnectWithoutAdminQpair => "io_connect_without_admin_qpair",
         Mark::StateChangeBusy => "state_change_busy",
+        Mark::ListenerFreed => "listener_freed",
+        Mark::StopListenLateQpair => "stop_listen_late_qpair",
     }
 }
 
@@ -169,4 +176,6 @@ pub static ALL_MARKS: &[Mark] = &[
     Mark::AdminBeforeConnect,
     Mark::IoConnectWithoutAdminQpair,
     Mark::StateChangeBusy,
+    Mark::ListenerFreed,
+    Mark::StopListenLateQpair,
 ];

@@ -80,7 +80,7 @@ pub use connect_retry::BusyConnect;
 use ctrlr::Ctrlr;
 pub use discovery::DISCOVERY_NQN;
 pub use listener::FilteredDisconnect;
-use listener::Listener;
+#[doc(hidden)]
 pub use mark::Mark;
 use poll_group::PollGroup;
 pub use profile::{Spdk, MASTER_COMMIT};
@@ -164,8 +164,7 @@ pub struct Target {
     parked: Vec<Vec<Msg>>,
     /// The thread whose code is running (for I6 checks).
     current: ThreadId,
-    #[serde(serialize_with = "arena::ser_pairs")]
-    listeners: BTreeMap<Trid, Listener>,
+    listeners: listener::Listeners,
     subsystems: Arena<SubsysH, Subsystem>,
     pgs: Vec<PollGroup>,
     qpairs: Arena<QpairH, Qpair>,
@@ -205,7 +204,7 @@ impl Target {
             config,
             now: Instant::ZERO,
             current: ThreadId::App,
-            listeners: BTreeMap::new(),
+            listeners: listener::Listeners::default(),
             subsystems: Arena::default(),
             qpairs: Arena::default(),
             ctrlrs: Arena::default(),

@@ -18,6 +18,13 @@ pub enum Plant {
     /// already set ("Association timer already set"): a poller armed twice, the first
     /// registration orphaned (P2 when the controller is freed).
     AssociationTimerArmedTwice,
+    /// `spdk_nvmf_transport_stop_listen_async` drops the listener's reference at the call
+    /// instead of in `nvmf_stop_listen_fini`, so the last one frees it under the qpairs the
+    /// fan-out is about to disconnect (I14 in the reference form).
+    ListenerFreedEarly,
+    /// The stop-listen visit disconnects only the qpairs that matched at the call, as if it
+    /// walked a list copied then (I13; I9 cannot see it).
+    StopListenSnapshot,
 }
 
 /// The planted slips switched on (empty: the fixed core).

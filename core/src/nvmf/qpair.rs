@@ -427,6 +427,7 @@ impl Target {
                 return;
             }
         }
+        self.listener_qpair_freed(h);
         let Some(q) = self.qpairs.remove(h) else {
             self.crash_on(
                 InvariantId::QpairDestroyedOnce,

@@ -309,7 +309,7 @@ impl Target {
     }
 
     fn rpc_stop_listen(&mut self, id: RpcId, trid: Trid, nqn: Option<String>) -> Option<RpcResult> {
-        if !self.listeners.contains_key(&trid) {
+        if self.listeners.find(&trid).is_none() {
             return Some(err(ENOENT, "not listening on this trid"));
         }
         let filter = match nqn {

@@ -81,7 +81,7 @@ impl Target {
     fn shutdown_phase(&mut self, phase: ShutdownPhase) {
         match phase {
             ShutdownPhase::StopListen => {
-                let trids: Vec<Trid> = self.listeners.keys().cloned().collect();
+                let trids: Vec<Trid> = self.listeners.trids();
                 self.shutdown_add_units(trids.len() as u32);
                 for t in &trids {
                     self.stop_listen_async(t, None, StopListenCb::Shutdown);

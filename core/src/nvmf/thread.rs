@@ -112,6 +112,8 @@ pub enum FanKind {
         filter: Option<SubsysH>,
         /// Qpairs on `trid` that existed at the call (for I9 with no filter).
         existing: BTreeSet<QpairH>,
+        /// Qpairs the filter matched when their group was visited (for I13).
+        visited: BTreeSet<QpairH>,
         cb: StopListenCb,
     },
     /// `nvmf_ctrlr_disconnect_qpairs_on_pg` (keep-alive expiry, io_only = false) or
@@ -343,8 +345,17 @@ impl Target {
                 trid,
                 filter,
                 existing,
+                visited,
                 cb,
-            } => self.stop_listen_fini(&trid, filter, &existing, cb),
+            } => {
+                let fan = super::listener::StopListenFan {
+                    trid,
+                    filter,
+                    existing,
+                    visited,
+                };
+                self.stop_listen_fini(fan, cb)
+            }
             FanKind::CtrlrDisconnect { ctrlr, io_only } => {
                 if io_only {
                     self.cc_reset_shn_done(ctrlr);

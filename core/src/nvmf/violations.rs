@@ -85,6 +85,20 @@ pub enum InvariantId {
     /// `KeepAliveNotStoppedAtFree` and `AssociationTimerArmedTwice`.
     #[serde(rename = "P2")]
     PollerUnregisteredWithOwner,
+    /// I13: the stop-listen contract as a caller reads it: when `stop_listen_async(T, S)`
+    /// completes, no qpair on T that matches S (its controller in S; any qpair with no filter)
+    /// is still active and not disconnecting, whatever was accepted or connected during the
+    /// fan-out (I9 checks only the qpairs that matched at the call). Site
+    /// `nvmf_stop_listen_disconnect_qpairs` when the survivor matched when its group was
+    /// visited, `nvmf_stop_listen_fini` when it came to match after the visit (SPDK's own
+    /// behaviour: hazard H-2 in `fabcheck hazards`).
+    #[serde(rename = "I13")]
+    StopListenContract,
+    /// I14: a listener outlives every qpair that references it (reference form,
+    /// `TargetConfig::listener_ref`, as RDMA's `rqpair->listen_id`): checked after every step
+    /// (`spdk_nvmf_transport_stop_listen` frees the listener).
+    #[serde(rename = "I14")]
+    ListenerOutlivesQpairs,
 }
 
 impl InvariantId {
@@ -103,9 +117,11 @@ impl InvariantId {
     pub const L1: InvariantId = InvariantId::PauseTransparentConnect;
     pub const P1: InvariantId = InvariantId::PollerOwnerLive;
     pub const P2: InvariantId = InvariantId::PollerUnregisteredWithOwner;
+    pub const I13: InvariantId = InvariantId::StopListenContract;
+    pub const I14: InvariantId = InvariantId::ListenerOutlivesQpairs;
 
     /// Every invariant, in code order.
-    pub const ALL: [InvariantId; 15] = [
+    pub const ALL: [InvariantId; 17] = [
         Self::I1,
         Self::I2,
         Self::I3,
@@ -121,6 +137,8 @@ impl InvariantId {
         Self::L1,
         Self::P1,
         Self::P2,
+        Self::I13,
+        Self::I14,
     ];
 
     /// The short code output uses, e.g. "I1".
@@ -141,6 +159,8 @@ impl InvariantId {
             InvariantId::PauseTransparentConnect => "L1",
             InvariantId::PollerOwnerLive => "P1",
             InvariantId::PollerUnregisteredWithOwner => "P2",
+            InvariantId::StopListenContract => "I13",
+            InvariantId::ListenerOutlivesQpairs => "I14",
         }
     }
 
@@ -162,6 +182,8 @@ impl InvariantId {
             InvariantId::PauseTransparentConnect => "PauseTransparentConnect",
             InvariantId::PollerOwnerLive => "PollerOwnerLive",
             InvariantId::PollerUnregisteredWithOwner => "PollerUnregisteredWithOwner",
+            InvariantId::StopListenContract => "StopListenContract",
+            InvariantId::ListenerOutlivesQpairs => "ListenerOutlivesQpairs",
         }
     }
 }
@@ -257,6 +279,7 @@ mod tests {
         let mut want: Vec<String> = (1..=12).map(|n| format!("I{n}")).collect();
         want.push("L1".into());
         want.extend(["P1".into(), "P2".into()]);
+        want.extend(["I13".to_string(), "I14".to_string()]);
         assert_eq!(codes, want);
         assert_eq!(InvariantId::I1, InvariantId::NoDanglingReference);
         assert_eq!(InvariantId::I7.to_string(), "I7");

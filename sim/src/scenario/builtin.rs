@@ -34,6 +34,14 @@ const BUILTINS: &[(&str, &str)] = &[
         "monitoring",
         include_str!("../../scenarios/monitoring.toml"),
     ),
+    (
+        "subsystem-delete-under-connect",
+        include_str!("../../scenarios/subsystem-delete-under-connect.toml"),
+    ),
+    (
+        "listener-lifetime",
+        include_str!("../../scenarios/listener-lifetime.toml"),
+    ),
 ];
 
 /// Names of the built-in scenarios.

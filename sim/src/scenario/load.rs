@@ -136,6 +136,7 @@ impl Scenario {
                 .iter()
                 .map(SubsystemSpec::to_config)
                 .collect(),
+            listener_ref: self.listener_ref,
             planted: self.planted.clone(),
             ..TargetConfig::default()
         }

@@ -130,6 +130,7 @@ fn safety_step(w: &mut World<'_>, offered: Option<&mut Option<Vec<Cand>>>) -> St
 /// One iteration of `World::run_liveness`'s loop, or its final check.
 fn liveness_step(w: &mut World<'_>, offered: Option<&mut Option<Vec<Cand>>>) -> Stage {
     if w.s.failure.is_some() || w.stuck().is_empty() {
+        w.report_breach();
         return Stage::Done;
     }
     if w.s.live_steps < w.sc.liveness_steps {
@@ -146,5 +147,6 @@ fn liveness_step(w: &mut World<'_>, offered: Option<&mut Option<Vec<Cand>>>) -> 
     if w.s.failure.is_none() && !stuck.is_empty() {
         w.fail(Failure::Liveness { stuck });
     }
+    w.report_breach();
     Stage::Done
 }

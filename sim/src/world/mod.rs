@@ -266,7 +266,13 @@ impl<'s> World<'s> {
     }
 
     /// The liveness phase: faults, scripts and operator stop; the world must become quiet.
+    /// Then a contract breach recorded on the way is reported, if nothing else failed.
     pub fn run_liveness(&mut self) {
+        self.liveness_phase();
+        self.report_breach();
+    }
+
+    fn liveness_phase(&mut self) {
         if self.s.failure.is_some() {
             return;
         }
@@ -291,6 +297,14 @@ impl<'s> World<'s> {
             if !stuck.is_empty() {
                 self.fail(Failure::Liveness { stuck });
             }
+        }
+    }
+
+    /// A contract breach the target recorded without crashing (I13, I14) fails the run at its
+    /// end, unless something else failed first.
+    fn report_breach(&mut self) {
+        if let Some(v) = self.s.target.contract_breach().cloned() {
+            self.fail(Failure::Safety(v));
         }
     }
 

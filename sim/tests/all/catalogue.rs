@@ -99,7 +99,8 @@ fn a_sweep_that_misses_a_required_mark_fails() {
 /// as released, i.e. with the retry parking of `spdk-3095`). In retry mode, v24.01's `retry_connect` re-admits a CONNECT parked during a pause as soon as the
 /// subsystem is RESUMING, while this poll group's sgroup is still PAUSED; SPDK does exactly that
 /// and nothing breaks. The run must pass that window (the CONNECT is re-admitted before the
-/// resume reaches pg0) and stay clean.
+/// resume reaches pg0) and stay clean (apart from recorded hazards: the host connects after
+/// stop_listen visited its group, hazard H-2).
 #[test]
 fn retry_connect_readmitted_while_resuming_is_not_a_violation() {
     let sc = crate::scenario("seed-3302", &["spdk-3095"]);
@@ -111,5 +112,9 @@ fn retry_connect_readmitted_while_resuming_is_not_a_violation() {
     let lines = report.trace.as_ref().unwrap().human();
     assert!(lines.contains("connect_parked_while_pausing"), "{lines}");
     assert!(lines.contains("fires ConnectRetry"), "{lines}");
-    assert!(report.failure.is_none(), "{:?}\n{lines}", report.failure);
+    let clean = report
+        .failure
+        .as_ref()
+        .is_none_or(|f| fabcheck_sim::hazard::known(f, sc.spdk).is_some());
+    assert!(clean, "{:?}\n{lines}", report.failure);
 }

@@ -69,14 +69,9 @@ fn spdk_3095_found_in_long_pause() {
     found_shrunk_and_silent(BugId::Spdk3095, "long-pause", 500);
 }
 
-const DELETE_UNDER_CONNECT: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/scenarios/findings/subsystem-delete-under-connect.toml"
-);
-
 fn delete_under_connect(bugs: &[&str], spdk: Spdk) -> fabcheck_sim::Scenario {
     let bugs: Vec<String> = bugs.iter().map(|b| b.to_string()).collect();
-    fabcheck_sim::Scenario::resolve(DELETE_UNDER_CONNECT)
+    fabcheck_sim::Scenario::resolve("subsystem-delete-under-connect")
         .unwrap()
         .with_bugs(&bugs)
         .unwrap()
@@ -113,17 +108,18 @@ fn spdk_3100_deleted_found_in_subsystem_delete_under_connect() {
     assert!(r.missing.is_empty(), "never reached {:?}", r.missing);
 }
 
-/// The reason the scenario is not a built-in: with every switch off (queue parking, v24.01.x
-/// and master) a CONNECT parked while the subsystem is paused or stopping is left on
-/// `sgroup->queued` by the delete and never answered. SPDK does this (nvmf.c frees such leftovers
-/// only when the id is reused, without answering); the host's own CONNECT timeout is its only
-/// way out. Pinned here as a finding, not hidden.
+/// With every switch off (queue parking, v24.01.x and master) a CONNECT parked while the
+/// subsystem is paused or stopping is left on `sgroup->queued` by the delete and never
+/// answered. SPDK does this (nvmf.c frees such leftovers only when the id is reused, without
+/// answering); the host's own CONNECT timeout is its only way out. Pinned here as a finding
+/// and recorded as hazard H-1 (docs/hazards.md), which sweeps then skip.
 #[test]
 fn delete_under_connect_finds_the_unanswered_queued_connect_with_every_switch_off() {
     for spdk in Spdk::ALL {
         let r = hunt(delete_under_connect(&[], spdk), 500);
+        assert!(r.failure.is_none(), "{spdk}: only the hazard");
         let f = r
-            .failure
+            .hazard
             .unwrap_or_else(|| panic!("{spdk}: not reached in {} runs", r.runs));
         match &f.failure {
             Some(Failure::Liveness { stuck }) => assert!(
