@@ -136,3 +136,30 @@ pub trait Model: Sync {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Footprint;
+
+    fn fp(thread: u64, reads: &[u64], writes: &[u64]) -> Footprint {
+        Footprint {
+            thread,
+            reads: reads.to_vec(),
+            writes: writes.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_whole_group_id_overlaps_every_member_of_its_group_only() {
+        let slot = |g: u64, m: u64| g << 32 | m;
+        let writer = fp(1, &[], &[slot(8, 3)]);
+        assert!(!writer.independent(&fp(2, &[Footprint::whole(8)], &[])));
+        assert!(writer.independent(&fp(2, &[Footprint::whole(9)], &[])));
+        assert!(writer.independent(&fp(2, &[slot(8, 4)], &[])));
+        assert!(!writer.independent(&fp(2, &[slot(8, 3)], &[])));
+        assert!(!writer.independent(&fp(1, &[], &[])), "same thread");
+        let whole = fp(1, &[], &[Footprint::whole(8)]);
+        assert!(!whole.independent(&fp(2, &[slot(8, 0)], &[])));
+        assert!(fp(1, &[slot(8, 1)], &[]).independent(&fp(2, &[Footprint::whole(8)], &[])));
+    }
+}
