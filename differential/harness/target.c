@@ -370,8 +370,8 @@ remove_paused(struct spdk_nvmf_subsystem *s, void *arg, int status)
 
 /* nvmf_subsystem_add_listener, _add_ns, _remove_ns: pause (0 or the nsid), the change, resume,
  * then the answer (rpc_nvmf_add_listener_paused, rpc_nvmf_subsystem_add_ns_paused,
- * rpc_nvmf_subsystem_remove_ns_paused). A failed change is answered with an error; the
- * subsystem is resumed either way. */
+ * rpc_nvmf_subsystem_remove_ns_paused). A failed change is answered with an error at once
+ * (`response_sent`) and the subsystem is resumed all the same, without a second answer. */
 struct change_ctx {
 	int id;
 	enum rpc_kind kind;
@@ -379,14 +379,25 @@ struct change_ctx {
 	uint32_t nsid;
 	struct spdk_nvmf_subsystem *subsystem;
 	int status;
+	bool response_sent;
 };
+
+static void
+change_failed(struct change_ctx *c, int status)
+{
+	c->status = status;
+	rpc_done(c->id, status);
+	c->response_sent = true;
+}
 
 static void
 change_resumed(struct spdk_nvmf_subsystem *s, void *arg, int status)
 {
 	struct change_ctx *c = arg;
 
-	rpc_done(c->id, c->status != 0 ? c->status : status);
+	if (!c->response_sent) {
+		rpc_done(c->id, status);
+	}
 	free(c);
 }
 
@@ -394,7 +405,9 @@ static void
 change_resume(struct spdk_nvmf_subsystem *s, struct change_ctx *c)
 {
 	if (spdk_nvmf_subsystem_resume(s, change_resumed, c) != 0) {
-		rpc_done(c->id, -1);
+		if (!c->response_sent) {
+			rpc_done(c->id, -1);
+		}
 		free(c);
 	}
 }
@@ -404,7 +417,9 @@ listener_added(void *arg, int status)
 {
 	struct change_ctx *c = arg;
 
-	c->status = status;
+	if (status != 0) {
+		change_failed(c, status);
+	}
 	change_resume(c->subsystem, c);
 }
 
@@ -418,19 +433,23 @@ change_paused(struct spdk_nvmf_subsystem *s, void *arg, int status)
 	case RPC_ADD_LISTENER:
 		spdk_nvmf_listen_opts_init(&lo, sizeof(lo));
 		if (spdk_nvmf_tgt_listen_ext(g_tgt, &c->trid, &lo) != 0) {
-			c->status = -EINVAL;
+			change_failed(c, -EINVAL);
 			break;
 		}
 		spdk_nvmf_subsystem_add_listener(s, &c->trid, listener_added, c);
 		return;
 	case RPC_ADD_NS:
-		c->status = add_ns(s, c->nsid) == c->nsid ? 0 : -EINVAL;
+		if (add_ns(s, c->nsid) != c->nsid) {
+			change_failed(c, -EINVAL);
+		}
 		break;
 	case RPC_REMOVE_NS:
-		c->status = spdk_nvmf_subsystem_remove_ns(s, c->nsid) < 0 ? -EINVAL : 0;
+		if (spdk_nvmf_subsystem_remove_ns(s, c->nsid) < 0) {
+			change_failed(c, -EINVAL);
+		}
 		break;
 	default:
-		c->status = -EINVAL;
+		change_failed(c, -EINVAL);
 	}
 	change_resume(s, c);
 }

@@ -260,16 +260,14 @@ impl Target {
         ns: NamespaceConfig,
         ids: Option<NamespaceIds>,
     ) -> Option<RpcResult> {
-        let (s, sub) = match self.rpc_subsystem(nqn) {
-            Ok(found) => found,
+        let s = match self.rpc_subsystem(nqn) {
+            Ok((s, _)) => s,
             Err(e) => return Some(e),
         };
         if ns.nsid == 0 || !ns.block_size.is_power_of_two() || ns.block_size < 512 {
             return Some(err(EINVAL, "invalid namespace"));
         }
-        if sub.namespace(ns.nsid).is_some() {
-            return Some(err(EEXIST, "namespace already exists"));
-        }
+        // SPDK checks the nsid only once paused (`nvmf_rpc_ns_paused`), not here.
         let ids = ids.unwrap_or_else(|| NamespaceIds::derived(nqn, ns.nsid));
         let nsid = ns.nsid;
         self.paused_op(s, nsid, StateCb::AddNs { rpc: id, ns, ids });
@@ -277,9 +275,9 @@ impl Target {
     }
 
     fn rpc_remove_ns(&mut self, id: RpcId, nqn: &str, nsid: u32) -> Option<RpcResult> {
+        // SPDK checks the nsid only once paused (`nvmf_rpc_remove_ns_paused`), not here.
         let s = match self.rpc_subsystem(nqn) {
-            Ok((s, sub)) if sub.namespace(nsid).is_some() => s,
-            Ok(_) => return Some(err(ENOENT, "namespace not found")),
+            Ok((s, _)) => s,
             Err(e) => return Some(e),
         };
         self.paused_op(s, nsid, StateCb::RemoveNs { rpc: id, nsid });
@@ -349,18 +347,8 @@ impl Target {
                 self.resume_then(s, rpc);
             }
             StateCb::RemoveListener { rpc, trid } => self.remove_listener_paused(s, rpc, &trid),
-            StateCb::AddNs { rpc, ns, ids } => {
-                if let Some(sub) = self.subsystems.get_mut(s) {
-                    sub.add_namespace(ns, ids);
-                }
-                self.resume_then(s, rpc);
-            }
-            StateCb::RemoveNs { rpc, nsid } => {
-                if let Some(sub) = self.subsystems.get_mut(s) {
-                    sub.remove_namespace(nsid);
-                }
-                self.resume_then(s, rpc);
-            }
+            StateCb::AddNs { rpc, ns, ids } => self.add_ns_paused(s, rpc, ns, ids),
+            StateCb::RemoveNs { rpc, nsid } => self.remove_ns_paused(s, rpc, nsid),
             StateCb::Delete { rpc } => {
                 if let Err(code) = self.subsystem_destroy(s, Some(rpc)) {
                     self.rpc_done(rpc, err(code, "subsystem cannot be destroyed"));
@@ -369,6 +357,46 @@ impl Target {
             StateCb::Shutdown => self.shutdown_unit_done(),
             StateCb::GetControllers { rpc } => self.get_controllers_paused(s, rpc),
             StateCb::GetQpairs { rpc } => self.get_qpairs_paused(s, rpc),
+        }
+    }
+
+    /// `nvmf_rpc_ns_paused`: add the namespace and answer after the resume; an nsid in use
+    /// is answered with an error at once, and the subsystem is resumed all the same.
+    fn add_ns_paused(&mut self, s: SubsysH, rpc: RpcId, ns: NamespaceConfig, ids: NamespaceIds) {
+        let Some(sub) = self.subsystems.get_mut(s) else {
+            return self.rpc_done(rpc, err(ENOENT, "subsystem not found"));
+        };
+        if sub.namespace(ns.nsid).is_some() {
+            self.rpc_done(rpc, err(EEXIST, "namespace already exists"));
+            return self.resume_unanswered(s);
+        }
+        sub.add_namespace(ns, ids);
+        self.resume_then(s, rpc);
+    }
+
+    /// `nvmf_rpc_remove_ns_paused`: remove the namespace and answer after the resume; an
+    /// unknown nsid is answered with an error at once, and the subsystem is resumed all the
+    /// same.
+    fn remove_ns_paused(&mut self, s: SubsysH, rpc: RpcId, nsid: u32) {
+        let Some(sub) = self.subsystems.get_mut(s) else {
+            return self.rpc_done(rpc, err(ENOENT, "subsystem not found"));
+        };
+        if sub.namespace(nsid).is_none() {
+            self.rpc_done(rpc, err(ENOENT, "namespace not found"));
+            return self.resume_unanswered(s);
+        }
+        sub.remove_namespace(nsid);
+        self.resume_then(s, rpc);
+    }
+
+    /// The resume of an RPC that already answered (`response_sent`): nothing more is sent.
+    fn resume_unanswered(&mut self, s: SubsysH) {
+        let paused = self
+            .subsystems
+            .get(s)
+            .is_some_and(|s| s.state() == SubState::Paused);
+        if paused {
+            self.subsystem_state_change(s, SubState::Active, 0, StateCb::None);
         }
     }
 

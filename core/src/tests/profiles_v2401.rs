@@ -200,3 +200,30 @@ fn v24_01_identify_ends_with_c2h_success_and_sq_head_still_advances() {
         w.shutdown_and_check();
     }
 }
+
+/// `rpc_nvmf_subsystem_add_ns` / `_remove_ns` (both versions) check the nsid only once the
+/// subsystem is paused (`nvmf_rpc_ns_paused`, `nvmf_rpc_remove_ns_paused`): an nsid in use
+/// (or unknown) is answered with an error, and the subsystem is resumed all the same, so a
+/// subsystem the operator had paused ends ACTIVE.
+#[test]
+fn namespace_rpcs_check_the_nsid_once_paused_and_resume_anyway() {
+    for (spdk, mut w) in World::per_profile(config_for) {
+        w.pause(0);
+        let add = w.rpc(RpcRequest::AddNamespace {
+            nqn: NQN.into(),
+            ns: namespace(1, NS_BLOCKS),
+        });
+        w.run_all();
+        assert_eq!(error_code(&w, add), Some(-17), "{spdk}");
+        assert_eq!(w.target.subsystem_state(NQN), Some(SubState::Active));
+        w.pause(0);
+        let remove = w.rpc(RpcRequest::RemoveNamespace {
+            nqn: NQN.into(),
+            nsid: 9,
+        });
+        w.run_all();
+        assert_eq!(error_code(&w, remove), Some(-2), "{spdk}");
+        assert_eq!(w.target.subsystem_state(NQN), Some(SubState::Active));
+        w.shutdown_and_check();
+    }
+}

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod basic;
+mod c2h_success;
 mod operator;
 mod replay;
 mod stress;
