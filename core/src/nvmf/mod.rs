@@ -43,6 +43,7 @@ mod log_page;
 mod mark;
 mod multipath;
 mod objects;
+mod planted;
 mod poll_group;
 mod profile;
 mod qpair;
@@ -58,6 +59,8 @@ mod thread;
 mod timer;
 mod trid;
 mod violations;
+#[doc(hidden)]
+pub use planted::Planted;
 
 use crate::time::Instant;
 use serde::{Deserialize, Serialize};
@@ -190,6 +193,8 @@ pub struct Target {
     history: invariants::History,
     /// The discovery service's state (discovery.rs).
     discovery: discovery::Discovery,
+    /// Test-only planted defects (planted.rs), all off unless a test plants one.
+    planted: Planted,
 }
 
 impl Target {
@@ -222,6 +227,7 @@ impl Target {
             violation: None,
             history: invariants::History::default(),
             discovery: discovery::Discovery::default(),
+            planted: Planted::default(),
         };
         t.apply_initial_config();
         t

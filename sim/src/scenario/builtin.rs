@@ -34,6 +34,12 @@ const BUILTINS: &[(&str, &str)] = &[
         "monitoring",
         include_str!("../../scenarios/monitoring.toml"),
     ),
+    ("peer-life", include_str!("../../scenarios/peer-life.toml")),
+    ("cc-race", include_str!("../../scenarios/cc-race.toml")),
+    (
+        "random-peers",
+        include_str!("../../scenarios/random-peers.toml"),
+    ),
 ];
 
 /// Names of the built-in scenarios.

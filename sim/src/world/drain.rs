@@ -71,6 +71,7 @@ impl World<'_> {
             return;
         };
         self.s.ops[i] = OpState::Done;
+        self.random_op_answered(i);
         if self.tracing() {
             let text = match &result {
                 Ok(_) => format!("rpc {} done: {}", id.0, self.sc.operator[i].rpc),

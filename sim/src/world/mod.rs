@@ -19,6 +19,7 @@ mod drain;
 mod enabled;
 mod explore;
 mod host;
+mod random;
 mod state;
 
 use crate::chooser::{Chooser, Recorder};

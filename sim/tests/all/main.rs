@@ -7,6 +7,7 @@ mod catalogue_b;
 mod catalogue_i;
 mod determinism;
 mod liveness;
+mod peers;
 mod replay;
 mod shrink;
 
