@@ -25,6 +25,12 @@ fn builtin_sweep(runs: u64) -> (Coverage, Vec<String>) {
             if let Some(f) = r.failure {
                 failures.push(format!("{}: {}", f.seed, f.failure.unwrap()));
             }
+            if !r.missing.is_empty() {
+                failures.push(format!(
+                    "{name}@{p}: required marks missed: {:?}",
+                    r.missing
+                ));
+            }
         }
     }
     (all, failures)
