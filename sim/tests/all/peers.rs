@@ -8,24 +8,50 @@ use fabcheck_sim::scenario::{builtin, builtin_names};
 use fabcheck_sim::seed::SeedString;
 use fabcheck_sim::sweep::{runs_from_env, sweep, SweepConfig};
 
+/// The built-ins written for full lifecycles and random peers.
+const NEW_BUILTINS: &[&str] = &["peer-life", "cc-race", "random-peers"];
+
+/// Whether a violation is only SPDK's lost answer: a request freed or forgotten without an
+/// answer while its qpair lives (`request_lost`; docs/spdk-profiles.md, stale
+/// `sgroup->queued`), which a random operator reaches by stopping or deleting a subsystem
+/// while CONNECTs wait on it. That is SPDK's behaviour (a hazard), not a modelling error.
+fn lost_answer_only(violation: &str) -> bool {
+    let Some(stuck) = violation.strip_prefix("liveness violation (I8): no quiescence: ") else {
+        return false;
+    };
+    // A lost answer keeps the world from quiescence, so the phase runs to its bound while live
+    // hosts keep exchanging keep-alives: bytes in flight then are no finding of their own.
+    let lines: Vec<&str> = stuck.split("; ").collect();
+    lines.iter().any(|l| l.contains(" never answered ("))
+        && lines
+            .iter()
+            .all(|l| l.contains(" never answered (") || l.contains(" bytes pending to "))
+}
+
 /// Sweeps every built-in scenario in both profiles with `runs` runs each; the union of their
-/// coverage, and every failure found.
-fn builtin_sweep(runs: u64) -> (Coverage, Vec<String>) {
+/// coverage, every failure found, and the runs that only met SPDK's lost answer.
+fn builtin_sweep(runs: u64) -> (Coverage, Vec<String>, usize) {
     let mut all = Coverage::default();
-    let mut failures = Vec::new();
+    let (mut failures, mut hazards) = (Vec::new(), 0);
     for name in builtin_names() {
         for p in Spdk::ALL {
             let sc = builtin(name).unwrap().with_spdk(p.name()).unwrap();
             let mut cfg = SweepConfig::new(sc, runs);
             cfg.determinism_every = 0;
+            cfg.stop_on_failure = false;
             let r = sweep(&cfg, &|_| {});
             for (mark, n) in r.coverage.counts {
                 *all.counts.entry(mark).or_default() += n;
             }
-            if let Some(f) = r.failure {
-                failures.push(format!("{}: {}", f.seed, f.failure.unwrap()));
+            for run in &r.results {
+                match &run.violation {
+                    Some(v) if lost_answer_only(v) => hazards += 1,
+                    Some(v) => failures.push(format!("{}: {v}", run.seed)),
+                    None => {}
+                }
             }
-            if !r.missing.is_empty() {
+            // The older built-ins' marks are checked by their silent tests (catalogue.rs).
+            if NEW_BUILTINS.contains(&name) && !r.missing.is_empty() {
                 failures.push(format!(
                     "{name}@{p}: required marks missed: {:?}",
                     r.missing
@@ -33,7 +59,7 @@ fn builtin_sweep(runs: u64) -> (Coverage, Vec<String>) {
             }
         }
     }
-    (all, failures)
+    (all, failures, hazards)
 }
 
 /// Marks the fixed core cannot reach in the simulator, each with why.
@@ -44,8 +70,9 @@ const UNREACHABLE_ON_THE_FIXED_CORE: &[(&str, &str)] = &[(
 
 #[test]
 fn the_builtin_sweep_reaches_every_mark_and_is_silent_on_the_fixed_core() {
-    let (cov, failures) = builtin_sweep(runs_from_env(24));
+    let (cov, failures, hazards) = builtin_sweep(runs_from_env(24));
     assert_eq!(failures, Vec::<String>::new());
+    println!("runs that met SPDK's lost answer (a hazard): {hazards}");
     let known: Vec<&str> = UNREACHABLE_ON_THE_FIXED_CORE.iter().map(|m| m.0).collect();
     assert_eq!(cov.unreached(), known, "marks never reached");
     assert!(cov.reached(Mark::AssociationExpired.name()));
@@ -102,6 +129,16 @@ fn a_planted_duplicate_qid_defect_is_found_only_by_peers_that_reuse_a_live_qid()
     let runs = runs_from_env(200);
     let mut sc = builtin("peer-life").unwrap();
     assert_eq!(hunt(&sc, runs), None, "silent with the defect off");
+    assert!(lost_answer_only(
+        "liveness violation (I8): no quiescence: request req#0.1 on conn 3 never answered (x)"
+    ));
+    assert!(!lost_answer_only(
+        "liveness violation (I8): no quiescence: request req#0.1 on conn 3 never answered (x); \
+         thread pg0 still has messages"
+    ));
+    assert!(!lost_answer_only(
+        "liveness violation (I8): no quiescence: conn 20 has 24 bytes pending to host0"
+    ));
     sc.planted.dup_qid_accepted = true;
     let found = hunt(&sc, runs).expect("the duplicate qid is found from peer-life");
     assert!(found.starts_with("safety I3"), "{found}");
