@@ -1,6 +1,7 @@
 //! `fabcheck bench` rows for random actors and swarm shapes: each measured next to its
-//! scripted, unshaped twin in the same run (one thread, fixed core), with the ratio of the
-//! rates, so "the random host and the swarm cost at most 2x" is a number, not a guess.
+//! scripted, unshaped twin (as many actions per actor) in the same run (one thread, fixed
+//! core), with the ratio of the rates, so "the random host and the swarm cost at most 2x" is a
+//! number, not a guess.
 
 use crate::hunt::wall_clock;
 use crate::Usage;
@@ -20,8 +21,20 @@ fn rate(sc: &Scenario, runs: u64) -> (f64, f64) {
     (r.runs as f64 / secs, r.steps as f64 / secs)
 }
 
-/// The scripted twin of a random scenario: every host runs a fixed well-behaved script, the
-/// operator pauses and resumes the first subsystem, no shape bounds.
+/// How many actions a host script takes (a `random` step counts as its action count).
+fn action_count(script: &[HostStep]) -> usize {
+    script
+        .iter()
+        .map(|s| match s {
+            HostStep::Random { steps } => *steps as usize,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// The scripted twin of a random scenario, with as many actions per actor: every host
+/// connects, opens queue 1, alternates writes and reads, disconnects; the operator alternates
+/// pause and resume of the first subsystem; no shape bounds.
 fn scripted_twin(sc: &Scenario) -> Scenario {
     let mut t = sc.clone();
     t.shape = None;
@@ -31,45 +44,56 @@ fn scripted_twin(sc: &Scenario) -> Scenario {
         .and_then(|s| s.namespaces.first())
         .map_or(1, |n| n.nsid);
     for h in &mut t.hosts {
-        h.script = vec![
-            HostStep::Connect,
-            HostStep::ConnectIo { qid: 1 },
-            HostStep::Write {
-                qid: 1,
-                nsid,
-                slba: 0,
-                blocks: 1,
-            },
-            HostStep::Read {
-                qid: 1,
-                nsid,
-                slba: 0,
-                nlb: 1,
-            },
-            HostStep::DisconnectAll,
-        ];
+        let n = action_count(&h.script).max(4);
+        let mut script = vec![HostStep::Connect, HostStep::ConnectIo { qid: 1 }];
+        for i in 0..n - 3 {
+            script.push(if i % 2 == 0 {
+                HostStep::Write {
+                    qid: 1,
+                    nsid,
+                    slba: 0,
+                    blocks: 1,
+                }
+            } else {
+                HostStep::Read {
+                    qid: 1,
+                    nsid,
+                    slba: 0,
+                    nlb: 1,
+                }
+            });
+        }
+        script.push(HostStep::DisconnectAll);
+        h.script = script;
     }
     let nqn = sc
         .subsystems
         .first()
         .map(|s| s.nqn.clone())
         .unwrap_or_default();
-    let action = |rpc, after| OperatorAction {
-        from_ms: 0,
-        to_ms: None,
-        after,
-        rpc,
-    };
-    t.operator = vec![
-        action(
-            OperatorRpc::Pause {
-                nqn: nqn.clone(),
-                nsid: 0,
+    let actions: u32 = sc
+        .operator
+        .iter()
+        .map(|a| match a.rpc {
+            OperatorRpc::Random { actions } => actions,
+            _ => 1,
+        })
+        .sum();
+    t.operator = (0..actions.max(2) as usize)
+        .map(|i| OperatorAction {
+            from_ms: 0,
+            to_ms: None,
+            after: i.checked_sub(1),
+            rpc: if i % 2 == 0 {
+                OperatorRpc::Pause {
+                    nqn: nqn.clone(),
+                    nsid: 0,
+                }
+            } else {
+                OperatorRpc::Resume { nqn: nqn.clone() }
             },
-            None,
-        ),
-        action(OperatorRpc::Resume { nqn }, Some(0)),
-    ];
+        })
+        .collect();
     t
 }
 
@@ -88,7 +112,7 @@ fn row(name: &str, twin: (f64, f64), it: (f64, f64)) {
 /// Prints the random-actor and swarm rows.
 pub fn peers(runs: u64) -> Result<(), Usage> {
     println!(
-        "\n| cost of | before (scripted / unshaped twin) | after | runs/s ratio | steps/s ratio |"
+        "\n| cost of | before (scripted / unshaped twin) | after | runs/s before/after | steps/s before/after |"
     );
     println!("|---|---|---|---|---|");
     let random = Scenario::resolve("random-peers")?;
