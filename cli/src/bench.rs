@@ -108,6 +108,7 @@ pub fn bench(a: BenchArgs) -> Result<u8, Usage> {
     println!("| scenario | runs | runs/s | steps/s |\n|---|---|---|---|");
     speed("seed-3302", a.speed_runs)?;
     speed("churn", a.speed_runs / 4)?;
+    crate::bench_peers::peers(a.speed_runs / 4)?;
     let sc = Scenario::resolve(&a.scenario)?.with_bugs(&["spdk-3302".to_string()])?;
     println!(
         "\n| strategy | {} +spdk-3302: median runs to first detection | median ms | found |",

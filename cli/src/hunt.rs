@@ -141,6 +141,7 @@ fn summary(cfg: &SweepConfig, r: &SweepReport, secs: f64, json: bool) {
             "runs": r.runs, "steps": r.steps, "seconds": secs,
             "runs_per_sec": r.runs as f64 / secs, "steps_per_sec": r.steps as f64 / secs,
             "coverage": r.coverage.counts, "missing_marks": r.missing,
+            "unreached_marks": r.coverage.unreached(),
             "violations": violations, "nondeterminism": r.nondeterminism,
             "hazards": hazards,
         });
@@ -158,6 +159,10 @@ fn summary(cfg: &SweepConfig, r: &SweepReport, secs: f64, json: bool) {
     println!("coverage: {}", r.coverage.summary());
     for (mark, n) in &r.coverage.counts {
         println!("    {mark:<40} {n} runs");
+    }
+    let unreached = r.coverage.unreached();
+    if !unreached.is_empty() {
+        println!("marks not reached: {}", unreached.join(", "));
     }
     if !r.missing.is_empty() {
         println!("coverage missing required marks: {}", r.missing.join(", "));

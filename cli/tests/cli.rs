@@ -274,3 +274,25 @@ fn every_bad_input_is_one_line_and_exit_64() {
         );
     }
 }
+
+#[test]
+fn hunt_names_every_mark_it_did_not_reach() {
+    let o = fabcheck(&["hunt", "--scenario", "seed-3302", "--runs", "200"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("marks not reached: "))
+        .expect("the unreached marks are listed");
+    // seed-3302 never resets a controller; it does create them.
+    assert!(
+        line.contains("cc_reset") && line.contains("association_expired"),
+        "{line}"
+    );
+    assert!(!line.contains("ctrlr_created"), "{line}");
+    let o = fabcheck(&["hunt", "--scenario", "seed-3302", "--runs", "200", "--json"]);
+    let json = stdout(&o);
+    let summary = json.lines().last().unwrap_or_default();
+    assert!(summary.contains("\"unreached_marks\":["), "{summary}");
+    assert!(summary.contains("\"association_expired\""), "{summary}");
+}

@@ -49,6 +49,15 @@ impl Coverage {
             .collect()
     }
 
+    /// Every known mark not reached, in declaration order.
+    pub fn unreached(&self) -> Vec<&'static str> {
+        Mark::all()
+            .iter()
+            .map(|m| m.name())
+            .filter(|n| !self.reached(n))
+            .collect()
+    }
+
     /// `reached/total` over every known mark.
     pub fn summary(&self) -> String {
         let all = Mark::all();
@@ -83,5 +92,9 @@ mod tests {
         let req = vec!["connect_parked".to_string(), "ctrlr_created".to_string()];
         assert_eq!(sweep.missing(&req), vec!["ctrlr_created".to_string()]);
         assert_eq!(sweep.summary(), format!("1/{} marks", Mark::all().len()));
+        let unreached = sweep.unreached();
+        assert_eq!(unreached.len(), Mark::all().len() - 1);
+        assert!(!unreached.contains(&"connect_parked"));
+        assert!(unreached.contains(&"ctrlr_created"));
     }
 }

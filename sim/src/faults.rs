@@ -1,6 +1,7 @@
 //! Fault injection (safety phase only, at most `faults.max` per run): connection resets, hosts
 //! that stop their keep-alives, and hosts that drop their admin connection while its CONNECT is
-//! unanswered. Each fault kind with a non-zero rate and at least one possible victim rolls one
+//! unanswered, and device I/Os that stall for `device_stall_ms` (their completion is enabled
+//! only then). Each fault kind with a non-zero rate and at least one possible victim rolls one
 //! `Fault` choice per step (0 = no fault, so shrinking removes faults by lowering), then a
 //! victim choice. PDU splits are rolled at delivery time (`world::apply`).
 
@@ -25,6 +26,28 @@ impl World<'_> {
             Self::connecting_hosts,
             Self::drop_mid_connect,
         );
+        self.maybe(f.device_stall, Self::device_ios, Self::stall_device_io);
+    }
+
+    /// Device I/Os pending and not stalled yet.
+    fn device_ios(&self) -> Vec<u64> {
+        self.s
+            .target
+            .enabled_events()
+            .into_iter()
+            .filter_map(|e| match e.input {
+                Input::Complete(io) if !self.s.stalled.contains_key(&io.0) => Some(io.0),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn stall_device_io(&mut self, io: u64) {
+        let ms = self.sc.faults.device_stall_ms;
+        let until = self.s.now + fabcheck_core::Duration::from_millis(ms);
+        self.s.stalled.insert(io, until);
+        let text = format!("device I/O {io} stalls for {ms} ms");
+        self.note(LineKind::Fault, "device", None, text);
     }
 
     /// Rolls `rate` if there is a victim; on a hit picks one and strikes it.

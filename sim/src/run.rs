@@ -52,10 +52,12 @@ pub fn params(sc: &Scenario, seed: &SeedString) -> String {
     };
     let bugs = catalogue::names(&sc.bug_set()).join(",");
     let f = &sc.faults;
-    let shape = sc
-        .shape
-        .as_ref()
-        .map_or(String::new(), |b| format!(" {}", b.describe()));
+    let shape = sc.shape.as_ref().map_or(String::new(), |b| {
+        let listeners = b.listeners.map_or(String::new(), |_| {
+            format!(" listeners={}", sc.listeners.len())
+        });
+        format!("{listeners} {}", b.describe())
+    });
     format!(
         "{seed} scenario={} strategy={strategy} bugs=[{bugs}] spdk={} poll_groups={} \
          hosts={} operator_actions={} steps={} liveness_steps={} faults(conn_reset={} \

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::Path;
 
+mod random;
 mod ratio;
 mod shape;
 pub use ratio::Ratio;
@@ -43,7 +44,8 @@ pub struct Scenario {
     pub subsystems: Vec<SubsystemSpec>,
     #[serde(default)]
     pub hosts: Vec<HostSpec>,
-    #[serde(default)]
+    /// Operator actions, or `"random"` (one `OperatorRpc::Random` over the whole run).
+    #[serde(default, deserialize_with = "random::operator")]
     pub operator: Vec<OperatorAction>,
     #[serde(default)]
     pub faults: Faults,
@@ -154,6 +156,8 @@ pub struct HostSpec {
     pub kato_ms: u32,
     #[serde(default = "one_aer")]
     pub aers: u8,
+    /// The steps, or `"random"`: the seed picks every action (`HostStep::Random`).
+    #[serde(deserialize_with = "random::script")]
     pub script: Vec<HostStep>,
 }
 
@@ -222,6 +226,43 @@ pub enum HostStep {
         ms: u64,
         #[serde(default)]
         jitter_ms: u32,
+    },
+    /// Misbehave: Property Set CC with EN = `en` and SHN = `shn` (0 none, 1 normal, 2 abrupt,
+    /// 3 reserved) outside the host's reset/shutdown sequence; what is left out the seed picks.
+    /// Enabled while the admin queue is connected.
+    WriteCc {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        en: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shn: Option<u8>,
+    },
+    /// Misbehave: a second CONNECT on the connected queue `qid`.
+    ConnectAgain {
+        qid: u16,
+    },
+    /// Misbehave: a new connection whose I/O CONNECT names `qid` (in use or not) with the
+    /// current cntlid. Enabled once the host learned a cntlid.
+    ConnectDupQid {
+        qid: u16,
+    },
+    /// Connect and disconnect `times` times as fast as the host can (expands to `times` x
+    /// `connect`, `disconnect_all`, each disconnect as soon as the admin connection opened).
+    ReconnectStorm {
+        times: u16,
+    },
+    /// Vanish without FIN: the host stops reading and sending, its connections stay half-open
+    /// until the target closes them (keep-alive timeout). Ends the host's script.
+    HalfOpen,
+    /// Misbehave: an H2CData PDU on `qid` for the last command the target sent an R2T for
+    /// (completed or aborted by now). Enabled while `qid` is connected.
+    StaleH2cData {
+        qid: u16,
+    },
+    /// `steps` actions each picked by the seed from everything this host can put on the wire
+    /// now, legal or not (`script = "random"` is one of these with the default count).
+    Random {
+        #[serde(default = "random::default_steps")]
+        steps: u32,
     },
 }
 
@@ -303,6 +344,35 @@ pub enum OperatorRpc {
     GetControllers {
         nqn: String,
     },
+    /// `nvmf_subsystem_remove_host`: drop `hostnqn` from the allowed hosts and disconnect
+    /// that host's controllers.
+    RemoveHost {
+        nqn: String,
+        hostnqn: String,
+    },
+    /// `nvmf_subsystem_add_host`.
+    AddHost {
+        nqn: String,
+        hostnqn: String,
+    },
+    /// `nvmf_subsystem_listen` on the transport only (`spdk_nvmf_tgt_listen_ext`): opens a
+    /// transport listener, e.g. a second trid a later `add_listener` names.
+    Listen {
+        listener: String,
+    },
+    /// The namespace's bdev grows to `blocks` (`bdev_*_resize`): SPDK pauses the subsystem
+    /// with nsid 0, records the new size and resumes with a namespace-attribute AEN.
+    ResizeNamespace {
+        nqn: String,
+        nsid: u32,
+        blocks: u64,
+    },
+    /// `actions` RPCs each picked by the seed from every RPC the scenario's names allow
+    /// (subsystems, listeners, hosts), in this action's time window (`operator = "random"`).
+    Random {
+        #[serde(default = "random::default_steps")]
+        actions: u32,
+    },
 }
 
 /// Fault rates per opportunity, as integer ratios, and a cap per run.
@@ -321,9 +391,27 @@ pub struct Faults {
     /// A pipe delivery is split at a chosen byte.
     #[serde(default)]
     pub pdu_split: Ratio,
-    /// At most this many conn_reset / stop_keep_alive / disconnect_mid_connect faults per run.
+    /// At most this many conn_reset / stop_keep_alive / disconnect_mid_connect /
+    /// device_stall faults per run.
     #[serde(default = "max_faults")]
     pub max: u32,
+    /// A pending device I/O is held for `device_stall_ms` (a slow or stuck bdev).
+    #[serde(default, skip_serializing_if = "is_never")]
+    pub device_stall: Ratio,
+    #[serde(default = "device_stall_ms", skip_serializing_if = "is_default_stall")]
+    pub device_stall_ms: u64,
+}
+
+fn device_stall_ms() -> u64 {
+    12_000
+}
+
+fn is_never(r: &Ratio) -> bool {
+    r.is_never()
+}
+
+fn is_default_stall(ms: &u64) -> bool {
+    *ms == device_stall_ms()
 }
 
 fn max_faults() -> u32 {
@@ -338,6 +426,8 @@ impl Default for Faults {
             disconnect_mid_connect: Ratio::NEVER,
             pdu_split: Ratio::NEVER,
             max: max_faults(),
+            device_stall: Ratio::NEVER,
+            device_stall_ms: device_stall_ms(),
         }
     }
 }

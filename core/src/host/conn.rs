@@ -198,18 +198,35 @@ impl Host {
             return;
         };
         q.state = QueueState::Connecting;
-        let (sqsize, stale) = (q.sqsize, q.stale_cntlid);
-        let cntlid = if qid == 0 {
+        let Some((cmd, data)) = self.connect_capsule(qid) else {
+            return;
+        };
+        if let Err(status) = self.submit(qid, &cmd, Purpose::Connect, Payload::InCapsule(data)) {
+            self.event(HostEvent::ConnectFailed { qid, status });
+        }
+    }
+
+    /// The CONNECT command and data for the queue `qid` (its wire qid may differ: see
+    /// `Queue::wire_qid`): dynamic cntlid on the admin queue, the admin's (or a stale one) on
+    /// I/O queues.
+    pub(crate) fn connect_capsule(&self, qid: Qid) -> Option<(Command, Vec<u8>)> {
+        let q = self.queues.get(&qid)?;
+        let (sqsize, stale, wire_qid) = (q.sqsize, q.stale_cntlid, q.wire_qid.unwrap_or(qid));
+        let cntlid = if wire_qid == 0 {
             0xFFFF
         } else {
             stale.or(self.ctrl.cntlid).unwrap_or(0xFFFF)
         };
         let cmd = Command::Connect(Connect {
             recfmt: 0,
-            qid,
+            qid: wire_qid,
             sqsize,
             cattr: 0,
-            kato_ms: if qid == 0 { self.config.kato_ms } else { 0 },
+            kato_ms: if wire_qid == 0 {
+                self.config.kato_ms
+            } else {
+                0
+            },
         });
         let data = ConnectData {
             hostid: self.config.hostid,
@@ -218,9 +235,7 @@ impl Host {
             hostnqn: self.config.hostnqn.clone(),
         }
         .to_bytes();
-        if let Err(status) = self.submit(qid, &cmd, Purpose::Connect, Payload::InCapsule(data)) {
-            self.event(HostEvent::ConnectFailed { qid, status });
-        }
+        Some((cmd, data))
     }
 
     fn handle_capsule_resp(&mut self, qid: Qid, resp: &CapsuleResp) -> Result<(), Violation> {
@@ -245,6 +260,7 @@ impl Host {
             Purpose::CstsPoll => self.csts_polled(cqe),
             Purpose::Aer => self.aer_done(cqe),
             Purpose::KeepAlive | Purpose::BeforeConnect => self.admin_done(out.opc, cqe),
+            Purpose::Raw => self.raw_done(qid, out.opc, cqe),
             Purpose::AenLog { lid } => self.aen_log_done(lid, out.opc, cqe),
             Purpose::Rescan(step) => self.rescan_step_done(step, cqe, &out.rx),
             Purpose::Io { tag } => self.event(HostEvent::IoDone {

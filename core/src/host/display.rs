@@ -59,6 +59,18 @@ impl fmt::Display for HostAction {
                 write!(f, "admin command opc={opc:#04x} before CONNECT")
             }
             HostAction::ConnectIoStale { qid } => write!(f, "connect I/O qid={qid} (stale cntlid)"),
+            HostAction::WriteCc { en, shn } => {
+                write!(f, "raw CC write EN={} SHN={shn}", u8::from(*en))
+            }
+            HostAction::ConnectAgain { qid } => write!(f, "second CONNECT on qid={qid}"),
+            HostAction::ConnectDupQid { qid } => {
+                write!(
+                    f,
+                    "connect I/O qid={qid} on a new connection (duplicate qid)"
+                )
+            }
+            HostAction::StaleH2cData { qid } => write!(f, "H2CData for an ended command qid={qid}"),
+            HostAction::Vanish => f.write_str("vanish without FIN (half-open)"),
         }
     }
 }

@@ -180,6 +180,7 @@ impl Host {
                 })
             })
             .collect();
+        q.last_r2t = Some((r2t.cccid, r2t.ttag));
         for pdu in &chunks {
             self.send_pdu(qid, pdu);
         }

@@ -26,6 +26,7 @@ mod ctrl;
 mod display;
 mod init;
 mod io;
+mod peer;
 mod queue;
 mod rude;
 
@@ -35,6 +36,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
 pub use ctrl::CtrlPhase;
+pub use peer::dup_qid_key;
 pub use queue::QueueState;
 
 /// Queue id: 0 is the admin queue, 1.. are I/O queues. Each queue is one TCP connection.
@@ -136,6 +138,19 @@ pub enum HostAction {
     /// Open I/O queue `qid` and CONNECT it with the last cntlid this host learned, whether or
     /// not its admin queue is still connected (a host whose view of the controller is stale).
     ConnectIoStale { qid: Qid },
+    /// Property Set CC with the host's CC value but EN = `en` and SHN = `shn` (0..=3), outside
+    /// the host's reset/shutdown state machine (peer.rs).
+    WriteCc { en: bool, shn: u8 },
+    /// A second CONNECT on the connected queue `qid` (same capsule as its first).
+    ConnectAgain { qid: Qid },
+    /// Open a new connection and CONNECT it as I/O queue `qid` with the current cntlid, even
+    /// if `qid` is in use; the host keys that connection `dup_qid_key(qid)`.
+    ConnectDupQid { qid: Qid },
+    /// Send one H2CData PDU on `qid` for the last command answered with an R2T (by now
+    /// completed or aborted), or for cid 0 / ttag 0 if none was.
+    StaleH2cData { qid: Qid },
+    /// Vanish without FIN: stop reading, sending and every timer (half-open connections).
+    Vanish,
 }
 
 /// What the host asks of its driver, or reports.
@@ -228,6 +243,8 @@ pub struct Host {
     queues: BTreeMap<Qid, queue::Queue>,
     ctrl: ctrl::Ctrl,
     out: VecDeque<HostOutput>,
+    /// Set by `HostAction::Vanish`: every later input is ignored.
+    vanished: bool,
 }
 
 impl Host {
@@ -238,6 +255,7 @@ impl Host {
             queues: BTreeMap::new(),
             ctrl: ctrl::Ctrl::default(),
             out: VecDeque::new(),
+            vanished: false,
         }
     }
 
@@ -248,6 +266,9 @@ impl Host {
     /// Feeds one input. `now` MUST NOT go backwards (earlier values are clamped).
     pub fn handle(&mut self, now: Instant, input: HostInput) {
         self.now = self.now.max(now);
+        if self.vanished {
+            return;
+        }
         match input {
             HostInput::Opened { qid } => self.handle_opened(qid),
             HostInput::Bytes { qid, data } => self.handle_bytes(qid, &data),
@@ -259,6 +280,9 @@ impl Host {
     /// Fires whatever timers are due at `now` (keep-alive, CSTS polling). Spurious calls are no-ops.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = self.now.max(now);
+        if self.vanished {
+            return;
+        }
         self.fire_csts_poll();
         self.fire_keep_alive();
     }
@@ -356,6 +380,11 @@ impl Host {
             HostAction::DisconnectAll => self.disconnect_all(),
             HostAction::AdminBeforeConnect { opc } => self.admin_before_connect(opc),
             HostAction::ConnectIoStale { qid } => self.connect_io_stale(qid),
+            HostAction::WriteCc { en, shn } => self.write_cc_raw(en, shn),
+            HostAction::ConnectAgain { qid } => self.connect_again(qid),
+            HostAction::ConnectDupQid { qid } => self.connect_dup_qid(qid),
+            HostAction::StaleH2cData { qid } => self.stale_h2c_data(qid),
+            HostAction::Vanish => self.vanish(),
         }
     }
 }

@@ -60,6 +60,9 @@ pub(crate) enum Purpose {
     },
     /// An admin command sent before CONNECT (`HostAction::AdminBeforeConnect`).
     BeforeConnect,
+    /// A command sent outside the host's own state machine (peer.rs): only failures are
+    /// reported.
+    Raw,
 }
 
 /// How a command's data moves.
@@ -103,6 +106,11 @@ pub(crate) struct Queue {
     pub connect_on_ic: bool,
     /// The cntlid a stale I/O CONNECT sends (None: the controller's current one).
     pub stale_cntlid: Option<u16>,
+    /// The qid its CONNECT names when it differs from the host's key for the queue (a
+    /// duplicate-qid connection, peer.rs).
+    pub wire_qid: Option<u16>,
+    /// The last R2T answered on this queue: `(cccid, ttag)`.
+    pub last_r2t: Option<(u16, u16)>,
     pub outstanding: BTreeMap<u16, Outstanding>,
 }
 
@@ -121,6 +129,8 @@ impl Queue {
             sqsize,
             connect_on_ic,
             stale_cntlid: None,
+            wire_qid: None,
+            last_r2t: None,
             outstanding: BTreeMap::new(),
         }
     }

@@ -98,6 +98,14 @@ pub enum RpcRequest {
     /// Whole-target teardown: stop subsystems, stop listeners, destroy subsystems, destroy poll
     /// groups, destroy target.
     Shutdown,
+    /// The namespace's bdev grew to `blocks` (SPDK's `SPDK_BDEV_EVENT_RESIZE`, e.g. after
+    /// `bdev_null_resize`): `nvmf_ns_resize` pauses the subsystem with nsid 0, records the
+    /// change, resumes; the resume sends the namespace-attribute AEN.
+    ResizeNamespace {
+        nqn: String,
+        nsid: u32,
+        blocks: u64,
+    },
 }
 
 /// An RPC's single answer on success.

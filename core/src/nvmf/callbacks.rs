@@ -50,6 +50,12 @@ pub enum StateCb {
     GetQpairs {
         rpc: RpcId,
     },
+    /// Paused (nsid 0) for `nvmf_ns_resize`: `_nvmf_ns_resize` sets the size, resumes.
+    ResizeNs {
+        rpc: RpcId,
+        nsid: u32,
+        blocks: u64,
+    },
 }
 
 /// What runs when a `stop_listen_async` completes.

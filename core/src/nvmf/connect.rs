@@ -372,7 +372,7 @@ impl Target {
             self.io_connect_reject_qid(r);
             return;
         }
-        if duplicate {
+        if duplicate && !self.planted_dup_qid(c, qh, qid) {
             if let Some(q) = self.qpairs.get_mut(qh) {
                 q.set_connect_req(Some(r));
                 q.set_ctrlr(Some(c));
@@ -386,7 +386,10 @@ impl Target {
         let Some(ctrlr) = self.live(c, site) else {
             return;
         };
-        ctrlr.add_io_qpair(qid);
+        // Only the planted duplicate-qid defect gets here with the bit already set.
+        if !ctrlr.qpair_mask().contains(&qid) {
+            ctrlr.add_io_qpair(qid);
+        }
         let cntlid = ctrlr.cntlid();
         if let Some(q) = self.qpairs.get_mut(qh) {
             q.set_connect_req(None);

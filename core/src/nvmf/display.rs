@@ -68,6 +68,9 @@ pub fn rpc_name(r: &RpcRequest) -> String {
         RpcRequest::GetQpairs { nqn } => format!("nvmf_subsystem_get_qpairs {nqn}"),
         RpcRequest::GetListeners { nqn } => format!("nvmf_subsystem_get_listeners {nqn}"),
         RpcRequest::Shutdown => "shutdown".to_string(),
+        RpcRequest::ResizeNamespace { nqn, nsid, blocks } => {
+            format!("resize namespace {nsid} of {nqn} to {blocks} blocks")
+        }
     }
 }
 

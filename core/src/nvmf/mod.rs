@@ -61,6 +61,8 @@ mod thread;
 mod timer;
 mod trid;
 mod violations;
+#[doc(hidden)]
+pub use planted::Planted;
 
 use crate::time::Instant;
 use serde::{Deserialize, Serialize};

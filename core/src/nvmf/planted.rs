@@ -4,6 +4,8 @@
 //! scenario, CLI flag or seed string can turn them on; only code building a `TargetConfig` (or a
 //! `Scenario`) by hand can. Nothing here changes what the fixed core does.
 
+use super::arena::{CtrlrH, QpairH};
+use super::state::QpairState;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -25,6 +27,11 @@ pub enum Plant {
     /// The stop-listen visit disconnects only the qpairs that matched at the call, as if it
     /// walked a list copied then (I13; I9 cannot see it).
     StopListenSnapshot,
+    /// `nvmf_ctrlr_add_qpair` accepts an I/O CONNECT whose qid belongs to another qpair of the
+    /// controller that is still enabled (SPDK answers INVALID_QUEUE_IDENTIFIER after the 1 ms
+    /// `_retry_qid_check`). Only a host that reuses a live qid reaches it: a reconnecting
+    /// host's old qpair is already leaving ENABLED.
+    DupQidAccepted,
 }
 
 /// The planted slips switched on (empty: the fixed core).
@@ -43,5 +50,19 @@ impl Planted {
 
     pub fn contains(&self, p: Plant) -> bool {
         self.0.contains(&p)
+    }
+}
+
+impl super::Target {
+    /// The planted duplicate-qid slip: whether `qh`'s CONNECT for `qid` on `c` is taken
+    /// although another enabled qpair of `c` holds `qid`.
+    pub(super) fn planted_dup_qid(&self, c: CtrlrH, qh: QpairH, qid: u16) -> bool {
+        self.planted(Plant::DupQidAccepted)
+            && self.qpairs.iter().any(|(h, q)| {
+                h != qh
+                    && q.ctrlr() == Some(c)
+                    && q.qid() == qid
+                    && q.state() == QpairState::Enabled
+            })
     }
 }

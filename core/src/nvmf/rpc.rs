@@ -116,6 +116,9 @@ impl Target {
             RpcRequest::GetQpairs { nqn } => self.rpc_query(&nqn, StateCb::GetQpairs { rpc: id }),
             RpcRequest::GetListeners { nqn } => Some(self.listener_infos(&nqn)),
             RpcRequest::Shutdown => self.rpc_shutdown(id),
+            RpcRequest::ResizeNamespace { nqn, nsid, blocks } => {
+                self.rpc_resize_ns(id, &nqn, nsid, blocks)
+            }
         }
     }
 
@@ -284,6 +287,30 @@ impl Target {
         None
     }
 
+    /// `nvmf_ns_resize` (bdev resize event): pause with nsid 0 (a namespace only grows, so
+    /// I/O is not quiesced), `_nvmf_ns_resize` on completion. Only growth is accepted, as
+    /// bdev modules refuse to shrink a bdev that is open.
+    fn rpc_resize_ns(&mut self, id: RpcId, nqn: &str, nsid: u32, blocks: u64) -> Option<RpcResult> {
+        let s = match self.rpc_subsystem(nqn) {
+            Ok((s, sub)) => match sub.namespace(nsid) {
+                Some(ns) if blocks >= ns.cfg.blocks => s,
+                Some(_) => return Some(err(EINVAL, "a namespace can only grow")),
+                None => return Some(err(ENOENT, "namespace not found")),
+            },
+            Err(e) => return Some(e),
+        };
+        self.paused_op(
+            s,
+            0,
+            StateCb::ResizeNs {
+                rpc: id,
+                nsid,
+                blocks,
+            },
+        );
+        None
+    }
+
     fn rpc_add_listener(&mut self, id: RpcId, nqn: &str, trid: Trid) -> Option<RpcResult> {
         let s = match self.rpc_subsystem(nqn) {
             Ok((_, sub)) if sub.has_listener(&trid) => {
@@ -357,6 +384,16 @@ impl Target {
             StateCb::Shutdown => self.shutdown_unit_done(),
             StateCb::GetControllers { rpc } => self.get_controllers_paused(s, rpc),
             StateCb::GetQpairs { rpc } => self.get_qpairs_paused(s, rpc),
+            StateCb::ResizeNs { rpc, nsid, blocks } => {
+                let ns = self
+                    .subsystems
+                    .get_mut(s)
+                    .and_then(|s| s.namespace_mut(nsid));
+                if let Some(ns) = ns {
+                    ns.cfg.blocks = blocks;
+                }
+                self.resume_then(s, rpc);
+            }
         }
     }
 
@@ -476,7 +513,8 @@ fn cb_rpc(cb: &StateCb) -> Option<RpcId> {
         | StateCb::RemoveNs { rpc, .. }
         | StateCb::Delete { rpc }
         | StateCb::GetControllers { rpc }
-        | StateCb::GetQpairs { rpc } => Some(*rpc),
+        | StateCb::GetQpairs { rpc }
+        | StateCb::ResizeNs { rpc, .. } => Some(*rpc),
         StateCb::None | StateCb::Shutdown => None,
     }
 }

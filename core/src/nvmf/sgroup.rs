@@ -28,6 +28,8 @@ pub struct NsInfo {
     /// INACTIVE, ACTIVE or PAUSING (never PAUSED).
     state: SubState,
     io_outstanding: u32,
+    /// `ns_info->num_blocks`: the size this group last saw (a change is a namespace change).
+    num_blocks: u64,
 }
 
 impl NsInfo {
@@ -212,18 +214,24 @@ impl Sgroup {
         std::mem::take(&mut self.queued)
     }
 
-    /// `poll_group_update_subsystem`'s namespace part: keep exactly `nsids` (new ones
-    /// INACTIVE). Returns whether the set changed.
-    pub fn update_namespaces(&mut self, nsids: &[u32]) -> bool {
-        let before: Vec<u32> = self.ns.keys().copied().collect();
-        self.ns.retain(|id, _| nsids.contains(id));
-        for id in nsids {
-            self.ns.entry(*id).or_insert(NsInfo {
-                state: SubState::Inactive,
-                io_outstanding: 0,
-            });
+    /// `poll_group_update_subsystem`'s namespace part: keep exactly `namespaces` (nsid,
+    /// blocks; new ones INACTIVE). Returns whether the set or a size changed (SPDK compares
+    /// `ns_info->num_blocks` with the bdev's size).
+    pub fn update_namespaces(&mut self, namespaces: &[(u32, u64)]) -> bool {
+        let before: Vec<(u32, u64)> = self.ns.iter().map(|(&id, n)| (id, n.num_blocks)).collect();
+        self.ns
+            .retain(|id, _| namespaces.iter().any(|(n, _)| n == id));
+        for &(id, num_blocks) in namespaces {
+            self.ns
+                .entry(id)
+                .or_insert(NsInfo {
+                    state: SubState::Inactive,
+                    io_outstanding: 0,
+                    num_blocks,
+                })
+                .num_blocks = num_blocks;
         }
-        before != nsids
+        before != namespaces
     }
 
     /// Removes and returns the queued requests `mine` selects.
@@ -323,7 +331,10 @@ impl Target {
         let Some(sub) = self.subsystems.get(s) else {
             return;
         };
-        let nsids: Vec<u32> = sub.namespaces().map(|n| n.cfg.nsid).collect();
+        let nsids: Vec<(u32, u64)> = sub
+            .namespaces()
+            .map(|n| (n.cfg.nsid, n.cfg.blocks))
+            .collect();
         let ctrlrs: Vec<CtrlrH> = sub.ctrlrs().collect();
         if !self.pgs[usize::from(pg)]
             .sgroup_mut(s)

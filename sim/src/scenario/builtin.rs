@@ -42,6 +42,12 @@ const BUILTINS: &[(&str, &str)] = &[
         "listener-lifetime",
         include_str!("../../scenarios/listener-lifetime.toml"),
     ),
+    ("peer-life", include_str!("../../scenarios/peer-life.toml")),
+    ("cc-race", include_str!("../../scenarios/cc-race.toml")),
+    (
+        "random-peers",
+        include_str!("../../scenarios/random-peers.toml"),
+    ),
 ];
 
 /// Names of the built-in scenarios.

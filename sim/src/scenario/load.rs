@@ -106,6 +106,7 @@ impl Scenario {
     /// The same scenario with every catalogue switch off (the fixed core).
     pub fn fixed(mut self) -> Scenario {
         self.bugs.clear();
+        self.planted = fabcheck_core::nvmf::Planted::default();
         self
     }
 
@@ -207,6 +208,19 @@ impl fmt::Display for HostStep {
             HostStep::ConnectIoStale { qid } => write!(f, "connect I/O queue {qid} (stale cntlid)"),
             HostStep::CloseAdmin => write!(f, "close the admin connection only"),
             HostStep::Wait { ms, jitter_ms } => write!(f, "wait {ms} ms (+0..{jitter_ms})"),
+            HostStep::WriteCc { en, shn } => {
+                let en = en.map_or("?".to_string(), |e| u8::from(e).to_string());
+                let shn = shn.map_or("?".to_string(), |s| s.to_string());
+                write!(f, "raw CC write EN={en} SHN={shn}")
+            }
+            HostStep::ConnectAgain { qid } => write!(f, "second CONNECT on q{qid}"),
+            HostStep::ConnectDupQid { qid } => {
+                write!(f, "connect I/O queue {qid} again on a new connection")
+            }
+            HostStep::ReconnectStorm { times } => write!(f, "reconnect storm x{times}"),
+            HostStep::HalfOpen => write!(f, "vanish without FIN (half-open)"),
+            HostStep::StaleH2cData { qid } => write!(f, "H2CData for an ended command on q{qid}"),
+            HostStep::Random { steps } => write!(f, "{steps} random actions"),
         }
     }
 }
@@ -242,6 +256,15 @@ impl fmt::Display for OperatorRpc {
             OperatorRpc::CreateSubsystem { nqn } => write!(f, "create {nqn}"),
             OperatorRpc::GetQpairs { nqn } => write!(f, "get_qpairs {nqn}"),
             OperatorRpc::GetControllers { nqn } => write!(f, "get_controllers {nqn}"),
+            OperatorRpc::RemoveHost { nqn, hostnqn } => {
+                write!(f, "remove host {hostnqn} from {nqn}")
+            }
+            OperatorRpc::AddHost { nqn, hostnqn } => write!(f, "add host {hostnqn} to {nqn}"),
+            OperatorRpc::Listen { listener } => write!(f, "transport listen {listener}"),
+            OperatorRpc::ResizeNamespace { nqn, nsid, blocks } => {
+                write!(f, "resize namespace {nsid} of {nqn} to {blocks} blocks")
+            }
+            OperatorRpc::Random { actions } => write!(f, "{actions} random RPCs"),
         }
     }
 }

@@ -1,12 +1,14 @@
 //! Swarm shape (after TigerBeetle's VOPR): a scenario may give bounds instead of one value for
-//! its poll group count, its host count and its fault rates, and each run's seed picks the
-//! concrete shape within them, so a sweep covers configurations rather than one.
+//! its poll group count, its host count, its listener count, its fault rates and its SPDK
+//! profile, and each run's seed picks the concrete shape within them, so a sweep covers
+//! configurations rather than one.
 //!
 //! Invariants kept: the shape is a pure function of the scenario and the seed (its own ChaCha
 //! stream, never the chooser's), so a seed string replays its shape byte for byte; a scenario
 //! without bounds runs exactly as written.
 
 use super::{Ratio, Scenario};
+use fabcheck_core::nvmf::Spdk;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -30,6 +32,14 @@ pub struct ShapeBounds {
     pub disconnect_mid_connect: Option<[Ratio; 2]>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pdu_split: Option<[Ratio; 2]>,
+    /// How many of the scenario's `listeners` are opened at start (the first N); hosts and
+    /// subsystems naming a listener left out meet a trid nobody listens on (until an operator
+    /// `listen` opens it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listeners: Option<[usize; 2]>,
+    /// The SPDK profiles the seed picks from, e.g. `["v24.01", "master"]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spdk: Option<Vec<Spdk>>,
 }
 
 /// Keeps the shape's random stream apart from the chooser's (which uses the seed itself).
@@ -37,7 +47,17 @@ const SHAPE_STREAM: u64 = 0x5eed_5a4e_0f5c_a1ed;
 
 impl ShapeBounds {
     /// Checks every range against the scenario it shapes.
-    pub fn check(&self, host_count: usize) -> Result<(), String> {
+    pub fn check(&self, host_count: usize, listener_count: usize) -> Result<(), String> {
+        if let Some([lo, hi]) = self.listeners {
+            if lo > hi || hi > listener_count {
+                return Err(format!(
+                    "shape.listeners [{lo}, {hi}] must be lo <= hi <= {listener_count} (the listeners listed)"
+                ));
+            }
+        }
+        if self.spdk.as_ref().is_some_and(Vec::is_empty) {
+            return Err("shape.spdk names no profile".into());
+        }
         if let Some([lo, hi]) = self.poll_groups {
             if lo == 0 || lo > hi {
                 return Err(format!(
@@ -87,6 +107,13 @@ impl ShapeBounds {
                 parts.push(format!("{name}=[{lo},{hi}]"));
             }
         }
+        if let Some([lo, hi]) = self.listeners {
+            parts.push(format!("listeners=[{lo},{hi}]"));
+        }
+        if let Some(p) = &self.spdk {
+            let names: Vec<&str> = p.iter().map(|p| p.name()).collect();
+            parts.push(format!("spdk=[{}]", names.join(",")));
+        }
         format!("shape({})", parts.join(" "))
     }
 }
@@ -120,6 +147,13 @@ impl Scenario {
                     den: lo.den,
                 };
             }
+        }
+        // Drawn after the older bounds so their picks stay what they were for a seed.
+        if let Some([lo, hi]) = b.listeners {
+            s.listeners.truncate(rng.gen_range(lo..=hi));
+        }
+        if let Some(p) = b.spdk.as_ref().filter(|p| !p.is_empty()) {
+            s.spdk = p[rng.gen_range(0..p.len())];
         }
         s
     }
@@ -206,7 +240,7 @@ mod tests {
             },
         ];
         for b in bad {
-            assert!(b.check(4).is_err(), "{b:?}");
+            assert!(b.check(4, 2).is_err(), "{b:?}");
         }
         let good = ShapeBounds {
             poll_groups: Some([1, 4]),
@@ -214,7 +248,7 @@ mod tests {
             pdu_split: Some([r("0/4"), r("2/4")]),
             ..ShapeBounds::default()
         };
-        assert_eq!(good.check(4), Ok(()));
+        assert_eq!(good.check(4, 2), Ok(()));
         assert_eq!(
             good.describe(),
             "shape(poll_groups=[1,4] hosts=[1,4] pdu_split=[0/4,2/4])"

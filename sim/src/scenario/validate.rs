@@ -14,7 +14,7 @@ impl Scenario {
             .and_then(|()| {
                 self.shape
                     .as_ref()
-                    .map_or(Ok(()), |b| b.check(self.hosts.len()))
+                    .map_or(Ok(()), |b| b.check(self.hosts.len(), self.listeners.len()))
             })
             .map_err(|reason| ScenarioError::Invalid {
                 scenario: self.name.clone(),
@@ -129,7 +129,10 @@ impl Scenario {
             OperatorRpc::DisconnectQpair { host, .. } if *host >= self.hosts.len() => {
                 Err(format!("unknown host {host}"))
             }
-            OperatorRpc::DisconnectQpair { .. } | OperatorRpc::Shutdown => Ok(()),
+            OperatorRpc::DisconnectQpair { .. }
+            | OperatorRpc::Shutdown
+            | OperatorRpc::Random { .. } => Ok(()),
+            OperatorRpc::Listen { listener } => self.check_listener(listener),
             OperatorRpc::Pause { nqn, .. }
             | OperatorRpc::Resume { nqn }
             | OperatorRpc::AddNamespace { nqn, .. }
@@ -139,7 +142,10 @@ impl Scenario {
             | OperatorRpc::DeleteSubsystem { nqn }
             | OperatorRpc::CreateSubsystem { nqn }
             | OperatorRpc::GetQpairs { nqn }
-            | OperatorRpc::GetControllers { nqn } => self.check_nqn(nqn),
+            | OperatorRpc::GetControllers { nqn }
+            | OperatorRpc::RemoveHost { nqn, .. }
+            | OperatorRpc::AddHost { nqn, .. }
+            | OperatorRpc::ResizeNamespace { nqn, .. } => self.check_nqn(nqn),
         }
     }
 }

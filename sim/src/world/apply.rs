@@ -105,7 +105,21 @@ impl World<'_> {
     fn apply_host_step(&mut self, h: usize) {
         let slot = &mut self.s.hosts[h];
         let step = slot.next_step().cloned().expect("enabled host step exists");
-        slot.pos += 1;
+        let step = match step {
+            HostStep::Random { steps } => {
+                slot.random_done += 1;
+                let last = slot.random_done >= steps;
+                if last {
+                    slot.pos += 1;
+                    slot.random_done = 0;
+                }
+                self.pick_random_step(h, last)
+            }
+            other => {
+                slot.pos += 1;
+                other
+            }
+        };
         let step = self.resolve_step(step);
         let bs = self.block_size(h, &step);
         let action = self.s.hosts[h].action(&step, bs);
@@ -133,6 +147,10 @@ impl World<'_> {
                     opc: Some(super::host::EARLY_ADMIN_OPCODES[i]),
                 }
             }
+            HostStep::WriteCc { en, shn } => HostStep::WriteCc {
+                en: Some(en.unwrap_or_else(|| self.chooser.pick(ChoiceKind::Script, 2) == 1)),
+                shn: Some(shn.unwrap_or_else(|| self.chooser.pick(ChoiceKind::Script, 4) as u8)),
+            },
             other => other,
         }
     }
@@ -165,11 +183,15 @@ impl World<'_> {
     }
 
     fn apply_operator(&mut self, i: usize) {
-        let rpc = self.sc.operator[i].rpc.clone();
+        let mut rpc = self.sc.operator[i].rpc.clone();
+        if let OperatorRpc::Random { .. } = rpc {
+            rpc = self.pick_random_rpc(i);
+        }
         let Some(request) = self.rpc_request(&rpc) else {
             self.s.ops[i] = OpState::Skipped;
             let text = format!("skips {rpc}: queue not open");
             self.note(LineKind::Rpc, "operator", None, text);
+            self.random_op_answered(i);
             return;
         };
         let id = RpcId(self.s.next_rpc);
@@ -222,6 +244,15 @@ impl World<'_> {
             ),
             OperatorRpc::GetQpairs { nqn } => RpcRequest::GetQpairs { nqn },
             OperatorRpc::GetControllers { nqn } => RpcRequest::GetControllers { nqn },
+            OperatorRpc::RemoveHost { nqn, hostnqn } => RpcRequest::RemoveHost { nqn, hostnqn },
+            OperatorRpc::AddHost { nqn, hostnqn } => RpcRequest::AddHost { nqn, hostnqn },
+            OperatorRpc::Listen { listener } => RpcRequest::TransportListen {
+                trid: trid(&listener),
+            },
+            OperatorRpc::ResizeNamespace { nqn, nsid, blocks } => {
+                RpcRequest::ResizeNamespace { nqn, nsid, blocks }
+            }
+            OperatorRpc::Random { .. } => return None,
         })
     }
 }

@@ -71,10 +71,16 @@ impl World<'_> {
             return;
         };
         self.s.ops[i] = OpState::Done;
+        self.random_op_answered(i);
         if self.tracing() {
+            // A random action's RPC is named on the line that issued it.
+            let rpc = match &self.sc.operator[i].rpc {
+                crate::scenario::OperatorRpc::Random { .. } => "random operator".to_string(),
+                other => other.to_string(),
+            };
             let text = match &result {
-                Ok(_) => format!("rpc {} done: {}", id.0, self.sc.operator[i].rpc),
-                Err(e) => format!("rpc {} failed: {} ({e})", id.0, self.sc.operator[i].rpc),
+                Ok(_) => format!("rpc {} done: {rpc}", id.0),
+                Err(e) => format!("rpc {} failed: {rpc} ({e})", id.0),
             };
             self.note(LineKind::RpcDone, "app", Some("operator"), text);
         }

@@ -57,10 +57,15 @@ fn target_actor(input: &Input) -> u64 {
 impl World<'_> {
     fn target_cands(&self, out: &mut Vec<Cand>) {
         for e in self.s.target.enabled_events() {
-            let timer = matches!(e.input, Input::Fire(_));
+            let stalled = match e.input {
+                Input::Complete(io) => self.s.stalled.get(&io.0).copied(),
+                _ => None,
+            };
+            let at = stalled.or(e.at).unwrap_or(self.s.now).max(self.s.now);
+            let timer = matches!(e.input, Input::Fire(_)) || at > self.s.now;
             out.push(Cand {
                 actor: target_actor(&e.input),
-                at: e.at.unwrap_or(self.s.now).max(self.s.now),
+                at,
                 event: Event::Target(e.input),
                 timer,
             });
@@ -137,6 +142,12 @@ impl World<'_> {
                 continue;
             }
             if a.after.is_some_and(|j| self.s.ops[j] != OpState::Done) {
+                continue;
+            }
+            // A random operator is a source of disturbance like faults: it stops with them,
+            // but still undoes its last pause or stop.
+            if self.s.stage != Stage::Safety && self.s.op_left[i] > 0 && self.s.op_owed[i].is_none()
+            {
                 continue;
             }
             let from = Instant(a.from_ms.saturating_mul(1_000_000));

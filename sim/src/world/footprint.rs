@@ -20,7 +20,7 @@
 //! only if their actors differ and neither wrote what the other touched.
 
 use super::enabled::Cand;
-use super::state::{hash_host, hash_ops};
+use super::state::{hash_host, hash_operator};
 use super::{Event, WorldState};
 use crate::chooser::{Choice, ChoiceKind};
 use fabcheck_core::nvmf::arena::record::{Access, Parts};
@@ -75,8 +75,9 @@ impl Snapshot {
         (s.now, s.stage, s.faults_left, s.next_conn, s.next_rpc).hash(&mut h);
         s.failure.as_ref().map(ToString::to_string).hash(&mut h);
         s.by_queue.hash(&mut h);
+        s.waits.hash(&mut h);
         s.conns.keys().for_each(|c| c.hash(&mut h));
-        hash_ops(&s.ops, &mut h);
+        hash_operator(s, &mut h);
         let hosts = s
             .hosts
             .iter()

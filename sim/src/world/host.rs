@@ -2,8 +2,8 @@
 //! queues are open, negotiated, connected; whether the controller is ready), which gates the
 //! script: a step is enabled only once the host reached what the step needs.
 
-use crate::scenario::{HostSpec, HostStep};
-use fabcheck_core::host::{Host, HostAction, HostConfig, HostEvent};
+use crate::scenario::{HostSpec, HostStep, Scenario};
+use fabcheck_core::host::{dup_qid_key, Host, HostAction, HostConfig, HostEvent};
 use fabcheck_core::Instant;
 use std::collections::BTreeSet;
 
@@ -26,17 +26,24 @@ pub(super) struct HostSlot {
     pub next_tag: u64,
     /// The next script step is not enabled before this time (set by a `wait` step).
     pub wake_at: Instant,
+    /// Actions taken so far by the `random` step at `pos`.
+    pub random_done: u32,
+    /// What a `random` step picks from (random.rs), built from the host's scenario entry.
+    pub menu: Vec<HostStep>,
 }
 
 impl HostSlot {
-    pub fn new(spec: &HostSpec) -> Self {
+    pub fn new(spec: &HostSpec, sc: &Scenario) -> Self {
         let mut cfg = HostConfig::new(&spec.hostnqn, &spec.subnqn);
         cfg.kato_ms = spec.kato_ms;
         cfg.aers = spec.aers;
         HostSlot {
             host: Host::new(cfg),
             kept: true,
-            steps: spec.script.iter().map(|s| (s.clone(), true)).collect(),
+            steps: expand(&spec.script)
+                .into_iter()
+                .map(|s| (s, true))
+                .collect(),
             pos: 0,
             open: BTreeSet::new(),
             ic: BTreeSet::new(),
@@ -46,6 +53,8 @@ impl HostSlot {
             keep_alive: spec.kato_ms > 0,
             next_tag: 1,
             wake_at: Instant::ZERO,
+            random_done: 0,
+            menu: super::random::host_menu(spec, sc),
         }
     }
 
@@ -57,8 +66,12 @@ impl HostSlot {
         self.steps.get(self.pos).map(|(s, _)| s)
     }
 
-    /// Whether `step` may run now.
+    /// Whether `step` may run now (nothing runs once the host vanished).
     pub fn gate(&self, step: &HostStep) -> bool {
+        !self.host.vanished() && self.gate_step(step)
+    }
+
+    fn gate_step(&self, step: &HostStep) -> bool {
         match step {
             HostStep::Connect | HostStep::OpenAdmin => !self.open.contains(&0),
             HostStep::ConnectAdmin => self.ic.contains(&0) && !self.connected.contains(&0),
@@ -79,7 +92,16 @@ impl HostSlot {
                 self.host.last_cntlid().is_some() && !self.open.contains(qid)
             }
             HostStep::CloseAdmin => self.open.contains(&0),
-            HostStep::Wait { .. } => true,
+            HostStep::Wait { .. } | HostStep::HalfOpen | HostStep::Random { .. } => true,
+            HostStep::WriteCc { .. } => self.connected.contains(&0),
+            HostStep::ConnectAgain { qid } | HostStep::StaleH2cData { qid } => {
+                self.connected.contains(qid)
+            }
+            HostStep::ConnectDupQid { qid } => {
+                self.host.cntlid().is_some() && !self.open.contains(&dup_qid_key(*qid))
+            }
+            // Expanded away by `expand`.
+            HostStep::ReconnectStorm { .. } => false,
         }
     }
 
@@ -141,7 +163,17 @@ impl HostSlot {
             },
             HostStep::ConnectIoStale { qid } => HostAction::ConnectIoStale { qid: *qid },
             HostStep::CloseAdmin => HostAction::Disconnect { qid: 0 },
-            HostStep::Wait { .. } => return None,
+            HostStep::WriteCc { en, shn } => HostAction::WriteCc {
+                en: en.unwrap_or(false),
+                shn: shn.unwrap_or(0),
+            },
+            HostStep::ConnectAgain { qid } => HostAction::ConnectAgain { qid: *qid },
+            HostStep::ConnectDupQid { qid } => HostAction::ConnectDupQid { qid: *qid },
+            HostStep::StaleH2cData { qid } => HostAction::StaleH2cData { qid: *qid },
+            HostStep::HalfOpen => HostAction::Vanish,
+            HostStep::Wait { .. } | HostStep::ReconnectStorm { .. } | HostStep::Random { .. } => {
+                return None
+            }
         })
     }
 
@@ -179,4 +211,21 @@ impl HostSlot {
             self.connecting = false;
         }
     }
+}
+
+/// The script with each `reconnect_storm` written out as its connects and disconnects.
+fn expand(script: &[HostStep]) -> Vec<HostStep> {
+    let mut out = Vec::new();
+    for step in script {
+        match step {
+            HostStep::ReconnectStorm { times } => {
+                for _ in 0..*times {
+                    out.push(HostStep::Connect);
+                    out.push(HostStep::DisconnectAll);
+                }
+            }
+            other => out.push(other.clone()),
+        }
+    }
+    out
 }

@@ -21,6 +21,7 @@ mod explore;
 mod fair;
 mod footprint;
 mod host;
+mod random;
 mod state;
 
 use crate::chooser::{Chooser, Recorder};

@@ -33,6 +33,13 @@ pub struct WorldState {
     pub(super) conns: BTreeMap<ConnId, Conn>,
     pub(super) by_queue: BTreeMap<(usize, u16), ConnId>,
     pub(super) ops: Vec<OpState>,
+    /// RPCs a random operator action still issues (0 for scripted actions).
+    pub(super) op_left: Vec<u32>,
+    /// The RPC a random operator action owes before anything else (the resume of its pause,
+    /// the start of its stop).
+    pub(super) op_owed: Vec<Option<crate::scenario::OperatorRpc>>,
+    /// Device I/Os held by a `device_stall` fault: enabled from that time on.
+    pub(super) stalled: BTreeMap<u64, Instant>,
     pub(super) next_conn: u64,
     pub(super) next_rpc: u64,
     pub(super) stage: Stage,
@@ -55,10 +62,13 @@ impl WorldState {
         WorldState {
             now: Instant::ZERO,
             target: Target::new(sc.target_config()),
-            hosts: sc.hosts.iter().map(HostSlot::new).collect(),
+            hosts: sc.hosts.iter().map(|h| HostSlot::new(h, sc)).collect(),
             conns: BTreeMap::new(),
             by_queue: BTreeMap::new(),
             ops: vec![OpState::Pending; sc.operator.len()],
+            op_left: sc.operator.iter().map(|a| a.rpc.random_actions()).collect(),
+            op_owed: vec![None; sc.operator.len()],
+            stalled: BTreeMap::new(),
             next_conn: 1,
             next_rpc: 1,
             stage: Stage::Safety,
@@ -101,7 +111,7 @@ impl Hash for WorldState {
         }
         self.conns.hash(h);
         self.by_queue.hash(h);
-        hash_ops(&self.ops, h);
+        hash_operator(self, h);
         (self.next_conn, self.next_rpc, self.stage, self.faults_left).hash(h);
         self.failure.as_ref().map(ToString::to_string).hash(h);
         self.waits.hash(h);
@@ -113,16 +123,22 @@ pub(super) fn hash_host<H: Hasher>(s: &HostSlot, h: &mut H) {
     s.host.hash(h);
     (s.kept, s.pos, &s.open, &s.ic, &s.connected).hash(h);
     (s.connecting, s.ready, s.keep_alive, s.next_tag, s.wake_at).hash(h);
+    s.random_done.hash(h);
     s.steps.iter().for_each(|(_, kept)| kept.hash(h));
 }
 
-/// Hashes the operator's progress.
-pub(super) fn hash_ops<H: Hasher>(ops: &[OpState], h: &mut H) {
-    for o in ops {
+/// Hashes the operator's progress (scripted and random) and the device stalls.
+pub(super) fn hash_operator<H: Hasher>(s: &WorldState, h: &mut H) {
+    for o in &s.ops {
         match o {
             OpState::Issued(id) => (1u8, id.0).hash(h),
             other => (0u8, format!("{other:?}")).hash(h),
         }
+    }
+    s.op_left.hash(h);
+    s.stalled.hash(h);
+    for o in &s.op_owed {
+        o.as_ref().map(ToString::to_string).hash(h);
     }
 }
 
@@ -155,6 +171,8 @@ impl Clone for HostSlot {
             keep_alive: self.keep_alive,
             next_tag: self.next_tag,
             wake_at: self.wake_at,
+            random_done: self.random_done,
+            menu: self.menu.clone(),
         }
     }
 }

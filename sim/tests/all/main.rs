@@ -9,6 +9,7 @@ mod determinism;
 mod fair_liveness;
 mod hazards;
 mod liveness;
+mod peers;
 mod pollers;
 mod replay;
 mod shrink;
