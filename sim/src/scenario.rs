@@ -212,6 +212,11 @@ pub enum HostStep {
         #[serde(default)]
         jitter_ms: u32,
     },
+    /// Misbehave: send `count` AERs now (beyond the 4 SPDK accepts, or while a reset has
+    /// CC.EN at 0). Enabled once the admin queue is connected.
+    Aers {
+        count: u8,
+    },
 }
 
 /// An operator RPC with its time window (in virtual ms since start).

@@ -59,6 +59,7 @@ impl fmt::Display for HostAction {
                 write!(f, "admin command opc={opc:#04x} before CONNECT")
             }
             HostAction::ConnectIoStale { qid } => write!(f, "connect I/O qid={qid} (stale cntlid)"),
+            HostAction::Aers { count } => write!(f, "{count} AERs now"),
         }
     }
 }

@@ -136,6 +136,9 @@ pub enum HostAction {
     /// Open I/O queue `qid` and CONNECT it with the last cntlid this host learned, whether or
     /// not its admin queue is still connected (a host whose view of the controller is stale).
     ConnectIoStale { qid: Qid },
+    /// Send `count` Asynchronous Event Requests on the admin queue now, whatever the
+    /// controller's state and AERL (a host racing its reset, or one ignoring the limit).
+    Aers { count: u8 },
 }
 
 /// What the host asks of its driver, or reports.
@@ -356,6 +359,7 @@ impl Host {
             HostAction::DisconnectAll => self.disconnect_all(),
             HostAction::AdminBeforeConnect { opc } => self.admin_before_connect(opc),
             HostAction::ConnectIoStale { qid } => self.connect_io_stale(qid),
+            HostAction::Aers { count } => self.submit_aers(count),
         }
     }
 }

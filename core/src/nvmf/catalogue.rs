@@ -388,6 +388,131 @@ catalogue! {
         profile_note: "re-introduced: the bug lived before v24.01; the switch puts the \
                        immediate status write back into the v24.01 profile",
     }
+    /// Stopping a PAUSED subsystem fails: no PAUSED -> DEACTIVATING edge (fa949b0c14).
+    SpdkPausedDeactivate {
+        name: "spdk-paused-deactivate",
+        title: "stopping a PAUSED subsystem fails its state CAS",
+        fix_commit: "fa949b0c14f12cebcc82c6f3a29a4546b20ee3b3",
+        issue: "none (the fix names no issue; found with vfio-user live migration)",
+        last_buggy: "v21.10",
+        first_fixed: "v22.01",
+        invariant: InvariantId::I10,
+        site: "nvmf_subsystem_set_state",
+        spdk: Spdk::V24_01,
+        summary: "nvmf_subsystem_set_state maps DEACTIVATING to an expected old state of \
+                  ACTIVE and, when the CAS fails, knows only the RESUMING -> ACTIVE, \
+                  ACTIVATING -> DEACTIVATING and RESUMING -> PAUSING alternatives; stopping a \
+                  PAUSED subsystem trips assert(actual_old_state == expected_old_state) (a \
+                  release build fails the stop and the subsystem stays PAUSED)",
+        window: "the operator pauses S and then stops or deletes it (or the target shuts \
+                 down) before resuming it",
+        scenarios: &["operator-sequences"],
+        versions: "up to v21.10",
+        profile_note: "re-introduced: the bug lived before v24.01; the switch removes the \
+                       PAUSED -> DEACTIVATING edge in the v24.01 profile",
+    }
+    /// Subsystem delete destructs the controllers the last-qpair path destructs too
+    /// (97385af196).
+    SpdkDoubleDestruct {
+        name: "spdk-double-destruct",
+        title: "subsystem delete destroys controllers the last-qpair path also destroys",
+        fix_commit: "97385af196bf271645c7158e97c53cbaf74d2f80",
+        issue: "none (the fix names no issue)",
+        last_buggy: "v21.07",
+        first_fixed: "v21.10",
+        invariant: InvariantId::I3,
+        site: "_nvmf_subsystem_destroy",
+        spdk: Spdk::V24_01,
+        summary: "spdk_nvmf_subsystem_destroy called nvmf_ctrlr_destruct on every controller \
+                  still on subsystem->ctrlrs and freed the subsystem; those controllers are \
+                  there because their last qpair's teardown (_nvmf_ctrlr_free_from_qpair -> \
+                  nvmf_ctrlr_destruct) is still on its way, so each is destroyed twice (the fix \
+                  re-sends _nvmf_subsystem_destroy until the list is empty)",
+        window: "hosts connected to S with I/O queues; the operator deletes S: the stop \
+                 completes once the qpairs left their poll groups, before their controllers' \
+                 destruct messages ran on the controller and subsystem threads",
+        scenarios: &["operator-sequences"],
+        versions: "up to v21.07",
+        profile_note: "re-introduced: the bug lived before v24.01; the switch puts the direct \
+                       destruct back into the v24.01 profile's _nvmf_subsystem_destroy",
+    }
+    /// An AER answered at once skips its counter offset; the next pause never ends (#1552).
+    Spdk1552 {
+        name: "spdk-1552",
+        title: "an AER answered at once keeps mgmt_io_outstanding counted",
+        fix_commit: "43ad7febb2f7a19b381168f6e26e393a483126ea",
+        issue: "https://github.com/spdk/spdk/issues/1552",
+        last_buggy: "v20.07",
+        first_fixed: "v20.10",
+        invariant: InvariantId::I7,
+        site: "_nvmf_request_complete",
+        spdk: Spdk::V24_01,
+        summary: "every admin command is counted in mgmt_io_outstanding at admission and \
+                  _nvmf_request_complete skips AERs, so the AER handler must offset its count; \
+                  nvmf_ctrlr_async_event_request did so only when it stored the AER, and its \
+                  early answers (a pending event, the limit of 4) kept the count: the next \
+                  pause waits for it forever",
+        window: "a namespace change queues a notice while a host has no AER outstanding (or \
+                 the host sends a fifth AER); the host's next AER is answered at once",
+        scenarios: &["aen-storm"],
+        versions: "up to v20.07",
+        profile_note: "re-introduced: the bug lived before v24.01; the switch moves the \
+                       offset back to the stored-AER path in the v24.01 profile",
+        more_sites: &["nvmf_ctrlr_async_event_request"],
+    }
+    /// An AER answered before its handler (CC.EN = 0) skips its counter offset (#2215).
+    Spdk2215 {
+        name: "spdk-2215",
+        title: "an AER refused before its handler keeps mgmt_io_outstanding counted",
+        fix_commit: "9cb5f885dff8e0c2174546d1f54eef6422f1cc1e",
+        issue: "https://github.com/spdk/spdk/issues/2215",
+        last_buggy: "v22.05",
+        first_fixed: "v22.09",
+        invariant: InvariantId::I7,
+        site: "_nvmf_request_complete",
+        spdk: Spdk::V24_01,
+        summary: "after 43ad7febb2 the AER's offset sat at the top of \
+                  nvmf_ctrlr_async_event_request, but nvmf_ctrlr_process_admin_cmd answers \
+                  some AERs before calling it (CC.EN != 1, a fused command), and \
+                  _nvmf_request_complete skips AERs: the count stays and the next pause never \
+                  ends (the fix offsets every AER at the top of process_admin_cmd)",
+        window: "a host sends an AER while its controller is disabled: right after it wrote \
+                 CC.EN = 0 for a reset, before it re-enables the controller",
+        scenarios: &["aen-storm"],
+        versions: "v20.10 .. v22.05",
+        profile_note: "re-introduced: the bug lived before v24.01; the switch moves the \
+                       offset back into nvmf_ctrlr_async_event_request in the v24.01 profile",
+        more_sites: &["nvmf_ctrlr_process_admin_cmd"],
+    }
+    /// An admin AER refused on an inactive qpair keeps its count (found by S4; 70f7d5ea70).
+    SpdkAerInactiveQpair {
+        name: "spdk-aer-inactive-qpair",
+        title: "an AER refused on an inactive qpair keeps mgmt_io_outstanding counted",
+        fix_commit: "70f7d5ea70f457c4c3a5472442ff9610757b9272",
+        issue: "none (the fix names no issue; review 28949)",
+        last_buggy: "v26.05",
+        first_fixed: "master",
+        invariant: InvariantId::I7,
+        site: "_nvmf_request_complete",
+        spdk: Spdk::Master,
+        summary: "nvmf_check_subsystem_active counts an admin AER before the qpair's state is \
+                  tested; when the qpair is no longer active the AER is answered COMMAND \
+                  SEQUENCE ERROR without reaching the offset in nvmf_ctrlr_process_admin_cmd, \
+                  and _nvmf_request_complete skips AERs, so the count stays and every later \
+                  pause of the subsystem hangs (the fix offsets it in nvmf_check_qpair_active)",
+        window: "an admin AER reaches spdk_nvmf_request_exec on a qpair that is not active: \
+                 replayed from sgroup->queued on resume after its admin qpair started \
+                 disconnecting, or (master) sent right behind the CONNECT while the qpair is \
+                 still CONNECTING with its controller bound; no built-in scenario reaches it \
+                 yet: the core's random schedules find it in the master profile (core test)",
+        scenarios: &[],
+        versions: "v22.09 .. v26.05 (fixed after the last release; before v22.09 the same \
+                   path is part of spdk-2215)",
+        profile_note: "native to v24.01 and master up to 70f7d5ea70: either profile with the \
+                       switch off has the fix; found by this model's completion-side counter \
+                       recomputation, then matched to the upstream fix",
+        more_sites: &["nvmf_check_qpair_active"],
+    }
 }
 
 /// Every catalogue entry.

@@ -61,6 +61,22 @@ pub enum Mark {
     AdminBeforeConnect,
     /// An I/O CONNECT found its controller's admin qpair gone (teardown finished).
     IoConnectWithoutAdminQpair,
+    /// A stop (or delete, or target shutdown) found its subsystem PAUSED: the PAUSED ->
+    /// DEACTIVATING edge fa949b0c14 added.
+    StoppedWhilePaused,
+    /// `_nvmf_subsystem_destroy` found controllers still on `subsystem->ctrlrs` (their
+    /// last-qpair teardown in flight) and re-sent itself to wait for them.
+    DestroyWaitedForCtrlrs,
+    /// An AER was answered at once with a pending event (`nvmf_ctrlr_async_event_request`).
+    AerAnsweredFromPending,
+    /// A fifth AER was answered ASYNC_EVENT_REQUEST_LIMIT_EXCEEDED.
+    AerLimitExceeded,
+    /// An AER reached a controller with CC.EN = 0 (answered COMMAND SEQUENCE ERROR).
+    AerWhileDisabled,
+    /// An admin AER met a qpair that is not active (`nvmf_check_qpair_active`, or v24.01's
+    /// state test in `nvmf_check_subsystem_active`): a replay after resume on a
+    /// disconnecting qpair.
+    AerOnInactiveQpair,
 }
 
 impl Mark {
@@ -119,6 +135,12 @@ pub fn mark_name(m: Mark) -> &'static str {
         Mark::CcTimeoutReset => "cc_timeout_reset",
         Mark::AdminBeforeConnect => "admin_before_connect",
         Mark::IoConnectWithoutAdminQpair => "io_connect_without_admin_qpair",
+        Mark::StoppedWhilePaused => "stopped_while_paused",
+        Mark::DestroyWaitedForCtrlrs => "destroy_waited_for_ctrlrs",
+        Mark::AerAnsweredFromPending => "aer_answered_from_pending",
+        Mark::AerLimitExceeded => "aer_limit_exceeded",
+        Mark::AerWhileDisabled => "aer_while_disabled",
+        Mark::AerOnInactiveQpair => "aer_on_inactive_qpair",
     }
 }
 
@@ -165,4 +187,10 @@ pub static ALL_MARKS: &[Mark] = &[
     Mark::CcTimeoutReset,
     Mark::AdminBeforeConnect,
     Mark::IoConnectWithoutAdminQpair,
+    Mark::StoppedWhilePaused,
+    Mark::DestroyWaitedForCtrlrs,
+    Mark::AerAnsweredFromPending,
+    Mark::AerLimitExceeded,
+    Mark::AerWhileDisabled,
+    Mark::AerOnInactiveQpair,
 ];

@@ -34,6 +34,11 @@ const BUILTINS: &[(&str, &str)] = &[
         "monitoring",
         include_str!("../../scenarios/monitoring.toml"),
     ),
+    (
+        "operator-sequences",
+        include_str!("../../scenarios/operator-sequences.toml"),
+    ),
+    ("aen-storm", include_str!("../../scenarios/aen-storm.toml")),
 ];
 
 /// Names of the built-in scenarios.

@@ -205,6 +205,7 @@ impl fmt::Display for HostStep {
             HostStep::ConnectIoStale { qid } => write!(f, "connect I/O queue {qid} (stale cntlid)"),
             HostStep::CloseAdmin => write!(f, "close the admin connection only"),
             HostStep::Wait { ms, jitter_ms } => write!(f, "wait {ms} ms (+0..{jitter_ms})"),
+            HostStep::Aers { count } => write!(f, "send {count} AERs"),
         }
     }
 }

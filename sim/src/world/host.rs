@@ -80,6 +80,7 @@ impl HostSlot {
             }
             HostStep::CloseAdmin => self.open.contains(&0),
             HostStep::Wait { .. } => true,
+            HostStep::Aers { .. } => self.connected.contains(&0),
         }
     }
 
@@ -142,6 +143,7 @@ impl HostSlot {
             HostStep::ConnectIoStale { qid } => HostAction::ConnectIoStale { qid: *qid },
             HostStep::CloseAdmin => HostAction::Disconnect { qid: 0 },
             HostStep::Wait { .. } => return None,
+            HostStep::Aers { count } => HostAction::Aers { count: *count },
         })
     }
 
