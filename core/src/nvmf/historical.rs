@@ -15,7 +15,8 @@ impl Target {
     /// Returns false (and records the failed assert) where the pre-fix table had no such edge;
     /// true lets the caller's CAS run.
     pub(super) fn stop_paused(&mut self, s: SubsysH, new: SubState) -> bool {
-        if new != SubState::Deactivating {
+        let paused = self.subsystems.get(s).map(|sub| sub.state()) == Some(SubState::Paused);
+        if !paused || new != SubState::Deactivating {
             return true;
         }
         self.mark(Mark::StoppedWhilePaused, format!("{s}"));

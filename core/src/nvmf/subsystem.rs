@@ -384,10 +384,7 @@ impl Target {
 
     /// `nvmf_subsystem_set_state`: the CAS table. Returns false if the transition is illegal.
     pub(super) fn set_state(&mut self, s: SubsysH, new: SubState) -> bool {
-        let Some(cur) = self.subsystems.get(s).map(|sub| sub.state()) else {
-            return false;
-        };
-        if cur == SubState::Paused && !self.stop_paused(s, new) {
+        if !self.stop_paused(s, new) {
             return false;
         }
         let Some(sub) = self.subsystems.get_mut(s) else {
