@@ -9,9 +9,7 @@
 
 use crate::catalogue;
 use crate::coverage;
-use fabcheck_core::nvmf::{
-    BugSet, NamespaceConfig, Spdk, SubsystemConfig, TargetConfig, Trid,
-};
+use fabcheck_core::nvmf::{BugSet, NamespaceConfig, Spdk, SubsystemConfig, TargetConfig, Trid};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::Path;
@@ -263,6 +261,11 @@ pub enum HostStep {
     Random {
         #[serde(default = "random::default_steps")]
         steps: u32,
+    },
+    /// Misbehave: send `count` AERs now (beyond the 4 SPDK accepts, or while a reset has
+    /// CC.EN at 0). Enabled once the admin queue is connected.
+    Aers {
+        count: u8,
     },
 }
 

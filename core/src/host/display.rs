@@ -71,6 +71,7 @@ impl fmt::Display for HostAction {
             }
             HostAction::StaleH2cData { qid } => write!(f, "H2CData for an ended command qid={qid}"),
             HostAction::Vanish => f.write_str("vanish without FIN (half-open)"),
+            HostAction::Aers { count } => write!(f, "{count} AERs now"),
         }
     }
 }

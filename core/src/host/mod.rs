@@ -151,6 +151,9 @@ pub enum HostAction {
     StaleH2cData { qid: Qid },
     /// Vanish without FIN: stop reading, sending and every timer (half-open connections).
     Vanish,
+    /// Send `count` Asynchronous Event Requests on the admin queue now, whatever the
+    /// controller's state and AERL (a host racing its reset, or one ignoring the limit).
+    Aers { count: u8 },
 }
 
 /// What the host asks of its driver, or reports.
@@ -385,6 +388,7 @@ impl Host {
             HostAction::ConnectDupQid { qid } => self.connect_dup_qid(qid),
             HostAction::StaleH2cData { qid } => self.stale_h2c_data(qid),
             HostAction::Vanish => self.vanish(),
+            HostAction::Aers { count } => self.submit_aers(count),
         }
     }
 }

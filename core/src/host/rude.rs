@@ -1,5 +1,6 @@
 //! Misbehaving-host actions: an admin command on the admin queue after ICResp but before
-//! CONNECT, and an I/O CONNECT with a cntlid remembered from an admin queue that may be gone.
+//! CONNECT, an I/O CONNECT with a cntlid remembered from an admin queue that may be gone, and
+//! AERs sent at any time (beyond AERL, while CC.EN is 0).
 //! Real initiators do both (a host racing its own connect sequence, a host that has not yet
 //! noticed its keep-alive lapsed or its admin connection dropped); the simulator's scripts use
 //! them to drive SPDK's pre-CONNECT and admin-qpair-gone paths.
@@ -54,6 +55,15 @@ impl Host {
                 opc,
                 status,
             });
+        }
+    }
+
+    /// `HostAction::Aers`: `count` AERs on the live admin queue, beyond AERL and during a
+    /// reset too; each is handled like the driver's own (re-sent after an event, reported if
+    /// it fails).
+    pub(crate) fn submit_aers(&mut self, count: u8) {
+        for _ in 0..count {
+            self.submit_aer();
         }
     }
 

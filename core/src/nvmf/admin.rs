@@ -16,6 +16,14 @@ const OPC_ABORT: u8 = 0x08;
 /// Feature 0x81: the host identifier.
 const HOST_IDENTIFIER: u8 = 0x81;
 
+/// Where an AER's counter offset is taken (`Target::aer_offset`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AerOffset {
+    ProcessAdminCmd,
+    HandlerEntry,
+    Stored,
+}
+
 impl Target {
     /// Routes an admitted request to its handler.
     pub(super) fn dispatch_request(&mut self, r: ReqH) {
@@ -46,10 +54,16 @@ impl Target {
             self.complete_with(r, status::INVALID_OPCODE);
             return;
         }
+        if qid == 0 && cmd == Command::AsyncEventRequest {
+            self.aer_offset(r, AerOffset::ProcessAdminCmd);
+        }
         // `nvmf_ctrlr_process_{admin,io}_cmd`: CC.EN must be 1 (read unlocked from the I/O
         // qpair's thread, as SPDK does); fabrics commands skip the check.
         let enabled = self.ctrlrs.get(c).is_some_and(|c| c.cc() & CC_EN != 0);
         if !fabrics && !enabled {
+            if qid == 0 && cmd == Command::AsyncEventRequest {
+                self.mark(super::Mark::AerWhileDisabled, format!("{r}"));
+            }
             self.complete_with(r, status::COMMAND_SEQUENCE_ERROR);
             return;
         }
@@ -382,18 +396,41 @@ impl Target {
     /// `nvmf_ctrlr_async_event_request`: store it (uncounted: it never completes on its own),
     /// or complete it at once with a pending event; the fifth is rejected.
     fn aer_submit(&mut self, r: ReqH, c: CtrlrH) {
+        self.aer_offset(r, AerOffset::HandlerEntry);
         let Some(ctrlr) = self.ctrlrs.get_mut(c) else {
             return;
         };
         if let Some(cdw0) = ctrlr.take_pending_aen() {
+            self.mark(super::Mark::AerAnsweredFromPending, format!("{r}"));
             self.complete_aer(r, cdw0);
             return;
         }
         if ctrlr.push_aer(r).is_err() {
+            self.mark(super::Mark::AerLimitExceeded, format!("{r}"));
             self.complete_with(r, status::ASYNC_EVENT_LIMIT_EXCEEDED);
             return;
         }
-        self.release_admission(r);
+        self.aer_offset(r, AerOffset::Stored);
+    }
+
+    /// The AER's `mgmt_io_outstanding--` that offsets its admission (an AER is not an
+    /// outstanding command; `_nvmf_request_complete` skips AERs), taken where the profile's
+    /// code takes it: at the top of `nvmf_ctrlr_process_admin_cmd` for every AER (9cb5f885df,
+    /// v22.09); with `spdk-2215` at the top of `nvmf_ctrlr_async_event_request`
+    /// (43ad7febb2, v20.10 .. v22.05: errors answered before the handler, CC.EN = 0, skip
+    /// it); with `spdk-1552` only when the AER is stored (up to v20.07: the limit and
+    /// pending-event answers skip it).
+    fn aer_offset(&mut self, r: ReqH, at: AerOffset) {
+        let profile = if self.bug(super::BugId::Spdk1552) {
+            AerOffset::Stored
+        } else if self.bug(super::BugId::Spdk2215) {
+            AerOffset::HandlerEntry
+        } else {
+            AerOffset::ProcessAdminCmd
+        };
+        if at == profile {
+            self.release_admission(r);
+        }
     }
 
     /// Get Log Page: supported pages as `log_page::read` serves them (offset, length, the

@@ -229,9 +229,7 @@ impl Target {
         else {
             return;
         };
-        let snapshot = self
-            .planted(Plant::StopListenSnapshot)
-            .then_some(&existing);
+        let snapshot = self.planted(Plant::StopListenSnapshot).then_some(&existing);
         let (found, matched) = self.stop_listen_on_pg(pg, &trid, filter, snapshot);
         if let Some(Fanout {
             kind: FanKind::StopListen { visited, .. },

@@ -68,6 +68,22 @@ pub enum Mark {
     /// A stop_listen completed while a qpair on its trid that came to match its filter after
     /// its group was visited was still active (hazard H-2).
     StopListenLateQpair,
+    /// A stop (or delete, or target shutdown) found its subsystem PAUSED: the PAUSED ->
+    /// DEACTIVATING edge fa949b0c14 added.
+    StoppedWhilePaused,
+    /// `_nvmf_subsystem_destroy` found controllers still on `subsystem->ctrlrs` (their
+    /// last-qpair teardown in flight) and re-sent itself to wait for them.
+    DestroyWaitedForCtrlrs,
+    /// An AER was answered at once with a pending event (`nvmf_ctrlr_async_event_request`).
+    AerAnsweredFromPending,
+    /// A fifth AER was answered ASYNC_EVENT_REQUEST_LIMIT_EXCEEDED.
+    AerLimitExceeded,
+    /// An AER reached a controller with CC.EN = 0 (answered COMMAND SEQUENCE ERROR).
+    AerWhileDisabled,
+    /// An admin AER met a qpair that is not active (`nvmf_check_qpair_active`, or v24.01's
+    /// state test in `nvmf_check_subsystem_active`): a replay after resume on a
+    /// disconnecting qpair.
+    AerOnInactiveQpair,
 }
 
 impl Mark {
@@ -129,6 +145,12 @@ pub fn mark_name(m: Mark) -> &'static str {
         Mark::StateChangeBusy => "state_change_busy",
         Mark::ListenerFreed => "listener_freed",
         Mark::StopListenLateQpair => "stop_listen_late_qpair",
+        Mark::StoppedWhilePaused => "stopped_while_paused",
+        Mark::DestroyWaitedForCtrlrs => "destroy_waited_for_ctrlrs",
+        Mark::AerAnsweredFromPending => "aer_answered_from_pending",
+        Mark::AerLimitExceeded => "aer_limit_exceeded",
+        Mark::AerWhileDisabled => "aer_while_disabled",
+        Mark::AerOnInactiveQpair => "aer_on_inactive_qpair",
     }
 }
 
@@ -178,4 +200,10 @@ pub static ALL_MARKS: &[Mark] = &[
     Mark::StateChangeBusy,
     Mark::ListenerFreed,
     Mark::StopListenLateQpair,
+    Mark::StoppedWhilePaused,
+    Mark::DestroyWaitedForCtrlrs,
+    Mark::AerAnsweredFromPending,
+    Mark::AerLimitExceeded,
+    Mark::AerWhileDisabled,
+    Mark::AerOnInactiveQpair,
 ];

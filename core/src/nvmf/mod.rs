@@ -31,6 +31,7 @@ mod ctrlr_destruct;
 mod ctrlr_events;
 mod discovery;
 mod display;
+mod historical;
 mod ident;
 pub mod invariants;
 mod io;

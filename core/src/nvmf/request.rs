@@ -177,8 +177,17 @@ impl Target {
             _ => !checked,
         };
         if !admitted {
-            if q.state() == QpairState::Connecting {
+            let (connecting, aer) = (q.state() == QpairState::Connecting, self.is_admin_aer(r));
+            if connecting {
                 self.mark(super::Mark::AdminBeforeConnect, format!("{r}"));
+            }
+            // 70f7d5ea70: an admin AER refused here never reaches the offset in
+            // `nvmf_ctrlr_process_admin_cmd`, so it is offset here.
+            if aer && !self.bug(super::BugId::SpdkAerInactiveQpair) {
+                self.release_admission(r);
+            }
+            if aer {
+                self.mark(super::Mark::AerOnInactiveQpair, format!("{r}"));
             }
             self.complete_with(r, crate::wire::status::COMMAND_SEQUENCE_ERROR);
             return;
@@ -305,9 +314,71 @@ impl Target {
         if self.live(qh, "_nvmf_request_complete").is_none() {
             return;
         }
+        let released = self.completion_counter(r);
         self.send_response(r);
-        self.request_end(r);
+        self.request_end_with(r, released);
         self.qpair_request_cleanup(qh);
+    }
+
+    /// What `_nvmf_request_complete` decrements for `r`, recomputed as SPDK does from the
+    /// request (S4): the sgroup of the qpair's controller's subsystem, or of a CONNECT's
+    /// subsystem by NQN; AERs on the admin queue are skipped; fabrics and admin commands
+    /// release `mgmt_io_outstanding`, I/O its namespace's `io_outstanding` (an nsid the group
+    /// has no info for is not counted on either side). The request's own tag (`counted`) is
+    /// kept only as the check: if the two disagree SPDK's accounting is off (I7). None if the
+    /// objects needed are gone (reported elsewhere); the tag is used then.
+    fn completion_counter(&mut self, r: ReqH) -> Option<Counted> {
+        let spdk = self.spdk_completion_counter(r)?;
+        let req = self.reqs.get(r)?;
+        if spdk != req.counted {
+            let detail = format!(
+                "_nvmf_request_complete releases {spdk:?} but the request holds {:?}",
+                req.counted
+            );
+            let handles = vec![format!("{r}"), format!("pg{}", req.pg)];
+            self.crash_on(
+                InvariantId::SgroupCountersExact,
+                "_nvmf_request_complete",
+                handles,
+                &detail,
+            );
+        }
+        Some(spdk)
+    }
+
+    /// An AER on an admin qpair that has a controller (the requests SPDK's AER offset and
+    /// completion skip are about).
+    fn is_admin_aer(&self, r: ReqH) -> bool {
+        let Some(req) = self.reqs.get(r) else {
+            return false;
+        };
+        let q = self.qpairs.get(req.qpair);
+        req.cmd == Command::AsyncEventRequest
+            && q.is_some_and(|q| q.qid() == 0 && q.ctrlr().is_some())
+    }
+
+    fn spdk_completion_counter(&self, r: ReqH) -> Option<Counted> {
+        let req = self.reqs.get(r)?;
+        let q = self.qpairs.get(req.qpair)?;
+        let s = match q.ctrlr() {
+            Some(c) => self.ctrlrs.get(c)?.subsys(),
+            None if req.is_connect() => self.find_subsystem(&req.connect_data()?.subnqn)?,
+            None => return Some(Counted::None),
+        };
+        let (_, sg) = self.pgs[usize::from(req.pg)]
+            .sgroups()
+            .find(|(h, _)| *h == s)?;
+        if q.qid() == 0 && req.cmd == Command::AsyncEventRequest {
+            return Some(Counted::None);
+        }
+        if q.qid() == 0 || req.is_fabrics() {
+            return Some(Counted::Mgmt(s));
+        }
+        let nsid = req.sqe.nsid;
+        Some(match sg.ns_state(nsid) {
+            Some(_) => Counted::Io(s, nsid),
+            None => Counted::None,
+        })
     }
 
     /// A request dropped without an answer while its qpair is still active (SPDK frees or
@@ -334,8 +405,13 @@ impl Target {
         self.request_end(r);
     }
 
-    /// Leaves `outstanding`, releases the sgroup counter, frees the request.
+    /// Leaves `outstanding`, releases the sgroup counter the request holds, frees it.
     fn request_end(&mut self, r: ReqH) {
+        self.request_end_with(r, None);
+    }
+
+    /// `request_end` releasing `released` (SPDK's recomputed counter) instead of the tag.
+    fn request_end_with(&mut self, r: ReqH, released: Option<Counted>) {
         let Some(req) = self.reqs.remove(r) else {
             return;
         };
@@ -343,7 +419,7 @@ impl Target {
         if let Some(q) = self.qpairs.get_mut(req.qpair) {
             q.remove_outstanding(r);
         }
-        self.uncount(req.pg, req.counted);
+        self.uncount(req.pg, released.unwrap_or(req.counted));
     }
 
     /// Releases an sgroup counter (I7: never below zero) and completes a drained pause.

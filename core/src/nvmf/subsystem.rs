@@ -396,6 +396,9 @@ impl Target {
 
     /// `nvmf_subsystem_set_state`: the CAS table. Returns false if the transition is illegal.
     pub(super) fn set_state(&mut self, s: SubsysH, new: SubState) -> bool {
+        if !self.stop_paused(s, new) {
+            return false;
+        }
         let Some(sub) = self.subsystems.get_mut(s) else {
             return false;
         };
@@ -467,10 +470,13 @@ impl Target {
         let Some(sub) = self.live(s, "_nvmf_subsystem_destroy") else {
             return;
         };
-        if sub.has_ctrlrs() {
+        if sub.has_ctrlrs() && !self.destroy_with_ctrlrs(s) {
             self.park_msg(ThreadId::App, Msg::SubsystemDestroy { subsys: s, rpc });
             return;
         }
+        let Some(sub) = self.subsystems.get_mut(s) else {
+            return;
+        };
         for c in sub.drain_changes() {
             self.state_cb(s, c.cb, Err(-125));
         }

@@ -67,7 +67,7 @@ fn operator(rng: &mut Rng, n: u32) -> RpcRequest {
 }
 
 /// One random run; returns the world at the end (crashed or healed).
-fn run(seed: u64, cfg: TargetConfig) -> World {
+pub(super) fn run(seed: u64, cfg: TargetConfig) -> World {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut w = World::new(cfg);
     w.expect_violation = true;

@@ -48,6 +48,11 @@ const BUILTINS: &[(&str, &str)] = &[
         "random-peers",
         include_str!("../../scenarios/random-peers.toml"),
     ),
+    (
+        "operator-sequences",
+        include_str!("../../scenarios/operator-sequences.toml"),
+    ),
+    ("aen-storm", include_str!("../../scenarios/aen-storm.toml")),
 ];
 
 /// Names of the built-in scenarios.

@@ -221,6 +221,7 @@ impl fmt::Display for HostStep {
             HostStep::HalfOpen => write!(f, "vanish without FIN (half-open)"),
             HostStep::StaleH2cData { qid } => write!(f, "H2CData for an ended command on q{qid}"),
             HostStep::Random { steps } => write!(f, "{steps} random actions"),
+            HostStep::Aers { count } => write!(f, "send {count} AERs"),
         }
     }
 }

@@ -102,6 +102,7 @@ impl HostSlot {
             }
             // Expanded away by `expand`.
             HostStep::ReconnectStorm { .. } => false,
+            HostStep::Aers { .. } => self.connected.contains(&0),
         }
     }
 
@@ -174,6 +175,7 @@ impl HostSlot {
             HostStep::Wait { .. } | HostStep::ReconnectStorm { .. } | HostStep::Random { .. } => {
                 return None
             }
+            HostStep::Aers { count } => HostAction::Aers { count: *count },
         })
     }
 

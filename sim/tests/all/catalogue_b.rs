@@ -11,7 +11,7 @@ use fabcheck_sim::Failure;
 
 /// Finds `bug` on `name` within `budget` runs, shrinks the failure and checks that the shrunk
 /// story ends in the entry's invariant at its site.
-fn found_and_shrunk(name: &str, bug: BugId, budget: u64) {
+pub(crate) fn found_and_shrunk(name: &str, bug: BugId, budget: u64) {
     let e = bug.entry();
     let sc = scenario(name, &[e.name]);
     let r = hunt(sc.clone(), budget);
@@ -40,7 +40,7 @@ fn found_and_shrunk(name: &str, bug: BugId, budget: u64) {
 }
 
 /// Silent with every switch off in both profiles (FABCHECK_RUNS scales `runs`).
-fn silent(name: &str, runs: u64) {
+pub(crate) fn silent(name: &str, runs: u64) {
     for spdk in Spdk::ALL {
         let sc = scenario(name, &[]).with_spdk(spdk.name()).unwrap();
         let r = hunt(sc, runs);

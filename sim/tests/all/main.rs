@@ -5,6 +5,7 @@
 mod catalogue;
 mod catalogue_b;
 mod catalogue_i;
+mod catalogue_ii;
 mod determinism;
 mod fair_liveness;
 mod hazards;

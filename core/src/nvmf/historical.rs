@@ -1,0 +1,83 @@
+//! Pre-fix shapes of SPDK's teardown and state-change code that catalogue issue II's switches
+//! put back (`spdk-paused-deactivate`, `spdk-double-destruct`), next to the checks that tell
+//! the fixed shape from the old one. With every switch off each function here answers "do
+//! what the fixed SPDK does" and only records a coverage mark.
+//!
+//! Invariants: the old shapes break I10 (a CAS with no edge) and I3 (a controller destroyed
+//! twice, or while a qpair still holds its mask bit); the checks name SPDK's function.
+
+use super::arena::{CtrlrH, SubsysH};
+use super::state::SubState;
+use super::{BugId, InvariantId, Mark, Target};
+
+impl Target {
+    /// `nvmf_subsystem_set_state` from PAUSED: the PAUSED -> DEACTIVATING edge of fa949b0c14.
+    /// Returns false (and records the failed assert) where the pre-fix table had no such edge;
+    /// true lets the caller's CAS run.
+    pub(super) fn stop_paused(&mut self, s: SubsysH, new: SubState) -> bool {
+        let paused = self.subsystems.get(s).map(|sub| sub.state()) == Some(SubState::Paused);
+        if !paused || new != SubState::Deactivating {
+            return true;
+        }
+        self.mark(Mark::StoppedWhilePaused, format!("{s}"));
+        if !self.bug(BugId::SpdkPausedDeactivate) {
+            return true;
+        }
+        // Before fa949b0c14 DEACTIVATING expected ACTIVE and the CAS-failure fallbacks knew
+        // only RESUMING -> ACTIVE, ACTIVATING -> DEACTIVATING and RESUMING -> PAUSING; the
+        // second CAS fails and `assert(actual_old_state == expected_old_state)` fires (a
+        // release build fails the stop and leaves the subsystem PAUSED).
+        self.crash_on(
+            InvariantId::LegalTransitions,
+            "nvmf_subsystem_set_state",
+            vec![format!("{s}")],
+            "assert(actual_old_state == expected_old_state): no PAUSED -> DEACTIVATING edge \
+             (stop of a paused subsystem)",
+        );
+        false
+    }
+
+    /// `_nvmf_subsystem_destroy` with controllers still on `subsystem->ctrlrs`. Fixed
+    /// (97385af196): wait for them (returns false: the caller re-sends the destroy). Before
+    /// it, `spdk_nvmf_subsystem_destroy` called `nvmf_ctrlr_destruct` on each and freed the
+    /// subsystem (returns true: the caller goes on). Those controllers are on the list because
+    /// their last-qpair teardown (`_nvmf_ctrlr_free_from_qpair` -> `nvmf_ctrlr_destruct`) is
+    /// still on its way, so the direct destruct is a second one, or one while a qpair still
+    /// holds its mask bit (I3).
+    pub(super) fn destroy_with_ctrlrs(&mut self, s: SubsysH) -> bool {
+        if !self.bug(BugId::SpdkDoubleDestruct) {
+            self.mark(Mark::DestroyWaitedForCtrlrs, format!("{s}"));
+            return false;
+        }
+        let Some(sub) = self.subsystems.get(s) else {
+            return false;
+        };
+        let ctrlrs: Vec<CtrlrH> = sub.ctrlrs().collect();
+        for h in ctrlrs {
+            if let Some(detail) = self.destruct_in_flight(h) {
+                let handles = vec![format!("{s}"), format!("{h}")];
+                self.crash_on(
+                    InvariantId::CtrlrDestroyedOnce,
+                    "_nvmf_subsystem_destroy",
+                    handles,
+                    detail,
+                );
+                return false;
+            }
+            self.subsystem_remove_ctrlr(h);
+        }
+        true
+    }
+
+    /// Why destructing `h` now would break I3, if it would.
+    fn destruct_in_flight(&self, h: CtrlrH) -> Option<&'static str> {
+        let c = self.ctrlrs.get(h)?;
+        if c.in_destruct() {
+            Some("nvmf_ctrlr_destruct of a controller whose last-qpair destruct already started")
+        } else if !c.qpair_mask().is_empty() {
+            Some("nvmf_ctrlr_destruct of a controller whose qpair teardown is still in flight")
+        } else {
+            None
+        }
+    }
+}
