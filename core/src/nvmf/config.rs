@@ -141,7 +141,7 @@ pub struct TargetConfig {
     /// Test-only planted defects (listener.rs); never set by a scenario file.
     #[doc(hidden)]
     #[serde(skip)]
-    pub planted: super::listener::PlantedDefects,
+    pub planted: PlantedDefects,
 }
 
 impl Default for TargetConfig {
@@ -166,4 +166,19 @@ impl Default for TargetConfig {
             planted: Default::default(),
         }
     }
+}
+
+/// Test-only planted defects of the listener and stop-listen code (listener.rs; not catalogue
+/// entries: no SPDK release had them). They prove that the checker finds what I13 and I14
+/// are for.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PlantedDefects {
+    /// `spdk_nvmf_transport_stop_listen_async` drops the listener's reference at the call
+    /// instead of in `nvmf_stop_listen_fini`, so the last one frees it under the qpairs the
+    /// fan-out is about to disconnect (I14 in the reference form).
+    pub listener_freed_early: bool,
+    /// The stop-listen visit disconnects only the qpairs that matched at the call, as if it
+    /// walked a list copied then (I13; I9 cannot see it).
+    pub stop_listen_snapshot: bool,
 }

@@ -19,9 +19,9 @@ use super::callbacks::StopListenCb;
 use super::catalogue::BugId;
 use super::qpair::Qpair;
 use super::state::QpairState::Uninitialized as New;
-use super::thread::{FanKind, Fanout, Msg};
+use super::thread::{FanKind, Fanout, Msg, StopListenFan};
 use super::{ConnId, InvariantId, Mark, Output, Target, ThreadId, Trid, Violation};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What `nvmf_stop_listen_disconnect_qpairs`'s subsystem condition does with one qpair.
@@ -44,20 +44,6 @@ pub struct FilteredDisconnect {
     /// The subsystem of the qpair's controller when the filter disconnected it (None: no
     /// controller yet).
     pub ctrlr_subsys: Option<SubsysH>,
-}
-
-/// Test-only planted defects of the listener and stop-listen code (not catalogue entries: no
-/// SPDK release had them). They prove that the checker finds what I13 and I14 are for.
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct PlantedDefects {
-    /// `spdk_nvmf_transport_stop_listen_async` drops the listener's reference at the call
-    /// instead of in `nvmf_stop_listen_fini`, so the last one frees it under the qpairs the
-    /// fan-out is about to disconnect (I14 in the reference form).
-    pub listener_freed_early: bool,
-    /// The stop-listen visit disconnects only the qpairs that matched at the call, as if it
-    /// walked a list copied then (I13; I9 cannot see it).
-    pub stop_listen_snapshot: bool,
 }
 
 /// A transport listener (`struct spdk_nvmf_listener`).
@@ -439,16 +425,6 @@ impl Target {
             );
         }
     }
-}
-
-/// What a finished stop-listen fan-out hands to `nvmf_stop_listen_fini`.
-pub(super) struct StopListenFan {
-    pub trid: Trid,
-    pub filter: Option<SubsysH>,
-    /// Qpairs that matched at the call (I9).
-    pub existing: BTreeSet<QpairH>,
-    /// Qpairs the filter matched when their group was visited (I13).
-    pub visited: BTreeSet<QpairH>,
 }
 
 impl Target {

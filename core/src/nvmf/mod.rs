@@ -70,6 +70,8 @@ pub use api::{
 };
 use arena::{Arena, CtrlrH, QpairH, ReqH, SubsysH};
 pub use catalogue::{catalogue, BugId, BugSet, CatalogueEntry};
+#[doc(hidden)]
+pub use config::PlantedDefects;
 pub use config::{
     NamespaceConfig, NamespaceIds, NamespaceIdsConfig, SubsystemConfig, TargetConfig,
 };
@@ -77,8 +79,6 @@ pub use connect_retry::BusyConnect;
 use ctrlr::Ctrlr;
 pub use discovery::DISCOVERY_NQN;
 pub use listener::FilteredDisconnect;
-#[doc(hidden)]
-pub use listener::PlantedDefects;
 pub use mark::Mark;
 use poll_group::PollGroup;
 pub use profile::{Spdk, MASTER_COMMIT};
