@@ -10,6 +10,10 @@
 //! finding that is a known hazard (SPDK behaviour, `fabcheck hazards`) is neither a detection
 //! nor noise: the silence table names it by id.
 //! Wall-clock times are measured for the table only; they never reach a simulation.
+//! With `--explore`, each row also gets the model checker's verdict on that world
+//! (`fabcheck_models::catalogue::explore_entry_on`: found by exhaustive BFS within the state
+//! bound, states stored, shortest counterexample), which is informational and off by default
+//! because it costs seconds per row.
 
 use crate::hunt::wall_clock;
 use crate::Usage;
@@ -43,6 +47,47 @@ pub struct CheckArgs {
     /// Runs to spend shrinking the first finding.
     #[arg(long, default_value_t = 5000)]
     pub shrink_budget: u32,
+    /// Add the `explore` column: exhaustive BFS of each row's world with the entry's switch on.
+    #[arg(long)]
+    pub explore: bool,
+    /// State bound of each `--explore` search.
+    #[arg(long, default_value_t = fabcheck_models::catalogue::ENTRY_MAX_STATES)]
+    pub explore_states: u64,
+}
+
+/// The `explore` cell of a row.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExploreCell {
+    /// `yes` (found at the entry's site), `no` (whole bounded world explored, no violation),
+    /// `other` (another violation first), `incomplete` (a bound hit first), `unavailable`.
+    pub result: &'static str,
+    pub states: Option<u64>,
+    /// Steps in the shortest counterexample (`yes` only).
+    pub shortest: Option<usize>,
+    /// Why incomplete, or the other violation's signature, or the counterexample's seed.
+    pub detail: Option<String>,
+}
+
+fn explore_cell(e: &CatalogueEntry, name: &str, a: &CheckArgs) -> ExploreCell {
+    use fabcheck_models::catalogue::{explore_entry_on, ScenarioVerdict as V};
+    let cell = |result, states, shortest, detail| ExploreCell {
+        result,
+        states,
+        shortest,
+        detail,
+    };
+    match explore_entry_on(e, name, a.explore_states, 1) {
+        V::Found(f) => cell(
+            "yes",
+            Some(f.states_to_first),
+            Some(f.shortest_len),
+            Some(f.seed.to_string()),
+        ),
+        V::NotFound { states } => cell("no", Some(states), None, None),
+        V::Other { states, signature } => cell("other", Some(states), None, Some(signature)),
+        V::Incomplete { states, why } => cell("incomplete", Some(states), None, Some(why)),
+        V::Unavailable => cell("unavailable", None, None, None),
+    }
 }
 
 /// One row: an entry on one of its scenarios.
@@ -60,6 +105,9 @@ pub struct Row {
     pub story_lines: Option<usize>,
     /// Whether the shrunk story names the entry's site.
     pub story_names_site: bool,
+    /// The model checker's verdict (`--explore` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explore: Option<ExploreCell>,
 }
 
 /// A scenario swept with every switch off.
@@ -132,6 +180,7 @@ fn detect(e: &CatalogueEntry, name: &str, a: &CheckArgs, strategy: Option<Strate
         median_ms: median(&mut ms),
         story_lines: story.as_ref().map(|s| s.lines().count()),
         story_names_site: story.is_some_and(|s| e.sites().any(|site| s.contains(site))),
+        explore: a.explore.then(|| explore_cell(e, name, a)),
     }
 }
 
@@ -201,12 +250,31 @@ fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map_or("-".to_string(), |v| v.to_string())
 }
 
+fn explore_text(x: &Row) -> String {
+    match &x.explore {
+        None => String::new(),
+        Some(c) => {
+            let states = opt(c.states);
+            match c.shortest {
+                Some(n) => format!(" {}, {states} states, {n} steps |", c.result),
+                None => format!(" {}, {states} states |", c.result),
+            }
+        }
+    }
+}
+
 fn print_tables(r: &CheckReport) {
-    println!("| id | profile | invariant | scenario | strategy | found | median runs | median ms | shrunk story lines | names site |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let explore = r.rows.iter().any(|x| x.explore.is_some());
+    let (head, rule) = if explore {
+        (" explore |", "---|")
+    } else {
+        ("", "")
+    };
+    println!("| id | profile | invariant | scenario | strategy | found | median runs | median ms | shrunk story lines | names site |{head}");
+    println!("|---|---|---|---|---|---|---|---|---|---|{rule}");
     for x in &r.rows {
         println!(
-            "| `{}` | `{}` | {} | `{}` | {} | {}/{} | {} | {} | {} | {} |",
+            "| `{}` | `{}` | {} | `{}` | {} | {}/{} | {} | {} | {} | {} |{}",
             x.id,
             x.profile,
             x.invariant,
@@ -217,7 +285,8 @@ fn print_tables(r: &CheckReport) {
             opt(x.median_runs),
             opt(x.median_ms.map(|m| format!("{m:.1}"))),
             opt(x.story_lines),
-            if x.story_names_site { "yes" } else { "no" }
+            if x.story_names_site { "yes" } else { "no" },
+            explore_text(x)
         );
     }
     for id in &r.untested {

@@ -72,13 +72,6 @@ fn progress_bar(json: bool) -> ProgressBar {
 }
 
 fn options(a: &ExploreArgs, pb: &ProgressBar) -> Result<CheckOptions, Usage> {
-    if a.por == OnOff::On {
-        return Err(Usage(
-            "--por on: the NVMe-oF model does not report per-step footprints yet, so there is \
-             nothing sound to reduce (the engine's sleep sets run on models that do)"
-                .into(),
-        ));
-    }
     if a.symmetry == OnOff::On {
         return Err(Usage(
             "--symmetry on: host symmetry for the NVMe-oF world is not implemented yet".into(),
@@ -95,6 +88,7 @@ fn options(a: &ExploreArgs, pb: &ProgressBar) -> Result<CheckOptions, Usage> {
         max_states: a.max_states,
         time_limit: a.max_seconds.map(Duration::from_secs),
         fp128: a.fp128,
+        por: a.por == OnOff::On,
         progress: Some(Arc::new(move |p: Progress| {
             bar.set_message(format!(
                 "{} states, {} transitions, depth {}",
@@ -112,13 +106,24 @@ pub fn explore(a: ExploreArgs) -> Result<u8, Usage> {
         .is_none()
         .then_some(a.scenario.as_str());
     let key = sc.key();
-    let model = NvmfModel::new(sc);
     let pb = progress_bar(a.json);
     let opts = options(&a, &pb)?;
-    if !a.json {
-        eprintln!("explore {key}: bfs, {} threads", opts.threads);
-    }
-    let r = check(&model, &opts);
+    // Sleep sets run depth-first on one thread, over the core's per-step footprints.
+    let (model, r) = if opts.por {
+        let model = NvmfModel::new(sc).with_footprints();
+        if !a.json {
+            eprintln!("explore {key}: dfs with sleep sets (--por on), 1 thread");
+        }
+        let r = fabcheck_models::check_dfs(&model, &opts);
+        (model, r)
+    } else {
+        let model = NvmfModel::new(sc);
+        if !a.json {
+            eprintln!("explore {key}: bfs, {} threads", opts.threads);
+        }
+        let r = check(&model, &opts);
+        (model, r)
+    };
     pb.finish_and_clear();
     Ok(report(&model, &r, &a, file))
 }

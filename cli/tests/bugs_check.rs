@@ -118,3 +118,32 @@ fn zero_runs_is_bad_usage() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+#[test]
+fn explore_column_finds_spdk_3302_shortest_and_says_incomplete_at_the_bound() {
+    let args = [
+        "bugs",
+        "--check",
+        "--json",
+        "--runs",
+        "1",
+        "--seeds",
+        "1",
+        "--shrink-budget",
+        "1",
+        "--explore",
+        "--explore-states",
+        "1000",
+    ];
+    let (_, v) = report(&args);
+    let rows = v["rows"].as_array().unwrap();
+    assert!(rows.iter().all(|r| r["explore"]["result"].is_string()));
+    let row = rows
+        .iter()
+        .find(|r| r["id"] == "spdk-3302" && r["scenario"] == "seed-3302")
+        .expect("a spdk-3302 row on seed-3302");
+    assert_eq!(row["explore"]["result"], "yes", "{row:#}");
+    assert_eq!(row["explore"]["shortest"], 9);
+    let cut = rows.iter().any(|r| r["explore"]["result"] == "incomplete");
+    assert!(cut, "some world does not fit in 1000 states");
+}

@@ -49,10 +49,39 @@ fn explore_scenario(
     max_states: u64,
     threads: usize,
 ) -> Option<EntryExplore> {
-    let sc = Scenario::resolve(name)
-        .ok()?
-        .with_bugs(&[entry.name.to_string()])
-        .ok()?;
+    match explore_entry_on(entry, name, max_states, threads) {
+        ScenarioVerdict::Found(f) => Some(f),
+        _ => None,
+    }
+}
+
+/// What BFS said about one entry on one of its scenarios (a cell of the `explore` column).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScenarioVerdict {
+    /// The entry's violation, at its site, with the shortest story to it.
+    Found(EntryExplore),
+    /// The whole bounded world was explored and no safety or liveness property failed.
+    NotFound { states: u64 },
+    /// Another violation was met first (BFS stops at the first level that has one).
+    Other { states: u64, signature: String },
+    /// A bound (states, or the scenario's step bounds) stopped the search: nothing proven.
+    Incomplete { states: u64, why: String },
+    /// The scenario does not load with the entry's switch on.
+    Unavailable,
+}
+
+/// Explores `name`'s world with `entry`'s switch on, breadth-first, at most `max_states`
+/// states, on `threads` threads (the verdict does not depend on it).
+pub fn explore_entry_on(
+    entry: &CatalogueEntry,
+    name: &str,
+    max_states: u64,
+    threads: usize,
+) -> ScenarioVerdict {
+    let sc = Scenario::resolve(name).and_then(|sc| sc.with_bugs(&[entry.name.to_string()]));
+    let Ok(sc) = sc else {
+        return ScenarioVerdict::Unavailable;
+    };
     let model = NvmfModel::new(sc);
     let opts = CheckOptions {
         threads: threads.max(1),
@@ -60,20 +89,29 @@ fn explore_scenario(
         ..CheckOptions::default()
     };
     let r = check(&model, &opts);
-    if r.outcome != Outcome::Violated {
-        return None;
+    let states = r.states;
+    match r.outcome {
+        Outcome::Incomplete(why) => ScenarioVerdict::Incomplete { states, why },
+        Outcome::Verified | Outcome::Unreached(_) => ScenarioVerdict::NotFound { states },
+        Outcome::Violated => {
+            let Some(path) = r.violations.first().map(|v| &v.path) else {
+                return ScenarioVerdict::Unavailable;
+            };
+            let signature = path
+                .last()
+                .failure()
+                .map_or(String::new(), |f| f.signature());
+            if !signature.contains(entry.site) {
+                return ScenarioVerdict::Other { states, signature };
+            }
+            ScenarioVerdict::Found(EntryExplore {
+                scenario: name.to_string(),
+                states_to_first: states,
+                shortest_len: path.len(),
+                seed: model.seed_string(path.steps.iter().map(|s| &s.0)),
+            })
+        }
     }
-    let path = &r.violations.first()?.path;
-    let failure = path.last().failure()?;
-    if !failure.signature().contains(entry.site) {
-        return None;
-    }
-    Some(EntryExplore {
-        scenario: name.to_string(),
-        states_to_first: r.states,
-        shortest_len: path.len(),
-        seed: model.seed_string(path.steps.iter().map(|s| &s.0)),
-    })
 }
 
 #[cfg(test)]
@@ -111,5 +149,26 @@ mod tests {
             ..e.clone()
         };
         assert_eq!(explore_entry(&unnamed, ENTRY_MAX_STATES, 1), None);
+    }
+
+    #[test]
+    fn per_scenario_verdicts_say_found_not_found_other_or_incomplete() {
+        let e = BugId::Spdk3302.entry();
+        let found = explore_entry_on(e, "seed-3302", ENTRY_MAX_STATES, 1);
+        assert!(matches!(found, ScenarioVerdict::Found(ref f) if f.shortest_len == 9));
+        let cut = explore_entry_on(e, "seed-3302", 50, 1);
+        assert!(matches!(cut, ScenarioVerdict::Incomplete { ref why, .. }
+            if why.contains("state bound")));
+        let elsewhere = CatalogueEntry {
+            site: "a site the violation does not name",
+            ..e.clone()
+        };
+        let other = explore_entry_on(&elsewhere, "seed-3302", ENTRY_MAX_STATES, 1);
+        assert!(matches!(other, ScenarioVerdict::Other { ref signature, .. }
+            if signature.contains("free_aer")));
+        assert_eq!(
+            explore_entry_on(e, "no-such-scenario", 50, 1),
+            ScenarioVerdict::Unavailable
+        );
     }
 }

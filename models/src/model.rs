@@ -56,7 +56,8 @@ impl<M: Model + ?Sized> Property<M> {
 
 /// What one action touches: the logical thread that takes it and the objects it reads and
 /// writes. Two actions commute (are independent) when they run on different threads and neither
-/// writes an object the other reads or writes.
+/// writes an object the other reads or writes. An object id whose low 32 bits are all ones
+/// (`Footprint::whole(group)`) stands for every object with the same high 32 bits.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Footprint {
     pub thread: u64,
@@ -64,12 +65,24 @@ pub struct Footprint {
     pub writes: Vec<u64>,
 }
 
+const MEMBER: u64 = 0xFFFF_FFFF;
+
+/// Whether two object ids may name the same object.
+fn overlaps(a: u64, b: u64) -> bool {
+    a == b || (a >> 32 == b >> 32 && (a & MEMBER == MEMBER || b & MEMBER == MEMBER))
+}
+
 impl Footprint {
+    /// The id standing for every object of `group`.
+    pub const fn whole(group: u32) -> u64 {
+        (group as u64) << 32 | MEMBER
+    }
+
     /// Whether `self` and `other` commute.
     pub fn independent(&self, other: &Footprint) -> bool {
         let touches = |w: &[u64], f: &Footprint| {
             w.iter()
-                .any(|o| f.reads.contains(o) || f.writes.contains(o))
+                .any(|&o| f.reads.iter().chain(&f.writes).any(|&p| overlaps(o, p)))
         };
         self.thread != other.thread
             && !touches(&self.writes, other)

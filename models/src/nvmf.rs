@@ -8,10 +8,14 @@
 //! checks), `always` quiescence in the liveness phase (I8), and one `sometimes` per lifecycle
 //! mark the scenario requires. A failure that is a recorded hazard (`fabcheck_sim::hazard`,
 //! SPDK's own behaviour) breaks neither property.
+//!
+//! With footprints on (`with_footprints`), each step also carries a stable identity (its
+//! event's actor and its script picks, equal across states) and its footprint from the core
+//! (`WorldState::step_touches`), for sleep-set partial-order reduction.
 
-use crate::model::{Model, Property};
-use fabcheck_sim::chooser::canonical;
-use fabcheck_sim::world::{Stage, WorldState};
+use crate::model::{Footprint, Model, Property};
+use fabcheck_sim::chooser::{canonical, ChoiceKind};
+use fabcheck_sim::world::{Stage, Stepped, Touches, WorldState};
 use fabcheck_sim::{Failure, Scenario, SeedString};
 
 /// A scenario's world.
@@ -19,22 +23,79 @@ pub struct NvmfModel {
     pub sc: Scenario,
     init: WorldState,
     drops: usize,
+    footprints: bool,
 }
 
-/// One simulator step: the picks it answers.
+/// The picks one simulator step answers.
 pub type Picks = Vec<u32>;
+
+/// One simulator step: its picks, and with footprints on, its identity and footprint.
+/// Two steps are equal when their identities are (the same event with the same script
+/// choices, in any state); steps without one are equal when their picks are (which names a
+/// step only within one state; such steps never stay asleep past the state they belong to).
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub picks: Picks,
+    key: Option<(u64, Vec<u32>)>,
+    footprint: Option<Footprint>,
+}
+
+impl PartialEq for Step {
+    fn eq(&self, other: &Step) -> bool {
+        match (&self.key, &other.key) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => self.picks == other.picks,
+            _ => false,
+        }
+    }
+}
+
+impl Step {
+    fn new(picks: Picks, stepped: &Stepped, touches: Option<Touches>) -> Step {
+        let script: Vec<u32> = stepped
+            .choices
+            .iter()
+            .filter(|c| c.kind == ChoiceKind::Script)
+            .map(|c| c.picked)
+            .collect();
+        let key = touches.as_ref().map(|t| (t.actor, script));
+        let footprint = touches.map(|t| Footprint {
+            thread: t.actor,
+            reads: t.reads,
+            writes: t.writes,
+        });
+        Step {
+            picks,
+            key,
+            footprint,
+        }
+    }
+}
 
 impl NvmfModel {
     pub fn new(sc: Scenario) -> Self {
         let (init, drops) = WorldState::initial(&sc);
-        NvmfModel { sc, init, drops }
+        NvmfModel {
+            sc,
+            init,
+            drops,
+            footprints: false,
+        }
+    }
+
+    /// Computes each step's identity and footprint (needed for `--por on`; costs a snapshot of
+    /// the world and access recording per step).
+    #[must_use]
+    pub fn with_footprints(mut self) -> Self {
+        self.footprints = true;
+        self
     }
 
     /// The seed string that replays a path of steps in the simulator.
-    pub fn seed_string<'a>(&self, steps: impl IntoIterator<Item = &'a Picks>) -> SeedString {
+    pub fn seed_string<'a>(&self, steps: impl IntoIterator<Item = &'a Step>) -> SeedString {
         let mut picks = vec![0u32; self.drops];
         for s in steps {
-            picks.extend_from_slice(s);
+            picks.extend_from_slice(&s.picks);
         }
         let record: Vec<fabcheck_sim::chooser::Choice> = picks
             .iter()
@@ -63,31 +124,39 @@ fn safety(m: &NvmfModel, s: &WorldState) -> bool {
 
 impl Model for NvmfModel {
     type State = WorldState;
-    type Action = Picks;
+    type Action = Step;
 
     fn init_states(&self) -> Vec<WorldState> {
         vec![self.init.clone()]
     }
 
-    fn actions(&self, state: &WorldState, out: &mut Vec<Picks>) {
+    fn actions(&self, state: &WorldState, out: &mut Vec<Step>) {
         let mut succ = Vec::new();
         self.successors(state, &mut succ);
         out.extend(succ.into_iter().map(|(a, _)| a));
     }
 
-    fn next_state(&self, state: &WorldState, action: &Picks) -> Option<WorldState> {
-        Some(state.step(&self.sc, action).state)
+    fn next_state(&self, state: &WorldState, action: &Step) -> Option<WorldState> {
+        Some(state.step(&self.sc, &action.picks).state)
+    }
+
+    fn footprint(&self, _: &WorldState, action: &Step) -> Option<Footprint> {
+        action.footprint.clone()
     }
 
     /// Every way the next step can go: each leaf of the step's choice tree, in a fixed order
     /// (all-zero picks first).
-    fn successors(&self, state: &WorldState, out: &mut Vec<(Picks, WorldState)>) {
+    fn successors(&self, state: &WorldState, out: &mut Vec<(Step, WorldState)>) {
         if state.stage() == Stage::Done {
             return;
         }
         let mut todo: Vec<Picks> = vec![Vec::new()];
         while let Some(prefix) = todo.pop() {
-            let stepped = state.step(&self.sc, &prefix);
+            let (stepped, touches) = if self.footprints {
+                state.step_touches(&self.sc, &prefix)
+            } else {
+                (state.step(&self.sc, &prefix), None)
+            };
             let picks: Picks = stepped.choices.iter().map(|c| c.picked).collect();
             for i in (prefix.len()..picks.len()).rev() {
                 for alt in (1..stepped.choices[i].n).rev() {
@@ -96,7 +165,8 @@ impl Model for NvmfModel {
                     todo.push(p);
                 }
             }
-            out.push((picks, stepped.state));
+            let step = Step::new(picks, &stepped, touches);
+            out.push((step, stepped.state));
         }
     }
 

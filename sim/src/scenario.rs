@@ -9,9 +9,7 @@
 
 use crate::catalogue;
 use crate::coverage;
-use fabcheck_core::nvmf::{
-    BugSet, NamespaceConfig, PlantedDefects, Spdk, SubsystemConfig, TargetConfig, Trid,
-};
+use fabcheck_core::nvmf::{BugSet, NamespaceConfig, Spdk, SubsystemConfig, TargetConfig, Trid};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::Path;
@@ -68,10 +66,11 @@ pub struct Scenario {
     /// (TCP); `TargetConfig::listener_ref`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub listener_ref: bool,
-    /// Test-only planted defects (never read from a file).
+    /// Test-only planted slips (`fabcheck_core::nvmf::planted`): set by tests in code, never
+    /// read from a file or a seed string.
     #[doc(hidden)]
     #[serde(skip)]
-    pub planted: PlantedDefects,
+    pub planted: fabcheck_core::nvmf::planted::Planted,
 }
 
 fn default_poll_groups() -> u16 {

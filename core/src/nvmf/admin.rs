@@ -172,7 +172,7 @@ impl Target {
         };
         if fx.enabled {
             let ctrlr = ctrlr.key();
-            self.timers.remove(&super::Timer::Association { ctrlr });
+            self.poller_unregister(super::Timer::Association { ctrlr });
         }
         if fx.reset {
             self.ctrlr_start_reset_shn(c, false);
@@ -364,7 +364,10 @@ impl Target {
                 }
                 let kato = super::ctrlr::round_kato(cdw11, min_kato, kas);
                 ctrlr.set_kato(kato, now);
-                self.arm_keep_alive(c);
+                let ctrlr = ctrlr.key();
+                // "if (ctrlr->keep_alive_poller != NULL) spdk_poller_unregister(...)".
+                self.poller_unregister(super::Timer::KeepAlive { ctrlr });
+                self.start_keep_alive(c);
                 0
             }
             0x01 | 0x02 | 0x04 | 0x05 | 0x08 | 0x09 | 0x0A => 0,

@@ -4,19 +4,25 @@
 //!
 //! Invariant kept: a slot's generation only grows; a handle is live iff its generation equals the
 //! slot's and the slot is occupied. Slots are reused lowest-index first (deterministic).
+//!
+//! Access recording (`record`, for the model checker's partial-order reduction): while a
+//! thread records, every accessor logs which slot it read or wrote; an access that depends on
+//! the whole arena (insert, iteration, counting) logs the whole arena. Off by default.
 
 use serde::Serialize;
 use std::fmt;
 
 /// A typed handle: an index and the generation it was issued with.
 pub trait ArenaHandle: Copy + Ord {
+    /// Which kind of object the handle names (for access recording).
+    const KIND: record::Kind;
     fn from_parts(idx: u32, gen: u32) -> Self;
     fn idx(self) -> u32;
     fn gen(self) -> u32;
 }
 
 macro_rules! handle {
-    ($(#[$m:meta])* $name:ident, $tag:literal) => {
+    ($(#[$m:meta])* $name:ident, $tag:literal, $kind:ident) => {
         $(#[$m])*
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
         pub struct $name {
@@ -24,6 +30,7 @@ macro_rules! handle {
             pub gen: u32,
         }
         impl ArenaHandle for $name {
+            const KIND: record::Kind = record::Kind::$kind;
             fn from_parts(idx: u32, gen: u32) -> Self {
                 $name { idx, gen }
             }
@@ -50,27 +57,38 @@ macro_rules! handle {
 handle!(
     /// A subsystem.
     SubsysH,
-    "subsys"
+    "subsys",
+    Subsystem
 );
 handle!(
     /// A qpair (one per connection).
     QpairH,
-    "qpair"
+    "qpair",
+    Qpair
 );
 handle!(
     /// A controller.
     CtrlrH,
-    "ctrlr"
+    "ctrlr",
+    Ctrlr
 );
 handle!(
     /// A request (one NVMe command).
     ReqH,
-    "req"
+    "req",
+    Request
+);
+handle!(
+    /// A registered poller (`struct spdk_poller`, poller.rs).
+    PollerH,
+    "poller",
+    Poller
 );
 handle!(
     /// A transport listener (`struct spdk_nvmf_listener`).
     ListenerH,
-    "listener"
+    "listener",
+    Listener
 );
 
 /// Serializes a map with non-string keys as a sequence of `[key, value]` pairs (JSON-safe).
@@ -107,6 +125,13 @@ impl<H: ArenaHandle, T> Default for Arena<H, T> {
 impl<H: ArenaHandle, T> Arena<H, T> {
     /// Stores `val` in the lowest free slot and returns its handle.
     pub fn insert(&mut self, val: T) -> H {
+        record::whole::<H>(false);
+        let h = self.insert_slot(val);
+        record::slot(h, true);
+        h
+    }
+
+    fn insert_slot(&mut self, val: T) -> H {
         if let Some(i) = self.slots.iter().position(|s| s.val.is_none()) {
             let slot = &mut self.slots[i];
             slot.gen += 1;
@@ -122,6 +147,11 @@ impl<H: ArenaHandle, T> Arena<H, T> {
 
     /// The object, if `h` is live.
     pub fn get(&self, h: H) -> Option<&T> {
+        record::slot(h, false);
+        self.peek(h)
+    }
+
+    fn peek(&self, h: H) -> Option<&T> {
         let slot = self.slots.get(h.idx() as usize)?;
         if slot.gen == h.gen() {
             slot.val.as_ref()
@@ -132,6 +162,7 @@ impl<H: ArenaHandle, T> Arena<H, T> {
 
     /// The object, if `h` is live.
     pub fn get_mut(&mut self, h: H) -> Option<&mut T> {
+        record::slot(h, true);
         let slot = self.slots.get_mut(h.idx() as usize)?;
         if slot.gen == h.gen() {
             slot.val.as_mut()
@@ -147,6 +178,7 @@ impl<H: ArenaHandle, T> Arena<H, T> {
 
     /// Frees the object; `None` if `h` was already stale.
     pub fn remove(&mut self, h: H) -> Option<T> {
+        record::slot(h, true);
         let slot = self.slots.get_mut(h.idx() as usize)?;
         if slot.gen == h.gen() {
             slot.val.take()
@@ -157,6 +189,7 @@ impl<H: ArenaHandle, T> Arena<H, T> {
 
     /// Live objects in slot order.
     pub fn iter(&self) -> impl Iterator<Item = (H, &T)> {
+        record::whole::<H>(false);
         self.slots
             .iter()
             .enumerate()
@@ -165,6 +198,7 @@ impl<H: ArenaHandle, T> Arena<H, T> {
 
     /// Live objects in slot order, mutably.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (H, &mut T)> {
+        record::whole::<H>(true);
         self.slots.iter_mut().enumerate().filter_map(|(i, s)| {
             let gen = s.gen;
             s.val.as_mut().map(|v| (H::from_parts(i as u32, gen), v))
@@ -178,12 +212,106 @@ impl<H: ArenaHandle, T> Arena<H, T> {
 
     /// Number of live objects.
     pub fn len(&self) -> usize {
+        record::whole::<H>(false);
         self.slots.iter().filter(|s| s.val.is_some()).count()
     }
 
     /// Whether no object is live.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Per-thread access recording (off by default; the model checker turns it on around one step).
+pub mod record {
+    use super::ArenaHandle;
+    use std::cell::{Cell, RefCell};
+
+    /// The kind of object an arena holds.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum Kind {
+        Subsystem,
+        Qpair,
+        Ctrlr,
+        Request,
+        Poller,
+        Listener,
+    }
+
+    /// Hashes of the target's state outside its arenas (`Target::footprint_parts`), for
+    /// diffing before and after one step.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Parts {
+        /// Every field but the arenas, the thread queues, `now`, `config` and `outputs`.
+        pub globals: u64,
+        /// Each thread queue (index 0 is the app thread, 1 + n poll group n).
+        pub queues: Vec<u64>,
+    }
+
+    /// One recorded access: a slot (`idx`) or the whole arena (`None`), read or written.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub struct Access {
+        pub kind: Kind,
+        pub idx: Option<u32>,
+        pub write: bool,
+    }
+
+    thread_local! {
+        static ON: Cell<bool> = const { Cell::new(false) };
+        static LOG: RefCell<Vec<Access>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Starts recording this thread's arena accesses (clearing the log).
+    pub fn start() {
+        LOG.with(|l| l.borrow_mut().clear());
+        ON.set(true);
+    }
+
+    /// Stops recording and returns the accesses since `start`, in order.
+    pub fn stop() -> Vec<Access> {
+        ON.set(false);
+        LOG.take()
+    }
+
+    /// Pauses recording until the guard drops (for read-only oracles run inside a step).
+    pub struct Paused(bool);
+
+    /// See `Paused`.
+    #[must_use]
+    pub fn pause() -> Paused {
+        Paused(ON.replace(false))
+    }
+
+    impl Drop for Paused {
+        fn drop(&mut self) {
+            ON.set(self.0);
+        }
+    }
+
+    fn push(a: Access) {
+        LOG.with(|l| l.borrow_mut().push(a));
+    }
+
+    #[inline]
+    pub(super) fn slot<H: ArenaHandle>(h: H, write: bool) {
+        if ON.get() {
+            push(Access {
+                kind: H::KIND,
+                idx: Some(h.idx()),
+                write,
+            });
+        }
+    }
+
+    #[inline]
+    pub(super) fn whole<H: ArenaHandle>(write: bool) {
+        if ON.get() {
+            push(Access {
+                kind: H::KIND,
+                idx: None,
+                write,
+            });
+        }
     }
 }
 
@@ -204,5 +332,34 @@ mod tests {
         assert_ne!(h2.gen, h1.gen);
         assert!(a.get(h1).is_none());
         assert_eq!(a.len(), 1);
+    }
+
+    #[test]
+    fn accesses_are_recorded_only_while_on() {
+        use record::{Access, Kind};
+        let mut a: Arena<QpairH, u32> = Arena::default();
+        let h = a.insert(1);
+        record::start();
+        let _ = a.get(h);
+        if let Some(v) = a.get_mut(h) {
+            *v = 2;
+        }
+        {
+            let _p = record::pause();
+            let _ = a.len();
+        }
+        let _ = a.handles();
+        let log = record::stop();
+        let _ = a.get(h);
+        let acc = |idx, write| Access {
+            kind: Kind::Qpair,
+            idx,
+            write,
+        };
+        assert_eq!(
+            log,
+            vec![acc(Some(0), false), acc(Some(0), true), acc(None, false)]
+        );
+        assert!(record::stop().is_empty());
     }
 }

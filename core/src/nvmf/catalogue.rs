@@ -149,9 +149,11 @@ catalogue! {
         summary: "a namespace pause of a subsystem already PAUSED returns at once (state-change \
                   fast path and poll-group early return), so the namespace is removed with I/O \
                   in flight and its counter is dropped under that I/O",
-        window: "I/O to ns 2 in flight; pause(ns 1) leaves the group PAUSED; a second remove \
-                 (pause(ns 2)) is queued behind it and completes without draining ns 2 (found \
-                 by a core test; no built-in scenario reaches it yet)",
+        window: "I/O to ns 2 in flight; a pause (nsid 0 or ns 1) leaves the subsystem PAUSED; \
+                 remove_ns(2)'s pause(ns 2) lands on it and completes without draining ns 2. \
+                 master can also queue it behind another remove; v24.01 refuses a concurrent \
+                 change with -EBUSY, so there the first pause must have finished (found by core \
+                 tests; no built-in scenario reaches it yet)",
         scenarios: &[],
         versions: "up to v26.05 (fixed after the last release)",
         profile_note: "native to v24.01 and v26.05; the switch puts the early return back",

@@ -2,6 +2,7 @@
 //! subsystems and namespaces, and the set of catalogue bugs switched on (`BugSet`, empty = the
 //! fixed SPDK). Pure data; nothing here changes while the target runs.
 
+use super::planted::Planted;
 use super::{BugSet, Spdk, Trid};
 use serde::{Deserialize, Serialize};
 
@@ -138,10 +139,10 @@ pub struct TargetConfig {
     /// outlives them (listener.rs).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub listener_ref: bool,
-    /// Test-only planted defects (listener.rs); never set by a scenario file.
+    /// Test-only planted slips (planted.rs); empty outside tests.
     #[doc(hidden)]
-    #[serde(skip)]
-    pub planted: PlantedDefects,
+    #[serde(default, skip_serializing_if = "Planted::is_empty")]
+    pub planted: Planted,
 }
 
 impl Default for TargetConfig {
@@ -163,22 +164,7 @@ impl Default for TargetConfig {
             discovery: false,
             namespace_ids: Vec::new(),
             listener_ref: false,
-            planted: Default::default(),
+            planted: Planted::default(),
         }
     }
-}
-
-/// Test-only planted defects of the listener and stop-listen code (listener.rs; not catalogue
-/// entries: no SPDK release had them). They prove that the checker finds what I13 and I14
-/// are for.
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct PlantedDefects {
-    /// `spdk_nvmf_transport_stop_listen_async` drops the listener's reference at the call
-    /// instead of in `nvmf_stop_listen_fini`, so the last one frees it under the qpairs the
-    /// fan-out is about to disconnect (I14 in the reference form).
-    pub listener_freed_early: bool,
-    /// The stop-listen visit disconnects only the qpairs that matched at the call, as if it
-    /// walked a list copied then (I13; I9 cannot see it).
-    pub stop_listen_snapshot: bool,
 }

@@ -100,6 +100,8 @@ impl Target {
             req.phase = Phase::Parked;
             self.release_admission(r);
             self.retry_reqs.insert(conn, r);
+            let owner = super::poller::PollerOwner::Req(r);
+            self.poller_register(Timer::ConnectRetry { conn }, owner, RETRY_PERIOD, None);
             self.refresh_connect_retry_deadlines();
         } else {
             req.phase = Phase::Queued;
@@ -240,7 +242,7 @@ impl Target {
         };
         ctrlr.add_admin_qpair(qh, now);
         let cntlid = ctrlr.cntlid();
-        self.arm_keep_alive(c);
+        self.start_keep_alive(c);
         let Some(req) = self.live(r, "_nvmf_ctrlr_add_admin_qpair") else {
             return;
         };
@@ -376,8 +378,9 @@ impl Target {
                 q.set_ctrlr(Some(c));
             }
             self.wake(ThreadId::PollGroup(pg));
-            let at = self.now + Duration::from_micros(1000);
-            self.timers.insert(Timer::QidRetry { conn }, at);
+            let period = Duration::from_micros(1000);
+            let owner = super::poller::PollerOwner::Req(r);
+            self.poller_register(Timer::QidRetry { conn }, owner, period, None);
             return;
         }
         let Some(ctrlr) = self.live(c, site) else {

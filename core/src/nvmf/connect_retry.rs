@@ -34,7 +34,7 @@ impl Target {
             let Some(at) = self.retry_deadline(r) else {
                 continue;
             };
-            self.timers.insert(Timer::ConnectRetry { conn }, at);
+            self.poller_reschedule(Timer::ConnectRetry { conn }, Some(at));
         }
     }
 

@@ -10,6 +10,8 @@
 use super::arena::CtrlrH;
 use super::ctrlr::Ctrlr;
 
+use super::planted::Plant;
+use super::poller::PollerOwner;
 use super::thread::Msg;
 use super::{InvariantId, Mark, Target, ThreadId, Timer};
 
@@ -61,7 +63,7 @@ impl Target {
     }
 
     /// `_nvmf_ctrlr_destruct` (ctrlr thread): spin while a CC reset/shutdown is in progress,
-    /// then stop the pollers and free.
+    /// then stop the keep-alive and association pollers and free.
     pub(super) fn ctrlr_destruct(&mut self, h: CtrlrH) {
         let Some(c) = self.ctrlr_on_thread(h, "_nvmf_ctrlr_destruct") else {
             return;
@@ -86,22 +88,22 @@ impl Target {
             );
             return;
         }
+        let ctrlr = self.ctrlrs.get(h).map(Ctrlr::key).unwrap_or_default();
+        // `nvmf_ctrlr_stop_keep_alive_timer`, `nvmf_ctrlr_stop_association_timer`: the CC
+        // timers are gone already (the destruct waits for `disconnect_in_progress`).
+        if !self.planted(Plant::KeepAliveNotStoppedAtFree) {
+            self.poller_unregister(Timer::KeepAlive { ctrlr });
+        }
+        self.poller_unregister(Timer::Association { ctrlr });
         let Some(mut c) = self.ctrlrs.remove(h) else {
             return;
         };
-        self.stop_ctrlr_timers(c.key());
+        self.pollers_owner_freed(PollerOwner::Ctrlr(h));
         self.ctrlr_keys.remove(&c.key());
         for r in c.take_aers() {
             self.request_free(r);
         }
         self.history.ctrlrs_destroyed += 1;
         self.mark(Mark::CtrlrDestroyed, format!("cntlid={}", c.cntlid()));
-    }
-
-    fn stop_ctrlr_timers(&mut self, ctrlr: u64) {
-        self.timers.remove(&Timer::KeepAlive { ctrlr });
-        self.timers.remove(&Timer::Association { ctrlr });
-        self.timers.remove(&Timer::CcRepoll { ctrlr });
-        self.timers.remove(&Timer::CcTimeout { ctrlr });
     }
 }

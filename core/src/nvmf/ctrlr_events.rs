@@ -9,22 +9,42 @@
 
 use super::arena::{CtrlrH, QpairH, ReqH};
 use super::ctrlr::CSTS_CFS;
+use super::planted::Plant;
+use super::poller::PollerOwner;
 use super::thread::FanKind;
 use super::{BugId, InvariantId, Mark, Target, Timer};
 use crate::time::Duration;
 use crate::wire::AsyncEvent;
 
 impl Target {
-    /// Arms (or re-arms) the keep-alive poller at the first of its runs whose outcome can
-    /// differ: the poller runs every KATO from its registration, and expires the controller
+    /// `nvmf_ctrlr_start_keep_alive_timer` (and Set Features KATO, which unregisters the old
+    /// poller first): registers the keep-alive poller, every KATO, when KATO is not 0.
+    pub(super) fn start_keep_alive(&mut self, h: CtrlrH) {
+        let Some(c) = self.ctrlrs.get(h) else { return };
+        let (ctrlr, kato) = (c.key(), c.kato_ms());
+        if kato == 0 {
+            return;
+        }
+        let period = Duration::from_millis(u64::from(kato));
+        self.poller_register(
+            Timer::KeepAlive { ctrlr },
+            PollerOwner::Ctrlr(h),
+            period,
+            None,
+        );
+        self.arm_keep_alive(h);
+    }
+
+    /// Moves the registered keep-alive poller's deadline to the first of its runs whose outcome
+    /// can differ: the poller runs every KATO from its registration, and expires the controller
     /// only when the run is strictly later than `last_keep_alive + kato`
-    /// (`nvmf_ctrlr_keep_alive_poll`: `now > keep_alive_timeout_tick`).
+    /// (`nvmf_ctrlr_keep_alive_poll`: `now > keep_alive_timeout_tick`). With CSTS.CFS set every
+    /// run is idle. A controller without a keep-alive poller is left alone.
     pub(super) fn arm_keep_alive(&mut self, h: CtrlrH) {
         let Some(c) = self.ctrlrs.get(h) else { return };
-        let ctrlr = c.key();
-        let timer = Timer::KeepAlive { ctrlr };
+        let timer = Timer::KeepAlive { ctrlr: c.key() };
         if c.kato_ms() == 0 || c.csts() & CSTS_CFS != 0 {
-            self.timers.remove(&timer);
+            self.poller_reschedule(timer, None);
             return;
         }
         let period = Duration::from_millis(u64::from(c.kato_ms()));
@@ -32,7 +52,7 @@ impl Target {
         let deadline = c.last_keep_alive() + period;
         let per = period.as_nanos().max(1);
         let runs = deadline.saturating_since(since).as_nanos() / per + 1;
-        self.timers.insert(timer, since + Duration(per * runs));
+        self.poller_reschedule(timer, Some(since + Duration(per * runs)));
     }
 
     /// `nvmf_ctrlr_keep_alive_poll`: on expiry set CSTS.CFS and disconnect every qpair of the
@@ -42,7 +62,14 @@ impl Target {
         let Some(c) = self.ctrlr_on_thread(h, "nvmf_ctrlr_keep_alive_poll") else {
             return;
         };
-        if c.in_destruct() || c.csts() & CSTS_CFS != 0 {
+        if c.in_destruct() {
+            // `nvmf_ctrlr_stop_keep_alive_timer`.
+            let ctrlr = c.key();
+            self.poller_unregister(Timer::KeepAlive { ctrlr });
+            return;
+        }
+        if c.csts() & CSTS_CFS != 0 {
+            self.arm_keep_alive(h);
             return;
         }
         let deadline = c.last_keep_alive() + Duration::from_millis(u64::from(c.kato_ms()));
@@ -52,6 +79,7 @@ impl Target {
         }
         c.fail();
         let cntlid = c.cntlid();
+        self.arm_keep_alive(h);
         self.mark(Mark::KeepAliveExpired, format!("cntlid={cntlid}"));
         self.for_each_channel(FanKind::CtrlrDisconnect {
             ctrlr: h,
@@ -85,10 +113,16 @@ impl Target {
         };
         c.begin_reset_shn(shn, now + Duration::from_millis(12_500));
         let ctrlr = c.key();
-        self.timers
-            .insert(Timer::CcTimeout { ctrlr }, now + Duration::from_secs(10));
+        let ten_s = Duration::from_secs(10);
+        self.poller_register(
+            Timer::CcTimeout { ctrlr },
+            PollerOwner::Ctrlr(h),
+            ten_s,
+            None,
+        );
         if shn {
-            self.timers.remove(&Timer::KeepAlive { ctrlr });
+            // "From the time a shutdown is initiated the controller shall disable Keep Alive".
+            self.poller_unregister(Timer::KeepAlive { ctrlr });
         }
         let mark = if shn { Mark::CcShutdown } else { Mark::CcReset };
         self.mark(mark, format!("ctrlr={ctrlr}"));
@@ -111,22 +145,34 @@ impl Target {
             return;
         };
         let ctrlr = c.key();
-        if waits && c.qpair_mask().len() > 1 {
-            if c.reset_shn_may_wait(now) {
-                let at = now + Duration::from_millis(100);
-                self.timers.insert(Timer::CcRepoll { ctrlr }, at);
+        let (wait, may_wait) = (c.qpair_mask().len() > 1, c.reset_shn_may_wait(now));
+        self.poller_unregister(Timer::CcRepoll { ctrlr });
+        if waits && wait {
+            if may_wait {
+                let (what, owner) = (Timer::CcRepoll { ctrlr }, PollerOwner::Ctrlr(h));
+                self.poller_register(what, owner, Duration::from_millis(100), None);
                 self.mark(Mark::CcRepolled, format!("ctrlr={ctrlr}"));
                 return;
             }
-            c.fail();
+            if let Some(c) = self.ctrlrs.get_mut(h) {
+                c.fail();
+            }
         }
+        let Some(c) = self.ctrlrs.get_mut(h) else {
+            return;
+        };
         c.finish_reset_shn();
         let thread = c.thread();
         self.wake(thread);
-        self.timers.remove(&Timer::CcTimeout { ctrlr });
+        self.poller_unregister(Timer::CcTimeout { ctrlr });
+        // "Association timer already set": stopped before the new one is registered.
+        if !self.planted(Plant::AssociationTimerArmedTwice) {
+            self.poller_unregister(Timer::Association { ctrlr });
+        }
         if assoc > 0 {
-            let at = now + Duration::from_millis(u64::from(assoc));
-            self.timers.insert(Timer::Association { ctrlr }, at);
+            let period = Duration::from_millis(u64::from(assoc));
+            let owner = PollerOwner::Ctrlr(h);
+            self.poller_register(Timer::Association { ctrlr }, owner, period, None);
         }
     }
 
@@ -176,20 +222,20 @@ impl Target {
         self.request_complete(r);
     }
 
-    /// Handles a controller timer (keep-alive, association, CC re-poll, CC timeout).
-    pub(super) fn fire_ctrlr_timer(&mut self, timer: Timer, key: u64) {
-        let Some(h) = self.ctrlr_keys.get(&key).copied() else {
-            return;
-        };
-        let Some(thread) = self.ctrlrs.get(h).map(|c| c.thread()) else {
-            return;
-        };
-        self.current = thread;
+    /// Runs a controller poller (keep-alive, association, CC re-poll, CC timeout) on the
+    /// controller's thread; the one-shot ones unregister themselves first, as SPDK's do.
+    pub(super) fn fire_ctrlr_timer(&mut self, timer: Timer, h: CtrlrH) {
         match timer {
             Timer::KeepAlive { .. } => self.keep_alive_poll(h),
-            Timer::Association { .. } => self.association_remove(h),
+            Timer::Association { .. } => {
+                self.poller_unregister(timer);
+                self.association_remove(h);
+            }
             Timer::CcRepoll { .. } => self.cc_reset_shn_done(h),
-            Timer::CcTimeout { .. } => self.cc_timeout(h),
+            Timer::CcTimeout { .. } => {
+                self.poller_unregister(timer);
+                self.cc_timeout(h);
+            }
             _ => {}
         }
     }

@@ -53,7 +53,23 @@ pub fn check(t: &Target) -> Result<(), Violation> {
     check_i11_stop_listen_exact(t)?;
     check_i12_status_follows_queues(t)?;
     check_l1_pause_transparent_connect(t)?;
+    check_p2_pollers_with_owner(t)?;
     Ok(())
+}
+
+/// P2: no poller is still registered once its owner is freed (`_nvmf_ctrlr_destruct` stops
+/// the keep-alive and association pollers; the CC pollers and the CONNECT/qid retry pollers
+/// unregister themselves before their owner can go).
+fn check_p2_pollers_with_owner(t: &Target) -> Result<(), Violation> {
+    let Some((h, p)) = t.leaked_poller() else {
+        return Ok(());
+    };
+    let handles = vec![format!("{h}"), format!("{} (freed)", p.owner)];
+    let detail = format!("{:?} still registered after its owner was freed", p.what);
+    Err(Violation {
+        thread: p.thread,
+        ..violation(InvariantId::P2, "spdk_poller_unregister", handles, &detail)
+    })
 }
 
 /// I12: a CC reset reports CSTS.RDY = 0, and a shutdown CSTS.SHST = COMPLETE, only once the

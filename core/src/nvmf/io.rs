@@ -2,7 +2,8 @@
 //! each completed later by a device event (`Input::Complete`) that the scheduler delivers, so
 //! qpairs and pauses can drain with I/O outstanding.
 //!
-//! Invariants kept: a read answers with C2HData (SUCCESS never set) then CapsuleResp; data is
+//! Invariants kept: a read answers with C2HData then CapsuleResp (or, in v24.01, a C2HData
+//! with SUCCESS alone: `Spdk::c2h_success`); data is
 //! applied or read at device-completion time; a device completion for a request that already
 //! ended is an I4 violation.
 

@@ -17,6 +17,7 @@
 use super::arena::{Arena, ListenerH, QpairH, SubsysH};
 use super::callbacks::StopListenCb;
 use super::catalogue::BugId;
+use super::planted::Plant;
 use super::qpair::Qpair;
 use super::state::QpairState::Uninitialized as New;
 use super::thread::{FanKind, Fanout, Msg, StopListenFan};
@@ -199,7 +200,7 @@ impl Target {
             .map(|(h, _)| h)
             .collect();
         self.mark(Mark::StopListenStarted, format!("{trid} filter={filter:?}"));
-        if self.config.planted.listener_freed_early {
+        if self.planted(Plant::ListenerFreedEarly) {
             self.transport_stop_listen(trid, "spdk_nvmf_transport_stop_listen_async");
         }
         self.for_each_channel(FanKind::StopListen {
@@ -228,11 +229,7 @@ impl Target {
         else {
             return;
         };
-        let snapshot = self
-            .config
-            .planted
-            .stop_listen_snapshot
-            .then_some(&existing);
+        let snapshot = self.planted(Plant::StopListenSnapshot).then_some(&existing);
         let (found, matched) = self.stop_listen_on_pg(pg, &trid, filter, snapshot);
         if let Some(Fanout {
             kind: FanKind::StopListen { visited, .. },
@@ -390,7 +387,7 @@ impl Target {
             visited,
         } = fan;
         let trid = &trid;
-        if !self.config.planted.listener_freed_early {
+        if !self.planted(Plant::ListenerFreedEarly) {
             self.transport_stop_listen(trid, "nvmf_stop_listen_fini");
         }
         self.check_stop_listen_postcondition(trid, filter, &existing);

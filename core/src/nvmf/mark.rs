@@ -61,6 +61,8 @@ pub enum Mark {
     AdminBeforeConnect,
     /// An I/O CONNECT found its controller's admin qpair gone (teardown finished).
     IoConnectWithoutAdminQpair,
+    /// v24.01 refused a subsystem state change with -EBUSY (another one was running).
+    StateChangeBusy,
     /// `spdk_nvmf_transport_stop_listen` freed a listener (refcount zero).
     ListenerFreed,
     /// A stop_listen completed while a qpair on its trid that came to match its filter after
@@ -124,6 +126,7 @@ pub fn mark_name(m: Mark) -> &'static str {
         Mark::CcTimeoutReset => "cc_timeout_reset",
         Mark::AdminBeforeConnect => "admin_before_connect",
         Mark::IoConnectWithoutAdminQpair => "io_connect_without_admin_qpair",
+        Mark::StateChangeBusy => "state_change_busy",
         Mark::ListenerFreed => "listener_freed",
         Mark::StopListenLateQpair => "stop_listen_late_qpair",
     }
@@ -172,6 +175,7 @@ pub static ALL_MARKS: &[Mark] = &[
     Mark::CcTimeoutReset,
     Mark::AdminBeforeConnect,
     Mark::IoConnectWithoutAdminQpair,
+    Mark::StateChangeBusy,
     Mark::ListenerFreed,
     Mark::StopListenLateQpair,
 ];

@@ -43,7 +43,10 @@ mod log_page;
 mod mark;
 mod multipath;
 mod objects;
+#[doc(hidden)]
+pub mod planted;
 mod poll_group;
+mod poller;
 mod profile;
 mod qpair;
 mod request;
@@ -70,8 +73,6 @@ pub use api::{
 };
 use arena::{Arena, CtrlrH, QpairH, ReqH, SubsysH};
 pub use catalogue::{catalogue, BugId, BugSet, CatalogueEntry};
-#[doc(hidden)]
-pub use config::PlantedDefects;
 pub use config::{
     NamespaceConfig, NamespaceIds, NamespaceIdsConfig, SubsystemConfig, TargetConfig,
 };
@@ -171,8 +172,8 @@ pub struct Target {
     conns: BTreeMap<ConnId, QpairH>,
     fanouts: BTreeMap<u64, Fanout>,
     next_fanout: u64,
-    #[serde(serialize_with = "arena::ser_pairs")]
-    timers: BTreeMap<Timer, Instant>,
+    /// Registered pollers and the owners' pointer fields to them (poller.rs).
+    pollers: poller::Pollers,
     /// Requests parked on a `Timer::ConnectRetry` poller.
     retry_reqs: BTreeMap<ConnId, ReqH>,
     /// Pending device completions.
@@ -210,7 +211,7 @@ impl Target {
             conns: BTreeMap::new(),
             fanouts: BTreeMap::new(),
             next_fanout: 1,
-            timers: BTreeMap::new(),
+            pollers: poller::Pollers::default(),
             retry_reqs: BTreeMap::new(),
             device: BTreeMap::new(),
             next_device_io: 1,
@@ -254,14 +255,15 @@ impl Target {
         }
     }
 
-    /// Fires every timer due at `now`, in key order. Spurious calls are no-ops.
+    /// Fires every poller due at `now`, in key order. Spurious calls are no-ops.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = self.now.max(now);
         let due: Vec<Timer> = self
-            .timers
-            .iter()
-            .filter(|(_, at)| **at <= self.now)
-            .map(|(t, _)| *t)
+            .pollers
+            .armed()
+            .into_iter()
+            .filter(|(_, at)| *at <= self.now)
+            .map(|(t, _)| t)
             .collect();
         for timer in due {
             if self.violation.is_some() {
@@ -282,7 +284,7 @@ impl Target {
         if self.violation.is_some() {
             return None;
         }
-        self.timers.values().min().copied()
+        self.pollers.armed().into_iter().map(|(_, at)| at).min()
     }
 
     /// Internal events that may run next: threads with queued messages, pending device
@@ -303,9 +305,13 @@ impl Target {
             input: Input::Complete(*io),
             at: None,
         }));
-        out.extend(self.timers.iter().map(|(t, at)| EnabledEvent {
-            input: Input::Fire(*t),
-            at: Some(*at),
+        // One `Fire` per poller name, at its earliest registration's deadline (a name armed
+        // twice fires its registrations one after the other).
+        let mut armed = self.pollers.armed();
+        armed.dedup_by_key(|(t, _)| *t);
+        out.extend(armed.into_iter().map(|(t, at)| EnabledEvent {
+            input: Input::Fire(t),
+            at: Some(at),
         }));
         out
     }
@@ -315,6 +321,7 @@ impl Target {
         if let Some(v) = &self.violation {
             return Err(v.clone());
         }
+        let _oracle = arena::record::pause();
         invariants::check(self)
     }
 
@@ -326,6 +333,7 @@ impl Target {
     /// What is still pending (liveness): stuck pauses, unanswered CONNECTs, unfired callbacks,
     /// undestroyed objects after shutdown.
     pub fn quiescence_report(&self) -> QuiescenceReport {
+        let _oracle = arena::record::pause();
         invariants::quiescence(self)
     }
 
@@ -393,8 +401,13 @@ impl Target {
         self.device.keys().copied().collect()
     }
 
-    /// Armed timers with their deadlines.
+    /// Registered pollers with a deadline, `(name, deadline)`, sorted by name then deadline.
     pub fn armed_timers(&self) -> Vec<(Timer, Instant)> {
-        self.timers.iter().map(|(t, at)| (*t, *at)).collect()
+        self.pollers.armed()
+    }
+
+    /// Number of registered pollers (idle ones included).
+    pub fn poller_count(&self) -> usize {
+        self.pollers.iter().count()
     }
 }

@@ -4,9 +4,74 @@
 //! (`subsystem->ctrlrs`: from `nvmf_subsystem_add_ctrlr` until `nvmf_subsystem_remove_ctrlr`).
 //! The differential harness (docs/differential.md) compares it with real SPDK after every step.
 //!
+//! Also the model checker's view of what a step changed outside the arenas
+//! (`footprint_parts`): arena slots are recorded by the arenas themselves (`arena::record`);
+//! everything else is hashed here, each thread queue apart and the rest as one "globals" part.
+//!
 //! Owns nothing; reads the arenas only.
 
+use super::arena::record::Parts;
 use super::Target;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+
+fn hash_of(v: &impl Hash) -> u64 {
+    let mut h = DefaultHasher::new();
+    v.hash(&mut h);
+    h.finish()
+}
+
+impl Target {
+    /// The parts of the state outside the arenas, hashed. Left out: `config` (never written),
+    /// `now` (after any step that feeds the target it equals the world's time, which the
+    /// checker treats as written by every time jump) and `outputs` (drained by the world after
+    /// every step). The destructuring names every field, so a new field must be placed here.
+    #[must_use]
+    pub fn footprint_parts(&self) -> Parts {
+        let Target {
+            config: _,
+            now: _,
+            queues,
+            parked,
+            current,
+            listeners,
+            subsystems: _,
+            pgs,
+            qpairs: _,
+            ctrlrs: _,
+            reqs: _,
+            conns,
+            fanouts,
+            next_fanout,
+            pollers,
+            retry_reqs,
+            device,
+            next_device_io,
+            ctrlr_keys,
+            next_pg,
+            rpcs_pending,
+            shutdown,
+            outputs: _,
+            violation,
+            history,
+            discovery,
+        } = self;
+        let a = (parked, current, listeners, pgs, conns, fanouts, next_fanout);
+        let b = (
+            pollers,
+            retry_reqs,
+            device,
+            next_device_io,
+            ctrlr_keys,
+            next_pg,
+        );
+        let c = (rpcs_pending, shutdown, violation, history, discovery);
+        Parts {
+            globals: hash_of(&(a, b, c)),
+            queues: queues.iter().map(hash_of).collect(),
+        }
+    }
+}
 
 impl Target {
     /// Qpairs on each poll group's list, poll group 0 first.

@@ -5,6 +5,7 @@
 //! Invariant kept: no other switch selects a version-dependent behaviour; code asks the
 //! profile (`Spdk::retry_parking`, ...) and never compares versions itself.
 
+use crate::wire::Cqe;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -85,6 +86,23 @@ impl Spdk {
             Spdk::V24_01 => (0x0001_0300, false),
             Spdk::Master => (0x0002_0000, true),
         }
+    }
+
+    /// master queues a subsystem state change requested while another one runs
+    /// (`subsystem->state_changes`); v24.01 refuses it at once with -EBUSY
+    /// (`nvmf_subsystem_state_change`: the `changing_state` compare-and-swap) and the caller
+    /// (an RPC handler) answers the error.
+    pub fn queues_state_changes(self) -> bool {
+        self == Spdk::Master
+    }
+
+    /// Whether a successful C2H transfer answered with `cqe` ends with a C2HData carrying
+    /// SUCCESS and no CapsuleResp (`nvmf_tcp_pdu_c2h_data_complete`). v24.01 (`_nvmf_tcp_send_c2h_data`) sets SUCCESS on the last C2HData when
+    /// the transport option `c2h_success` is on (the default) and CQE dwords 0 and 1 are zero.
+    /// master adds "and the host disabled SQ flow control in its CONNECT" (`dissqfc`), which
+    /// the model does not support (it always does SQ flow control), so master never sets it.
+    pub fn c2h_success(self, cqe: &Cqe) -> bool {
+        self == Spdk::V24_01 && cqe.cdw0 == 0 && cqe.cdw1 == 0
     }
 
     /// The errno a state change requested after a subsystem delete started fails with:

@@ -444,6 +444,7 @@ impl Target {
         if let Some(r) = self.retry_reqs.get(&conn).copied() {
             if self.reqs.get(r).is_some_and(|req| req.qpair == h) {
                 self.retry_reqs.remove(&conn);
+                self.poller_unregister(super::Timer::ConnectRetry { conn });
             }
         }
         self.conns.remove(&conn);
@@ -495,5 +496,10 @@ impl Target {
     /// Whether a catalogue bug is switched on.
     pub(super) fn bug(&self, bug: BugId) -> bool {
         self.config.bugs.has(bug)
+    }
+
+    /// Whether a test-only planted slip is switched on (planted.rs).
+    pub(super) fn planted(&self, p: super::planted::Plant) -> bool {
+        self.config.planted.contains(p)
     }
 }

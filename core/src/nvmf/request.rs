@@ -339,6 +339,7 @@ impl Target {
         let Some(req) = self.reqs.remove(r) else {
             return;
         };
+        self.pollers_owner_freed(super::poller::PollerOwner::Req(r));
         if let Some(q) = self.qpairs.get_mut(req.qpair) {
             q.remove_outstanding(r);
         }
@@ -369,8 +370,8 @@ impl Target {
     }
 
     /// Emits the C2HData (if any) and the CapsuleResp of a request, unless the connection is
-    /// dead. SUCCESS is never set on C2HData (v24.01's C2H success optimization is not
-    /// modelled: docs/differential.md).
+    /// dead. A C2HData with SUCCESS replaces the CapsuleResp where the profile's transport
+    /// sets it (`Spdk::c2h_success`).
     /// The read data moves into the C2HData PDU: the request ends right after this.
     fn send_response(&mut self, r: ReqH) {
         let Some(req) = self.reqs.get_mut(r) else {
@@ -393,16 +394,20 @@ impl Target {
         cqe.sqid = 0;
         cqe.sqhd = q.tcp().sq_head;
         let mut pdus = Vec::new();
-        if !req.rsp_data.is_empty() && cqe.status.is_success() {
+        let c2h = !req.rsp_data.is_empty() && cqe.status.is_success();
+        let success = c2h && self.config.spdk.c2h_success(&cqe);
+        if c2h {
             pdus.push(Pdu::C2HData(C2HData {
                 cccid: req.sqe.cid,
                 datao: 0,
                 last: true,
-                success: false,
+                success,
                 data: std::mem::take(&mut req.rsp_data),
             }));
         }
-        pdus.push(Pdu::CapsuleResp(CapsuleResp { cqe }));
+        if !success {
+            pdus.push(Pdu::CapsuleResp(CapsuleResp { cqe }));
+        }
         let conn = q.conn();
         let digests = q.tcp().digests;
         self.history.responses_sent += 1;

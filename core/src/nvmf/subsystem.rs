@@ -1,6 +1,7 @@
 //! Subsystems (`struct spdk_nvmf_subsystem`): NQN, state, hosts, listeners, RAM namespaces,
 //! controllers, the queue of state changes (`nvmf_subsystem_state_change`: one runs at a time,
-//! intermediate CAS, for_each_channel, final CAS, callback on the requesting thread, next) and
+//! intermediate CAS, for_each_channel, final CAS, callback on the requesting thread, next; the
+//! v24.01 profile refuses a second concurrent change with -EBUSY instead of queueing it) and
 //! destroy (`_nvmf_subsystem_destroy` re-polling while controllers remain).
 //!
 //! Invariants kept: state transitions follow SPDK's CAS table (I10); every state-change
@@ -20,6 +21,9 @@ use super::{
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// -EBUSY: v24.01's answer to a state change requested while another one runs.
+const EBUSY: i32 = -16;
 
 /// A RAM namespace: blocks written so far (sparse; unwritten blocks read as zeros).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -316,7 +320,9 @@ impl Target {
         s
     }
 
-    /// `nvmf_subsystem_state_change`: queue the request; run it if it is the only one.
+    /// `nvmf_subsystem_state_change`: queue the request and run it if it is the only one
+    /// (master); v24.01 refuses a request made while another change runs with -EBUSY, which
+    /// its callers (the RPC handlers) answer as an error, without calling the callback.
     pub(super) fn subsystem_state_change(
         &mut self,
         s: SubsysH,
@@ -325,12 +331,18 @@ impl Target {
         cb: StateCb,
     ) {
         let errno_refused = self.config.spdk.refused_state_change_errno();
+        let queues = self.config.spdk.queues_state_changes();
         let Some(sub) = self.subsystems.get_mut(s) else {
             return;
         };
         if sub.refuses_changes() {
             let errno = errno_refused;
             self.state_cb(s, cb, Err(errno));
+            return;
+        }
+        if !queues && sub.current_change().is_some() {
+            self.mark(Mark::StateChangeBusy, format!("{s} -> {requested:?}"));
+            self.state_cb(s, cb, Err(EBUSY));
             return;
         }
         if matches!(cb, StateCb::Delete { .. }) {

@@ -4,6 +4,9 @@
 //! `Pdu::emit`. A malformed PDU or a protocol error sends C2HTermReq, closes, and disconnects
 //! the qpair.
 //!
+//! A successful C2H transfer ends with C2HData + CapsuleResp, or (v24.01) with a C2HData
+//! carrying SUCCESS alone (`Spdk::c2h_success`, applied in `request.rs`).
+//!
 //! Invariants kept: peer input never panics; after a fatal error the connection ignores input.
 
 use super::arena::{QpairH, ReqH};

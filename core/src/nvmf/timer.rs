@@ -1,31 +1,34 @@
-//! Pollers and timers in virtual time: `Input::Fire(timer)` runs one armed timer on its thread
-//! (keep-alive, association, CC re-poll, CC timeout on the controller's thread; CONNECT retry on
-//! the qpair's poll group). A timer is disarmed before it runs; handlers re-arm it if needed.
+//! What a poller runs when it fires (`Input::Fire(timer)`): the keep-alive poll, the
+//! association timer, the CC re-poll and CC timeout on the controller's thread; the CONNECT
+//! retry on the request's poll group and the duplicate-qid retry on the controller's thread.
+//! Registration, periods and the fire-on-freed-owner check are in poller.rs.
 //!
-//! Invariant kept: a timer fires only at or after its deadline; spurious fires are no-ops.
+//! Invariant kept: a poller runs only while registered, at or after its deadline, on the thread
+//! it was registered on.
 
+use super::poller::PollerOwner;
 use super::{Target, Timer};
 
 impl Target {
-    /// Fires `timer` if it is armed and due.
-    pub(super) fn fire_timer(&mut self, timer: Timer) {
-        let Some(at) = self.timers.get(&timer).copied() else {
-            return;
-        };
-        if self.now < at {
-            return;
-        }
-        self.timers.remove(&timer);
-        match timer {
-            Timer::KeepAlive { ctrlr }
-            | Timer::Association { ctrlr }
-            | Timer::CcRepoll { ctrlr }
-            | Timer::CcTimeout { ctrlr } => {
-                self.fire_ctrlr_timer(timer, ctrlr);
+    /// Runs the handler of a due, registered poller whose owner is live.
+    pub(super) fn run_poller(&mut self, timer: Timer, owner: PollerOwner) {
+        match (timer, owner) {
+            (
+                Timer::KeepAlive { .. }
+                | Timer::Association { .. }
+                | Timer::CcRepoll { .. }
+                | Timer::CcTimeout { .. },
+                PollerOwner::Ctrlr(h),
+            ) => self.fire_ctrlr_timer(timer, h),
+            (Timer::ConnectRetry { conn }, _) => {
+                self.poller_unregister(timer);
+                self.retry_connect(conn);
             }
-            Timer::ConnectRetry { conn } => self.retry_connect(conn),
-            Timer::QidRetry { conn } => self.qid_retry(conn),
-            Timer::IdleConnection { .. } => {}
+            (Timer::QidRetry { conn }, _) => {
+                self.poller_unregister(timer);
+                self.qid_retry(conn);
+            }
+            _ => {}
         }
     }
 }

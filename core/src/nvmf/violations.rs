@@ -75,6 +75,16 @@ pub enum InvariantId {
     /// Broken by `spdk-3095` (v24.01's retry parking gives up after 1 s).
     #[serde(rename = "L1")]
     PauseTransparentConnect,
+    /// P1: a poller never runs on a freed owner (`spdk_poller` fn(ctx) with ctx freed; checked
+    /// at every fire, poller.rs). Shown by the planted `KeepAliveNotStoppedAtFree` when the
+    /// oracle is not consulted.
+    #[serde(rename = "P1")]
+    PollerOwnerLive,
+    /// P2: every poller is unregistered by the time its owner (controller, request) is freed:
+    /// no registration outlives its owner (`invariants::check`). Broken by the planted
+    /// `KeepAliveNotStoppedAtFree` and `AssociationTimerArmedTwice`.
+    #[serde(rename = "P2")]
+    PollerUnregisteredWithOwner,
     /// I13: the stop-listen contract as a caller reads it: when `stop_listen_async(T, S)`
     /// completes, no qpair on T that matches S (its controller in S; any qpair with no filter)
     /// is still active and not disconnecting, whatever was accepted or connected during the
@@ -105,11 +115,13 @@ impl InvariantId {
     pub const I11: InvariantId = InvariantId::StopListenExact;
     pub const I12: InvariantId = InvariantId::CtrlrStatusFollowsQueues;
     pub const L1: InvariantId = InvariantId::PauseTransparentConnect;
+    pub const P1: InvariantId = InvariantId::PollerOwnerLive;
+    pub const P2: InvariantId = InvariantId::PollerUnregisteredWithOwner;
     pub const I13: InvariantId = InvariantId::StopListenContract;
     pub const I14: InvariantId = InvariantId::ListenerOutlivesQpairs;
 
     /// Every invariant, in code order.
-    pub const ALL: [InvariantId; 15] = [
+    pub const ALL: [InvariantId; 17] = [
         Self::I1,
         Self::I2,
         Self::I3,
@@ -123,6 +135,8 @@ impl InvariantId {
         Self::I11,
         Self::I12,
         Self::L1,
+        Self::P1,
+        Self::P2,
         Self::I13,
         Self::I14,
     ];
@@ -143,6 +157,8 @@ impl InvariantId {
             InvariantId::StopListenExact => "I11",
             InvariantId::CtrlrStatusFollowsQueues => "I12",
             InvariantId::PauseTransparentConnect => "L1",
+            InvariantId::PollerOwnerLive => "P1",
+            InvariantId::PollerUnregisteredWithOwner => "P2",
             InvariantId::StopListenContract => "I13",
             InvariantId::ListenerOutlivesQpairs => "I14",
         }
@@ -164,6 +180,8 @@ impl InvariantId {
             InvariantId::StopListenExact => "StopListenExact",
             InvariantId::CtrlrStatusFollowsQueues => "CtrlrStatusFollowsQueues",
             InvariantId::PauseTransparentConnect => "PauseTransparentConnect",
+            InvariantId::PollerOwnerLive => "PollerOwnerLive",
+            InvariantId::PollerUnregisteredWithOwner => "PollerUnregisteredWithOwner",
             InvariantId::StopListenContract => "StopListenContract",
             InvariantId::ListenerOutlivesQpairs => "ListenerOutlivesQpairs",
         }
@@ -260,6 +278,7 @@ mod tests {
         let codes: Vec<String> = InvariantId::ALL.iter().map(|i| format!("{i:?}")).collect();
         let mut want: Vec<String> = (1..=12).map(|n| format!("I{n}")).collect();
         want.push("L1".into());
+        want.extend(["P1".into(), "P2".into()]);
         want.extend(["I13".to_string(), "I14".to_string()]);
         assert_eq!(codes, want);
         assert_eq!(InvariantId::I1, InvariantId::NoDanglingReference);

@@ -180,6 +180,7 @@ impl World {
             .into_iter()
             .filter_map(|p| match p {
                 Pdu::CapsuleResp(CapsuleResp { cqe }) => Some(cqe),
+                Pdu::C2HData(d) if d.success => Some(implied_cqe(d.cccid)),
                 _ => None,
             })
             .collect()
@@ -194,7 +195,12 @@ impl World {
         let mut cqe = None;
         for p in self.recv(conn) {
             match p {
-                Pdu::C2HData(d) => data.extend_from_slice(&d.data),
+                Pdu::C2HData(d) => {
+                    data.extend_from_slice(&d.data);
+                    if d.success {
+                        cqe = Some(implied_cqe(d.cccid));
+                    }
+                }
                 Pdu::CapsuleResp(r) => cqe = Some(r.cqe),
                 _ => {}
             }
@@ -354,5 +360,14 @@ impl World {
             t.armed_timers()
         );
         self.assert_quiescent();
+    }
+}
+
+/// The completion a host infers from a C2HData with SUCCESS (no CapsuleResp follows): the
+/// command's cid, status success, every other field zero (SQHD is not reported).
+pub fn implied_cqe(cid: u16) -> Cqe {
+    Cqe {
+        cid,
+        ..Cqe::default()
     }
 }

@@ -155,16 +155,28 @@ fn two_namespace_removes_with_io_in_flight_stay_silent() {
         });
         w.run_threads();
         w.complete_device();
-        assert!(w.rpc_ok(r1) && w.rpc_ok(r2), "{spdk}: {:?}", w.rpc_results);
+        assert!(w.rpc_ok(r1), "{spdk}: {:?}", w.rpc_results);
+        // v24.01 refuses the second remove's pause with -EBUSY (no queue); master queues it.
+        match spdk {
+            Spdk::Master => assert!(w.rpc_ok(r2), "{:?}", w.rpc_results),
+            Spdk::V24_01 => {
+                assert_eq!(w.rpc_results[&r2].as_ref().err().map(|e| e.code), Some(-16))
+            }
+        }
         assert_eq!(statuses(&w.responses(io)), vec![(3, status::SUCCESS)]);
         w.shutdown_and_check();
     }
 }
 
-/// With SPDK #3738 switched back on, the same story breaks I7 where SPDK asserts.
+/// With SPDK #3738 switched back on, the same story breaks I7 where SPDK asserts (master,
+/// which queues the second remove; v24.01's window is in `profiles_v2401.rs`).
 #[test]
 fn spdk_3738_drops_the_counter_under_in_flight_io() {
-    for (spdk, mut w) in World::per_profile(|spdk| with_3738(two_ns_config(spdk))) {
+    {
+        let (spdk, mut w) = (
+            Spdk::Master,
+            World::new(with_3738(two_ns_config(Spdk::Master))),
+        );
         w.expect_violation = true;
         let (_, io) = w.enabled_with_io(HOSTNQN);
         w.send(io, &pdu::read(3, 2, 0, 1));

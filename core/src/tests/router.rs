@@ -4,8 +4,8 @@
 use crate::nvmf::{BugId, InvariantId, RpcRequest, Spdk, TargetConfig};
 use crate::testkit::{config_for, namespace, pdu, World, HOSTNQN, NQN, NS_BLOCKS};
 
-/// SPDK #3738 switched on, two namespaces: removing both with a read to ns 2 in flight drops
-/// the poll group's counter under that read (I7).
+/// SPDK #3738 switched on, two namespaces: with a read to ns 2 in flight, pausing ns 1 and
+/// then removing ns 2 drops the poll group's counter under that read (I7).
 fn broken_world(expect_violation: bool) -> World {
     let mut cfg: TargetConfig = config_for(Spdk::V24_01);
     cfg.subsystems[0].namespaces.push(namespace(2, NS_BLOCKS));
@@ -15,12 +15,15 @@ fn broken_world(expect_violation: bool) -> World {
     let (_, io) = w.enabled_with_io(HOSTNQN);
     w.send(io, &pdu::read(3, 2, 0, 1));
     w.run_threads();
-    for nsid in [1, 2] {
-        w.rpc(RpcRequest::RemoveNamespace {
-            nqn: NQN.into(),
-            nsid,
-        });
-    }
+    w.rpc(RpcRequest::PauseSubsystem {
+        nqn: NQN.into(),
+        nsid: 1,
+    });
+    w.run_threads();
+    w.rpc(RpcRequest::RemoveNamespace {
+        nqn: NQN.into(),
+        nsid: 2,
+    });
     w.run_threads();
     w.complete_device();
     w

@@ -137,7 +137,7 @@ impl Scenario {
                 .map(SubsystemSpec::to_config)
                 .collect(),
             listener_ref: self.listener_ref,
-            planted: self.planted,
+            planted: self.planted.clone(),
             ..TargetConfig::default()
         }
     }

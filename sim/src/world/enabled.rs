@@ -1,6 +1,6 @@
 //! What may happen next: the enabled events, their times and actors, and the phase rules (time
 //! jumps only to the earliest future deadline; in the liveness phase timers run only when
-//! nothing else can).
+//! nothing else can, and an event due for `fair::FAIR_BOUND` steps runs next).
 
 use super::{OpState, Stage, World};
 use fabcheck_core::nvmf::{Input, ThreadId};
@@ -183,6 +183,30 @@ impl World<'_> {
         let may_jump = due.is_empty() || (near && self.s.stage == Stage::Safety);
         let jump = later.into_iter().filter(|c| Some(c.at) == next && may_jump);
         due.into_iter().chain(jump).collect()
+    }
+
+    /// The actors with an event due now, in the liveness phase (fairness, fair.rs); none in
+    /// the safety phase.
+    pub(super) fn due_actors(&self, all: &[Cand]) -> Vec<u64> {
+        if self.s.stage == Stage::Safety {
+            return Vec::new();
+        }
+        let mut due: Vec<u64> = all
+            .iter()
+            .filter(|c| c.at <= self.s.now)
+            .map(|c| c.actor)
+            .collect();
+        due.sort_unstable();
+        due.dedup();
+        due
+    }
+
+    /// The due events of the actors in `must` (the overdue ones), in canonical order.
+    pub(super) fn only(&self, all: Vec<Cand>, must: &[u64]) -> Vec<Cand> {
+        let now = self.s.now;
+        all.into_iter()
+            .filter(|c| c.at <= now && must.contains(&c.actor))
+            .collect()
     }
 
     /// Whether the safety phase has nothing left but timers beyond the scenario's timer

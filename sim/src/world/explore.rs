@@ -6,11 +6,15 @@
 //! `run_liveness` run, and returns the new state and every choice the step asked. So a path of
 //! steps is a run, and the concatenated picks (after the initial keep-everything `Drop`
 //! answers) are the choice list of an `fc1:` seed string that `fabcheck replay` replays.
+//! `WorldState::step_touches` also returns the step's footprint (`footprint.rs`).
 
+use super::enabled::Cand;
+use super::footprint::{touches, Snapshot, Touches};
 use super::{Failure, Stage, World, WorldState};
 use crate::chooser::{Choice, ChoiceKind, Chooser, Recorder};
 use crate::coverage::Coverage;
 use crate::scenario::Scenario;
+use fabcheck_core::nvmf::arena::record;
 use std::collections::BTreeMap;
 
 /// What one step did.
@@ -57,27 +61,63 @@ impl WorldState {
 
     /// One step of the simulator's loop from this state, answering `picks` (then 0).
     pub fn step(&self, sc: &Scenario, picks: &[u32]) -> Stepped {
+        self.step_inner(sc, picks, None).0
+    }
+
+    /// `step`, plus the step's actor and footprint (`None`: it commutes with nothing). Records
+    /// the target's arena accesses on this thread while the step runs.
+    pub fn step_touches(&self, sc: &Scenario, picks: &[u32]) -> (Stepped, Option<Touches>) {
+        let before = Snapshot::of(self);
+        let mut offered = None;
+        record::start();
+        let (stepped, w_choices) = self.step_inner(sc, picks, Some(&mut offered));
+        let accesses = record::stop();
+        let i = w_choices
+            .iter()
+            .find(|c| c.kind == ChoiceKind::Event)
+            .map_or(0, |c| c.picked as usize);
+        let chosen = offered.and_then(|cands: Vec<Cand>| cands.into_iter().nth(i));
+        let t =
+            chosen.and_then(|c| touches(self, &before, &stepped.state, &c, &w_choices, &accesses));
+        (stepped, t)
+    }
+
+    fn step_inner(
+        &self,
+        sc: &Scenario,
+        picks: &[u32],
+        offered: Option<&mut Option<Vec<Cand>>>,
+    ) -> (Stepped, Vec<Choice>) {
         let mut w = self.to_world(sc, picks);
         let stage = match self.stage {
             Stage::Done => Stage::Done,
-            Stage::Safety => safety_step(&mut w),
-            Stage::Liveness => liveness_step(&mut w),
+            Stage::Safety => safety_step(&mut w, offered),
+            Stage::Liveness => liveness_step(&mut w, offered),
         };
         let choices = w.chooser.record().to_vec();
         let mut state = w.s;
         state.stage = stage;
-        Stepped { state, choices }
+        let stepped = Stepped {
+            state,
+            choices: choices.clone(),
+        };
+        (stepped, choices)
     }
 }
 
 /// One iteration of `World::run_safety`'s loop; at its end, the start of `run_liveness`.
-fn safety_step(w: &mut World<'_>) -> Stage {
+fn safety_step(w: &mut World<'_>, offered: Option<&mut Option<Vec<Cand>>>) -> Stage {
     if w.s.step < w.sc.steps && w.s.failure.is_none() {
         w.inject_faults();
         w.drain();
         let all = w.enabled();
-        if !w.safety_done(&all) && w.step_once(all) {
-            return Stage::Safety;
+        if !w.safety_done(&all) {
+            if let Some(o) = offered {
+                *o = Some(w.candidates(all.clone()));
+            }
+            if w.step_once(all) {
+                return Stage::Safety;
+            }
         }
     }
     if w.s.failure.is_some() {
@@ -88,13 +128,16 @@ fn safety_step(w: &mut World<'_>) -> Stage {
 }
 
 /// One iteration of `World::run_liveness`'s loop, or its final check.
-fn liveness_step(w: &mut World<'_>) -> Stage {
+fn liveness_step(w: &mut World<'_>, offered: Option<&mut Option<Vec<Cand>>>) -> Stage {
     if w.s.failure.is_some() || w.stuck().is_empty() {
         w.report_breach();
         return Stage::Done;
     }
     if w.s.live_steps < w.sc.liveness_steps {
         let all = w.enabled();
+        if let Some(o) = offered {
+            *o = Some(w.candidates(all.clone()));
+        }
         if w.step_once(all) {
             w.s.live_steps += 1;
             return Stage::Liveness;

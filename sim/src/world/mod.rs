@@ -18,6 +18,8 @@ mod apply;
 mod drain;
 mod enabled;
 mod explore;
+mod fair;
+mod footprint;
 mod host;
 mod state;
 
@@ -35,6 +37,7 @@ use std::fmt;
 
 pub use enabled::Event;
 pub use explore::Stepped;
+pub use footprint::{object as footprint_object, Touches, ALL as FOOTPRINT_ALL};
 pub use state::{Stage, WorldState};
 
 /// Why a run failed.
@@ -316,13 +319,20 @@ impl<'s> World<'s> {
     /// One step out of the `all` enabled events: choose, apply, drain, check. False when
     /// nothing is enabled.
     fn step_once(&mut self, all: Vec<enabled::Cand>) -> bool {
-        let cands = self.candidates(all);
+        let due = self.due_actors(&all);
+        let cands = match self.s.waits.overdue(&due) {
+            Some(must) => self.only(all, &must),
+            None => self.candidates(all),
+        };
         if cands.is_empty() {
             return false;
         }
         let actors: Vec<u64> = cands.iter().map(|c| c.actor).collect();
         let i = self.chooser.pick_event(&actors) as usize;
         let cand = cands.into_iter().nth(i).expect("chooser answers in range");
+        if self.s.stage != Stage::Safety {
+            self.s.waits.record(&due, cand.actor);
+        }
         self.s.step += 1;
         if cand.at > self.s.now {
             self.s.now = cand.at;

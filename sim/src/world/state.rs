@@ -38,6 +38,8 @@ pub struct WorldState {
     pub(super) stage: Stage,
     pub(super) faults_left: u32,
     pub(super) failure: Option<Failure>,
+    /// Liveness-phase fairness: how long each due actor has waited (fair.rs).
+    pub(super) waits: super::fair::Waits,
     /// Steps taken (both phases). Not hashed.
     pub step: u32,
     /// Steps taken in the liveness phase (exploration only). Not hashed.
@@ -62,6 +64,7 @@ impl WorldState {
             stage: Stage::Safety,
             faults_left: sc.faults.max,
             failure: None,
+            waits: super::fair::Waits::default(),
             step: 0,
             live_steps: 0,
             marks: Coverage::default(),
@@ -94,21 +97,32 @@ impl Hash for WorldState {
         self.now.hash(h);
         self.target.hash(h);
         for s in &self.hosts {
-            s.host.hash(h);
-            (s.kept, s.pos, &s.open, &s.ic, &s.connected).hash(h);
-            (s.connecting, s.ready, s.keep_alive, s.next_tag, s.wake_at).hash(h);
-            s.steps.iter().for_each(|(_, kept)| kept.hash(h));
+            hash_host(s, h);
         }
         self.conns.hash(h);
         self.by_queue.hash(h);
-        for o in &self.ops {
-            match o {
-                OpState::Issued(id) => (1u8, id.0).hash(h),
-                other => (0u8, format!("{other:?}")).hash(h),
-            }
-        }
+        hash_ops(&self.ops, h);
         (self.next_conn, self.next_rpc, self.stage, self.faults_left).hash(h);
         self.failure.as_ref().map(ToString::to_string).hash(h);
+        self.waits.hash(h);
+    }
+}
+
+/// Hashes what decides a host's future (also one object of a step's footprint).
+pub(super) fn hash_host<H: Hasher>(s: &HostSlot, h: &mut H) {
+    s.host.hash(h);
+    (s.kept, s.pos, &s.open, &s.ic, &s.connected).hash(h);
+    (s.connecting, s.ready, s.keep_alive, s.next_tag, s.wake_at).hash(h);
+    s.steps.iter().for_each(|(_, kept)| kept.hash(h));
+}
+
+/// Hashes the operator's progress.
+pub(super) fn hash_ops<H: Hasher>(ops: &[OpState], h: &mut H) {
+    for o in ops {
+        match o {
+            OpState::Issued(id) => (1u8, id.0).hash(h),
+            other => (0u8, format!("{other:?}")).hash(h),
+        }
     }
 }
 

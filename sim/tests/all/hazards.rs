@@ -4,7 +4,8 @@
 //! that a sweep of a built-in scenario finds and that are not mistaken for a hazard.
 
 use crate::scenario;
-use fabcheck_core::nvmf::{InvariantId, PlantedDefects, Spdk};
+use fabcheck_core::nvmf::planted::{Plant, Planted};
+use fabcheck_core::nvmf::{InvariantId, Spdk};
 use fabcheck_sim::hazard::{hazard, known, HAZARDS};
 use fabcheck_sim::sweep::{runs_from_env, sweep, SweepConfig, SweepReport};
 use fabcheck_sim::{run, Failure, Scenario, SeedString};
@@ -83,9 +84,9 @@ fn a_finding_with_anything_else_stuck_is_not_the_hazard() {
     assert!(known(&more, Spdk::Master).is_none());
 }
 
-fn planted(name: &str, defect: PlantedDefects) -> Scenario {
+fn planted(name: &str, defect: Plant) -> Scenario {
     let mut sc = scenario(name, &[]);
-    sc.planted = defect;
+    sc.planted = Planted::one(defect);
     sc
 }
 
@@ -105,10 +106,7 @@ fn assert_planted_found(sc: Scenario, invariant: InvariantId, site: &str, runs: 
 /// Blind spot "listeners are objects": a listener freed while reference-form qpairs use it.
 #[test]
 fn planted_early_listener_free_is_found_in_listener_lifetime() {
-    let defect = PlantedDefects {
-        listener_freed_early: true,
-        ..Default::default()
-    };
+    let defect = Plant::ListenerFreedEarly;
     let sc = planted("listener-lifetime", defect);
     assert_planted_found(
         sc,
@@ -122,10 +120,7 @@ fn planted_early_listener_free_is_found_in_listener_lifetime() {
 /// call; I9 cannot see it (it checks the same set).
 #[test]
 fn planted_stop_listen_snapshot_is_found_in_listener_lifetime() {
-    let defect = PlantedDefects {
-        stop_listen_snapshot: true,
-        ..Default::default()
-    };
+    let defect = Plant::StopListenSnapshot;
     let sc = planted("listener-lifetime", defect);
     let site = "nvmf_stop_listen_disconnect_qpairs";
     assert_planted_found(sc, InvariantId::I13, site, 2000);

@@ -6,8 +6,10 @@ mod catalogue;
 mod catalogue_b;
 mod catalogue_i;
 mod determinism;
+mod fair_liveness;
 mod hazards;
 mod liveness;
+mod pollers;
 mod replay;
 mod shrink;
 
