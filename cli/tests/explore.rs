@@ -63,7 +63,7 @@ fn por_on_explores_depth_first_with_sleep_sets_and_keeps_the_verdict() {
     let (code, out, err) = text(&fabcheck(&args));
     assert_eq!(code, 0, "{out}");
     assert!(err.contains("dfs with sleep sets"), "{err}");
-    assert!(out.contains("states 4262 "), "{out}");
+    assert!(out.contains("states 4405 "), "{out}");
     assert!(out.contains("result: verified"), "{out}");
 }
 
