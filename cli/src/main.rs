@@ -1,6 +1,6 @@
 //! The `fabcheck` command: hunt (sweeps with a progress bar and a summary), replay (a seed
 //! string, a trace file, or a runtime recording), shrink, scenarios, bugs (`--check`:
-//! bugs_check.rs), bench.
+//! bugs_check.rs), hazards (hazards.rs), bench.
 //!
 //! Exit codes: 0 clean, 1 safety violation (or a sweep that missed required coverage),
 //! 2 liveness violation, 3 nondeterminism, 64 bad usage or bad input (one line on stderr).

@@ -20,7 +20,7 @@ use super::catalogue::BugId;
 use super::planted::Plant;
 use super::qpair::Qpair;
 use super::state::QpairState::Uninitialized as New;
-use super::thread::{FanKind, Fanout, Msg};
+use super::thread::{FanKind, Fanout, Msg, StopListenFan};
 use super::{ConnId, InvariantId, Mark, Output, Target, ThreadId, Trid, Violation};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -422,16 +422,6 @@ impl Target {
             );
         }
     }
-}
-
-/// What a finished stop-listen fan-out hands to `nvmf_stop_listen_fini`.
-pub(super) struct StopListenFan {
-    pub trid: Trid,
-    pub filter: Option<SubsysH>,
-    /// Qpairs that matched at the call (I9).
-    pub existing: BTreeSet<QpairH>,
-    /// Qpairs the filter matched when their group was visited (I13).
-    pub visited: BTreeSet<QpairH>,
 }
 
 impl Target {

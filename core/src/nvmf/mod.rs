@@ -83,7 +83,6 @@ pub use connect_retry::BusyConnect;
 use ctrlr::Ctrlr;
 pub use discovery::DISCOVERY_NQN;
 pub use listener::FilteredDisconnect;
-#[doc(hidden)]
 pub use mark::Mark;
 use poll_group::PollGroup;
 pub use profile::{Spdk, MASTER_COMMIT};

@@ -348,7 +348,7 @@ impl Target {
                 visited,
                 cb,
             } => {
-                let fan = super::listener::StopListenFan {
+                let fan = StopListenFan {
                     trid,
                     filter,
                     existing,
@@ -384,4 +384,14 @@ impl Target {
         }
         self.channel_continue(fan);
     }
+}
+
+/// What a finished stop-listen fan-out hands to `nvmf_stop_listen_fini`.
+pub struct StopListenFan {
+    pub trid: Trid,
+    pub filter: Option<SubsysH>,
+    /// Qpairs that matched at the call (I9).
+    pub existing: BTreeSet<QpairH>,
+    /// Qpairs the filter matched when their group was visited (I13).
+    pub visited: BTreeSet<QpairH>,
 }
