@@ -328,6 +328,9 @@ impl Target {
     }
 
     fn get_features(&mut self, r: ReqH, c: CtrlrH, fid: u8) -> Status {
+        if fid == super::write_cache::FID_VOLATILE_WRITE_CACHE {
+            return self.feature_answer(r, self.get_features_vwc(c));
+        }
         let max_io = u32::from(self.config.max_io_qpairs_per_ctrlr.saturating_sub(1));
         let Some(ctrlr) = self.ctrlrs.get(c) else {
             return status::INTERNAL_DEVICE_ERROR;
@@ -346,6 +349,10 @@ impl Target {
     }
 
     fn set_features(&mut self, r: ReqH, c: CtrlrH, fid: u8, cdw11: u32) -> Status {
+        if fid == super::write_cache::FID_VOLATILE_WRITE_CACHE {
+            let res = self.set_features_vwc(c, cdw11);
+            return self.feature_answer(r, res);
+        }
         let max_io = u32::from(self.config.max_io_qpairs_per_ctrlr.saturating_sub(1));
         let (min_kato, kas) = (self.config.min_kato_ms, self.config.kas);
         let now = self.now;

@@ -7,6 +7,7 @@
 mod catalogue_i;
 mod discovery;
 mod edge;
+mod fused;
 mod happy;
 mod hosts;
 mod identity;
