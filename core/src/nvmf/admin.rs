@@ -91,6 +91,15 @@ impl Target {
     }
 
     fn admin_exec(&mut self, r: ReqH, c: CtrlrH, cmd: Command) {
+        // `nvmf_ctrlr_process_admin_cmd`: fused admin commands are not supported.
+        if self
+            .reqs
+            .get(r)
+            .is_some_and(|q| !q.is_fabrics() && q.sqe.flags & 3 != 0)
+        {
+            self.complete_with(r, status::INVALID_FIELD);
+            return;
+        }
         if self.discovery_admin(r, c, &cmd) {
             return;
         }

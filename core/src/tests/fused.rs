@@ -151,6 +151,17 @@ fn halves_out_of_order_are_answered_as_spdk_does() {
 }
 
 #[test]
+fn fused_admin_commands_are_an_invalid_field() {
+    let (mut w, a, _) = io_world(Spdk::Master);
+    assert!(answers(&mut w, a, &fuse(pdu::identify(4, 1, 0), 1)).is_empty());
+    assert_eq!(
+        answers(&mut w, a, &fuse(pdu::identify(5, 1, 0), 2)),
+        [(4, status::INVALID_FIELD), (5, status::INVALID_FIELD)]
+    );
+    w.shutdown_and_check();
+}
+
+#[test]
 fn the_pairs_checks_fail_both_halves() {
     let (mut w, _, io) = io_world(Spdk::Master);
     let d = vec![0u8; 1024];
