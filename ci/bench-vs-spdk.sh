@@ -69,7 +69,7 @@ start_spdk() {
 }
 
 # The target's CPU time so far, in ns (every thread).
-target_cpu_ns() { cat /proc/"$tpid"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {print s + 0}'; }
+target_cpu_ns() { cat /proc/"$tpid"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'; }
 
 # run_row TARGET ROUND ROW-INDEX: appends "target row iops mean_us cpu_us_per_io" to $work/results.
 run_row() {
