@@ -9,7 +9,9 @@
 #
 # Peer: $SPDK_PEER_DIR with bin/nvmf_tgt, else ../shared/peers/spdk-peer.sh (or $SPDK_PEER_SH);
 # without one it prints "bench-vs-spdk: SKIPPED (...)". Env: FABCHECK_BENCH_ROUNDS (default 3),
-# FABCHECK_BENCH_SECONDS (per run, default 5). Every process is stopped by its PID.
+# FABCHECK_BENCH_SECONDS (per run, default 5). Also prints the CPU time
+# fabcheck-target spent per I/O (from /proc/PID/task/*/schedstat), which the machine's load
+# changes far less than IOPS. Every process is stopped by its PID.
 source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -66,22 +68,28 @@ start_spdk() {
 	"${rpc[@]}" nvmf_subsystem_add_listener $nqn -t tcp -a 127.0.0.1 -s $port
 }
 
-# run_row TARGET ROUND ROW-INDEX: appends "target row iops mean_us" to $work/results.
+# The target's CPU time so far, in ns (every thread).
+target_cpu_ns() { cat /proc/"$tpid"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'; }
+
+# run_row TARGET ROUND ROW-INDEX: appends "target row iops mean_us cpu_us_per_io" to $work/results.
 run_row() {
-	local target=$1 i=$3 name args log=$work/perf.log
+	local target=$1 i=$3 name args log=$work/perf.log c0 c1
 	name=${rows[$i]%%|*}
 	args=${rows[$i]#*|}
+	c0=$(target_cpu_ns)
 	# shellcheck disable=SC2086
 	taskset -c 1 "$peer/bin/spdk_nvme_perf" --no-huge -s 512 -c 0x2 -t "$secs" $args \
 		-r "trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:$port subnqn:$nqn" > "$log" 2>&1 || true
+	c1=$(target_cpu_ns)
 	local line
-	line=$(awk -F: '/^Total/ {split($2, f, " "); print f[1], f[3]}' "$log" | tail -1)
-	[ -n "$line" ] || line="0 0"
+	line=$(awk -F: -v c=$((c1 - c0)) -v s="$secs" '/^Total/ {split($2, f, " "); n = f[1] * s;
+		printf "%s %s %.1f\n", f[1], f[3], (n > 0 ? c / 1000 / n : 0)}' "$log" | tail -1)
+	[ -n "$line" ] || line="0 0 0"
 	echo "$target $i $line" >> "$work/results"
 	printf '  %-8s round %s  %-40s %s\n' "$target" "$2" "$name" "$line"
 }
 
-step "rounds: $rounds, $secs s per run, targets on core 0, spdk_nvme_perf on core 1"
+step "rounds: $rounds, $secs s per run, targets on core 0, spdk_nvme_perf on core 1, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$rounds"); do
 	for target in fabcheck spdk; do
 		"start_$target"
@@ -97,14 +105,15 @@ path, n = sys.argv[1], int(sys.argv[2])
 names = [r.split("|")[0] for r in sys.argv[3:3 + n]]
 runs = {}
 for line in open(path):
-    t, i, iops, lat = line.split()
-    runs.setdefault((t, int(i)), []).append((float(iops), float(lat)))
-print("| workload | fabcheck IOPS | SPDK IOPS | ratio | fabcheck mean us | SPDK mean us |")
-print("|---|---|---|---|---|---|")
+    t, i, iops, lat, cpu = line.split()
+    runs.setdefault((t, int(i)), []).append((float(iops), float(lat), float(cpu)))
+print("| workload | fabcheck IOPS | SPDK IOPS | ratio | fabcheck mean us | SPDK mean us | fabcheck CPU us/IO |")
+print("|---|---|---|---|---|---|---|")
 for i, name in enumerate(names):
-    f, s = runs.get(("fabcheck", i), [(0, 0)]), runs.get(("spdk", i), [(0, 0)])
+    f, s = runs.get(("fabcheck", i), [(0, 0, 0)]), runs.get(("spdk", i), [(0, 0, 0)])
     fi, si = statistics.median(x[0] for x in f), statistics.median(x[0] for x in s)
     fl, sl = statistics.median(x[1] for x in f), statistics.median(x[1] for x in s)
+    fc = statistics.median(x[2] for x in f)
     ratio = f"{fi / si:.2f}" if si > 0 else "n/a"
-    print(f"| {name} | {fi:,.0f} | {si:,.0f} | {ratio} | {fl:.1f} | {sl:.1f} |")
+    print(f"| {name} | {fi:,.0f} | {si:,.0f} | {ratio} | {fl:.1f} | {sl:.1f} | {fc:.1f} |")
 EOF

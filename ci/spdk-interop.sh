@@ -116,6 +116,12 @@ run_identify() {
 	else
 		fail "identify CMIC/NMIC/firmware slot: $(grep -E "multiple|Sharing|Active slot" "$out")"
 	fi
+	if grep -Eq "^Volatile Write Cache: +Present" "$out" &&
+		grep -Eq "^Fused Compare & Write: +Supported" "$out"; then
+		pass "identify: volatile write cache and fused Compare & Write as SPDK reports them"
+	else
+		fail "identify VWC/FUSES: $(grep -E "^Volatile Write Cache|^Fused Compare" "$out")"
+	fi
 	if taskset -c 1 "$peer/bin/spdk_nvme_identify" "${mem[@]}" -r "$(trid $port $cnode2)" > "$out" 2>&1 &&
 		grep -Eq "Serial Number: +SPDK00000000000002" "$out" &&
 		grep -Eq "Model Number: +fabcheck-interop" "$out"; then

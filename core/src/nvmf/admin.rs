@@ -105,6 +105,15 @@ impl Target {
     }
 
     fn admin_exec(&mut self, r: ReqH, c: CtrlrH, cmd: Command) {
+        // `nvmf_ctrlr_process_admin_cmd`: fused admin commands are not supported.
+        if self
+            .reqs
+            .get(r)
+            .is_some_and(|q| !q.is_fabrics() && q.sqe.flags & 3 != 0)
+        {
+            self.complete_with(r, status::INVALID_FIELD);
+            return;
+        }
         if self.discovery_admin(r, c, &cmd) {
             return;
         }
@@ -342,6 +351,9 @@ impl Target {
     }
 
     fn get_features(&mut self, r: ReqH, c: CtrlrH, fid: u8) -> Status {
+        if fid == super::write_cache::FID_VOLATILE_WRITE_CACHE {
+            return self.feature_answer(r, self.get_features_vwc(c));
+        }
         let max_io = u32::from(self.config.max_io_qpairs_per_ctrlr.saturating_sub(1));
         let Some(ctrlr) = self.ctrlrs.get(c) else {
             return status::INTERNAL_DEVICE_ERROR;
@@ -360,6 +372,10 @@ impl Target {
     }
 
     fn set_features(&mut self, r: ReqH, c: CtrlrH, fid: u8, cdw11: u32) -> Status {
+        if fid == super::write_cache::FID_VOLATILE_WRITE_CACHE {
+            let res = self.set_features_vwc(c, cdw11);
+            return self.feature_answer(r, res);
+        }
         let max_io = u32::from(self.config.max_io_qpairs_per_ctrlr.saturating_sub(1));
         let (min_kato, kas) = (self.config.min_kato_ms, self.config.kas);
         let now = self.now;

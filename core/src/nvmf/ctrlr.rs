@@ -61,6 +61,8 @@ pub struct Ctrlr {
     csts: u32,
     /// Async event configuration (Set Features 0x0B).
     aec: u32,
+    /// Volatile write cache feature (0x06): WCE, 1 from creation (write_cache.rs).
+    vwc: u32,
     in_destruct: bool,
     disconnect_in_progress: bool,
     disconnect_is_shn: bool,
@@ -124,6 +126,7 @@ impl Ctrlr {
             csts: 0,
             // `nvmf_ctrlr_create`: namespace attribute notices are on from the start.
             aec: AEC_NS_ATTR,
+            vwc: 1,
             in_destruct: false,
             disconnect_in_progress: false,
             disconnect_is_shn: false,
@@ -286,6 +289,16 @@ impl Ctrlr {
     /// Set Features Asynchronous Event Configuration.
     pub fn set_aec(&mut self, aec: u32) {
         self.aec = aec;
+    }
+
+    /// Feature 0x06 (`ctrlr->feat.volatile_write_cache.raw`).
+    pub fn vwc(&self) -> u32 {
+        self.vwc
+    }
+
+    /// Set Features 0x06 as v24.01 stores it (reserved bits cleared).
+    pub fn set_vwc(&mut self, vwc: u32) {
+        self.vwc = vwc & 1;
     }
 
     /// The controller failed (CSTS.CFS): keep-alive expiry or a CC timeout.

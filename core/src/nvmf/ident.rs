@@ -4,11 +4,10 @@
 //! descriptor list (EUI64, NGUID, UUID; an all-zero identifier is left out, as is the NVM
 //! command set's CSI 0), and the controller's optional command support: CTRATT.HIDS (the
 //! 128-bit host identifier of Get Features 0x81), ONCS Compare | Dataset Management | Write
-//! Zeroes, VWC present only when the namespaces have a volatile write cache (never for RAM
-//! namespaces, as for SPDK's malloc bdevs) with "flush broadcast not supported", LPA extended
-//! data, ELPE 127, RAB 6, the IEEE OUI, ACL 3 (abort.rs). FUSES stays 0 (fused commands are
-//! refused), and reservations and Copy, which SPDK also advertises, are left out of ONCS:
-//! they are not implemented. Owns no state.
+//! Zeroes, FUSES Compare and Write (fused.rs), VWC present with "flush broadcast not
+//! supported" (write_cache.rs: SPDK's malloc bdevs report a write cache), LPA extended data,
+//! ELPE 127, RAB 6, the IEEE OUI, ACL 3 (abort.rs). Reservations and Copy, which SPDK also
+//! advertises, are left out of ONCS: they are not implemented. Owns no state.
 
 use super::NamespaceIds;
 
@@ -21,11 +20,15 @@ mod ctrl {
     pub const LPA: usize = 261;
     pub const ELPE: usize = 262;
     pub const ONCS: usize = 520;
+    pub const FUSES: usize = 522;
     pub const VWC: usize = 525;
 }
 
 /// ONCS: Compare (bit 0), Dataset Management (bit 2), Write Zeroes (bit 3).
 pub const ONCS: u16 = 1 | 1 << 2 | 1 << 3;
+
+/// FUSES: Compare and Write (bit 0), the TCP transport's default `fuses` option.
+pub const FUSES: u16 = 1;
 
 /// Identify Controller bytes of an NVM subsystem's controller with SPDK's optional fields.
 pub(super) fn ctrlr(mut b: Vec<u8>) -> Vec<u8> {
@@ -37,8 +40,9 @@ pub(super) fn ctrlr(mut b: Vec<u8>) -> Vec<u8> {
     b[ctrl::CTRATT] |= 1; // HIDS
     b[ctrl::LPA] |= 1 << 2; // LPEDS
     b[ctrl::ELPE] = 127;
-    b[ctrl::VWC] = 2 << 1; // present 0, flush broadcast not supported
+    b[ctrl::VWC] = super::write_cache::VWC_PRESENT_NO_BROADCAST;
     b[ctrl::ONCS..ctrl::ONCS + 2].copy_from_slice(&ONCS.to_le_bytes());
+    b[ctrl::FUSES..ctrl::FUSES + 2].copy_from_slice(&FUSES.to_le_bytes());
     b[ctrl::ACL] = super::abort::ABORT_COMMAND_LIMIT;
     b
 }
@@ -110,10 +114,10 @@ mod tests {
         assert_eq!(u16::from_le_bytes([c[520], c[521]]), 0b1101, "ONCS");
         assert_eq!(
             u16::from_le_bytes([c[522], c[523]]),
-            0,
-            "FUSES: no fused commands"
+            1,
+            "FUSES: Compare and Write"
         );
-        assert_eq!(c[525], 0b100, "no VWC, flush broadcast not supported");
+        assert_eq!(c[525], 0b101, "VWC present, flush broadcast not supported");
     }
 
     #[test]

@@ -11,11 +11,13 @@ use super::arena::{CtrlrH, ReqH};
 use super::request::Phase;
 use super::{DeviceIoId, InvariantId, Mark, Target, ThreadId};
 use crate::wire::{status, Command, Status};
-use std::collections::btree_map::{BTreeMap, Entry};
 
 impl Target {
     /// Validates an I/O command and hands it to the device.
     pub(super) fn io_exec(&mut self, r: ReqH, c: CtrlrH) {
+        if self.io_fused_gate(r, c) {
+            return;
+        }
         match self.io_check(r, c) {
             Ok(()) => {
                 let id = DeviceIoId(self.next_device_io);
@@ -112,8 +114,11 @@ impl Target {
         };
         self.current = ThreadId::PollGroup(req.pg);
         let cmd = req.cmd.clone();
-        let qh = req.qpair;
-        let st = self.device_apply(r, qh, &cmd);
+        let (qh, first_fused) = (req.qpair, req.first_fused);
+        let st = match first_fused {
+            Some(first) => self.fused_device_apply(first, r, qh),
+            None => self.device_apply(r, qh, &cmd),
+        };
         self.mark(Mark::IoCompleted, format!("{r}"));
         self.complete_with(r, st);
     }
@@ -137,14 +142,14 @@ impl Target {
                     return status::INVALID_NAMESPACE;
                 };
                 let data = self.reqs.get(r).map_or(&[][..], |req| &req.data[..]);
-                write_blocks(&mut ns.blocks, ns.cfg.block_size as usize, slba, data);
+                super::blocks::write(ns, slba, data);
                 status::SUCCESS
             }
             Command::Read { nsid, slba, nlb } => {
                 let Some(ns) = sub.namespace(nsid) else {
                     return status::INVALID_NAMESPACE;
                 };
-                let out = read_blocks(&ns.blocks, ns.cfg.block_size as usize, slba, nlb);
+                let out = super::blocks::read(ns, slba, u64::from(nlb) + 1);
                 if let Some(req) = self.reqs.get_mut(r) {
                     req.rsp_data = out;
                 }
@@ -161,54 +166,5 @@ impl Target {
             }
             _ => status::SUCCESS,
         }
-    }
-}
-
-/// Stores `data` block by block from `slba`, reusing the buffers of blocks already written.
-fn write_blocks(blocks: &mut BTreeMap<u64, Vec<u8>>, bs: usize, slba: u64, data: &[u8]) {
-    for (lba, chunk) in (slba..).zip(data.chunks(bs)) {
-        match blocks.entry(lba) {
-            Entry::Occupied(mut e) => {
-                let b = e.get_mut();
-                b.clear();
-                b.extend_from_slice(chunk);
-            }
-            Entry::Vacant(e) => {
-                e.insert(chunk.to_vec());
-            }
-        }
-    }
-}
-
-/// Reads `nlb + 1` blocks from `slba` into one zeroed buffer (unwritten blocks read as zeros),
-/// copying only the written blocks of the range, found with one ordered range walk.
-fn read_blocks(blocks: &BTreeMap<u64, Vec<u8>>, bs: usize, slba: u64, nlb: u16) -> Vec<u8> {
-    super::io_cmds::read_range(blocks, bs, slba, u64::from(nlb) + 1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{read_blocks, write_blocks};
-    use std::collections::BTreeMap;
-
-    #[test]
-    fn sparse_reads_mix_written_and_zero_blocks() {
-        let mut blocks = BTreeMap::new();
-        write_blocks(&mut blocks, 4, 10, &[1, 1, 1, 1, 2, 2, 2, 2]);
-        write_blocks(&mut blocks, 4, 13, &[3, 3, 3, 3]);
-        assert_eq!(blocks.len(), 3);
-        let got = read_blocks(&blocks, 4, 9, 4);
-        let want = [[0; 4], [1; 4], [2; 4], [0; 4], [3; 4]].concat();
-        assert_eq!(got, want);
-        assert_eq!(read_blocks(&blocks, 4, 20, 1), vec![0; 8]);
-    }
-
-    #[test]
-    fn overwrite_replaces_the_block_in_place() {
-        let mut blocks = BTreeMap::new();
-        write_blocks(&mut blocks, 2, 0, &[5, 5, 6, 6]);
-        write_blocks(&mut blocks, 2, 1, &[7, 8]);
-        assert_eq!(blocks.get(&1), Some(&vec![7, 8]));
-        assert_eq!(read_blocks(&blocks, 2, 0, 1), vec![5, 5, 7, 8]);
     }
 }

@@ -3,19 +3,17 @@
 //! Write Zeroes (`nvmf_bdev_ctrlr_write_zeroes_cmd`: DEAC is an invalid field) and Dataset
 //! Management (`nvmf_bdev_ctrlr_dsm_cmd`: only AD does anything; each range is unmapped,
 //! which a malloc bdev does by zeroing; a range past the end stops the walk with an internal
-//! device error, the ranges before it stay unmapped). Fused commands are refused with an
-//! invalid field, as SPDK does when FUSES is not advertised. Checks run when the command is
+//! device error, the ranges before it stay unmapped). Fused commands are fused.rs's. Checks run when the command is
 //! executed, effects when the device completes it (io.rs). Owns no state.
 
 use super::subsystem::{Namespace, Subsystem};
 use crate::wire::{status, Sqe, Status};
-use std::collections::BTreeMap;
 
 pub const OPC_COMPARE: u8 = 0x05;
 pub const OPC_WRITE_ZEROES: u8 = 0x08;
 pub const OPC_DSM: u8 = 0x09;
 /// Generic SC 0x0F: data SGL length invalid.
-const SGL_LENGTH_INVALID: Status = Status::new(0, 0x0F);
+pub(super) const SGL_LENGTH_INVALID: Status = Status::new(0, 0x0F);
 /// Media error SC 0x85: compare failure.
 pub const COMPARE_FAILURE: Status = Status::new(2, 0x85);
 
@@ -41,9 +39,6 @@ pub fn check(sub: &Subsystem, sqe: &Sqe, data: &[u8]) -> Result<(), Status> {
         return Err(status::INVALID_OPCODE);
     }
     let ns = sub.namespace(sqe.nsid).ok_or(status::INVALID_NAMESPACE)?;
-    if sqe.flags & 3 != 0 {
-        return Err(status::INVALID_FIELD);
-    }
     let (slba, count) = lba_range(sqe);
     match sqe.opc {
         OPC_COMPARE | OPC_WRITE_ZEROES if !in_range(ns, slba, count) => {
@@ -60,11 +55,10 @@ pub fn check(sub: &Subsystem, sqe: &Sqe, data: &[u8]) -> Result<(), Status> {
 
 /// The device's work for an optional command that passed `check`.
 pub fn apply(ns: &mut Namespace, sqe: &Sqe, data: &[u8]) -> Status {
-    let bs = ns.cfg.block_size as usize;
     let (slba, count) = lba_range(sqe);
     match sqe.opc {
         OPC_COMPARE => {
-            let stored = read_range(&ns.blocks, bs, slba, count);
+            let stored = super::blocks::read(ns, slba, count);
             if data.get(..stored.len()) == Some(&stored[..]) {
                 status::SUCCESS
             } else {
@@ -72,24 +66,12 @@ pub fn apply(ns: &mut Namespace, sqe: &Sqe, data: &[u8]) -> Status {
             }
         }
         OPC_WRITE_ZEROES => {
-            unmap(&mut ns.blocks, slba, count);
+            super::blocks::zero(ns, slba, count);
             status::SUCCESS
         }
         OPC_DSM if sqe.cdw11 & (1 << 2) != 0 => deallocate(ns, sqe, data),
         _ => status::SUCCESS,
     }
-}
-
-/// `count` (>= 1) blocks from `slba`, unwritten ones as zeros.
-pub fn read_range(blocks: &BTreeMap<u64, Vec<u8>>, bs: usize, slba: u64, count: u64) -> Vec<u8> {
-    let mut out = vec![0u8; bs * count as usize];
-    let end = slba + count - 1;
-    for (&lba, b) in blocks.range(slba..=end) {
-        let at = (lba - slba) as usize * bs;
-        let n = b.len().min(bs);
-        out[at..at + n].copy_from_slice(&b[..n]);
-    }
-    out
 }
 
 /// `nvmf_bdev_ctrlr_unmap`: each 16-byte range (attributes, length, starting LBA) in order.
@@ -103,20 +85,9 @@ fn deallocate(ns: &mut Namespace, sqe: &Sqe, data: &[u8]) -> Status {
         if !in_range(ns, lba, len) {
             return status::INTERNAL_DEVICE_ERROR;
         }
-        unmap(&mut ns.blocks, lba, len);
+        super::blocks::zero(ns, lba, len);
     }
     status::SUCCESS
-}
-
-/// Unwritten blocks read as zeros, so zeroing a range forgets its blocks.
-fn unmap(blocks: &mut BTreeMap<u64, Vec<u8>>, slba: u64, count: u64) {
-    if count == 0 {
-        return;
-    }
-    let gone: Vec<u64> = blocks.range(slba..slba + count).map(|(k, _)| *k).collect();
-    for k in gone {
-        blocks.remove(&k);
-    }
 }
 
 #[cfg(test)]

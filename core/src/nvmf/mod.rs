@@ -20,6 +20,7 @@ mod abort;
 mod admin;
 mod api;
 pub mod arena;
+mod blocks;
 mod callbacks;
 pub mod catalogue;
 mod config;
@@ -32,6 +33,7 @@ mod ctrlr_events;
 mod discovery;
 mod display;
 mod historical;
+mod fused;
 mod ident;
 pub mod invariants;
 mod io;
@@ -58,10 +60,12 @@ mod shutdown;
 mod state;
 mod subsystem;
 mod tcp;
+mod tcp_fused;
 mod thread;
 mod timer;
 mod trid;
 mod violations;
+mod write_cache;
 #[doc(hidden)]
 pub use planted::Planted;
 

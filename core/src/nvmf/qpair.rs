@@ -37,6 +37,9 @@ pub struct Qpair {
     outstanding: Vec<ReqH>,
     /// `qpair->connect_req`: an I/O CONNECT waiting on the duplicate-qid retry poller.
     connect_req: Option<ReqH>,
+    /// `qpair->first_fused_req`: the first half of a fused pair, held (on `outstanding`,
+    /// unanswered) until the second half arrives (fused.rs).
+    first_fused: Option<ReqH>,
     tcp: TcpConn,
 }
 
@@ -54,6 +57,7 @@ impl Qpair {
             disconnect_started: false,
             outstanding: Vec::new(),
             connect_req: None,
+            first_fused: None,
             tcp: TcpConn::new(config),
         }
     }
@@ -168,6 +172,11 @@ impl Qpair {
             "spdk_nvmf_qpair_disconnect: assert(spdk_nvmf_qpair_is_active(qpair))"
         );
         !std::mem::replace(&mut self.disconnect_started, true)
+    }
+
+    /// Sets or clears `qpair->first_fused_req`, returning the previous one.
+    pub fn replace_first_fused(&mut self, r: Option<ReqH>) -> Option<ReqH> {
+        std::mem::replace(&mut self.first_fused, r)
     }
 
     /// A request joins `qpair->outstanding`.
@@ -439,6 +448,10 @@ impl Target {
         };
         for (_, r) in q.tcp().r2t.iter() {
             self.reqs.remove(*r);
+        }
+        // Fused halves waiting ready in the transport (tcp_fused.rs) are freed with it.
+        for f in q.tcp().fused.iter().filter(|f| f.ready) {
+            self.reqs.remove(f.req);
         }
         let conn = q.conn();
         if let Some(r) = self.retry_reqs.get(&conn).copied() {

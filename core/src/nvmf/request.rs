@@ -69,6 +69,8 @@ pub struct Request {
     pub rsp: Cqe,
     /// Data returned to the host (C2HData) before the CapsuleResp.
     pub rsp_data: Vec<u8>,
+    /// `req->first_fused_req` of a fused pair's second half (the Compare it completes).
+    pub first_fused: Option<ReqH>,
 }
 
 impl Request {
@@ -96,6 +98,7 @@ impl Request {
             parked_outside_pause: false,
             rsp: Cqe::default(),
             rsp_data: Vec::new(),
+            first_fused: None,
         }
     }
 

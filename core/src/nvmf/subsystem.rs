@@ -29,6 +29,7 @@ const EBUSY: i32 = -16;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Namespace {
     pub cfg: NamespaceConfig,
+    /// The written data in chunks keyed by chunk index (blocks.rs owns the layout).
     pub blocks: BTreeMap<u64, Vec<u8>>,
     /// NGUID, EUI64 and UUID (Identify Namespace, CNS 03h).
     pub ids: NamespaceIds,

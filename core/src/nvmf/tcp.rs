@@ -38,6 +38,10 @@ pub struct TcpConn {
     /// `qpair->sq_head`: advanced for every response sent (`request_transfer_out`), wrapping
     /// after `sq_head_max` (the CONNECT's SQSIZE; 0 before it).
     pub sq_head: u16,
+    /// `tqpair->fused_first`: the last capsule, when it was a fused first half (tcp_fused.rs).
+    pub fused_first: Option<ReqH>,
+    /// Fused halves not yet executed, in arrival order (tcp_fused.rs).
+    pub fused: Vec<super::tcp_fused::TcpFused>,
 }
 
 impl TcpConn {
@@ -58,6 +62,8 @@ impl TcpConn {
             next_ttag: 1,
             r2t: BTreeMap::new(),
             sq_head: 0,
+            fused_first: None,
+            fused: Vec::new(),
         }
     }
 }
@@ -194,10 +200,12 @@ impl Target {
         let write_len = self.write_len(h, &req.cmd, req.sqe.sgl1.len);
         let needs_r2t =
             req.sqe.sgl1.kind == SGL_TRANSPORT && req.data.is_empty() && write_len.is_some();
+        let fuse = req.sqe.flags & 3;
         let r = self.reqs.insert(req);
+        self.tcp_fused_new(h, r, fuse);
         match write_len {
             Some(len) if needs_r2t && len > 0 => self.send_r2t(h, r, len),
-            _ => self.request_exec(r),
+            _ => self.tcp_ready_to_execute(h, r),
         }
     }
 
@@ -231,7 +239,8 @@ impl Target {
     }
 
     /// Answers a request that never reached `request_exec`.
-    fn complete_unadmitted(&mut self, h: QpairH, r: ReqH, st: crate::wire::Status) {
+    pub(super) fn complete_unadmitted(&mut self, h: QpairH, r: ReqH, st: crate::wire::Status) {
+        self.tcp_fused_answered_early(h, r);
         if let Some(q) = self.qpairs.get_mut(h) {
             q.push_outstanding(r);
         }
@@ -260,7 +269,7 @@ impl Target {
             if let Some(q) = self.qpairs.get_mut(h) {
                 q.tcp_mut().r2t.remove(&d.ttag);
             }
-            self.request_exec(r);
+            self.tcp_ready_to_execute(h, r);
         }
     }
 

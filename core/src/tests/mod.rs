@@ -8,6 +8,7 @@ mod catalogue_i;
 mod catalogue_ii;
 mod discovery;
 mod edge;
+mod fused;
 mod happy;
 mod hosts;
 mod identity;
