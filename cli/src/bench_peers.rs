@@ -44,27 +44,7 @@ fn scripted_twin(sc: &Scenario) -> Scenario {
         .and_then(|s| s.namespaces.first())
         .map_or(1, |n| n.nsid);
     for h in &mut t.hosts {
-        let n = action_count(&h.script).max(4);
-        let mut script = vec![HostStep::Connect, HostStep::ConnectIo { qid: 1 }];
-        for i in 0..n - 3 {
-            script.push(if i % 2 == 0 {
-                HostStep::Write {
-                    qid: 1,
-                    nsid,
-                    slba: 0,
-                    blocks: 1,
-                }
-            } else {
-                HostStep::Read {
-                    qid: 1,
-                    nsid,
-                    slba: 0,
-                    nlb: 1,
-                }
-            });
-        }
-        script.push(HostStep::DisconnectAll);
-        h.script = script;
+        h.script = scripted_host(action_count(&h.script).max(4), nsid);
     }
     let nqn = sc
         .subsystems
@@ -95,6 +75,30 @@ fn scripted_twin(sc: &Scenario) -> Scenario {
         })
         .collect();
     t
+}
+
+/// `n` actions: connect, open queue 1, alternate writes and reads of `nsid`, disconnect.
+fn scripted_host(n: usize, nsid: u32) -> Vec<HostStep> {
+    let mut script = vec![HostStep::Connect, HostStep::ConnectIo { qid: 1 }];
+    for i in 0..n - 3 {
+        script.push(if i % 2 == 0 {
+            HostStep::Write {
+                qid: 1,
+                nsid,
+                slba: 0,
+                blocks: 1,
+            }
+        } else {
+            HostStep::Read {
+                qid: 1,
+                nsid,
+                slba: 0,
+                nlb: 1,
+            }
+        });
+    }
+    script.push(HostStep::DisconnectAll);
+    script
 }
 
 fn row(name: &str, twin: (f64, f64), it: (f64, f64)) {

@@ -8,7 +8,7 @@
 //! subsystem's configured range (exhaustion fails the CONNECT on the subsystem thread, leaving
 //! `qpair->ctrlr = NULL` while the error completion is in flight: the seed's second window).
 
-use super::arena::{CtrlrH, ReqH, SubsysH};
+use super::arena::{CtrlrH, QpairH, ReqH, SubsysH};
 use super::ctrlr::{Ctrlr, NewCtrlr};
 use super::qpair::Qpair;
 use super::request::Phase;
@@ -373,14 +373,7 @@ impl Target {
             return;
         }
         if duplicate && !self.planted_dup_qid(c, qh, qid) {
-            if let Some(q) = self.qpairs.get_mut(qh) {
-                q.set_connect_req(Some(r));
-                q.set_ctrlr(Some(c));
-            }
-            self.wake(ThreadId::PollGroup(pg));
-            let period = Duration::from_micros(1000);
-            let owner = super::poller::PollerOwner::Req(r);
-            self.poller_register(Timer::QidRetry { conn }, owner, period, None);
+            self.park_for_qid_retry(r, c, (qh, pg, conn));
             return;
         }
         let Some(ctrlr) = self.live(c, site) else {
@@ -404,6 +397,19 @@ impl Target {
             format!("cntlid={cntlid} qid={qid}"),
         );
         self.connect_rsp(pg, r);
+    }
+
+    /// A qid still in the mask: park the CONNECT in `qpair->connect_req` with `qpair->ctrlr`
+    /// set, and register the 1000 us `_retry_qid_check` poller.
+    fn park_for_qid_retry(&mut self, r: ReqH, c: CtrlrH, (qh, pg, conn): (QpairH, u16, ConnId)) {
+        if let Some(q) = self.qpairs.get_mut(qh) {
+            q.set_connect_req(Some(r));
+            q.set_ctrlr(Some(c));
+        }
+        self.wake(ThreadId::PollGroup(pg));
+        let period = Duration::from_micros(1000);
+        let owner = super::poller::PollerOwner::Req(r);
+        self.poller_register(Timer::QidRetry { conn }, owner, period, None);
     }
 
     /// The error path of a duplicate qid: `connect_req = NULL; qpair->ctrlr = NULL`.

@@ -138,18 +138,7 @@ impl HostSlot {
                 nsid,
                 slba,
                 blocks,
-            } => {
-                let tag = self.tag();
-                let len = (*blocks as usize) * (block_size as usize);
-                let data = (0..len).map(|i| (i as u64 ^ tag) as u8).collect();
-                HostAction::Write {
-                    tag,
-                    qid: *qid,
-                    nsid: *nsid,
-                    slba: *slba,
-                    data,
-                }
-            }
+            } => self.write_action((*qid, *nsid, *slba), *blocks as usize * block_size as usize),
             HostStep::KeepAlive => HostAction::KeepAlive,
             HostStep::StopKeepAlive => {
                 self.keep_alive = false;
@@ -177,6 +166,19 @@ impl HostSlot {
             }
             HostStep::Aers { count } => HostAction::Aers { count: *count },
         })
+    }
+
+    /// A write of `len` bytes at `(qid, nsid, slba)`; the data is derived from its tag.
+    fn write_action(&mut self, (qid, nsid, slba): (u16, u32, u64), len: usize) -> HostAction {
+        let tag = self.tag();
+        let data = (0..len).map(|i| (i as u64 ^ tag) as u8).collect();
+        HostAction::Write {
+            tag,
+            qid,
+            nsid,
+            slba,
+            data,
+        }
     }
 
     fn tag(&mut self) -> u64 {

@@ -1,0 +1,73 @@
+//! Transport qpair teardown: `_nvmf_tcp_qpair_destroy` frees the qpair (once: a second fini
+//! is an I2 violation) and `_nvmf_transport_qpair_fini_complete` hands its controller to the
+//! destruct chain on the controller's thread (docs/lifecycle.md).
+//!
+//! Invariant kept: a qpair leaves the arena exactly once, with its transport requests, its
+//! parked CONNECT retry and its connection entry.
+
+use super::arena::{CtrlrH, QpairH};
+use super::thread::Msg;
+use super::{InvariantId, Mark, Output, Target, ThreadId};
+
+impl Target {
+    /// `_nvmf_tcp_qpair_destroy` + `_nvmf_transport_qpair_fini_complete`: close the socket, free
+    /// the qpair, and hand the captured controller to the destruct chain.
+    pub(super) fn transport_qpair_destroy(&mut self, h: QpairH, ctrlr: Option<CtrlrH>) {
+        if let Some(pg) = self.qpairs.get(h).map(|q| q.pg()) {
+            let what = format!("{h}");
+            if !self.assert_thread(ThreadId::PollGroup(pg), "_nvmf_tcp_qpair_destroy", what) {
+                return;
+            }
+        }
+        self.listener_qpair_freed(h);
+        let Some(q) = self.qpairs.remove(h) else {
+            self.crash_on(
+                InvariantId::QpairDestroyedOnce,
+                "nvmf_transport_qpair_fini",
+                vec![format!("{h}")],
+                "transport fini ran twice",
+            );
+            return;
+        };
+        for (_, r) in q.tcp().r2t.iter() {
+            self.reqs.remove(*r);
+        }
+        // Fused halves waiting ready in the transport (tcp_fused.rs) are freed with it.
+        for f in q.tcp().fused.iter().filter(|f| f.ready) {
+            self.reqs.remove(f.req);
+        }
+        let conn = q.conn();
+        if let Some(r) = self.retry_reqs.get(&conn).copied() {
+            if self.reqs.get(r).is_some_and(|req| req.qpair == h) {
+                self.retry_reqs.remove(&conn);
+                self.poller_unregister(super::Timer::ConnectRetry { conn });
+            }
+        }
+        self.conns.remove(&conn);
+        if !q.tcp().closed {
+            self.outputs.push_back(Output::Close { conn });
+        }
+        *self.history.qpairs_destroyed.entry(conn).or_insert(0) += 1;
+        self.mark(Mark::QpairDestroyed, q.label());
+        if let Some(c) = ctrlr {
+            self.qpair_fini_complete(c, q.qid(), h);
+        }
+    }
+
+    /// `_nvmf_transport_qpair_fini_complete`: on qid 0 clear `ctrlr->admin_qpair` (ctrlr
+    /// thread), then `_nvmf_ctrlr_free_from_qpair` on the controller's thread.
+    fn qpair_fini_complete(&mut self, c: CtrlrH, qid: u16, h: QpairH) {
+        let Some(ctrlr) = self.live(c, "_nvmf_transport_qpair_fini_complete") else {
+            return;
+        };
+        let thread = ctrlr.thread();
+        if qid == 0 {
+            ctrlr.clear_admin_qpair();
+            let site = "_nvmf_transport_qpair_fini_complete";
+            if !self.assert_thread(thread, site, format!("{c} {h}")) {
+                return;
+            }
+        }
+        self.send_msg(thread, Msg::CtrlrFreeFromQpair { ctrlr: c, qid });
+    }
+}
