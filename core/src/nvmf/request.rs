@@ -323,6 +323,21 @@ impl Target {
         self.qpair_request_cleanup(qh);
     }
 
+    /// `request_transfer_out` for a request the transport fails before
+    /// `spdk_nvmf_request_exec` (READY_TO_COMPLETE straight from the TCP state machine): the
+    /// response goes out, but `_nvmf_request_complete` never runs, so no sgroup counter is
+    /// released (none was taken).
+    pub(super) fn transport_complete(&mut self, r: ReqH, status: Status) {
+        let Some(req) = self.reqs.get_mut(r) else {
+            return;
+        };
+        req.set_status(status);
+        let qh = req.qpair;
+        self.send_response(r);
+        self.request_end(r);
+        self.qpair_request_cleanup(qh);
+    }
+
     /// What `_nvmf_request_complete` decrements for `r`, recomputed as SPDK does from the
     /// request (S4): the sgroup of the qpair's controller's subsystem, or of a CONNECT's
     /// subsystem by NQN; AERs on the admin queue are skipped; fabrics and admin commands

@@ -244,7 +244,7 @@ impl Target {
         if let Some(q) = self.qpairs.get_mut(h) {
             q.push_outstanding(r);
         }
-        self.complete_with(r, st);
+        self.transport_complete(r, st);
     }
 
     fn handle_h2c_data(&mut self, h: QpairH, d: H2CData) {
