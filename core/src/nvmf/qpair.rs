@@ -14,7 +14,7 @@ use super::arena::{CtrlrH, QpairH, ReqH};
 use super::state::{IllegalTransition, QpairState};
 use super::tcp::TcpConn;
 use super::thread::Msg;
-use super::{BugId, ConnId, InvariantId, Mark, Output, Target, TargetConfig, ThreadId, Trid};
+use super::{BugId, ConnId, InvariantId, Mark, Target, TargetConfig, ThreadId, Trid};
 use serde::Serialize;
 
 /// A qpair: the only writer of its state (SPDK's transition table), its controller link and

@@ -14,10 +14,9 @@
 use super::arena::{CtrlrH, SubsysH};
 use super::callbacks::StateCb;
 use super::state::SubState;
-use super::thread::{FanKind, Msg};
+use super::thread::FanKind;
 use super::{
-    BugId, InvariantId, Mark, NamespaceConfig, NamespaceIds, RpcId, SubsystemConfig, Target,
-    ThreadId, Trid,
+    BugId, InvariantId, Mark, NamespaceConfig, NamespaceIds, SubsystemConfig, Target, Trid,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
