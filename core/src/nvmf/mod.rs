@@ -54,6 +54,7 @@ mod profile;
 mod qpair;
 mod qpair_fini;
 mod request;
+mod request_counter;
 mod rpc;
 mod rpc_hosts;
 mod rpc_query;

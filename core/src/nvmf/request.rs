@@ -338,67 +338,6 @@ impl Target {
         self.qpair_request_cleanup(qh);
     }
 
-    /// What `_nvmf_request_complete` decrements for `r`, recomputed as SPDK does from the
-    /// request (S4): the sgroup of the qpair's controller's subsystem, or of a CONNECT's
-    /// subsystem by NQN; AERs on the admin queue are skipped; fabrics and admin commands
-    /// release `mgmt_io_outstanding`, I/O its namespace's `io_outstanding` (an nsid the group
-    /// has no info for is not counted on either side). The request's own tag (`counted`) is
-    /// kept only as the check: if the two disagree SPDK's accounting is off (I7). None if the
-    /// objects needed are gone (reported elsewhere); the tag is used then.
-    fn completion_counter(&mut self, r: ReqH) -> Option<Counted> {
-        let spdk = self.spdk_completion_counter(r)?;
-        let req = self.reqs.get(r)?;
-        if spdk != req.counted {
-            let detail = format!(
-                "_nvmf_request_complete releases {spdk:?} but the request holds {:?}",
-                req.counted
-            );
-            let handles = vec![format!("{r}"), format!("pg{}", req.pg)];
-            self.crash_on(
-                InvariantId::SgroupCountersExact,
-                "_nvmf_request_complete",
-                handles,
-                &detail,
-            );
-        }
-        Some(spdk)
-    }
-
-    /// An AER on an admin qpair that has a controller (the requests SPDK's AER offset and
-    /// completion skip are about).
-    fn is_admin_aer(&self, r: ReqH) -> bool {
-        let Some(req) = self.reqs.get(r) else {
-            return false;
-        };
-        let q = self.qpairs.get(req.qpair);
-        req.cmd == Command::AsyncEventRequest
-            && q.is_some_and(|q| q.qid() == 0 && q.ctrlr().is_some())
-    }
-
-    fn spdk_completion_counter(&self, r: ReqH) -> Option<Counted> {
-        let req = self.reqs.get(r)?;
-        let q = self.qpairs.get(req.qpair)?;
-        let s = match q.ctrlr() {
-            Some(c) => self.ctrlrs.get(c)?.subsys(),
-            None if req.is_connect() => self.find_subsystem(&req.connect_data()?.subnqn)?,
-            None => return Some(Counted::None),
-        };
-        let (_, sg) = self.pgs[usize::from(req.pg)]
-            .sgroups()
-            .find(|(h, _)| *h == s)?;
-        if q.qid() == 0 && req.cmd == Command::AsyncEventRequest {
-            return Some(Counted::None);
-        }
-        if q.qid() == 0 || req.is_fabrics() {
-            return Some(Counted::Mgmt(s));
-        }
-        let nsid = req.sqe.nsid;
-        Some(match sg.ns_state(nsid) {
-            Some(_) => Counted::Io(s, nsid),
-            None => Counted::None,
-        })
-    }
-
     /// A request dropped without an answer while its qpair is still active (SPDK frees or
     /// forgets it): freed here, and remembered so the liveness report names the lost answer.
     pub(super) fn request_lost(&mut self, r: ReqH, site: &str) {
