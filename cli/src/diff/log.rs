@@ -67,6 +67,18 @@ impl Outcome {
         self.model == "clean"
     }
 
+    /// Whether the model's only finding is a breach of a contract SPDK does not crash on (I13,
+    /// I14: recorded, the run goes on; `Target::contract_breach`): real SPDK ends such a story
+    /// quiescent, so that is agreement (the breach is a hazard, `fabcheck hazards`).
+    pub fn model_contract_breach(&self) -> bool {
+        use fabcheck_core::nvmf::InvariantId;
+        let code = self
+            .model
+            .strip_prefix("violation ")
+            .and_then(|v| v.split_whitespace().next());
+        code.is_some_and(|c| [InvariantId::I13.code(), InvariantId::I14.code()].contains(&c))
+    }
+
     /// Whether model and SPDK agree on this story (see the module invariant).
     pub fn agrees(&self) -> bool {
         self.unsupported.is_none() && self.differences.is_empty()
@@ -85,7 +97,7 @@ impl Outcome {
         let verdict_ok = match v {
             "UNSUPPORTED" | "DIVERGED" => true,
             "CRASH" => violation,
-            "QUIESCENT" => self.model_clean(),
+            "QUIESCENT" => self.model_clean() || self.model_contract_breach(),
             _ => false,
         };
         if !verdict_ok {

@@ -115,3 +115,13 @@ fn spdk_3302_window_a_is_confirmed_on_real_spdk_when_the_harness_is_built() {
     }
     assert_eq!(r.to_string(), "confirmed: crashes v24.01, silent on v24.05");
 }
+
+#[test]
+fn a_contract_breach_agrees_with_a_quiescent_spdk_and_a_crash_does_not() {
+    let text = "story a\nseed S1\nmodel result: violation I13 nvmf_stop_listen_fini\n\
+                verdict a: QUIESCENT\n\
+                story b\nseed S2\nmodel result: violation I1 free_aer\nverdict b: QUIESCENT\n";
+    let outcomes = log::parse(text);
+    assert!(outcomes[0].agrees(), "{:?}", outcomes[0]);
+    assert!(!outcomes[1].agrees(), "{:?}", outcomes[1]);
+}
