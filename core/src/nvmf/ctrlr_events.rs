@@ -89,15 +89,22 @@ impl Target {
 
     /// `nvmf_ctrlr_disconnect_(io_)qpairs_on_pg`.
     pub(super) fn ctrlr_disconnect_qpairs_on_pg(&mut self, pg: u16, h: CtrlrH, io_only: bool) {
+        self.disconnect_qpairs_on_pg(pg, |_, q| {
+            q.ctrlr() == Some(h) && (!io_only || q.qid() != 0)
+        });
+    }
+
+    /// Disconnects the qpairs on poll group `pg`'s list that `matches` picks, in list order.
+    pub(super) fn disconnect_qpairs_on_pg(
+        &mut self,
+        pg: u16,
+        matches: impl Fn(&Target, &super::qpair::Qpair) -> bool,
+    ) {
         let qpairs: Vec<QpairH> = self.pgs[usize::from(pg)]
             .qpairs()
             .iter()
             .copied()
-            .filter(|q| {
-                self.qpairs
-                    .get(*q)
-                    .is_some_and(|q| q.ctrlr() == Some(h) && (!io_only || q.qid() != 0))
-            })
+            .filter(|q| self.qpairs.get(*q).is_some_and(|q| matches(self, q)))
             .collect();
         for q in qpairs {
             self.qpair_disconnect(q);

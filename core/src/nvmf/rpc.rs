@@ -358,7 +358,7 @@ impl Target {
     }
 
     /// The resume of an RPC that already answered (`response_sent`): nothing more is sent.
-    fn resume_unanswered(&mut self, s: SubsysH) {
+    pub(super) fn resume_unanswered(&mut self, s: SubsysH) {
         let paused = self
             .subsystems
             .get(s)

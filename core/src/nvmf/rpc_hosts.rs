@@ -51,21 +51,11 @@ impl Target {
 
     /// Per poll group: disconnect qpairs whose controller is in `s` and belongs to `hostnqn`.
     pub(super) fn disconnect_host_on_pg(&mut self, pg: u16, s: SubsysH, hostnqn: &str) {
-        let qpairs: Vec<_> = self.pgs[usize::from(pg)]
-            .qpairs()
-            .iter()
-            .copied()
-            .filter(|q| {
-                self.qpairs
-                    .get(*q)
-                    .and_then(|q| q.ctrlr())
-                    .and_then(|c| self.ctrlrs.get(c))
-                    .is_some_and(|c| c.subsys() == s && c.hostnqn() == hostnqn)
-            })
-            .collect();
-        for q in qpairs {
-            self.qpair_disconnect(q);
-        }
+        self.disconnect_qpairs_on_pg(pg, |t, q| {
+            q.ctrlr()
+                .and_then(|c| t.ctrlrs.get(c))
+                .is_some_and(|c| c.subsys() == s && c.hostnqn() == hostnqn)
+        });
     }
 
     pub(super) fn rpc_allow_any(&mut self, nqn: &str, allow: bool) -> RpcResult {

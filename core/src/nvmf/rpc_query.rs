@@ -100,12 +100,6 @@ impl Target {
     /// `spdk_nvmf_subsystem_resume(subsystem, NULL, NULL)` after a query (a failure is only
     /// logged by SPDK; the model resumes only a subsystem that is still PAUSED).
     fn query_resume(&mut self, s: SubsysH) {
-        let paused = self
-            .subsystems
-            .get(s)
-            .is_some_and(|s| s.state() == SubState::Paused);
-        if paused {
-            self.subsystem_state_change(s, SubState::Active, 0, StateCb::None);
-        }
+        self.resume_unanswered(s);
     }
 }
