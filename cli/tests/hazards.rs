@@ -28,6 +28,7 @@ fn hazards_lists_every_hazard_with_source_lines() {
         "H-1-queued-connect-orphaned",
         "H-2-stop-listen-late-qpair",
         "H-3-listener-freed-under-qpairs",
+        "H-4-shutdown-skips-changing-subsystem",
     ] {
         assert!(out.contains(id), "{out}");
     }

@@ -99,6 +99,7 @@ pub const HAZARDS: &[Hazard] = &[
     records::QUEUED_CONNECT_OF_DELETED_SUBSYSTEM,
     records::STOP_LISTEN_LATE_QPAIR,
     records::LISTENER_FREED_UNDER_QPAIRS,
+    records::SHUTDOWN_SKIPS_CHANGING_SUBSYSTEM,
 ];
 
 /// The confirmed hazard `failure` (found in profile `spdk`) is, if any.
