@@ -14,6 +14,7 @@ pub(super) const QUEUED_CONNECT_OF_DELETED_SUBSYSTEM: Hazard = Hazard {
     profiles: &[Spdk::V24_01, Spdk::Master],
     invariant: InvariantId::I8,
     site: "_nvmf_subsystem_destroy",
+    detail: "",
     stuck: &["never answered (nvmf_poll_group_add_subsystem)"],
     scenario: "subsystem-delete-under-connect",
     seeds: &[
@@ -130,6 +131,7 @@ pub(super) const STOP_LISTEN_LATE_QPAIR: Hazard = Hazard {
     profiles: &[Spdk::V24_01, Spdk::Master],
     invariant: InvariantId::I13,
     site: "nvmf_stop_listen_fini",
+    detail: "",
     stuck: &[],
     scenario: "listener-lifetime",
     seeds: &[
@@ -251,6 +253,7 @@ pub(super) const LISTENER_FREED_UNDER_QPAIRS: Hazard = Hazard {
     profiles: &[Spdk::V24_01, Spdk::Master],
     invariant: InvariantId::I14,
     site: "nvmf_stop_listen_fini",
+    detail: "",
     stuck: &[],
     scenario: "listener-lifetime",
     seeds: &[
@@ -327,76 +330,6 @@ pub(super) const LISTENER_FREED_UNDER_QPAIRS: Hazard = Hazard {
                 at: "lib/nvmf/rdma.c:4996",
                 function: "nvmf_rdma_qpair_get_listen_trid",
             }],
-        },
-    ],
-};
-
-/// `H-4`: v24.01's shutdown skips a subsystem whose state change is still running.
-pub(super) const SHUTDOWN_SKIPS_CHANGING_SUBSYSTEM: Hazard = Hazard {
-    id: "H-4-shutdown-skips-changing-subsystem",
-    title: "a target shutdown during a subsystem state change leaves that subsystem alive",
-    profiles: &[Spdk::V24_01],
-    invariant: InvariantId::I8,
-    site: "spdk_nvmf_subsystem_destroy",
-    stuck: &[],
-    scenario: "random-peers",
-    seeds: &["fc1:random-peers@v24.01:333012f6635ff33d:0.0.0.1.0.1.0.1.8.0.0.1.0.0.1.11.0.0.1.0.0.1.0.1.14.0.0.0.0.0.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.1.0.0.1.22.0.0.1.18.0.0.2.0.2.0.2.0.2.0.2.0.2.0.2.0.2.26"],
-    summary: "v24.01 refuses a subsystem state change while another one runs \
-              (`changing_state`, -EBUSY). An RPC that pauses a subsystem (here \
-              `nvmf_subsystem_add_ns` with an nsid already in use) resumes it afterwards; \
-              when the shutdown's stop phase reaches that subsystem while the resume is still \
-              fanning out, `spdk_nvmf_subsystem_stop` fails with -EBUSY, nvmf_tgt logs \
-              \"Unable to stop\" and moves on, and the destroy phase then meets a subsystem \
-              that is ACTIVE again: `spdk_nvmf_subsystem_destroy` refuses it (-EAGAIN, \
-              \"can only be destroyed in inactive state\"), both in nvmf_tgt's destroy phase \
-              and in `nvmf_tgt_destroy_cb`. The subsystem, and whatever it holds, is never \
-              freed. master queues overlapping state changes (`state_changes`), so its stop \
-              runs after the resume and the subsystem is destroyed.",
-    backstop: "none inside the process (the leak is at exit); an embedder that shuts down \
-               must first wait for its state-change RPCs to finish",
-    steps: &[
-        HazardStep {
-            what: "an RPC pauses S and, its work done or failed, starts resuming it",
-            source: &[SourceLine {
-                spdk: V2401,
-                at: "lib/nvmf/nvmf_rpc.c:1521",
-                function: "nvmf_rpc_ns_paused",
-            }],
-        },
-        HazardStep {
-            what: "the shutdown's stop of S meets the running resume: -EBUSY",
-            source: &[
-                SourceLine {
-                    spdk: V2401,
-                    at: "lib/nvmf/subsystem.c:689",
-                    function: "nvmf_subsystem_state_change",
-                },
-                SourceLine {
-                    spdk: V2401,
-                    at: "module/event/subsystems/nvmf/nvmf_tgt.c:456",
-                    function: "nvmf_tgt_advance_state",
-                },
-            ],
-        },
-        HazardStep {
-            what: "the resume finishes: S is ACTIVE; the destroy phase refuses it and goes on",
-            source: &[
-                SourceLine {
-                    spdk: V2401,
-                    at: "lib/nvmf/subsystem.c:436",
-                    function: "spdk_nvmf_subsystem_destroy",
-                },
-                SourceLine {
-                    spdk: V2401,
-                    at: "module/event/subsystems/nvmf/nvmf_tgt.c:263",
-                    function: "_nvmf_tgt_subsystem_destroy",
-                },
-                SourceLine {
-                    spdk: V2401,
-                    at: "lib/nvmf/nvmf.c:482",
-                    function: "nvmf_tgt_destroy_cb",
-                },
-            ],
         },
     ],
 };
