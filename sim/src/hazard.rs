@@ -110,11 +110,30 @@ pub const HAZARDS: &[Hazard] = &[
     found_by_sweep::SHUTDOWN_SKIPS_CHANGING_SUBSYSTEM,
     found_by_sweep::QID_RETRY_OUTLIVES_CTRLR,
     found_by_sweep::QID_RETRY_ADMIN_GROUP_NULL,
+    found_by_sweep::CONNECT_COUNT_OUTLIVES_SUBSYSTEM,
 ];
 
-/// The confirmed hazard `failure` (found in profile `spdk`) is, if any.
+/// The confirmed hazard `failure` (found in profile `spdk`) is, if any. A liveness finding
+/// that two liveness hazards left behind together (each stuck line explained by one of them)
+/// is the hazard of its first line.
 pub fn known(failure: &Failure, spdk: Spdk) -> Option<&'static Hazard> {
-    HAZARDS.iter().find(|h| h.matches(failure, spdk))
+    if let Some(h) = HAZARDS.iter().find(|h| h.matches(failure, spdk)) {
+        return Some(h);
+    }
+    let Failure::Liveness { stuck } = failure else {
+        return None;
+    };
+    let liveness = || {
+        HAZARDS
+            .iter()
+            .filter(|h| h.invariant == InvariantId::I8 && h.profiles.contains(&spdk))
+    };
+    let all_explained = stuck.iter().all(|l| liveness().any(|h| h.explains(l)));
+    if !all_explained {
+        return None;
+    }
+    let first = stuck.first()?;
+    liveness().find(|h| h.explains(first))
 }
 
 /// A hazard by id.
@@ -173,5 +192,42 @@ mod tests {
         assert!(known(&walk, Spdk::Master).is_none());
         let other = safety(InvariantId::I1, "nvmf_stop_listen_fini");
         assert!(known(&other, Spdk::V24_01).is_none());
+    }
+
+    #[test]
+    fn a_detail_narrows_a_safety_hazard() {
+        let mut plain = safety(InvariantId::I3, "_nvmf_ctrlr_destruct");
+        assert!(
+            known(&plain, Spdk::Master).is_none(),
+            "any other I3 stays a bug"
+        );
+        if let Failure::Safety(v) = &mut plain {
+            v.detail = "controller freed while a qpair parked for a duplicate-qid retry \
+                        still references it"
+                .into();
+        }
+        assert_eq!(
+            known(&plain, Spdk::Master).map(|h| h.id),
+            Some(found_by_sweep::QID_RETRY_OUTLIVES_CTRLR.id)
+        );
+    }
+
+    #[test]
+    fn liveness_lines_left_by_two_hazards_are_known_and_others_are_not() {
+        let orphan = "request req#0.1 on conn 1 never answered (nvmf_poll_group_add_subsystem)";
+        let survivor = "subsystem nqn.x survives target shutdown in state active \
+                        (spdk_nvmf_subsystem_destroy)";
+        let both = Failure::Liveness {
+            stuck: vec![orphan.into(), survivor.into()],
+        };
+        assert_eq!(
+            known(&both, Spdk::V24_01).map(|h| h.id),
+            Some(records::QUEUED_CONNECT_OF_DELETED_SUBSYSTEM.id)
+        );
+        assert!(known(&both, Spdk::Master).is_none(), "H-4 is v24.01's only");
+        let more = Failure::Liveness {
+            stuck: vec![orphan.into(), "thread pg0 still has messages".into()],
+        };
+        assert!(known(&more, Spdk::V24_01).is_none());
     }
 }

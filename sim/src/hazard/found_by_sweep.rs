@@ -250,3 +250,102 @@ pub(in crate::hazard) const QID_RETRY_ADMIN_GROUP_NULL: Hazard = Hazard {
         },
     ],
 };
+
+/// `H-7`: a CONNECT completed after its subsystem was deleted leaves its count in the sgroup.
+pub(in crate::hazard) const CONNECT_COUNT_OUTLIVES_SUBSYSTEM: Hazard = Hazard {
+    id: "H-7-connect-count-outlives-subsystem",
+    title: "a CONNECT answered after its subsystem was deleted never releases its sgroup count",
+    profiles: &[Spdk::V24_01, Spdk::Master],
+    invariant: InvariantId::I7,
+    site: "_nvmf_request_complete",
+    detail: "a CONNECT whose subsystem was deleted",
+    stuck: &[],
+    scenario: "random-peers",
+    seeds: &[
+        "fc1:random-peers@v24.01:04cc2f34e6434842:0.0.0.0.0.0.1.1.2.2.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.16.1.1",
+        "fc1:random-peers@master:2f90ea2a2adc5bab:0.0.0.0.0.0.0.1.0.0.0.0.2.1.1.1.1.1.2.2.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.3.10.5.3.6.11.8.9.2.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.16.1.1.1.1.1",
+    ],
+    summary: "A CONNECT is counted in its subsystem's sgroup (`mgmt_io_outstanding++` in \
+              `nvmf_check_subsystem_active`, the sgroup found by the CONNECT's NQN). Stopping \
+              a subsystem removes it from each poll group without waiting for that count, \
+              and deleting it frees it, so an I/O CONNECT still travelling between threads is \
+              answered afterwards (refused: its controller is gone). `_nvmf_request_complete` \
+              then looks the sgroup up by NQN again (`nvmf_subsystem_pg_from_connect_cmd`), \
+              finds no subsystem, and releases nothing: the count stays in \
+              `group->sgroups[id]`. Nothing resets it (`nvmf_poll_group_add_subsystem` only \
+              drops queued requests), so the next subsystem created with that id (the lowest \
+              free one) starts with a count no request will release, and its first pause on \
+              that poll group (a namespace or listener change) waits forever. The model \
+              reports the unreleased count at the completion (I7).",
+    backstop: "none inside the target; do not re-create a subsystem while CONNECTs to the \
+               deleted one may still be in flight, or restart the target",
+    steps: &[
+        HazardStep {
+            what: "a CONNECT is counted in the sgroup of the subsystem its NQN names",
+            source: &[
+                SourceLine {
+                    spdk: V2401,
+                    at: "lib/nvmf/ctrlr.c:4570",
+                    function: "nvmf_check_subsystem_active",
+                },
+                SourceLine {
+                    spdk: MASTER,
+                    at: "lib/nvmf/ctrlr.c:5340",
+                    function: "nvmf_check_subsystem_active",
+                },
+            ],
+        },
+        HazardStep {
+            what: "the subsystem is stopped (removed from each poll group, no wait for the \
+                   count) and deleted while the CONNECT is between threads",
+            source: &[
+                SourceLine {
+                    spdk: V2401,
+                    at: "lib/nvmf/nvmf.c:1756",
+                    function: "nvmf_poll_group_remove_subsystem",
+                },
+                SourceLine {
+                    spdk: MASTER,
+                    at: "lib/nvmf/nvmf.c:2024",
+                    function: "nvmf_poll_group_remove_subsystem",
+                },
+            ],
+        },
+        HazardStep {
+            what: "the CONNECT is answered: no subsystem by that NQN, no sgroup, no release",
+            source: &[
+                SourceLine {
+                    spdk: V2401,
+                    at: "lib/nvmf/ctrlr.c:4430",
+                    function: "_nvmf_request_complete",
+                },
+                SourceLine {
+                    spdk: MASTER,
+                    at: "lib/nvmf/ctrlr.c:5202",
+                    function: "_nvmf_request_complete",
+                },
+            ],
+        },
+        HazardStep {
+            what: "a subsystem created later takes the same id and inherits the count; its \
+                   first pause on that poll group never completes",
+            source: &[
+                SourceLine {
+                    spdk: MASTER,
+                    at: "lib/nvmf/subsystem.c:401",
+                    function: "spdk_nvmf_subsystem_create",
+                },
+                SourceLine {
+                    spdk: V2401,
+                    at: "lib/nvmf/nvmf.c:1826",
+                    function: "nvmf_poll_group_pause_subsystem",
+                },
+                SourceLine {
+                    spdk: MASTER,
+                    at: "lib/nvmf/nvmf.c:2139",
+                    function: "nvmf_poll_group_pause_subsystem",
+                },
+            ],
+        },
+    ],
+};
