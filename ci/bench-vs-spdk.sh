@@ -92,7 +92,7 @@ run_row() {
 	printf '  %-8s round %s  %-40s %s\n' "$target" "$2" "$name" "$line"
 }
 
-step "rounds: $rounds, $secs s per run, targets on core 0, spdk_nvme_perf on core 1, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+step "rounds: $rounds, $secs s per run, targets on core 0, spdk_nvme_perf on core 1, fabcheck-target args: ${target_args:-none}, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$rounds"); do
 	for target in fabcheck spdk; do
 		"start_$target"
