@@ -93,12 +93,15 @@ impl Hazard {
 }
 
 mod records;
+mod records_lifetime;
 
 /// Every confirmed hazard, in id order.
 pub const HAZARDS: &[Hazard] = &[
     records::QUEUED_CONNECT_OF_DELETED_SUBSYSTEM,
     records::STOP_LISTEN_LATE_QPAIR,
     records::LISTENER_FREED_UNDER_QPAIRS,
+    records_lifetime::FREE_FROM_QPAIR_TO_EXITED_THREAD,
+    records_lifetime::CTRLR_DESTRUCT_TO_EXITED_THREAD,
 ];
 
 /// The confirmed hazard `failure` (found in profile `spdk`) is, if any.
@@ -133,10 +136,9 @@ mod tests {
             for step in h.steps {
                 assert!(!step.source.is_empty(), "{}: {}", h.id, step.what);
                 for l in step.source {
-                    assert!(
-                        l.at.starts_with("lib/nvmf/") && l.at.contains(".c:"),
-                        "{l:?}"
-                    );
+                    // lib/nvmf, and for the lifetime hazards lib/thread and nvmf_tgt.c.
+                    let tree = l.at.starts_with("lib/") || l.at.starts_with("module/");
+                    assert!(tree && l.at.contains(".c:"), "{l:?}");
                 }
             }
         }
