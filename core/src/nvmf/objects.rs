@@ -55,6 +55,7 @@ impl Target {
             violation,
             history,
             discovery,
+            lifetime,
         } = self;
         let a = (parked, current, listeners, pgs, conns, fanouts, next_fanout);
         let b = (
@@ -65,7 +66,14 @@ impl Target {
             ctrlr_keys,
             next_pg,
         );
-        let c = (rpcs_pending, shutdown, violation, history, discovery);
+        let c = (
+            rpcs_pending,
+            shutdown,
+            violation,
+            history,
+            discovery,
+            lifetime,
+        );
         Parts {
             globals: hash_of(&(a, b, c)),
             queues: queues.iter().map(hash_of).collect(),
