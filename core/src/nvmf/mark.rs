@@ -84,6 +84,9 @@ pub enum Mark {
     /// state test in `nvmf_check_subsystem_active`): a replay after resume on a
     /// disconnecting qpair.
     AerOnInactiveQpair,
+    /// A namespace pause reached a poll group whose subsystem was already PAUSED and waited
+    /// for that namespace's I/O (`nvmf_sgroup_pause_ns`, the fix of SPDK #3738).
+    NsPauseOfPausedDrained,
 }
 
 impl Mark {
@@ -151,6 +154,7 @@ pub fn mark_name(m: Mark) -> &'static str {
         Mark::AerLimitExceeded => "aer_limit_exceeded",
         Mark::AerWhileDisabled => "aer_while_disabled",
         Mark::AerOnInactiveQpair => "aer_on_inactive_qpair",
+        Mark::NsPauseOfPausedDrained => "ns_pause_of_paused_drained",
     }
 }
 
@@ -206,4 +210,5 @@ pub static ALL_MARKS: &[Mark] = &[
     Mark::AerLimitExceeded,
     Mark::AerWhileDisabled,
     Mark::AerOnInactiveQpair,
+    Mark::NsPauseOfPausedDrained,
 ];

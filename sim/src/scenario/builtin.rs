@@ -53,6 +53,10 @@ const BUILTINS: &[(&str, &str)] = &[
         include_str!("../../scenarios/operator-sequences.toml"),
     ),
     ("aen-storm", include_str!("../../scenarios/aen-storm.toml")),
+    (
+        "namespace-churn",
+        include_str!("../../scenarios/namespace-churn.toml"),
+    ),
 ];
 
 /// Names of the built-in scenarios.
