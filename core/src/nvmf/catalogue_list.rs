@@ -44,11 +44,14 @@ catalogue! {
         window: "I/O to ns 2 in flight; a pause (nsid 0 or ns 1) leaves the subsystem PAUSED; \
                  remove_ns(2)'s pause(ns 2) lands on it and completes without draining ns 2. \
                  master can also queue it behind another remove; v24.01 refuses a concurrent \
-                 change with -EBUSY, so there the first pause must have finished (found by core \
-                 tests; no built-in scenario reaches it yet)",
-        scenarios: &[],
+                 change with -EBUSY, so there the first pause must have finished. The built-in \
+                 namespace-churn runs the master profile; when ns 2 is re-added before the \
+                 late completion, the counter check sees the cleared ns_info first \
+                 (ns_info->io_outstanding, where 2ca0e1360e asserts)",
+        scenarios: &["namespace-churn"],
         versions: "up to v26.05 (fixed after the last release)",
         profile_note: "native to v24.01 and v26.05; the switch puts the early return back",
+        more_sites: &["ns_info->io_outstanding"],
     }
     /// The stop-listen subsystem filter reads `qpair->ctrlr->subsys` of a qpair with no
     /// controller yet (SPDK #2299).

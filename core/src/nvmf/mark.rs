@@ -89,6 +89,9 @@ pub enum Mark {
     /// `spdk_nvmf_qpair_disconnect` met a qpair already disconnecting during the poll-group
     /// destroy walk (the #2765 window; the fixed walk re-polls, the old one re-entered).
     DestroyWalkMetDisconnecting,
+    /// A namespace pause reached a poll group whose subsystem was already PAUSED and waited
+    /// for that namespace's I/O (`nvmf_sgroup_pause_ns`, the fix of SPDK #3738).
+    NsPauseOfPausedDrained,
 }
 
 impl Mark {
@@ -158,6 +161,7 @@ pub fn mark_name(m: Mark) -> &'static str {
         Mark::AerOnInactiveQpair => "aer_on_inactive_qpair",
         Mark::ThreadExited => "thread_exited",
         Mark::DestroyWalkMetDisconnecting => "destroy_walk_met_disconnecting",
+        Mark::NsPauseOfPausedDrained => "ns_pause_of_paused_drained",
     }
 }
 
@@ -215,4 +219,5 @@ pub static ALL_MARKS: &[Mark] = &[
     Mark::AerOnInactiveQpair,
     Mark::ThreadExited,
     Mark::DestroyWalkMetDisconnecting,
+    Mark::NsPauseOfPausedDrained,
 ];

@@ -57,6 +57,10 @@ const BUILTINS: &[(&str, &str)] = &[
         "shutdown-under-load",
         include_str!("../../scenarios/shutdown-under-load.toml"),
     ),
+    (
+        "namespace-churn",
+        include_str!("../../scenarios/namespace-churn.toml"),
+    ),
 ];
 
 /// Names of the built-in scenarios.
