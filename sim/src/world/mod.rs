@@ -23,6 +23,7 @@ mod footprint;
 mod host;
 mod random;
 mod state;
+mod symmetry;
 
 use crate::chooser::{Chooser, Recorder};
 use crate::coverage::Coverage;
@@ -40,6 +41,7 @@ pub use enabled::Event;
 pub use explore::Stepped;
 pub use footprint::{object as footprint_object, Touches, ALL as FOOTPRINT_ALL};
 pub use state::{Stage, WorldState};
+pub use symmetry::HostSymmetry;
 
 /// Why a run failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
