@@ -45,11 +45,10 @@ impl Target {
     /// `spdk_nvmf_poll_group_remove` ran (reachable when the after-hop check is missing,
     /// `spdk-2220`).
     pub(super) fn assert_admin_on_group(&mut self, admin: Option<QpairH>) -> bool {
-        let Some(a) = admin.and_then(|a| self.qpairs.get(a).map(|q| (a, q))) else {
+        let Some(q) = admin.and_then(|a| self.qpairs.get(a)) else {
             return true;
         };
-        let (h, q) = a;
-        if self.pgs[usize::from(q.pg())].has_qpair(h) {
+        if q.group().is_some() {
             return true;
         }
         let label = q.label();

@@ -162,16 +162,23 @@ fn check_i1_references(t: &Target) -> Result<(), Violation> {
                 ));
             }
         }
-        if q.state() != QpairState::Uninitialized && q.state() != QpairState::Error {
-            let on_group = t.pgs[usize::from(q.pg())].has_qpair(h);
-            if !on_group {
-                return Err(violation(
-                    InvariantId::NoDanglingReference,
-                    "group->qpairs",
-                    vec![q.label()],
-                    "active qpair missing from its poll group",
-                ));
-            }
+        let on_group = t.pgs[usize::from(q.pg())].has_qpair(h);
+        if on_group != (q.group() == Some(q.pg())) {
+            return Err(violation(
+                InvariantId::NoDanglingReference,
+                "qpair->group",
+                vec![q.label()],
+                "qpair->group and group->qpairs disagree",
+            ));
+        }
+        let grouped = !matches!(q.state(), QpairState::Uninitialized | QpairState::Error);
+        if grouped && !on_group {
+            return Err(violation(
+                InvariantId::NoDanglingReference,
+                "group->qpairs",
+                vec![q.label()],
+                "active qpair missing from its poll group",
+            ));
         }
     }
     for (h, c) in t.ctrlrs.iter() {

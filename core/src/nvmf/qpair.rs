@@ -25,6 +25,9 @@ pub struct Qpair {
     /// The listen trid the connection arrived on.
     trid: Trid,
     pg: u16,
+    /// `qpair->group`: Some(`pg`) from `spdk_nvmf_poll_group_add` until
+    /// `spdk_nvmf_poll_group_remove` sets it NULL; None before and after (calloc default).
+    group: Option<u16>,
     state: QpairState,
     /// invariant: None until the admin CONNECT created a controller (or an I/O CONNECT hop set it).
     ctrlr: Option<CtrlrH>,
@@ -49,6 +52,7 @@ impl Qpair {
             conn,
             trid,
             pg,
+            group: None,
             state: QpairState::Uninitialized,
             ctrlr: None,
             qid: 0,
@@ -78,6 +82,12 @@ impl Qpair {
     /// The poll group the acceptor assigned (fixed for the qpair's life).
     pub fn pg(&self) -> u16 {
         self.pg
+    }
+
+    /// `qpair->group`: the poll group while the qpair is on its list, None (NULL) before
+    /// `spdk_nvmf_poll_group_add` and after `spdk_nvmf_poll_group_remove`.
+    pub fn group(&self) -> Option<u16> {
+        self.group
     }
 
     pub fn state(&self) -> QpairState {
@@ -136,9 +146,17 @@ impl Qpair {
             QpairState::Enabled
         };
         self.set_state(state)?;
+        self.group = Some(self.pg);
         self.ctrlr = None;
         self.disconnect_started = false;
         Ok(std::mem::take(&mut self.tcp.rx_pending))
+    }
+
+    /// `spdk_nvmf_poll_group_remove`: ERROR and `qpair->group = NULL`.
+    pub fn leave_poll_group(&mut self) -> Result<(), IllegalTransition> {
+        self.set_state(QpairState::Error)?;
+        self.group = None;
+        Ok(())
     }
 
     /// `qpair->ctrlr = ctrlr` (CONNECT hops write it from the poll group, the subsystem thread
@@ -399,15 +417,34 @@ impl Target {
         }
         let (pg, ctrlr) = (q.pg(), q.ctrlr());
         self.purge_queued_requests(h, pg, ctrlr);
-        if !self.qpair_set_state(h, QpairState::Error, "spdk_nvmf_poll_group_remove") {
+        if !self.poll_group_remove(h) {
             return;
         }
-        self.pgs[usize::from(pg)].remove_qpair(h);
-        self.wake(ThreadId::PollGroup(pg));
         self.send_msg(
             ThreadId::PollGroup(pg),
             Msg::TransportQpairDestroy { qpair: h, ctrlr },
         );
+    }
+
+    /// `spdk_nvmf_poll_group_remove`: ERROR, off `group->qpairs`, `qpair->group = NULL` (the
+    /// one place that clears it). Returns false after an I10 violation.
+    pub(super) fn poll_group_remove(&mut self, h: QpairH) -> bool {
+        let site = "spdk_nvmf_poll_group_remove";
+        let Some(q) = self.live(h, site) else {
+            return false;
+        };
+        let pg = q.pg();
+        if let Err(e) = q.leave_poll_group() {
+            let (label, detail) = (
+                q.label(),
+                format!("illegal qpair transition {:?} -> {:?}", e.from, e.to),
+            );
+            self.crash_on(InvariantId::LegalTransitions, site, vec![label], &detail);
+            return false;
+        }
+        self.pgs[usize::from(pg)].remove_qpair(h);
+        self.wake(ThreadId::PollGroup(pg));
+        true
     }
 
     /// Frees this qpair's requests parked in `sgroup->queued` (no completion): only the

@@ -347,7 +347,7 @@ impl Target {
                 c.thread() == ThreadId::PollGroup(pg)
                     && c.admin_qpair()
                         .and_then(|q| self.qpairs.get(q))
-                        .is_some_and(|q| q.pg() == pg)
+                        .is_some_and(|q| q.group() == Some(pg))
             });
             if on_this_pg {
                 self.ctrlr_async_event(c, AsyncEvent::NAMESPACE_CHANGED);
