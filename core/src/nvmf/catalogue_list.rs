@@ -406,4 +406,33 @@ catalogue! {
                        recomputation, then matched to the upstream fix",
         more_sites: &["nvmf_check_qpair_active"],
     }
+    /// v24.05's assert on requests left on `sgroup->queued` fires when a subsystem reuses an
+    /// id (#3467).
+    Spdk3467 {
+        name: "spdk-3467",
+        title: "a subsystem reusing an id asserts on requests left on its sgroup->queued",
+        fix_commit: "5993fd035dce97b2818a10d35408a11b231a26f4",
+        issue: "https://github.com/spdk/spdk/issues/3467",
+        last_buggy: "v24.05",
+        first_fixed: "v24.09",
+        invariant: InvariantId::I4,
+        site: "nvmf_poll_group_add_subsystem",
+        spdk: Spdk::Master,
+        summary: "group->sgroups is indexed by subsystem id and spdk_nvmf_subsystem_create \
+                  takes the lowest free id, so a new subsystem inherits the sgroups of the \
+                  last one deleted; requests still on sgroup->queued there (a CONNECT queued \
+                  while the old subsystem was paused or stopping: its qpair has no controller, \
+                  so the stop never disconnected it) meet nvmf_poll_group_add_subsystem, which \
+                  in v24.05 freed them and then hit assert(false) (the fix keeps the error log \
+                  and the free, and drops the assert)",
+        window: "a CONNECT reaches a poll group while its subsystem is paused or stopping and \
+                 is queued; the operator deletes the subsystem and creates one (any NQN) that \
+                 gets the same id and is started before the connecting host gives up",
+        scenarios: &["subsystem-delete-under-connect"],
+        versions: "v24.05 only (the assert came with 3e787bba61)",
+        profile_note: "re-introduced: the switch puts v24.05's assert(false) back into the \
+                       master profile's nvmf_poll_group_add_subsystem; with it off both \
+                       profiles drop the leftovers unanswered (v24.01 forgets them, master \
+                       frees them with a log: hazard H-1-queued-connect-orphaned)",
+    }
 }

@@ -1,12 +1,13 @@
 //! Pre-fix shapes of SPDK's teardown and state-change code that catalogue issue II's switches
-//! put back (`spdk-paused-deactivate`, `spdk-double-destruct`), next to the checks that tell
+//! put back (`spdk-paused-deactivate`, `spdk-double-destruct`, `spdk-3467`), next to the checks that tell
 //! the fixed shape from the old one. With every switch off each function here answers "do
 //! what the fixed SPDK does" and only records a coverage mark.
 //!
 //! Invariants: the old shapes break I10 (a CAS with no edge) and I3 (a controller destroyed
-//! twice, or while a qpair still holds its mask bit); the checks name SPDK's function.
+//! twice, or while a qpair still holds its mask bit) and I4 (v24.05's assert that no request
+//! is left on `sgroup->queued` when a subsystem is added); the checks name SPDK's function.
 
-use super::arena::{CtrlrH, SubsysH};
+use super::arena::{CtrlrH, ReqH, SubsysH};
 use super::state::SubState;
 use super::{BugId, InvariantId, Mark, Target};
 
@@ -79,5 +80,32 @@ impl Target {
         } else {
             None
         }
+    }
+}
+
+impl Target {
+    /// `nvmf_poll_group_add_subsystem` met requests on `sgroup->queued` (left there by the
+    /// previous holder of the subsystem id, or by this subsystem before it was stopped). Both
+    /// profiles free them unanswered (v24.01 forgets them with `TAILQ_INIT`, master frees them
+    /// with an error log). v24.05 also had `assert(false)` there (3e787bba61), which a
+    /// subsystem reusing an id fires while an old qpair's queued request is still waiting
+    /// for `_nvmf_qpair_sgroup_req_clean` (5993fd035d removed it, `spdk-3467`). Returns true
+    /// after recording that assert.
+    pub(super) fn stale_queued_on_add(&mut self, pg: u16, s: SubsysH, stale: &[ReqH]) -> bool {
+        let Some(first) = stale.first() else {
+            return false;
+        };
+        self.mark(Mark::StaleQueuedOnAdd, format!("pg{pg} sid={}", s.idx));
+        if !self.bug(BugId::Spdk3467) {
+            return false;
+        }
+        let handles = vec![format!("pg{pg} sid={}", s.idx), format!("{first}")];
+        self.crash_on(
+            InvariantId::RequestEndsOnce,
+            "nvmf_poll_group_add_subsystem",
+            handles,
+            "assert(false): sgroup->queued not empty when adding subsystem",
+        );
+        true
     }
 }

@@ -84,6 +84,9 @@ pub enum Mark {
     /// state test in `nvmf_check_subsystem_active`): a replay after resume on a
     /// disconnecting qpair.
     AerOnInactiveQpair,
+    /// `nvmf_poll_group_add_subsystem` found requests on `sgroup->queued` left by the
+    /// previous holder of the subsystem id (or by this subsystem before a stop) (S8).
+    StaleQueuedOnAdd,
 }
 
 impl Mark {
@@ -151,6 +154,7 @@ pub fn mark_name(m: Mark) -> &'static str {
         Mark::AerLimitExceeded => "aer_limit_exceeded",
         Mark::AerWhileDisabled => "aer_while_disabled",
         Mark::AerOnInactiveQpair => "aer_on_inactive_qpair",
+        Mark::StaleQueuedOnAdd => "stale_queued_on_add",
     }
 }
 
@@ -206,4 +210,5 @@ pub static ALL_MARKS: &[Mark] = &[
     Mark::AerLimitExceeded,
     Mark::AerWhileDisabled,
     Mark::AerOnInactiveQpair,
+    Mark::StaleQueuedOnAdd,
 ];

@@ -89,6 +89,13 @@ impl Target {
         self.qpairs.get(*q).map(|q| q.group())
     }
 
+    /// `subsystem->id` of the subsystem named `nqn`: the lowest id free when it was created
+    /// (`spdk_nvmf_subsystem_create`), the index of its sgroup in every poll group.
+    #[must_use]
+    pub fn subsystem_id(&self, nqn: &str) -> Option<u32> {
+        self.find_subsystem(nqn).map(|s| s.idx)
+    }
+
     /// Controllers on the list of the subsystem named `nqn` (None when no such subsystem).
     #[must_use]
     pub fn subsystem_ctrlr_count(&self, nqn: &str) -> Option<usize> {

@@ -454,7 +454,7 @@ impl Target {
         let mut freed = Vec::new();
         let reqs = &self.reqs;
         for (s, sg) in self.pgs[usize::from(pg)].sgroups_mut() {
-            if only.is_some_and(|o| o != s) {
+            if only.is_some_and(|o| o.idx != s) {
                 continue;
             }
             freed.extend(sg.purge_queued(|r| reqs.get(r).is_some_and(|req| req.qpair == h)));

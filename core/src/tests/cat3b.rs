@@ -1,10 +1,12 @@
 //! Structures of catalogue issue II added by helper cat3b, scripted in both profiles:
 //! `qpair->group` (S3: set by `spdk_nvmf_poll_group_add`, NULL after
-//! `spdk_nvmf_poll_group_remove`, read where SPDK reads it).
+//! `spdk_nvmf_poll_group_remove`, read where SPDK reads it) and subsystem ids (S8: the lowest
+//! free id on create, `group->sgroups` indexed by id, so a new subsystem inherits what the
+//! last holder of its id left on `sgroup->queued`; `spdk-3467`).
 
-use crate::nvmf::ThreadId;
-use crate::nvmf::{Input, Mark, NamespaceConfig, QpairState, RpcRequest, Spdk, SubState};
-use crate::testkit::{config_for, pdu, World, HOSTNQN, NQN};
+use crate::nvmf::{BugId, BugSet, ConnId, Input, InvariantId, Mark, NamespaceConfig};
+use crate::nvmf::{QpairState, RpcRequest, Spdk, SubState, SubsystemConfig, ThreadId};
+use crate::testkit::{config_for, pdu, trid, World, HOSTNQN, NQN};
 
 fn world(spdk: Spdk) -> World {
     World::new(config_for(spdk))
@@ -97,4 +99,72 @@ fn a_namespace_notice_skips_an_admin_qpair_removed_from_its_group() {
         assert_eq!(ns_change_with_admin_removed(spdk, false), 1, "{spdk}");
         assert_eq!(ns_change_with_admin_removed(spdk, true), 0, "{spdk}");
     }
+}
+
+const OTHER: &str = "nqn.2016-06.io.spdk:cnode2";
+
+/// S8 in both profiles: `NQN` (id 0) and `OTHER` (id 1); a CONNECT to `NQN` queued while it is
+/// paused; `NQN` deleted; a subsystem under a new name created and started. Returns the world
+/// after the create, and the CONNECT's connection.
+fn reuse_id_with_a_queued_connect(spdk: Spdk, bugs: &[BugId]) -> (World, ConnId) {
+    let mut cfg = config_for(spdk);
+    cfg.bugs = BugSet(bugs.iter().copied().collect());
+    let mut other = SubsystemConfig::new(OTHER);
+    other.listeners.push(trid());
+    cfg.subsystems.push(other);
+    let mut w = World::new(cfg);
+    w.expect_violation = !bugs.is_empty();
+    assert_eq!(w.target.subsystem_id(NQN), Some(0));
+    assert_eq!(w.target.subsystem_id(OTHER), Some(1));
+    w.pause(0);
+    let c = w.start_connect(1, HOSTNQN, 0xFFFF, 0);
+    w.run_all();
+    w.rpc_now(RpcRequest::DeleteSubsystem { nqn: NQN.into() });
+    assert_eq!(w.target.subsystem_id(NQN), None);
+    let left = w.target.quiescence_report().stuck;
+    assert!(
+        left.iter().any(|l| l.contains("freed subsystem id 0")
+            && l.ends_with("never answered (_nvmf_subsystem_destroy)")),
+        "{spdk}: the CONNECT stays on the freed id's sgroup: {left:?}"
+    );
+    let mut reuse = SubsystemConfig::new("nqn.2016-06.io.spdk:cnode3");
+    reuse.listeners.push(trid());
+    let id = w.rpc(RpcRequest::CreateSubsystem(reuse));
+    w.run_all();
+    if w.violation().is_none() {
+        assert!(w.rpc_ok(id), "{spdk}: {:?}", w.rpc_results.get(&id));
+        assert_eq!(
+            w.target.subsystem_id("nqn.2016-06.io.spdk:cnode3"),
+            Some(0),
+            "{spdk}: the lowest free id"
+        );
+    }
+    (w, c)
+}
+
+/// With every switch off the new holder of id 0 meets the old CONNECT on its sgroup and drops
+/// it unanswered (v24.01 forgets it, master frees it: hazard H-1); its connection stays open.
+#[test]
+fn a_subsystem_reusing_an_id_meets_its_predecessors_queued_connect() {
+    for spdk in Spdk::ALL {
+        let (mut w, c) = reuse_id_with_a_queued_connect(spdk, &[]);
+        assert_eq!(w.marked(Mark::StaleQueuedOnAdd), 1, "{spdk}");
+        assert!(w.responses(c).is_empty(), "{spdk}: never answered");
+        let stuck = w.target.quiescence_report().stuck;
+        assert_eq!(stuck.len(), 1, "{spdk}: {stuck:?}");
+        assert!(
+            stuck[0].ends_with("on conn 1 never answered (nvmf_poll_group_add_subsystem)"),
+            "{spdk}: {stuck:?}"
+        );
+    }
+}
+
+#[test]
+fn spdk_3467_asserts_on_the_predecessors_queued_connect() {
+    let (w, _) = reuse_id_with_a_queued_connect(Spdk::Master, &[BugId::Spdk3467]);
+    let v = w.violation().expect("v24.05's assert");
+    assert_eq!(
+        (v.invariant, v.site.as_str()),
+        (InvariantId::I4, "nvmf_poll_group_add_subsystem")
+    );
 }
