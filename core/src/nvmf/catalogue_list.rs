@@ -428,7 +428,7 @@ catalogue! {
         window: "a CONNECT reaches a poll group while its subsystem is paused or stopping and \
                  is queued; the operator deletes the subsystem and creates one (any NQN) that \
                  gets the same id and is started before the connecting host gives up",
-        scenarios: &["subsystem-delete-under-connect"],
+        scenarios: &["subsystem-recreate"],
         versions: "v24.05 only (the assert came with 3e787bba61)",
         profile_note: "re-introduced: the switch puts v24.05's assert(false) back into the \
                        master profile's nvmf_poll_group_add_subsystem; with it off both \

@@ -53,6 +53,10 @@ const BUILTINS: &[(&str, &str)] = &[
         include_str!("../../scenarios/operator-sequences.toml"),
     ),
     ("aen-storm", include_str!("../../scenarios/aen-storm.toml")),
+    (
+        "subsystem-recreate",
+        include_str!("../../scenarios/subsystem-recreate.toml"),
+    ),
 ];
 
 /// Names of the built-in scenarios.
