@@ -153,7 +153,9 @@ fn check_l1_pause_transparent_connect(t: &Target) -> Result<(), Violation> {
 /// dereference later). Broken by `spdk-3302` at the moment of the crash (recorded at `free_aer`).
 fn check_i1_references(t: &Target) -> Result<(), Violation> {
     for (h, q) in t.qpairs.iter() {
-        if let Some(c) = q.ctrlr() {
+        // Old teardown order: a qpair whose mask bit was released may keep a dangling
+        // `qpair->ctrlr` until its fini; only a read of it is reported (spdk-1819).
+        if let Some(c) = q.ctrlr().filter(|_| !q.ctrlr_released()) {
             if !t.ctrlrs.contains(c) {
                 return Err(violation(
                     InvariantId::NoDanglingReference,
@@ -183,7 +185,11 @@ fn check_i1_references(t: &Target) -> Result<(), Violation> {
         }
     }
     for (h, c) in t.ctrlrs.iter() {
-        let admin_dangling = c.admin_qpair().is_some_and(|a| !t.qpairs.contains(a));
+        // The fixed order clears `admin_qpair` before the admin bit; the old one (spdk-2055)
+        // never does, and a read of it is reported where SPDK reads it.
+        let admin_dangling = c
+            .admin_qpair()
+            .is_some_and(|a| !t.qpairs.contains(a) && c.qpair_mask().contains(&0));
         // Once removed from the subsystem (destruct chain) the controller no longer uses it
         // (SPDK HEAD sets `ctrlr->subsys = NULL` there).
         let subsys_dangling = !c.in_destruct() && !t.subsystems.contains(c.subsys());

@@ -87,6 +87,9 @@ pub enum Mark {
     /// `nvmf_poll_group_add_subsystem` found requests on `sgroup->queued` left by the
     /// previous holder of the subsystem id (or by this subsystem before a stop) (S8).
     StaleQueuedOnAdd,
+    /// Old teardown order: `_nvmf_transport_qpair_fini` ran after the qpair's controller was
+    /// freed (the read `spdk-1819` puts back).
+    PollGroupRemoveAfterCtrlrFree,
 }
 
 impl Mark {
@@ -155,6 +158,7 @@ pub fn mark_name(m: Mark) -> &'static str {
         Mark::AerWhileDisabled => "aer_while_disabled",
         Mark::AerOnInactiveQpair => "aer_on_inactive_qpair",
         Mark::StaleQueuedOnAdd => "stale_queued_on_add",
+        Mark::PollGroupRemoveAfterCtrlrFree => "poll_group_remove_after_ctrlr_free",
     }
 }
 
@@ -211,4 +215,5 @@ pub static ALL_MARKS: &[Mark] = &[
     Mark::AerWhileDisabled,
     Mark::AerOnInactiveQpair,
     Mark::StaleQueuedOnAdd,
+    Mark::PollGroupRemoveAfterCtrlrFree,
 ];

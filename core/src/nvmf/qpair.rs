@@ -43,6 +43,10 @@ pub struct Qpair {
     /// `qpair->first_fused_req`: the first half of a fused pair, held (on `outstanding`,
     /// unanswered) until the second half arrives (fused.rs).
     first_fused: Option<ReqH>,
+    /// Old teardown order only (`spdk-2055`): `_nvmf_ctrlr_free_from_qpair` already released
+    /// this qpair's mask bit while the qpair is still allocated, so `qpair->ctrlr` may dangle
+    /// (the controller can be freed first); only a read of it is a crash.
+    ctrlr_released: bool,
     tcp: TcpConn,
 }
 
@@ -62,6 +66,7 @@ impl Qpair {
             outstanding: Vec::new(),
             connect_req: None,
             first_fused: None,
+            ctrlr_released: false,
             tcp: TcpConn::new(config),
         }
     }
@@ -195,6 +200,16 @@ impl Qpair {
     /// Sets or clears `qpair->first_fused_req`, returning the previous one.
     pub fn replace_first_fused(&mut self, r: Option<ReqH>) -> Option<ReqH> {
         std::mem::replace(&mut self.first_fused, r)
+    }
+
+    /// See `ctrlr_released` (old teardown order).
+    pub fn ctrlr_released(&self) -> bool {
+        self.ctrlr_released
+    }
+
+    /// `_nvmf_ctrlr_free_from_qpair` ran for this qpair before its fini (old teardown order).
+    pub fn release_ctrlr(&mut self) {
+        self.ctrlr_released = true;
     }
 
     /// A request joins `qpair->outstanding`.
@@ -415,8 +430,11 @@ impl Target {
             );
             return;
         }
-        let (pg, ctrlr) = (q.pg(), q.ctrlr());
+        let (pg, ctrlr, qid) = (q.pg(), q.ctrlr(), q.qid());
         self.purge_queued_requests(h, pg, ctrlr);
+        if self.free_from_qpair_first(h, ctrlr, qid) {
+            return;
+        }
         if !self.poll_group_remove(h) {
             return;
         }
@@ -424,44 +442,6 @@ impl Target {
             ThreadId::PollGroup(pg),
             Msg::TransportQpairDestroy { qpair: h, ctrlr },
         );
-    }
-
-    /// `spdk_nvmf_poll_group_remove`: ERROR, off `group->qpairs`, `qpair->group = NULL` (the
-    /// one place that clears it). Returns false after an I10 violation.
-    pub(super) fn poll_group_remove(&mut self, h: QpairH) -> bool {
-        let site = "spdk_nvmf_poll_group_remove";
-        let Some(q) = self.live(h, site) else {
-            return false;
-        };
-        let pg = q.pg();
-        if let Err(e) = q.leave_poll_group() {
-            let (label, detail) = (
-                q.label(),
-                format!("illegal qpair transition {:?} -> {:?}", e.from, e.to),
-            );
-            self.crash_on(InvariantId::LegalTransitions, site, vec![label], &detail);
-            return false;
-        }
-        self.pgs[usize::from(pg)].remove_qpair(h);
-        self.wake(ThreadId::PollGroup(pg));
-        true
-    }
-
-    /// Frees this qpair's requests parked in `sgroup->queued` (no completion): only the
-    /// controller's subsystem if it has one, else every sgroup of the group.
-    fn purge_queued_requests(&mut self, h: QpairH, pg: u16, ctrlr: Option<CtrlrH>) {
-        let only = ctrlr.and_then(|c| self.ctrlrs.get(c)).map(|c| c.subsys());
-        let mut freed = Vec::new();
-        let reqs = &self.reqs;
-        for (s, sg) in self.pgs[usize::from(pg)].sgroups_mut() {
-            if only.is_some_and(|o| o.idx != s) {
-                continue;
-            }
-            freed.extend(sg.purge_queued(|r| reqs.get(r).is_some_and(|req| req.qpair == h)));
-        }
-        for r in freed {
-            self.request_free(r);
-        }
     }
 
     /// Peer closed the TCP connection: the transport disconnects the qpair.

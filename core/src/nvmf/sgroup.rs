@@ -356,6 +356,13 @@ impl Target {
             return;
         }
         for c in ctrlrs {
+            let here = self
+                .ctrlrs
+                .get(c)
+                .is_some_and(|c| c.thread() == ThreadId::PollGroup(pg));
+            if here && !self.admin_qpair_readable(c) {
+                return;
+            }
             let on_this_pg = self.ctrlrs.get(c).is_some_and(|c| {
                 c.thread() == ThreadId::PollGroup(pg)
                     && c.admin_qpair()

@@ -65,6 +65,15 @@ pub enum Msg {
     DiscoveryLogChangeNotice { ctrlr: CtrlrH },
     /// `nvmf_get_discovery_log_page` (app thread).
     DiscoveryLogPage { req: ReqH },
+    /// Old teardown order (`spdk-2055`): `_nvmf_ctrlr_free_from_qpair` (ctrlr thread) before
+    /// the qpair left its group; it sends `_nvmf_transport_qpair_fini` back to the qpair's PG.
+    CtrlrFreeFromQpairFirst {
+        ctrlr: CtrlrH,
+        qid: u16,
+        qpair: QpairH,
+    },
+    /// Old teardown order: `_nvmf_transport_qpair_fini` (PG): poll group remove, transport fini.
+    TransportQpairFini { qpair: QpairH },
 }
 
 impl Msg {
@@ -93,6 +102,8 @@ impl Msg {
                 "nvmf_ctrlr_async_event_discovery_log_change_notice"
             }
             Msg::DiscoveryLogPage { .. } => "nvmf_get_discovery_log_page",
+            Msg::CtrlrFreeFromQpairFirst { .. } => "_nvmf_ctrlr_free_from_qpair",
+            Msg::TransportQpairFini { .. } => "_nvmf_transport_qpair_fini",
         }
     }
 }
@@ -241,6 +252,10 @@ impl Target {
             Msg::SubsystemDestroy { subsys, rpc } => self.subsystem_destroy_poll(subsys, rpc),
             Msg::DiscoveryLogChangeNotice { ctrlr } => self.discovery_log_change_notice(ctrlr),
             Msg::DiscoveryLogPage { req } => self.discovery_log_page_msg(req),
+            Msg::CtrlrFreeFromQpairFirst { ctrlr, qid, qpair } => {
+                self.ctrlr_free_from_qpair_first(ctrlr, qid, qpair)
+            }
+            Msg::TransportQpairFini { qpair } => self.transport_qpair_fini_old(qpair),
         }
     }
 

@@ -168,3 +168,125 @@ fn spdk_3467_asserts_on_the_predecessors_queued_connect() {
         (InvariantId::I4, "nvmf_poll_group_add_subsystem")
     );
 }
+
+/// S5, the teardown order before 478f652436 (`spdk-2055`): the admin qpair of a host frees
+/// its controller's mask bit first and is finalized later; `ctrlr->admin_qpair` is never
+/// cleared. The host closes right when the namespace add's pause has finished on every group
+/// (its done message heads the app thread, the resume comes next); the admin qpair's teardown
+/// runs on its group, and the resume's visit reaches the group before the subsystem thread
+/// removes the controller, so `poll_group_update_subsystem` meets the controller with its
+/// admin qpair freed. In the fixed order the same schedule finds `admin_qpair` NULL.
+fn close_during_namespace_add(bugs: &[BugId]) -> World {
+    let mut cfg = config_for(Spdk::V24_01);
+    cfg.bugs = BugSet(bugs.iter().copied().collect());
+    let mut w = World::new(cfg);
+    w.expect_violation = !bugs.is_empty();
+    let (c, _) = w.connect_enabled(1, HOSTNQN);
+    w.send(c, &pdu::enable_ns_aen(3));
+    w.run_all();
+    let pg = ThreadId::PollGroup(w.target.qpair_group(c).flatten().expect("grouped"));
+    let ns = NamespaceConfig {
+        nsid: 2,
+        block_size: 512,
+        blocks: 64,
+    };
+    w.rpc(RpcRequest::AddNamespace {
+        nqn: NQN.into(),
+        ns,
+    });
+    while w.target.queued_messages(ThreadId::App).first() != Some(&"for_each_channel_done") {
+        let next = w
+            .target
+            .enabled_events()
+            .into_iter()
+            .find(|e| e.at.is_none());
+        w.input(next.expect("the pause finishes").input);
+    }
+    w.input(Input::PeerClosed { conn: c });
+    while w.violation().is_none() && w.run(pg) {}
+    // The pause's done message starts the resume: its visit reaches the group while the
+    // controller's removal (`nvmf_ctrlr_destruct`) still waits on the subsystem thread.
+    w.run(ThreadId::App);
+    assert_eq!(
+        w.target.queued_messages(ThreadId::App).first(),
+        Some(&"nvmf_ctrlr_destruct")
+    );
+    while w.violation().is_none() && w.run(pg) {}
+    w.run_all();
+    w
+}
+
+#[test]
+fn the_fixed_order_clears_admin_qpair_before_the_controller_is_removed() {
+    let mut w = close_during_namespace_add(&[]);
+    assert_eq!(w.marked(Mark::NamespaceChangedAen), 0);
+    assert_eq!(w.marked(Mark::CtrlrDestroyed), 1);
+    w.shutdown_and_check();
+}
+
+#[test]
+fn spdk_2055_a_namespace_change_reads_the_freed_admin_qpair() {
+    let w = close_during_namespace_add(&[BugId::Spdk2055]);
+    let v = w.violation().expect("the use after free");
+    assert_eq!(
+        (v.invariant, v.site.as_str()),
+        (InvariantId::I1, "poll_group_update_subsystem")
+    );
+}
+
+/// A controller whose last qpair is an I/O qpair on the other poll group: its fini runs after
+/// the subsystem thread and the controller thread freed the controller (old order only).
+fn io_qpair_last(bugs: &[BugId]) -> World {
+    let mut cfg = config_for(Spdk::V24_01);
+    cfg.bugs = BugSet(bugs.iter().copied().collect());
+    let mut w = World::new(cfg);
+    w.expect_violation = bugs.contains(&BugId::Spdk1819);
+    let (admin, io) = w.enabled_with_io(HOSTNQN);
+    let io_pg = ThreadId::PollGroup(w.target.qpair_group(io).flatten().expect("grouped"));
+    w.input(Input::PeerClosed { conn: admin });
+    w.run_all();
+    w.input(Input::PeerClosed { conn: io });
+    // The controller thread and the subsystem thread run first; the I/O qpair's group last.
+    loop {
+        let runs: Vec<Input> = w
+            .target
+            .enabled_events()
+            .into_iter()
+            .filter(|e| e.at.is_none())
+            .map(|e| e.input)
+            .collect();
+        let pick = runs
+            .iter()
+            .find(|i| **i != Input::Run(io_pg))
+            .or(runs.first());
+        match pick {
+            Some(i) => w.input(i.clone()),
+            None => break,
+        }
+        if w.violation().is_some() {
+            break;
+        }
+    }
+    w
+}
+
+#[test]
+fn the_old_order_alone_lets_a_qpair_outlive_its_controller_unread() {
+    let mut w = io_qpair_last(&[BugId::Spdk2055]);
+    assert_eq!(w.marked(Mark::PollGroupRemoveAfterCtrlrFree), 1);
+    assert!(w.violation().is_none());
+    w.shutdown_and_check();
+    let mut w = io_qpair_last(&[]);
+    assert_eq!(w.marked(Mark::PollGroupRemoveAfterCtrlrFree), 0);
+    w.shutdown_and_check();
+}
+
+#[test]
+fn spdk_1819_poll_group_remove_reads_the_freed_controller() {
+    let w = io_qpair_last(&[BugId::Spdk1819]);
+    let v = w.violation().expect("the use after free");
+    assert_eq!(
+        (v.invariant, v.site.as_str()),
+        (InvariantId::I1, "spdk_nvmf_poll_group_remove")
+    );
+}

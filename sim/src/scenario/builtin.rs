@@ -57,6 +57,10 @@ const BUILTINS: &[(&str, &str)] = &[
         "subsystem-recreate",
         include_str!("../../scenarios/subsystem-recreate.toml"),
     ),
+    (
+        "teardown-race",
+        include_str!("../../scenarios/teardown-race.toml"),
+    ),
 ];
 
 /// Names of the built-in scenarios.

@@ -15,3 +15,18 @@ fn spdk_3467_found_by_subsystem_recreate() {
 fn subsystem_recreate_is_silent_with_every_switch_off() {
     silent("subsystem-recreate", 100);
 }
+
+#[test]
+fn spdk_2055_found_by_teardown_race() {
+    found_and_shrunk("teardown-race", BugId::Spdk2055, 300);
+}
+
+#[test]
+fn spdk_1819_found_by_teardown_race() {
+    found_and_shrunk("teardown-race", BugId::Spdk1819, 300);
+}
+
+#[test]
+fn teardown_race_is_silent_with_every_switch_off() {
+    silent("teardown-race", 100);
+}
