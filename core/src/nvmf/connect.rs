@@ -272,7 +272,7 @@ impl Target {
         }
         let admin_ok = admin
             .and_then(|a| self.qpairs.get(a))
-            .is_some_and(|a| a.state().is_active());
+            .is_some_and(|a| a.state().is_active() && a.group().is_some());
         if in_destruct || !admin_ok {
             self.io_connect_reject(r, invalid_param(16, true));
             return;
@@ -324,7 +324,7 @@ impl Target {
         }
         let admin_ok = admin
             .and_then(|a| self.qpairs.get(a))
-            .is_some_and(|a| a.state().is_active());
+            .is_some_and(|a| a.state().is_active() && a.group().is_some());
         // SPDK_NVMF_INVALID_CONNECT_CMD(rsp, qid) for a destructing or disabled controller or
         // an inactive admin qpair; INVALID_QUEUE_IDENTIFIER past the mask's capacity.
         if in_destruct || !enabled || (checked && !admin_ok) {

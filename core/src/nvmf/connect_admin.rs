@@ -46,11 +46,10 @@ impl Target {
     /// `spdk-2220`, and on both fixed profiles from `_retry_qid_check`, which calls it without
     /// the admin qpair check of the CONNECT path; `retried` says which caller it was).
     pub(super) fn assert_admin_on_group(&mut self, admin: Option<QpairH>, retried: bool) -> bool {
-        let Some(a) = admin.and_then(|a| self.qpairs.get(a).map(|q| (a, q))) else {
+        let Some(q) = admin.and_then(|a| self.qpairs.get(a)) else {
             return true;
         };
-        let (h, q) = a;
-        if self.pgs[usize::from(q.pg())].has_qpair(h) {
+        if q.group().is_some() {
             return true;
         }
         let label = q.label();

@@ -76,7 +76,8 @@ impl Target {
         let users: Vec<(String, bool)> = self
             .qpairs
             .iter()
-            .filter(|(_, q)| q.ctrlr() == Some(h))
+            // Old teardown order: a qpair whose bit was released may outlive the controller.
+            .filter(|(_, q)| q.ctrlr() == Some(h) && !q.ctrlr_released())
             .map(|(_, q)| (q.label(), q.connect_req().is_some()))
             .collect();
         if !users.is_empty() {

@@ -269,8 +269,8 @@ impl Target {
         let Some(q) = self.live(admin, site) else {
             return;
         };
-        let (pg, label) = (q.pg(), q.label());
-        if !self.pgs[usize::from(pg)].qpairs().contains(&admin) {
+        let (group, label) = (q.group(), q.label());
+        if group.is_none() {
             let detail = "admin qpair has no poll group (qpair->group NULL)";
             self.crash_on(InvariantId::NoDanglingReference, site, vec![label], detail);
             return;

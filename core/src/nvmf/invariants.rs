@@ -3,12 +3,13 @@
 //! dereference, wrong thread, failed asserts) are recorded where they happen and are sticky;
 //! `check` adds the structural checks that can be read off the state at any step.
 
+use super::arena::ReqH;
 use super::request::{Counted, Phase};
 use super::state::QpairState;
 use super::state::SubState;
 use super::{ConnId, InvariantId, QuiescenceReport, Target, ThreadId, Violation};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Counters kept for the "exactly once" invariants.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Default)]
@@ -152,7 +153,9 @@ fn check_l1_pause_transparent_connect(t: &Target) -> Result<(), Violation> {
 /// dereference later). Broken by `spdk-3302` at the moment of the crash (recorded at `free_aer`).
 fn check_i1_references(t: &Target) -> Result<(), Violation> {
     for (h, q) in t.qpairs.iter() {
-        if let Some(c) = q.ctrlr() {
+        // Old teardown order: a qpair whose mask bit was released may keep a dangling
+        // `qpair->ctrlr` until its fini; only a read of it is reported (spdk-1819).
+        if let Some(c) = q.ctrlr().filter(|_| !q.ctrlr_released()) {
             if !t.ctrlrs.contains(c) {
                 return Err(violation(
                     InvariantId::NoDanglingReference,
@@ -162,20 +165,31 @@ fn check_i1_references(t: &Target) -> Result<(), Violation> {
                 ));
             }
         }
-        if q.state() != QpairState::Uninitialized && q.state() != QpairState::Error {
-            let on_group = t.pgs[usize::from(q.pg())].has_qpair(h);
-            if !on_group {
-                return Err(violation(
-                    InvariantId::NoDanglingReference,
-                    "group->qpairs",
-                    vec![q.label()],
-                    "active qpair missing from its poll group",
-                ));
-            }
+        let on_group = t.pgs[usize::from(q.pg())].has_qpair(h);
+        if on_group != (q.group() == Some(q.pg())) {
+            return Err(violation(
+                InvariantId::NoDanglingReference,
+                "qpair->group",
+                vec![q.label()],
+                "qpair->group and group->qpairs disagree",
+            ));
+        }
+        let grouped = !matches!(q.state(), QpairState::Uninitialized | QpairState::Error);
+        if grouped && !on_group {
+            return Err(violation(
+                InvariantId::NoDanglingReference,
+                "group->qpairs",
+                vec![q.label()],
+                "active qpair missing from its poll group",
+            ));
         }
     }
     for (h, c) in t.ctrlrs.iter() {
-        let admin_dangling = c.admin_qpair().is_some_and(|a| !t.qpairs.contains(a));
+        // The fixed order clears `admin_qpair` before the admin bit; the old one (spdk-2055)
+        // never does, and a read of it is reported where SPDK reads it.
+        let admin_dangling = c
+            .admin_qpair()
+            .is_some_and(|a| !t.qpairs.contains(a) && c.qpair_mask().contains(&0));
         // Once removed from the subsystem (destruct chain) the controller no longer uses it
         // (SPDK HEAD sets `ctrlr->subsys = NULL` there).
         let subsys_dangling = !c.in_destruct() && !t.subsystems.contains(c.subsys());
@@ -241,13 +255,14 @@ fn check_i3_masks(t: &Target) -> Result<(), Violation> {
 /// I7: every sgroup counter equals the number of live requests counted against it (so it can
 /// never underflow and, at quiescence, equals the admitted, uncompleted requests).
 fn check_i7_counters(t: &Target) -> Result<(), Violation> {
-    let mut mgmt: BTreeMap<(u16, super::arena::SubsysH), u32> = BTreeMap::new();
-    let mut io: BTreeMap<(u16, super::arena::SubsysH, u32), u32> = BTreeMap::new();
+    // Keyed by subsystem id, as `group->sgroups` is (S8).
+    let mut mgmt: BTreeMap<(u16, u32), u32> = BTreeMap::new();
+    let mut io: BTreeMap<(u16, u32, u32), u32> = BTreeMap::new();
     for (_, r) in t.reqs.iter() {
         match r.counted() {
             Counted::None => {}
-            Counted::Mgmt(s) => *mgmt.entry((r.pg, s)).or_default() += 1,
-            Counted::Io(s, n) => *io.entry((r.pg, s, n)).or_default() += 1,
+            Counted::Mgmt(s) => *mgmt.entry((r.pg, s.idx)).or_default() += 1,
+            Counted::Io(s, n) => *io.entry((r.pg, s.idx, n)).or_default() += 1,
         }
     }
     for (pg, group) in t.pgs.iter().enumerate() {
@@ -261,7 +276,7 @@ fn check_i7_counters(t: &Target) -> Result<(), Violation> {
                 return Err(violation(
                     InvariantId::SgroupCountersExact,
                     "sgroup->mgmt_io_outstanding",
-                    vec![format!("pg{pg} {s}")],
+                    vec![format!("pg{pg} sid={s}")],
                     &d,
                 ));
             }
@@ -271,7 +286,7 @@ fn check_i7_counters(t: &Target) -> Result<(), Violation> {
                     return Err(violation(
                         InvariantId::SgroupCountersExact,
                         "ns_info->io_outstanding",
-                        vec![format!("pg{pg} {s} nsid={nsid}")],
+                        vec![format!("pg{pg} sid={s} nsid={nsid}")],
                         "io_outstanding mismatch",
                     ));
                 }
@@ -296,15 +311,15 @@ fn check_i10_states(t: &Target) -> Result<(), Violation> {
             // one (SPDK does exactly this; the resume then reaches the group and activates it).
             let resuming = t
                 .subsystems
-                .get(s)
-                .is_some_and(|sub| sub.state() == SubState::Resuming);
+                .iter()
+                .any(|(h, sub)| h.idx == s && sub.state() == SubState::Resuming);
             let counted_while_paused =
                 sg.state() == SubState::Paused && sg.mgmt_io_outstanding() > 0 && !resuming;
             if bad_state || counted_while_paused {
                 return Err(violation(
                     InvariantId::LegalTransitions,
                     "sgroup->state",
-                    vec![format!("pg{pg} {s}")],
+                    vec![format!("pg{pg} sid={s}")],
                     "illegal sgroup state",
                 ));
             }
@@ -370,7 +385,11 @@ fn stuck_work(t: &Target, stuck: &mut Vec<String>) {
         }
     }
     stuck.extend(t.history.lost_answers.iter().cloned());
+    let left = left_by_destroy(t, stuck);
     for (h, r) in t.reqs.iter() {
+        if left.contains(&h) {
+            continue;
+        }
         if r.phase == Phase::Queued && !r.is_connect() {
             stuck.push(format!(
                 "request {h} on conn {} queued, never answered",
@@ -398,6 +417,29 @@ fn stuck_work(t: &Target, stuck: &mut Vec<String>) {
     for id in &t.rpcs_pending {
         stuck.push(format!("rpc {} never answered", id.0));
     }
+}
+
+/// Requests left on `sgroup->queued` at an id whose subsystem was freed (S8): nothing walks
+/// that list until the request's qpair is destroyed or a new subsystem takes the id. Reported
+/// at `_nvmf_subsystem_destroy`, which left them there (hazard H-1).
+fn left_by_destroy(t: &Target, stuck: &mut Vec<String>) -> BTreeSet<ReqH> {
+    let mut left = BTreeSet::new();
+    for (pg, group) in t.pgs.iter().enumerate() {
+        for (sid, sg) in group.sgroups() {
+            if t.subsystems.iter().any(|(h, _)| h.idx == sid) {
+                continue;
+            }
+            for &r in sg.queued() {
+                let conn = t.reqs.get(r).map_or(0, |req| req.conn.0);
+                stuck.push(format!(
+                    "request {r} on conn {conn} left on pg{pg}'s sgroup->queued of freed \
+                     subsystem id {sid}, never answered (_nvmf_subsystem_destroy)"
+                ));
+                left.insert(r);
+            }
+        }
+    }
+    left
 }
 
 /// Objects half torn down, or alive after a shutdown.

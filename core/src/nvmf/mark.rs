@@ -92,6 +92,12 @@ pub enum Mark {
     /// A namespace pause reached a poll group whose subsystem was already PAUSED and waited
     /// for that namespace's I/O (`nvmf_sgroup_pause_ns`, the fix of SPDK #3738).
     NsPauseOfPausedDrained,
+    /// `nvmf_poll_group_add_subsystem` found requests on `sgroup->queued` left by the
+    /// previous holder of the subsystem id (or by this subsystem before a stop) (S8).
+    StaleQueuedOnAdd,
+    /// Old teardown order: `_nvmf_transport_qpair_fini` ran after the qpair's controller was
+    /// freed (the read `spdk-1819` puts back).
+    PollGroupRemoveAfterCtrlrFree,
 }
 
 impl Mark {
@@ -162,6 +168,8 @@ pub fn mark_name(m: Mark) -> &'static str {
         Mark::ThreadExited => "thread_exited",
         Mark::DestroyWalkMetDisconnecting => "destroy_walk_met_disconnecting",
         Mark::NsPauseOfPausedDrained => "ns_pause_of_paused_drained",
+        Mark::StaleQueuedOnAdd => "stale_queued_on_add",
+        Mark::PollGroupRemoveAfterCtrlrFree => "poll_group_remove_after_ctrlr_free",
     }
 }
 
@@ -220,4 +228,6 @@ pub static ALL_MARKS: &[Mark] = &[
     Mark::ThreadExited,
     Mark::DestroyWalkMetDisconnecting,
     Mark::NsPauseOfPausedDrained,
+    Mark::StaleQueuedOnAdd,
+    Mark::PollGroupRemoveAfterCtrlrFree,
 ];

@@ -235,6 +235,22 @@ impl Target {
         self.pgs.iter().map(|pg| pg.qpairs().len()).collect()
     }
 
+    /// `qpair->group` of a connection's qpair: `Some(Some(pg))` while it is on a poll group's
+    /// list, `Some(None)` before `spdk_nvmf_poll_group_add` and after
+    /// `spdk_nvmf_poll_group_remove`, None once the qpair is freed.
+    #[must_use]
+    pub fn qpair_group(&self, conn: super::ConnId) -> Option<Option<u16>> {
+        let q = self.conns.get(&conn)?;
+        self.qpairs.get(*q).map(|q| q.group())
+    }
+
+    /// `subsystem->id` of the subsystem named `nqn`: the lowest id free when it was created
+    /// (`spdk_nvmf_subsystem_create`), the index of its sgroup in every poll group.
+    #[must_use]
+    pub fn subsystem_id(&self, nqn: &str) -> Option<u32> {
+        self.find_subsystem(nqn).map(|s| s.idx)
+    }
+
     /// Controllers on the list of the subsystem named `nqn` (None when no such subsystem).
     #[must_use]
     pub fn subsystem_ctrlr_count(&self, nqn: &str) -> Option<usize> {

@@ -5,8 +5,13 @@
 //! Invariant kept: a qpair is on exactly the group it was assigned to from `_nvmf_poll_group_add`
 //! until `_nvmf_qpair_destroy` removes it.
 //!
-//! Keeper: `PollGroup` (private fields) owns `group->qpairs` and the sgroup map. See
+//! Keeper: `PollGroup` (private fields) owns `group->qpairs` and the sgroup array. See
 //! docs/lifecycle.md.
+//!
+//! `group->sgroups` is indexed by subsystem id (`subsystem->id`, the arena slot of the
+//! subsystem: `spdk_nvmf_subsystem_create` takes the lowest free id, as the arena does), not by
+//! the generation-tagged handle: an sgroup outlives its subsystem, and a subsystem created
+//! later with the same id inherits whatever its predecessor left there (`sgroup->queued`).
 
 use super::arena::{QpairH, SubsysH};
 use super::sgroup::Sgroup;
@@ -19,8 +24,9 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Default)]
 pub struct PollGroup {
     qpairs: Vec<QpairH>,
+    /// `group->sgroups[subsystem->id]` (entries appear on first use, calloc'd INACTIVE).
     #[serde(serialize_with = "super::arena::ser_pairs")]
-    sgroups: BTreeMap<SubsysH, Sgroup>,
+    sgroups: BTreeMap<u32, Sgroup>,
     destroyed: bool,
 }
 
@@ -49,29 +55,24 @@ impl PollGroup {
         self.qpairs.retain(|x| *x != h);
     }
 
-    /// The sgroup of `s`, created INACTIVE if the group has none yet.
+    /// `&group->sgroups[subsystem->id]`.
     pub fn sgroup_mut(&mut self, s: SubsysH) -> &mut Sgroup {
-        self.sgroups.entry(s).or_default()
+        self.sgroups.entry(s.idx).or_default()
     }
 
-    /// The sgroup of `s`, mutably, if the group has one.
+    /// The sgroup of `s`'s id, mutably, if it was ever used.
     pub fn existing_sgroup_mut(&mut self, s: SubsysH) -> Option<&mut Sgroup> {
-        self.sgroups.get_mut(&s)
+        self.sgroups.get_mut(&s.idx)
     }
 
-    /// Every sgroup, by subsystem.
-    pub fn sgroups(&self) -> impl Iterator<Item = (SubsysH, &Sgroup)> {
+    /// Every sgroup used so far, by subsystem id.
+    pub fn sgroups(&self) -> impl Iterator<Item = (u32, &Sgroup)> {
         self.sgroups.iter().map(|(s, sg)| (*s, sg))
     }
 
-    /// Every sgroup, mutably.
-    pub fn sgroups_mut(&mut self) -> impl Iterator<Item = (SubsysH, &mut Sgroup)> {
+    /// Every sgroup, mutably, by subsystem id.
+    pub fn sgroups_mut(&mut self) -> impl Iterator<Item = (u32, &mut Sgroup)> {
         self.sgroups.iter_mut().map(|(s, sg)| (*s, sg))
-    }
-
-    /// Frees the sgroup of a destroyed subsystem.
-    pub fn remove_sgroup(&mut self, s: SubsysH) -> Option<Sgroup> {
-        self.sgroups.remove(&s)
     }
 
     /// Whether `nvmf_tgt_destroy_poll_group` freed the group (shutdown).

@@ -25,6 +25,9 @@ pub struct Qpair {
     /// The listen trid the connection arrived on.
     trid: Trid,
     pg: u16,
+    /// `qpair->group`: Some(`pg`) from `spdk_nvmf_poll_group_add` until
+    /// `spdk_nvmf_poll_group_remove` sets it NULL; None before and after (calloc default).
+    group: Option<u16>,
     state: QpairState,
     /// invariant: None until the admin CONNECT created a controller (or an I/O CONNECT hop set it).
     ctrlr: Option<CtrlrH>,
@@ -40,6 +43,10 @@ pub struct Qpair {
     /// `qpair->first_fused_req`: the first half of a fused pair, held (on `outstanding`,
     /// unanswered) until the second half arrives (fused.rs).
     first_fused: Option<ReqH>,
+    /// Old teardown order only (`spdk-2055`): `_nvmf_ctrlr_free_from_qpair` already released
+    /// this qpair's mask bit while the qpair is still allocated, so `qpair->ctrlr` may dangle
+    /// (the controller can be freed first); only a read of it is a crash.
+    ctrlr_released: bool,
     tcp: TcpConn,
 }
 
@@ -49,6 +56,7 @@ impl Qpair {
             conn,
             trid,
             pg,
+            group: None,
             state: QpairState::Uninitialized,
             ctrlr: None,
             qid: 0,
@@ -58,6 +66,7 @@ impl Qpair {
             outstanding: Vec::new(),
             connect_req: None,
             first_fused: None,
+            ctrlr_released: false,
             tcp: TcpConn::new(config),
         }
     }
@@ -78,6 +87,12 @@ impl Qpair {
     /// The poll group the acceptor assigned (fixed for the qpair's life).
     pub fn pg(&self) -> u16 {
         self.pg
+    }
+
+    /// `qpair->group`: the poll group while the qpair is on its list, None (NULL) before
+    /// `spdk_nvmf_poll_group_add` and after `spdk_nvmf_poll_group_remove`.
+    pub fn group(&self) -> Option<u16> {
+        self.group
     }
 
     pub fn state(&self) -> QpairState {
@@ -136,9 +151,17 @@ impl Qpair {
             QpairState::Enabled
         };
         self.set_state(state)?;
+        self.group = Some(self.pg);
         self.ctrlr = None;
         self.disconnect_started = false;
         Ok(std::mem::take(&mut self.tcp.rx_pending))
+    }
+
+    /// `spdk_nvmf_poll_group_remove`: ERROR and `qpair->group = NULL`.
+    pub fn leave_poll_group(&mut self) -> Result<(), IllegalTransition> {
+        self.set_state(QpairState::Error)?;
+        self.group = None;
+        Ok(())
     }
 
     /// `qpair->ctrlr = ctrlr` (CONNECT hops write it from the poll group, the subsystem thread
@@ -177,6 +200,16 @@ impl Qpair {
     /// Sets or clears `qpair->first_fused_req`, returning the previous one.
     pub fn replace_first_fused(&mut self, r: Option<ReqH>) -> Option<ReqH> {
         std::mem::replace(&mut self.first_fused, r)
+    }
+
+    /// See `ctrlr_released` (old teardown order).
+    pub fn ctrlr_released(&self) -> bool {
+        self.ctrlr_released
+    }
+
+    /// `_nvmf_ctrlr_free_from_qpair` ran for this qpair before its fini (old teardown order).
+    pub fn release_ctrlr(&mut self) {
+        self.ctrlr_released = true;
     }
 
     /// A request joins `qpair->outstanding`.
@@ -397,34 +430,18 @@ impl Target {
             );
             return;
         }
-        let (pg, ctrlr) = (q.pg(), q.ctrlr());
+        let (pg, ctrlr, qid) = (q.pg(), q.ctrlr(), q.qid());
         self.purge_queued_requests(h, pg, ctrlr);
-        if !self.qpair_set_state(h, QpairState::Error, "spdk_nvmf_poll_group_remove") {
+        if self.free_from_qpair_first(h, ctrlr, qid) {
             return;
         }
-        self.pgs[usize::from(pg)].remove_qpair(h);
-        self.wake(ThreadId::PollGroup(pg));
+        if !self.poll_group_remove(h) {
+            return;
+        }
         self.send_msg(
             ThreadId::PollGroup(pg),
             Msg::TransportQpairDestroy { qpair: h, ctrlr },
         );
-    }
-
-    /// Frees this qpair's requests parked in `sgroup->queued` (no completion): only the
-    /// controller's subsystem if it has one, else every sgroup of the group.
-    fn purge_queued_requests(&mut self, h: QpairH, pg: u16, ctrlr: Option<CtrlrH>) {
-        let only = ctrlr.and_then(|c| self.ctrlrs.get(c)).map(|c| c.subsys());
-        let mut freed = Vec::new();
-        let reqs = &self.reqs;
-        for (s, sg) in self.pgs[usize::from(pg)].sgroups_mut() {
-            if only.is_some_and(|o| o != s) {
-                continue;
-            }
-            freed.extend(sg.purge_queued(|r| reqs.get(r).is_some_and(|req| req.qpair == h)));
-        }
-        for r in freed {
-            self.request_free(r);
-        }
     }
 
     /// Peer closed the TCP connection: the transport disconnects the qpair.

@@ -1,6 +1,8 @@
-//! Transport qpair teardown: `_nvmf_tcp_qpair_destroy` frees the qpair (once: a second fini
-//! is an I2 violation) and `_nvmf_transport_qpair_fini_complete` hands its controller to the
-//! destruct chain on the controller's thread (docs/lifecycle.md).
+//! Qpair teardown after the disconnect: `spdk_nvmf_poll_group_remove` (the one writer that
+//! clears `qpair->group`) and the purge of the qpair's queued requests, `_nvmf_tcp_qpair_destroy`
+//! frees the qpair (once: a second fini is an I2 violation) and
+//! `_nvmf_transport_qpair_fini_complete` hands its controller to the destruct chain on the
+//! controller's thread (docs/lifecycle.md).
 //!
 //! Invariant kept: a qpair leaves the arena exactly once, with its transport requests, its
 //! parked CONNECT retry and its connection entry.
@@ -78,5 +80,43 @@ impl Target {
         }
         let site = "_nvmf_transport_qpair_fini_complete";
         self.send_msg_from(site, thread, Msg::CtrlrFreeFromQpair { ctrlr: c, qid });
+    }
+
+    /// `spdk_nvmf_poll_group_remove`: ERROR, off `group->qpairs`, `qpair->group = NULL` (the
+    /// one place that clears it). Returns false after an I10 violation.
+    pub(super) fn poll_group_remove(&mut self, h: QpairH) -> bool {
+        let site = "spdk_nvmf_poll_group_remove";
+        let Some(q) = self.live(h, site) else {
+            return false;
+        };
+        let pg = q.pg();
+        if let Err(e) = q.leave_poll_group() {
+            let (label, detail) = (
+                q.label(),
+                format!("illegal qpair transition {:?} -> {:?}", e.from, e.to),
+            );
+            self.crash_on(InvariantId::LegalTransitions, site, vec![label], &detail);
+            return false;
+        }
+        self.pgs[usize::from(pg)].remove_qpair(h);
+        self.wake(ThreadId::PollGroup(pg));
+        true
+    }
+
+    /// Frees this qpair's requests parked in `sgroup->queued` (no completion): only the
+    /// controller's subsystem if it has one, else every sgroup of the group.
+    pub(super) fn purge_queued_requests(&mut self, h: QpairH, pg: u16, ctrlr: Option<CtrlrH>) {
+        let only = ctrlr.and_then(|c| self.ctrlrs.get(c)).map(|c| c.subsys());
+        let mut freed = Vec::new();
+        let reqs = &self.reqs;
+        for (s, sg) in self.pgs[usize::from(pg)].sgroups_mut() {
+            if only.is_some_and(|o| o.idx != s) {
+                continue;
+            }
+            freed.extend(sg.purge_queued(|r| reqs.get(r).is_some_and(|req| req.qpair == h)));
+        }
+        for r in freed {
+            self.request_free(r);
+        }
     }
 }

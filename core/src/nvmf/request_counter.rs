@@ -82,7 +82,7 @@ impl Target {
         };
         let (_, sg) = self.pgs[usize::from(req.pg)]
             .sgroups()
-            .find(|(h, _)| *h == s)?;
+            .find(|(sid, _)| *sid == s.idx)?;
         if q.qid() == 0 && req.cmd == Command::AsyncEventRequest {
             return Some(Counted::None);
         }

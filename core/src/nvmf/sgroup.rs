@@ -234,6 +234,21 @@ impl Sgroup {
         before != namespaces
     }
 
+    /// `sgroup->queued`, oldest first.
+    pub fn queued(&self) -> &[ReqH] {
+        &self.queued
+    }
+
+    /// The subsystem holding this sgroup's id was freed: the sgroup stays in the group's array
+    /// with its `queued` list and counters, for the next subsystem that gets the same id. Its
+    /// namespace infos go (SPDK frees `ns_info` already in
+    /// `_nvmf_poll_group_remove_subsystem_cb`; the model keeps them until the free, which no
+    /// stopped subsystem can observe).
+    pub fn subsystem_freed(&mut self) {
+        self.state = SubState::Inactive;
+        self.ns.clear();
+    }
+
     /// Removes and returns the queued requests `mine` selects.
     pub fn purge_queued(&mut self, mut mine: impl FnMut(ReqH) -> bool) -> Vec<ReqH> {
         let mut freed = Vec::new();
@@ -245,11 +260,6 @@ impl Sgroup {
             !m
         });
         freed
-    }
-
-    /// The group is freed with its subsystem: what was queued.
-    pub fn into_queued(self) -> Vec<ReqH> {
-        self.queued
     }
 }
 
@@ -278,6 +288,9 @@ impl Target {
     /// `nvmf_poll_group_add_subsystem`.
     fn pg_add_subsystem(&mut self, fan: u64, pg: u16, s: SubsysH) {
         let stale = self.pgs[usize::from(pg)].sgroup_mut(s).take_stale_queued();
+        if self.stale_queued_on_add(pg, s, &stale) {
+            return;
+        }
         for r in stale {
             self.request_lost(r, "nvmf_poll_group_add_subsystem");
         }
@@ -345,11 +358,18 @@ impl Target {
             return;
         }
         for c in ctrlrs {
+            let here = self
+                .ctrlrs
+                .get(c)
+                .is_some_and(|c| c.thread() == ThreadId::PollGroup(pg));
+            if here && !self.admin_qpair_readable(c) {
+                return;
+            }
             let on_this_pg = self.ctrlrs.get(c).is_some_and(|c| {
                 c.thread() == ThreadId::PollGroup(pg)
                     && c.admin_qpair()
                         .and_then(|q| self.qpairs.get(q))
-                        .is_some_and(|q| q.pg() == pg)
+                        .is_some_and(|q| q.group() == Some(pg))
             });
             if on_this_pg {
                 self.ctrlr_async_event(c, AsyncEvent::NAMESPACE_CHANGED);

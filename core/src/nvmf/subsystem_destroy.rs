@@ -1,7 +1,7 @@
 //! Subsystem destroy (`spdk_nvmf_subsystem_destroy` and `_nvmf_subsystem_destroy`): the
 //! subsystem refuses later state changes, then re-polls on the app thread while controllers
-//! remain; when none is left, queued state changes are cancelled, the sgroups and their queued
-//! requests go, and the subsystem is freed.
+//! remain; when none is left, queued state changes are cancelled and the subsystem is freed.
+//! Its sgroups stay in each poll group's array at its id, `queued` included (S8, poll_group.rs).
 //!
 //! Invariant kept: a subsystem is freed once, only with no controller left (I3, I1).
 
@@ -37,14 +37,11 @@ impl Target {
         for c in sub.drain_changes() {
             self.state_cb(s, c.cb, Err(-125));
         }
-        let queued: Vec<_> = self
-            .pgs
-            .iter_mut()
-            .filter_map(|pg| pg.remove_sgroup(s))
-            .flat_map(|sg| sg.into_queued())
-            .collect();
-        for r in queued {
-            self.request_lost(r, "_nvmf_subsystem_destroy");
+        // The sgroups stay at the subsystem's id with whatever is still queued (S8).
+        for pg in self.pgs.iter_mut() {
+            if let Some(sg) = pg.existing_sgroup_mut(s) {
+                sg.subsystem_freed();
+            }
         }
         let Some(sub) = self.subsystems.remove(s) else {
             let handles = vec![format!("{s}")];

@@ -71,6 +71,15 @@ pub enum Msg {
     /// `put_io_channel` (PG): the deferred half of `spdk_put_io_channel` that frees the poll
     /// group of a shutdown destroy walk (thread_life.rs).
     PutIoChannel { fan: u64 },
+    /// Old teardown order (`spdk-2055`): `_nvmf_ctrlr_free_from_qpair` (ctrlr thread) before
+    /// the qpair left its group; it sends `_nvmf_transport_qpair_fini` back to the qpair's PG.
+    CtrlrFreeFromQpairFirst {
+        ctrlr: CtrlrH,
+        qid: u16,
+        qpair: QpairH,
+    },
+    /// Old teardown order: `_nvmf_transport_qpair_fini` (PG): poll group remove, transport fini.
+    TransportQpairFini { qpair: QpairH },
 }
 
 impl Msg {
@@ -101,6 +110,8 @@ impl Msg {
             Msg::DiscoveryLogPage { .. } => "nvmf_get_discovery_log_page",
             Msg::TgtDisconnectNext { .. } => "_nvmf_tgt_disconnect_next_qpair",
             Msg::PutIoChannel { .. } => "put_io_channel",
+            Msg::CtrlrFreeFromQpairFirst { .. } => "_nvmf_ctrlr_free_from_qpair",
+            Msg::TransportQpairFini { .. } => "_nvmf_transport_qpair_fini",
         }
     }
 }
@@ -257,6 +268,10 @@ impl Target {
             Msg::DiscoveryLogPage { req } => self.discovery_log_page_msg(req),
             Msg::TgtDisconnectNext { fan } => self.tgt_disconnect_next_qpair(fan),
             Msg::PutIoChannel { fan } => self.pg_channel_put(fan),
+            Msg::CtrlrFreeFromQpairFirst { ctrlr, qid, qpair } => {
+                self.ctrlr_free_from_qpair_first(ctrlr, qid, qpair)
+            }
+            Msg::TransportQpairFini { qpair } => self.transport_qpair_fini_old(qpair),
         }
     }
 

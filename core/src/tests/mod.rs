@@ -5,6 +5,7 @@
 //! and sans-IO hosts, checks the invariants after every step, and records outputs.
 
 mod cat3a;
+mod cat3b;
 mod catalogue_i;
 mod catalogue_ii;
 mod discovery;

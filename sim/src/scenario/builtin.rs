@@ -61,6 +61,14 @@ const BUILTINS: &[(&str, &str)] = &[
         "namespace-churn",
         include_str!("../../scenarios/namespace-churn.toml"),
     ),
+    (
+        "subsystem-recreate",
+        include_str!("../../scenarios/subsystem-recreate.toml"),
+    ),
+    (
+        "teardown-race",
+        include_str!("../../scenarios/teardown-race.toml"),
+    ),
 ];
 
 /// Names of the built-in scenarios.

@@ -4,6 +4,7 @@
 
 mod cat3a;
 mod cat3c;
+mod cat3b;
 mod catalogue;
 mod catalogue_b;
 mod catalogue_i;
