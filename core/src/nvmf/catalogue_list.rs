@@ -521,7 +521,7 @@ catalogue! {
         window: "a controller's last qpair is an I/O qpair on another poll group than the \
                  controller thread: its fini runs after the subsystem thread and the \
                  controller thread freed the controller",
-        scenarios: &["teardown-race"],
+        scenarios: &["qpair-teardown"],
         versions: "none released (master between 103f5c62f5 and the fix, both first in v21.07)",
         profile_note: "re-introduced: never released; the switch puts the read back into the \
                        old teardown order (spdk-2055), which it requires",

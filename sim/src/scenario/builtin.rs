@@ -69,6 +69,10 @@ const BUILTINS: &[(&str, &str)] = &[
         "teardown-race",
         include_str!("../../scenarios/teardown-race.toml"),
     ),
+    (
+        "qpair-teardown",
+        include_str!("../../scenarios/qpair-teardown.toml"),
+    ),
 ];
 
 /// Names of the built-in scenarios.
