@@ -383,7 +383,17 @@ impl Target {
             return status::INTERNAL_DEVICE_ERROR;
         };
         let cdw0 = match fid {
-            feature::NUMBER_OF_QUEUES => max_io | (max_io << 16),
+            // `nvmf_ctrlr_set_features_number_of_queues`: NCQR or NSQR 0xFFFF is invalid, and
+            // once any I/O qpair is in the controller's mask the request is out of sequence.
+            feature::NUMBER_OF_QUEUES => {
+                if cdw11 >> 16 == 0xFFFF || cdw11 & 0xFFFF == 0xFFFF {
+                    return status::INVALID_FIELD;
+                }
+                if ctrlr.qpair_mask().len() > 1 {
+                    return status::COMMAND_SEQUENCE_ERROR;
+                }
+                max_io | (max_io << 16)
+            }
             feature::ASYNC_EVENT_CONFIG => {
                 ctrlr.set_aec(cdw11);
                 0

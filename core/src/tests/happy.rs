@@ -157,3 +157,27 @@ fn namespace_add_goes_through_pause_and_sends_an_aen() {
     );
     w.shutdown_and_check();
 }
+
+/// `nvmf_ctrlr_set_features_number_of_queues` (v24.01 and master): NCQR or NSQR 0xFFFF is
+/// INVALID FIELD; once an I/O qpair is in the controller's mask the request is COMMAND
+/// SEQUENCE ERROR (found by replaying hazard H-5's story on real v24.01).
+#[test]
+fn number_of_queues_is_refused_once_an_io_queue_exists() {
+    use crate::wire::status;
+    let mut w = World::new(config());
+    let (c, cntlid) = w.connect_enabled(1, HOSTNQN);
+    let set = |cid, cdw11| pdu::set_features(cid, feature::NUMBER_OF_QUEUES, cdw11);
+    let (_, cqe) = w.exec(c, &set(3, 0x0003_0003));
+    assert!(cqe.status.is_success(), "{cqe:?}");
+    assert_eq!(
+        cqe.cdw0 & 0xFFFF,
+        126,
+        "the configured count, not the host's"
+    );
+    let (_, cqe) = w.exec(c, &set(4, 0xFFFF_0003));
+    assert_eq!(cqe.status, status::INVALID_FIELD);
+    let (_io, io_cqe) = w.connect_io(2, HOSTNQN, cntlid, 1);
+    assert!(io_cqe.status.is_success(), "{io_cqe:?}");
+    let (_, cqe) = w.exec(c, &set(5, 0x0003_0003));
+    assert_eq!(cqe.status, status::COMMAND_SEQUENCE_ERROR);
+}

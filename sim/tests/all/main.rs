@@ -3,8 +3,8 @@
 //! `FABCHECK_RUNS` scales the sweeps (defaults keep `cargo test` fast).
 
 mod cat3a;
-mod cat3c;
 mod cat3b;
+mod cat3c;
 mod catalogue;
 mod catalogue_b;
 mod catalogue_i;
