@@ -6,6 +6,7 @@
 
 mod catalogue_i;
 mod catalogue_ii;
+mod diff4;
 mod discovery;
 mod edge;
 mod fused;
