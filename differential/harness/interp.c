@@ -8,10 +8,13 @@
  *                  then that one message and T's active pollers (timed pollers run when
  *                  time moves: at their due tick before a later step, or with `fire`)
  *     rpc          the C calls the RPC handler makes (target.c)
- *     fire         time moves to the step's time; every thread's due pollers run
+ *     fire         time moves to the step's time; a CONNECT re-poll of one connection runs that
+ *                  poller alone, any other timer runs every thread's due pollers
  *   Virtual time is the mocked tick (1 tick = 1 us). After the last step the target drains
  *   (every thread polled, time advancing 1 ms a round, up to 5 s) and quiescence is checked.
  */
+#include "spdk/nvmf.h"
+#include "spdk/nvmf_transport.h"
 #include "story.h"
 #include "harness.h"
 
@@ -23,6 +26,7 @@ static const struct {
 	{ "spdk_nvmf_qpair_disconnect", "_nvmf_qpair_disconnect_msg", NULL },
 	{ "nvmf_ctrlr_destruct", "_nvmf_ctrlr_destruct", "nvmf.c" },
 	{ "_nvmf_ctrlr_destruct", "_nvmf_ctrlr_destruct", "ctrlr.c" },
+	{ "_nvmf_subsystem_destroy", "_nvmf_subsystem_destroy_msg", NULL },
 };
 
 /* Model messages that an older SPDK runs inline, inside the message before them, instead of
@@ -35,6 +39,10 @@ static const struct {
 	/* v24.05 made the CONNECT response a message to the qpair's poll group; v24.01's
 	 * ctrlr_add_qpair_and_send_rsp answers inside _nvmf_ctrlr_add_admin_qpair. */
 	{ "nvmf_ctrlr_send_connect_rsp", 2405 },
+	/* spdk_nvmf_subsystem_destroy calls _nvmf_subsystem_destroy directly and re-sends it
+	 * (_nvmf_subsystem_destroy_msg) only while controllers remain; the model queues the first
+	 * call too. */
+	{ "_nvmf_subsystem_destroy", 1000000 },
 };
 
 static bool
@@ -460,7 +468,8 @@ run_step(const struct story_step *s, bool lenient)
 		return STORY_DIVERGED;
 	}
 	run_folded(t);
-	if (inlined_here(s->fn) && (!peek_head_msg(t, &fn, &arg) || strcmp(sym_name(fn), s->fn) != 0)) {
+	if (inlined_here(s->fn) && (!peek_head_msg(t, &fn, &arg) ||
+				    !name_matches(s->fn, NULL, sym_name(fn), sym_file(fn)))) {
 		printf("  %s: this SPDK runs %s inline in an earlier message; nothing to run\n",
 		       spdk_thread_get_name(t), s->fn);
 		return 0;
@@ -514,6 +523,45 @@ complete_step(const struct story_step *s, bool lenient)
 	return 0;
 }
 
+/* Whether a due timed poller is the CONNECT re-poll of the step's connection: its registered
+ * name is the step's, and its qpair's peer port is the connection's (memsock gives connection C
+ * the peer port 40000 + C). `retry_connect` polls a request, `_retry_qid_check` a qpair. */
+static bool
+is_conn_retry(const char *name, void *arg, void *ctx)
+{
+	const struct story_step *s = ctx;
+	struct spdk_nvmf_qpair *qpair;
+	struct spdk_nvme_transport_id trid = {};
+
+	if (strcmp(name, s->fn) != 0) {
+		return false;
+	}
+	qpair = strcmp(name, "retry_connect") == 0 ? ((struct spdk_nvmf_request *)arg)->qpair : arg;
+	if (spdk_nvmf_qpair_get_peer_trid(qpair, &trid) != 0) {
+		return false;
+	}
+	return atoi(trid.trsvcid) == 40000 + s->conn;
+}
+
+/* A `fire` of a connection's CONNECT re-poll runs that poller alone. Other re-polls due at the
+ * same tick wait for their own steps: a reactor runs them in whatever order its threads poll,
+ * and the model chose one. None due on any thread is a divergence. */
+static int
+fire_conn_retry(const struct story_step *s, bool lenient)
+{
+	int i, n = 0;
+
+	for (i = 0; i < g_nthreads; i++) {
+		n += peek_run_due_matching(g_threads[i], peek_get_ticks(), is_conn_retry, (void *)s);
+	}
+	if (n == 0) {
+		printf("  DIVERGENCE step %d: the model fires %s of conn %d, SPDK has no such poller due\n",
+		       s->n, s->fn, s->conn);
+		return lenient ? 0 : STORY_DIVERGED;
+	}
+	return 0;
+}
+
 static int
 do_step(const struct story *st, const struct story_step *s, bool lenient)
 {
@@ -547,6 +595,9 @@ do_step(const struct story *st, const struct story_step *s, bool lenient)
 	case STEP_RPC:
 		return target_rpc(s) ? 0 : STORY_UNSUPPORTED;
 	case STEP_FIRE:
+		if (s->conn > 0) {
+			return fire_conn_retry(s, lenient);
+		}
 		for (i = 0; i < g_nthreads; i++) {
 			peek_run_pollers(g_threads[i], peek_get_ticks());
 		}
@@ -595,9 +646,19 @@ drain(const struct story *st)
 	return STORY_NOT_QUIESCENT;
 }
 
+/* Whether a timed poller runs when time passes it: every poller but a CONNECT re-poll, which
+ * the model fires as a step of its own (`fire ConnectRetry`/`QidRetry`), possibly later than
+ * its due tick, as a busy reactor may. */
+static bool
+runs_when_due(const char *name, void *arg, void *ctx)
+{
+	return strcmp(name, "retry_connect") != 0 && strcmp(name, "_retry_qid_check") != 0;
+}
+
 /* Moves virtual time to `ticks`, running every timed poller due strictly before it at its due
  * tick, as a reactor polling all the while does (a poller due exactly at `ticks` runs with a
- * `fire` step, or not at all if the model's timer is not due). */
+ * `fire` step, or not at all if the model's timer is not due; CONNECT re-polls only with
+ * their `fire` steps). */
 static void
 advance_to(uint64_t ticks)
 {
@@ -606,7 +667,7 @@ advance_to(uint64_t ticks)
 		int i;
 
 		for (i = 0; i < g_nthreads; i++) {
-			next = spdk_min(next, peek_next_timed(g_threads[i]));
+			next = spdk_min(next, peek_next_timed_matching(g_threads[i], runs_when_due, NULL));
 		}
 		if (next >= ticks) {
 			break;
@@ -614,8 +675,9 @@ advance_to(uint64_t ticks)
 		next = spdk_max(next, peek_get_ticks());
 		peek_set_ticks(next);
 		for (i = 0; i < g_nthreads; i++) {
-			if (peek_next_timed(g_threads[i]) <= next) {
-				peek_run_pollers(g_threads[i], next);
+			if (peek_next_timed_matching(g_threads[i], runs_when_due, NULL) <= next) {
+				peek_run_active_pollers(g_threads[i], next);
+				peek_run_due_matching(g_threads[i], next, runs_when_due, NULL);
 			}
 		}
 	}

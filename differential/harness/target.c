@@ -287,7 +287,7 @@ target_setup(const struct story *st)
 static struct story_rpc_done g_rpc_done[16];
 static int g_nrpc_done;
 
-static void
+void
 rpc_done(int id, int status)
 {
 	printf("    rpc %d done: %s (%d)\n", id, status == 0 ? "ok" : "error", status);
@@ -518,6 +518,9 @@ target_rpc(const struct story_step *st)
 	case RPC_ADD_NS:
 	case RPC_REMOVE_NS:
 		rc = paused_change(s, st, &trid);
+		break;
+	case RPC_DELETE_SUBSYSTEM:
+		rc = target_delete_subsystem(s, st->rpc_id);
 		break;
 	default:
 		return false;
