@@ -23,6 +23,8 @@ int target_pg_of_thread(struct spdk_thread *t);
 /* The head message of a thread: its function and argument (false when the queue is empty). */
 bool peek_head_msg(struct spdk_thread *t, void **fn, void **arg);
 /* The real callback behind a for_each_channel message (NULL when fn is not one). */
+/* The last message queued on `t` (false when empty). */
+bool peek_tail_msg(struct spdk_thread *t, void **fn, void **arg);
 void *peek_unwrap(void *fn, void *arg, const char **kind);
 /* Messages queued on a thread. */
 size_t peek_queue_len(struct spdk_thread *t);

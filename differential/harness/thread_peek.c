@@ -27,6 +27,25 @@ peek_head_msg(struct spdk_thread *t, void **fn, void **arg)
 	return true;
 }
 
+/* The last message of `t`'s ring (where spdk_thread_send_msg appended). */
+bool
+peek_tail_msg(struct spdk_thread *t, void **fn, void **arg)
+{
+	struct spdk_ring_ele *e, *last = NULL;
+	struct spdk_msg *msg;
+
+	TAILQ_FOREACH(e, &t->messages->elements, link) {
+		last = e;
+	}
+	if (last == NULL) {
+		return false;
+	}
+	msg = last->ele;
+	*fn = (void *)msg->fn;
+	*arg = msg->arg;
+	return true;
+}
+
 void *
 peek_unwrap(void *fn, void *arg, const char **kind)
 {
