@@ -62,12 +62,14 @@ pub fn real_spdk_check_with(
     shrunk_seed: &str,
     harness: impl Fn(&str) -> Result<Harness, String>,
 ) -> RealSpdk {
-    let (buggy, fixed) = (entry.last_buggy, entry.first_fixed);
-    for tag in [buggy, fixed] {
-        if !BUILDABLE_TAGS.contains(&tag) {
-            return RealSpdk::Unavailable(format!("no SPDK {tag} source snapshot for the harness"));
-        }
+    let buggy = entry.last_buggy;
+    if !BUILDABLE_TAGS.contains(&buggy) {
+        return RealSpdk::Unavailable(format!("no SPDK {buggy} source snapshot for the harness"));
     }
+    let Some(fixed) = fixed_build(entry.first_fixed) else {
+        let tag = entry.first_fixed;
+        return RealSpdk::Unavailable(format!("no SPDK {tag} source snapshot for the harness"));
+    };
     let (hb, hf) = match (harness(buggy), harness(fixed)) {
         (Ok(b), Ok(f)) => (b, f),
         (Err(e), _) | (_, Err(e)) => return RealSpdk::Unavailable(e),
@@ -83,6 +85,18 @@ pub fn real_spdk_check_with(
         Ok(v) => column(buggy, &v[0], fixed, &v[1]),
         Err(e) => RealSpdk::Unavailable(e),
     }
+}
+
+/// The harness build that stands for the first fixed tag: the tag itself when its snapshot is
+/// here, else the pinned master (3230130e6a, after v26.05), which carries the fix of every
+/// release up to v26.05.
+pub fn fixed_build(tag: &str) -> Option<&'static str> {
+    if let Some(t) = BUILDABLE_TAGS.iter().find(|t| **t == tag) {
+        return Some(t);
+    }
+    let (yy, mm) = tag.strip_prefix('v')?.split_once('.')?;
+    let release = (yy.parse::<u32>().ok()?, mm.parse::<u32>().ok()?);
+    (release <= (26, 5)).then_some("master")
 }
 
 /// The verdict from each tag's harness verdict.

@@ -125,3 +125,16 @@ fn a_contract_breach_agrees_with_a_quiescent_spdk_and_a_crash_does_not() {
     assert!(outcomes[0].agrees(), "{:?}", outcomes[0]);
     assert!(!outcomes[1].agrees(), "{:?}", outcomes[1]);
 }
+
+/// A fix released after v24.05 and up to v26.05 is checked on the pinned master, which follows
+/// v26.05; a snapshot tag stands for itself; a later or unknown tag has no build.
+#[test]
+fn the_fixed_side_uses_the_pinned_master_for_releases_it_follows() {
+    use super::real_spdk::fixed_build;
+    assert_eq!(fixed_build("v24.05"), Some("v24.05"));
+    assert_eq!(fixed_build("v25.05"), Some("master"));
+    assert_eq!(fixed_build("v26.05"), Some("master"));
+    assert_eq!(fixed_build("master"), Some("master"));
+    assert_eq!(fixed_build("v26.09"), None);
+    assert_eq!(fixed_build(""), None);
+}
