@@ -9,7 +9,8 @@
 #
 # Peer: $SPDK_PEER_DIR with bin/nvmf_tgt, else ../shared/peers/spdk-peer.sh (or $SPDK_PEER_SH);
 # without one it prints "bench-vs-spdk: SKIPPED (...)". Env: FABCHECK_BENCH_ROUNDS (default 3),
-# FABCHECK_BENCH_SECONDS (per run, default 5). Also prints the CPU time
+# FABCHECK_BENCH_SECONDS (per run, default 5), FABCHECK_TARGET_ARGS (extra fabcheck-target
+# arguments, e.g. "--busy-poll-us 0" to measure without busy polling). Also prints the CPU time
 # fabcheck-target spent per I/O (from /proc/PID/task/*/schedstat), which the machine's load
 # changes far less than IOPS. Every process is stopped by its PID.
 source "$(dirname "$0")/lib.sh"
@@ -17,6 +18,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 rounds=${FABCHECK_BENCH_ROUNDS:-3}
 secs=${FABCHECK_BENCH_SECONDS:-5}
+target_args=${FABCHECK_TARGET_ARGS:-}
 
 if ! peer=$(find_spdk_peer) || [ ! -x "$peer/bin/nvmf_tgt" ]; then
 	echo "bench-vs-spdk: SKIPPED (no SPDK peer: set SPDK_PEER_DIR or provide ../shared/peers/spdk-peer.sh)"
@@ -49,7 +51,8 @@ rows=(
 
 start_fabcheck() {
 	local sock=$work/fabcheck.sock
-	taskset -c 0 "$bin/fabcheck-target" --listen "127.0.0.1:$port" --rpc-socket "$sock" > "$work/t.log" 2>&1 &
+	# shellcheck disable=SC2086
+	taskset -c 0 "$bin/fabcheck-target" --listen "127.0.0.1:$port" --rpc-socket "$sock" $target_args > "$work/t.log" 2>&1 &
 	tpid=$!
 	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
 }
@@ -89,7 +92,7 @@ run_row() {
 	printf '  %-8s round %s  %-40s %s\n' "$target" "$2" "$name" "$line"
 }
 
-step "rounds: $rounds, $secs s per run, targets on core 0, spdk_nvme_perf on core 1, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+step "rounds: $rounds, $secs s per run, targets on core 0, spdk_nvme_perf on core 1, fabcheck-target args: ${target_args:-none}, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$rounds"); do
 	for target in fabcheck spdk; do
 		"start_$target"
@@ -98,7 +101,7 @@ for r in $(seq "$rounds"); do
 	done
 done
 
-step "medians (IOPS; mean latency in us) and ratio fabcheck / SPDK"
+step "load at the end: $(cut -d' ' -f1-3 /proc/loadavg); medians (IOPS; mean latency in us) and ratio fabcheck / SPDK"
 python3 - "$work/results" "${#rows[@]}" "${rows[@]}" <<'EOF'
 import statistics, sys
 path, n = sys.argv[1], int(sys.argv[2])

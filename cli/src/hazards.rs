@@ -46,7 +46,7 @@ fn check_seed(h: &Hazard, seed: &str) -> Result<bool, Usage> {
     let (seed, sc) = resolve(seed, None)?;
     let r = run(&sc, &seed, true);
     let story = r.trace.as_ref().map(|t| t.story()).unwrap_or_default();
-    let reached = r.failure.as_ref().is_some_and(|f| h.matches(f, sc.spdk));
+    let reached = r.failure.as_ref().is_some_and(|f| h.matches(f, r.spdk));
     let names_site = story.contains(h.site);
     println!("--- {} replaying {seed}", h.id);
     print!("{story}");

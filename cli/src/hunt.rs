@@ -178,7 +178,7 @@ fn finish(cfg: &SweepConfig, r: &SweepReport, a: &HuntArgs) -> u8 {
         eprintln!("NONDETERMINISM: {n}");
     }
     if let Some(h) = r.hazard.as_ref().filter(|_| r.failure.is_none()) {
-        hazard_block(cfg, h, a);
+        hazard_block(h, a);
     }
     if let Some(f) = &r.failure {
         let shrunk = shrink(&cfg.scenario, f, a.shrink_budget);
@@ -204,8 +204,8 @@ fn finish(cfg: &SweepConfig, r: &SweepReport, a: &HuntArgs) -> u8 {
 }
 
 /// A finding that is a known hazard: said plainly, with its seed and the replay command.
-fn hazard_block(cfg: &SweepConfig, h: &RunReport, a: &HuntArgs) {
-    let (Some(f), spdk) = (&h.failure, cfg.scenario.spdk) else {
+fn hazard_block(h: &RunReport, a: &HuntArgs) {
+    let (Some(f), spdk) = (&h.failure, h.spdk) else {
         return;
     };
     let Some(hz) = known(f, spdk) else {

@@ -17,7 +17,7 @@ fn seed_3302_is_verified_on_the_fixed_core() {
     assert_eq!(code, 0, "{out}");
     // v24.01 with every switch off parks CONNECTs in sgroup->queued (v24.01.x; the retry
     // poller is catalogue entry spdk-3095).
-    assert!(out.contains("states 4405 "), "{out}");
+    assert!(out.contains("states 2742 "), "{out}");
     assert!(out.contains("result: verified"), "{out}");
 }
 
@@ -52,7 +52,7 @@ fn a_bound_is_incomplete_and_refused_switches_are_one_line() {
     let (code, out, _) = text(&fabcheck(&["explore", "--max-states", "50"]));
     assert_eq!(code, 0);
     assert!(out.contains("result: incomplete (state bound"), "{out}");
-    let (code, _, err) = text(&fabcheck(&["explore", "--symmetry", "on"]));
+    let (code, _, err) = text(&fabcheck(&["explore", "--symmetry", "on", "--por", "on"]));
     assert_eq!(code, 64);
     assert_eq!(err.lines().count(), 1, "{err}");
 }
@@ -63,7 +63,7 @@ fn por_on_explores_depth_first_with_sleep_sets_and_keeps_the_verdict() {
     let (code, out, err) = text(&fabcheck(&args));
     assert_eq!(code, 0, "{out}");
     assert!(err.contains("dfs with sleep sets"), "{err}");
-    assert!(out.contains("states 4405 "), "{out}");
+    assert!(out.contains("states 2742 "), "{out}");
     assert!(out.contains("result: verified"), "{out}");
 }
 
@@ -79,7 +79,7 @@ fn bench_models_prints_the_explore_and_2pc_rows() {
     ]));
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("| seed-3302 | 1 | verified | 4405 | 10429 | 29 |"),
+        out.contains("| seed-3302 | 1 | verified | 2742 | 6334 | 29 |"),
         "{out}"
     );
     assert!(
@@ -93,4 +93,21 @@ fn bench_models_prints_the_explore_and_2pc_rows() {
     let (code, _, err) = text(&fabcheck(&["bench", "--models", "--rms", "17"]));
     assert_eq!(code, 64, "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+#[test]
+fn symmetry_on_merges_interchangeable_hosts_and_keeps_the_verdict() {
+    let twins = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../models/scenarios/twins-small.toml"
+    );
+    let run = |sym: &str| {
+        let args = ["explore", "--scenario", twins, "--symmetry", sym, "--json"];
+        let (code, out, _) = text(&fabcheck(&args));
+        assert_eq!(code, 0, "{out}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(v["result"], "verified");
+        v["states"].as_u64().unwrap()
+    };
+    assert_eq!((run("off"), run("on")), (641, 325));
 }

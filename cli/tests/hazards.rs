@@ -28,6 +28,10 @@ fn hazards_lists_every_hazard_with_source_lines() {
         "H-1-queued-connect-orphaned",
         "H-2-stop-listen-late-qpair",
         "H-3-listener-freed-under-qpairs",
+        "H-4-shutdown-skips-changing-subsystem",
+        "H-5-qid-retry-outlives-ctrlr",
+        "H-6-qid-retry-admin-group-null",
+        "H-7-connect-count-outlives-subsystem",
     ] {
         assert!(out.contains(id), "{out}");
     }

@@ -69,7 +69,7 @@ impl<'a, M: Model, F: Fp + Into<u128>> Shared<'a, M, F> {
 
     pub fn fingerprint(&self, s: &M::State) -> F {
         if self.opts.symmetry {
-            F::of(&self.model.canonical(s))
+            F::of(&Canonical(self.model, s))
         } else {
             F::of(s)
         }
@@ -393,5 +393,14 @@ pub(crate) fn finish<M: Model, F: Fp + Into<u128>>(
         sometimes,
         violations,
         terminals,
+    }
+}
+
+/// A state hashed as its symmetry class (`Model::hash_canonical`).
+struct Canonical<'a, M: Model>(&'a M, &'a M::State);
+
+impl<M: Model> std::hash::Hash for Canonical<'_, M> {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.0.hash_canonical(self.1, h);
     }
 }

@@ -8,7 +8,7 @@
 //! may only carry what the last step did, for `sometimes` properties).
 
 use std::fmt::Debug;
-use std::hash::Hash;
+use std::hash::{Hash, Hasher};
 
 /// Whether a property must hold everywhere or somewhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,15 +54,19 @@ impl<M: Model + ?Sized> Property<M> {
     }
 }
 
-/// What one action touches: the logical thread that takes it and the objects it reads and
-/// writes. Two actions commute (are independent) when they run on different threads and neither
-/// writes an object the other reads or writes. An object id whose low 32 bits are all ones
-/// (`Footprint::whole(group)`) stands for every object with the same high 32 bits.
+/// What one action touches: the logical thread that takes it and the objects it reads, writes
+/// and adds to. Two actions commute (are independent) when they run on different threads,
+/// neither writes an object the other reads, writes or adds to, and neither adds to an object
+/// the other reads or writes. Adding is a commutative update the action does not read (a
+/// counter bumped, a count kept per key): two adds to the same object commute. An object id
+/// whose low 32 bits are all ones (`Footprint::whole(group)`) stands for every object with the
+/// same high 32 bits.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Footprint {
     pub thread: u64,
     pub reads: Vec<u64>,
     pub writes: Vec<u64>,
+    pub adds: Vec<u64>,
 }
 
 const MEMBER: u64 = 0xFFFF_FFFF;
@@ -80,13 +84,16 @@ impl Footprint {
 
     /// Whether `self` and `other` commute.
     pub fn independent(&self, other: &Footprint) -> bool {
-        let touches = |w: &[u64], f: &Footprint| {
+        let hits = |w: &[u64], t: &[&[u64]]| {
             w.iter()
-                .any(|&o| f.reads.iter().chain(&f.writes).any(|&p| overlaps(o, p)))
+                .any(|&o| t.iter().any(|v| v.iter().any(|&p| overlaps(o, p))))
         };
-        self.thread != other.thread
-            && !touches(&self.writes, other)
-            && !touches(&other.writes, self)
+        let (a, b) = (self, other);
+        a.thread != b.thread
+            && !hits(&a.writes, &[&b.reads, &b.writes, &b.adds])
+            && !hits(&b.writes, &[&a.reads, &a.writes, &a.adds])
+            && !hits(&a.adds, &[&b.reads])
+            && !hits(&b.adds, &[&a.reads])
     }
 }
 
@@ -131,6 +138,14 @@ pub trait Model: Sync {
         state.clone()
     }
 
+    /// Hashes the representative of `state`'s symmetry class into `h` (what symmetry reduction
+    /// fingerprints). Must hash every permutation of interchangeable components the same, and
+    /// two states the same only when one is a permutation of the other. Default: the hash of
+    /// `canonical(state)`; override when the class can be hashed without building it.
+    fn hash_canonical<H: Hasher>(&self, state: &Self::State, h: &mut H) {
+        self.canonical(state).hash(h);
+    }
+
     /// `action`'s footprint in `state`, or `None` when unknown (then it commutes with nothing).
     fn footprint(&self, _state: &Self::State, _action: &Self::Action) -> Option<Footprint> {
         None
@@ -146,7 +161,28 @@ mod tests {
             thread,
             reads: reads.to_vec(),
             writes: writes.to_vec(),
+            adds: Vec::new(),
         }
+    }
+
+    #[test]
+    fn adds_commute_with_adds_only() {
+        let adder = |t| Footprint {
+            adds: vec![7],
+            ..fp(t, &[], &[])
+        };
+        assert!(adder(1).independent(&adder(2)));
+        assert!(
+            !adder(1).independent(&fp(2, &[7], &[])),
+            "a reader sees the add"
+        );
+        assert!(!fp(2, &[7], &[]).independent(&adder(1)));
+        assert!(
+            !adder(1).independent(&fp(2, &[], &[7])),
+            "a writer overwrites it"
+        );
+        assert!(!fp(2, &[], &[7]).independent(&adder(1)));
+        assert!(adder(1).independent(&fp(2, &[8], &[9])));
     }
 
     #[test]

@@ -12,10 +12,13 @@
 //! With footprints on (`with_footprints`), each step also carries a stable identity (its
 //! event's actor and its script picks, equal across states) and its footprint from the core
 //! (`WorldState::step_touches`), for sleep-set partial-order reduction.
+//!
+//! With symmetry on, a state is fingerprinted as its class under renaming interchangeable hosts
+//! (`hash_canonical`, `fabcheck_sim::world::HostSymmetry`).
 
 use crate::model::{Footprint, Model, Property};
 use fabcheck_sim::chooser::{canonical, ChoiceKind};
-use fabcheck_sim::world::{Stage, Stepped, Touches, WorldState};
+use fabcheck_sim::world::{HostSymmetry, Stage, Stepped, Touches, WorldState};
 use fabcheck_sim::{Failure, Scenario, SeedString};
 
 /// A scenario's world.
@@ -24,6 +27,7 @@ pub struct NvmfModel {
     init: WorldState,
     drops: usize,
     footprints: bool,
+    symmetry: HostSymmetry,
 }
 
 /// The picks one simulator step answers.
@@ -63,6 +67,7 @@ impl Step {
             thread: t.actor,
             reads: t.reads,
             writes: t.writes,
+            adds: t.adds,
         });
         Step {
             picks,
@@ -75,11 +80,13 @@ impl Step {
 impl NvmfModel {
     pub fn new(sc: Scenario) -> Self {
         let (init, drops) = WorldState::initial(&sc);
+        let symmetry = HostSymmetry::of(&sc);
         NvmfModel {
             sc,
             init,
             drops,
             footprints: false,
+            symmetry,
         }
     }
 
@@ -89,6 +96,12 @@ impl NvmfModel {
     pub fn with_footprints(mut self) -> Self {
         self.footprints = true;
         self
+    }
+
+    /// The groups of interchangeable hosts (`--symmetry on` merges states that differ only by
+    /// a renaming inside each group; `fabcheck_sim::world::HostSymmetry`).
+    pub fn host_groups(&self) -> &[Vec<usize>] {
+        self.symmetry.groups()
     }
 
     /// The seed string that replays a path of steps in the simulator.
@@ -138,6 +151,10 @@ impl Model for NvmfModel {
 
     fn next_state(&self, state: &WorldState, action: &Step) -> Option<WorldState> {
         Some(state.step(&self.sc, &action.picks).state)
+    }
+
+    fn hash_canonical<H: std::hash::Hasher>(&self, state: &WorldState, h: &mut H) {
+        self.symmetry.hash_canonical(state, h);
     }
 
     fn footprint(&self, _: &WorldState, action: &Step) -> Option<Footprint> {

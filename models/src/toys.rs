@@ -43,6 +43,7 @@ impl Model for Grid {
             thread: u64::from(*a),
             reads: vec![],
             writes: vec![u64::from(*a)],
+            adds: vec![],
         })
     }
 }
@@ -104,6 +105,7 @@ impl Model for Racers {
             thread: t as u64,
             reads,
             writes,
+            adds: vec![],
         })
     }
 }

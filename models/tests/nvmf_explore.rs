@@ -29,8 +29,9 @@ fn seed_3302_completes_clean_on_the_fixed_core() {
     // poller is catalogue entry spdk-3095).
     // The stop-listen walk's bookkeeping for I13 (which qpairs each visit matched) and the
     // recorded contract breaches (hazard H-2: the host connects after the walk passed its
-    // group) are part of the state.
-    assert_eq!((one.states, one.transitions, one.depth), (4405, 10429, 29));
+    // group) are part of the state. The thread that ran last (`current`) is not: it is dead
+    // between steps (tests/models4.rs), so states that differ only in it are one state.
+    assert_eq!((one.states, one.transitions, one.depth), (2742, 6334, 29));
     assert!(one.sometimes.iter().all(|(_, reached)| *reached));
     assert_eq!(one.sometimes.len(), 2);
     let two = check(&m, &opts(2));
@@ -42,7 +43,7 @@ fn small_churn_completes_clean_on_the_fixed_core() {
     let m = model(CHURN_SMALL, &[]);
     let r = check(&m, &opts(2));
     assert_eq!(r.outcome, Outcome::Verified, "{:?}", r.sometimes);
-    assert_eq!((r.states, r.transitions, r.depth), (2156, 4198, 62));
+    assert_eq!((r.states, r.transitions, r.depth), (1361, 2613, 62));
     assert_eq!(r.sometimes.len(), 7);
 }
 
@@ -85,7 +86,7 @@ fn spdk_3302_shortest_counterexample_replays_in_the_simulator() {
 fn ctrlr_add_fail_window_clean_then_found_and_replayed() {
     let clean = check(&model("seed-3302-ctrlr-add-fail", &[]), &opts(2));
     assert_eq!(clean.outcome, Outcome::Verified, "{:?}", clean.sometimes);
-    assert_eq!(clean.states, 2346);
+    assert_eq!(clean.states, 1476);
     let m = model("seed-3302-ctrlr-add-fail", &["spdk-3302"]);
     let r = check(&m, &opts(2));
     assert_eq!(r.outcome, Outcome::Violated);

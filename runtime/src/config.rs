@@ -14,6 +14,7 @@
 //! [limits]
 //! max_connections = 1024
 //! idle_timeout_ms = 10000
+//! busy_poll_us = 200                   # keep polling this long after work before sleeping
 //! [[bdev]]
 //! name = "Malloc0"
 //! num_blocks = 131072
@@ -82,6 +83,9 @@ pub enum ConfigError {
 
 pub use crate::bdev::Bdev;
 
+/// The default of `Limits::busy_poll_us`.
+pub const DEFAULT_BUSY_POLL_US: u64 = 200;
+
 /// Limits a real deployment needs beyond the core's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -89,6 +93,9 @@ pub struct Limits {
     pub max_connections: usize,
     /// A connection that has not completed CONNECT within this time is closed (0 = never).
     pub idle_timeout_ms: u64,
+    /// After the driver did work, it keeps polling the sockets this long before it sleeps
+    /// (0 = sleep at once); see docs/runtime.md, "Speed".
+    pub busy_poll_us: u64,
 }
 
 impl Default for Limits {
@@ -96,6 +103,7 @@ impl Default for Limits {
         Limits {
             max_connections: 1024,
             idle_timeout_ms: 10_000,
+            busy_poll_us: DEFAULT_BUSY_POLL_US,
         }
     }
 }
@@ -148,6 +156,7 @@ struct TargetSection {
 struct LimitsSection {
     max_connections: Option<usize>,
     idle_timeout_ms: Option<u64>,
+    busy_poll_us: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -293,6 +302,7 @@ impl RuntimeConfig {
                 .limits
                 .idle_timeout_ms
                 .unwrap_or(defaults.idle_timeout_ms),
+            busy_poll_us: file.limits.busy_poll_us.unwrap_or(defaults.busy_poll_us),
         };
         Ok(RuntimeConfig {
             target,

@@ -8,8 +8,10 @@
 //! - `bdev`: RAM bdevs (geometry, UUID); `config`: the TOML config; `record`: `--record FILE` and in-process replay.
 //! - `perf`: the load generator on the sans-IO `Host`; `client`: a scripted `Host` on tokio
 //!   sockets (used by the loopback tests); `host_socket`: their one socket-reader loop.
+//! - `alloc`: glibc heap thresholds the binaries set at start (measured: docs/runtime.md).
 //! - `sync` + `shared`: the `cfg(loom)` facade and the small shared-state pieces loom checks.
 
+pub mod alloc;
 pub mod bdev;
 pub mod config;
 pub mod record;

@@ -25,8 +25,13 @@ use tracing::Instrument;
 
 /// How long a closed connection keeps draining input before the socket is dropped.
 pub const CLOSE_LINGER: Duration = Duration::from_millis(500);
-/// Read buffer size per connection.
-const READ_BUF: usize = 64 * 1024;
+/// Read buffer size per connection: above the largest data PDU (128 KiB of data plus header
+/// and digests), so a whole PDU usually arrives in one read and the decoder takes it without
+/// buffering it first.
+const READ_BUF: usize = 256 * 1024;
+/// Reads up to this size are copied out of the read buffer (it is kept); larger ones move the
+/// buffer itself to the driver (a fresh one is allocated), so the bytes are not copied.
+const COPY_READ_MAX: usize = 16 * 1024;
 
 /// What socket tasks tell the driver.
 #[derive(Debug)]
@@ -174,19 +179,19 @@ async fn reader(
     mut stop: oneshot::Receiver<()>,
     permit: ConnPermit,
 ) {
-    let mut buf = vec![0u8; READ_BUF];
+    let mut buf = Vec::with_capacity(READ_BUF);
     loop {
         tokio::select! {
             biased;
             Ok(()) = &mut stop => break,
-            r = rd.read(&mut buf) => match r {
+            r = rd.read_buf(&mut buf) => match r {
                 Ok(0) | Err(_) => {
                     let _ = events.send(NetEvent::PeerClosed { conn }).await;
                     drop(permit);
                     return;
                 }
-                Ok(n) => {
-                    let ev = NetEvent::Bytes { conn, data: buf[..n].to_vec() };
+                Ok(_) => {
+                    let ev = NetEvent::Bytes { conn, data: take_read(&mut buf) };
                     if events.send(ev).await.is_err() {
                         return;
                     }
@@ -194,18 +199,60 @@ async fn reader(
             },
         }
     }
-    linger(&mut rd, &mut buf).await;
+    linger(&mut rd).await;
     drop(permit);
 }
 
+/// The bytes read into `buf`, leaving it empty with room for the next read (see
+/// `COPY_READ_MAX`).
+fn take_read(buf: &mut Vec<u8>) -> Vec<u8> {
+    if buf.len() <= COPY_READ_MAX {
+        let data = buf.clone();
+        buf.clear();
+        data
+    } else {
+        std::mem::replace(buf, Vec::with_capacity(READ_BUF))
+    }
+}
+
 /// Drains and discards input for up to `CLOSE_LINGER` or until EOF.
-async fn linger(rd: &mut OwnedReadHalf, buf: &mut [u8]) {
+async fn linger(rd: &mut OwnedReadHalf) {
+    let mut buf = vec![0u8; 16 * 1024];
     let drain = async {
-        while let Ok(n) = rd.read(buf).await {
+        while let Ok(n) = rd.read(&mut buf).await {
             if n == 0 {
                 break;
             }
         }
     };
     let _ = tokio::time::timeout(CLOSE_LINGER, drain).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_reads_are_copied_and_large_reads_move_the_buffer() {
+        let mut buf = Vec::with_capacity(READ_BUF);
+        buf.extend_from_slice(&[7; 100]);
+        let small = take_read(&mut buf);
+        assert_eq!(small, vec![7; 100]);
+        assert!(
+            buf.is_empty() && buf.capacity() >= READ_BUF,
+            "the read buffer is kept"
+        );
+        buf.resize(COPY_READ_MAX + 1, 9);
+        let at = buf.as_ptr();
+        let large = take_read(&mut buf);
+        assert_eq!(
+            (large.len(), large.as_ptr()),
+            (COPY_READ_MAX + 1, at),
+            "moved, not copied"
+        );
+        assert!(
+            buf.is_empty() && buf.capacity() >= READ_BUF,
+            "a fresh buffer replaces it"
+        );
+    }
 }

@@ -43,6 +43,9 @@ pub struct Hazard {
     pub invariant: InvariantId,
     /// The site the finding names (a violation's site, or the site in a liveness line).
     pub site: &'static str,
+    /// For a safety hazard: text the violation's detail must contain ("" for any detail), when
+    /// the invariant and site alone would also cover other behaviour.
+    pub detail: &'static str,
     /// For a liveness hazard: stuck lines it also explains (besides those naming `site`):
     /// the same behaviour noticed at another site.
     pub stuck: &'static [&'static str],
@@ -64,7 +67,11 @@ impl Hazard {
             return false;
         }
         match failure {
-            Failure::Safety(v) => v.invariant == self.invariant && v.site == self.site,
+            Failure::Safety(v) => {
+                v.invariant == self.invariant
+                    && v.site == self.site
+                    && v.detail.contains(self.detail)
+            }
             Failure::Liveness { stuck } => {
                 self.invariant == InvariantId::I8
                     && !stuck.is_empty()
@@ -92,18 +99,44 @@ impl Hazard {
     }
 }
 
+mod found_by_sweep;
 mod records;
+mod records_lifetime;
 
 /// Every confirmed hazard, in id order.
 pub const HAZARDS: &[Hazard] = &[
     records::QUEUED_CONNECT_OF_DELETED_SUBSYSTEM,
     records::STOP_LISTEN_LATE_QPAIR,
     records::LISTENER_FREED_UNDER_QPAIRS,
+    found_by_sweep::SHUTDOWN_SKIPS_CHANGING_SUBSYSTEM,
+    found_by_sweep::QID_RETRY_OUTLIVES_CTRLR,
+    found_by_sweep::QID_RETRY_ADMIN_GROUP_NULL,
+    found_by_sweep::CONNECT_COUNT_OUTLIVES_SUBSYSTEM,
+    records_lifetime::FREE_FROM_QPAIR_TO_EXITED_THREAD,
+    records_lifetime::CTRLR_DESTRUCT_TO_EXITED_THREAD,
 ];
 
-/// The confirmed hazard `failure` (found in profile `spdk`) is, if any.
+/// The confirmed hazard `failure` (found in profile `spdk`) is, if any. A liveness finding
+/// that two liveness hazards left behind together (each stuck line explained by one of them)
+/// is the hazard of its first line.
 pub fn known(failure: &Failure, spdk: Spdk) -> Option<&'static Hazard> {
-    HAZARDS.iter().find(|h| h.matches(failure, spdk))
+    if let Some(h) = HAZARDS.iter().find(|h| h.matches(failure, spdk)) {
+        return Some(h);
+    }
+    let Failure::Liveness { stuck } = failure else {
+        return None;
+    };
+    let liveness = || {
+        HAZARDS
+            .iter()
+            .filter(|h| h.invariant == InvariantId::I8 && h.profiles.contains(&spdk))
+    };
+    let all_explained = stuck.iter().all(|l| liveness().any(|h| h.explains(l)));
+    if !all_explained {
+        return None;
+    }
+    let first = stuck.first()?;
+    liveness().find(|h| h.explains(first))
 }
 
 /// A hazard by id.
@@ -133,10 +166,9 @@ mod tests {
             for step in h.steps {
                 assert!(!step.source.is_empty(), "{}: {}", h.id, step.what);
                 for l in step.source {
-                    assert!(
-                        l.at.starts_with("lib/nvmf/") && l.at.contains(".c:"),
-                        "{l:?}"
-                    );
+                    // lib/nvmf, and for the lifetime hazards lib/thread and nvmf_tgt.c.
+                    let tree = l.at.starts_with("lib/") || l.at.starts_with("module/");
+                    assert!(tree && l.at.contains(".c:"), "{l:?}");
                 }
             }
         }
@@ -163,5 +195,42 @@ mod tests {
         assert!(known(&walk, Spdk::Master).is_none());
         let other = safety(InvariantId::I1, "nvmf_stop_listen_fini");
         assert!(known(&other, Spdk::V24_01).is_none());
+    }
+
+    #[test]
+    fn a_detail_narrows_a_safety_hazard() {
+        let mut plain = safety(InvariantId::I3, "_nvmf_ctrlr_destruct");
+        assert!(
+            known(&plain, Spdk::Master).is_none(),
+            "any other I3 stays a bug"
+        );
+        if let Failure::Safety(v) = &mut plain {
+            v.detail = "controller freed while a qpair parked for a duplicate-qid retry \
+                        still references it"
+                .into();
+        }
+        assert_eq!(
+            known(&plain, Spdk::Master).map(|h| h.id),
+            Some(found_by_sweep::QID_RETRY_OUTLIVES_CTRLR.id)
+        );
+    }
+
+    #[test]
+    fn liveness_lines_left_by_two_hazards_are_known_and_others_are_not() {
+        let orphan = "request req#0.1 on conn 1 never answered (nvmf_poll_group_add_subsystem)";
+        let survivor = "subsystem nqn.x survives target shutdown in state active \
+                        (spdk_nvmf_subsystem_destroy)";
+        let both = Failure::Liveness {
+            stuck: vec![orphan.into(), survivor.into()],
+        };
+        assert_eq!(
+            known(&both, Spdk::V24_01).map(|h| h.id),
+            Some(records::QUEUED_CONNECT_OF_DELETED_SUBSYSTEM.id)
+        );
+        assert!(known(&both, Spdk::Master).is_none(), "H-4 is v24.01's only");
+        let more = Failure::Liveness {
+            stuck: vec![orphan.into(), "thread pg0 still has messages".into()],
+        };
+        assert!(known(&more, Spdk::V24_01).is_none());
     }
 }

@@ -29,6 +29,15 @@ impl Pipe {
         }
     }
 
+    /// Hashes the pending bytes as one byte string (the derived `Hash` writes them one by one),
+    /// then the FIN (host symmetry renames host NQNs in byte strings: `world::symmetry`).
+    pub fn hash_whole<H: std::hash::Hasher>(&self, h: &mut H) {
+        use std::hash::Hash;
+        let (a, b) = self.bytes.as_slices();
+        [a, b].concat().hash(h);
+        self.fin.hash(h);
+    }
+
     /// Queues a FIN behind the pending bytes.
     pub fn close(&mut self) {
         self.fin = true;

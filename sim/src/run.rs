@@ -29,6 +29,9 @@ pub struct RunReport {
     pub trace: Option<Trace>,
     /// Every target input as a runtime-style recording, when tracing was on.
     pub recording: Option<Vec<RecordLine>>,
+    /// The SPDK profile the run modelled: the scenario's, or the one its seed picked within
+    /// the scenario's shape bounds.
+    pub spdk: fabcheck_core::nvmf::Spdk,
 }
 
 impl RunReport {
@@ -118,5 +121,6 @@ pub fn run_with(
         coverage,
         trace,
         recording,
+        spdk: sc.spdk,
     }
 }

@@ -179,23 +179,24 @@ fn worker(cfg: &SweepConfig, idx: &[u64], sh: &Shared, on_run: &(dyn Fn(&RunSumm
         if stops(cfg, &r) && cfg.stop_on_failure {
             sh.stop_at.fetch_min(index, Ordering::SeqCst);
         }
-        on_run(&summary(cfg, index, &r));
+        on_run(&summary(index, &r));
         sh.done.lock().expect("no worker panicked").push((index, r));
     }
 }
 
-/// The known hazard a run's finding is, if any.
-fn hazard_of(cfg: &SweepConfig, r: &RunReport) -> Option<&'static str> {
+/// The known hazard a run's finding is, if any, in the profile the run modelled (a shaped
+/// scenario's seed may pick another profile than the scenario names).
+fn hazard_of(r: &RunReport) -> Option<&'static str> {
     let f = r.failure.as_ref()?;
-    crate::hazard::known(f, cfg.scenario.spdk).map(|h| h.id)
+    crate::hazard::known(f, r.spdk).map(|h| h.id)
 }
 
 /// Whether a run's finding counts as the sweep's failure.
 fn stops(cfg: &SweepConfig, r: &RunReport) -> bool {
-    r.failure.is_some() && !(cfg.skip_hazards && hazard_of(cfg, r).is_some())
+    r.failure.is_some() && !(cfg.skip_hazards && hazard_of(r).is_some())
 }
 
-fn summary(cfg: &SweepConfig, index: u64, r: &RunReport) -> RunSummary {
+fn summary(index: u64, r: &RunReport) -> RunSummary {
     RunSummary {
         index,
         seed: r.seed.to_string(),
@@ -207,7 +208,7 @@ fn summary(cfg: &SweepConfig, index: u64, r: &RunReport) -> RunSummary {
             Some(_) => "safety",
         },
         violation: r.failure.as_ref().map(ToString::to_string),
-        hazard: hazard_of(cfg, r),
+        hazard: hazard_of(r),
     }
 }
 
@@ -246,7 +247,7 @@ fn report(cfg: &SweepConfig, done: Vec<(u64, RunReport)>) -> SweepReport {
     for (i, r) in done {
         coverage.absorb_run(&r.coverage);
         steps += u64::from(r.steps);
-        results.push(summary(cfg, i, &r));
+        results.push(summary(i, &r));
         let sample = cfg.determinism_every > 0 && i % cfg.determinism_every == 0;
         let first_hazard = hazard.is_none() && r.failure.is_some();
         if stops(cfg, &r) || first_hazard || sample {

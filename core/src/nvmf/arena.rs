@@ -242,10 +242,14 @@ pub mod record {
     /// diffing before and after one step.
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct Parts {
-        /// Every field but the arenas, the thread queues, `now`, `config` and `outputs`.
-        pub globals: u64,
         /// Each thread queue (index 0 is the app thread, 1 + n poll group n).
         pub queues: Vec<u64>,
+        /// Every field but the arenas, the thread queues, `now`, `config`, `outputs`, `current`
+        /// and the add-only counters, one hash each (`Target::FOOTPRINT_FIELDS` names them).
+        pub fields: Vec<u64>,
+        /// The add-only counters (`Target::FOOTPRINT_COUNTERS`): only ever incremented, and read
+        /// by no step (only by the invariant oracle), so two increments commute.
+        pub counters: Vec<u64>,
     }
 
     /// One recorded access: a slot (`idx`) or the whole arena (`None`), read or written.

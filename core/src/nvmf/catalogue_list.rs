@@ -44,11 +44,14 @@ catalogue! {
         window: "I/O to ns 2 in flight; a pause (nsid 0 or ns 1) leaves the subsystem PAUSED; \
                  remove_ns(2)'s pause(ns 2) lands on it and completes without draining ns 2. \
                  master can also queue it behind another remove; v24.01 refuses a concurrent \
-                 change with -EBUSY, so there the first pause must have finished (found by core \
-                 tests; no built-in scenario reaches it yet)",
-        scenarios: &[],
+                 change with -EBUSY, so there the first pause must have finished. The built-in \
+                 namespace-churn runs the master profile; when ns 2 is re-added before the \
+                 late completion, the counter check sees the cleared ns_info first \
+                 (ns_info->io_outstanding, where 2ca0e1360e asserts)",
+        scenarios: &["namespace-churn"],
         versions: "up to v26.05 (fixed after the last release)",
         profile_note: "native to v24.01 and v26.05; the switch puts the early return back",
+        more_sites: &["ns_info->io_outstanding"],
     }
     /// The stop-listen subsystem filter reads `qpair->ctrlr->subsys` of a qpair with no
     /// controller yet (SPDK #2299).
@@ -405,5 +408,37 @@ catalogue! {
                        switch off has the fix; found by this model's completion-side counter \
                        recomputation, then matched to the upstream fix",
         more_sites: &["nvmf_check_qpair_active"],
+    }
+    /// A repeated disconnect calls its callback at once and the poll-group destroy walk
+    /// recurses on the same qpair (SPDK #2765).
+    Spdk2765 {
+        name: "spdk-2765",
+        title: "a repeated disconnect calls back at once; the destroy walk recurses",
+        fix_commit: "0496a2af3bf74ba61b6130a69245a86c7cbd486e",
+        issue: "https://github.com/spdk/spdk/issues/2765",
+        last_buggy: "v23.01",
+        first_fixed: "v23.05",
+        invariant: InvariantId::I16,
+        site: "_nvmf_tgt_disconnect_next_qpair",
+        spdk: Spdk::Master,
+        summary: "before the fix spdk_nvmf_qpair_disconnect(qpair, cb, ctx) called cb at once \
+                  when the qpair was already disconnecting, and the poll-group destroy walk \
+                  disconnected TAILQ_FIRST(&group->qpairs) with itself as cb: a first qpair \
+                  still tearing down (draining I/O, or its host gone) stays first, so the walk \
+                  re-enters itself without end and overflows the stack (the fix passes no \
+                  callback and re-polls until the group is empty)",
+        window: "target shutdown reaches a poll group (DESTROY_POLL_GROUPS) while a qpair on it \
+                 has started disconnecting and has not left group->qpairs yet: an I/O qpair \
+                 of a subsystem an earlier delete is still stopping (the shutdown passes that \
+                 subsystem) drains I/O still at the device",
+        scenarios: &["shutdown-under-load"],
+        versions: "up to v23.01 (backport 50b2ab5a05 in v23.01.1; the recursive walk dates \
+                   from e4c1e5f866, 2018)",
+        profile_note: "re-introduced: the bug lived before v24.01; the switch puts the callback \
+                       form and the recursive walk into the master profile, whose destroy \
+                       walk and disconnect are otherwise the same (the v24.01 profile takes \
+                       the switch too, but there the model's shutdown stop-listen re-polls \
+                       until every qpair left its group, so the walk never meets one still \
+                       tearing down)",
     }
 }

@@ -366,7 +366,7 @@ impl Target {
             }
             return;
         }
-        if !self.assert_admin_on_group(admin) {
+        if !self.assert_admin_on_group(admin, waiting) {
             return;
         }
         if duplicate && waiting {

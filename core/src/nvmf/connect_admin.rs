@@ -43,8 +43,9 @@ impl Target {
     /// `assert(ctrlr->admin_qpair->group->thread == spdk_get_thread())` in
     /// `ctrlr_add_qpair_and_send_rsp`: reads the admin qpair's group, NULL once
     /// `spdk_nvmf_poll_group_remove` ran (reachable when the after-hop check is missing,
-    /// `spdk-2220`).
-    pub(super) fn assert_admin_on_group(&mut self, admin: Option<QpairH>) -> bool {
+    /// `spdk-2220`, and on both fixed profiles from `_retry_qid_check`, which calls it without
+    /// the admin qpair check of the CONNECT path; `retried` says which caller it was).
+    pub(super) fn assert_admin_on_group(&mut self, admin: Option<QpairH>, retried: bool) -> bool {
         let Some(a) = admin.and_then(|a| self.qpairs.get(a).map(|q| (a, q))) else {
             return true;
         };
@@ -57,7 +58,12 @@ impl Target {
             InvariantId::NoDanglingReference,
             "ctrlr_add_qpair_and_send_rsp",
             vec![label, "admin_qpair->group NULL".to_string()],
-            "assert(ctrlr->admin_qpair->group->thread == spdk_get_thread()) reads a NULL group",
+            if retried {
+                "assert(ctrlr->admin_qpair->group->thread == spdk_get_thread()) reads a NULL \
+                 group: a duplicate-qid CONNECT retried by _retry_qid_check"
+            } else {
+                "assert(ctrlr->admin_qpair->group->thread == spdk_get_thread()) reads a NULL group"
+            },
         );
         false
     }

@@ -73,18 +73,26 @@ impl Target {
             self.park_msg(thread, Msg::CtrlrDestruct { ctrlr: h });
             return;
         }
-        let users: Vec<String> = self
+        let users: Vec<(String, bool)> = self
             .qpairs
             .iter()
             .filter(|(_, q)| q.ctrlr() == Some(h))
-            .map(|(_, q)| q.label())
+            .map(|(_, q)| (q.label(), q.connect_req().is_some()))
             .collect();
         if !users.is_empty() {
+            // A qpair parked for `_retry_qid_check` holds `qpair->ctrlr` without a bit in the
+            // controller's qpair mask, so the last-qpair path does not wait for it.
+            let detail = if users.iter().all(|(_, parked)| *parked) {
+                "controller freed while a qpair parked for a duplicate-qid retry still references it"
+            } else {
+                "controller freed while a qpair still references it"
+            };
+            let users = users.into_iter().map(|(label, _)| label).collect();
             self.crash_on(
                 InvariantId::CtrlrDestroyedOnce,
                 "_nvmf_ctrlr_destruct",
                 users,
-                "controller freed while a qpair still references it",
+                detail,
             );
             return;
         }

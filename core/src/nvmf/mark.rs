@@ -84,6 +84,14 @@ pub enum Mark {
     /// state test in `nvmf_check_subsystem_active`): a replay after resume on a
     /// disconnecting qpair.
     AerOnInactiveQpair,
+    /// A poll group thread reached EXITED after its group was destroyed (thread_life.rs).
+    ThreadExited,
+    /// `spdk_nvmf_qpair_disconnect` met a qpair already disconnecting during the poll-group
+    /// destroy walk (the #2765 window; the fixed walk re-polls, the old one re-entered).
+    DestroyWalkMetDisconnecting,
+    /// A namespace pause reached a poll group whose subsystem was already PAUSED and waited
+    /// for that namespace's I/O (`nvmf_sgroup_pause_ns`, the fix of SPDK #3738).
+    NsPauseOfPausedDrained,
 }
 
 impl Mark {
@@ -151,6 +159,9 @@ pub fn mark_name(m: Mark) -> &'static str {
         Mark::AerLimitExceeded => "aer_limit_exceeded",
         Mark::AerWhileDisabled => "aer_while_disabled",
         Mark::AerOnInactiveQpair => "aer_on_inactive_qpair",
+        Mark::ThreadExited => "thread_exited",
+        Mark::DestroyWalkMetDisconnecting => "destroy_walk_met_disconnecting",
+        Mark::NsPauseOfPausedDrained => "ns_pause_of_paused_drained",
     }
 }
 
@@ -206,4 +217,7 @@ pub static ALL_MARKS: &[Mark] = &[
     Mark::AerLimitExceeded,
     Mark::AerWhileDisabled,
     Mark::AerOnInactiveQpair,
+    Mark::ThreadExited,
+    Mark::DestroyWalkMetDisconnecting,
+    Mark::NsPauseOfPausedDrained,
 ];

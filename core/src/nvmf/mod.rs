@@ -30,6 +30,7 @@ mod connect_retry;
 mod ctrlr;
 mod ctrlr_destruct;
 mod ctrlr_events;
+mod disconnect_cb;
 mod discovery;
 mod display;
 mod fused;
@@ -66,6 +67,7 @@ mod subsystem_destroy;
 mod tcp;
 mod tcp_fused;
 mod thread;
+mod thread_life;
 mod timer;
 mod trid;
 mod violations;
@@ -99,6 +101,7 @@ use request::Request;
 pub use state::{QpairState, SubState};
 use subsystem::Subsystem;
 use thread::{Fanout, Msg};
+pub use thread_life::ThreadLife;
 pub use trid::BadTrid;
 pub use violations::{InvariantId, Violation};
 
@@ -202,6 +205,8 @@ pub struct Target {
     history: invariants::History,
     /// The discovery service's state (discovery.rs).
     discovery: discovery::Discovery,
+    /// Thread and poll-group lifetime (thread_life.rs, I15).
+    lifetime: thread_life::Lifetime,
 }
 
 impl Target {
@@ -234,6 +239,7 @@ impl Target {
             violation: None,
             history: invariants::History::default(),
             discovery: discovery::Discovery::default(),
+            lifetime: thread_life::Lifetime::new(usize::from(n) + 1),
         };
         t.apply_initial_config();
         t

@@ -11,6 +11,7 @@
 //! Owns nothing; reads the arenas only.
 
 use super::arena::record::Parts;
+use super::invariants::History;
 use super::Target;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -21,11 +22,85 @@ fn hash_of(v: &impl Hash) -> u64 {
     h.finish()
 }
 
+/// The history's decision fields (appended to `fields`) and its add-only counters.
+fn history_parts(history: &History, fields: &mut Vec<u64>) -> Vec<u64> {
+    let History {
+        qpairs_created,
+        qpairs_destroyed,
+        ctrlrs_created,
+        ctrlrs_destroyed,
+        subsystems_destroyed,
+        requests_freed,
+        responses_sent,
+        fanouts_done,
+        lost_answers,
+        filtered_disconnects,
+        busy_connects,
+        breaches,
+    } = history;
+    fields.extend([
+        hash_of(ctrlrs_created),
+        hash_of(lost_answers),
+        hash_of(filtered_disconnects),
+        hash_of(busy_connects),
+        hash_of(breaches),
+    ]);
+    vec![
+        hash_of(qpairs_created),
+        hash_of(qpairs_destroyed),
+        hash_of(ctrlrs_destroyed),
+        hash_of(subsystems_destroyed),
+        hash_of(requests_freed),
+        hash_of(responses_sent),
+        hash_of(fanouts_done),
+    ]
+}
+
 impl Target {
-    /// The parts of the state outside the arenas, hashed. Left out: `config` (never written),
-    /// `now` (after any step that feeds the target it equals the world's time, which the
-    /// checker treats as written by every time jump) and `outputs` (drained by the world after
-    /// every step). The destructuring names every field, so a new field must be placed here.
+    /// Names of `Parts::fields`, in order.
+    pub const FOOTPRINT_FIELDS: [&'static str; 21] = [
+        "parked",
+        "listeners",
+        "pgs",
+        "conns",
+        "fanouts",
+        "next_fanout",
+        "pollers",
+        "retry_reqs",
+        "device",
+        "next_device_io",
+        "ctrlr_keys",
+        "next_pg",
+        "rpcs_pending",
+        "shutdown",
+        "violation",
+        "discovery",
+        "history.ctrlrs_created",
+        "history.lost_answers",
+        "history.filtered_disconnects",
+        "history.busy_connects",
+        "history.breaches",
+    ];
+
+    /// Names of `Parts::counters`, in order: the history counters that are only ever
+    /// incremented (`+= 1`, or `+= 1` on a map entry) and that no step reads (only the invariant
+    /// oracle does, on the state after a step). `ctrlrs_created` is not one: CONNECT reads it
+    /// for the controller's serial number.
+    pub const FOOTPRINT_COUNTERS: [&'static str; 7] = [
+        "history.qpairs_created",
+        "history.qpairs_destroyed",
+        "history.ctrlrs_destroyed",
+        "history.subsystems_destroyed",
+        "history.requests_freed",
+        "history.responses_sent",
+        "history.fanouts_done",
+    ];
+
+    /// The parts of the state outside the arenas, hashed one by one. Left out: `config` (never
+    /// written), `now` (after any step that feeds the target it equals the world's time, which
+    /// the checker treats as written by every time jump), `outputs` (drained by the world after
+    /// every step) and `current` (dead between steps: see `current_is_live`). The
+    /// destructuring names every field, so a new field must be placed here.
     #[must_use]
     pub fn footprint_parts(&self) -> Parts {
         let Target {
@@ -33,7 +108,7 @@ impl Target {
             now: _,
             queues,
             parked,
-            current,
+            current: _,
             listeners,
             subsystems: _,
             pgs,
@@ -55,21 +130,101 @@ impl Target {
             violation,
             history,
             discovery,
+            lifetime,
         } = self;
-        let a = (parked, current, listeners, pgs, conns, fanouts, next_fanout);
-        let b = (
+        let mut fields = vec![
+            hash_of(parked),
+            hash_of(listeners),
+            hash_of(pgs),
+            hash_of(conns),
+            hash_of(fanouts),
+            hash_of(next_fanout),
+            hash_of(pollers),
+            hash_of(retry_reqs),
+            hash_of(device),
+            hash_of(next_device_io),
+            hash_of(ctrlr_keys),
+            hash_of(next_pg),
+            hash_of(rpcs_pending),
+            hash_of(shutdown),
+            hash_of(violation),
+            hash_of(discovery),
+            hash_of(lifetime),
+        ];
+        let counters = history_parts(history, &mut fields);
+        Parts {
+            queues: queues.iter().map(hash_of).collect(),
+            fields,
+            counters,
+        }
+    }
+
+    /// Whether `current` (the thread whose code ran last) can decide anything in a later step.
+    /// Every entry point sets it before reading it (`run_thread`, `handle_rpc`,
+    /// `handle_accept`, `handle_bytes`, `handle_peer_closed`, `fire_timer`), except
+    /// `handle_device_complete` for a request already freed, which records its crash on the
+    /// thread that ran last. So it is live only while a device I/O of a freed request is
+    /// pending; otherwise two states that differ only in it have the same future.
+    #[must_use]
+    pub fn current_is_live(&self) -> bool {
+        let _quiet = super::arena::record::pause();
+        self.device.values().any(|r| !self.reqs.contains(*r))
+    }
+
+    /// Hashes the state as the derived `Hash` does, but `current` only when it is live
+    /// (`current_is_live`): the model checker's state identity.
+    pub fn hash_state<H: Hasher>(&self, h: &mut H) {
+        let Target {
+            config,
+            now,
+            queues,
+            parked,
+            current,
+            listeners,
+            subsystems,
+            pgs,
+            qpairs,
+            ctrlrs,
+            reqs,
+            conns,
+            fanouts,
+            next_fanout,
             pollers,
             retry_reqs,
             device,
             next_device_io,
             ctrlr_keys,
             next_pg,
-        );
-        let c = (rpcs_pending, shutdown, violation, history, discovery);
-        Parts {
-            globals: hash_of(&(a, b, c)),
-            queues: queues.iter().map(hash_of).collect(),
+            rpcs_pending,
+            shutdown,
+            outputs,
+            violation,
+            history,
+            discovery,
+            lifetime,
+        } = self;
+        (config, now, queues, parked, listeners, subsystems, pgs).hash(h);
+        (qpairs, ctrlrs, reqs, conns, fanouts, next_fanout, pollers).hash(h);
+        (retry_reqs, device, next_device_io, ctrlr_keys, next_pg).hash(h);
+        (
+            rpcs_pending,
+            shutdown,
+            outputs,
+            violation,
+            history,
+            discovery,
+            lifetime,
+        )
+            .hash(h);
+        if self.current_is_live() {
+            current.hash(h);
         }
+    }
+
+    /// Test hook: sets the thread that ran last (to check that it is dead between steps).
+    #[doc(hidden)]
+    pub fn set_current_for_test(&mut self, t: super::ThreadId) {
+        self.current = t;
     }
 }
 

@@ -74,6 +74,11 @@ impl PollGroup {
         self.sgroups.remove(&s)
     }
 
+    /// Whether `nvmf_tgt_destroy_poll_group` freed the group (shutdown).
+    pub fn is_destroyed(&self) -> bool {
+        self.destroyed
+    }
+
     /// `nvmf_tgt_destroy_poll_group`: only an empty group is destroyed.
     pub fn destroy(&mut self) {
         debug_assert!(
@@ -93,11 +98,18 @@ impl Target {
             return;
         };
         let pg = f.pg;
+        if self.bug(super::BugId::Spdk2765) {
+            return self.tgt_disconnect_next_qpair(fan);
+        }
         let qpairs = self.pgs[usize::from(pg)].qpairs().to_vec();
         if qpairs.is_empty() {
-            self.pgs[usize::from(pg)].destroy();
-            self.channel_continue(fan);
-            return;
+            return self.pg_destroyed(fan, pg);
+        }
+        if qpairs
+            .iter()
+            .any(|q| self.qpairs.get(*q).is_some_and(|q| q.disconnect_started()))
+        {
+            self.mark(super::Mark::DestroyWalkMetDisconnecting, format!("pg{pg}"));
         }
         for q in qpairs {
             self.qpair_disconnect(q);
@@ -108,5 +120,23 @@ impl Target {
         } else {
             self.park_msg(ThreadId::PollGroup(pg), msg);
         }
+    }
+
+    /// The group is empty: `spdk_put_io_channel` defers the release to a message on the same
+    /// thread (`put_io_channel`), so messages already queued there still see the group.
+    pub(super) fn pg_destroyed(&mut self, fan: u64, pg: u16) {
+        self.send_msg(ThreadId::PollGroup(pg), Msg::PutIoChannel { fan });
+    }
+
+    /// `put_io_channel` -> `nvmf_tgt_destroy_poll_group` frees the group,
+    /// `nvmf_tgt_destroy_poll_group_done` lets its thread exit (thread_life.rs), and the walk
+    /// moves on.
+    pub(super) fn pg_channel_put(&mut self, fan: u64) {
+        let Some(pg) = self.fanouts.get(&fan).map(|f| f.pg) else {
+            return;
+        };
+        self.pgs[usize::from(pg)].destroy();
+        self.thread_exit(ThreadId::PollGroup(pg));
+        self.channel_continue(fan);
     }
 }

@@ -13,6 +13,14 @@ impl Target {
     /// `_nvmf_tcp_qpair_destroy` + `_nvmf_transport_qpair_fini_complete`: close the socket, free
     /// the qpair, and hand the captured controller to the destruct chain.
     pub(super) fn transport_qpair_destroy(&mut self, h: QpairH, ctrlr: Option<CtrlrH>) {
+        let pg = self.qpairs.get(h).map(|q| q.pg());
+        self.transport_qpair_destroy_inner(h, ctrlr);
+        if let Some(pg) = pg {
+            self.disconnect_cb_after_fini(h, pg);
+        }
+    }
+
+    fn transport_qpair_destroy_inner(&mut self, h: QpairH, ctrlr: Option<CtrlrH>) {
         if let Some(pg) = self.qpairs.get(h).map(|q| q.pg()) {
             let what = format!("{h}");
             if !self.assert_thread(ThreadId::PollGroup(pg), "_nvmf_tcp_qpair_destroy", what) {
@@ -68,6 +76,7 @@ impl Target {
                 return;
             }
         }
-        self.send_msg(thread, Msg::CtrlrFreeFromQpair { ctrlr: c, qid });
+        let site = "_nvmf_transport_qpair_fini_complete";
+        self.send_msg_from(site, thread, Msg::CtrlrFreeFromQpair { ctrlr: c, qid });
     }
 }

@@ -22,8 +22,14 @@ impl Target {
         let spdk = self.spdk_completion_counter(r)?;
         let req = self.reqs.get(r)?;
         if spdk != req.counted() {
+            let orphan = if self.connect_of_gone_subsystem(r) {
+                " (a CONNECT whose subsystem was deleted: nvmf_subsystem_pg_from_connect_cmd \
+                 finds no sgroup)"
+            } else {
+                ""
+            };
             let detail = format!(
-                "_nvmf_request_complete releases {spdk:?} but the request holds {:?}",
+                "_nvmf_request_complete releases {spdk:?} but the request holds {:?}{orphan}",
                 req.counted()
             );
             let handles = vec![format!("{r}"), format!("pg{}", req.pg)];
@@ -48,12 +54,30 @@ impl Target {
             && q.is_some_and(|q| q.qid() == 0 && q.ctrlr().is_some())
     }
 
+    /// A CONNECT without a controller whose subsystem is no longer found by its NQN.
+    fn connect_of_gone_subsystem(&self, r: ReqH) -> bool {
+        let Some(req) = self.reqs.get(r) else {
+            return false;
+        };
+        let ctrlr = self.qpairs.get(req.qpair).and_then(|q| q.ctrlr());
+        ctrlr.is_none()
+            && req.is_connect()
+            && req
+                .connect_data()
+                .is_some_and(|d| self.find_subsystem(&d.subnqn).is_none())
+    }
+
     fn spdk_completion_counter(&self, r: ReqH) -> Option<Counted> {
         let req = self.reqs.get(r)?;
         let q = self.qpairs.get(req.qpair)?;
         let s = match q.ctrlr() {
             Some(c) => self.ctrlrs.get(c)?.subsys(),
-            None if req.is_connect() => self.find_subsystem(&req.connect_data()?.subnqn)?,
+            // `nvmf_subsystem_pg_from_connect_cmd`: no subsystem by that NQN, no sgroup, nothing
+            // released.
+            None if req.is_connect() => match self.find_subsystem(&req.connect_data()?.subnqn) {
+                Some(s) => s,
+                None => return Some(Counted::None),
+            },
             None => return Some(Counted::None),
         };
         let (_, sg) = self.pgs[usize::from(req.pg)]

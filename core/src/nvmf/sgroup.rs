@@ -290,12 +290,14 @@ impl Target {
     /// `nvmf_poll_group_pause_subsystem(nsid)`.
     fn pg_pause_subsystem(&mut self, fan: u64, pg: u16, s: SubsysH, nsid: u32) {
         let fixed = !self.bug(super::BugId::Spdk3738);
-        if self.pgs[usize::from(pg)]
-            .sgroup_mut(s)
-            .begin_pause(nsid, fan, fixed)
-        {
+        let sg = self.pgs[usize::from(pg)].sgroup_mut(s);
+        let was_paused = sg.state() == SubState::Paused;
+        if sg.begin_pause(nsid, fan, fixed) {
             self.channel_continue(fan);
             return;
+        }
+        if was_paused {
+            self.mark(Mark::NsPauseOfPausedDrained, format!("pg{pg} {s} ns{nsid}"));
         }
         self.mark(Mark::PauseWaitedForDrain, format!("pg{pg} {s}"));
     }

@@ -264,7 +264,12 @@ impl Target {
             self.protocol_error(h, FatalErrorStatus::DataOutOfRange, 12);
             return;
         }
-        req.data.extend_from_slice(&d.data);
+        if req.data.is_empty() {
+            // The first (usually only) H2CData: its buffer becomes the request's, uncopied.
+            req.data = d.data;
+        } else {
+            req.data.extend_from_slice(&d.data);
+        }
         if req.data.len() == req.data_len as usize {
             if let Some(q) = self.qpairs.get_mut(h) {
                 q.tcp_mut().r2t.remove(&d.ttag);

@@ -65,6 +65,12 @@ pub enum Msg {
     DiscoveryLogChangeNotice { ctrlr: CtrlrH },
     /// `nvmf_get_discovery_log_page` (app thread).
     DiscoveryLogPage { req: ReqH },
+    /// `_nvmf_tgt_disconnect_next_qpair` as the disconnect callback of the pre-0496a2af3b
+    /// poll-group destroy walk (PG; `spdk-2765`, disconnect_cb.rs).
+    TgtDisconnectNext { fan: u64 },
+    /// `put_io_channel` (PG): the deferred half of `spdk_put_io_channel` that frees the poll
+    /// group of a shutdown destroy walk (thread_life.rs).
+    PutIoChannel { fan: u64 },
 }
 
 impl Msg {
@@ -93,6 +99,8 @@ impl Msg {
                 "nvmf_ctrlr_async_event_discovery_log_change_notice"
             }
             Msg::DiscoveryLogPage { .. } => "nvmf_get_discovery_log_page",
+            Msg::TgtDisconnectNext { .. } => "_nvmf_tgt_disconnect_next_qpair",
+            Msg::PutIoChannel { .. } => "put_io_channel",
         }
     }
 }
@@ -176,6 +184,9 @@ impl Target {
             thread_index(to) < self.queues.len(),
             "spdk_thread_send_msg to a thread that does not exist: {to}"
         );
+        if !self.send_allowed(to, &msg) {
+            return;
+        }
         if let Some(q) = self.queues.get_mut(thread_index(to)) {
             q.push_back(msg);
         }
@@ -210,7 +221,10 @@ impl Target {
             return;
         };
         self.current = thread;
-        self.dispatch(msg);
+        if self.run_allowed(thread, &msg) {
+            self.dispatch(msg);
+        }
+        self.ran_on(thread);
     }
 
     fn dispatch(&mut self, msg: Msg) {
@@ -241,6 +255,8 @@ impl Target {
             Msg::SubsystemDestroy { subsys, rpc } => self.subsystem_destroy_poll(subsys, rpc),
             Msg::DiscoveryLogChangeNotice { ctrlr } => self.discovery_log_change_notice(ctrlr),
             Msg::DiscoveryLogPage { req } => self.discovery_log_page_msg(req),
+            Msg::TgtDisconnectNext { fan } => self.tgt_disconnect_next_qpair(fan),
+            Msg::PutIoChannel { fan } => self.pg_channel_put(fan),
         }
     }
 
@@ -249,15 +265,14 @@ impl Target {
         let fan = self.next_fanout;
         self.next_fanout += 1;
         let origin = self.current;
-        self.fanouts.insert(
-            fan,
-            Fanout {
-                kind,
-                origin,
-                pg: 0,
-            },
-        );
-        self.send_msg(ThreadId::PollGroup(0), Msg::ChannelVisit { fan });
+        // The first thread with a channel (every poll group until shutdown destroys them).
+        let first = self.pgs.iter().position(|g| !g.is_destroyed());
+        let pg = first.map_or(self.pgs.len(), |i| i) as u16;
+        self.fanouts.insert(fan, Fanout { kind, origin, pg });
+        match first {
+            Some(_) => self.send_msg(ThreadId::PollGroup(pg), Msg::ChannelVisit { fan }),
+            None => self.send_msg(origin, Msg::ChannelDone { fan }),
+        }
         fan
     }
 
@@ -274,6 +289,10 @@ impl Target {
             return;
         };
         f.pg += 1;
+        // The next thread that still has the channel (a destroyed poll group has none).
+        while f.pg < npg && self.pgs[usize::from(f.pg)].is_destroyed() {
+            f.pg += 1;
+        }
         if f.pg < npg {
             let pg = f.pg;
             self.send_msg(ThreadId::PollGroup(pg), Msg::ChannelVisit { fan });
@@ -293,6 +312,11 @@ impl Target {
             );
             return;
         };
+        if self.pgs[usize::from(f.pg)].is_destroyed() {
+            // `_call_channel`: the channel was deleted before this message ran; skip it.
+            self.channel_continue(fan);
+            return;
+        }
         match f.kind {
             FanKind::StateChange {
                 subsys,

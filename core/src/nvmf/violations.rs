@@ -99,6 +99,18 @@ pub enum InvariantId {
     /// (`spdk_nvmf_transport_stop_listen` frees the listener).
     #[serde(rename = "I14")]
     ListenerOutlivesQpairs,
+    /// I15: thread and poll-group lifetime: no message that reads its poll group runs after
+    /// the group was destroyed, and no message is sent to an exited thread
+    /// (`spdk_thread_send_msg`, the running message's function; thread_life.rs). Broken by
+    /// `spdk-1850`-class shutdowns that destroy poll groups with teardown messages in flight.
+    #[serde(rename = "I15")]
+    ThreadLifetime,
+    /// I16: bounded callback re-entry: a completion callback invoked synchronously from
+    /// inside the call that registered it re-enters its caller at most a fixed depth deep
+    /// (a deeper chain is SPDK's unbounded recursion, a stack overflow). Broken by
+    /// `spdk-2765` (`_nvmf_tgt_disconnect_next_qpair`).
+    #[serde(rename = "I16")]
+    BoundedReentry,
 }
 
 impl InvariantId {
@@ -119,9 +131,11 @@ impl InvariantId {
     pub const P2: InvariantId = InvariantId::PollerUnregisteredWithOwner;
     pub const I13: InvariantId = InvariantId::StopListenContract;
     pub const I14: InvariantId = InvariantId::ListenerOutlivesQpairs;
+    pub const I15: InvariantId = InvariantId::ThreadLifetime;
+    pub const I16: InvariantId = InvariantId::BoundedReentry;
 
     /// Every invariant, in code order.
-    pub const ALL: [InvariantId; 17] = [
+    pub const ALL: [InvariantId; 19] = [
         Self::I1,
         Self::I2,
         Self::I3,
@@ -139,6 +153,8 @@ impl InvariantId {
         Self::P2,
         Self::I13,
         Self::I14,
+        Self::I15,
+        Self::I16,
     ];
 
     /// The short code output uses, e.g. "I1".
@@ -161,6 +177,8 @@ impl InvariantId {
             InvariantId::PollerUnregisteredWithOwner => "P2",
             InvariantId::StopListenContract => "I13",
             InvariantId::ListenerOutlivesQpairs => "I14",
+            InvariantId::ThreadLifetime => "I15",
+            InvariantId::BoundedReentry => "I16",
         }
     }
 
@@ -184,6 +202,8 @@ impl InvariantId {
             InvariantId::PollerUnregisteredWithOwner => "PollerUnregisteredWithOwner",
             InvariantId::StopListenContract => "StopListenContract",
             InvariantId::ListenerOutlivesQpairs => "ListenerOutlivesQpairs",
+            InvariantId::ThreadLifetime => "ThreadLifetime",
+            InvariantId::BoundedReentry => "BoundedReentry",
         }
     }
 }
@@ -280,6 +300,7 @@ mod tests {
         want.push("L1".into());
         want.extend(["P1".into(), "P2".into()]);
         want.extend(["I13".to_string(), "I14".to_string()]);
+        want.extend(["I15".to_string(), "I16".to_string()]);
         assert_eq!(codes, want);
         assert_eq!(InvariantId::I1, InvariantId::NoDanglingReference);
         assert_eq!(InvariantId::I7.to_string(), "I7");

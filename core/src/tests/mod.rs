@@ -4,6 +4,7 @@
 //! so a test scripts the exact order of thread runs, byte deliveries, RPCs and timer firings)
 //! and sans-IO hosts, checks the invariants after every step, and records outputs.
 
+mod cat3a;
 mod catalogue_i;
 mod catalogue_ii;
 mod diff4;

@@ -57,6 +57,7 @@ mod app {
     }
 
     pub fn main() -> ExitCode {
+        fabcheck_runtime::alloc::tune_allocator();
         let a = Args::parse();
         let cfg = PerfConfig {
             target: a.target,

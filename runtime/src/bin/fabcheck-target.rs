@@ -42,6 +42,9 @@ mod app {
         /// Close connections that have not completed CONNECT after this many ms (0 = never).
         #[arg(long)]
         idle_timeout_ms: Option<u64>,
+        /// After doing work, keep polling the sockets this many microseconds before sleeping.
+        #[arg(long)]
+        busy_poll_us: Option<u64>,
         /// Check the core's invariants after every input (slow; for debugging).
         #[arg(long)]
         check_invariants: bool,
@@ -51,6 +54,7 @@ mod app {
     }
 
     pub fn main() -> ExitCode {
+        fabcheck_runtime::alloc::tune_allocator();
         let args = Args::parse();
         init_tracing(args.verbose);
         let cfg = match load(&args) {
@@ -117,6 +121,9 @@ mod app {
         }
         if let Some(t) = args.idle_timeout_ms {
             cfg.limits.idle_timeout_ms = t;
+        }
+        if let Some(t) = args.busy_poll_us {
+            cfg.limits.busy_poll_us = t;
         }
         Ok(cfg)
     }

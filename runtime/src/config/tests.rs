@@ -12,6 +12,7 @@ bugs = ["Spdk3302"]
 [limits]
 max_connections = 8
 idle_timeout_ms = 500
+busy_poll_us = 7
 [[bdev]]
 name = "Malloc0"
 num_blocks = 2048
@@ -31,6 +32,9 @@ fn file_config_maps_to_target_config() {
     assert!(c.target.bugs.has(BugId::Spdk3302));
     assert_eq!(c.limits.max_connections, 8);
     assert_eq!(c.limits.idle_timeout_ms, 500);
+    assert_eq!(c.limits.busy_poll_us, 7);
+    let no_limits = RuntimeConfig::from_toml(&SAMPLE.replace("busy_poll_us = 7\n", "")).unwrap();
+    assert_eq!(no_limits.limits.busy_poll_us, DEFAULT_BUSY_POLL_US);
     assert_eq!(c.rpc_socket, PathBuf::from("/tmp/x.sock"));
     let sub = &c.target.subsystems[0];
     assert!(!sub.allow_any_host, "hosts listed => allow-list enforced");

@@ -5,7 +5,8 @@
 //! (`Input::Run(thread)` for each thread with queued messages, `Input::Complete(io)`,
 //! `Input::Fire(timer)` once due) until none is left, draining `poll_output()` after every
 //! input, and finally sleep until the next timer deadline (`poll_timeout()`) or the next
-//! message. Each thread's queue is run FIFO by the core; the driver only picks threads, round
+//! message. After a step that fed the core anything, the driver first yields to the runtime
+//! (which polls the sockets without sleeping) for `Limits::busy_poll_us` before it sleeps. Each thread's queue is run FIFO by the core; the driver only picks threads, round
 //! robin by construction (one pass over the enabled list at a time).
 //!
 //! Invariants kept: `now` (nanoseconds since start on tokio's clock) never goes backwards;

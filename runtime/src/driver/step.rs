@@ -12,9 +12,13 @@ impl Driver {
     ) -> Summary {
         let mut deadline = None;
         let mut more = false;
+        let busy_poll = std::time::Duration::from_micros(self.opts.limits.busy_poll_us);
+        let mut poll_until = tokio::time::Instant::now();
         loop {
-            if more {
-                // Internal events are still runnable: only let other tasks run, do not sleep.
+            let inputs = self.stats.inputs;
+            if more || tokio::time::Instant::now() < poll_until {
+                // Internal events are still runnable, or the busy-poll window is open: only
+                // let other tasks (the socket readers, via the runtime's I/O poll) run.
                 tokio::task::yield_now().await;
             } else {
                 self.wait(&mut net, &mut ctl, &mut deadline).await;
@@ -31,6 +35,9 @@ impl Driver {
             self.expire_idle();
             more = self.run_ready();
             self.flush_out();
+            if self.stats.inputs != inputs && !busy_poll.is_zero() {
+                poll_until = tokio::time::Instant::now() + busy_poll;
+            }
             if let Some(clean) = self.shutdown_done {
                 return self.finish(clean);
             }

@@ -14,6 +14,7 @@ pub(super) const QUEUED_CONNECT_OF_DELETED_SUBSYSTEM: Hazard = Hazard {
     profiles: &[Spdk::V24_01, Spdk::Master],
     invariant: InvariantId::I8,
     site: "_nvmf_subsystem_destroy",
+    detail: "",
     stuck: &["never answered (nvmf_poll_group_add_subsystem)"],
     scenario: "subsystem-delete-under-connect",
     seeds: &[
@@ -130,6 +131,7 @@ pub(super) const STOP_LISTEN_LATE_QPAIR: Hazard = Hazard {
     profiles: &[Spdk::V24_01, Spdk::Master],
     invariant: InvariantId::I13,
     site: "nvmf_stop_listen_fini",
+    detail: "",
     stuck: &[],
     scenario: "listener-lifetime",
     seeds: &[
@@ -251,6 +253,7 @@ pub(super) const LISTENER_FREED_UNDER_QPAIRS: Hazard = Hazard {
     profiles: &[Spdk::V24_01, Spdk::Master],
     invariant: InvariantId::I14,
     site: "nvmf_stop_listen_fini",
+    detail: "",
     stuck: &[],
     scenario: "listener-lifetime",
     seeds: &[

@@ -53,6 +53,14 @@ const BUILTINS: &[(&str, &str)] = &[
         include_str!("../../scenarios/operator-sequences.toml"),
     ),
     ("aen-storm", include_str!("../../scenarios/aen-storm.toml")),
+    (
+        "shutdown-under-load",
+        include_str!("../../scenarios/shutdown-under-load.toml"),
+    ),
+    (
+        "namespace-churn",
+        include_str!("../../scenarios/namespace-churn.toml"),
+    ),
 ];
 
 /// Names of the built-in scenarios.

@@ -97,9 +97,14 @@ impl Scenario {
         base.fixed().with_bugs(&bugs)
     }
 
-    /// The same scenario in another profile, by name ("v24.01", "master").
+    /// The same scenario in another profile, by name ("v24.01", "master"). A scenario whose
+    /// shape lets the seed pick the profile is pinned to this one (`hunt --spdk P` and a seed
+    /// string's `@P` mean P, not "P unless the seed picks another").
     pub fn with_spdk(mut self, name: &str) -> Result<Scenario, ScenarioError> {
         self.spdk = Spdk::from_name(name).ok_or_else(|| ScenarioError::UnknownSpdk(name.into()))?;
+        if let Some(bounds) = self.shape.as_mut().and_then(|b| b.spdk.as_mut()) {
+            *bounds = vec![self.spdk];
+        }
         Ok(self)
     }
 

@@ -82,6 +82,22 @@ impl WorldState {
         (stepped, t)
     }
 
+    /// Test hook: the same state with the target's `current` (the thread that ran last) set
+    /// to `t`, to check that it is dead between steps.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn with_current_for_test(&self, t: fabcheck_core::nvmf::ThreadId) -> WorldState {
+        let mut s = self.clone();
+        s.target.set_current_for_test(t);
+        s
+    }
+
+    /// Whether the target's `current` is part of this state's identity (`Target::hash_state`).
+    #[must_use]
+    pub fn current_is_live(&self) -> bool {
+        self.target.current_is_live()
+    }
+
     fn step_inner(
         &self,
         sc: &Scenario,

@@ -19,6 +19,11 @@ pub(super) const FAIR_BOUND: u32 = 64;
 pub struct Waits(BTreeMap<u64, u32>);
 
 impl Waits {
+    /// Each actor's wait, in actor order (for hashing under a renaming of hosts).
+    pub(super) fn entries(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
+        self.0.iter().map(|(&a, &w)| (a, w))
+    }
+
     /// The actors that must run next (those that waited longest, at least `FAIR_BOUND` steps),
     /// or `None` if nobody is overdue.
     pub(super) fn overdue(&self, due: &[u64]) -> Option<Vec<u64>> {

@@ -6,13 +6,21 @@
 //! - the target's arena slots (subsystems, qpairs, controllers, requests): recorded by the
 //!   arenas' accessors while the step runs (`fabcheck_core::nvmf::arena::record`; the
 //!   invariant and quiescence oracles do not record);
-//! - each target thread queue, the target's other fields as one `TGLOBAL` object, each host,
-//!   each connection's two pipes and its flags, and the world's control part (time, stage,
-//!   failure, operator, connection table, counters): written when their hash changed.
+//! - each target thread queue, each of the target's other fields (`TGLOBAL` member i is
+//!   `Target::FOOTPRINT_FIELDS[i]`), each host, each connection's two pipes and its flags, and
+//!   the world's control part (time, stage, failure, operator, connection table, counters):
+//!   written when their hash changed;
+//! - the target's add-only counters (`Target::FOOTPRINT_COUNTERS`, group `COUNTER`): added to
+//!   when their hash changed. The core only ever increments them and no step reads them (the
+//!   invariant oracle reads them on the state after a step, and that state is the same in both
+//!   orders of two adds), so two steps that both bump one commute;
+//! - the target's `current` (the thread that ran last) is in no footprint: every entry point
+//!   sets it before reading it, so it is dead between steps and not part of the state's
+//!   identity (`Target::current_is_live` names the one exception, when it is hashed).
 //!
 //! Reads not recorded are assumed: every step reads the control part and every connection's
-//! flags; a step that feeds the target reads `TGLOBAL`; a step reads and writes what its event
-//! names (thread queue, pipe, host).
+//! flags; a step that feeds the target reads every `TGLOBAL` field; a step reads and writes what
+//! its event names (thread queue, pipe, host).
 //!
 //! Invariant kept (soundness over reduction): a step gets no footprint (it commutes with
 //! nothing) when it is not one of those events, when it is a timer or moves time, when a fault
@@ -40,6 +48,9 @@ const FLAGS: u64 = 5;
 const TGLOBAL: u64 = 6;
 const QUEUE: u64 = 7;
 const ARENA: u64 = 8;
+/// The target's add-only counters (`Target::FOOTPRINT_COUNTERS`), far from the arena groups
+/// (`ARENA + kind`) so that a new arena kind cannot collide.
+const COUNTER: u64 = 64;
 
 /// Object id of `member` in `group`.
 pub const fn object(group: u64, member: u32) -> u64 {
@@ -52,6 +63,8 @@ pub struct Touches {
     pub actor: u64,
     pub reads: Vec<u64>,
     pub writes: Vec<u64>,
+    /// Add-only counters the step bumped (two adds commute; see `Footprint`).
+    pub adds: Vec<u64>,
 }
 
 fn hash_of(v: &impl Hash) -> u64 {
@@ -141,6 +154,7 @@ pub(super) fn touches(
         actor: cand.actor,
         reads: vec![object(CTRL, 0), object(FLAGS, ALL)],
         writes: Vec::new(),
+        adds: Vec::new(),
     };
     named(prev, &cand.event, &mut t)?;
     diff(before, &after, &mut t);
@@ -150,7 +164,7 @@ pub(super) fn touches(
         let side = if a.write { &mut t.writes } else { &mut t.reads };
         side.push(id);
     }
-    for v in [&mut t.reads, &mut t.writes] {
+    for v in [&mut t.reads, &mut t.writes, &mut t.adds] {
         v.sort_unstable();
         v.dedup();
     }
@@ -175,7 +189,7 @@ fn named(prev: &WorldState, event: &Event, t: &mut Touches) -> Option<()> {
         _ => return None,
     }
     if matches!(event, Event::Target(_) | Event::ToTarget(_)) {
-        t.reads.push(object(TGLOBAL, 0));
+        t.reads.push(object(TGLOBAL, ALL));
     }
     Some(())
 }
@@ -195,8 +209,17 @@ fn diff(before: &Snapshot, after: &Snapshot, t: &mut Touches) {
             }
         }
     }
-    if before.target.globals != after.target.globals {
-        t.writes.push(object(TGLOBAL, 0));
+    let fields = before.target.fields.iter().zip(&after.target.fields);
+    for (i, (a, b)) in fields.enumerate() {
+        if a != b {
+            t.writes.push(object(TGLOBAL, member(i)));
+        }
+    }
+    let counters = before.target.counters.iter().zip(&after.target.counters);
+    for (i, (a, b)) in counters.enumerate() {
+        if a != b {
+            t.adds.push(object(COUNTER, member(i)));
+        }
     }
     let queues = before.target.queues.iter().zip(&after.target.queues);
     for (i, (a, b)) in queues.enumerate() {

@@ -23,6 +23,7 @@ mod footprint;
 mod host;
 mod random;
 mod state;
+mod symmetry;
 
 use crate::chooser::{Chooser, Recorder};
 use crate::coverage::Coverage;
@@ -40,6 +41,7 @@ pub use enabled::Event;
 pub use explore::Stepped;
 pub use footprint::{object as footprint_object, Touches, ALL as FOOTPRINT_ALL};
 pub use state::{Stage, WorldState};
+pub use symmetry::HostSymmetry;
 
 /// Why a run failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -290,18 +292,31 @@ impl<'s> World<'s> {
             None,
             "liveness phase: faults stop, hosts go quiet".into(),
         );
-        for _ in 0..self.sc.liveness_steps {
-            if self.s.failure.is_some() || self.stuck().is_empty() {
+        let mut persistent = Persistent::default();
+        let mut frozen = false;
+        for step in 0..u64::from(self.sc.liveness_steps) {
+            if self.s.failure.is_some() {
                 return;
             }
+            let stuck = self.stuck();
+            if stuck.is_empty() {
+                return;
+            }
+            persistent.observe(step, stuck);
             let all = self.enabled();
             if !self.step_once(all) {
+                frozen = true;
                 break;
             }
         }
         if self.s.failure.is_none() {
             let stuck = self.stuck();
             if !stuck.is_empty() {
+                let stuck = if frozen {
+                    stuck
+                } else {
+                    persistent.verdict(u64::from(self.sc.liveness_steps), stuck)
+                };
                 self.fail(Failure::Liveness { stuck });
             }
         }
@@ -364,3 +379,42 @@ impl<'s> World<'s> {
 
 #[path = "../faults.rs"]
 mod faults;
+
+/// The reasons a liveness window ended stuck, without the passing ones. While the world runs
+/// (keep-alives, pollers), a snapshot at the window's last step can catch an exchange in
+/// flight ("conn 7 has 24 bytes pending") beside what really never moved. The verdict keeps
+/// the lines that held at every one of the window's last `PERSIST_STEPS` steps; when none did,
+/// it keeps the whole final snapshot, so nothing stuck is ever dropped for lack of a better one.
+#[derive(Default)]
+struct Persistent {
+    /// Each line of the latest snapshot, with the step since which it held without a break.
+    since: std::collections::BTreeMap<String, u64>,
+}
+
+/// How long a reason must have held, at the end of the window, to be reported alone.
+const PERSIST_STEPS: u64 = 256;
+
+impl Persistent {
+    fn observe(&mut self, step: u64, stuck: Vec<String>) {
+        let mut next = std::collections::BTreeMap::new();
+        for line in stuck {
+            let since = self.since.get(&line).copied().unwrap_or(step);
+            next.insert(line, since);
+        }
+        self.since = next;
+    }
+
+    fn verdict(self, window: u64, last: Vec<String>) -> Vec<String> {
+        let held_from = window.saturating_sub(PERSIST_STEPS);
+        let kept: Vec<String> = last
+            .iter()
+            .filter(|l| self.since.get(*l).is_some_and(|&s| s <= held_from))
+            .cloned()
+            .collect();
+        if kept.is_empty() {
+            last
+        } else {
+            kept
+        }
+    }
+}

@@ -5,7 +5,8 @@
 //! Invariant kept: `Hash` covers every field that decides the future (target, hosts, pipes,
 //! operator progress, time, stage, failure); the step counters and the marks of the last step
 //! are left out so that two paths reaching the same state meet. The counters only matter at the
-//! scenario's step bounds, which `within_bounds` reports.
+//! scenario's step bounds, which `within_bounds` reports. The target's `current` (the thread
+//! that ran last) is hashed only while it can decide something (`Target::hash_state`).
 
 use super::host::HostSlot;
 use super::{Conn, Failure, OpState};
@@ -105,7 +106,7 @@ impl WorldState {
 impl Hash for WorldState {
     fn hash<H: Hasher>(&self, h: &mut H) {
         self.now.hash(h);
-        self.target.hash(h);
+        self.target.hash_state(h);
         for s in &self.hosts {
             hash_host(s, h);
         }

@@ -2,6 +2,8 @@
 //! determinism, shrinking (snapshot + 1-minimality), sweeps, coverage and liveness.
 //! `FABCHECK_RUNS` scales the sweeps (defaults keep `cargo test` fast).
 
+mod cat3a;
+mod cat3c;
 mod catalogue;
 mod catalogue_b;
 mod catalogue_i;

@@ -1,0 +1,351 @@
+//! The hazards the 50,000-run sweep of every built-in scenario found (`bash ci/sweep.sh`),
+//! beyond those the scenarios were written around: each step with the SPDK source lines it
+//! corresponds to.
+
+use super::{Hazard, HazardStep, SourceLine};
+use fabcheck_core::nvmf::{InvariantId, Spdk};
+
+const V2401: &str = "v24.01";
+const MASTER: &str = "master";
+
+/// `H-4`: v24.01's shutdown skips a subsystem whose state change is still running.
+pub(in crate::hazard) const SHUTDOWN_SKIPS_CHANGING_SUBSYSTEM: Hazard = Hazard {
+    id: "H-4-shutdown-skips-changing-subsystem",
+    title: "a target shutdown during a subsystem state change leaves that subsystem alive",
+    profiles: &[Spdk::V24_01],
+    invariant: InvariantId::I8,
+    site: "spdk_nvmf_subsystem_destroy",
+    detail: "",
+    stuck: &[],
+    scenario: "random-peers",
+    seeds: &["fc1:random-peers@v24.01:333012f6635ff33d:0.0.0.1.0.1.0.1.8.0.0.1.0.0.1.11.0.0.1.0.0.1.0.1.14.0.0.0.0.0.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.1.0.0.1.22.0.0.1.18.0.0.2.0.2.0.2.0.2.0.2.0.2.0.2.0.2.26"],
+    summary: "v24.01 refuses a subsystem state change while another one runs \
+              (`changing_state`, -EBUSY). An RPC that pauses a subsystem (here \
+              `nvmf_subsystem_add_ns` with an nsid already in use) resumes it afterwards; \
+              when the shutdown's stop phase reaches that subsystem while the resume is still \
+              fanning out, `spdk_nvmf_subsystem_stop` fails with -EBUSY, nvmf_tgt logs \
+              \"Unable to stop\" and moves on, and the destroy phase then meets a subsystem \
+              that is ACTIVE again: `spdk_nvmf_subsystem_destroy` refuses it (-EAGAIN, \
+              \"can only be destroyed in inactive state\"), both in nvmf_tgt's destroy phase \
+              and in `nvmf_tgt_destroy_cb`. The subsystem, and whatever it holds, is never \
+              freed. master queues overlapping state changes (`state_changes`), so its stop \
+              runs after the resume and the subsystem is destroyed.",
+    backstop: "none inside the process (the leak is at exit); an embedder that shuts down \
+               must first wait for its state-change RPCs to finish",
+    steps: &[
+        HazardStep {
+            what: "an RPC pauses S and, its work done or failed, starts resuming it",
+            source: &[SourceLine {
+                spdk: V2401,
+                at: "lib/nvmf/nvmf_rpc.c:1521",
+                function: "nvmf_rpc_ns_paused",
+            }],
+        },
+        HazardStep {
+            what: "the shutdown's stop of S meets the running resume: -EBUSY",
+            source: &[
+                SourceLine {
+                    spdk: V2401,
+                    at: "lib/nvmf/subsystem.c:689",
+                    function: "nvmf_subsystem_state_change",
+                },
+                SourceLine {
+                    spdk: V2401,
+                    at: "module/event/subsystems/nvmf/nvmf_tgt.c:456",
+                    function: "nvmf_tgt_advance_state",
+                },
+            ],
+        },
+        HazardStep {
+            what: "the resume finishes: S is ACTIVE; the destroy phase refuses it and goes on",
+            source: &[
+                SourceLine {
+                    spdk: V2401,
+                    at: "lib/nvmf/subsystem.c:436",
+                    function: "spdk_nvmf_subsystem_destroy",
+                },
+                SourceLine {
+                    spdk: V2401,
+                    at: "module/event/subsystems/nvmf/nvmf_tgt.c:263",
+                    function: "_nvmf_tgt_subsystem_destroy",
+                },
+                SourceLine {
+                    spdk: V2401,
+                    at: "lib/nvmf/nvmf.c:482",
+                    function: "nvmf_tgt_destroy_cb",
+                },
+            ],
+        },
+    ],
+};
+
+/// `H-5`: a CONNECT parked for a duplicate-qid retry keeps a controller pointer the last-qpair
+/// destruct frees.
+pub(in crate::hazard) const QID_RETRY_OUTLIVES_CTRLR: Hazard = Hazard {
+    id: "H-5-qid-retry-outlives-ctrlr",
+    title: "a CONNECT parked for a duplicate-qid retry is left holding a freed controller",
+    profiles: &[Spdk::V24_01, Spdk::Master],
+    invariant: InvariantId::I3,
+    site: "_nvmf_ctrlr_destruct",
+    detail: "parked for a duplicate-qid retry",
+    stuck: &[],
+    scenario: "random-peers",
+    seeds: &[
+        "fc1:random-peers@v24.01:2353b352d2e9734b:1.0.1.0.1.1.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.10.2.0.1.1.0.0.1.1.10.0.0.0.0.0.0.0.0.0.0.1.5",
+        "fc1:random-peers@master:32a0bb3f65b9209a:1.1.0.1.0.0.0.0.0.0.0.0.0.0.1.10.0.0.0.0.0.0.1.5",
+    ],
+    summary: "An I/O CONNECT whose qid is still set in the controller's qpair mask (the host \
+              reconnects a queue whose old connection the target has not torn down yet) is \
+              parked: `qpair->connect_req` keeps the request, `qpair->ctrlr` is set \
+              \"so that we'll have it when the poller expires\", and `_retry_qid_check` is \
+              registered for 1 ms. The parked qpair holds no bit in the mask. If the host \
+              then closes its other queues (the admin queue and the old one with that qid), \
+              the last `_nvmf_ctrlr_free_from_qpair` finds the mask empty and destroys the \
+              controller; `_nvmf_ctrlr_destruct` frees it. Nothing clears the parked \
+              qpair's pointer: when the poller fires, `_retry_qid_check` reads \
+              `req->qpair->ctrlr` and `nvmf_ctrlr_add_qpair` / `ctrlr_add_qpair_and_send_rsp` \
+              dereference the freed controller. Present in v24.01 and in master at the \
+              profile's commit (the retry came with b1a2319686, v23.05).",
+    backstop: "none on the target; the window is the 1 ms retry period, so a host that closes \
+               a controller's queues right after reconnecting one of them can crash it",
+    steps: &[
+        HazardStep {
+            what: "an I/O CONNECT finds its qid still in the mask: parked with qpair->ctrlr \
+                   set and the 1 ms retry poller registered",
+            source: &[
+                SourceLine {
+                    spdk: V2401,
+                    at: "lib/nvmf/ctrlr.c:239",
+                    function: "ctrlr_add_qpair_and_send_rsp",
+                },
+                SourceLine {
+                    spdk: MASTER,
+                    at: "lib/nvmf/ctrlr.c:309",
+                    function: "nvmf_ctrlr_add_qpair",
+                },
+            ],
+        },
+        HazardStep {
+            what: "the host's other queues go away: the mask empties and the controller is \
+                   destroyed",
+            source: &[
+                SourceLine {
+                    spdk: V2401,
+                    at: "lib/nvmf/nvmf.c:1240",
+                    function: "_nvmf_ctrlr_free_from_qpair",
+                },
+                SourceLine {
+                    spdk: MASTER,
+                    at: "lib/nvmf/nvmf.c:1553",
+                    function: "_nvmf_ctrlr_free_from_qpair",
+                },
+            ],
+        },
+        HazardStep {
+            what: "the controller is freed while the parked qpair still points at it",
+            source: &[
+                SourceLine {
+                    spdk: V2401,
+                    at: "lib/nvmf/ctrlr.c:551",
+                    function: "_nvmf_ctrlr_destruct",
+                },
+                SourceLine {
+                    spdk: MASTER,
+                    at: "lib/nvmf/ctrlr.c:670",
+                    function: "_nvmf_ctrlr_destruct",
+                },
+            ],
+        },
+        HazardStep {
+            what: "the retry poller fires and reads the freed controller",
+            source: &[
+                SourceLine {
+                    spdk: V2401,
+                    at: "lib/nvmf/ctrlr.c:268",
+                    function: "_retry_qid_check",
+                },
+                SourceLine {
+                    spdk: MASTER,
+                    at: "lib/nvmf/ctrlr.c:336",
+                    function: "_retry_qid_check",
+                },
+            ],
+        },
+    ],
+};
+
+/// `H-6`: the duplicate-qid retry asserts on an admin qpair that already left its poll group.
+pub(in crate::hazard) const QID_RETRY_ADMIN_GROUP_NULL: Hazard = Hazard {
+    id: "H-6-qid-retry-admin-group-null",
+    title: "a duplicate-qid retry reads the group of an admin qpair already removed from it",
+    profiles: &[Spdk::V24_01, Spdk::Master],
+    invariant: InvariantId::I1,
+    site: "ctrlr_add_qpair_and_send_rsp",
+    detail: "retried by _retry_qid_check",
+    stuck: &[],
+    scenario: "random-peers",
+    seeds: &[
+        "fc1:random-peers@v24.01:09d9bf6a01bf24a5:1.0.0.0.0.1.0.0.0.0.0.0.1.0.0.0.0.0.0.0.1.0.0.0.1.0.0.0.1.0.0.0.0.1.0.1.2.2.0.0.0.1.0.0.0.0.0.0.0.0.0.0.1.1.1.1.0.0.0.0.0.0.0.0.1.0.0.0.0.1.2.2.13.0.1.13.3.4.1.3.4.1.2.2.0.3.3.0.1.1.2.5.1.2.2.3",
+        "fc1:random-peers@master:077b61a7e26bcc7a:0.0.0.0.2.1.1.0.0.2.1.0.2.2.2.2.1.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.1.0.0.2.0.0.1.2.0.1.2.2.2.1.0.10.0.1.12.3.4.3.2.3.12.1.1.1.1.0.1.2.3.1.0.1.0.1.10.1.0.1.1.0.1.8.0.0.1.1.1.8.0.1.0.0.3.6.2.2.2.3",
+    ],
+    summary: "The I/O CONNECT path checks, before it hops to the controller thread, that the \
+              admin qpair is ACTIVE and still in a poll group (`nvmf_ctrlr_add_io_qpair`; \
+              master also tests `ctrlr->admin_qpair` after the hop, cc2f6634b7). The \
+              duplicate-qid retry does not: `_retry_qid_check` calls \
+              `nvmf_ctrlr_add_qpair` (v24.01: `ctrlr_add_qpair_and_send_rsp`) directly, \
+              whose `assert(ctrlr->admin_qpair->group->thread == spdk_get_thread())` \
+              dereferences the admin qpair's group. Between `spdk_nvmf_poll_group_remove` \
+              (group NULL) and `_nvmf_transport_qpair_fini_complete` (admin_qpair NULL) the \
+              admin qpair is still the controller's but has no group, so a retry that fires \
+              while the host's admin connection is being torn down reads NULL. A crash in \
+              debug builds; release builds compile the assert out and add the I/O qpair to a \
+              controller that is losing its admin queue.",
+    backstop: "release builds (NDEBUG) skip the assert; debug builds, as SPDK's CI runs, crash",
+    steps: &[
+        HazardStep {
+            what: "an I/O CONNECT finds its qid still in the mask and is parked for 1 ms",
+            source: &[
+                SourceLine {
+                    spdk: V2401,
+                    at: "lib/nvmf/ctrlr.c:239",
+                    function: "ctrlr_add_qpair_and_send_rsp",
+                },
+                SourceLine {
+                    spdk: MASTER,
+                    at: "lib/nvmf/ctrlr.c:309",
+                    function: "nvmf_ctrlr_add_qpair",
+                },
+            ],
+        },
+        HazardStep {
+            what: "the admin qpair is disconnected and leaves its poll group (group NULL); \
+                   the controller still points at it until transport fini completes",
+            source: &[
+                SourceLine {
+                    spdk: MASTER,
+                    at: "lib/nvmf/nvmf.c:1667",
+                    function: "_nvmf_qpair_destroy",
+                },
+                SourceLine {
+                    spdk: MASTER,
+                    at: "lib/nvmf/nvmf.c:1577",
+                    function: "_nvmf_transport_qpair_fini_complete",
+                },
+            ],
+        },
+        HazardStep {
+            what: "the retry fires and asserts on the admin qpair's NULL group",
+            source: &[
+                SourceLine {
+                    spdk: V2401,
+                    at: "lib/nvmf/ctrlr.c:228",
+                    function: "ctrlr_add_qpair_and_send_rsp",
+                },
+                SourceLine {
+                    spdk: MASTER,
+                    at: "lib/nvmf/ctrlr.c:297",
+                    function: "nvmf_ctrlr_add_qpair",
+                },
+            ],
+        },
+    ],
+};
+
+/// `H-7`: a CONNECT completed after its subsystem was deleted leaves its count in the sgroup.
+pub(in crate::hazard) const CONNECT_COUNT_OUTLIVES_SUBSYSTEM: Hazard = Hazard {
+    id: "H-7-connect-count-outlives-subsystem",
+    title: "a CONNECT answered after its subsystem was deleted never releases its sgroup count",
+    profiles: &[Spdk::V24_01, Spdk::Master],
+    invariant: InvariantId::I7,
+    site: "_nvmf_request_complete",
+    detail: "a CONNECT whose subsystem was deleted",
+    stuck: &[],
+    scenario: "random-peers",
+    seeds: &[
+        "fc1:random-peers@v24.01:04cc2f34e6434842:0.0.0.0.0.0.1.1.2.2.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.16.1.1",
+        "fc1:random-peers@master:2f90ea2a2adc5bab:0.0.0.0.0.0.0.1.0.0.0.0.2.1.1.1.1.1.2.2.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.3.10.5.3.6.11.8.9.2.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.16.1.1.1.1.1",
+    ],
+    summary: "A CONNECT is counted in its subsystem's sgroup (`mgmt_io_outstanding++` in \
+              `nvmf_check_subsystem_active`, the sgroup found by the CONNECT's NQN). Stopping \
+              a subsystem removes it from each poll group without waiting for that count, \
+              and deleting it frees it, so an I/O CONNECT still travelling between threads is \
+              answered afterwards (refused: its controller is gone). `_nvmf_request_complete` \
+              then looks the sgroup up by NQN again (`nvmf_subsystem_pg_from_connect_cmd`), \
+              finds no subsystem, and releases nothing: the count stays in \
+              `group->sgroups[id]`. Nothing resets it (`nvmf_poll_group_add_subsystem` only \
+              drops queued requests), so the next subsystem created with that id (the lowest \
+              free one) starts with a count no request will release, and its first pause on \
+              that poll group (a namespace or listener change) waits forever. The model \
+              reports the unreleased count at the completion (I7).",
+    backstop: "none inside the target; do not re-create a subsystem while CONNECTs to the \
+               deleted one may still be in flight, or restart the target",
+    steps: &[
+        HazardStep {
+            what: "a CONNECT is counted in the sgroup of the subsystem its NQN names",
+            source: &[
+                SourceLine {
+                    spdk: V2401,
+                    at: "lib/nvmf/ctrlr.c:4570",
+                    function: "nvmf_check_subsystem_active",
+                },
+                SourceLine {
+                    spdk: MASTER,
+                    at: "lib/nvmf/ctrlr.c:5340",
+                    function: "nvmf_check_subsystem_active",
+                },
+            ],
+        },
+        HazardStep {
+            what: "the subsystem is stopped (removed from each poll group, no wait for the \
+                   count) and deleted while the CONNECT is between threads",
+            source: &[
+                SourceLine {
+                    spdk: V2401,
+                    at: "lib/nvmf/nvmf.c:1756",
+                    function: "nvmf_poll_group_remove_subsystem",
+                },
+                SourceLine {
+                    spdk: MASTER,
+                    at: "lib/nvmf/nvmf.c:2024",
+                    function: "nvmf_poll_group_remove_subsystem",
+                },
+            ],
+        },
+        HazardStep {
+            what: "the CONNECT is answered: no subsystem by that NQN, no sgroup, no release",
+            source: &[
+                SourceLine {
+                    spdk: V2401,
+                    at: "lib/nvmf/ctrlr.c:4430",
+                    function: "_nvmf_request_complete",
+                },
+                SourceLine {
+                    spdk: MASTER,
+                    at: "lib/nvmf/ctrlr.c:5202",
+                    function: "_nvmf_request_complete",
+                },
+            ],
+        },
+        HazardStep {
+            what: "a subsystem created later takes the same id and inherits the count; its \
+                   first pause on that poll group never completes",
+            source: &[
+                SourceLine {
+                    spdk: MASTER,
+                    at: "lib/nvmf/subsystem.c:401",
+                    function: "spdk_nvmf_subsystem_create",
+                },
+                SourceLine {
+                    spdk: V2401,
+                    at: "lib/nvmf/nvmf.c:1826",
+                    function: "nvmf_poll_group_pause_subsystem",
+                },
+                SourceLine {
+                    spdk: MASTER,
+                    at: "lib/nvmf/nvmf.c:2139",
+                    function: "nvmf_poll_group_pause_subsystem",
+                },
+            ],
+        },
+    ],
+};
