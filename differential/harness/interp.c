@@ -702,6 +702,14 @@ drain(const struct story *st)
 		if (queued == 0 && busy == 0) {
 			print_output(NULL, 0);
 			printf("quiescent after %d drain rounds: %d qpair(s) left, none in transition\n", round, total);
+			for (i = 0; i < st->poll_groups; i++) {
+				uint64_t n = target_pg_mgmt_outstanding(i);
+
+				if (n > 0) {
+					printf("pg%d still counts %" PRIu64 " request(s) in a subsystem group (mgmt_io_outstanding)\n",
+					       i, n);
+				}
+			}
 			return STORY_QUIESCENT;
 		}
 		peek_set_ticks(peek_get_ticks() + 1000);

@@ -101,6 +101,7 @@ void target_setup(const struct story *st);
 void target_settle(void);
 bool target_rpc(const struct story_step *step);
 void target_pg_qpairs(int pg, int *total, int *not_active);
+uint64_t target_pg_mgmt_outstanding(int pg);
 /* RPC answers real SPDK gave since the last call (id, ok), at most `max`; returns the count. */
 int target_take_rpc_done(struct story_rpc_done *out, int max);
 /* The objects that exist (qpairs per poll group, ctrlrs per subsystem), as one line. */

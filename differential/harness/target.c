@@ -550,6 +550,21 @@ target_pg_qpairs(int pg, int *total, int *not_active)
 	}
 }
 
+/* Requests still counted in poll group pg's subsystem groups (`mgmt_io_outstanding`, summed
+ * over its sgroups). At quiescence that is a CONNECT parked for a retry, or a leaked count
+ * (hazard H-7, docs/hazards.md). */
+uint64_t
+target_pg_mgmt_outstanding(int pg)
+{
+	uint64_t n = 0;
+	uint32_t i;
+
+	for (i = 0; i < g_pgs[pg]->num_sgroups; i++) {
+		n += g_pgs[pg]->sgroups[i].mgmt_io_outstanding;
+	}
+	return n;
+}
+
 /* "qpairs N... ctrlrs N...": qpairs on each poll group's list, then controllers on each
  * subsystem's list in the story's order ("-" once the subsystem is gone): the model's
  * `objects` line (docs/differential.md). */
