@@ -76,6 +76,10 @@ fn the_column_needs_a_crash_before_the_fix_and_quiescence_after() {
         column("v24.01", "UNSUPPORTED", "v24.05", "QUIESCENT"),
         RealSpdk::Unavailable(_)
     ));
+    assert!(matches!(
+        column("v24.01", "DIVERGED", "v24.05", "QUIESCENT"),
+        RealSpdk::Unavailable(m) if m.contains("diverge on v24.01")
+    ));
 }
 
 #[test]
