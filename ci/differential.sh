@@ -114,6 +114,30 @@ else
   echo "differential: a planted wrong RPC answer went unnoticed"; fail=1
 fi
 
+# Hazards on real SPDK (docs/hazards.md, "Replayed on real SPDK"): each recorded seed's story on
+# the SPDK of its profile, leniently; H-5 with the parked qpair's retry fired 1 ms after the end.
+hazard() { # name version seed appended-step expected-line-regex
+  local story=$out/hazard-$1-$2.story log=$out/hazard-$1-$2.log
+  "$fabcheck" export-story "$3" -o "$story"
+  [ -z "$4" ] || echo "step $(( $(grep -c '^step ' "$story") + 1 )) $4" >>"$story"
+  "${dir[$2]}/fabcheck-diff" --syms "${dir[$2]}/fabcheck-diff.syms" --lenient "$story" >"$log" 2>&1 || true
+  if grep -Eq "$5" "$log"; then
+    echo "hazard $1 on $2: $(grep -Em1 "$5" "$log")"
+  else
+    echo "differential: hazard $1 on $2: expected /$5/ in $log"; fail=1
+  fi
+}
+step "hazards H-5, H-6, H-7 on real SPDK"
+retry='1000000 fire QidRetry{conn:ConnId(3)}'
+hazard H-5 v24.01 'fc1:random-peers@v24.01:2353b352d2e9734b:1.0.1.0.1.1.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.10.2.0.1.1.0.0.1.1.10.0.0.0.0.0.0.0.0.0.0.1.5' "$retry" \
+  'SUMMARY: AddressSanitizer: heap-use-after-free .*ctrlr.c:[0-9]+ in ctrlr_add_qpair_and_send_rsp'
+hazard H-5 master 'fc1:random-peers@master:32a0bb3f65b9209a:1.1.0.1.0.0.0.0.0.0.0.0.0.0.1.10.0.0.0.0.0.0.1.5' "$retry" \
+  'SUMMARY: AddressSanitizer: heap-use-after-free .*ctrlr.c:[0-9]+ in nvmf_ctrlr_add_qpair'
+hazard H-6 v24.01 'fc1:random-peers@v24.01:09d9bf6a01bf24a5:1.0.0.0.0.1.0.0.0.0.0.0.1.0.0.0.0.0.0.0.1.0.0.0.1.0.0.0.1.0.0.0.0.1.0.1.2.2.0.0.0.1.0.0.0.0.0.0.0.0.0.0.1.1.1.1.0.0.0.0.0.0.0.0.1.0.0.0.0.1.2.2.13.0.1.13.3.4.1.3.4.1.2.2.0.3.3.0.1.1.2.5.1.2.2.3' '' \
+  'SUMMARY: AddressSanitizer: SEGV .*ctrlr.c:[0-9]+ in ctrlr_add_qpair_and_send_rsp'
+hazard H-7 master 'fc1:random-peers@master:2f90ea2a2adc5bab:0.0.0.0.0.0.0.1.0.0.0.0.2.1.1.1.1.1.2.2.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.3.10.5.3.6.11.8.9.2.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.16.1.1.1.1.1' '' \
+  '^pg2 still counts 1 request\(s\) in a subsystem group'
+
 # Sweeps (`fabcheck diff`): random stories of each profile against the SPDK that profile models,
 # step for step (messages, bytes, closes, RPC answers, objects, quiescence). v24.01's stories run
 # with the catalogue bugs v24.01 shipped switched on (diff does that by default).

@@ -14,7 +14,11 @@
 //! (`fabcheck_models::catalogue::explore_entry_on`: found by exhaustive BFS within the state
 //! bound, states stored, shortest counterexample), which is informational and off by default
 //! because it costs seconds per row.
+//! With `--diff`, each row also gets the `real SPDK` column (`diff::real_spdk`): the shrunk
+//! story replayed on SPDK's real lib/nvmf of the entry's last buggy and first fixed tags;
+//! informational (it never changes the exit code) and off by default (it needs the harness).
 
+use crate::diff::real_spdk::real_spdk_check;
 use crate::hunt::wall_clock;
 use crate::Usage;
 use clap::Args;
@@ -53,6 +57,11 @@ pub struct CheckArgs {
     /// State bound of each `--explore` search.
     #[arg(long, default_value_t = fabcheck_models::catalogue::ENTRY_MAX_STATES)]
     pub explore_states: u64,
+    /// Add the `real SPDK` column: each row's shrunk story replayed by the differential
+    /// harness on the entry's last buggy tag (must crash) and first fixed tag (must run to
+    /// quiescence); needs `differential/build.sh` builds of those tags (docs/differential.md).
+    #[arg(long)]
+    pub diff: bool,
 }
 
 /// The `explore` cell of a row.
@@ -108,6 +117,9 @@ pub struct Row {
     /// The model checker's verdict (`--explore` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explore: Option<ExploreCell>,
+    /// The shrunk story on real SPDK (`--diff` only): `confirmed: ...`, `REFUTED: ...`, `n/a: ...`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub real_spdk: Option<String>,
 }
 
 /// A scenario swept with every switch off.
@@ -165,9 +177,12 @@ fn detect(e: &CatalogueEntry, name: &str, a: &CheckArgs, strategy: Option<Strate
             first.get_or_insert(f);
         }
     }
-    let story = first
-        .and_then(|f| shrink(&sc, &f, a.shrink_budget))
-        .and_then(|s| s.report.trace.map(|t| t.story()));
+    let shrunk = first.and_then(|f| shrink(&sc, &f, a.shrink_budget));
+    let real_spdk = a.diff.then(|| match &shrunk {
+        Some(s) => real_spdk_check(e, &s.seed.to_string()).to_string(),
+        None => "n/a: no shrunk story (not found)".to_string(),
+    });
+    let story = shrunk.and_then(|s| s.report.trace.map(|t| t.story()));
     Row {
         id: e.name,
         profile: sc.spdk.to_string(),
@@ -181,6 +196,7 @@ fn detect(e: &CatalogueEntry, name: &str, a: &CheckArgs, strategy: Option<Strate
         story_lines: story.as_ref().map(|s| s.lines().count()),
         story_names_site: story.is_some_and(|s| e.sites().any(|site| s.contains(site))),
         explore: a.explore.then(|| explore_cell(e, name, a)),
+        real_spdk,
     }
 }
 
@@ -265,11 +281,15 @@ fn explore_text(x: &Row) -> String {
 
 fn print_tables(r: &CheckReport) {
     let explore = r.rows.iter().any(|x| x.explore.is_some());
-    let (head, rule) = if explore {
-        (" explore |", "---|")
+    let (mut head, mut rule) = if explore {
+        (" explore |".to_string(), "---|".to_string())
     } else {
-        ("", "")
+        (String::new(), String::new())
     };
+    if r.rows.iter().any(|x| x.real_spdk.is_some()) {
+        head.push_str(" real SPDK |");
+        rule.push_str("---|");
+    }
     println!("| id | profile | invariant | scenario | strategy | found | median runs | median ms | shrunk story lines | names site |{head}");
     println!("|---|---|---|---|---|---|---|---|---|---|{rule}");
     for x in &r.rows {
@@ -287,6 +307,9 @@ fn print_tables(r: &CheckReport) {
             opt(x.story_lines),
             if x.story_names_site { "yes" } else { "no" },
             explore_text(x)
+                + &x.real_spdk
+                    .as_ref()
+                    .map_or(String::new(), |c| format!(" {c} |"))
         );
     }
     for id in &r.untested {

@@ -8,8 +8,7 @@
 //! "real SPDK" verdict of a catalogue entry (for `fabcheck bugs --check`) is in `real_spdk`.
 
 pub mod log;
-// The "real SPDK" column `fabcheck bugs --check` (cli/src/bugs_check.rs) calls.
-#[cfg_attr(not(test), allow(dead_code))]
+// The "real SPDK" column `fabcheck bugs --check --diff` (cli/src/bugs_check.rs) calls.
 pub mod real_spdk;
 
 use crate::export_story::story_for;
@@ -122,10 +121,21 @@ impl Harness {
     /// Replays `stories` (setup from the first; one forked child per story) and returns the
     /// harness's combined output. The stories must share one configuration.
     pub fn run(&self, stories: &[PathBuf], log: &Path) -> Result<String, Usage> {
+        self.run_with(stories, log, false)
+    }
+
+    /// As `run`; `lenient` goes on past a message divergence (the harness's `--lenient`).
+    pub fn run_with(
+        &self,
+        stories: &[PathBuf],
+        log: &Path,
+        lenient: bool,
+    ) -> Result<String, Usage> {
         let file = std::fs::File::create(log)
             .map_err(|e| Usage(format!("cannot write {}: {e}", log.display())))?;
         let err = file.try_clone()?;
         Command::new(&self.bin)
+            .args(lenient.then_some("--lenient"))
             .arg("--syms")
             .arg(&self.syms)
             .args(stories)

@@ -196,6 +196,7 @@ fn rpc_text(r: &RpcRequest) -> String {
         }
         RpcRequest::AddNamespace { nqn, ns } => format!("add_namespace {nqn} {}", ns_text(ns)),
         RpcRequest::RemoveNamespace { nqn, nsid } => format!("remove_namespace {nqn} {nsid}"),
+        RpcRequest::DeleteSubsystem { nqn } => format!("delete_subsystem {nqn}"),
         other => format!(
             "unsupported {}",
             format!("{other:?}").replace([' ', '\n'], "")

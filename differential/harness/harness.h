@@ -23,6 +23,8 @@ int target_pg_of_thread(struct spdk_thread *t);
 /* The head message of a thread: its function and argument (false when the queue is empty). */
 bool peek_head_msg(struct spdk_thread *t, void **fn, void **arg);
 /* The real callback behind a for_each_channel message (NULL when fn is not one). */
+/* The last message queued on `t` (false when empty). */
+bool peek_tail_msg(struct spdk_thread *t, void **fn, void **arg);
 void *peek_unwrap(void *fn, void *arg, const char **kind);
 /* Messages queued on a thread. */
 size_t peek_queue_len(struct spdk_thread *t);
@@ -37,6 +39,12 @@ int peek_run_one_msg(struct spdk_thread *t, uint64_t now);
 /* The tick the thread's first timed poller is due at (UINT64_MAX: none). */
 uint64_t peek_next_timed(struct spdk_thread *t);
 /* Runs the registered poller named `name` once, due or not (the acceptor). */
+/* The due timed pollers of `t` that `match` accepts, and only those. */
+int peek_run_due_matching(struct spdk_thread *t, uint64_t now,
+			  bool (*match)(const char *name, void *arg, void *ctx), void *ctx);
+/* When the first timed poller of `t` that `match` accepts is due (UINT64_MAX: none). */
+uint64_t peek_next_timed_matching(struct spdk_thread *t,
+				  bool (*match)(const char *name, void *arg, void *ctx), void *ctx);
 int peek_run_poller_named(struct spdk_thread *t, const char *name);
 /* Sets the mocked tick (1 tick = 1 us). */
 void peek_set_ticks(uint64_t ticks);
@@ -46,5 +54,11 @@ uint64_t peek_get_ticks(void);
 const char *sym_name(void *fn);
 /* The source file (basename) defining it: two static functions may share a name. */
 const char *sym_file(void *fn);
+
+/* The answer of the story's RPC `id` (target.c): 0 is ok. */
+void rpc_done(int id, int status);
+/* nvmf_delete_subsystem's calls on `s` (rpc_delete.c); non-zero: refused at once. */
+struct spdk_nvmf_subsystem;
+int target_delete_subsystem(struct spdk_nvmf_subsystem *s, int id);
 
 #endif

@@ -8,10 +8,13 @@
  *                  then that one message and T's active pollers (timed pollers run when
  *                  time moves: at their due tick before a later step, or with `fire`)
  *     rpc          the C calls the RPC handler makes (target.c)
- *     fire         time moves to the step's time; every thread's due pollers run
+ *     fire         time moves to the step's time; a CONNECT re-poll of one connection runs that
+ *                  poller alone, any other timer runs every thread's due pollers
  *   Virtual time is the mocked tick (1 tick = 1 us). After the last step the target drains
  *   (every thread polled, time advancing 1 ms a round, up to 5 s) and quiescence is checked.
  */
+#include "spdk/nvmf.h"
+#include "spdk/nvmf_transport.h"
 #include "story.h"
 #include "harness.h"
 
@@ -23,6 +26,7 @@ static const struct {
 	{ "spdk_nvmf_qpair_disconnect", "_nvmf_qpair_disconnect_msg", NULL },
 	{ "nvmf_ctrlr_destruct", "_nvmf_ctrlr_destruct", "nvmf.c" },
 	{ "_nvmf_ctrlr_destruct", "_nvmf_ctrlr_destruct", "ctrlr.c" },
+	{ "_nvmf_subsystem_destroy", "_nvmf_subsystem_destroy_msg", NULL },
 };
 
 /* Model messages that an older SPDK runs inline, inside the message before them, instead of
@@ -35,6 +39,10 @@ static const struct {
 	/* v24.05 made the CONNECT response a message to the qpair's poll group; v24.01's
 	 * ctrlr_add_qpair_and_send_rsp answers inside _nvmf_ctrlr_add_admin_qpair. */
 	{ "nvmf_ctrlr_send_connect_rsp", 2405 },
+	/* spdk_nvmf_subsystem_destroy calls _nvmf_subsystem_destroy directly and re-sends it
+	 * (_nvmf_subsystem_destroy_msg) only while controllers remain; the model queues the first
+	 * call too. */
+	{ "_nvmf_subsystem_destroy", 1000000 },
 };
 
 static bool
@@ -255,25 +263,33 @@ model_closes(const struct story_step *s, int conn)
 }
 
 /* Compares the RPC answers real SPDK gave since the last call with the model's for step `s`
- * (same ids, same ok/error, same order); prints the difference. Without a step, just drains. */
+ * (same ids, same ok/error, same order): its own answers unless an earlier step took them
+ * (`own`), then those of an inlined successor `next`; prints the difference. Without a step,
+ * just drains. */
 static bool
-rpcs_match(const struct story_step *s)
+rpcs_match(const struct story_step *s, bool own, const struct story_step *next)
 {
-	struct story_rpc_done real[16];
-	int n = target_take_rpc_done(real, 16), i;
+	struct story_rpc_done real[16], want[16];
+	int n = target_take_rpc_done(real, 16), m = 0, i;
 	bool same;
 
 	if (s == NULL) {
 		return true;
 	}
-	same = n == s->nrpcs;
+	for (i = 0; own && i < s->nrpcs && m < 16; i++) {
+		want[m++] = s->rpcs[i];
+	}
+	for (i = 0; next != NULL && i < next->nrpcs && m < 16; i++) {
+		want[m++] = next->rpcs[i];
+	}
+	same = n == m;
 	for (i = 0; same && i < n; i++) {
-		same = real[i].id == s->rpcs[i].id && real[i].ok == s->rpcs[i].ok;
+		same = real[i].id == want[i].id && real[i].ok == want[i].ok;
 	}
 	if (!same) {
 		printf("    RPC DIFFERS step %d: model answers", s->n);
-		for (i = 0; i < s->nrpcs; i++) {
-			printf(" %d:%s", s->rpcs[i].id, s->rpcs[i].ok ? "ok" : "error");
+		for (i = 0; i < m; i++) {
+			printf(" %d:%s", want[i].id, want[i].ok ? "ok" : "error");
 		}
 		printf(", SPDK answers");
 		for (i = 0; i < n; i++) {
@@ -340,7 +356,9 @@ print_output(const struct story *st, int idx)
 			printf("    conn %d closed by the target\n", c);
 			g_closed[c] = 2;
 		}
-		if (s != NULL && closed != model_closes(s, c)) {
+		if (s != NULL && closed != (model_closes(s, c) ||
+					    (inlined_successor(st, idx) >= 0 &&
+					     model_closes(&st->steps[inlined_successor(st, idx)], c)))) {
 			printf("    OUTPUT DIFFERS step %d conn %d: the model %s it\n", s->n, c,
 			       closed ? "does not close" : "closes");
 			same = false;
@@ -348,11 +366,13 @@ print_output(const struct story *st, int idx)
 		free(out);
 		free(want);
 	}
-	same &= rpcs_match(s);
-	same &= objects_match(s);
+	j = s != NULL ? inlined_successor(st, idx) : -1;
+	same &= rpcs_match(s, s != NULL && (idx >= 4096 || !g_borrowed[idx]),
+			   j >= 0 ? &st->steps[j] : NULL);
+	/* What exists after an inlined successor that directly follows is already there. */
+	same &= objects_match(j == idx + 1 ? &st->steps[j] : s);
 	if (s != NULL) {
 		*(same ? &g_out_agree : &g_out_differ) += 1;
-		j = inlined_successor(st, idx);
 		if (j >= 0 && j < 4096) {
 			g_borrowed[j] = true;
 		}
@@ -448,9 +468,59 @@ idle_iteration(void)
 	}
 }
 
+/* SPDK messages that re-send themselves until a condition holds; the model parks them and
+ * re-queues them when the condition may have changed (docs/differential.md). */
+static const struct {
+	const char *fn, *file;
+} g_spinners[] = {
+	{ "_nvmf_ctrlr_destruct", "ctrlr.c" },
+	{ "_nvmf_subsystem_destroy_msg", "subsystem.c" },
+	{ "nvmf_poll_group_remove_subsystem_msg", "nvmf.c" },
+	{ "_nvmf_tgt_disconnect_qpairs", "nvmf.c" },
+	{ "nvmf_stop_listen_disconnect_qpairs_msg", "transport.c" },
+};
+
+static bool
+is_spinner(void *fn)
+{
+	size_t i;
+
+	for (i = 0; i < SPDK_COUNTOF(g_spinners); i++) {
+		if (strcmp(sym_name(fn), g_spinners[i].fn) == 0 &&
+		    strcmp(sym_file(fn), g_spinners[i].file) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Runs the re-polls at the head of `t` that the model does not run at this step (it parks
+ * them): each must only re-queue itself (same function, same argument, at the tail), which
+ * changes nothing the model tracks. One that does more is a divergence. */
+static int
+fold_spins(struct spdk_thread *t, const struct story_step *s, bool lenient)
+{
+	void *fn, *arg, *tfn, *targ;
+	int n;
+
+	for (n = 0; n < 8 && peek_head_msg(t, &fn, &arg) && is_spinner(fn) &&
+	     !name_matches(s->fn, NULL, sym_name(fn), sym_file(fn)); n++) {
+		peek_run_one_msg(t, peek_get_ticks());
+		if (!peek_tail_msg(t, &tfn, &targ) || tfn != fn || targ != arg) {
+			printf("  DIVERGENCE step %d: model runs %s, SPDK's re-poll %s ran first and "
+			       "finished\n", s->n, s->fn, sym_name(fn));
+			return lenient ? 0 : STORY_DIVERGED;
+		}
+		printf("  %s runs %s (folded: a re-poll that re-queued itself; the model parks it)\n",
+		       spdk_thread_get_name(t), sym_name(fn));
+	}
+	return 0;
+}
+
 static int
 run_step(const struct story_step *s, bool lenient)
 {
+	int rc;
 	void *fn, *arg, *inner;
 	const char *kind, *real;
 	struct spdk_thread *t = g_threads[s->thread];
@@ -460,7 +530,12 @@ run_step(const struct story_step *s, bool lenient)
 		return STORY_DIVERGED;
 	}
 	run_folded(t);
-	if (inlined_here(s->fn) && (!peek_head_msg(t, &fn, &arg) || strcmp(sym_name(fn), s->fn) != 0)) {
+	rc = fold_spins(t, s, lenient);
+	if (rc != 0) {
+		return rc;
+	}
+	if (inlined_here(s->fn) && (!peek_head_msg(t, &fn, &arg) ||
+				    !name_matches(s->fn, NULL, sym_name(fn), sym_file(fn)))) {
 		printf("  %s: this SPDK runs %s inline in an earlier message; nothing to run\n",
 		       spdk_thread_get_name(t), s->fn);
 		return 0;
@@ -514,6 +589,45 @@ complete_step(const struct story_step *s, bool lenient)
 	return 0;
 }
 
+/* Whether a due timed poller is the CONNECT re-poll of the step's connection: its registered
+ * name is the step's, and its qpair's peer port is the connection's (memsock gives connection C
+ * the peer port 40000 + C). `retry_connect` polls a request, `_retry_qid_check` a qpair. */
+static bool
+is_conn_retry(const char *name, void *arg, void *ctx)
+{
+	const struct story_step *s = ctx;
+	struct spdk_nvmf_qpair *qpair;
+	struct spdk_nvme_transport_id trid = {};
+
+	if (strcmp(name, s->fn) != 0) {
+		return false;
+	}
+	qpair = strcmp(name, "retry_connect") == 0 ? ((struct spdk_nvmf_request *)arg)->qpair : arg;
+	if (spdk_nvmf_qpair_get_peer_trid(qpair, &trid) != 0) {
+		return false;
+	}
+	return atoi(trid.trsvcid) == 40000 + s->conn;
+}
+
+/* A `fire` of a connection's CONNECT re-poll runs that poller alone. Other re-polls due at the
+ * same tick wait for their own steps: a reactor runs them in whatever order its threads poll,
+ * and the model chose one. None due on any thread is a divergence. */
+static int
+fire_conn_retry(const struct story_step *s, bool lenient)
+{
+	int i, n = 0;
+
+	for (i = 0; i < g_nthreads; i++) {
+		n += peek_run_due_matching(g_threads[i], peek_get_ticks(), is_conn_retry, (void *)s);
+	}
+	if (n == 0) {
+		printf("  DIVERGENCE step %d: the model fires %s of conn %d, SPDK has no such poller due\n",
+		       s->n, s->fn, s->conn);
+		return lenient ? 0 : STORY_DIVERGED;
+	}
+	return 0;
+}
+
 static int
 do_step(const struct story *st, const struct story_step *s, bool lenient)
 {
@@ -547,6 +661,9 @@ do_step(const struct story *st, const struct story_step *s, bool lenient)
 	case STEP_RPC:
 		return target_rpc(s) ? 0 : STORY_UNSUPPORTED;
 	case STEP_FIRE:
+		if (s->conn > 0) {
+			return fire_conn_retry(s, lenient);
+		}
 		for (i = 0; i < g_nthreads; i++) {
 			peek_run_pollers(g_threads[i], peek_get_ticks());
 		}
@@ -585,6 +702,14 @@ drain(const struct story *st)
 		if (queued == 0 && busy == 0) {
 			print_output(NULL, 0);
 			printf("quiescent after %d drain rounds: %d qpair(s) left, none in transition\n", round, total);
+			for (i = 0; i < st->poll_groups; i++) {
+				uint64_t n = target_pg_mgmt_outstanding(i);
+
+				if (n > 0) {
+					printf("pg%d still counts %" PRIu64 " request(s) in a subsystem group (mgmt_io_outstanding)\n",
+					       i, n);
+				}
+			}
 			return STORY_QUIESCENT;
 		}
 		peek_set_ticks(peek_get_ticks() + 1000);
@@ -595,9 +720,19 @@ drain(const struct story *st)
 	return STORY_NOT_QUIESCENT;
 }
 
+/* Whether a timed poller runs when time passes it: every poller but a CONNECT re-poll, which
+ * the model fires as a step of its own (`fire ConnectRetry`/`QidRetry`), possibly later than
+ * its due tick, as a busy reactor may. */
+static bool
+runs_when_due(const char *name, void *arg, void *ctx)
+{
+	return strcmp(name, "retry_connect") != 0 && strcmp(name, "_retry_qid_check") != 0;
+}
+
 /* Moves virtual time to `ticks`, running every timed poller due strictly before it at its due
  * tick, as a reactor polling all the while does (a poller due exactly at `ticks` runs with a
- * `fire` step, or not at all if the model's timer is not due). */
+ * `fire` step, or not at all if the model's timer is not due; CONNECT re-polls only with
+ * their `fire` steps). */
 static void
 advance_to(uint64_t ticks)
 {
@@ -606,7 +741,7 @@ advance_to(uint64_t ticks)
 		int i;
 
 		for (i = 0; i < g_nthreads; i++) {
-			next = spdk_min(next, peek_next_timed(g_threads[i]));
+			next = spdk_min(next, peek_next_timed_matching(g_threads[i], runs_when_due, NULL));
 		}
 		if (next >= ticks) {
 			break;
@@ -614,8 +749,9 @@ advance_to(uint64_t ticks)
 		next = spdk_max(next, peek_get_ticks());
 		peek_set_ticks(next);
 		for (i = 0; i < g_nthreads; i++) {
-			if (peek_next_timed(g_threads[i]) <= next) {
-				peek_run_pollers(g_threads[i], next);
+			if (peek_next_timed_matching(g_threads[i], runs_when_due, NULL) <= next) {
+				peek_run_active_pollers(g_threads[i], next);
+				peek_run_due_matching(g_threads[i], next, runs_when_due, NULL);
 			}
 		}
 	}

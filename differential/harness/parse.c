@@ -119,12 +119,37 @@ parse_rpc(char *rest, struct story_step *s)
 		s->rpc = RPC_REMOVE_NS;
 		snprintf(s->nqn, sizeof(s->nqn), "%s", a);
 		s->nsid = (uint32_t)strtoul(b, NULL, 10);
+	} else if (strcmp(verb, "delete_subsystem") == 0 && n >= 3) {
+		s->rpc = RPC_DELETE_SUBSYSTEM;
+		snprintf(s->nqn, sizeof(s->nqn), "%s", a);
 	} else if (strcmp(verb, "add_namespace") == 0 && n >= 4) {
 		s->rpc = RPC_ADD_NS;
 		snprintf(s->nqn, sizeof(s->nqn), "%s", a);
 		s->ns.nsid = (uint32_t)strtoul(b, NULL, 10);
 	}
 	return 0;
+}
+
+/* A `fire` step's timer: a CONNECT re-poll names its connection, whose retry poller (and only
+ * it) the step runs (`retry_connect` for `ConnectRetry`, `_retry_qid_check` for `QidRetry`, both
+ * v24.01). Other timers leave `conn` 0: every poller due at the step's time runs. */
+static void
+parse_fire(const char *rest, struct story_step *s)
+{
+	const char *c = strstr(rest, "ConnId(");
+
+	s->conn = 0;
+	if (c == NULL) {
+		return;
+	}
+	if (strncmp(rest, "ConnectRetry", 12) == 0) {
+		snprintf(s->fn, sizeof(s->fn), "retry_connect");
+	} else if (strncmp(rest, "QidRetry", 8) == 0) {
+		snprintf(s->fn, sizeof(s->fn), "_retry_qid_check");
+	} else {
+		return;
+	}
+	s->conn = atoi(c + 7);
 }
 
 static int
@@ -174,6 +199,9 @@ parse_step(char *line, struct story_step *s)
 		return sscanf(rest, "%" SCNu64, &s->io) == 1 ? 0 : -1;
 	}
 	s->kind = strcmp(verb, "fire") == 0 ? STEP_FIRE : STEP_OTHER;
+	if (s->kind == STEP_FIRE) {
+		parse_fire(rest, s);
+	}
 	return 0;
 }
 

@@ -40,7 +40,7 @@ enum step_kind { STEP_ACCEPT, STEP_BYTES, STEP_PEER_CLOSED, STEP_RUN, STEP_RPC, 
 		 STEP_COMPLETE, STEP_OTHER
 	       };
 enum rpc_kind { RPC_PAUSE, RPC_RESUME, RPC_STOP_LISTEN, RPC_REMOVE_LISTENER, RPC_ADD_LISTENER,
-		RPC_ADD_NS, RPC_REMOVE_NS, RPC_UNSUPPORTED
+		RPC_ADD_NS, RPC_REMOVE_NS, RPC_UNSUPPORTED, RPC_DELETE_SUBSYSTEM
 	      };
 
 struct story_step {
@@ -101,6 +101,7 @@ void target_setup(const struct story *st);
 void target_settle(void);
 bool target_rpc(const struct story_step *step);
 void target_pg_qpairs(int pg, int *total, int *not_active);
+uint64_t target_pg_mgmt_outstanding(int pg);
 /* RPC answers real SPDK gave since the last call (id, ok), at most `max`; returns the count. */
 int target_take_rpc_done(struct story_rpc_done *out, int max);
 /* The objects that exist (qpairs per poll group, ctrlrs per subsystem), as one line. */

@@ -287,7 +287,7 @@ target_setup(const struct story *st)
 static struct story_rpc_done g_rpc_done[16];
 static int g_nrpc_done;
 
-static void
+void
 rpc_done(int id, int status)
 {
 	printf("    rpc %d done: %s (%d)\n", id, status == 0 ? "ok" : "error", status);
@@ -519,6 +519,9 @@ target_rpc(const struct story_step *st)
 	case RPC_REMOVE_NS:
 		rc = paused_change(s, st, &trid);
 		break;
+	case RPC_DELETE_SUBSYSTEM:
+		rc = target_delete_subsystem(s, st->rpc_id);
+		break;
 	default:
 		return false;
 	}
@@ -545,6 +548,21 @@ target_pg_qpairs(int pg, int *total, int *not_active)
 			(*not_active)++;
 		}
 	}
+}
+
+/* Requests still counted in poll group pg's subsystem groups (`mgmt_io_outstanding`, summed
+ * over its sgroups). At quiescence that is a CONNECT parked for a retry, or a leaked count
+ * (hazard H-7, docs/hazards.md). */
+uint64_t
+target_pg_mgmt_outstanding(int pg)
+{
+	uint64_t n = 0;
+	uint32_t i;
+
+	for (i = 0; i < g_pgs[pg]->num_sgroups; i++) {
+		n += g_pgs[pg]->sgroups[i].mgmt_io_outstanding;
+	}
+	return n;
 }
 
 /* "qpairs N... ctrlrs N...": qpairs on each poll group's list, then controllers on each

@@ -27,6 +27,25 @@ peek_head_msg(struct spdk_thread *t, void **fn, void **arg)
 	return true;
 }
 
+/* The last message of `t`'s ring (where spdk_thread_send_msg appended). */
+bool
+peek_tail_msg(struct spdk_thread *t, void **fn, void **arg)
+{
+	struct spdk_ring_ele *e, *last = NULL;
+	struct spdk_msg *msg;
+
+	TAILQ_FOREACH(e, &t->messages->elements, link) {
+		last = e;
+	}
+	if (last == NULL) {
+		return false;
+	}
+	msg = last->ele;
+	*fn = (void *)msg->fn;
+	*arg = msg->arg;
+	return true;
+}
+
 void *
 peek_unwrap(void *fn, void *arg, const char **kind)
 {
@@ -94,6 +113,52 @@ peek_run_active_pollers(struct spdk_thread *thread, uint64_t now)
 	}
 	tls_thread = orig;
 	return rc;
+}
+
+/* Runs the timed pollers of `thread` due at `now` that `match` accepts (by registered name and
+ * argument), in their due order, and leaves every other due poller waiting; returns how many
+ * ran. */
+int
+peek_run_due_matching(struct spdk_thread *thread, uint64_t now,
+		      bool (*match)(const char *name, void *arg, void *ctx), void *ctx)
+{
+	struct spdk_thread *orig = _get_thread();
+	struct spdk_poller *poller, *tmp;
+	int n = 0;
+
+	tls_thread = thread;
+	thread->tsc_last = now;
+	poller = thread->first_timed_poller;
+	while (poller != NULL && now >= poller->next_run_tick) {
+		tmp = RB_NEXT(timed_pollers_tree, &thread->timed_pollers, poller);
+		if (match(poller->name, poller->arg, ctx)) {
+			RB_REMOVE(timed_pollers_tree, &thread->timed_pollers, poller);
+			if (thread->first_timed_poller == poller) {
+				thread->first_timed_poller = tmp;
+			}
+			thread_execute_timed_poller(thread, poller, now);
+			n++;
+		}
+		poller = tmp;
+	}
+	tls_thread = orig;
+	return n;
+}
+
+/* The tick the first timed poller of `thread` that `match` accepts is due at (UINT64_MAX:
+ * none). */
+uint64_t
+peek_next_timed_matching(struct spdk_thread *thread,
+			 bool (*match)(const char *name, void *arg, void *ctx), void *ctx)
+{
+	struct spdk_poller *poller;
+
+	RB_FOREACH(poller, timed_pollers_tree, &thread->timed_pollers) {
+		if (match(poller->name, poller->arg, ctx)) {
+			return poller->next_run_tick;
+		}
+	}
+	return UINT64_MAX;
 }
 
 int

@@ -76,6 +76,10 @@ fn the_column_needs_a_crash_before_the_fix_and_quiescence_after() {
         column("v24.01", "UNSUPPORTED", "v24.05", "QUIESCENT"),
         RealSpdk::Unavailable(_)
     ));
+    assert!(matches!(
+        column("v24.01", "DIVERGED", "v24.05", "QUIESCENT"),
+        RealSpdk::Unavailable(m) if m.contains("diverge on v24.01")
+    ));
 }
 
 #[test]
@@ -90,7 +94,10 @@ fn a_tag_without_snapshot_or_harness_is_unavailable() {
     );
     let later = fabcheck_core::nvmf::catalogue::catalogue()
         .iter()
-        .find(|e| !super::real_spdk::BUILDABLE_TAGS.contains(&e.last_buggy));
+        .find(|e| {
+            !super::real_spdk::BUILDABLE_TAGS.contains(&e.last_buggy)
+                && !e.profile_note.starts_with("native")
+        });
     if let Some(e) = later {
         let r = real_spdk_check(e, "fc1:churn:1");
         assert!(
@@ -124,4 +131,51 @@ fn a_contract_breach_agrees_with_a_quiescent_spdk_and_a_crash_does_not() {
     let outcomes = log::parse(text);
     assert!(outcomes[0].agrees(), "{:?}", outcomes[0]);
     assert!(!outcomes[1].agrees(), "{:?}", outcomes[1]);
+}
+
+/// A fix released after v24.05 and up to v26.05 is checked on the pinned master, which follows
+/// v26.05; a snapshot tag stands for itself; a later or unknown tag has no build.
+#[test]
+fn the_fixed_side_uses_the_pinned_master_for_releases_it_follows() {
+    use super::real_spdk::fixed_build;
+    assert_eq!(fixed_build("v24.05"), Some("v24.05"));
+    assert_eq!(fixed_build("v25.05"), Some("master"));
+    assert_eq!(fixed_build("v26.05"), Some("master"));
+    assert_eq!(fixed_build("master"), Some("master"));
+    assert_eq!(fixed_build("v26.09"), None);
+    assert_eq!(fixed_build(""), None);
+}
+
+/// The buggy side is the last buggy tag when it has a snapshot, else the entry's own profile
+/// when the bug is native to it and that profile is not also the fixed side; a re-introduced
+/// bug whose tag has no snapshot has no build.
+#[test]
+fn the_buggy_side_falls_back_to_the_profile_that_ships_a_native_bug() {
+    use super::real_spdk::buggy_build;
+    assert_eq!(buggy_build(BugId::Spdk3302.entry()), Some("v24.01"));
+    // #3391 lived until v25.01 (no snapshot) and is native to the v24.01 profile.
+    assert_eq!(buggy_build(BugId::Spdk3391.entry()), Some("v24.01"));
+    // Native to the master profile, whose fixed side is master itself: nothing to compare.
+    assert_eq!(buggy_build(BugId::SpdkAerInactiveQpair.entry()), None);
+    // Re-introduced (lived up to v23.01): no snapshot, not native.
+    assert_eq!(buggy_build(BugId::Spdk2299Precision.entry()), None);
+}
+
+/// Only memory errors (what ASAN reports) are expected to crash real SPDK; a liveness or a
+/// counter contract is not.
+#[test]
+fn only_memory_error_invariants_expect_a_crash() {
+    use super::real_spdk::is_crash;
+    assert!(is_crash(BugId::Spdk3302.entry().invariant));
+    assert!(!is_crash(BugId::Spdk3095.entry().invariant));
+    assert!(!is_crash(BugId::Spdk3738.entry().invariant));
+    let r = RealSpdk::NoCrashExpected {
+        invariant: "L1".into(),
+        buggy: "v24.01 QUIESCENT".into(),
+        fixed: "v24.05 QUIESCENT".into(),
+    };
+    assert_eq!(
+        r.to_string(),
+        "no crash expected (L1): v24.01 QUIESCENT, v24.05 QUIESCENT"
+    );
 }

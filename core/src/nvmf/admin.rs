@@ -151,7 +151,7 @@ impl Target {
             }
             Command::GetLogPage {
                 lid, numd, offset, ..
-            } => self.get_log_page(r, lid, numd, offset),
+            } => self.get_log_page(r, c, lid, numd, offset),
             _ => status::INVALID_OPCODE,
         };
         self.complete_with(r, st);
@@ -461,17 +461,37 @@ impl Target {
 
     /// Get Log Page: supported pages as `log_page::read` serves them (offset, length, the
     /// firmware slot page); others are an invalid field.
-    fn get_log_page(&mut self, r: ReqH, lid: u8, numd: u32, offset: u64) -> Status {
+    fn get_log_page(&mut self, r: ReqH, c: CtrlrH, lid: u8, numd: u32, offset: u64) -> Status {
         if !matches!(lid, 0x01..=0x05 | 0x70 | 0x80) {
             return status::INVALID_FIELD;
         }
         let len = ((numd as usize) + 1) * 4;
-        match super::log_page::read(lid, offset, len.min(self.config.max_io_size as usize)) {
+        let len = len.min(self.config.max_io_size as usize);
+        if lid == super::log_page::CHANGED_NS_PAGE {
+            return self.changed_ns_list(r, c, offset, len);
+        }
+        match super::log_page::read(lid, offset, len) {
             Ok(data) => {
                 self.set_rsp_data(r, data);
                 status::SUCCESS
             }
             Err(st) => st,
         }
+    }
+
+    /// `nvmf_get_changed_ns_list_log_page`: the controller's page (cleared by the read; RAE,
+    /// CDW10 bit 15, clear unmasks the notice). master refuses an offset past the page
+    /// (-EINVAL: INVALID FIELD); v24.01 reads zeros there.
+    fn changed_ns_list(&mut self, r: ReqH, c: CtrlrH, offset: u64, len: usize) -> Status {
+        if offset & 3 != 0 || (self.config.spdk == super::Spdk::Master && offset >= 4096) {
+            return status::INVALID_FIELD;
+        }
+        let rae = self.reqs.get(r).is_some_and(|q| q.sqe.cdw10 & 1 << 15 != 0);
+        let Some(ctrlr) = self.ctrlrs.get_mut(c) else {
+            return status::INVALID_FIELD;
+        };
+        let data = ctrlr.ns_notice_mut().read(offset, len, rae);
+        self.set_rsp_data(r, data);
+        status::SUCCESS
     }
 }

@@ -273,8 +273,10 @@ impl Target {
         let admin_ok = admin
             .and_then(|a| self.qpairs.get(a))
             .is_some_and(|a| a.state().is_active() && a.group().is_some());
+        // SPDK_NVMF_INVALID_CONNECT_CMD(rsp, qid): the command's QID (offset 42), not the
+        // data's cntlid, for a destructing controller or an inactive admin qpair.
         if in_destruct || !admin_ok {
-            self.io_connect_reject(r, invalid_param(16, true));
+            self.io_connect_reject(r, invalid_param(42, false));
             return;
         }
         let Some(req) = self.live(r, "_nvmf_ctrlr_add_io_qpair") else {

@@ -53,6 +53,8 @@ pub struct Ctrlr {
     aer: Vec<ReqH>,
     /// Events waiting for an AER (cdw0 values).
     pending_aens: Vec<u32>,
+    /// The Changed Namespace List page and the namespace-attribute notice mask.
+    ns_notice: super::log_page::NsNotice,
     kato_ms: u32,
     last_keep_alive: Instant,
     /// When the keep-alive poller was (re)registered: it runs every `kato_ms` from here.
@@ -119,6 +121,7 @@ impl Ctrlr {
             qpair_mask: BTreeSet::new(),
             aer: Vec::new(),
             pending_aens: Vec::new(),
+            ns_notice: super::log_page::NsNotice::default(),
             kato_ms: n.kato_ms,
             last_keep_alive: n.now,
             keep_alive_poller_since: n.now,
@@ -433,5 +436,11 @@ impl Ctrlr {
     /// The oldest event waiting for an AER.
     pub fn take_pending_aen(&mut self) -> Option<u32> {
         (!self.pending_aens.is_empty()).then(|| self.pending_aens.remove(0))
+    }
+
+    /// The Changed Namespace List and its notice mask (`nvmf_ctrlr_ns_changed`,
+    /// `nvmf_ctrlr_mask_aen`, `nvmf_get_changed_ns_list_log_page`).
+    pub fn ns_notice_mut(&mut self) -> &mut super::log_page::NsNotice {
+        &mut self.ns_notice
     }
 }

@@ -208,6 +208,10 @@ impl Target {
         if ev == AsyncEvent::NAMESPACE_CHANGED && c.aec() & super::ctrlr::AEC_NS_ATTR == 0 {
             return;
         }
+        // `nvmf_ctrlr_mask_aen`: one notice until the host reads the Changed Namespace List.
+        if ev == AsyncEvent::NAMESPACE_CHANGED && !c.ns_notice_mut().mask() {
+            return;
+        }
         let cdw0 = ev.to_cdw0();
         let cntlid = c.cntlid();
         let aer = c.take_aer();

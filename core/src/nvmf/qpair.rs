@@ -280,7 +280,9 @@ impl Target {
             // The socket group's first poll reads what arrived before the peer closed (an
             // ICReq is answered) and only then sees the EOF.
             self.process_bytes_before_eof(h, &pending);
-            self.qpair_disconnect(h);
+            if !self.eof_strands_pdu(h) {
+                self.qpair_disconnect(h);
+            }
         } else if !pending.is_empty() {
             self.process_bytes(h, &pending);
         }
@@ -457,9 +459,23 @@ impl Target {
         let initialized = q.state() != QpairState::Uninitialized;
         self.current = ThreadId::PollGroup(pg);
         self.mark(Mark::PeerClosed, format!("conn={}", conn.0));
-        if initialized {
+        if initialized && !self.eof_strands_pdu(h) {
             self.qpair_disconnect(h);
         }
+    }
+
+    /// Whether the peer closed in the middle of a PDU whose common header was read: SPDK's
+    /// receive state machine (`nvmf_tcp_sock_process`, v24.01 and master) then moves from
+    /// AWAIT_PDU_PSH, AWAIT_REQ or AWAIT_PDU_PAYLOAD to QUIESCING without releasing the PDU in
+    /// progress (`nvmf_tcp_qpair_set_recv_state` releases it only from AWAIT_PDU_CH), so
+    /// `tcp_pdu_working_count` never reaches 0, the qpair never reaches ERROR and is never
+    /// disconnected by its transport (SPDK issue #3437, open). Only a disconnect from above
+    /// (keep-alive, a listener or subsystem teardown, shutdown) ends it.
+    fn eof_strands_pdu(&self, h: QpairH) -> bool {
+        self.qpairs.get(h).is_some_and(|q| {
+            let d = &q.tcp().decoder;
+            d.error().is_none() && d.buffered() >= crate::wire::COMMON_HEADER_LEN
+        })
     }
 
     /// Whether a catalogue bug is switched on.

@@ -338,7 +338,9 @@ impl Target {
             self.rpc_done(rpc, err(EEXIST, "namespace already exists"));
             return self.resume_unanswered(s);
         }
+        let nsid = ns.nsid;
         sub.add_namespace(ns, ids);
+        self.subsystem_ns_changed(s, nsid);
         self.resume_then(s, rpc);
     }
 
@@ -354,7 +356,22 @@ impl Target {
             return self.resume_unanswered(s);
         }
         sub.remove_namespace(nsid);
+        self.subsystem_ns_changed(s, nsid);
         self.resume_then(s, rpc);
+    }
+
+    /// `nvmf_subsystem_ns_changed`: every controller of the subsystem notes `nsid` in its
+    /// Changed Namespace List (the notice itself goes out from the poll groups at resume).
+    fn subsystem_ns_changed(&mut self, s: SubsysH, nsid: u32) {
+        let ctrlrs: Vec<_> = self
+            .subsystems
+            .get(s)
+            .map_or(Vec::new(), |sub| sub.ctrlrs().collect());
+        for c in ctrlrs {
+            if let Some(ctrlr) = self.ctrlrs.get_mut(c) {
+                ctrlr.ns_notice_mut().changed(nsid);
+            }
+        }
     }
 
     /// The resume of an RPC that already answered (`response_sent`): nothing more is sent.

@@ -8,6 +8,7 @@ mod cat3a;
 mod cat3b;
 mod catalogue_i;
 mod catalogue_ii;
+mod diff4;
 mod discovery;
 mod edge;
 mod fused;

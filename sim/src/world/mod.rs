@@ -261,6 +261,12 @@ impl<'s> World<'s> {
         while self.s.step < self.sc.steps && self.s.failure.is_none() {
             self.inject_faults();
             self.drain();
+            // A fault (a connection reset) can crash the target by itself; found here, not
+            // hidden behind the liveness report if no step follows.
+            self.check();
+            if self.s.failure.is_some() {
+                break;
+            }
             let all = self.enabled();
             if self.safety_done(&all) || !self.step_once(all) {
                 break;

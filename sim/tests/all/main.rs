@@ -10,6 +10,7 @@ mod catalogue_b;
 mod catalogue_i;
 mod catalogue_ii;
 mod determinism;
+mod diff4;
 mod fair_liveness;
 mod hazards;
 mod liveness;
