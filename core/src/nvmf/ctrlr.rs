@@ -435,3 +435,10 @@ impl Ctrlr {
         (!self.pending_aens.is_empty()).then(|| self.pending_aens.remove(0))
     }
 }
+
+/// I17: a controller belongs to `ctrlr->thread`.
+impl super::arena::Owned for Ctrlr {
+    fn owner(&self) -> Option<ThreadId> {
+        Some(self.thread)
+    }
+}

@@ -6,6 +6,7 @@
 //! parked CONNECT retry and its connection entry.
 
 use super::arena::{CtrlrH, QpairH};
+use super::ownership::{foreign, Foreign};
 use super::thread::Msg;
 use super::{InvariantId, Mark, Output, Target, ThreadId};
 
@@ -57,12 +58,22 @@ impl Target {
     /// `_nvmf_transport_qpair_fini_complete`: on qid 0 clear `ctrlr->admin_qpair` (ctrlr
     /// thread), then `_nvmf_ctrlr_free_from_qpair` on the controller's thread.
     fn qpair_fini_complete(&mut self, c: CtrlrH, qid: u16, h: QpairH) {
-        let Some(ctrlr) = self.live(c, "_nvmf_transport_qpair_fini_complete") else {
+        let site = "_nvmf_transport_qpair_fini_complete";
+        let fixed = foreign(Foreign::FixedFields);
+        let Some(thread) = self.live_ref(c, site).map(|c| c.thread()) else {
             return;
         };
-        let thread = ctrlr.thread();
+        drop(fixed);
+        if qid != 0 && self.planted(super::planted::Plant::CtrlrMaskClearedOnGroup) {
+            if let Some(ctrlr) = self.ctrlrs.get_mut(c) {
+                ctrlr.remove_qpair(qid);
+            }
+        }
         if qid == 0 {
-            ctrlr.clear_admin_qpair();
+            // The admin qpair's group is the controller's thread.
+            if let Some(ctrlr) = self.ctrlrs.get_mut(c) {
+                ctrlr.clear_admin_qpair();
+            }
             let site = "_nvmf_transport_qpair_fini_complete";
             if !self.assert_thread(thread, site, format!("{c} {h}")) {
                 return;

@@ -43,9 +43,13 @@ impl Target {
             .filter_map(|pg| pg.remove_sgroup(s))
             .flat_map(|sg| sg.into_queued())
             .collect();
+        // SPDK leaves these on the freed sgroup's `queued` list (hazard H-1); the model frees
+        // them here to name the lost answer, which is no access of SPDK's.
+        let index = super::ownership::bookkeeping();
         for r in queued {
             self.request_lost(r, "_nvmf_subsystem_destroy");
         }
+        drop(index);
         let Some(sub) = self.subsystems.remove(s) else {
             let handles = vec![format!("{s}")];
             let detail = "subsystem freed during its own destroy";

@@ -209,7 +209,8 @@ impl Target {
         else {
             return;
         };
-        self.current = thread;
+        super::ownership::enter(&mut self.current, thread);
+        super::ownership::set_site(msg.name());
         self.dispatch(msg);
     }
 

@@ -99,6 +99,11 @@ pub enum InvariantId {
     /// (`spdk_nvmf_transport_stop_listen` frees the listener).
     #[serde(rename = "I14")]
     ListenerOutlivesQpairs,
+    /// I17: every access to a controller, qpair, request, subsystem or poller runs on the
+    /// thread that owns it, or is one of SPDK's own foreign accesses (`ownership::Foreign`);
+    /// checked on every arena access during a step (ownership.rs).
+    #[serde(rename = "I17")]
+    ThreadOwnership,
 }
 
 impl InvariantId {
@@ -119,9 +124,10 @@ impl InvariantId {
     pub const P2: InvariantId = InvariantId::PollerUnregisteredWithOwner;
     pub const I13: InvariantId = InvariantId::StopListenContract;
     pub const I14: InvariantId = InvariantId::ListenerOutlivesQpairs;
+    pub const I17: InvariantId = InvariantId::ThreadOwnership;
 
     /// Every invariant, in code order.
-    pub const ALL: [InvariantId; 17] = [
+    pub const ALL: [InvariantId; 18] = [
         Self::I1,
         Self::I2,
         Self::I3,
@@ -139,6 +145,7 @@ impl InvariantId {
         Self::P2,
         Self::I13,
         Self::I14,
+        Self::I17,
     ];
 
     /// The short code output uses, e.g. "I1".
@@ -161,6 +168,7 @@ impl InvariantId {
             InvariantId::PollerUnregisteredWithOwner => "P2",
             InvariantId::StopListenContract => "I13",
             InvariantId::ListenerOutlivesQpairs => "I14",
+            InvariantId::ThreadOwnership => "I17",
         }
     }
 
@@ -184,6 +192,7 @@ impl InvariantId {
             InvariantId::PollerUnregisteredWithOwner => "PollerUnregisteredWithOwner",
             InvariantId::StopListenContract => "StopListenContract",
             InvariantId::ListenerOutlivesQpairs => "ListenerOutlivesQpairs",
+            InvariantId::ThreadOwnership => "ThreadOwnership",
         }
     }
 }
@@ -279,7 +288,7 @@ mod tests {
         let mut want: Vec<String> = (1..=12).map(|n| format!("I{n}")).collect();
         want.push("L1".into());
         want.extend(["P1".into(), "P2".into()]);
-        want.extend(["I13".to_string(), "I14".to_string()]);
+        want.extend(["I13".to_string(), "I14".to_string(), "I17".to_string()]);
         assert_eq!(codes, want);
         assert_eq!(InvariantId::I1, InvariantId::NoDanglingReference);
         assert_eq!(InvariantId::I7.to_string(), "I7");

@@ -10,6 +10,7 @@ mod determinism;
 mod fair_liveness;
 mod hazards;
 mod liveness;
+mod own;
 mod peers;
 mod pollers;
 mod replay;
