@@ -28,6 +28,10 @@ pub struct BenchArgs {
     /// Benchmark the model checker instead (docs/model-checker.md).
     #[arg(long)]
     models: bool,
+    /// Only the cost rows (random peers and swarm vs scripted twins, the I17 ownership check
+    /// off vs on), with `--speed-runs / 4` runs per measurement.
+    #[arg(long)]
+    cost: bool,
     /// Resource managers in the two-phase-commit rows of `--models`.
     #[arg(long, default_value_t = 7)]
     rms: usize,
@@ -105,10 +109,16 @@ pub fn bench(a: BenchArgs) -> Result<u8, Usage> {
     if a.models {
         return models(&a);
     }
+    if a.cost {
+        crate::bench_peers::peers(a.speed_runs / 4)?;
+        crate::bench_own::ownership(a.speed_runs / 4)?;
+        return Ok(0);
+    }
     println!("| scenario | runs | runs/s | steps/s |\n|---|---|---|---|");
     speed("seed-3302", a.speed_runs)?;
     speed("churn", a.speed_runs / 4)?;
     crate::bench_peers::peers(a.speed_runs / 4)?;
+    crate::bench_own::ownership(a.speed_runs / 4)?;
     let sc = Scenario::resolve(&a.scenario)?.with_bugs(&["spdk-3302".to_string()])?;
     println!(
         "\n| strategy | {} +spdk-3302: median runs to first detection | median ms | found |",

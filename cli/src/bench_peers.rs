@@ -10,7 +10,7 @@ use fabcheck_sim::sweep::{sweep, SweepConfig};
 use fabcheck_sim::Scenario;
 
 /// (runs/s, steps/s) of `runs` runs of `sc` on one thread.
-fn rate(sc: &Scenario, runs: u64) -> (f64, f64) {
+pub(crate) fn rate(sc: &Scenario, runs: u64) -> (f64, f64) {
     let mut cfg = SweepConfig::new(sc.clone(), runs);
     cfg.jobs = 1;
     cfg.determinism_every = 0;
@@ -101,7 +101,7 @@ fn scripted_host(n: usize, nsid: u32) -> Vec<HostStep> {
     script
 }
 
-fn row(name: &str, twin: (f64, f64), it: (f64, f64)) {
+pub(crate) fn row(name: &str, twin: (f64, f64), it: (f64, f64)) {
     println!(
         "| {name} | {:.0} runs/s, {:.0} steps/s | {:.0} runs/s, {:.0} steps/s | {:.2}x | {:.2}x |",
         twin.0,

@@ -2,10 +2,11 @@
 //! and silence of those scenarios with every switch off, for the same budget.
 //!
 //! Rows come from the core's catalogue: for each entry and each scenario it lists, `--seeds K`
-//! sweeps (base seeds 0..K, one thread, at most `--runs N` runs each) with the entry's switch
-//! on; a seed finds the entry when its first failure breaks the entry's invariant at one of its
-//! sites. The first finding is shrunk, and its story must name the site. Then every listed
-//! scenario runs K x N runs with every switch off and must stay clean. Exit 1 if an entry is
+//! sweeps (base seeds 0..K, one thread, at most `--runs N` runs each) in the entry's SPDK
+//! profile with its switch on; a seed finds the entry when its first failure breaks the entry's
+//! invariant at one of its sites. The first finding is shrunk, and its story must name the
+//! site. Then every listed scenario runs K x N runs with every switch off, in each profile an
+//! entry lists it for, and must stay clean. Exit 1 if an entry is
 //! missed in any seed, a shrunk story does not name the site, or a scenario is noisy. A
 //! finding that is a known hazard (SPDK behaviour, `fabcheck hazards`) is neither a detection
 //! nor noise: the silence table names it by id.
@@ -22,7 +23,8 @@ use crate::diff::real_spdk::real_spdk_check;
 use crate::hunt::wall_clock;
 use crate::Usage;
 use clap::Args;
-use fabcheck_core::nvmf::CatalogueEntry;
+use fabcheck_core::nvmf::{CatalogueEntry, Spdk};
+use fabcheck_sim::catalogue::entry_world;
 use fabcheck_sim::scenario::builtin;
 use fabcheck_sim::shrink::shrink;
 use fabcheck_sim::strategy::Strategy;
@@ -156,10 +158,7 @@ fn is_entry(e: &CatalogueEntry, r: &RunReport) -> bool {
 }
 
 fn detect(e: &CatalogueEntry, name: &str, a: &CheckArgs, strategy: Option<Strategy>) -> Row {
-    let sc = builtin(name)
-        .expect("catalogue scenarios are built in (a sim test checks)")
-        .with_bugs(&[e.name.to_string()])
-        .expect("catalogue names are valid switches");
+    let sc = entry_world(e, name).expect("catalogue scenarios are built in (a sim test checks)");
     let (mut runs, mut ms, mut first) = (Vec::new(), Vec::new(), None);
     for base in 0..a.seeds {
         let mut cfg = SweepConfig::new(sc.clone(), a.runs);
@@ -200,8 +199,12 @@ fn detect(e: &CatalogueEntry, name: &str, a: &CheckArgs, strategy: Option<Strate
     }
 }
 
-fn silence(name: &str, a: &CheckArgs) -> Silence {
-    let sc: Scenario = builtin(name).expect("catalogue scenarios are built in");
+/// `name` in profile `spdk` with every switch off.
+fn silence(name: &str, spdk: Spdk, a: &CheckArgs) -> Silence {
+    let sc: Scenario = builtin(name)
+        .expect("catalogue scenarios are built in")
+        .with_spdk(spdk.name())
+        .expect("every profile loads");
     let mut cfg = SweepConfig::new(sc, a.runs.saturating_mul(a.seeds));
     cfg.determinism_every = 0;
     cfg.skip_hazards = true;
@@ -235,12 +238,12 @@ fn run_check(a: &CheckArgs) -> Result<CheckReport, Usage> {
         .transpose()?;
     let entries = fabcheck_core::nvmf::catalogue();
     let mut rows = Vec::new();
-    let mut scenarios: Vec<&str> = Vec::new();
+    let mut scenarios: Vec<(&str, Spdk)> = Vec::new();
     for e in entries {
         for name in e.scenarios {
             rows.push(detect(e, name, a, strategy));
-            if !scenarios.contains(name) {
-                scenarios.push(name);
+            if !scenarios.contains(&(*name, e.spdk)) {
+                scenarios.push((*name, e.spdk));
             }
         }
     }
@@ -249,7 +252,10 @@ fn run_check(a: &CheckArgs) -> Result<CheckReport, Usage> {
         .filter(|e| e.scenarios.is_empty())
         .map(|e| e.name)
         .collect();
-    let silence: Vec<Silence> = scenarios.iter().map(|n| silence(n, a)).collect();
+    let silence: Vec<Silence> = scenarios
+        .iter()
+        .map(|(n, spdk)| silence(n, *spdk, a))
+        .collect();
     let ok = rows
         .iter()
         .all(|r| r.found == r.seeds && r.story_names_site)

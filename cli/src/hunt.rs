@@ -160,7 +160,7 @@ fn summary(cfg: &SweepConfig, r: &SweepReport, secs: f64, json: bool) {
     for (mark, n) in &r.coverage.counts {
         println!("    {mark:<40} {n} runs");
     }
-    let unreached = r.coverage.unreached();
+    let unreached = r.coverage.unreached_labels();
     if !unreached.is_empty() {
         println!("marks not reached: {}", unreached.join(", "));
     }

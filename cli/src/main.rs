@@ -6,6 +6,7 @@
 //! 2 liveness violation, 3 nondeterminism, 64 bad usage or bad input (one line on stderr).
 
 mod bench;
+mod bench_own;
 mod bench_peers;
 mod bugs_check;
 mod diff;

@@ -9,7 +9,7 @@
 use crate::nvmf::NvmfModel;
 use crate::{check, CheckOptions, Outcome};
 use fabcheck_core::nvmf::CatalogueEntry;
-use fabcheck_sim::{Scenario, SeedString};
+use fabcheck_sim::SeedString;
 
 /// A state bound under which every built-in scenario small enough for the column completes or
 /// detects in a few seconds.
@@ -70,16 +70,16 @@ pub enum ScenarioVerdict {
     Unavailable,
 }
 
-/// Explores `name`'s world with `entry`'s switch on, breadth-first, at most `max_states`
-/// states, on `threads` threads (the verdict does not depend on it).
+/// Explores `name`'s world with `entry`'s switch on, in the entry's SPDK profile
+/// (`fabcheck_sim::catalogue::entry_world`), breadth-first, at most `max_states` states, on
+/// `threads` threads (the verdict does not depend on it).
 pub fn explore_entry_on(
     entry: &CatalogueEntry,
     name: &str,
     max_states: u64,
     threads: usize,
 ) -> ScenarioVerdict {
-    let sc = Scenario::resolve(name).and_then(|sc| sc.with_bugs(&[entry.name.to_string()]));
-    let Ok(sc) = sc else {
+    let Ok(sc) = fabcheck_sim::catalogue::entry_world(entry, name) else {
         return ScenarioVerdict::Unavailable;
     };
     let model = NvmfModel::new(sc);
@@ -126,10 +126,8 @@ mod tests {
         assert_eq!(e.shortest_len, 9);
         let one = explore_entry(BugId::Spdk3302.entry(), ENTRY_MAX_STATES, 1).expect("found");
         assert_eq!(one, e, "independent of the thread count");
-        let sc = Scenario::resolve(&e.scenario)
-            .unwrap()
-            .with_bugs(&["spdk-3302".into()])
-            .unwrap();
+        let sc =
+            fabcheck_sim::catalogue::entry_world(BugId::Spdk3302.entry(), &e.scenario).unwrap();
         let run = fabcheck_sim::run(&sc, &e.seed, false);
         let f = run.failure.expect("the seed replays to a failure");
         assert!(f.signature().contains("free_aer"), "{f}");

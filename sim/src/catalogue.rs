@@ -1,6 +1,7 @@
 //! The simulator's view of the bug catalogue: lookups by switch name (`--bug spdk-3302`) over
 //! the core's one list (`fabcheck_core::nvmf::catalogue`), which owns every entry.
 
+use crate::scenario::{Scenario, ScenarioError};
 use fabcheck_core::nvmf::{catalogue, BugSet, CatalogueEntry};
 
 /// Every catalogue entry (the core's list).
@@ -11,6 +12,17 @@ pub fn entries() -> &'static [CatalogueEntry] {
 /// Looks a switch name up.
 pub fn by_name(name: &str) -> Option<&'static CatalogueEntry> {
     catalogue().iter().find(|b| b.name == name)
+}
+
+/// Scenario `name` (built in, or a file) in `e`'s world: the entry's SPDK profile with its
+/// switch on. Every detection of an entry runs there (`fabcheck bugs --check`, the catalogue
+/// tests, the explore column): a scenario's own profile may lack the entry's window
+/// (`aen-storm` is a v24.01 scenario; `spdk-aer-inactive-qpair`'s AER behind a CONNECT is a
+/// master path).
+pub fn entry_world(e: &CatalogueEntry, name: &str) -> Result<Scenario, ScenarioError> {
+    Scenario::resolve(name)?
+        .with_spdk(e.spdk.name())?
+        .with_bugs(&[e.name.to_string()])
 }
 
 /// The switch names of a bug set, sorted.

@@ -58,6 +58,19 @@ impl Coverage {
             .collect()
     }
 
+    /// `unreached`, each mark that only a catalogue switch reaches (`Mark::requires`) labelled
+    /// with it: "connect_retry_gave_up (needs --bug spdk-3095)".
+    pub fn unreached_labels(&self) -> Vec<String> {
+        Mark::all()
+            .iter()
+            .filter(|m| !self.reached(m.name()))
+            .map(|m| match m.requires() {
+                Some(bug) => format!("{} (needs --bug {})", m.name(), bug.name()),
+                None => m.name().to_string(),
+            })
+            .collect()
+    }
+
     /// `reached/total` over every known mark.
     pub fn summary(&self) -> String {
         let all = Mark::all();
@@ -96,5 +109,8 @@ mod tests {
         assert_eq!(unreached.len(), Mark::all().len() - 1);
         assert!(!unreached.contains(&"connect_parked"));
         assert!(unreached.contains(&"ctrlr_created"));
+        let labels = sweep.unreached_labels();
+        assert_eq!(labels.len(), unreached.len());
+        assert!(labels.contains(&"connect_retry_gave_up (needs --bug spdk-3095)".to_string()));
     }
 }

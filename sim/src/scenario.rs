@@ -73,6 +73,11 @@ pub struct Scenario {
     #[doc(hidden)]
     #[serde(skip)]
     pub planted: fabcheck_core::nvmf::planted::Planted,
+    /// Runs without the I17 thread-ownership check (`TargetConfig::ownership_check_off`): set
+    /// in code only, by `fabcheck bench` to measure what the check costs.
+    #[doc(hidden)]
+    #[serde(skip)]
+    pub ownership_check_off: bool,
 }
 
 fn default_poll_groups() -> u16 {
@@ -267,6 +272,10 @@ pub enum HostStep {
     Aers {
         count: u8,
     },
+    /// Misbehave: an AER on the admin queue right behind the admin CONNECT, before its answer
+    /// (a host pipelining its first commands); if the CONNECT was answered first, an AER on
+    /// the live queue. Enabled once the admin CONNECT is sent.
+    AerBehindConnect,
 }
 
 /// An operator RPC with its time window (in virtual ms since start).

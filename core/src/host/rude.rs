@@ -40,10 +40,11 @@ fn early_command(opc: u8) -> (Command, Payload) {
 
 impl Host {
     /// `HostAction::AdminBeforeConnect`: needs the admin queue negotiated (ICResp accepted)
-    /// and not yet connecting.
+    /// and its CONNECT not answered yet (not sent, or in flight: a host that pipelines its
+    /// first commands behind the CONNECT).
     pub(crate) fn admin_before_connect(&mut self, opc: u8) {
         let state = self.queues.get(&0).map(|q| q.state);
-        if state != Some(QueueState::IcDone) {
+        if !matches!(state, Some(QueueState::IcDone | QueueState::Connecting)) {
             return self.reject(format!(
                 "admin command before CONNECT needs a negotiated admin queue ({state:?})"
             ));

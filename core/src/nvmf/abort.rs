@@ -10,6 +10,7 @@
 //! completion of the aborted I/O are not explored. Owns no state (the walk is a `Fanout`).
 
 use super::arena::{CtrlrH, ReqH};
+use super::ownership::{foreign, Foreign};
 use super::thread::FanKind;
 use super::Target;
 use crate::wire::Status;
@@ -38,6 +39,7 @@ impl Target {
 
     /// `nvmf_ctrlr_abort_on_pg`: true if the qpair is on this group (the walk stops).
     pub(super) fn abort_on_pg(&mut self, pg: u16, r: ReqH, c: CtrlrH, sqid: u16, cid: u16) -> bool {
+        let _handed = foreign(Foreign::AbortFanout);
         let found = self.pgs[usize::from(pg)].qpairs().iter().any(|q| {
             self.qpairs
                 .get(*q)

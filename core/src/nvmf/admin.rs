@@ -8,6 +8,7 @@
 
 use super::arena::{CtrlrH, ReqH};
 use super::ctrlr::{CC_EN, MAX_AERS};
+use super::ownership::{foreign, Foreign};
 use super::Target;
 use crate::wire::{feature, prop, status, Command, IdentifyController, IdentifyNamespace, Status};
 
@@ -59,7 +60,9 @@ impl Target {
         }
         // `nvmf_ctrlr_process_{admin,io}_cmd`: CC.EN must be 1 (read unlocked from the I/O
         // qpair's thread, as SPDK does); fabrics commands skip the check.
+        let read = foreign(Foreign::CommandReadsCtrlr);
         let enabled = self.ctrlrs.get(c).is_some_and(|c| c.cc() & CC_EN != 0);
+        drop(read);
         if !fabrics && !enabled {
             if qid == 0 && cmd == Command::AsyncEventRequest {
                 self.mark(super::Mark::AerWhileDisabled, format!("{r}"));
@@ -244,6 +247,7 @@ impl Target {
     }
 
     fn ctrlr_subsystem(&self, c: CtrlrH) -> Option<&super::subsystem::Subsystem> {
+        let _read = foreign(Foreign::CommandReadsCtrlr);
         self.ctrlrs
             .get(c)
             .and_then(|c| self.subsystems.get(c.subsys()))

@@ -8,9 +8,20 @@
 //! Access recording (`record`, for the model checker's partial-order reduction): while a
 //! thread records, every accessor logs which slot it read or wrote; an access that depends on
 //! the whole arena (insert, iteration, counting) logs the whole arena. Off by default.
+//!
+//! Ownership checking (I17, ownership.rs) rides on the same hook: while a step runs with the
+//! check on, every `get`, `get_mut` and `remove` of a live object asks the object which thread
+//! owns it (`Owned`) and ownership.rs compares that with the running thread.
 
+use super::ThreadId;
 use serde::Serialize;
 use std::fmt;
+
+/// Which thread owns an arena object (I17): SPDK's rule of who may read and write it.
+pub trait Owned {
+    /// The owning thread, or `None` when the object is not checked.
+    fn owner(&self) -> Option<ThreadId>;
+}
 
 /// A typed handle: an index and the generation it was issued with.
 pub trait ArenaHandle: Copy + Ord {
@@ -122,7 +133,7 @@ impl<H: ArenaHandle, T> Default for Arena<H, T> {
     }
 }
 
-impl<H: ArenaHandle, T> Arena<H, T> {
+impl<H: ArenaHandle, T: Owned> Arena<H, T> {
     /// Stores `val` in the lowest free slot and returns its handle.
     pub fn insert(&mut self, val: T) -> H {
         record::whole::<H>(false);
@@ -146,9 +157,11 @@ impl<H: ArenaHandle, T> Arena<H, T> {
     }
 
     /// The object, if `h` is live.
+    #[track_caller]
     pub fn get(&self, h: H) -> Option<&T> {
-        record::slot(h, false);
-        self.peek(h)
+        let v = self.peek(h);
+        record::access(h, false, v);
+        v
     }
 
     fn peek(&self, h: H) -> Option<&T> {
@@ -161,8 +174,9 @@ impl<H: ArenaHandle, T> Arena<H, T> {
     }
 
     /// The object, if `h` is live.
+    #[track_caller]
     pub fn get_mut(&mut self, h: H) -> Option<&mut T> {
-        record::slot(h, true);
+        record::access(h, true, self.peek(h));
         let slot = self.slots.get_mut(h.idx() as usize)?;
         if slot.gen == h.gen() {
             slot.val.as_mut()
@@ -172,13 +186,15 @@ impl<H: ArenaHandle, T> Arena<H, T> {
     }
 
     /// Whether `h` names a live object.
+    #[track_caller]
     pub fn contains(&self, h: H) -> bool {
         self.get(h).is_some()
     }
 
     /// Frees the object; `None` if `h` was already stale.
+    #[track_caller]
     pub fn remove(&mut self, h: H) -> Option<T> {
-        record::slot(h, true);
+        record::access(h, true, self.peek(h));
         let slot = self.slots.get_mut(h.idx() as usize)?;
         if slot.gen == h.gen() {
             slot.val.take()
@@ -225,10 +241,12 @@ impl<H: ArenaHandle, T> Arena<H, T> {
 /// Per-thread access recording (off by default; the model checker turns it on around one step).
 pub mod record {
     use super::ArenaHandle;
+    use crate::nvmf::ThreadId;
     use std::cell::{Cell, RefCell};
 
     /// The kind of object an arena holds.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    #[repr(u8)]
     pub enum Kind {
         Subsystem,
         Qpair,
@@ -260,36 +278,137 @@ pub mod record {
         pub write: bool,
     }
 
+    /// `MODE` bit: log accesses (the model checker's footprints).
+    const LOG_BIT: u8 = 1;
+    /// `MODE` bit: check each access against its owner's thread (I17, ownership.rs).
+    const CHECK_BIT: u8 = 2;
+
     thread_local! {
-        static ON: Cell<bool> = const { Cell::new(false) };
+        static MODE: Cell<u8> = const { Cell::new(0) };
         static LOG: RefCell<Vec<Access>> = const { RefCell::new(Vec::new()) };
     }
 
     /// Starts recording this thread's arena accesses (clearing the log).
     pub fn start() {
         LOG.with(|l| l.borrow_mut().clear());
-        ON.set(true);
+        MODE.set(MODE.get() | LOG_BIT);
     }
 
     /// Stops recording and returns the accesses since `start`, in order.
     pub fn stop() -> Vec<Access> {
-        ON.set(false);
+        MODE.set(MODE.get() & !LOG_BIT);
         LOG.take()
     }
 
-    /// Pauses recording until the guard drops (for read-only oracles run inside a step).
-    pub struct Paused(bool);
+    /// Turns the ownership check on or off; returns whether it was on.
+    pub(in crate::nvmf) fn set_checking(on: bool) -> bool {
+        let m = MODE.get();
+        MODE.set(if on { m | CHECK_BIT } else { m & !CHECK_BIT });
+        m & CHECK_BIT != 0
+    }
+
+    /// Pauses recording and checking until the guard drops (for read-only oracles run
+    /// inside a step).
+    pub struct Paused(u8);
 
     /// See `Paused`.
     #[must_use]
     pub fn pause() -> Paused {
-        Paused(ON.replace(false))
+        Paused(MODE.replace(0))
     }
 
     impl Drop for Paused {
         fn drop(&mut self) {
-            ON.set(self.0);
+            MODE.set(self.0);
         }
+    }
+
+    /// One access to slot `h` of a live (`v` is `Some`) or stale object.
+    #[inline]
+    #[track_caller]
+    pub(super) fn access<H: ArenaHandle, T: super::Owned>(h: H, write: bool, v: Option<&T>) {
+        let m = MODE.get();
+        if m == 0 {
+            return;
+        }
+        if m & LOG_BIT != 0 {
+            push(Access {
+                kind: H::KIND,
+                idx: Some(h.idx()),
+                write,
+            });
+        }
+        if m & CHECK_BIT != 0 {
+            if let Some(owner) = v.and_then(super::Owned::owner) {
+                check(H::KIND, (h.idx(), h.gen()), write, owner);
+            }
+        }
+    }
+
+    /// An access to an object on a thread that does not own it, not covered by an allowed
+    /// foreign access (I17, ownership.rs).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Breach {
+        pub kind: Kind,
+        /// The object's slot and generation.
+        pub slot: (u32, u32),
+        pub write: bool,
+        pub owner: ThreadId,
+        pub running: ThreadId,
+        /// The model code that made the access (diagnostics only, never in output).
+        pub at: &'static std::panic::Location<'static>,
+    }
+
+    thread_local! {
+        /// The thread whose code runs (`None` while the reactor dispatches a step).
+        static RUNNING: Cell<Option<ThreadId>> = const { Cell::new(None) };
+        /// Foreign accesses allowed right now: bit `2 * kind + write` (ownership.rs).
+        static ALLOWED: Cell<u16> = const { Cell::new(0) };
+        /// The breaches of the running step, in order (the first is the step's violation).
+        static BREACHES: RefCell<Vec<Breach>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// The permission bit of an access of `kind` (a write also needs its own bit).
+    pub const fn allow_bit(kind: Kind, write: bool) -> u16 {
+        1 << (2 * kind as u16 + write as u16)
+    }
+
+    /// Sets the running thread for the check.
+    pub(in crate::nvmf) fn set_running(t: Option<ThreadId>) {
+        RUNNING.set(t);
+    }
+
+    /// Adds `bits` to the allowed foreign accesses; returns the previous set.
+    pub(in crate::nvmf) fn allow(bits: u16) -> u16 {
+        ALLOWED.replace(ALLOWED.get() | bits)
+    }
+
+    /// Restores the allowed set `allow` returned.
+    pub(in crate::nvmf) fn restore_allowed(bits: u16) {
+        ALLOWED.set(bits);
+    }
+
+    /// Takes the step's breaches.
+    pub(in crate::nvmf) fn take_breaches() -> Vec<Breach> {
+        BREACHES.take()
+    }
+
+    #[track_caller]
+    fn check(kind: Kind, slot: (u32, u32), write: bool, owner: ThreadId) {
+        let Some(running) = RUNNING.get() else { return };
+        if running == owner || ALLOWED.get() & allow_bit(kind, write) != 0 {
+            return;
+        }
+        let at = std::panic::Location::caller();
+        let b = Breach {
+            kind,
+            slot,
+            write,
+            owner,
+            running,
+            at,
+        };
+        BREACHES.with(|v| v.borrow_mut().push(b));
     }
 
     fn push(a: Access) {
@@ -298,7 +417,7 @@ pub mod record {
 
     #[inline]
     pub(super) fn slot<H: ArenaHandle>(h: H, write: bool) {
-        if ON.get() {
+        if MODE.get() & LOG_BIT != 0 {
             push(Access {
                 kind: H::KIND,
                 idx: Some(h.idx()),
@@ -309,7 +428,7 @@ pub mod record {
 
     #[inline]
     pub(super) fn whole<H: ArenaHandle>(write: bool) {
-        if ON.get() {
+        if MODE.get() & LOG_BIT != 0 {
             push(Access {
                 kind: H::KIND,
                 idx: None,
@@ -322,6 +441,12 @@ pub mod record {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Owned for u32 {
+        fn owner(&self) -> Option<ThreadId> {
+            None
+        }
+    }
 
     #[test]
     fn stale_handles_are_detected_and_slots_reused() {

@@ -399,9 +399,9 @@ catalogue! {
         window: "an admin AER reaches spdk_nvmf_request_exec on a qpair that is not active: \
                  replayed from sgroup->queued on resume after its admin qpair started \
                  disconnecting, or (master) sent right behind the CONNECT while the qpair is \
-                 still CONNECTING with its controller bound; no built-in scenario reaches it \
-                 yet: the core's random schedules find it in the master profile (core test)",
-        scenarios: &[],
+                 still CONNECTING with its controller bound (aen-storm's host that sends an \
+                 AER behind its CONNECT, master profile)",
+        scenarios: &["aen-storm"],
         versions: "v22.09 .. v26.05 (fixed after the last release; before v22.09 the same \
                    path is part of spdk-2215)",
         profile_note: "native to v24.01 and master up to 70f7d5ea70: either profile with the \

@@ -143,6 +143,10 @@ pub struct TargetConfig {
     #[doc(hidden)]
     #[serde(default, skip_serializing_if = "Planted::is_empty")]
     pub planted: Planted,
+    /// Turns the I17 thread-ownership check off (ownership.rs; `fabcheck bench` measures its
+    /// cost with it). On by default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ownership_check_off: bool,
 }
 
 impl Default for TargetConfig {
@@ -165,6 +169,7 @@ impl Default for TargetConfig {
             namespace_ids: Vec::new(),
             listener_ref: false,
             planted: Planted::default(),
+            ownership_check_off: false,
         }
     }
 }

@@ -8,14 +8,15 @@
 //! subsystem's configured range (exhaustion fails the CONNECT on the subsystem thread, leaving
 //! `qpair->ctrlr = NULL` while the error completion is in flight: the seed's second window).
 
-use super::arena::{CtrlrH, QpairH, ReqH, SubsysH};
+use super::arena::{CtrlrH, ReqH, SubsysH};
 use super::ctrlr::{Ctrlr, NewCtrlr};
+use super::ownership::{foreign, Foreign};
 use super::qpair::Qpair;
 use super::request::Phase;
 use super::state::QpairState;
 use super::state::SubState;
 use super::thread::Msg;
-use super::{BugId, ConnId, Mark, Target, ThreadId, Timer};
+use super::{BugId, Mark, Target, ThreadId, Timer};
 use crate::time::Duration;
 use crate::wire::{status, Command, Connect, ConnectData, Status};
 
@@ -51,7 +52,8 @@ impl Target {
             return;
         };
         let trid = self.qpairs.get(qh).map(|q| q.trid().clone());
-        let Some(sub) = self.live(s, "nvmf_ctrlr_cmd_connect") else {
+        let _found = foreign(Foreign::ConnectFindsSubsystem);
+        let Some(sub) = self.live_ref(s, "nvmf_ctrlr_cmd_connect") else {
             return;
         };
         let state = sub.state();
@@ -201,6 +203,7 @@ impl Target {
     /// failure SPDK frees the controller, writes `qpair->ctrlr = NULL` from this thread and
     /// sends the error completion to the poll group.
     pub(super) fn subsystem_add_ctrlr(&mut self, r: ReqH, c: CtrlrH) {
+        let _handed = foreign(Foreign::SubsystemThreadAddsCtrlr);
         let Some(ctrlr) = self.live(c, "_nvmf_subsystem_add_ctrlr") else {
             return;
         };
@@ -255,6 +258,7 @@ impl Target {
     /// in_destruct and a missing or inactive admin qpair, set `qpair->ctrlr`, hop to the
     /// controller thread.
     pub(super) fn subsystem_add_io_qpair(&mut self, r: ReqH, s: SubsysH, cntlid: u16) {
+        let _checks = foreign(Foreign::SubsystemThreadChecksIoConnect);
         let Some(sub) = self.live(s, "_nvmf_ctrlr_add_io_qpair") else {
             return;
         };
@@ -262,7 +266,7 @@ impl Target {
             self.io_connect_reject(r, invalid_param(16, true));
             return;
         };
-        let Some(ctrlr) = self.live(c, "_nvmf_ctrlr_add_io_qpair") else {
+        let Some(ctrlr) = self.live_ref(c, "_nvmf_ctrlr_add_io_qpair") else {
             return;
         };
         let (thread, in_destruct, admin) =
@@ -298,6 +302,7 @@ impl Target {
     /// `nvmf_ctrlr_add_io_qpair` (ctrlr thread): `qpair->ctrlr = NULL`, re-check everything,
     /// then set the mask bit and answer on the I/O qpair's poll group.
     pub(super) fn ctrlr_add_io_qpair(&mut self, r: ReqH, c: CtrlrH) {
+        let _handed = foreign(Foreign::CtrlrThreadAddsIoQpair);
         let max_io = self.config.max_io_qpairs_per_ctrlr;
         let Some(req) = self.live(r, "nvmf_ctrlr_add_io_qpair") else {
             return;
@@ -344,7 +349,7 @@ impl Target {
     /// qpair, on the controller thread: a qid still in the mask parks the request in
     /// `qpair->connect_req` with `qpair->ctrlr` set and a 1000 us poller (the old qpair may be
     /// going away); found again on the retry, INVALID_QUEUE_IDENTIFIER.
-    fn ctrlr_add_qpair(&mut self, r: ReqH, c: CtrlrH) {
+    pub(super) fn ctrlr_add_qpair(&mut self, r: ReqH, c: CtrlrH) {
         let site = "nvmf_ctrlr_add_qpair";
         let Some(req) = self.live(r, site) else {
             return;
@@ -399,46 +404,6 @@ impl Target {
             format!("cntlid={cntlid} qid={qid}"),
         );
         self.connect_rsp(pg, r);
-    }
-
-    /// A qid still in the mask: park the CONNECT in `qpair->connect_req` with `qpair->ctrlr`
-    /// set, and register the 1000 us `_retry_qid_check` poller.
-    fn park_for_qid_retry(&mut self, r: ReqH, c: CtrlrH, (qh, pg, conn): (QpairH, u16, ConnId)) {
-        if let Some(q) = self.qpairs.get_mut(qh) {
-            q.set_connect_req(Some(r));
-            q.set_ctrlr(Some(c));
-        }
-        self.wake(ThreadId::PollGroup(pg));
-        let period = Duration::from_micros(1000);
-        let owner = super::poller::PollerOwner::Req(r);
-        self.poller_register(Timer::QidRetry { conn }, owner, period, None);
-    }
-
-    /// The error path of a duplicate qid: `connect_req = NULL; qpair->ctrlr = NULL`.
-    fn clear_connect_req(&mut self, qh: super::arena::QpairH) {
-        if let Some(q) = self.qpairs.get_mut(qh) {
-            q.set_connect_req(None);
-            q.set_ctrlr(None);
-        }
-        if let Some(pg) = self.qpairs.get(qh).map(Qpair::pg) {
-            self.wake(ThreadId::PollGroup(pg));
-        }
-    }
-
-    /// `_retry_qid_check` (controller thread poller): add the qpair again.
-    pub(super) fn qid_retry(&mut self, conn: ConnId) {
-        let Some(qh) = self.conns.get(&conn).copied() else {
-            return;
-        };
-        let Some(q) = self.qpairs.get(qh) else { return };
-        let (Some(r), Some(c)) = (q.connect_req(), q.ctrlr()) else {
-            return;
-        };
-        let Some(thread) = self.live(c, "_retry_qid_check").map(|c| c.thread()) else {
-            return;
-        };
-        self.current = thread;
-        self.ctrlr_add_qpair(r, c);
     }
 
     fn io_connect_reject_qid(&mut self, r: ReqH) {

@@ -29,6 +29,8 @@ impl Target {
     /// while the subsystem is not ACTIVE the 100 us re-poll cannot change anything, so the
     /// poller is due at the give-up moment; once ACTIVE it is due at its next 100 us tick.
     pub(super) fn refresh_connect_retry_deadlines(&mut self) {
+        // The time-jump rule's bookkeeping: SPDK's poller just ticks on its own thread.
+        let _index = super::ownership::bookkeeping();
         let entries: Vec<(ConnId, ReqH)> = self.retry_reqs.iter().map(|(c, r)| (*c, *r)).collect();
         for (conn, r) in entries {
             let Some(at) = self.retry_deadline(r) else {
@@ -64,7 +66,7 @@ impl Target {
             return;
         };
         let Some(req) = self.reqs.get(r) else { return };
-        self.current = ThreadId::PollGroup(req.pg);
+        super::ownership::enter(&mut self.current, ThreadId::PollGroup(req.pg));
         let Some(s) = req
             .connect_data()
             .and_then(|d| self.find_subsystem(&d.subnqn))

@@ -444,3 +444,10 @@ impl Ctrlr {
         &mut self.ns_notice
     }
 }
+
+/// I17: a controller belongs to `ctrlr->thread`.
+impl super::arena::Owned for Ctrlr {
+    fn owner(&self) -> Option<ThreadId> {
+        Some(self.thread)
+    }
+}

@@ -9,6 +9,7 @@
 
 use super::arena::CtrlrH;
 use super::ctrlr::Ctrlr;
+use super::ownership::{foreign, Foreign};
 
 use super::planted::Plant;
 use super::poller::PollerOwner;
@@ -49,6 +50,7 @@ impl Target {
     /// `nvmf_ctrlr_destruct` (subsystem thread): `nvmf_subsystem_remove_ctrlr`, then the free
     /// on the ctrlr thread.
     pub(super) fn subsystem_remove_ctrlr(&mut self, h: CtrlrH) {
+        let _unlink = foreign(Foreign::SubsystemThreadRemovesCtrlr);
         let Some(c) = self.live(h, "nvmf_subsystem_remove_ctrlr") else {
             return;
         };

@@ -9,6 +9,7 @@
 
 use super::arena::{CtrlrH, QpairH, ReqH};
 use super::ctrlr::CSTS_CFS;
+use super::ownership::{foreign, Foreign};
 use super::planted::Plant;
 use super::poller::PollerOwner;
 use super::thread::FanKind;
@@ -279,7 +280,8 @@ impl Target {
             self.crash_on(InvariantId::NoDanglingReference, site, vec![label], detail);
             return;
         }
-        let nsids: Vec<u32> = match self.live(s, site) {
+        let _read = foreign(Foreign::CcTimeoutReadsNamespaces);
+        let nsids: Vec<u32> = match self.live_ref(s, site) {
             Some(sub) => sub.namespaces().map(|n| n.cfg.nsid).collect(),
             None => return,
         };

@@ -17,6 +17,7 @@
 //! `match_any`), no admin labels (extended entries never carry attributes), TCP only.
 
 use super::arena::{CtrlrH, ReqH, SubsysH};
+use super::ownership::{foreign, Foreign};
 use super::thread::Msg;
 use super::{SubState, SubsystemConfig, Target, ThreadId, Trid};
 use crate::wire::{status, Command, IdentifyController, Status};
@@ -178,12 +179,14 @@ impl Target {
 
     /// `spdk_nvmf_subsystem_is_discovery`.
     pub(super) fn is_discovery(&self, s: SubsysH) -> bool {
+        let _fixed = foreign(Foreign::FixedFields);
         self.subsystems
             .get(s)
             .is_some_and(|s| s.nqn() == DISCOVERY_NQN)
     }
 
     pub(super) fn ctrlr_is_discovery(&self, c: CtrlrH) -> bool {
+        let _fixed = foreign(Foreign::FixedFields);
         self.ctrlrs
             .get(c)
             .is_some_and(|c| self.is_discovery(c.subsys()))
@@ -376,6 +379,7 @@ impl Target {
     /// `nvmf_get_discovery_log_page` (app thread): generate, copy the range, unmask the
     /// notice unless RAE, complete.
     pub(super) fn discovery_log_page_msg(&mut self, r: ReqH) {
+        let _handed = foreign(Foreign::DiscoveryLogPageOnAppThread);
         let Some(req) = self.live(r, "nvmf_get_discovery_log_page") else {
             return;
         };

@@ -27,6 +27,7 @@
 
 use super::arena::{CtrlrH, QpairH, ReqH};
 use super::io_cmds::{COMPARE_FAILURE, OPC_COMPARE, SGL_LENGTH_INVALID};
+use super::ownership::{foreign, Foreign};
 use super::request::Phase;
 use super::subsystem::Namespace;
 use super::{DeviceIoId, Target};
@@ -50,11 +51,13 @@ impl Target {
         else {
             return true;
         };
+        let read = foreign(Foreign::CommandReadsCtrlr);
         let active = self
             .ctrlrs
             .get(c)
             .and_then(|c| self.subsystems.get(c.subsys()))
             .is_some_and(|s| s.namespace(nsid).is_some());
+        drop(read);
         if !active {
             return false;
         }
@@ -121,6 +124,7 @@ impl Target {
         let (Some(cmp), Some(wr)) = (self.reqs.get(first), self.reqs.get(second)) else {
             return Err(status::INTERNAL_DEVICE_ERROR);
         };
+        let _read = foreign(Foreign::CommandReadsCtrlr);
         let ns = self
             .qpairs
             .get(wr.qpair)
@@ -153,6 +157,7 @@ impl Target {
         second: ReqH,
         ns_of: QpairH,
     ) -> Status {
+        let _blocks = foreign(Foreign::BdevBlocks);
         let cmp = self
             .reqs
             .get(first)
@@ -162,6 +167,7 @@ impl Target {
             Some(q) => (q.sqe.nsid, q.sqe),
             None => return status::ABORTED_SQ_DELETION,
         };
+        let _fixed = foreign(Foreign::FixedFields);
         let sub = self
             .qpairs
             .get(ns_of)

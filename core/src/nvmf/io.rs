@@ -8,6 +8,7 @@
 //! ended is an I4 violation.
 
 use super::arena::{CtrlrH, ReqH};
+use super::ownership::{foreign, Foreign};
 use super::request::Phase;
 use super::{DeviceIoId, InvariantId, Mark, Target, ThreadId};
 use crate::wire::{status, Command, Status};
@@ -34,6 +35,7 @@ impl Target {
     /// Namespace, range and transfer-size checks.
     fn io_check(&self, r: ReqH, c: CtrlrH) -> Result<(), Status> {
         let req = self.reqs.get(r).ok_or(status::INTERNAL_DEVICE_ERROR)?;
+        let _read = foreign(Foreign::CommandReadsCtrlr);
         let sub = self
             .ctrlrs
             .get(c)
@@ -93,6 +95,7 @@ impl Target {
             };
         };
         let q = self.qpairs.get(qh)?;
+        let _read = foreign(Foreign::CommandReadsCtrlr);
         let c = self.ctrlrs.get(q.ctrlr()?)?;
         let ns = self.subsystems.get(c.subsys())?.namespace(*nsid)?;
         Some((u32::from(*nlb) + 1).saturating_mul(ns.cfg.block_size))
@@ -112,7 +115,7 @@ impl Target {
             );
             return;
         };
-        self.current = ThreadId::PollGroup(req.pg);
+        super::ownership::enter(&mut self.current, ThreadId::PollGroup(req.pg));
         let cmd = req.cmd.clone();
         let (qh, first_fused) = (req.qpair, req.first_fused);
         let st = match first_fused {
@@ -124,6 +127,7 @@ impl Target {
     }
 
     fn device_apply(&mut self, r: ReqH, qh: super::arena::QpairH, cmd: &Command) -> Status {
+        let _blocks = (foreign(Foreign::FixedFields), foreign(Foreign::BdevBlocks));
         let Some(s) = self
             .qpairs
             .get(qh)

@@ -17,6 +17,7 @@
 use super::arena::{Arena, ListenerH, QpairH, SubsysH};
 use super::callbacks::StopListenCb;
 use super::catalogue::BugId;
+use super::ownership::{bookkeeping, foreign, Foreign};
 use super::planted::Plant;
 use super::qpair::Qpair;
 use super::state::QpairState::Uninitialized as New;
@@ -127,6 +128,7 @@ impl Target {
 
     /// Live qpairs that reference listener `h` (reference form).
     fn listener_users(&self, h: ListenerH) -> Vec<String> {
+        let _checker = bookkeeping();
         self.listeners
             .refs
             .iter()
@@ -161,7 +163,7 @@ impl Target {
     /// The acceptor: a new TCP connection on `trid` becomes an UNINITIALIZED qpair sent to a
     /// poll group chosen round-robin; in the reference form the qpair keeps its listener.
     pub(super) fn handle_accept(&mut self, trid: &Trid, conn: ConnId) {
-        self.current = ThreadId::App;
+        super::ownership::enter(&mut self.current, ThreadId::App);
         let listener = self.listeners.find(trid);
         let refused =
             listener.is_none() || self.conns.contains_key(&conn) || self.shutdown.is_some();
@@ -328,6 +330,7 @@ impl Target {
         let Some(s) = filter else {
             return FilterVerdict::Disconnect;
         };
+        let _fixed = foreign(Foreign::FixedFields);
         let subsys = q
             .ctrlr()
             .and_then(|c| self.ctrlrs.get(c))
@@ -352,6 +355,7 @@ impl Target {
         if q.disconnect_started() {
             return;
         }
+        let _checker = bookkeeping();
         let ctrlr_subsys = q
             .ctrlr()
             .and_then(|c| self.ctrlrs.get(c))
@@ -368,6 +372,7 @@ impl Target {
     /// The contract's filter (checker bookkeeping for I9): no subsystem, or the qpair's
     /// controller is in it (a qpair with no controller never matches a subsystem filter).
     fn qpair_matches_filter(&self, q: &Qpair, filter: Option<SubsysH>) -> bool {
+        let _checker = bookkeeping();
         match filter {
             None => true,
             Some(s) => q
@@ -464,5 +469,12 @@ impl Target {
             ("nvmf_stop_listen_fini", late, detail)
         };
         self.breach(InvariantId::StopListenContract, site, bad, detail);
+    }
+}
+
+/// I17: a transport listener belongs to the target's (app) thread.
+impl super::arena::Owned for Listener {
+    fn owner(&self) -> Option<ThreadId> {
+        Some(ThreadId::App)
     }
 }

@@ -14,7 +14,7 @@ use std::fmt::Display;
 
 /// A handle kind the target keeps an arena of.
 pub trait Handle: ArenaHandle + Display + 'static {
-    type Obj: 'static;
+    type Obj: super::arena::Owned + 'static;
     /// The invariant a use of a stale handle breaks.
     const BROKEN: InvariantId;
     /// What such a use is, for the violation's detail.
@@ -60,11 +60,22 @@ impl Handle for ReqH {
 
 impl Target {
     /// The object `h` names, or a recorded violation at `site` if `h` is stale.
+    #[track_caller]
     pub(super) fn live<H: Handle>(&mut self, h: H, site: &str) -> Option<&mut H::Obj> {
         if !H::arena(self).contains(h) {
             self.crash_on(H::BROKEN, site, vec![format!("{h}")], H::STALE);
             return None;
         }
         H::arena(self).get_mut(h)
+    }
+
+    /// `live` for a read-only use (the I17 check sees a read).
+    #[track_caller]
+    pub(super) fn live_ref<H: Handle>(&mut self, h: H, site: &str) -> Option<&H::Obj> {
+        if !H::arena(self).contains(h) {
+            self.crash_on(H::BROKEN, site, vec![format!("{h}")], H::STALE);
+            return None;
+        }
+        H::arena(self).get(h)
     }
 }

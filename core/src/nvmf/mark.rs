@@ -110,6 +110,25 @@ impl Mark {
     pub fn all() -> &'static [Mark] {
         ALL_MARKS
     }
+
+    /// The catalogue switch without which the model cannot reach this mark, if any: the
+    /// mark names a path that only the old SPDK code behind the switch takes. The built-in
+    /// sweep reaches such a mark from the entry's scenarios with the switch on.
+    ///
+    /// `connect_retry_gave_up`: only v24.01's retry parking registers the 100 us CONNECT
+    /// retry poller that gives up after 1 s (`nvmf_ctrlr_cmd_connect` registers
+    /// `retry_connect`, v24.01 `ctrlr.c:906,975`); `12c640c0fa` (v24.05) replaced it with
+    /// `sgroup->queued`, which master keeps and the v24.01 profile models with the switch off.
+    ///
+    /// `poll_group_remove_after_ctrlr_free`: only the teardown order before 478f652436
+    /// (`spdk-2055`) runs `_nvmf_transport_qpair_fini` after the controller was freed.
+    pub fn requires(self) -> Option<super::BugId> {
+        match self {
+            Mark::ConnectRetryGaveUp => Some(super::BugId::Spdk3095),
+            Mark::PollGroupRemoveAfterCtrlrFree => Some(super::BugId::Spdk2055),
+            _ => None,
+        }
+    }
 }
 
 /// Stable snake_case name of a mark.

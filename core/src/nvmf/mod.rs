@@ -26,6 +26,7 @@ pub mod catalogue;
 mod config;
 mod connect;
 mod connect_admin;
+mod connect_qid;
 mod connect_retry;
 mod ctrlr;
 mod ctrlr_destruct;
@@ -47,6 +48,7 @@ mod log_page;
 mod mark;
 mod multipath;
 mod objects;
+pub mod ownership;
 #[doc(hidden)]
 pub mod planted;
 mod poll_group;
@@ -261,6 +263,12 @@ impl Target {
         if self.violation.is_some() {
             return;
         }
+        let step = self.ownership_begin(&input);
+        self.dispatch_input(input);
+        self.ownership_end(step);
+    }
+
+    fn dispatch_input(&mut self, input: Input) {
         match input {
             Input::Accept { trid, conn } => self.handle_accept(&trid, conn),
             Input::Bytes { conn, data } => self.handle_bytes(conn, &data),

@@ -32,6 +32,11 @@ pub enum Plant {
     /// `_retry_qid_check`). Only a host that reuses a live qid reaches it: a reconnecting
     /// host's old qpair is already leaving ENABLED.
     DupQidAccepted,
+    /// `_nvmf_transport_qpair_fini_complete` clears the qpair's bit in `ctrlr->qpair_mask`
+    /// itself, on the qpair's poll group, instead of leaving it to `_nvmf_ctrlr_free_from_qpair`
+    /// on the controller's thread: a controller field written off its thread (I17). Only an
+    /// I/O qpair on another group than its admin qpair shows it.
+    CtrlrMaskClearedOnGroup,
 }
 
 /// The planted slips switched on (empty: the fixed core).

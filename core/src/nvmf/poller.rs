@@ -98,6 +98,7 @@ impl Pollers {
     /// Drops the owner's pointer fields (the owner is being freed): the registrations they
     /// held stay registered if nobody unregistered them (P2 reports them).
     fn forget_slots(&mut self, owner: PollerOwner) {
+        let _index = super::ownership::bookkeeping();
         let arena = &self.arena;
         self.slots
             .retain(|_, h| arena.get(*h).is_none_or(|p| p.owner != owner));
@@ -166,7 +167,7 @@ impl Target {
         let (owner, thread) = (p.owner, p.thread);
         // thread.c: a timed poller's next run is one period after this one.
         p.next = Some(self.now + p.period);
-        self.current = thread;
+        super::ownership::enter(&mut self.current, thread);
         if !self.poller_owner_live(owner) {
             let handles = vec![format!("{h}"), format!("{owner} (freed)")];
             let detail = format!("{timer:?} fired on a freed owner");
@@ -182,6 +183,7 @@ impl Target {
     }
 
     fn poller_owner_live(&self, owner: PollerOwner) -> bool {
+        let _checker = super::ownership::bookkeeping();
         match owner {
             PollerOwner::Ctrlr(c) => self.ctrlrs.contains(c),
             PollerOwner::Req(r) => self.reqs.contains(r),
@@ -193,5 +195,12 @@ impl Target {
         self.pollers
             .iter()
             .find(|(_, p)| !self.poller_owner_live(p.owner))
+    }
+}
+
+/// I17: a poller belongs to the thread it was registered on.
+impl super::arena::Owned for Poller {
+    fn owner(&self) -> Option<ThreadId> {
+        Some(self.thread)
     }
 }

@@ -11,6 +11,7 @@
 //! its controller link and `outstanding`. See docs/lifecycle.md and docs/invariants.md (I2, I10).
 
 use super::arena::{CtrlrH, QpairH, ReqH};
+use super::ownership::{foreign, Foreign};
 use super::state::{IllegalTransition, QpairState};
 use super::tcp::TcpConn;
 use super::thread::Msg;
@@ -304,6 +305,7 @@ impl Target {
 
     /// `spdk_nvmf_qpair_disconnect`.
     pub(super) fn qpair_disconnect(&mut self, h: QpairH) {
+        let _any = foreign(Foreign::DisconnectFromAnyThread);
         let Some(q) = self.qpairs.get_mut(h) else {
             // A forwarded disconnect for a qpair that finished meanwhile: SPDK would touch freed
             // memory here only if the qpair could be freed with a disconnect message pending.
@@ -457,7 +459,7 @@ impl Target {
         q.tcp_mut().dead = true;
         let pg = q.pg();
         let initialized = q.state() != QpairState::Uninitialized;
-        self.current = ThreadId::PollGroup(pg);
+        super::ownership::enter(&mut self.current, ThreadId::PollGroup(pg));
         self.mark(Mark::PeerClosed, format!("conn={}", conn.0));
         if initialized && !self.eof_strands_pdu(h) {
             self.qpair_disconnect(h);
@@ -486,5 +488,12 @@ impl Target {
     /// Whether a test-only planted slip is switched on (planted.rs).
     pub(super) fn planted(&self, p: super::planted::Plant) -> bool {
         self.config.planted.contains(p)
+    }
+}
+
+/// I17: a qpair belongs to its poll group's thread.
+impl super::arena::Owned for Qpair {
+    fn owner(&self) -> Option<ThreadId> {
+        Some(ThreadId::PollGroup(self.pg))
     }
 }

@@ -8,6 +8,7 @@
 //! parked CONNECT retry and its connection entry.
 
 use super::arena::{CtrlrH, QpairH};
+use super::ownership::{foreign, Foreign};
 use super::thread::Msg;
 use super::{InvariantId, Mark, Output, Target, ThreadId};
 
@@ -67,12 +68,22 @@ impl Target {
     /// `_nvmf_transport_qpair_fini_complete`: on qid 0 clear `ctrlr->admin_qpair` (ctrlr
     /// thread), then `_nvmf_ctrlr_free_from_qpair` on the controller's thread.
     fn qpair_fini_complete(&mut self, c: CtrlrH, qid: u16, h: QpairH) {
-        let Some(ctrlr) = self.live(c, "_nvmf_transport_qpair_fini_complete") else {
+        let site = "_nvmf_transport_qpair_fini_complete";
+        let fixed = foreign(Foreign::FixedFields);
+        let Some(thread) = self.live_ref(c, site).map(|c| c.thread()) else {
             return;
         };
-        let thread = ctrlr.thread();
+        drop(fixed);
+        if qid != 0 && self.planted(super::planted::Plant::CtrlrMaskClearedOnGroup) {
+            if let Some(ctrlr) = self.ctrlrs.get_mut(c) {
+                ctrlr.remove_qpair(qid);
+            }
+        }
         if qid == 0 {
-            ctrlr.clear_admin_qpair();
+            // The admin qpair's group is the controller's thread.
+            if let Some(ctrlr) = self.ctrlrs.get_mut(c) {
+                ctrlr.clear_admin_qpair();
+            }
             let site = "_nvmf_transport_qpair_fini_complete";
             if !self.assert_thread(thread, site, format!("{c} {h}")) {
                 return;
@@ -106,7 +117,9 @@ impl Target {
     /// Frees this qpair's requests parked in `sgroup->queued` (no completion): only the
     /// controller's subsystem if it has one, else every sgroup of the group.
     pub(super) fn purge_queued_requests(&mut self, h: QpairH, pg: u16, ctrlr: Option<CtrlrH>) {
+        let fixed = super::ownership::foreign(super::ownership::Foreign::FixedFields);
         let only = ctrlr.and_then(|c| self.ctrlrs.get(c)).map(|c| c.subsys());
+        drop(fixed);
         let mut freed = Vec::new();
         let reqs = &self.reqs;
         for (s, sg) in self.pgs[usize::from(pg)].sgroups_mut() {

@@ -12,6 +12,7 @@
 //! `release_admission`, `request_end`). See docs/invariants.md (I4, I7).
 
 use super::arena::{QpairH, ReqH, SubsysH};
+use super::ownership::{foreign, Foreign};
 use super::state::QpairState;
 use super::state::SubState;
 use super::thread::Msg;
@@ -136,8 +137,9 @@ impl Target {
         let req = self.reqs.get(r)?;
         let q = self.qpairs.get(req.qpair)?;
         if let Some(c) = q.ctrlr() {
+            let _fixed = foreign(Foreign::FixedFields);
             return self
-                .live(c, "nvmf_check_subsystem_active")
+                .live_ref(c, "nvmf_check_subsystem_active")
                 .map(|c| c.subsys());
         }
         let nqn = req.connect_data()?.subnqn;
@@ -293,10 +295,12 @@ impl Target {
 
     /// `spdk_nvmf_request_complete`: `exec_msg` to the qpair's poll group.
     pub(super) fn request_complete(&mut self, r: ReqH) {
-        let Some(req) = self.live(r, "spdk_nvmf_request_complete") else {
+        let any = foreign(Foreign::CompleteFromAnyThread);
+        let Some(req) = self.live_ref(r, "spdk_nvmf_request_complete") else {
             return;
         };
         let pg = ThreadId::PollGroup(req.pg);
+        drop(any);
         if self.current == pg {
             self.request_complete_local(r);
         } else {
@@ -447,5 +451,12 @@ impl Target {
         for pdu in pdus {
             self.emit_pdu(conn, digests, &pdu);
         }
+    }
+}
+
+/// I17: a request belongs to its qpair's poll group.
+impl super::arena::Owned for Request {
+    fn owner(&self) -> Option<super::ThreadId> {
+        Some(super::ThreadId::PollGroup(self.pg))
     }
 }

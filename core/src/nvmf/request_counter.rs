@@ -6,6 +6,7 @@
 //! a difference is SPDK's accounting going wrong (I7 at `_nvmf_request_complete`).
 
 use super::arena::ReqH;
+use super::ownership::{foreign, Foreign};
 use super::request::Counted;
 use super::{InvariantId, Target};
 use crate::wire::Command;
@@ -70,6 +71,7 @@ impl Target {
     fn spdk_completion_counter(&self, r: ReqH) -> Option<Counted> {
         let req = self.reqs.get(r)?;
         let q = self.qpairs.get(req.qpair)?;
+        let fixed = foreign(Foreign::FixedFields);
         let s = match q.ctrlr() {
             Some(c) => self.ctrlrs.get(c)?.subsys(),
             // `nvmf_subsystem_pg_from_connect_cmd`: no subsystem by that NQN, no sgroup, nothing
@@ -80,6 +82,7 @@ impl Target {
             },
             None => return Some(Counted::None),
         };
+        drop(fixed);
         let (_, sg) = self.pgs[usize::from(req.pg)]
             .sgroups()
             .find(|(sid, _)| *sid == s.idx)?;

@@ -58,7 +58,7 @@ impl Target {
 
     /// `Input::Rpc`: runs on the app thread; answered now or when its callback fires.
     pub(super) fn handle_rpc(&mut self, id: RpcId, request: RpcRequest) {
-        self.current = ThreadId::App;
+        super::ownership::enter(&mut self.current, ThreadId::App);
         if !self.rpcs_pending.insert(id) {
             self.outputs.push_back(Output::RpcDone {
                 id,

@@ -5,6 +5,7 @@
 //! Invariant kept: each RPC is answered once (the fan-out answers `remove_host`).
 
 use super::arena::SubsysH;
+use super::ownership::{foreign, Foreign};
 use super::rpc::{err, RpcResult, EEXIST, ENOENT};
 use super::{RpcId, RpcResponse, Target};
 
@@ -52,6 +53,7 @@ impl Target {
     /// Per poll group: disconnect qpairs whose controller is in `s` and belongs to `hostnqn`.
     pub(super) fn disconnect_host_on_pg(&mut self, pg: u16, s: SubsysH, hostnqn: &str) {
         self.disconnect_qpairs_on_pg(pg, |t, q| {
+            let _fixed = foreign(Foreign::FixedFields);
             q.ctrlr()
                 .and_then(|c| t.ctrlrs.get(c))
                 .is_some_and(|c| c.subsys() == s && c.hostnqn() == hostnqn)

@@ -12,6 +12,7 @@
 use super::arena::SubsysH;
 use super::callbacks::StateCb;
 use super::catalogue::BugId;
+use super::ownership::{foreign, Foreign};
 use super::rpc::{err, RpcResult, ENOENT};
 use super::state::SubState;
 use super::thread::FanKind;
@@ -71,6 +72,7 @@ impl Target {
                 }
                 continue;
             };
+            let _fixed = foreign(Foreign::FixedFields);
             let Some(ctrlr) = self.ctrlrs.get(c).filter(|c| c.subsys() == s) else {
                 continue;
             };

@@ -12,6 +12,7 @@
 //! docs/lifecycle.md (pause/resume) and docs/invariants.md (I5, I7).
 
 use super::arena::{CtrlrH, QpairH, ReqH, SubsysH};
+use super::ownership::{foreign, Foreign};
 use super::state::SubState;
 use super::thread::{FanKind, Msg};
 use super::{Mark, Target, ThreadId};
@@ -273,10 +274,12 @@ impl Target {
         requested: SubState,
         nsid: u32,
     ) {
-        let Some(sub) = self.live(s, "subsystem_state_change_on_pg") else {
+        let read = foreign(Foreign::PollGroupReadsSubsystem);
+        let Some(sub) = self.live_ref(s, "subsystem_state_change_on_pg") else {
             return;
         };
         let resuming = sub.state() == SubState::Resuming;
+        drop(read);
         match requested {
             SubState::Inactive => self.pg_remove_subsystem(fan, pg, s),
             SubState::Active if resuming => self.pg_resume_subsystem(fan, pg, s),
@@ -343,6 +346,10 @@ impl Target {
     /// `poll_group_update_subsystem`: add/remove namespace infos; if the set changed, a
     /// namespace-changed notice to every controller whose admin qpair is on this group.
     fn pg_update_subsystem(&mut self, pg: u16, s: SubsysH) {
+        let _read = (
+            foreign(Foreign::PollGroupReadsSubsystem),
+            foreign(Foreign::FixedFields),
+        );
         let Some(sub) = self.subsystems.get(s) else {
             return;
         };
@@ -422,6 +429,7 @@ impl Target {
 
     /// `qpair->ctrlr && qpair->ctrlr->subsys == subsystem`.
     fn qpair_in_subsystem(&self, q: QpairH, s: SubsysH) -> bool {
+        let _fixed = foreign(Foreign::FixedFields);
         self.qpairs
             .get(q)
             .and_then(|q| q.ctrlr())

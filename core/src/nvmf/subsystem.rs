@@ -453,3 +453,10 @@ impl Target {
         }
     }
 }
+
+/// I17: a subsystem belongs to `subsystem->thread` (the app thread).
+impl super::arena::Owned for Subsystem {
+    fn owner(&self) -> Option<super::ThreadId> {
+        Some(super::ThreadId::App)
+    }
+}

@@ -85,7 +85,7 @@ impl Target {
             q.tcp_mut().rx_pending.extend_from_slice(data);
             return;
         }
-        self.current = ThreadId::PollGroup(q.pg());
+        super::ownership::enter(&mut self.current, ThreadId::PollGroup(q.pg()));
         self.process_bytes(h, data);
     }
 

@@ -231,7 +231,8 @@ impl Target {
         else {
             return;
         };
-        self.current = thread;
+        super::ownership::enter(&mut self.current, thread);
+        super::ownership::set_site(msg.name());
         if self.run_allowed(thread, &msg) {
             self.dispatch(msg);
         }

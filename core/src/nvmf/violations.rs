@@ -111,6 +111,11 @@ pub enum InvariantId {
     /// `spdk-2765` (`_nvmf_tgt_disconnect_next_qpair`).
     #[serde(rename = "I16")]
     BoundedReentry,
+    /// I17: every access to a controller, qpair, request, subsystem or poller runs on the
+    /// thread that owns it, or is one of SPDK's own foreign accesses (`ownership::Foreign`);
+    /// checked on every arena access during a step (ownership.rs).
+    #[serde(rename = "I17")]
+    ThreadOwnership,
 }
 
 impl InvariantId {
@@ -133,9 +138,10 @@ impl InvariantId {
     pub const I14: InvariantId = InvariantId::ListenerOutlivesQpairs;
     pub const I15: InvariantId = InvariantId::ThreadLifetime;
     pub const I16: InvariantId = InvariantId::BoundedReentry;
+    pub const I17: InvariantId = InvariantId::ThreadOwnership;
 
     /// Every invariant, in code order.
-    pub const ALL: [InvariantId; 19] = [
+    pub const ALL: [InvariantId; 20] = [
         Self::I1,
         Self::I2,
         Self::I3,
@@ -155,6 +161,7 @@ impl InvariantId {
         Self::I14,
         Self::I15,
         Self::I16,
+        Self::I17,
     ];
 
     /// The short code output uses, e.g. "I1".
@@ -179,6 +186,7 @@ impl InvariantId {
             InvariantId::ListenerOutlivesQpairs => "I14",
             InvariantId::ThreadLifetime => "I15",
             InvariantId::BoundedReentry => "I16",
+            InvariantId::ThreadOwnership => "I17",
         }
     }
 
@@ -204,6 +212,7 @@ impl InvariantId {
             InvariantId::ListenerOutlivesQpairs => "ListenerOutlivesQpairs",
             InvariantId::ThreadLifetime => "ThreadLifetime",
             InvariantId::BoundedReentry => "BoundedReentry",
+            InvariantId::ThreadOwnership => "ThreadOwnership",
         }
     }
 }
@@ -299,7 +308,7 @@ mod tests {
         let mut want: Vec<String> = (1..=12).map(|n| format!("I{n}")).collect();
         want.push("L1".into());
         want.extend(["P1".into(), "P2".into()]);
-        want.extend(["I13".to_string(), "I14".to_string()]);
+        want.extend(["I13".to_string(), "I14".to_string(), "I17".to_string()]);
         want.extend(["I15".to_string(), "I16".to_string()]);
         assert_eq!(codes, want);
         assert_eq!(InvariantId::I1, InvariantId::NoDanglingReference);

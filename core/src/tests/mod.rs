@@ -16,6 +16,7 @@ mod happy;
 mod hosts;
 mod identity;
 mod io_cmds;
+mod own;
 mod pollers;
 mod profiles;
 mod profiles_liveness;

@@ -144,6 +144,7 @@ impl Scenario {
                 .collect(),
             listener_ref: self.listener_ref,
             planted: self.planted.clone(),
+            ownership_check_off: self.ownership_check_off,
             ..TargetConfig::default()
         }
     }
@@ -227,6 +228,7 @@ impl fmt::Display for HostStep {
             HostStep::StaleH2cData { qid } => write!(f, "H2CData for an ended command on q{qid}"),
             HostStep::Random { steps } => write!(f, "{steps} random actions"),
             HostStep::Aers { count } => write!(f, "send {count} AERs"),
+            HostStep::AerBehindConnect => write!(f, "send an AER behind the admin CONNECT"),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! script: a step is enabled only once the host reached what the step needs.
 
 use crate::scenario::{HostSpec, HostStep, Scenario};
-use fabcheck_core::host::{dup_qid_key, Host, HostAction, HostConfig, HostEvent};
+use fabcheck_core::host::{dup_qid_key, Host, HostAction, HostConfig, HostEvent, QueueState};
 use fabcheck_core::Instant;
 use std::collections::BTreeSet;
 
@@ -103,6 +103,10 @@ impl HostSlot {
             // Expanded away by `expand`.
             HostStep::ReconnectStorm { .. } => false,
             HostStep::Aers { .. } => self.connected.contains(&0),
+            HostStep::AerBehindConnect => matches!(
+                self.host.queue_state(0),
+                Some(QueueState::Connecting | QueueState::Live)
+            ),
         }
     }
 
@@ -165,7 +169,18 @@ impl HostSlot {
                 return None
             }
             HostStep::Aers { count } => HostAction::Aers { count: *count },
+            HostStep::AerBehindConnect => self.aer_behind_connect(),
         })
+    }
+
+    /// An AER behind the admin CONNECT while it is in flight, else on the live queue.
+    fn aer_behind_connect(&self) -> HostAction {
+        if self.host.queue_state(0) == Some(QueueState::Live) {
+            return HostAction::Aers { count: 1 };
+        }
+        HostAction::AdminBeforeConnect {
+            opc: EARLY_ADMIN_OPCODES[0],
+        }
     }
 
     /// A write of `len` bytes at `(qid, nsid, slba)`; the data is derived from its tag.

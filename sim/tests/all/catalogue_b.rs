@@ -9,11 +9,11 @@ use fabcheck_core::nvmf::{BugId, Spdk};
 use fabcheck_sim::shrink::shrink;
 use fabcheck_sim::Failure;
 
-/// Finds `bug` on `name` within `budget` runs, shrinks the failure and checks that the shrunk
-/// story ends in the entry's invariant at its site.
+/// Finds `bug` on `name` (in the entry's SPDK profile) within `budget` runs, shrinks the
+/// failure and checks that the shrunk story ends in the entry's invariant at its site.
 pub(crate) fn found_and_shrunk(name: &str, bug: BugId, budget: u64) {
     let e = bug.entry();
-    let sc = scenario(name, &[e.name]);
+    let sc = fabcheck_sim::catalogue::entry_world(e, name).unwrap();
     let r = hunt(sc.clone(), budget);
     let found = r
         .failure

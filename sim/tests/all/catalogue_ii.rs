@@ -30,6 +30,13 @@ fn spdk_2215_found_by_aen_storm() {
     found_and_shrunk("aen-storm", BugId::Spdk2215, 100);
 }
 
+/// The master profile: the AER aen-storm's second host sends behind its CONNECT meets the
+/// qpair still CONNECTING with its controller bound.
+#[test]
+fn spdk_aer_inactive_qpair_found_by_aen_storm() {
+    found_and_shrunk("aen-storm", BugId::SpdkAerInactiveQpair, 100);
+}
+
 #[test]
 fn aen_storm_is_silent_with_every_switch_off() {
     silent("aen-storm", 100);

@@ -14,6 +14,7 @@ mod diff4;
 mod fair_liveness;
 mod hazards;
 mod liveness;
+mod own;
 mod peers;
 mod pollers;
 mod replay;
@@ -42,10 +43,11 @@ pub fn find_3302(name: &str) -> (Scenario, RunReport) {
     find(name, "spdk-3302")
 }
 
-/// The first failure of catalogue bug `bug` on built-in `name` (panics if the default budget
-/// does not find it).
+/// The first failure of catalogue bug `bug` on built-in `name`, in the entry's SPDK profile
+/// (panics if the default budget does not find it).
 pub fn find(name: &str, bug: &str) -> (Scenario, RunReport) {
-    let sc = scenario(name, &[bug]);
+    let e = fabcheck_sim::catalogue::by_name(bug).expect("a catalogue switch");
+    let sc = fabcheck_sim::catalogue::entry_world(e, name).unwrap();
     let r = hunt(sc.clone(), 2000);
     let f = r
         .failure

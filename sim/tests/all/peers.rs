@@ -63,51 +63,48 @@ fn builtin_sweep(runs: u64) -> (Coverage, Vec<String>, usize) {
     (all, failures, hazards)
 }
 
-/// Marks the fixed core cannot reach in the simulator, each with why.
-const UNREACHABLE_ON_THE_FIXED_CORE: &[(&str, &str)] = &[
-    (
-        "connect_retry_gave_up",
-        "the 100 us CONNECT retry poller exists only with catalogue switch spdk-3095",
-    ),
-    (
-        "aer_on_inactive_qpair",
-        "an AER replayed after a resume onto a disconnecting qpair: reached by the core's \
-         random schedules (core/src/tests/catalogue_ii.rs), not yet by a built-in scenario",
-    ),
-    (
-        "poll_group_remove_after_ctrlr_free",
-        "a qpair's fini after its controller was freed happens only in the old teardown \
-         order (catalogue switch spdk-2055)",
-    ),
-];
-
+/// Every mark defined in the code is reached: by the built-in sweep on the fixed core, or, for
+/// a mark only an old SPDK path takes (`Mark::requires`), from its catalogue entry's built-in
+/// scenarios with that switch on (in the entry's profile).
 #[test]
 fn the_builtin_sweep_reaches_every_mark_and_is_silent_on_the_fixed_core() {
     let (cov, failures, hazards) = builtin_sweep(runs_from_env(24));
     assert_eq!(failures, Vec::<String>::new());
     println!("runs that met SPDK's lost answer (a hazard): {hazards}");
-    let known: Vec<&str> = UNREACHABLE_ON_THE_FIXED_CORE.iter().map(|m| m.0).collect();
-    assert_eq!(cov.unreached(), known, "marks never reached");
+    let needs_switch: Vec<&str> = Mark::all()
+        .iter()
+        .filter(|m| m.requires().is_some())
+        .map(|m| m.name())
+        .collect();
+    assert_eq!(cov.unreached(), needs_switch, "marks never reached");
     assert!(cov.reached(Mark::AssociationExpired.name()));
+    assert!(cov.reached(Mark::AerOnInactiveQpair.name()));
 }
 
 #[test]
-fn the_retry_give_up_mark_is_reached_with_its_switch() {
-    let sc = builtin("long-pause")
-        .unwrap()
-        .with_spdk("v24.01")
-        .unwrap()
-        .with_bugs(&["spdk-3095".into()])
-        .unwrap();
-    let mut cfg = SweepConfig::new(sc, runs_from_env(24));
-    cfg.determinism_every = 0;
-    cfg.stop_on_failure = false;
-    let r = sweep(&cfg, &|_| {});
-    assert!(
-        r.coverage.reached("connect_retry_gave_up"),
-        "{:?}",
-        r.coverage
-    );
+fn marks_that_need_a_switch_are_reached_from_its_entrys_scenarios() {
+    let mut checked = 0;
+    for m in Mark::all() {
+        let Some(bug) = m.requires() else { continue };
+        let e = bug.entry();
+        assert!(!e.scenarios.is_empty(), "{bug:?} has no built-in scenario");
+        let mut reached = false;
+        for name in e.scenarios {
+            let sc = builtin(name)
+                .unwrap()
+                .with_spdk(e.spdk.name())
+                .unwrap()
+                .with_bugs(&[e.name.to_string()])
+                .unwrap();
+            let mut cfg = SweepConfig::new(sc, runs_from_env(24));
+            cfg.determinism_every = 0;
+            cfg.stop_on_failure = false;
+            reached |= sweep(&cfg, &|_| {}).coverage.reached(m.name());
+        }
+        assert!(reached, "{} not reached with {}", m.name(), e.name);
+        checked += 1;
+    }
+    assert!(checked > 0, "no mark declares a switch");
 }
 
 #[test]
