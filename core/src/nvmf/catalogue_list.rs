@@ -37,7 +37,7 @@ catalogue! {
         first_fixed: "master",
         invariant: InvariantId::I7,
         site: "_nvmf_request_complete",
-        spdk: Spdk::V24_01,
+        spdk: Spdk::Master,
         summary: "a namespace pause of a subsystem already PAUSED returns at once (state-change \
                   fast path and poll-group early return), so the namespace is removed with I/O \
                   in flight and its counter is dropped under that I/O",
@@ -50,7 +50,11 @@ catalogue! {
                  (ns_info->io_outstanding, where 2ca0e1360e asserts)",
         scenarios: &["namespace-churn"],
         versions: "up to v26.05 (fixed after the last release)",
-        profile_note: "native to v24.01 and v26.05; the switch puts the early return back",
+        profile_note: "native to v24.01, v26.05 and master before d123762feb; the switch puts the \
+                       early return back. Detected in master, where the built-in \
+                       namespace-churn runs: master queues overlapping state changes, so a \
+                       namespace pause can land on a PAUSED subsystem; v24.01 refuses them \
+                       (-EBUSY) and its window is a core test",
         more_sites: &["ns_info->io_outstanding"],
     }
     /// The stop-listen subsystem filter reads `qpair->ctrlr->subsys` of a qpair with no

@@ -129,7 +129,11 @@ impl Target {
         let Some(c) = ctrlr else {
             return false;
         };
-        let Some(thread) = self.live(c, "_nvmf_qpair_destroy").map(|c| c.thread()) else {
+        // `qpair->ctrlr->thread`: fixed at creation, read on the qpair's poll group.
+        let fixed = super::ownership::foreign(super::ownership::Foreign::FixedFields);
+        let thread = self.live_ref(c, "_nvmf_qpair_destroy").map(|c| c.thread());
+        drop(fixed);
+        let Some(thread) = thread else {
             return false;
         };
         let msg = Msg::CtrlrFreeFromQpairFirst {
@@ -149,11 +153,14 @@ impl Target {
         if self.violation.is_some() {
             return;
         }
+        // The model's record that this qpair's bit was released (no SPDK field).
+        let index = super::ownership::bookkeeping();
         let Some(q) = self.qpairs.get_mut(h) else {
             return;
         };
         q.release_ctrlr();
         let pg = q.pg();
+        drop(index);
         self.send_msg(
             ThreadId::PollGroup(pg),
             Msg::TransportQpairFini { qpair: h },

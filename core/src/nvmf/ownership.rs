@@ -82,6 +82,9 @@ pub enum Foreign {
     /// master's discovery Get Log Page hops to the app thread with the request
     /// (`nvmf_get_discovery_log_page_async`); v24.01 runs it on the controller thread.
     DiscoveryLogPageOnAppThread,
+    /// `nvmf_subsystem_ns_changed` on the subsystem thread walks `subsystem->ctrlrs` and
+    /// `nvmf_ctrlr_ns_changed` writes each controller's Changed Namespace List.
+    SubsystemNotesNsChange,
 }
 
 /// One allow-list entry: which kinds it may touch, read or write, and where SPDK does it.
@@ -103,7 +106,7 @@ const HANDED: &str = "the object travels with the message: its owner does not to
                       the answer comes back, so no other thread can interleave with the access";
 
 /// The allow-list, in `Foreign` order (`Foreign::entry`).
-const TABLE: [ForeignEntry; 14] = [
+const TABLE: [ForeignEntry; 15] = [
     // Foreign::ConnectFindsSubsystem
     ForeignEntry {
         reads: &[Subsystem],
@@ -211,6 +214,15 @@ const TABLE: [ForeignEntry; 14] = [
         spdk: "ctrlr.c:2572 (no hop) / ctrlr_discovery.c:367-394",
         split: HANDED,
     },
+    // Foreign::SubsystemNotesNsChange
+    ForeignEntry {
+        reads: &[Subsystem, Ctrlr],
+        writes: &[Ctrlr],
+        spdk: "subsystem.c:1414-1420, ctrlr.c:2359 / subsystem.c:2203-2209, ctrlr.c:2591",
+        split: "namespaces change only while the subsystem is paused or inactive: every \
+         admin command is drained and new ones wait, so the controller thread runs no Get \
+         Log Page that reads the list while it is written",
+    },
 ];
 
 impl Foreign {
@@ -230,6 +242,7 @@ impl Foreign {
         Foreign::CompleteFromAnyThread,
         Foreign::AbortFanout,
         Foreign::DiscoveryLogPageOnAppThread,
+        Foreign::SubsystemNotesNsChange,
     ];
 
     /// What the entry allows and where SPDK does it.

@@ -367,6 +367,7 @@ impl Target {
             .subsystems
             .get(s)
             .map_or(Vec::new(), |sub| sub.ctrlrs().collect());
+        let _notes = super::ownership::foreign(super::ownership::Foreign::SubsystemNotesNsChange);
         for c in ctrlrs {
             if let Some(ctrlr) = self.ctrlrs.get_mut(c) {
                 ctrlr.ns_notice_mut().changed(nsid);

@@ -308,8 +308,7 @@ mod tests {
         let mut want: Vec<String> = (1..=12).map(|n| format!("I{n}")).collect();
         want.push("L1".into());
         want.extend(["P1".into(), "P2".into()]);
-        want.extend(["I13".to_string(), "I14".to_string(), "I17".to_string()]);
-        want.extend(["I15".to_string(), "I16".to_string()]);
+        want.extend(["I13", "I14", "I15", "I16", "I17"].map(String::from));
         assert_eq!(codes, want);
         assert_eq!(InvariantId::I1, InvariantId::NoDanglingReference);
         assert_eq!(InvariantId::I7.to_string(), "I7");
