@@ -4,16 +4,20 @@
 # Prints one row per scenario and profile: runs, runs/s, violations (unknown findings),
 # recorded hazards by id, nondeterminism, required marks missing. Exits 1 when any row has a
 # violation, nondeterminism or a missing required mark; recorded hazards are reported, not failed.
-#   bash ci/sweep.sh [RUNS]      FABCHECK_JOBS=J (default 2), FABCHECK_SWEEP_OUT=DIR
+#   bash ci/sweep.sh [RUNS]      FABCHECK_JOBS=J (default 2), FABCHECK_SWEEP_OUT=DIR,
+#                                FABCHECK_BIN=PATH (a built fabcheck; default: build release)
 source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 runs=${1:-50000}
 jobs=${FABCHECK_JOBS:-2}
 out=${FABCHECK_SWEEP_OUT:-target/fabcheck/sweep}
 mkdir -p "$out"
-step "cargo build --release -p fabcheck"
-cargo build --release -q -p fabcheck
-bin=target/release/fabcheck
+bin=${FABCHECK_BIN:-}
+if [ -z "$bin" ]; then
+	step "cargo build --release -p fabcheck"
+	cargo build --release -q -p fabcheck
+	bin=target/release/fabcheck
+fi
 scenarios=$("$bin" scenarios | sed -n 's/^\([a-z0-9-]*\)  (spdk .*/\1/p')
 printf '| scenario | profile | runs | runs/s | violations | hazards | nondeterminism | missing marks |\n'
 printf '|---|---|---|---|---|---|---|---|\n'
