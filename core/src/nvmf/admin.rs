@@ -387,8 +387,7 @@ impl Target {
             return status::INTERNAL_DEVICE_ERROR;
         };
         let cdw0 = match fid {
-            // `nvmf_ctrlr_set_features_number_of_queues`: NCQR or NSQR 0xFFFF is invalid, and
-            // once any I/O qpair is in the controller's mask the request is out of sequence.
+            // `nvmf_ctrlr_set_features_number_of_queues`: 0xFFFF invalid; late once I/O qpairs exist.
             feature::NUMBER_OF_QUEUES => {
                 if cdw11 >> 16 == 0xFFFF || cdw11 & 0xFFFF == 0xFFFF {
                     return status::INVALID_FIELD;

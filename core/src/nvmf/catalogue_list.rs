@@ -1,7 +1,8 @@
-// The catalogue list, included by catalogue.rs (which documents the fields and keeps the
-// `BugId` enum and the table generated from this one list). Append new entries at the end.
+// The catalogue list, first part, included by catalogue.rs (which documents the fields and
+// keeps the `BugId` enum and the table generated from this one list). The list goes on in
+// catalogue_list_ii.rs, whose macro appends its entries to these; new entries go at its end.
 
-catalogue! {
+catalogue_second_part! {
     /// `free_aer` without the `ctrlr` guard (SPDK #3302).
     Spdk3302 {
         name: "spdk-3302",
@@ -412,123 +413,5 @@ catalogue! {
                        switch off has the fix; found by this model's completion-side counter \
                        recomputation, then matched to the upstream fix",
         more_sites: &["nvmf_check_qpair_active"],
-    }
-    /// A repeated disconnect calls its callback at once and the poll-group destroy walk
-    /// recurses on the same qpair (SPDK #2765).
-    Spdk2765 {
-        name: "spdk-2765",
-        title: "a repeated disconnect calls back at once; the destroy walk recurses",
-        fix_commit: "0496a2af3bf74ba61b6130a69245a86c7cbd486e",
-        issue: "https://github.com/spdk/spdk/issues/2765",
-        last_buggy: "v23.01",
-        first_fixed: "v23.05",
-        invariant: InvariantId::I16,
-        site: "_nvmf_tgt_disconnect_next_qpair",
-        spdk: Spdk::Master,
-        summary: "before the fix spdk_nvmf_qpair_disconnect(qpair, cb, ctx) called cb at once \
-                  when the qpair was already disconnecting, and the poll-group destroy walk \
-                  disconnected TAILQ_FIRST(&group->qpairs) with itself as cb: a first qpair \
-                  still tearing down (draining I/O, or its host gone) stays first, so the walk \
-                  re-enters itself without end and overflows the stack (the fix passes no \
-                  callback and re-polls until the group is empty)",
-        window: "target shutdown reaches a poll group (DESTROY_POLL_GROUPS) while a qpair on it \
-                 has started disconnecting and has not left group->qpairs yet: an I/O qpair \
-                 of a subsystem an earlier delete is still stopping (the shutdown passes that \
-                 subsystem) drains I/O still at the device",
-        scenarios: &["shutdown-under-load"],
-        versions: "up to v23.01 (backport 50b2ab5a05 in v23.01.1; the recursive walk dates \
-                   from e4c1e5f866, 2018)",
-        profile_note: "re-introduced: the bug lived before v24.01; the switch puts the callback \
-                       form and the recursive walk into the master profile, whose destroy \
-                       walk and disconnect are otherwise the same (the v24.01 profile takes \
-                       the switch too, but there the model's shutdown stop-listen re-polls \
-                       until every qpair left its group, so the walk never meets one still \
-                       tearing down)",
-    }
-    /// v24.05's assert on requests left on `sgroup->queued` fires when a subsystem reuses an
-    /// id (#3467).
-    Spdk3467 {
-        name: "spdk-3467",
-        title: "a subsystem reusing an id asserts on requests left on its sgroup->queued",
-        fix_commit: "5993fd035dce97b2818a10d35408a11b231a26f4",
-        issue: "https://github.com/spdk/spdk/issues/3467",
-        last_buggy: "v24.05",
-        first_fixed: "v24.09",
-        invariant: InvariantId::I4,
-        site: "nvmf_poll_group_add_subsystem",
-        spdk: Spdk::Master,
-        summary: "group->sgroups is indexed by subsystem id and spdk_nvmf_subsystem_create \
-                  takes the lowest free id, so a new subsystem inherits the sgroups of the \
-                  last one deleted; requests still on sgroup->queued there (a CONNECT queued \
-                  while the old subsystem was paused or stopping: its qpair has no controller, \
-                  so the stop never disconnected it) meet nvmf_poll_group_add_subsystem, which \
-                  in v24.05 freed them and then hit assert(false) (the fix keeps the error log \
-                  and the free, and drops the assert)",
-        window: "a CONNECT reaches a poll group while its subsystem is paused or stopping and \
-                 is queued; the operator deletes the subsystem and creates one (any NQN) that \
-                 gets the same id and is started before the connecting host gives up",
-        scenarios: &["subsystem-recreate"],
-        versions: "v24.05 only (the assert came with 3e787bba61)",
-        profile_note: "re-introduced: the switch puts v24.05's assert(false) back into the \
-                       master profile's nvmf_poll_group_add_subsystem; with it off both \
-                       profiles drop the leftovers unanswered (v24.01 forgets them, master \
-                       frees them with a log: hazard H-1-queued-connect-orphaned)",
-    }
-    /// Controller destruct starts before the last qpair left its group; a namespace change
-    /// walks the freed admin qpair (#2055).
-    Spdk2055 {
-        name: "spdk-2055",
-        title: "controller destruct starts before its last qpair is gone; a namespace change \
-                reads the freed admin qpair",
-        fix_commit: "478f652436bfc8709207f15271a858503d11e7a5",
-        issue: "https://github.com/spdk/spdk/issues/2055",
-        last_buggy: "v21.10",
-        first_fixed: "v22.01",
-        invariant: InvariantId::I1,
-        site: "poll_group_update_subsystem",
-        spdk: Spdk::V24_01,
-        summary: "before the fix _nvmf_qpair_destroy sent _nvmf_ctrlr_free_from_qpair to the \
-                  controller thread first (clear the mask bit; the last one starts the \
-                  destruct) and only then removed the qpair from its group and freed it \
-                  (_nvmf_transport_qpair_fini); ctrlr->admin_qpair was never cleared, so \
-                  between the admin qpair's free and the controller's removal from \
-                  subsystem->ctrlrs a namespace change's poll_group_update_subsystem read \
-                  ctrlr->admin_qpair->group of freed memory (the fix frees from the \
-                  controller after transport fini and clears admin_qpair there)",
-        window: "a host's admin qpair is torn down (host close, keep-alive expiry, operator \
-                 disconnect) while the operator adds or removes a namespace: the resume \
-                 reaches the controller's poll group after the admin qpair was freed and \
-                 before the subsystem thread removed the controller",
-        scenarios: &["teardown-race"],
-        versions: "up to v21.10",
-        profile_note: "re-introduced: the bug lived before v24.01; the switch puts the old \
-                       teardown order back into the v24.01 profile",
-    }
-    /// The old teardown order's poll-group removal reads the freed controller (#1819).
-    Spdk1819 {
-        name: "spdk-1819",
-        title: "poll-group removal reads a controller freed by the destruct it raced",
-        fix_commit: "b503ef4fa0220719441e31841452b82182599ca4",
-        issue: "https://github.com/spdk/spdk/issues/1819",
-        last_buggy: "none (master 2021-05-20 .. 2021-06-28)",
-        first_fixed: "v21.07",
-        invariant: InvariantId::I1,
-        site: "spdk_nvmf_poll_group_remove",
-        spdk: Spdk::V24_01,
-        summary: "103f5c62f5 moved spdk_nvmf_poll_group_remove, with its purge of \
-                  sgroup->queued through qpair->ctrlr->subsys->id, into \
-                  _nvmf_transport_qpair_fini, which in the old teardown order runs after \
-                  _nvmf_ctrlr_free_from_qpair: the last qpair's free starts the controller \
-                  destruct, and the destruct and the qpair's fini race; if the free wins, the \
-                  purge reads a freed controller (the fix purges in _nvmf_qpair_destroy; \
-                  found while investigating #1819, not #1819 itself)",
-        window: "a controller's last qpair is an I/O qpair on another poll group than the \
-                 controller thread: its fini runs after the subsystem thread and the \
-                 controller thread freed the controller",
-        scenarios: &["qpair-teardown"],
-        versions: "none released (master between 103f5c62f5 and the fix, both first in v21.07)",
-        profile_note: "re-introduced: never released; the switch puts the read back into the \
-                       old teardown order (spdk-2055), which it requires",
-        requires: &[BugId::Spdk2055],
     }
 }

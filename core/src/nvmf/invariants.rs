@@ -462,31 +462,7 @@ fn stuck_objects(t: &Target, stuck: &mut Vec<String>) {
         }
     }
     if t.is_shut_down() {
-        shutdown_survivors(t, stuck);
-    }
-}
-
-/// What a finished target shutdown left alive. A subsystem that is not INACTIVE is one
-/// `spdk_nvmf_subsystem_destroy` refused (-EAGAIN, "can only be destroyed in inactive state"),
-/// so its line names that site; other survivors are counted.
-fn shutdown_survivors(t: &Target, stuck: &mut Vec<String>) {
-    for (_, s) in t.subsystems.iter() {
-        let site = if s.state() == SubState::Inactive {
-            ""
-        } else {
-            " (spdk_nvmf_subsystem_destroy)"
-        };
-        stuck.push(format!(
-            "subsystem {} survives target shutdown in state {}{site}",
-            s.nqn(),
-            s.state().name()
-        ));
-    }
-    let others = t.qpairs.len() + t.ctrlrs.len() + t.reqs.len();
-    if others > 0 {
-        stuck.push(format!(
-            "{others} qpairs, controllers and requests survive target shutdown"
-        ));
+        t.shutdown_survivors(stuck);
     }
 }
 

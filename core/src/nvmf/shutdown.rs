@@ -133,4 +133,28 @@ impl Target {
     pub(super) fn shutdown_step(&mut self) {
         self.shutdown_unit_done();
     }
+
+    /// What a finished target shutdown left alive. A subsystem that is not INACTIVE is one
+    /// `spdk_nvmf_subsystem_destroy` refused (-EAGAIN, "can only be destroyed in inactive state"),
+    /// so its line names that site; other survivors are counted.
+    pub(super) fn shutdown_survivors(&self, stuck: &mut Vec<String>) {
+        for (_, s) in self.subsystems.iter() {
+            let site = if s.state() == SubState::Inactive {
+                ""
+            } else {
+                " (spdk_nvmf_subsystem_destroy)"
+            };
+            stuck.push(format!(
+                "subsystem {} survives target shutdown in state {}{site}",
+                s.nqn(),
+                s.state().name()
+            ));
+        }
+        let others = self.qpairs.len() + self.ctrlrs.len() + self.reqs.len();
+        if others > 0 {
+            stuck.push(format!(
+                "{others} qpairs, controllers and requests survive target shutdown"
+            ));
+        }
+    }
 }
