@@ -63,12 +63,16 @@ fn with_shipped_bugs(scenario: &str, profile: &str, as_fixed: bool) -> String {
 }
 
 /// The catalogue bugs the SPDK of `profile` shipped: the entries native to that profile (an
-/// entry that re-introduces older code into the profile was never in that release) and not
-/// already fixed in it (the pinned master carries fixes made after the last release).
+/// entry that re-introduces older code into the profile was never in that release), or that
+/// name it in `also_shipped_in`, and not already fixed in it (the pinned master carries fixes
+/// made after the last release).
 pub fn shipped_bugs(profile: &str) -> Vec<&'static str> {
     fabcheck_core::nvmf::catalogue::catalogue()
         .iter()
-        .filter(|e| e.spdk.name() == profile && e.profile_note.starts_with("native"))
+        .filter(|e| {
+            let native = e.spdk.name() == profile && e.profile_note.starts_with("native");
+            native || e.also_shipped_in.iter().any(|p| p.name() == profile)
+        })
         .filter(|e| e.first_fixed != profile)
         .map(|e| e.name)
         .collect()

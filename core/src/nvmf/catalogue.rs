@@ -48,6 +48,9 @@ pub struct CatalogueEntry {
     pub requires: &'static [BugId],
     /// Further SPDK sites the same switch puts back (the first is `site`).
     pub more_sites: &'static [&'static str],
+    /// Other profiles whose SPDK release shipped the bug, when `spdk` (the profile it is
+    /// detected in) is not the only one; the differential harness switches it on there.
+    pub also_shipped_in: &'static [Spdk],
 }
 
 impl CatalogueEntry {
@@ -70,6 +73,7 @@ impl CatalogueEntry {
         profile_note: "",
         requires: &[],
         more_sites: &[],
+        also_shipped_in: &[],
     };
 
     /// The releases with the bug, as the table prints them.

@@ -57,6 +57,7 @@ catalogue_second_part! {
                        namespace pause can land on a PAUSED subsystem; v24.01 refuses them \
                        (-EBUSY) and its window is a core test",
         more_sites: &["ns_info->io_outstanding"],
+        also_shipped_in: &[Spdk::V24_01],
     }
     /// The stop-listen subsystem filter reads `qpair->ctrlr->subsys` of a qpair with no
     /// controller yet (SPDK #2299).

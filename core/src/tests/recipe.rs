@@ -75,7 +75,7 @@ fn the_recipe_entry_values_have_the_catalogue_kinds() {
                 let names: Vec<String> = Spdk::ALL.iter().map(|s| format!("{s:?}")).collect();
                 assert!(names.iter().any(|n| n == profile), "{value} is a profile");
             }
-            "scenarios" | "requires" | "more_sites" => {
+            "scenarios" | "requires" | "more_sites" | "also_shipped_in" => {
                 assert!(value.starts_with("&["), "{field}: a slice, got {value}")
             }
             _ => assert!(value.starts_with('"'), "{field}: a string, got {value}"),
