@@ -3,7 +3,7 @@
 //! one of the entry's sites, silent with every switch off in both SPDK profiles).
 
 use crate::{hunt, scenario};
-use fabcheck_core::nvmf::{BugId, Spdk};
+use fabcheck_core::nvmf::BugId;
 use fabcheck_sim::shrink::shrink;
 use fabcheck_sim::Failure;
 
@@ -34,27 +34,6 @@ fn found_at_a_site(name: &str, bug: BugId, budget: u64) {
     );
 }
 
-/// Silent with every switch off in both profiles; the required marks are reached in the
-/// scenario's own profile.
-fn silent_in_both(name: &str, runs: u64) {
-    let own = scenario(name, &[]).spdk;
-    for spdk in Spdk::ALL {
-        let sc = scenario(name, &[]).with_spdk(spdk.name()).unwrap();
-        let r = hunt(sc, runs);
-        if let Some(f) = &r.failure {
-            panic!(
-                "{name}@{spdk} fixed core failed: {} ({})",
-                f.failure.as_ref().unwrap(),
-                f.replay_seed()
-            );
-        }
-        if spdk == own {
-            assert!(r.missing.is_empty(), "{name} never reached {:?}", r.missing);
-        }
-        assert!(r.nondeterminism.is_empty(), "{:?}", r.nondeterminism);
-    }
-}
-
 #[test]
 fn spdk_3738_found_by_namespace_churn() {
     found_at_a_site("namespace-churn", BugId::Spdk3738, 300);
@@ -62,5 +41,5 @@ fn spdk_3738_found_by_namespace_churn() {
 
 #[test]
 fn namespace_churn_is_silent_with_every_switch_off() {
-    silent_in_both("namespace-churn", 150);
+    crate::catalogue_b::silent("namespace-churn", 150);
 }
