@@ -40,7 +40,7 @@ pub enum StateCb {
     Delete {
         rpc: RpcId,
     },
-    /// One shutdown unit finished.
+    /// `nvmf_tgt_subsystem_stopped`: the shutdown stops the next subsystem.
     Shutdown,
     /// Paused for `nvmf_subsystem_get_controllers`: dump `subsystem->ctrlrs`, resume.
     GetControllers {
@@ -67,5 +67,4 @@ pub enum StopListenCb {
         subsys: SubsysH,
         rpc: RpcId,
     },
-    Shutdown,
 }

@@ -124,6 +124,36 @@ macro_rules! catalogue_second_part {
                                old teardown order (spdk-2055), which it requires",
                 requires: &[BugId::Spdk2055],
             }
+            /// nvmf_tgt keeps listening while it destroys its poll groups: a connection accepted
+            /// then lands on a group being freed (#3273).
+            Spdk3273 {
+                name: "spdk-3273",
+                title: "target shutdown keeps accepting while it destroys the poll groups",
+                fix_commit: "2cbc8aec37c9019e42f9ef878b80e7df8c58b817",
+                issue: "https://github.com/spdk/spdk/issues/3273",
+                last_buggy: "v24.01",
+                first_fixed: "v24.05",
+                invariant: InvariantId::I15,
+                site: "nvmf_tgt_destroy_poll_group",
+                spdk: Spdk::V24_01,
+                summary: "v24.01's nvmf_tgt shutdown (STOP_SUBSYSTEMS, DESTROY_SUBSYSTEMS, \
+                          DESTROY_POLL_GROUPS, DESTROY_TARGET) closes the listen sockets only when \
+                          the target is destroyed, so the acceptor keeps handing new qpairs to \
+                          spdk_nvmf_tgt_new_qpair while the poll groups are torn down: a qpair whose \
+                          _nvmf_poll_group_add is queued behind the walk's put_io_channel joins a \
+                          group that is then freed with it still linked (or runs after the free): a \
+                          use after free of struct spdk_nvmf_poll_group (the fix adds \
+                          NVMF_TGT_FINI_STOP_LISTEN before the poll groups go)",
+                window: "a host connects while target shutdown is destroying the poll groups: the \
+                         poll group the acceptor picks has just emptied and put its channel",
+                scenarios: &["shutdown-under-load"],
+                versions: "up to v24.01 (STOP_LISTEN came with 2cbc8aec37 in v24.05)",
+                profile_note: "native to v24.01: with the switch off the v24.01 profile is v24.01 \
+                               plus the fix as v24.05 has it (STOP_LISTEN first, then \
+                               STOP_SUBSYSTEMS); master stops the subsystems before the listeners \
+                               (f5bebba058, #3784)",
+                more_sites: &["_nvmf_poll_group_add"],
+            }
         }
     };
 }

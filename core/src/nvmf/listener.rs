@@ -75,11 +75,6 @@ impl Listeners {
             .map(|(h, _)| h)
     }
 
-    /// The trids listened on, in arena order.
-    pub fn trids(&self) -> Vec<Trid> {
-        self.arena.iter().map(|(_, l)| l.trid.clone()).collect()
-    }
-
     /// Frees every listener (the target is being destroyed).
     pub fn clear(&mut self) {
         for h in self.arena.handles() {
@@ -165,13 +160,14 @@ impl Target {
     pub(super) fn handle_accept(&mut self, trid: &Trid, conn: ConnId) {
         super::ownership::enter(&mut self.current, ThreadId::App);
         let listener = self.listeners.find(trid);
-        let refused =
-            listener.is_none() || self.conns.contains_key(&conn) || self.shutdown.is_some();
-        let Some(listener) = listener.filter(|_| !refused) else {
+        let refused = listener.is_none() || self.conns.contains_key(&conn);
+        let pg = self.next_live_pg();
+        // No poll group left ("No poll groups exist"): the UNINITIALIZED qpair is
+        // disconnected, i.e. finalized and its socket closed, at once.
+        let (Some(listener), Some(pg)) = (listener.filter(|_| !refused), pg) else {
             self.outputs.push_back(Output::Close { conn });
             return;
         };
-        let pg = self.next_pg % self.pgs.len() as u16;
         self.next_pg = (pg + 1) % self.pgs.len() as u16;
         let q = self
             .qpairs
@@ -186,6 +182,15 @@ impl Target {
             format!("conn={} {trid} -> pg{pg}", conn.0),
         );
         self.send_msg(ThreadId::PollGroup(pg), Msg::PollGroupAdd { qpair: q });
+    }
+
+    /// `nvmf_tcp_get_optimal_poll_group`: the transport's next poll group (round robin over
+    /// `ttransport->poll_groups`; a destroyed group left the list and the cursor moved past it).
+    fn next_live_pg(&self) -> Option<u16> {
+        let n = self.pgs.len() as u16;
+        (0..n)
+            .map(|k| (self.next_pg + k) % n)
+            .find(|pg| !self.pgs[usize::from(*pg)].is_destroyed())
     }
 
     /// Starts `spdk_nvmf_transport_stop_listen_async(trid, filter)` from the current thread.

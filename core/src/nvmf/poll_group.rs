@@ -80,12 +80,8 @@ impl PollGroup {
         self.destroyed
     }
 
-    /// `nvmf_tgt_destroy_poll_group`: only an empty group is destroyed.
+    /// `nvmf_tgt_destroy_poll_group`: the group is freed (whatever is still linked on it).
     pub fn destroy(&mut self) {
-        debug_assert!(
-            self.qpairs.is_empty(),
-            "_nvmf_tgt_disconnect_qpairs: the group is destroyed only once empty"
-        );
         self.destroyed = true;
         self.sgroups.clear();
     }
@@ -129,15 +125,30 @@ impl Target {
         self.send_msg(ThreadId::PollGroup(pg), Msg::PutIoChannel { fan });
     }
 
-    /// `put_io_channel` -> `nvmf_tgt_destroy_poll_group` frees the group,
-    /// `nvmf_tgt_destroy_poll_group_done` lets its thread exit (thread_life.rs), and the walk
-    /// moves on.
+    /// `put_io_channel` -> `nvmf_tgt_destroy_poll_group` frees the group;
+    /// `nvmf_tgt_destroy_poll_group_done` tells the app thread and lets this thread exit
+    /// (thread_life.rs).
     pub(super) fn pg_channel_put(&mut self, fan: u64) {
-        let Some(pg) = self.fanouts.get(&fan).map(|f| f.pg) else {
+        let Some(pg) = self.fanouts.remove(&fan).map(|f| f.pg) else {
             return;
         };
+        let linked = self.pgs[usize::from(pg)].qpairs().to_vec();
+        if !linked.is_empty() {
+            // A qpair added after the walk found the group empty (its `_nvmf_poll_group_add`
+            // ran before `put_io_channel`) keeps pointing at the freed group.
+            let mut handles: Vec<String> = linked
+                .iter()
+                .filter_map(|q| self.qpairs.get(*q).map(|x| x.label()))
+                .collect();
+            handles.push(format!("pg{pg} (freed)"));
+            let detail = "poll group freed while a qpair is still on group->qpairs (use after \
+                          free of struct spdk_nvmf_poll_group)";
+            let site = "nvmf_tgt_destroy_poll_group";
+            self.crash_on(super::InvariantId::ThreadLifetime, site, handles, detail);
+            return;
+        }
         self.pgs[usize::from(pg)].destroy();
+        self.send_msg(ThreadId::App, Msg::TgtPollGroupDestroyed);
         self.thread_exit(ThreadId::PollGroup(pg));
-        self.channel_continue(fan);
     }
 }

@@ -31,12 +31,11 @@ pub(super) fn err(code: i32, message: &str) -> RpcResult {
 }
 
 impl Target {
-    /// Opens the configured listeners, creates the configured subsystems, and runs start-up to
-    /// completion (the target is up before the first input).
+    /// Creates the configured subsystems with their listeners, and runs start-up to completion
+    /// (the target is up before the first input). As in nvmf_tgt, every transport listener is
+    /// one a subsystem listener took (`spdk_nvmf_tgt_listen_ext` from
+    /// `nvmf_subsystem_add_listener`): one reference per subsystem listener, none of its own.
     pub(super) fn apply_initial_config(&mut self) {
-        for trid in self.config.listeners.clone() {
-            self.transport_listen(&trid);
-        }
         if self.config.discovery {
             self.create_discovery_subsystem();
         }
@@ -307,12 +306,8 @@ impl Target {
             StateCb::RemoveListener { rpc, trid } => self.remove_listener_paused(s, rpc, &trid),
             StateCb::AddNs { rpc, ns, ids } => self.add_ns_paused(s, rpc, ns, ids),
             StateCb::RemoveNs { rpc, nsid } => self.remove_ns_paused(s, rpc, nsid),
-            StateCb::Delete { rpc } => {
-                if let Err(code) = self.subsystem_destroy(s, Some(rpc)) {
-                    self.rpc_done(rpc, err(code, "subsystem cannot be destroyed"));
-                }
-            }
-            StateCb::Shutdown => self.shutdown_unit_done(),
+            StateCb::Delete { rpc } => self.delete_stopped(s, rpc),
+            StateCb::Shutdown => self.shutdown_subsystem_stopped(),
             StateCb::GetControllers { rpc } => self.get_controllers_paused(s, rpc),
             StateCb::GetQpairs { rpc } => self.get_qpairs_paused(s, rpc),
             StateCb::ResizeNs { rpc, nsid, blocks } => {
@@ -414,12 +409,22 @@ impl Target {
         self.stop_listen_async(trid, Some(s), StopListenCb::Resume { subsys: s, rpc });
     }
 
+    /// `rpc_nvmf_subsystem_stopped`: `nvmf_subsystem_remove_all_listeners(subsystem, true)`,
+    /// then `spdk_nvmf_subsystem_destroy`; answered now unless it must wait (-EINPROGRESS).
+    fn delete_stopped(&mut self, s: SubsysH, rpc: RpcId) {
+        self.remove_all_listeners(s, true);
+        match self.subsystem_destroy(s, Some(rpc)) {
+            Ok(super::subsystem_destroy::DestroyRc::Freed) => self.rpc_ok(rpc),
+            Ok(super::subsystem_destroy::DestroyRc::InProgress) => {}
+            Err(code) => self.rpc_done(rpc, err(code, "subsystem cannot be destroyed")),
+        }
+    }
+
     /// A stop_listen completed on the caller's thread.
     pub(super) fn stop_listen_callback(&mut self, cb: StopListenCb) {
         match cb {
             StopListenCb::Rpc(id) => self.rpc_ok(id),
             StopListenCb::Resume { subsys, rpc } => self.resume_then(subsys, rpc),
-            StopListenCb::Shutdown => self.shutdown_unit_done(),
         }
     }
 

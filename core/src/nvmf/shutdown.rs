@@ -1,15 +1,40 @@
-//! Whole-target teardown (`nvmf_tgt.c`'s FINI states) as an explicit phase machine: stop every
-//! subsystem -> stop every listener -> destroy every subsystem -> destroy the poll groups ->
-//! done, each phase waiting for all of its units (state changes, stop_listens, destroys, the
-//! poll-group fan-out) before the next starts.
+//! Whole-target teardown as SPDK's `module/event/subsystems/nvmf/nvmf_tgt.c` runs it, per
+//! version profile (its FINI states, `nvmf_tgt_advance_state`):
+//!
+//! - STOP_LISTEN first in v24.01 with 2cbc8aec37 (as v24.05 has it; v24.01 as released has
+//!   none: catalogue `spdk-3273`); see below for what it does.
+//! - STOP_SUBSYSTEMS: `spdk_nvmf_subsystem_stop` on each subsystem in turn, in the target's
+//!   subsystem tree order (NQN order), the next one from the previous one's callback
+//!   (`nvmf_tgt_subsystem_stopped`); a stop refused at once is skipped ("Trying others").
+//! - STOP_LISTEN (master, after the stops since f5bebba058; `nvmf_tgt_stop_listen`): the
+//!   synchronous `spdk_nvmf_transport_stop_listen` for every listener of every subsystem: one
+//!   reference dropped each, the listen socket closed at zero; no qpair is disconnected.
+//!   Without it (v24.01 as released) the listeners stay open, and keep accepting, until the
+//!   target is destroyed.
+//! - DESTROY_SUBSYSTEMS (`_nvmf_tgt_subsystem_destroy`): `spdk_nvmf_subsystem_destroy` on each
+//!   subsystem in tree order; a destroy that must wait for controllers (-EINPROGRESS) ends the
+//!   loop and its callback restarts it from the first subsystem; other refusals are skipped.
+//! - DESTROY_POLL_GROUPS (`nvmf_tgt_destroy_poll_groups`): one message to every poll group
+//!   thread at once (`nvmf_tgt_destroy_poll_group`); each group disconnects its qpairs, is
+//!   freed, tells the app thread (`_nvmf_tgt_destroy_poll_group_done`) and exits its thread;
+//!   the last one moves on.
+//! - DESTROY_TARGET (`spdk_nvmf_tgt_destroy` -> `nvmf_tgt_destroy_cb`): subsystems still there
+//!   lose their listeners (stop) and are destroyed once more (-EINPROGRESS waits, as above);
+//!   then the transports are destroyed, which frees every transport listener.
+//! - STOPPED: the shutdown RPC is answered.
 //!
 //! Invariant kept: the shutdown RPC is answered exactly once, after the last phase (I5); after
-//! it no object survives (I8, checked in the quiescence report).
+//! it no object survives (I8, checked in the quiescence report, `shutdown_survivors`).
+//! Simplification: the target's destroy is synchronous here (SPDK's `spdk_io_device_unregister`
+//! defers `nvmf_tgt_destroy_cb` to a message on the app thread; nothing else reads the target
+//! in between in the model).
 
-use super::callbacks::{StateCb, StopListenCb};
+use super::callbacks::StateCb;
 use super::rpc::{err, RpcResult, EALREADY};
 use super::state::SubState;
-use super::{Mark, RpcId, Target, Trid};
+use super::subsystem_destroy::DestroyRc;
+use super::thread::{FanKind, Fanout, Msg};
+use super::{BugId, Mark, RpcId, Spdk, SubsysH, Target, ThreadId};
 use serde::Serialize;
 
 /// Whole-target teardown phases (`nvmf_tgt.c` FINI states).
@@ -19,6 +44,7 @@ pub enum ShutdownPhase {
     StopListen,
     DestroySubsystems,
     DestroyPollGroups,
+    DestroyTarget,
     Done,
 }
 
@@ -27,8 +53,10 @@ pub enum ShutdownPhase {
 pub struct Shutdown {
     pub rpc: Option<RpcId>,
     pub phase: ShutdownPhase,
-    /// Units of the current phase still running.
-    pub pending: u32,
+    /// NQN of the subsystem whose stop is running (STOP_SUBSYSTEMS walks the tree from it).
+    cursor: Option<String>,
+    /// `g_num_poll_groups`: poll groups whose destroy has not reported done.
+    pgs_left: u32,
     pub done: bool,
 }
 
@@ -37,73 +65,189 @@ impl Target {
         if self.shutdown.is_some() {
             return Some(err(EALREADY, "shutdown already in progress"));
         }
+        let first = self.first_shutdown_phase();
         self.shutdown = Some(Shutdown {
             rpc: Some(id),
-            phase: ShutdownPhase::StopSubsystems,
-            pending: 1,
+            phase: first,
+            cursor: None,
+            pgs_left: 0,
             done: false,
         });
-        let subs = self.subsystems.handles();
-        self.shutdown_add_units(subs.len() as u32);
-        for s in subs {
-            self.subsystem_state_change(s, SubState::Inactive, 0, StateCb::Shutdown);
-        }
-        self.shutdown_unit_done();
+        self.shutdown_advance(first);
         None
     }
 
-    fn shutdown_add_units(&mut self, n: u32) {
+    fn shutdown_phase(&self) -> Option<ShutdownPhase> {
+        self.shutdown.as_ref().map(|s| s.phase)
+    }
+
+    /// The target's subsystems in tree order (`spdk_nvmf_subsystem_get_first`/`_next` walk an
+    /// RB tree keyed by NQN, in both profiles).
+    fn subsystems_in_tree_order(&self) -> Vec<SubsysH> {
+        let mut subs: Vec<(String, SubsysH)> = self
+            .subsystems
+            .iter()
+            .map(|(h, s)| (s.nqn().to_string(), h))
+            .collect();
+        subs.sort();
+        subs.into_iter().map(|(_, h)| h).collect()
+    }
+
+    /// `nvmf_tgt_subsystem_stopped`: stop the subsystem after the cursor, or move on.
+    fn shutdown_stop_next(&mut self) {
+        let cursor = self.shutdown.as_ref().and_then(|s| s.cursor.clone());
+        let next = self.subsystems_in_tree_order().into_iter().find(|h| {
+            let nqn = self.subsystems.get(*h).map(|s| s.nqn().to_string());
+            cursor.as_ref().is_none_or(|c| nqn.as_ref() > Some(c))
+        });
+        let Some(s) = next else {
+            return self.shutdown_advance(self.after_stop_subsystems());
+        };
+        let nqn = self.subsystems.get(s).map(|x| x.nqn().to_string());
         if let Some(sd) = self.shutdown.as_mut() {
-            sd.pending += n;
+            sd.cursor = nqn;
+        }
+        // A refused stop calls back at once with an error: the walk goes on from it.
+        self.subsystem_state_change(s, SubState::Inactive, 0, StateCb::Shutdown);
+    }
+
+    /// Where the shutdown starts: v24.01 with 2cbc8aec37 (as v24.05) stops listening first;
+    /// v24.01 as released (`spdk-3273`) has no STOP_LISTEN; master stops the subsystems first
+    /// (f5bebba058).
+    fn first_shutdown_phase(&self) -> ShutdownPhase {
+        match self.config.spdk {
+            Spdk::V24_01 if !self.bug(BugId::Spdk3273) => ShutdownPhase::StopListen,
+            _ => ShutdownPhase::StopSubsystems,
         }
     }
 
-    /// One unit of the current shutdown phase finished; start the next phase at zero.
-    pub(super) fn shutdown_unit_done(&mut self) {
+    fn after_stop_subsystems(&self) -> ShutdownPhase {
+        match self.config.spdk {
+            Spdk::Master => ShutdownPhase::StopListen,
+            Spdk::V24_01 => ShutdownPhase::DestroySubsystems,
+        }
+    }
+
+    fn after_stop_listen(&self) -> ShutdownPhase {
+        match self.config.spdk {
+            Spdk::Master => ShutdownPhase::DestroySubsystems,
+            Spdk::V24_01 => ShutdownPhase::StopSubsystems,
+        }
+    }
+
+    /// A subsystem stop of STOP_SUBSYSTEMS called back (with any status).
+    pub(super) fn shutdown_subsystem_stopped(&mut self) {
+        if self.shutdown_phase() == Some(ShutdownPhase::StopSubsystems) {
+            self.shutdown_stop_next();
+        }
+    }
+
+    /// `nvmf_tgt_advance_state`: enter `phase` and run it.
+    fn shutdown_advance(&mut self, phase: ShutdownPhase) {
+        if let Some(sd) = self.shutdown.as_mut() {
+            sd.phase = phase;
+        }
+        match phase {
+            ShutdownPhase::StopListen => self.shutdown_stop_listen(),
+            ShutdownPhase::DestroySubsystems => self.shutdown_destroy_subsystems(),
+            ShutdownPhase::DestroyPollGroups => self.shutdown_destroy_poll_groups(),
+            ShutdownPhase::DestroyTarget => self.shutdown_destroy_target(),
+            ShutdownPhase::Done => self.shutdown_finish(),
+            ShutdownPhase::StopSubsystems => self.shutdown_stop_next(),
+        }
+    }
+
+    /// `nvmf_tgt_stop_listen` (master): drop the transport listener reference of every
+    /// subsystem listener; the subsystem listeners themselves stay.
+    fn shutdown_stop_listen(&mut self) {
+        for s in self.subsystems_in_tree_order() {
+            let trids: Vec<_> = self
+                .subsystems
+                .get(s)
+                .map(|x| x.listeners().cloned().collect())
+                .unwrap_or_default();
+            for trid in &trids {
+                self.transport_stop_listen(trid, "nvmf_tgt_stop_listen");
+            }
+        }
+        self.shutdown_advance(self.after_stop_listen());
+    }
+
+    /// `_nvmf_tgt_subsystem_destroy`: destroy every subsystem in tree order; stop at the first
+    /// that must wait for its controllers (its callback calls this again).
+    fn shutdown_destroy_subsystems(&mut self) {
+        if self.destroy_remaining_subsystems(false) {
+            self.shutdown_advance(ShutdownPhase::DestroyPollGroups);
+        }
+    }
+
+    /// The loop of `_nvmf_tgt_subsystem_destroy` and `nvmf_tgt_destroy_cb` (which first removes
+    /// each subsystem's listeners with stop). Returns whether it ran to the end.
+    fn destroy_remaining_subsystems(&mut self, stop_listeners: bool) -> bool {
+        for s in self.subsystems_in_tree_order() {
+            if stop_listeners {
+                self.remove_all_listeners(s, true);
+            }
+            if let Ok(DestroyRc::InProgress) = self.subsystem_destroy(s, None) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// A destroy the shutdown started (its callback) finished: continue the current loop.
+    pub(super) fn shutdown_subsystem_destroyed(&mut self) {
+        match self.shutdown_phase() {
+            Some(ShutdownPhase::DestroySubsystems) => self.shutdown_destroy_subsystems(),
+            Some(ShutdownPhase::DestroyTarget) => self.shutdown_destroy_target(),
+            _ => {}
+        }
+    }
+
+    /// `nvmf_tgt_destroy_poll_groups`: `nvmf_tgt_destroy_poll_group` sent to every poll group
+    /// thread at once.
+    fn shutdown_destroy_poll_groups(&mut self) {
+        let live: Vec<u16> = (0..self.pgs.len() as u16)
+            .filter(|pg| !self.pgs[usize::from(*pg)].is_destroyed())
+            .collect();
+        if let Some(sd) = self.shutdown.as_mut() {
+            sd.pgs_left = live.len() as u32;
+        }
+        if live.is_empty() {
+            return self.shutdown_advance(ShutdownPhase::DestroyTarget);
+        }
+        for pg in live {
+            let fan = self.next_fanout;
+            self.next_fanout += 1;
+            let fanout = Fanout {
+                kind: FanKind::PgDestroy,
+                origin: ThreadId::App,
+                pg,
+            };
+            self.fanouts.insert(fan, fanout);
+            self.send_msg(ThreadId::PollGroup(pg), Msg::TgtDestroyPollGroup { fan });
+        }
+    }
+
+    /// `_nvmf_tgt_destroy_poll_group_done` (app thread): the last group moves on.
+    pub(super) fn shutdown_poll_group_done(&mut self) {
         let Some(sd) = self.shutdown.as_mut() else {
             return;
         };
-        sd.pending = sd.pending.saturating_sub(1);
-        if sd.pending > 0 || sd.done {
-            return;
+        sd.pgs_left = sd.pgs_left.saturating_sub(1);
+        if sd.pgs_left == 0 && sd.phase == ShutdownPhase::DestroyPollGroups {
+            self.shutdown_advance(ShutdownPhase::DestroyTarget);
         }
-        let next = match sd.phase {
-            ShutdownPhase::StopSubsystems => ShutdownPhase::StopListen,
-            ShutdownPhase::StopListen => ShutdownPhase::DestroySubsystems,
-            ShutdownPhase::DestroySubsystems => ShutdownPhase::DestroyPollGroups,
-            ShutdownPhase::DestroyPollGroups | ShutdownPhase::Done => ShutdownPhase::Done,
-        };
-        sd.phase = next;
-        sd.pending = 1;
-        self.shutdown_phase(next);
     }
 
-    fn shutdown_phase(&mut self, phase: ShutdownPhase) {
-        match phase {
-            ShutdownPhase::StopListen => {
-                let trids: Vec<Trid> = self.listeners.trids();
-                self.shutdown_add_units(trids.len() as u32);
-                for t in &trids {
-                    self.stop_listen_async(t, None, StopListenCb::Shutdown);
-                }
-            }
-            ShutdownPhase::DestroySubsystems => {
-                self.listeners.clear();
-                let subs = self.subsystems.handles();
-                self.shutdown_add_units(subs.len() as u32);
-                for s in subs {
-                    if self.subsystem_destroy(s, None).is_err() {
-                        self.shutdown_unit_done();
-                    }
-                }
-            }
-            ShutdownPhase::DestroyPollGroups => {
-                self.shutdown_add_units(1);
-                self.for_each_channel(super::thread::FanKind::PgDestroy);
-            }
-            _ => return self.shutdown_finish(),
+    /// `spdk_nvmf_tgt_destroy` -> `nvmf_tgt_destroy_cb`: the subsystems still there are
+    /// destroyed (listeners stopped first); then the transports, with every listener.
+    fn shutdown_destroy_target(&mut self) {
+        if !self.destroy_remaining_subsystems(true) {
+            return;
         }
-        self.shutdown_unit_done();
+        self.listeners.clear();
+        self.shutdown_advance(ShutdownPhase::Done);
     }
 
     fn shutdown_finish(&mut self) {
@@ -116,22 +260,6 @@ impl Target {
         if let Some(id) = rpc {
             self.rpc_ok(id);
         }
-    }
-
-    /// A subsystem finished `_nvmf_subsystem_destroy`.
-    pub(super) fn subsystem_destroyed_hook(&mut self) {
-        let destroying = self
-            .shutdown
-            .as_ref()
-            .is_some_and(|s| s.phase == ShutdownPhase::DestroySubsystems);
-        if destroying {
-            self.shutdown_unit_done();
-        }
-    }
-
-    /// The PG-destroy fan-out finished.
-    pub(super) fn shutdown_step(&mut self) {
-        self.shutdown_unit_done();
     }
 
     /// What a finished target shutdown left alive. A subsystem that is not INACTIVE is one

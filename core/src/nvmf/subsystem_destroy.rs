@@ -1,6 +1,8 @@
 //! Subsystem destroy (`spdk_nvmf_subsystem_destroy` and `_nvmf_subsystem_destroy`): the
-//! subsystem refuses later state changes, then re-polls on the app thread while controllers
-//! remain; when none is left, queued state changes are cancelled and the subsystem is freed.
+//! subsystem refuses later state changes; a subsystem without controllers is freed before the
+//! call returns (0, no callback), otherwise it re-polls on the app thread while controllers
+//! remain (-EINPROGRESS, callback when freed); queued state changes are cancelled and the
+//! subsystem is freed.
 //! Its sgroups stay in each poll group's array at its id, `queued` included (S8, poll_group.rs).
 //!
 //! Invariant kept: a subsystem is freed once, only with no controller left (I3, I1).
@@ -9,30 +11,63 @@ use super::arena::SubsysH;
 use super::thread::Msg;
 use super::{InvariantId, Mark, RpcId, Target, ThreadId};
 
+/// What `spdk_nvmf_subsystem_destroy` returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum DestroyRc {
+    /// 0: freed before returning (no callback).
+    Freed,
+    /// -EINPROGRESS: controllers remain; the callback runs when it is freed.
+    InProgress,
+}
+
 impl Target {
-    /// Starts `spdk_nvmf_subsystem_destroy` (INACTIVE only): listeners and hosts go, then
-    /// `_nvmf_subsystem_destroy` waits for the controllers.
-    pub(super) fn subsystem_destroy(&mut self, s: SubsysH, rpc: Option<RpcId>) -> Result<(), i32> {
+    /// `spdk_nvmf_subsystem_destroy` (INACTIVE only): listeners (without stop) and hosts go,
+    /// then the first `_nvmf_subsystem_destroy` runs at once: freed now, or -EINPROGRESS and
+    /// re-sent while controllers remain (the callback then runs when it is freed).
+    pub(super) fn subsystem_destroy(
+        &mut self,
+        s: SubsysH,
+        rpc: Option<RpcId>,
+    ) -> Result<DestroyRc, i32> {
         let Some(sub) = self.subsystems.get_mut(s) else {
             return Err(-2);
         };
         sub.begin_destroy()?;
-        self.send_msg(ThreadId::App, Msg::SubsystemDestroy { subsys: s, rpc });
-        Ok(())
+        self.remove_all_listeners(s, false);
+        if self.subsystem_destroy_step(s, rpc) {
+            Ok(DestroyRc::Freed)
+        } else {
+            Ok(DestroyRc::InProgress)
+        }
     }
 
-    /// `_nvmf_subsystem_destroy`: re-send while controllers remain, then cancel queued state
-    /// changes (-ECANCELED), free the sgroups and the subsystem.
+    /// `_nvmf_subsystem_destroy_msg` (re-sent while controllers remain): when the subsystem is
+    /// freed, its async callback runs (the RPC answer, or the shutdown's loop).
     pub(super) fn subsystem_destroy_poll(&mut self, s: SubsysH, rpc: Option<RpcId>) {
-        let Some(sub) = self.live(s, "_nvmf_subsystem_destroy") else {
+        if self.live(s, "_nvmf_subsystem_destroy").is_none() {
             return;
+        }
+        if !self.subsystem_destroy_step(s, rpc) {
+            return;
+        }
+        match rpc {
+            Some(id) => self.rpc_ok(id),
+            None => self.shutdown_subsystem_destroyed(),
+        }
+    }
+
+    /// `_nvmf_subsystem_destroy`: re-send while controllers remain (returns false), else
+    /// cancel queued state changes (-ECANCELED), free the sgroups and the subsystem.
+    fn subsystem_destroy_step(&mut self, s: SubsysH, rpc: Option<RpcId>) -> bool {
+        let Some(sub) = self.subsystems.get(s) else {
+            return false;
         };
         if sub.has_ctrlrs() && !self.destroy_with_ctrlrs(s) {
             self.park_msg(ThreadId::App, Msg::SubsystemDestroy { subsys: s, rpc });
-            return;
+            return false;
         }
         let Some(sub) = self.subsystems.get_mut(s) else {
-            return;
+            return false;
         };
         for c in sub.drain_changes() {
             self.state_cb(s, c.cb, Err(-125));
@@ -52,14 +87,31 @@ impl Target {
                 handles,
                 detail,
             );
-            return;
+            return false;
         };
         self.history.subsystems_destroyed += 1;
         self.mark(Mark::SubsystemDestroyed, sub.nqn().to_string());
         self.refresh_connect_retry_deadlines();
-        if let Some(id) = rpc {
-            self.rpc_ok(id);
+        true
+    }
+
+    /// `nvmf_subsystem_remove_all_listeners(subsystem, stop)`: with `stop` each listener's
+    /// transport reference is dropped (`spdk_nvmf_transport_stop_listen`); controllers forget
+    /// the listener and the discovery log changes (`_nvmf_subsystem_remove_listener`).
+    pub(super) fn remove_all_listeners(&mut self, s: SubsysH, stop: bool) {
+        let Some(sub) = self.subsystems.get_mut(s) else {
+            return;
+        };
+        for trid in sub.take_listeners() {
+            if stop {
+                self.transport_stop_listen(&trid, "_nvmf_subsystem_remove_listener");
+            }
+            for (_, c) in self.ctrlrs.iter_mut() {
+                if c.subsys() == s {
+                    c.forget_listener(&trid);
+                }
+            }
+            self.discovery_listener_removed(s, &trid);
         }
-        self.subsystem_destroyed_hook();
     }
 }

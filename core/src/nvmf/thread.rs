@@ -68,6 +68,11 @@ pub enum Msg {
     /// `_nvmf_tgt_disconnect_next_qpair` as the disconnect callback of the pre-0496a2af3b
     /// poll-group destroy walk (PG; `spdk-2765`, disconnect_cb.rs).
     TgtDisconnectNext { fan: u64 },
+    /// `nvmf_tgt_destroy_poll_group` (PG): nvmf_tgt's shutdown destroys this poll group
+    /// (`spdk_nvmf_poll_group_destroy` -> `_nvmf_tgt_disconnect_qpairs`).
+    TgtDestroyPollGroup { fan: u64 },
+    /// `_nvmf_tgt_destroy_poll_group_done` (app thread): one poll group less to wait for.
+    TgtPollGroupDestroyed,
     /// `put_io_channel` (PG): the deferred half of `spdk_put_io_channel` that frees the poll
     /// group of a shutdown destroy walk (thread_life.rs).
     PutIoChannel { fan: u64 },
@@ -110,6 +115,8 @@ impl Msg {
             Msg::DiscoveryLogPage { .. } => "nvmf_get_discovery_log_page",
             Msg::TgtDisconnectNext { .. } => "_nvmf_tgt_disconnect_next_qpair",
             Msg::PutIoChannel { .. } => "put_io_channel",
+            Msg::TgtDestroyPollGroup { .. } => "nvmf_tgt_destroy_poll_group",
+            Msg::TgtPollGroupDestroyed => "_nvmf_tgt_destroy_poll_group_done",
             Msg::CtrlrFreeFromQpairFirst { .. } => "_nvmf_ctrlr_free_from_qpair",
             Msg::TransportQpairFini { .. } => "_nvmf_transport_qpair_fini",
         }
@@ -138,7 +145,8 @@ pub enum FanKind {
     /// `nvmf_ctrlr_disconnect_qpairs_on_pg` (keep-alive expiry, io_only = false) or
     /// `nvmf_ctrlr_disconnect_io_qpairs_on_pg` (CC reset/shutdown, io_only = true).
     CtrlrDisconnect { ctrlr: CtrlrH, io_only: bool },
-    /// Poll group destroy during whole-target shutdown.
+    /// Poll group destroy during whole-target shutdown: one per group, sent to all at once
+    /// (`nvmf_tgt_destroy_poll_groups`, shutdown.rs), not a for_each_channel walk.
     PgDestroy,
     /// `nvmf_subsystem_disconnect_host_for_each_qpair` after a host was removed.
     DisconnectHost {
@@ -269,6 +277,8 @@ impl Target {
             Msg::DiscoveryLogPage { req } => self.discovery_log_page_msg(req),
             Msg::TgtDisconnectNext { fan } => self.tgt_disconnect_next_qpair(fan),
             Msg::PutIoChannel { fan } => self.pg_channel_put(fan),
+            Msg::TgtDestroyPollGroup { fan } => self.pg_destroy_poll(fan),
+            Msg::TgtPollGroupDestroyed => self.shutdown_poll_group_done(),
             Msg::CtrlrFreeFromQpairFirst { ctrlr, qid, qpair } => {
                 self.ctrlr_free_from_qpair_first(ctrlr, qid, qpair)
             }
@@ -401,7 +411,8 @@ impl Target {
                     self.cc_reset_shn_done(ctrlr);
                 }
             }
-            FanKind::PgDestroy => self.shutdown_step(),
+            // The shutdown's poll-group destroy is not a for_each_channel (shutdown.rs).
+            FanKind::PgDestroy => {}
             FanKind::DisconnectHost { rpc, .. } => self.rpc_ok(rpc),
             FanKind::GetQpairs { subsys, rpc, found } => self.get_qpairs_done(subsys, rpc, found),
             // `nvmf_ctrlr_abort_done`: no qpair matched the SQID.

@@ -94,6 +94,7 @@ impl Msg {
                 | Msg::RemoveSubsystemRepoll { .. }
                 | Msg::StopListenRepoll { .. }
                 | Msg::PgDestroyRepoll { .. }
+                | Msg::TgtDestroyPollGroup { .. }
                 | Msg::TgtDisconnectNext { .. }
         )
     }

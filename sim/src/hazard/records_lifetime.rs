@@ -174,5 +174,5 @@ pub(super) const CTRLR_DESTRUCT_TO_EXITED_THREAD: Hazard = Hazard {
 /// Seeds with every switch off (`fabcheck hazards --check` replays them).
 const SEED_H4_V2401: &str = "fc1:shutdown-under-load@v24.01:37005d09a7d48745";
 const SEED_H4_MASTER: &str = "fc1:shutdown-under-load@master:158df79ac22c328e";
-const SEED_H5_V2401: &str = "fc1:shutdown-under-load@v24.01:2beed183369335c1";
+const SEED_H5_V2401: &str = "fc1:shutdown-under-load@v24.01:27e757f16cfb68cf";
 const SEED_H5_MASTER: &str = "fc1:shutdown-under-load@master:1e41ab087439611e";
