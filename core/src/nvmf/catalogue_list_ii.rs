@@ -34,9 +34,7 @@ macro_rules! catalogue_second_part {
                 profile_note: "re-introduced: the bug lived before v24.01; the switch puts the callback \
                                form and the recursive walk into the master profile, whose destroy \
                                walk and disconnect are otherwise the same (the v24.01 profile takes \
-                               the switch too, but there the model's shutdown stop-listen re-polls \
-                               until every qpair left its group, so the walk never meets one still \
-                               tearing down)",
+                               the switch too and finds it as fast)",
             }
             /// v24.05's assert on requests left on `sgroup->queued` fires when a subsystem reuses an
             /// id (#3467).

@@ -31,11 +31,15 @@ pub(super) fn err(code: i32, message: &str) -> RpcResult {
 }
 
 impl Target {
-    /// Creates the configured subsystems with their listeners, and runs start-up to completion
-    /// (the target is up before the first input). As in nvmf_tgt, every transport listener is
-    /// one a subsystem listener took (`spdk_nvmf_tgt_listen_ext` from
-    /// `nvmf_subsystem_add_listener`): one reference per subsystem listener, none of its own.
+    /// Opens the configured listeners, creates the configured subsystems, and runs start-up to
+    /// completion (the target is up before the first input). Each configured listener is one
+    /// reference of the discovery subsystem's listener on that port (SPDK's documented
+    /// `nvmf_subsystem_add_listener discovery ...`, which every nvmf test script does); each
+    /// subsystem listener takes one more (`spdk_nvmf_tgt_listen_ext`).
     pub(super) fn apply_initial_config(&mut self) {
+        for trid in self.config.listeners.clone() {
+            self.transport_listen(&trid);
+        }
         if self.config.discovery {
             self.create_discovery_subsystem();
         }

@@ -157,9 +157,13 @@ impl Target {
         }
     }
 
-    /// `nvmf_tgt_stop_listen` (master): drop the transport listener reference of every
-    /// subsystem listener; the subsystem listeners themselves stay.
+    /// `nvmf_tgt_stop_listen`: drop the transport listener reference of every subsystem
+    /// listener; the subsystem listeners themselves stay. The discovery subsystem comes first
+    /// in NQN order: its listeners are the configured ports (`apply_initial_config`).
     fn shutdown_stop_listen(&mut self) {
+        for trid in self.config.listeners.clone() {
+            self.transport_stop_listen(&trid, "nvmf_tgt_stop_listen");
+        }
         for s in self.subsystems_in_tree_order() {
             let trids: Vec<_> = self
                 .subsystems

@@ -26,3 +26,4 @@ mod recipe;
 mod router;
 mod rude;
 mod seed;
+mod shutdown;

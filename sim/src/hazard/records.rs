@@ -133,10 +133,10 @@ pub(super) const STOP_LISTEN_LATE_QPAIR: Hazard = Hazard {
     site: "nvmf_stop_listen_fini",
     detail: "",
     stuck: &[],
-    scenario: "seed-3302",
+    scenario: "listener-lifetime",
     seeds: &[
-        "fc1:seed-3302@v24.01:3ccdfd9c96a18897",
-        "fc1:seed-3302@master:3ccdfd9c96a18897",
+        "fc1:listener-lifetime@v24.01:24684c4f0fd784b4:0.1.1.1.1.1.0.1.1.1.1.1.1.1.1.0.1.1.1.1.1.1.1.1",
+        "fc1:listener-lifetime@master:24684c4f0fd784b4:0.1.1.1.1.1.0.1.1.1.1.1.1.1.1.0.1.1.1.1.1.1.1.1",
     ],
     summary: "`spdk_nvmf_transport_stop_listen_async(T, S)` visits the poll groups one after \
               the other and disconnects the qpairs on T it finds on each group's list at that \
@@ -257,8 +257,8 @@ pub(super) const LISTENER_FREED_UNDER_QPAIRS: Hazard = Hazard {
     stuck: &[],
     scenario: "listener-lifetime",
     seeds: &[
-        "fc1:listener-lifetime@v24.01:0706dd2f4d197e6f",
-        "fc1:listener-lifetime@master:0706dd2f4d197e6f",
+        "fc1:listener-lifetime@v24.01:3847468dbd8d1e6d:0.0.1.1.1.0.1.1.1.1.1.1.0.1.1.1.1.1.1.1.1.1.1",
+        "fc1:listener-lifetime@master:3847468dbd8d1e6d:0.0.1.1.1.0.1.1.1.1.1.1.0.1.1.1.1.1.1.1.1.1.1",
     ],
     summary: "`nvmf_stop_listen_fini` drops the listener's reference as soon as the walk has \
               *started* disconnecting the matching qpairs; their teardown is asynchronous, and \
