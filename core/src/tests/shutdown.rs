@@ -94,7 +94,10 @@ fn nvmf_delete_subsystem_stops_its_listeners() {
         w.run_all();
         assert!(w.rpc_ok(id), "{spdk}: delete answered");
         let after = w.accept(41);
-        assert!(w.closed(after), "{spdk}: the port is closed after the delete");
+        assert!(
+            w.closed(after),
+            "{spdk}: the port is closed after the delete"
+        );
     }
 }
 

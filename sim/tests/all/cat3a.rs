@@ -37,7 +37,11 @@ fn shutdown_under_load_is_silent_with_every_switch_off() {
                 f.replay_seed()
             );
         }
-        assert!(r.missing.is_empty(), "{spdk}: never reached {:?}", r.missing);
+        assert!(
+            r.missing.is_empty(),
+            "{spdk}: never reached {:?}",
+            r.missing
+        );
         assert!(r.nondeterminism.is_empty(), "{:?}", r.nondeterminism);
     }
 }
