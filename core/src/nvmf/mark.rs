@@ -98,6 +98,11 @@ pub enum Mark {
     /// Old teardown order: `_nvmf_transport_qpair_fini` ran after the qpair's controller was
     /// freed (the read `spdk-1819` puts back).
     PollGroupRemoveAfterCtrlrFree,
+    /// S7: a request found no data buffer on its poll group and waited (TCP NEED_BUFFER).
+    BufferWait,
+    /// S7: a request still waiting for a buffer was taken off the wait queue by its qpair's
+    /// teardown (master: `nvmf_tcp_poll_group_remove`; v24.01: `nvmf_tcp_cleanup_all_states`).
+    BufferWaitAborted,
 }
 
 impl Mark {
@@ -189,6 +194,8 @@ pub fn mark_name(m: Mark) -> &'static str {
         Mark::NsPauseOfPausedDrained => "ns_pause_of_paused_drained",
         Mark::StaleQueuedOnAdd => "stale_queued_on_add",
         Mark::PollGroupRemoveAfterCtrlrFree => "poll_group_remove_after_ctrlr_free",
+        Mark::BufferWait => "buffer_wait",
+        Mark::BufferWaitAborted => "buffer_wait_aborted",
     }
 }
 
@@ -249,4 +256,6 @@ pub static ALL_MARKS: &[Mark] = &[
     Mark::NsPauseOfPausedDrained,
     Mark::StaleQueuedOnAdd,
     Mark::PollGroupRemoveAfterCtrlrFree,
+    Mark::BufferWait,
+    Mark::BufferWaitAborted,
 ];

@@ -33,6 +33,8 @@ pub enum Phase {
     Queued,
     /// Waiting for the RAM device.
     Device,
+    /// TCP `NEED_BUFFER`: waiting on its poll group's data buffer queue (buffers.rs).
+    NeedBuffer,
 }
 
 /// Which sgroup counter the request holds.
@@ -72,6 +74,8 @@ pub struct Request {
     pub rsp_data: Vec<u8>,
     /// `req->first_fused_req` of a fused pair's second half (the Compare it completes).
     pub first_fused: Option<ReqH>,
+    /// The data buffer the request holds or waits for (S7, buffers.rs).
+    pub buf: super::buffers::Buf,
 }
 
 impl Request {
@@ -100,6 +104,7 @@ impl Request {
             rsp: Cqe::default(),
             rsp_data: Vec::new(),
             first_fused: None,
+            buf: super::buffers::Buf::None,
         }
     }
 
@@ -381,6 +386,10 @@ impl Target {
             q.remove_outstanding(r);
         }
         self.uncount(req.pg, released.unwrap_or(req.counted));
+        // `nvmf_tcp_req_process` COMPLETED: `spdk_nvmf_request_free_buffers`.
+        if req.buf == super::buffers::Buf::Held {
+            self.buf_put(req.pg);
+        }
     }
 
     /// Releases an sgroup counter (I7: never below zero) and completes a drained pause.
