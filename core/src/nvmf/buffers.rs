@@ -32,32 +32,10 @@
 //! never coexists with a waiter (`check`).
 
 use super::arena::{QpairH, ReqH};
-use super::request::{Phase, Request};
+use super::request::{Buf, Next, Phase, Request};
 use super::{BugId, InvariantId, Mark, Target};
 use serde::Serialize;
 use std::collections::VecDeque;
-
-/// What a request holds of its poll group's data buffers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum Buf {
-    /// Needs none, or the pool is unbounded.
-    None,
-    /// Holds one (`req->data_from_pool`).
-    Held,
-    /// NEED_BUFFER: on the wait queue; `Next` is what follows HAVE_BUFFER.
-    Waiting(Next),
-    /// Taken off the wait queue by teardown and marked COMPLETED, not yet drained.
-    Aborted,
-}
-
-/// TCP HAVE_BUFFER's next step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum Next {
-    /// A write: `nvmf_tcp_send_r2t_pdu` for this many bytes.
-    R2t(u32),
-    /// READY_TO_EXECUTE.
-    Execute,
-}
 
 /// One poll group's buffers.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Default)]

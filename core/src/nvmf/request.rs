@@ -37,6 +37,28 @@ pub enum Phase {
     NeedBuffer,
 }
 
+/// What a request holds of its poll group's data buffers (S7, buffers.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Buf {
+    /// Needs none, or the pool is unbounded.
+    None,
+    /// Holds one (`req->data_from_pool`).
+    Held,
+    /// NEED_BUFFER: on the wait queue; `Next` is what follows HAVE_BUFFER.
+    Waiting(Next),
+    /// Taken off the wait queue by teardown and marked COMPLETED, not yet drained.
+    Aborted,
+}
+
+/// TCP HAVE_BUFFER's next step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Next {
+    /// A write: `nvmf_tcp_send_r2t_pdu` for this many bytes.
+    R2t(u32),
+    /// READY_TO_EXECUTE.
+    Execute,
+}
+
 /// Which sgroup counter the request holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Counted {
@@ -75,7 +97,7 @@ pub struct Request {
     /// `req->first_fused_req` of a fused pair's second half (the Compare it completes).
     pub first_fused: Option<ReqH>,
     /// The data buffer the request holds or waits for (S7, buffers.rs).
-    pub buf: super::buffers::Buf,
+    pub buf: Buf,
 }
 
 impl Request {
@@ -104,7 +126,7 @@ impl Request {
             rsp: Cqe::default(),
             rsp_data: Vec::new(),
             first_fused: None,
-            buf: super::buffers::Buf::None,
+            buf: Buf::None,
         }
     }
 
@@ -387,7 +409,7 @@ impl Target {
         }
         self.uncount(req.pg, released.unwrap_or(req.counted));
         // `nvmf_tcp_req_process` COMPLETED: `spdk_nvmf_request_free_buffers`.
-        if req.buf == super::buffers::Buf::Held {
+        if req.buf == Buf::Held {
             self.buf_put(req.pg);
         }
     }

@@ -207,8 +207,8 @@ impl Target {
             req.sqe.sgl1.kind == SGL_TRANSPORT && req.data.is_empty() && write_len.is_some();
         let fuse = req.sqe.flags & 3;
         let next = match write_len {
-            Some(len) if needs_r2t && len > 0 => super::buffers::Next::R2t(len),
-            _ => super::buffers::Next::Execute,
+            Some(len) if needs_r2t && len > 0 => super::request::Next::R2t(len),
+            _ => super::request::Next::Execute,
         };
         let needs_buffer = self.tcp_needs_buffer(h, &req, next);
         let r = self.reqs.insert(req);
