@@ -68,6 +68,9 @@ pub struct Scenario {
     /// (TCP); `TargetConfig::listener_ref`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub listener_ref: bool,
+    /// Data buffers per poll group (`TargetConfig::pg_buffers`); absent = unbounded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pg_buffers: Option<u32>,
     /// Test-only planted slips (`fabcheck_core::nvmf::planted`): set by tests in code, never
     /// read from a file or a seed string.
     #[doc(hidden)]

@@ -152,6 +152,39 @@ macro_rules! catalogue_second_part {
                                (f5bebba058, #3784)",
                 more_sites: &["_nvmf_poll_group_add"],
             }
+            /// TCP qpair destroy aborts a request waiting for a buffer through the cleared
+            /// `qpair->group` (#3627).
+            Spdk3627 {
+                name: "spdk-3627",
+                title: "TCP qpair destroy aborts a request waiting for a data buffer through the \
+                        qpair->group that poll-group removal already cleared",
+                fix_commit: "243b7d792e428b925a9b510655920c61d5c79b6a",
+                issue: "https://github.com/spdk/spdk/issues/3627",
+                last_buggy: "v25.01",
+                first_fixed: "v25.05",
+                invariant: InvariantId::I1,
+                site: "nvmf_request_get_buffers_abort",
+                spdk: Spdk::Master,
+                summary: "since 18ede8d38d a TCP request that finds no data buffer waits on the \
+                          poll group's iobuf queue (NEED_BUFFER); _nvmf_qpair_destroy calls \
+                          spdk_nvmf_poll_group_remove (qpair->group = NULL) before the transport \
+                          fini, and _nvmf_tcp_qpair_destroy's nvmf_tcp_cleanup_all_states then \
+                          aborted the waiting requests with nvmf_request_get_buffers_abort, which \
+                          passed req->qpair->group (NULL) to nvmf_get_transport_poll_group; a \
+                          buffer handed over in between reads the same NULL in \
+                          nvmf_request_iobuf_get_cb (the fix aborts them in \
+                          nvmf_tcp_poll_group_remove, group still set, and marks them COMPLETED)",
+                window: "a poll group's data buffers are all held (large writes waiting for their \
+                         data, reads on a slow device) and a request of a qpair waits for one when \
+                         the qpair is torn down (host disconnect or reset, keep-alive expiry, \
+                         stop-listen)",
+                scenarios: &["buffer-starved-teardown"],
+                versions: "v24.09 .. v25.01",
+                profile_note: "re-introduced: the switch puts the pre-fix cleanup into the master \
+                               profile's bounded buffer pool (S7, pg_buffers); v24.01 has no iobuf \
+                               queue (its pending_buf_queue is reached through tqpair->group)",
+                more_sites: &["nvmf_request_iobuf_get_cb"],
+            }
         }
     };
 }

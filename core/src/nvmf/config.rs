@@ -147,6 +147,11 @@ pub struct TargetConfig {
     /// cost with it). On by default.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ownership_check_off: bool,
+    /// S7: data buffers per poll group (the transport's iobuf channel of each
+    /// `spdk_nvmf_transport_poll_group`, buffers.rs); None = unbounded (every
+    /// `nvmf_request_get_buffers` succeeds at once, the model before S7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pg_buffers: Option<u32>,
 }
 
 impl Default for TargetConfig {
@@ -170,6 +175,7 @@ impl Default for TargetConfig {
             listener_ref: false,
             planted: Planted::default(),
             ownership_check_off: false,
+            pg_buffers: None,
         }
     }
 }

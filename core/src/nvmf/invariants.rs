@@ -405,6 +405,11 @@ fn stuck_work(t: &Target, stuck: &mut Vec<String>) {
                 "device I/O of {h} on conn {} not completed",
                 r.conn.0
             ));
+        } else if r.phase == Phase::NeedBuffer {
+            stuck.push(format!(
+                "request {h} on conn {} waits for a data buffer (NEED_BUFFER)",
+                r.conn.0
+            ));
         }
     }
     for f in t.fanouts.values() {

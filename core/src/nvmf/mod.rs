@@ -21,6 +21,7 @@ mod admin;
 mod api;
 pub mod arena;
 mod blocks;
+mod buffers;
 mod callbacks;
 pub mod catalogue;
 mod config;
@@ -209,11 +210,14 @@ pub struct Target {
     discovery: discovery::Discovery,
     /// Thread and poll-group lifetime (thread_life.rs, I15).
     lifetime: thread_life::Lifetime,
+    /// S7: each poll group's data buffers and their wait queue (buffers.rs).
+    bufs: buffers::Buffers,
 }
 
 impl Target {
     pub fn new(config: TargetConfig) -> Self {
         let n = config.poll_groups.max(1);
+        let bufs = buffers::Buffers::new(n, config.pg_buffers);
         let mut t = Target {
             queues: vec![VecDeque::new(); usize::from(n) + 1],
             parked: vec![Vec::new(); usize::from(n) + 1],
@@ -242,6 +246,7 @@ impl Target {
             history: invariants::History::default(),
             discovery: discovery::Discovery::default(),
             lifetime: thread_life::Lifetime::new(usize::from(n) + 1),
+            bufs,
         };
         t.apply_initial_config();
         t

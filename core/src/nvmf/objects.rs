@@ -58,7 +58,7 @@ fn history_parts(history: &History, fields: &mut Vec<u64>) -> Vec<u64> {
 
 impl Target {
     /// Names of `Parts::fields`, in order.
-    pub const FOOTPRINT_FIELDS: [&'static str; 21] = [
+    pub const FOOTPRINT_FIELDS: [&'static str; 23] = [
         "parked",
         "listeners",
         "pgs",
@@ -75,6 +75,8 @@ impl Target {
         "shutdown",
         "violation",
         "discovery",
+        "lifetime",
+        "bufs",
         "history.ctrlrs_created",
         "history.lost_answers",
         "history.filtered_disconnects",
@@ -131,6 +133,7 @@ impl Target {
             history,
             discovery,
             lifetime,
+            bufs,
         } = self;
         let mut fields = vec![
             hash_of(parked),
@@ -150,6 +153,7 @@ impl Target {
             hash_of(violation),
             hash_of(discovery),
             hash_of(lifetime),
+            hash_of(bufs),
         ];
         let counters = history_parts(history, &mut fields);
         Parts {
@@ -202,6 +206,7 @@ impl Target {
             history,
             discovery,
             lifetime,
+            bufs,
         } = self;
         (config, now, queues, parked, listeners, subsystems, pgs).hash(h);
         (qpairs, ctrlrs, reqs, conns, fanouts, next_fanout, pollers).hash(h);
@@ -214,6 +219,7 @@ impl Target {
             history,
             discovery,
             lifetime,
+            bufs,
         )
             .hash(h);
         if self.current_is_live() {

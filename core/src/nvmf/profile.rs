@@ -105,6 +105,15 @@ impl Spdk {
         self == Spdk::V24_01 && cqe.cdw0 == 0 && cqe.cdw1 == 0
     }
 
+    /// master queues a request that finds no data buffer on the iobuf channel's wait queue
+    /// (`spdk_iobuf_get` with an entry, since 18ede8d38d) and finds the channel through
+    /// `req->qpair->group` (`nvmf_request_iobuf_get_cb`, and `nvmf_request_get_buffers_abort`
+    /// before 243b7d792e); v24.01 keeps it on the TCP group's `pending_buf_queue`
+    /// (`tqpair->group->group`), which `spdk_nvmf_poll_group_remove` does not clear.
+    pub fn iobuf_queue(self) -> bool {
+        self == Spdk::Master
+    }
+
     /// The errno a state change requested after a subsystem delete started fails with:
     /// -ENODEV (master, DESTROY_PENDING) or -EBUSY (v24.01, `changing_state`).
     pub fn refused_state_change_errno(self) -> i32 {

@@ -31,6 +31,9 @@ impl Target {
             }
         }
         self.listener_qpair_freed(h);
+        if !self.tcp_cleanup_buffer_states(h) {
+            return;
+        }
         let Some(q) = self.qpairs.remove(h) else {
             self.crash_on(
                 InvariantId::QpairDestroyedOnce,
@@ -41,11 +44,11 @@ impl Target {
             return;
         };
         for (_, r) in q.tcp().r2t.iter() {
-            self.reqs.remove(*r);
+            self.tcp_req_drop(*r);
         }
         // Fused halves waiting ready in the transport (tcp_fused.rs) are freed with it.
         for f in q.tcp().fused.iter().filter(|f| f.ready) {
-            self.reqs.remove(f.req);
+            self.tcp_req_drop(f.req);
         }
         let conn = q.conn();
         if let Some(r) = self.retry_reqs.get(&conn).copied() {
@@ -93,14 +96,19 @@ impl Target {
         self.send_msg_from(site, thread, Msg::CtrlrFreeFromQpair { ctrlr: c, qid });
     }
 
-    /// `spdk_nvmf_poll_group_remove`: ERROR, off `group->qpairs`, `qpair->group = NULL` (the
-    /// one place that clears it). Returns false after an I10 violation.
+    /// `spdk_nvmf_poll_group_remove`: the transport's `nvmf_tcp_poll_group_remove` (its
+    /// NEED_BUFFER requests, buffers.rs), ERROR, off `group->qpairs`, `qpair->group = NULL`
+    /// (the one place that clears it). Returns false after an I10 violation.
     pub(super) fn poll_group_remove(&mut self, h: QpairH) -> bool {
         let site = "spdk_nvmf_poll_group_remove";
         let Some(q) = self.live(h, site) else {
             return false;
         };
         let pg = q.pg();
+        self.tcp_poll_group_remove_buffers(h);
+        let Some(q) = self.qpairs.get_mut(h) else {
+            return false;
+        };
         if let Err(e) = q.leave_poll_group() {
             let (label, detail) = (
                 q.label(),

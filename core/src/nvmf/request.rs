@@ -33,6 +33,30 @@ pub enum Phase {
     Queued,
     /// Waiting for the RAM device.
     Device,
+    /// TCP `NEED_BUFFER`: waiting on its poll group's data buffer queue (buffers.rs).
+    NeedBuffer,
+}
+
+/// What a request holds of its poll group's data buffers (S7, buffers.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Buf {
+    /// Needs none, or the pool is unbounded.
+    None,
+    /// Holds one (`req->data_from_pool`).
+    Held,
+    /// NEED_BUFFER: on the wait queue; `Next` is what follows HAVE_BUFFER.
+    Waiting(Next),
+    /// Taken off the wait queue by teardown and marked COMPLETED, not yet drained.
+    Aborted,
+}
+
+/// TCP HAVE_BUFFER's next step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Next {
+    /// A write: `nvmf_tcp_send_r2t_pdu` for this many bytes.
+    R2t(u32),
+    /// READY_TO_EXECUTE.
+    Execute,
 }
 
 /// Which sgroup counter the request holds.
@@ -72,6 +96,8 @@ pub struct Request {
     pub rsp_data: Vec<u8>,
     /// `req->first_fused_req` of a fused pair's second half (the Compare it completes).
     pub first_fused: Option<ReqH>,
+    /// The data buffer the request holds or waits for (S7, buffers.rs).
+    pub buf: Buf,
 }
 
 impl Request {
@@ -100,6 +126,7 @@ impl Request {
             rsp: Cqe::default(),
             rsp_data: Vec::new(),
             first_fused: None,
+            buf: Buf::None,
         }
     }
 
@@ -381,6 +408,10 @@ impl Target {
             q.remove_outstanding(r);
         }
         self.uncount(req.pg, released.unwrap_or(req.counted));
+        // `nvmf_tcp_req_process` COMPLETED: `spdk_nvmf_request_free_buffers`.
+        if req.buf == Buf::Held {
+            self.buf_put(req.pg);
+        }
     }
 
     /// Releases an sgroup counter (I7: never below zero) and completes a drained pause.

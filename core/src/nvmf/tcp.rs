@@ -42,6 +42,10 @@ pub struct TcpConn {
     pub fused_first: Option<ReqH>,
     /// Fused halves not yet executed, in arrival order (tcp_fused.rs).
     pub fused: Vec<super::tcp_fused::TcpFused>,
+    /// Requests in NEED_BUFFER, or aborted out of it and marked COMPLETED
+    /// (`tqpair->tcp_req_working_queue` in those states; buffers.rs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub need_buffer: Vec<ReqH>,
 }
 
 impl TcpConn {
@@ -64,6 +68,7 @@ impl TcpConn {
             sq_head: 0,
             fused_first: None,
             fused: Vec::new(),
+            need_buffer: Vec::new(),
         }
     }
 }
@@ -201,15 +206,20 @@ impl Target {
         let needs_r2t =
             req.sqe.sgl1.kind == SGL_TRANSPORT && req.data.is_empty() && write_len.is_some();
         let fuse = req.sqe.flags & 3;
+        let next = match write_len {
+            Some(len) if needs_r2t && len > 0 => super::request::Next::R2t(len),
+            _ => super::request::Next::Execute,
+        };
+        let needs_buffer = self.tcp_needs_buffer(h, &req, next);
         let r = self.reqs.insert(req);
         self.tcp_fused_new(h, r, fuse);
-        match write_len {
-            Some(len) if needs_r2t && len > 0 => self.send_r2t(h, r, len),
-            _ => self.tcp_ready_to_execute(h, r),
+        if needs_buffer && !self.tcp_get_buffer(h, r, next) {
+            return;
         }
+        self.tcp_req_continue(h, r, next);
     }
 
-    fn send_r2t(&mut self, h: QpairH, r: ReqH, len: u32) {
+    pub(super) fn send_r2t(&mut self, h: QpairH, r: ReqH, len: u32) {
         if len > self.config.max_h2c_data {
             // One R2T per command in this model: larger writes are rejected.
             self.complete_unadmitted(h, r, crate::wire::status::INVALID_FIELD);

@@ -73,6 +73,10 @@ const BUILTINS: &[(&str, &str)] = &[
         "qpair-teardown",
         include_str!("../../scenarios/qpair-teardown.toml"),
     ),
+    (
+        "buffer-starved-teardown",
+        include_str!("../../scenarios/buffer-starved-teardown.toml"),
+    ),
 ];
 
 /// Names of the built-in scenarios.

@@ -143,6 +143,7 @@ impl Scenario {
                 .map(SubsystemSpec::to_config)
                 .collect(),
             listener_ref: self.listener_ref,
+            pg_buffers: self.pg_buffers,
             planted: self.planted.clone(),
             ownership_check_off: self.ownership_check_off,
             ..TargetConfig::default()
