@@ -72,6 +72,10 @@ pub struct Request {
     pub rsp_data: Vec<u8>,
     /// `req->first_fused_req` of a fused pair's second half (the Compare it completes).
     pub first_fused: Option<ReqH>,
+    /// Its response write is deferred (zero-copy send): the TCP slot outlives the request
+    /// until `_req_pdu_write_done` (tcp_slots.rs).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub write_pending: bool,
 }
 
 impl Request {
@@ -100,6 +104,7 @@ impl Request {
             rsp: Cqe::default(),
             rsp_data: Vec::new(),
             first_fused: None,
+            write_pending: false,
         }
     }
 
@@ -380,6 +385,9 @@ impl Target {
         if let Some(q) = self.qpairs.get_mut(req.qpair) {
             q.remove_outstanding(r);
         }
+        if !req.write_pending {
+            self.tcp_slot_put(req.qpair);
+        }
         self.uncount(req.pg, released.unwrap_or(req.counted));
     }
 
@@ -445,9 +453,13 @@ impl Target {
         if !success {
             pdus.push(Pdu::CapsuleResp(CapsuleResp { cqe }));
         }
-        let conn = q.conn();
+        let (conn, qh) = (q.conn(), req.qpair);
         let digests = q.tcp().digests;
         self.history.responses_sent += 1;
+        let deferred = self.tcp_write_begin(qh);
+        if let Some(req) = self.reqs.get_mut(r) {
+            req.write_pending = deferred;
+        }
         for pdu in pdus {
             self.emit_pdu(conn, digests, &pdu);
         }

@@ -73,6 +73,10 @@ const BUILTINS: &[(&str, &str)] = &[
         "qpair-teardown",
         include_str!("../../scenarios/qpair-teardown.toml"),
     ),
+    (
+        "queue-full-teardown",
+        include_str!("../../scenarios/queue-full-teardown.toml"),
+    ),
 ];
 
 /// Names of the built-in scenarios.

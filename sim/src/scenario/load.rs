@@ -143,6 +143,10 @@ impl Scenario {
                 .map(SubsystemSpec::to_config)
                 .collect(),
             listener_ref: self.listener_ref,
+            max_queue_depth: self
+                .max_queue_depth
+                .unwrap_or(TargetConfig::default().max_queue_depth),
+            zcopy: self.zcopy,
             planted: self.planted.clone(),
             ownership_check_off: self.ownership_check_off,
             ..TargetConfig::default()

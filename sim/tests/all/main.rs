@@ -5,6 +5,7 @@
 mod cat3a;
 mod cat3b;
 mod cat3c;
+mod cat4b;
 mod catalogue;
 mod catalogue_b;
 mod catalogue_i;
