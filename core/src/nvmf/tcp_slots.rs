@@ -275,10 +275,6 @@ impl Target {
     pub(super) fn tcp_poll_group_remove(&mut self, pg: u16, h: QpairH) {
         self.pgs[usize::from(pg)].remove_qpair(h);
         let recv = self.slots(h).map(|s| s.recv).unwrap_or_default();
-        if recv == RecvState::AwaitReq {
-            let label = self.qpairs.get(h).map(|q| q.label()).unwrap_or_default();
-            self.mark(Mark::TcpRemoveInAwaitReq, label);
-        }
         let awaiting = recv == RecvState::AwaitReq;
         if self.config.bugs.has(BugId::Spdk3208) {
             // v23.09: unlinked from the list its current state names; the state is unchanged.

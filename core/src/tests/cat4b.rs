@@ -139,11 +139,15 @@ fn teardown_in_await_req(bugs: &[BugId]) -> World {
     let pg = pg_of(&w, io);
     w.rpc(RpcRequest::DisconnectQpair { conn: io });
     w.run_threads();
+    assert_eq!(
+        w.target.tcp_slots_of(io),
+        Some((RecvState::AwaitReq, DEPTH, 1)),
+        "DEACTIVATING, still waiting for a slot, its reads at the device"
+    );
     for d in w.target.pending_device_ios() {
         w.input(Input::Complete(d));
     }
     w.run_threads();
-    assert_eq!(w.marked(Mark::TcpRemoveInAwaitReq), 1);
     assert_eq!(w.marked(Mark::TcpWriteAbortedAtClose), 1);
     let (qpairs, await_req) = w.target.tcp_lists(pg);
     assert!(!await_req.contains(&Some(io)));

@@ -2,8 +2,7 @@
 //! (v24.01 profile, zero-copy send, 4 request slots per qpair). Found with the switch on within
 //! a stated budget, the shrunk story names I1 and `_nvmf_tcp_qpair_destroy`, and the scenario
 //! is silent with every switch off in both SPDK profiles, reaching its required marks (a
-//! capsule waited in AWAIT_REQ, a qpair was removed from its group in AWAIT_REQ, a pending
-//! write was aborted at close).
+//! capsule waited in AWAIT_REQ, a pending write was aborted at close).
 
 use crate::catalogue_b::{found_and_shrunk, silent};
 use fabcheck_core::nvmf::BugId;
