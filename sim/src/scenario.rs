@@ -71,6 +71,13 @@ pub struct Scenario {
     /// Data buffers per poll group (`TargetConfig::pg_buffers`); absent = unbounded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pg_buffers: Option<u32>,
+    /// The TCP transport's `max_queue_depth` (request slots per qpair, CAP.MQES + 1; default
+    /// 128): `TargetConfig::max_queue_depth`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_queue_depth: Option<u16>,
+    /// Zero-copy send: response writes complete later (`TargetConfig::zcopy`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub zcopy: bool,
     /// Test-only planted slips (`fabcheck_core::nvmf::planted`): set by tests in code, never
     /// read from a file or a seed string.
     #[doc(hidden)]
@@ -162,6 +169,10 @@ pub struct HostSpec {
     pub kato_ms: u32,
     #[serde(default = "one_aer")]
     pub aers: u8,
+    /// 0's based SQSIZE its CONNECTs ask for (default 127; the admin queue at most 31): at
+    /// most `sqsize + 1` commands in flight per queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sqsize: Option<u16>,
     /// The steps, or `"random"`: the seed picks every action (`HostStep::Random`).
     #[serde(deserialize_with = "random::script")]
     pub script: Vec<HostStep>,

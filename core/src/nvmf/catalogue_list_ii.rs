@@ -185,6 +185,34 @@ macro_rules! catalogue_second_part {
                                queue (its pending_buf_queue is reached through tqpair->group)",
                 more_sites: &["nvmf_request_iobuf_get_cb"],
             }
+            /// A TCP qpair removed from its group in AWAIT_REQ is linked again and freed (#3208).
+            Spdk3208 {
+                name: "spdk-3208",
+                title: "a TCP qpair removed in AWAIT_REQ is put back on tgroup->qpairs and freed there",
+                fix_commit: "8cd4cc63d4bafb9851587a5c781e75cc402a13d8",
+                issue: "https://github.com/spdk/spdk/issues/3208",
+                last_buggy: "v23.09",
+                first_fixed: "v24.01",
+                invariant: InvariantId::I1,
+                site: "_nvmf_tcp_qpair_destroy",
+                spdk: Spdk::V24_01,
+                summary: "nvmf_tcp_poll_group_remove unlinked the qpair from the list its receive \
+                          state named (tgroup->await_req in AWAIT_REQ) and left the state; \
+                          spdk_sock_close in _nvmf_tcp_qpair_destroy then aborts the pending \
+                          response write, _req_pdu_write_done sets QUIESCING, and \
+                          nvmf_tcp_qpair_set_recv_state, leaving AWAIT_REQ, inserts the qpair into \
+                          tgroup->qpairs; it is freed right after, still linked (the fix sets \
+                          QUIESCING before unlinking from tgroup->qpairs)",
+                window: "a qpair has every request slot busy, one of them holding a response whose \
+                         zero-copy write has not completed, and a new capsule waits in AWAIT_REQ; \
+                         the qpair is torn down (host disconnect or reset, keep-alive expiry, \
+                         stop-listen) before that write completes",
+                scenarios: &["queue-full-teardown"],
+                versions: "v20.01 .. v23.09",
+                profile_note: "re-introduced: the switch puts v23.09's nvmf_tcp_poll_group_remove \
+                               into the v24.01 profile (zero-copy send and small queues come from \
+                               the scenario)",
+            }
         }
     };
 }

@@ -143,6 +143,11 @@ pub struct TargetConfig {
     #[doc(hidden)]
     #[serde(default, skip_serializing_if = "Planted::is_empty")]
     pub planted: Planted,
+    /// Zero-copy send (`enable_zerocopy_send_server`, module/sock/posix): a response PDU's write
+    /// completes on a later poll (a delivered event), its request slot held until then
+    /// (tcp_slots.rs). Off (default): a write completes as it is emitted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub zcopy: bool,
     /// Turns the I17 thread-ownership check off (ownership.rs; `fabcheck bench` measures its
     /// cost with it). On by default.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -174,6 +179,7 @@ impl Default for TargetConfig {
             namespace_ids: Vec::new(),
             listener_ref: false,
             planted: Planted::default(),
+            zcopy: false,
             ownership_check_off: false,
             pg_buffers: None,
         }

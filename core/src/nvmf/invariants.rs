@@ -47,6 +47,7 @@ fn violation(invariant: InvariantId, site: &str, handles: Vec<String>, detail: &
 /// Runs every structural check.
 pub fn check(t: &Target) -> Result<(), Violation> {
     check_i1_references(t)?;
+    super::tcp_slots::check_tcp_group_lists(t)?;
     check_i2_destroyed_once(t)?;
     check_i3_masks(t)?;
     check_i7_counters(t)?;

@@ -103,6 +103,9 @@ impl Target {
 
     /// A device completion: apply the write or read the blocks, then complete on the PG.
     pub(super) fn handle_device_complete(&mut self, io: DeviceIoId) {
+        if self.tcp_write_event(io) {
+            return;
+        }
         let Some(r) = self.device.remove(&io) else {
             return;
         };

@@ -103,6 +103,12 @@ pub enum Mark {
     /// S7: a request still waiting for a buffer was taken off the wait queue by its qpair's
     /// teardown (master: `nvmf_tcp_poll_group_remove`; v24.01: `nvmf_tcp_cleanup_all_states`).
     BufferWaitAborted,
+    /// A capsule waited in AWAIT_REQ for a request slot while a response write was pending
+    /// (`nvmf_tcp_capsule_cmd_hdr_handle`, S6).
+    TcpAwaitReqWaited,
+    /// `spdk_sock_close` aborted a pending response write (`_req_pdu_write_done` with an
+    /// error).
+    TcpWriteAbortedAtClose,
 }
 
 impl Mark {
@@ -204,6 +210,8 @@ fn mark_name_ii(m: Mark) -> &'static str {
         Mark::PollGroupRemoveAfterCtrlrFree => "poll_group_remove_after_ctrlr_free",
         Mark::BufferWait => "buffer_wait",
         Mark::BufferWaitAborted => "buffer_wait_aborted",
+        Mark::TcpAwaitReqWaited => "tcp_await_req_waited",
+        Mark::TcpWriteAbortedAtClose => "tcp_write_aborted_at_close",
         _ => "unnamed",
     }
 }
@@ -267,4 +275,6 @@ pub static ALL_MARKS: &[Mark] = &[
     Mark::PollGroupRemoveAfterCtrlrFree,
     Mark::BufferWait,
     Mark::BufferWaitAborted,
+    Mark::TcpAwaitReqWaited,
+    Mark::TcpWriteAbortedAtClose,
 ];

@@ -69,6 +69,7 @@ mod subsystem;
 mod subsystem_destroy;
 mod tcp;
 mod tcp_fused;
+mod tcp_slots;
 mod thread;
 mod thread_life;
 mod timer;
@@ -103,6 +104,7 @@ use qpair::Qpair;
 use request::Request;
 pub use state::{QpairState, SubState};
 use subsystem::Subsystem;
+pub use tcp_slots::RecvState;
 use thread::{Fanout, Msg};
 pub use thread_life::ThreadLife;
 pub use trid::BadTrid;
@@ -195,6 +197,8 @@ pub struct Target {
     retry_reqs: BTreeMap<ConnId, ReqH>,
     /// Pending device completions.
     device: BTreeMap<DeviceIoId, ReqH>,
+    /// Pending zero-copy response writes whose completion may be delivered (tcp_slots.rs).
+    tcp_writes: BTreeMap<DeviceIoId, QpairH>,
     next_device_io: u64,
     /// (subsystem index, cntlid) -> controller, for timers.
     #[serde(serialize_with = "arena::ser_pairs")]
@@ -236,6 +240,7 @@ impl Target {
             pollers: poller::Pollers::default(),
             retry_reqs: BTreeMap::new(),
             device: BTreeMap::new(),
+            tcp_writes: BTreeMap::new(),
             next_device_io: 1,
             ctrlr_keys: BTreeMap::new(),
             next_pg: 0,
@@ -331,7 +336,8 @@ impl Target {
                 at: None,
             })
             .collect();
-        out.extend(self.device.keys().map(|io| EnabledEvent {
+        let writes = self.tcp_writes.keys();
+        out.extend(self.device.keys().chain(writes).map(|io| EnabledEvent {
             input: Input::Complete(*io),
             at: None,
         }));

@@ -123,6 +123,7 @@ impl Target {
             pollers,
             retry_reqs,
             device,
+            tcp_writes,
             next_device_io,
             ctrlr_keys,
             next_pg,
@@ -144,7 +145,7 @@ impl Target {
             hash_of(next_fanout),
             hash_of(pollers),
             hash_of(retry_reqs),
-            hash_of(device),
+            hash_of(&(device, tcp_writes)),
             hash_of(next_device_io),
             hash_of(ctrlr_keys),
             hash_of(next_pg),
@@ -196,6 +197,7 @@ impl Target {
             pollers,
             retry_reqs,
             device,
+            tcp_writes,
             next_device_io,
             ctrlr_keys,
             next_pg,
@@ -210,7 +212,15 @@ impl Target {
         } = self;
         (config, now, queues, parked, listeners, subsystems, pgs).hash(h);
         (qpairs, ctrlrs, reqs, conns, fanouts, next_fanout, pollers).hash(h);
-        (retry_reqs, device, next_device_io, ctrlr_keys, next_pg).hash(h);
+        (
+            retry_reqs,
+            device,
+            tcp_writes,
+            next_device_io,
+            ctrlr_keys,
+            next_pg,
+        )
+            .hash(h);
         (
             rpcs_pending,
             shutdown,

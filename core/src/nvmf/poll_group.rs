@@ -28,6 +28,8 @@ pub struct PollGroup {
     #[serde(serialize_with = "super::arena::ser_pairs")]
     sgroups: BTreeMap<u32, Sgroup>,
     destroyed: bool,
+    /// The TCP transport's poll group (`struct spdk_nvmf_tcp_poll_group`, tcp_slots.rs).
+    pub tcp: super::tcp_slots::TcpGroup,
 }
 
 impl PollGroup {

@@ -275,7 +275,7 @@ impl Target {
             }
         };
         let dead = q.tcp().dead;
-        self.pgs[usize::from(pg)].add_qpair(h);
+        self.tcp_poll_group_add(pg, h);
         self.wake(ThreadId::PollGroup(pg));
         if dead {
             // The socket group's first poll reads what arrived before the peer closed (an
@@ -464,20 +464,6 @@ impl Target {
         if initialized && !self.eof_strands_pdu(h) {
             self.qpair_disconnect(h);
         }
-    }
-
-    /// Whether the peer closed in the middle of a PDU whose common header was read: SPDK's
-    /// receive state machine (`nvmf_tcp_sock_process`, v24.01 and master) then moves from
-    /// AWAIT_PDU_PSH, AWAIT_REQ or AWAIT_PDU_PAYLOAD to QUIESCING without releasing the PDU in
-    /// progress (`nvmf_tcp_qpair_set_recv_state` releases it only from AWAIT_PDU_CH), so
-    /// `tcp_pdu_working_count` never reaches 0, the qpair never reaches ERROR and is never
-    /// disconnected by its transport (SPDK issue #3437, open). Only a disconnect from above
-    /// (keep-alive, a listener or subsystem teardown, shutdown) ends it.
-    fn eof_strands_pdu(&self, h: QpairH) -> bool {
-        self.qpairs.get(h).is_some_and(|q| {
-            let d = &q.tcp().decoder;
-            d.error().is_none() && d.buffered() >= crate::wire::COMMON_HEADER_LEN
-        })
     }
 
     /// Whether a catalogue bug is switched on.

@@ -31,6 +31,8 @@ impl Target {
             }
         }
         self.listener_qpair_freed(h);
+        // `_nvmf_tcp_qpair_destroy`: `spdk_sock_close`, then `nvmf_tcp_cleanup_all_states`.
+        self.tcp_sock_close(h);
         if !self.tcp_cleanup_buffer_states(h) {
             return;
         }
@@ -63,6 +65,10 @@ impl Target {
         }
         *self.history.qpairs_destroyed.entry(conn).or_insert(0) += 1;
         self.mark(Mark::QpairDestroyed, q.label());
+        self.tcp_freed_unlinked(h, q.pg(), q.label());
+        if self.violation.is_some() {
+            return;
+        }
         if let Some(c) = ctrlr {
             self.qpair_fini_complete(c, q.qid(), h);
         }
@@ -117,7 +123,7 @@ impl Target {
             self.crash_on(InvariantId::LegalTransitions, site, vec![label], &detail);
             return false;
         }
-        self.pgs[usize::from(pg)].remove_qpair(h);
+        self.tcp_poll_group_remove(pg, h);
         self.wake(ThreadId::PollGroup(pg));
         true
     }

@@ -98,6 +98,10 @@ pub struct Request {
     pub first_fused: Option<ReqH>,
     /// The data buffer the request holds or waits for (S7, buffers.rs).
     pub buf: Buf,
+    /// Its response write is deferred (zero-copy send): the TCP slot outlives the request
+    /// until `_req_pdu_write_done` (tcp_slots.rs).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub write_pending: bool,
 }
 
 impl Request {
@@ -127,6 +131,7 @@ impl Request {
             rsp_data: Vec::new(),
             first_fused: None,
             buf: Buf::None,
+            write_pending: false,
         }
     }
 
@@ -407,6 +412,9 @@ impl Target {
         if let Some(q) = self.qpairs.get_mut(req.qpair) {
             q.remove_outstanding(r);
         }
+        if !req.write_pending {
+            self.tcp_slot_put(req.qpair);
+        }
         self.uncount(req.pg, released.unwrap_or(req.counted));
         // `nvmf_tcp_req_process` COMPLETED: `spdk_nvmf_request_free_buffers`.
         if req.buf == Buf::Held {
@@ -476,9 +484,13 @@ impl Target {
         if !success {
             pdus.push(Pdu::CapsuleResp(CapsuleResp { cqe }));
         }
-        let conn = q.conn();
+        let (conn, qh) = (q.conn(), req.qpair);
         let digests = q.tcp().digests;
         self.history.responses_sent += 1;
+        let deferred = self.tcp_write_begin(qh);
+        if let Some(req) = self.reqs.get_mut(r) {
+            req.write_pending = deferred;
+        }
         for pdu in pdus {
             self.emit_pdu(conn, digests, &pdu);
         }

@@ -46,6 +46,9 @@ pub struct TcpConn {
     /// (`tqpair->tcp_req_working_queue` in those states; buffers.rs).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub need_buffer: Vec<ReqH>,
+    /// Request slots, the receive state AWAIT_REQ and pending writes (tcp_slots.rs).
+    #[serde(skip_serializing_if = "super::tcp_slots::TcpSlots::is_idle")]
+    pub slots: super::tcp_slots::TcpSlots,
 }
 
 impl TcpConn {
@@ -69,6 +72,7 @@ impl TcpConn {
             fused_first: None,
             fused: Vec::new(),
             need_buffer: Vec::new(),
+            slots: super::tcp_slots::TcpSlots::default(),
         }
     }
 }
@@ -90,6 +94,9 @@ impl Target {
             q.tcp_mut().rx_pending.extend_from_slice(data);
             return;
         }
+        if q.tcp_mut().slots.hold_input(data) {
+            return;
+        }
         super::ownership::enter(&mut self.current, ThreadId::PollGroup(q.pg()));
         self.process_bytes(h, data);
     }
@@ -102,6 +109,9 @@ impl Target {
                 return;
             };
             if q.tcp().dead || q.disconnect_started() || self.violation.is_some() {
+                return;
+            }
+            if q.tcp_mut().slots.hold_input(input) {
                 return;
             }
             match q.tcp_mut().decoder.decode(&mut input) {
@@ -190,8 +200,16 @@ impl Target {
         self.mark(Mark::IcDone, format!("conn={}", conn.0));
     }
 
-    /// A command capsule becomes a request; writes without in-capsule data get an R2T first.
+    /// A command capsule takes a request slot (tcp_slots.rs) and becomes a request.
     fn handle_capsule(&mut self, h: QpairH, cap: CapsuleCmd) {
+        if self.tcp_capsule_slot(h, &cap) {
+            self.handle_capsule_admitted(h, cap);
+        }
+    }
+
+    /// A capsule with its slot becomes a request; writes without in-capsule data get an R2T
+    /// first.
+    pub(super) fn handle_capsule_admitted(&mut self, h: QpairH, cap: CapsuleCmd) {
         let Some(q) = self.qpairs.get_mut(h) else {
             return;
         };

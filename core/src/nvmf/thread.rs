@@ -85,6 +85,9 @@ pub enum Msg {
     },
     /// Old teardown order: `_nvmf_transport_qpair_fini` (PG): poll group remove, transport fini.
     TransportQpairFini { qpair: QpairH },
+    /// `nvmf_tcp_poll_group_poll`'s walk of `tgroup->await_req` (PG), queued once a slot of
+    /// a waiting qpair was freed (tcp_slots.rs).
+    TcpAwaitReqPoll { pg: u16 },
 }
 
 impl Msg {
@@ -119,6 +122,7 @@ impl Msg {
             Msg::TgtPollGroupDestroyed => "_nvmf_tgt_destroy_poll_group_done",
             Msg::CtrlrFreeFromQpairFirst { .. } => "_nvmf_ctrlr_free_from_qpair",
             Msg::TransportQpairFini { .. } => "_nvmf_transport_qpair_fini",
+            Msg::TcpAwaitReqPoll { .. } => "nvmf_tcp_poll_group_poll",
         }
     }
 }
@@ -283,6 +287,7 @@ impl Target {
                 self.ctrlr_free_from_qpair_first(ctrlr, qid, qpair)
             }
             Msg::TransportQpairFini { qpair } => self.transport_qpair_fini_old(qpair),
+            Msg::TcpAwaitReqPoll { pg } => self.tcp_await_req_poll(pg),
         }
     }
 

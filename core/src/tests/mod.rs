@@ -7,6 +7,7 @@
 mod cat3a;
 mod cat3b;
 mod cat4a;
+mod cat4b;
 mod catalogue_i;
 mod catalogue_ii;
 mod diff4;

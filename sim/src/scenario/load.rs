@@ -144,6 +144,10 @@ impl Scenario {
                 .collect(),
             listener_ref: self.listener_ref,
             pg_buffers: self.pg_buffers,
+            max_queue_depth: self
+                .max_queue_depth
+                .unwrap_or(TargetConfig::default().max_queue_depth),
+            zcopy: self.zcopy,
             planted: self.planted.clone(),
             ownership_check_off: self.ownership_check_off,
             ..TargetConfig::default()

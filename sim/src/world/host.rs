@@ -37,6 +37,7 @@ impl HostSlot {
         let mut cfg = HostConfig::new(&spec.hostnqn, &spec.subnqn);
         cfg.kato_ms = spec.kato_ms;
         cfg.aers = spec.aers;
+        cfg.sqsize = spec.sqsize.unwrap_or(cfg.sqsize);
         HostSlot {
             host: Host::new(cfg),
             kept: true,

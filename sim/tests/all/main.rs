@@ -6,6 +6,7 @@ mod cat3a;
 mod cat3b;
 mod cat3c;
 mod cat4a;
+mod cat4b;
 mod catalogue;
 mod catalogue_b;
 mod catalogue_i;
