@@ -76,6 +76,8 @@ const BUILTINS: &[(&str, &str)] = &[
     (
         "buffer-starved-teardown",
         include_str!("../../scenarios/buffer-starved-teardown.toml"),
+    ),
+    (
         "queue-full-teardown",
         include_str!("../../scenarios/queue-full-teardown.toml"),
     ),
