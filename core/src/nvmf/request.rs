@@ -16,7 +16,7 @@ use super::ownership::{foreign, Foreign};
 use super::state::QpairState;
 use super::state::SubState;
 use super::thread::Msg;
-use super::{ConnId, Instant, InvariantId, Target, ThreadId};
+use super::{ConnId, Instant, Target, ThreadId};
 use crate::wire::{C2HData, CapsuleResp, Command, ConnectData, Cqe, Pdu, Sqe, Status, OPC_FABRICS};
 use serde::Serialize;
 
@@ -420,29 +420,6 @@ impl Target {
         if req.buf == Buf::Held {
             self.buf_put(req.pg);
         }
-    }
-
-    /// Releases an sgroup counter (I7: never below zero) and completes a drained pause.
-    fn uncount(&mut self, pg: u16, counted: Counted) {
-        let (s, nsid) = match counted {
-            Counted::None => return,
-            Counted::Mgmt(s) => (s, None),
-            Counted::Io(s, n) => (s, Some(n)),
-        };
-        if self.pgs[usize::from(pg)]
-            .sgroup_mut(s)
-            .release(nsid)
-            .is_err()
-        {
-            self.crash_on(
-                InvariantId::SgroupCountersExact,
-                "_nvmf_request_complete",
-                vec![format!("pg{pg} {s}")],
-                "sgroup counter underflow",
-            );
-            return;
-        }
-        self.sgroup_check_paused(pg, s);
     }
 
     /// Emits the C2HData (if any) and the CapsuleResp of a request, unless the connection is

@@ -12,6 +12,29 @@ use super::{InvariantId, Target};
 use crate::wire::Command;
 
 impl Target {
+    /// Releases an sgroup counter (I7: never below zero) and completes a drained pause.
+    pub(super) fn uncount(&mut self, pg: u16, counted: Counted) {
+        let (s, nsid) = match counted {
+            Counted::None => return,
+            Counted::Mgmt(s) => (s, None),
+            Counted::Io(s, n) => (s, Some(n)),
+        };
+        if self.pgs[usize::from(pg)]
+            .sgroup_mut(s)
+            .release(nsid)
+            .is_err()
+        {
+            self.crash_on(
+                InvariantId::SgroupCountersExact,
+                "_nvmf_request_complete",
+                vec![format!("pg{pg} {s}")],
+                "sgroup counter underflow",
+            );
+            return;
+        }
+        self.sgroup_check_paused(pg, s);
+    }
+
     /// What `_nvmf_request_complete` decrements for `r`, recomputed as SPDK does from the
     /// request (S4): the sgroup of the qpair's controller's subsystem, or of a CONNECT's
     /// subsystem by NQN; AERs on the admin queue are skipped; fabrics and admin commands
