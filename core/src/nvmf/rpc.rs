@@ -401,15 +401,7 @@ impl Target {
     /// `rpc_nvmf_remove_listener_paused`: remove the subsystem listener (controllers lose
     /// it), then `stop_listen_async(trid, subsystem)` and resume when it completes.
     fn remove_listener_paused(&mut self, s: SubsysH, rpc: RpcId, trid: &Trid) {
-        if let Some(sub) = self.subsystems.get_mut(s) {
-            sub.remove_listener(trid);
-        }
-        self.discovery_listener_removed(s, trid);
-        for (_, c) in self.ctrlrs.iter_mut() {
-            if c.subsys() == s {
-                c.forget_listener(trid);
-            }
-        }
+        self.remove_subsystem_listener(s, trid);
         self.stop_listen_async(trid, Some(s), StopListenCb::Resume { subsys: s, rpc });
     }
 

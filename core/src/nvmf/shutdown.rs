@@ -65,7 +65,7 @@ impl Target {
         if self.shutdown.is_some() {
             return Some(err(EALREADY, "shutdown already in progress"));
         }
-        let first = self.first_shutdown_phase();
+        let first = self.shutdown_order()[0];
         self.shutdown = Some(Shutdown {
             rpc: Some(id),
             phase: first,
@@ -101,7 +101,7 @@ impl Target {
             cursor.as_ref().is_none_or(|c| nqn.as_ref() > Some(c))
         });
         let Some(s) = next else {
-            return self.shutdown_advance(self.after_stop_subsystems());
+            return self.shutdown_next();
         };
         let nqn = self.subsystems.get(s).map(|x| x.nqn().to_string());
         if let Some(sd) = self.shutdown.as_mut() {
@@ -111,28 +111,48 @@ impl Target {
         self.subsystem_state_change(s, SubState::Inactive, 0, StateCb::Shutdown);
     }
 
-    /// Where the shutdown starts: v24.01 with 2cbc8aec37 (as v24.05) stops listening first;
-    /// v24.01 as released (`spdk-3273`) has no STOP_LISTEN; master stops the subsystems first
-    /// (f5bebba058).
-    fn first_shutdown_phase(&self) -> ShutdownPhase {
+    /// The FINI states in this profile's order: v24.01 with 2cbc8aec37 (as v24.05) stops
+    /// listening first; v24.01 as released (`spdk-3273`) has no STOP_LISTEN; master stops the
+    /// subsystems first (f5bebba058).
+    fn shutdown_order(&self) -> &'static [ShutdownPhase] {
+        use ShutdownPhase::*;
         match self.config.spdk {
-            Spdk::V24_01 if !self.bug(BugId::Spdk3273) => ShutdownPhase::StopListen,
-            _ => ShutdownPhase::StopSubsystems,
+            Spdk::V24_01 if self.bug(BugId::Spdk3273) => &[
+                StopSubsystems,
+                DestroySubsystems,
+                DestroyPollGroups,
+                DestroyTarget,
+                Done,
+            ],
+            Spdk::V24_01 => &[
+                StopListen,
+                StopSubsystems,
+                DestroySubsystems,
+                DestroyPollGroups,
+                DestroyTarget,
+                Done,
+            ],
+            Spdk::Master => &[
+                StopSubsystems,
+                StopListen,
+                DestroySubsystems,
+                DestroyPollGroups,
+                DestroyTarget,
+                Done,
+            ],
         }
     }
 
-    fn after_stop_subsystems(&self) -> ShutdownPhase {
-        match self.config.spdk {
-            Spdk::Master => ShutdownPhase::StopListen,
-            Spdk::V24_01 => ShutdownPhase::DestroySubsystems,
-        }
-    }
-
-    fn after_stop_listen(&self) -> ShutdownPhase {
-        match self.config.spdk {
-            Spdk::Master => ShutdownPhase::DestroySubsystems,
-            Spdk::V24_01 => ShutdownPhase::StopSubsystems,
-        }
+    /// The current phase is over: `nvmf_tgt_advance_state` to the next one.
+    fn shutdown_next(&mut self) {
+        let order = self.shutdown_order();
+        let next = self
+            .shutdown_phase()
+            .and_then(|p| order.iter().position(|x| *x == p))
+            .and_then(|i| order.get(i + 1))
+            .copied()
+            .unwrap_or(ShutdownPhase::Done);
+        self.shutdown_advance(next);
     }
 
     /// A subsystem stop of STOP_SUBSYSTEMS called back (with any status).
@@ -174,14 +194,14 @@ impl Target {
                 self.transport_stop_listen(trid, "nvmf_tgt_stop_listen");
             }
         }
-        self.shutdown_advance(self.after_stop_listen());
+        self.shutdown_next();
     }
 
     /// `_nvmf_tgt_subsystem_destroy`: destroy every subsystem in tree order; stop at the first
     /// that must wait for its controllers (its callback calls this again).
     fn shutdown_destroy_subsystems(&mut self) {
         if self.destroy_remaining_subsystems(false) {
-            self.shutdown_advance(ShutdownPhase::DestroyPollGroups);
+            self.shutdown_next();
         }
     }
 
@@ -218,17 +238,14 @@ impl Target {
             sd.pgs_left = live.len() as u32;
         }
         if live.is_empty() {
-            return self.shutdown_advance(ShutdownPhase::DestroyTarget);
+            return self.shutdown_next();
         }
         for pg in live {
-            let fan = self.next_fanout;
-            self.next_fanout += 1;
-            let fanout = Fanout {
+            let fan = self.new_fanout(Fanout {
                 kind: FanKind::PgDestroy,
                 origin: ThreadId::App,
                 pg,
-            };
-            self.fanouts.insert(fan, fanout);
+            });
             self.send_msg(ThreadId::PollGroup(pg), Msg::TgtDestroyPollGroup { fan });
         }
     }
@@ -240,7 +257,7 @@ impl Target {
         };
         sd.pgs_left = sd.pgs_left.saturating_sub(1);
         if sd.pgs_left == 0 && sd.phase == ShutdownPhase::DestroyPollGroups {
-            self.shutdown_advance(ShutdownPhase::DestroyTarget);
+            self.shutdown_next();
         }
     }
 
@@ -251,7 +268,7 @@ impl Target {
             return;
         }
         self.listeners.clear();
-        self.shutdown_advance(ShutdownPhase::Done);
+        self.shutdown_next();
     }
 
     fn shutdown_finish(&mut self) {

@@ -183,11 +183,6 @@ impl Subsystem {
         self.listeners.insert(trid);
     }
 
-    /// Removes every listener (`nvmf_subsystem_remove_all_listeners`), returning them.
-    pub fn take_listeners(&mut self) -> Vec<Trid> {
-        std::mem::take(&mut self.listeners).into_iter().collect()
-    }
-
     pub fn remove_listener(&mut self, trid: &Trid) {
         self.listeners.remove(trid);
     }

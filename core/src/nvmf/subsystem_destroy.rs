@@ -9,7 +9,7 @@
 
 use super::arena::SubsysH;
 use super::thread::Msg;
-use super::{InvariantId, Mark, RpcId, Target, ThreadId};
+use super::{InvariantId, Mark, RpcId, Target, ThreadId, Trid};
 
 /// What `spdk_nvmf_subsystem_destroy` returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,22 +96,31 @@ impl Target {
     }
 
     /// `nvmf_subsystem_remove_all_listeners(subsystem, stop)`: with `stop` each listener's
-    /// transport reference is dropped (`spdk_nvmf_transport_stop_listen`); controllers forget
-    /// the listener and the discovery log changes (`_nvmf_subsystem_remove_listener`).
+    /// transport reference is dropped first (`spdk_nvmf_transport_stop_listen`).
     pub(super) fn remove_all_listeners(&mut self, s: SubsysH, stop: bool) {
-        let Some(sub) = self.subsystems.get_mut(s) else {
+        let Some(sub) = self.subsystems.get(s) else {
             return;
         };
-        for trid in sub.take_listeners() {
+        let trids: Vec<Trid> = sub.listeners().cloned().collect();
+        for trid in &trids {
             if stop {
-                self.transport_stop_listen(&trid, "_nvmf_subsystem_remove_listener");
+                self.transport_stop_listen(trid, "_nvmf_subsystem_remove_listener");
             }
-            for (_, c) in self.ctrlrs.iter_mut() {
-                if c.subsys() == s {
-                    c.forget_listener(&trid);
-                }
-            }
-            self.discovery_listener_removed(s, &trid);
+            self.remove_subsystem_listener(s, trid);
         }
+    }
+
+    /// `_nvmf_subsystem_remove_listener` without the stop: controllers forget the listener,
+    /// it leaves the subsystem and the discovery log changes.
+    pub(super) fn remove_subsystem_listener(&mut self, s: SubsysH, trid: &Trid) {
+        for (_, c) in self.ctrlrs.iter_mut() {
+            if c.subsys() == s {
+                c.forget_listener(trid);
+            }
+        }
+        if let Some(sub) = self.subsystems.get_mut(s) {
+            sub.remove_listener(trid);
+        }
+        self.discovery_listener_removed(s, trid);
     }
 }

@@ -293,17 +293,23 @@ impl Target {
 
     /// `spdk_for_each_channel(fn, done)` started from the current thread.
     pub(super) fn for_each_channel(&mut self, kind: FanKind) -> u64 {
-        let fan = self.next_fanout;
-        self.next_fanout += 1;
         let origin = self.current;
         // The first thread with a channel (every poll group until shutdown destroys them).
         let first = self.pgs.iter().position(|g| !g.is_destroyed());
         let pg = first.map_or(self.pgs.len(), |i| i) as u16;
-        self.fanouts.insert(fan, Fanout { kind, origin, pg });
+        let fan = self.new_fanout(Fanout { kind, origin, pg });
         match first {
             Some(_) => self.send_msg(ThreadId::PollGroup(pg), Msg::ChannelVisit { fan }),
             None => self.send_msg(origin, Msg::ChannelDone { fan }),
         }
+        fan
+    }
+
+    /// Registers a fan-out context under a fresh id.
+    pub(super) fn new_fanout(&mut self, f: Fanout) -> u64 {
+        let fan = self.next_fanout;
+        self.next_fanout += 1;
+        self.fanouts.insert(fan, f);
         fan
     }
 
