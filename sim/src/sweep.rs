@@ -5,6 +5,7 @@
 //! Indexed Job. Also: the determinism self-check and coverage of required marks.
 
 use crate::coverage::Coverage;
+use fabcheck_core::nvmf::BugId;
 use crate::run::{run, RunReport};
 use crate::scenario::Scenario;
 use crate::seed::SeedString;
@@ -70,6 +71,10 @@ pub struct SweepConfig {
     /// A finding that is a known hazard (`crate::hazard`) neither stops the sweep nor is its
     /// `failure`; the first one is kept as `SweepReport::hazard`.
     pub skip_hazards: bool,
+    /// Looking for one catalogue entry (`fabcheck bugs --check`): only a failure of its
+    /// invariant at one of its sites stops the sweep and is its `failure`; any other finding
+    /// the switch's code also reaches is passed over like a hazard (not kept).
+    pub wanted: Option<BugId>,
 }
 
 impl SweepConfig {
@@ -84,6 +89,7 @@ impl SweepConfig {
             stop_on_failure: true,
             determinism_every: 64,
             skip_hazards: false,
+            wanted: None,
         }
     }
 }
@@ -193,7 +199,20 @@ fn hazard_of(r: &RunReport) -> Option<&'static str> {
 
 /// Whether a run's finding counts as the sweep's failure.
 fn stops(cfg: &SweepConfig, r: &RunReport) -> bool {
-    r.failure.is_some() && !(cfg.skip_hazards && hazard_of(r).is_some())
+    r.failure.is_some()
+        && !(cfg.skip_hazards && hazard_of(r).is_some())
+        && cfg.wanted.is_none_or(|b| is_entry(b, r))
+}
+
+/// Whether a run's failure is catalogue entry `bug`'s: its invariant at one of its sites.
+pub fn is_entry(bug: BugId, r: &RunReport) -> bool {
+    let e = bug.entry();
+    match &r.failure {
+        Some(crate::Failure::Safety(v)) => {
+            v.invariant == e.invariant && e.sites().any(|s| s == v.site)
+        }
+        _ => false,
+    }
 }
 
 fn summary(index: u64, r: &RunReport) -> RunSummary {
@@ -257,7 +276,7 @@ fn report(cfg: &SweepConfig, done: Vec<(u64, RunReport)>) -> SweepReport {
         }
         if failure.is_none() && stops(cfg, &r) {
             failure = Some(r);
-        } else if hazard.is_none() && r.failure.is_some() && cfg.skip_hazards {
+        } else if hazard.is_none() && hazard_of(&r).is_some() && cfg.skip_hazards {
             hazard = Some(r);
         }
     }

@@ -213,6 +213,43 @@ macro_rules! catalogue_second_part {
                                into the v24.01 profile (zero-copy send and small queues come from \
                                the scenario)",
             }
+            /// Remove-subsystem declared done while a qpair's teardown round trip is in flight;
+            /// the shutdown then destroys the poll groups and their threads exit under it (#1850).
+            Spdk1850 {
+                name: "spdk-1850",
+                title: "a subsystem stop completes while its qpairs' teardown messages are in \
+                        flight; the shutdown's poll-group threads exit under them",
+                fix_commit: "ba6f6c5eb05da594d6b0e04f9e8801f6e873a21d",
+                issue: "https://github.com/spdk/spdk/issues/1850",
+                last_buggy: "v21.01",
+                first_fixed: "v21.04",
+                invariant: InvariantId::I15,
+                site: "_nvmf_ctrlr_free_from_qpair",
+                spdk: Spdk::V24_01,
+                summary: "v21.01's _nvmf_qpair_destroy took the qpair off its poll group first and \
+                          then sent _nvmf_ctrlr_free_from_qpair to the controller thread, which \
+                          sent _nvmf_transport_qpair_fini back to the qpair's thread; \
+                          nvmf_poll_group_remove_subsystem_msg re-polled until no qpair of the \
+                          subsystem was on the group, so the subsystem stop completed with that \
+                          round trip still in flight. nvmf_tgt went on to DESTROY_POLL_GROUPS (no \
+                          DESTROY_SUBSYSTEMS state before 11f0a6ec0f), each group called \
+                          spdk_thread_exit, and thread_exit did not wait for the message ring \
+                          (85d70c03c5 added that in v23.01): the fini was sent to an exited thread \
+                          or freed with its ring (the fix waits for the disconnect callbacks, \
+                          da9766336e then re-scans until no qpair remains)",
+                window: "target shutdown stops a subsystem whose controller lives on another poll \
+                         group than one of its qpairs: the qpair's teardown round trip is still \
+                         on its way back when the poll groups are destroyed",
+                scenarios: &["shutdown-under-load"],
+                versions: "up to v21.01 (the second half, da9766336e, up to v21.04)",
+                profile_note: "re-introduced: the switch puts v21.01's shapes into the v24.01 \
+                               profile: the qpair leaves its group before the controller round \
+                               trip (the old teardown order, spdk-2055, which it requires), the \
+                               shutdown without STOP_LISTEN and DESTROY_SUBSYSTEMS, and a \
+                               thread_exit that does not wait for queued messages",
+                requires: &[BugId::Spdk2055],
+                more_sites: &["_nvmf_transport_qpair_fini"],
+            }
         }
     };
 }

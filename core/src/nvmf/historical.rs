@@ -136,6 +136,11 @@ impl Target {
         let Some(thread) = thread else {
             return false;
         };
+        // v21.01 (`spdk-1850`): `spdk_nvmf_poll_group_remove` came first in
+        // `_nvmf_qpair_destroy` (103f5c62f5 moved it into `_nvmf_transport_qpair_fini`).
+        if self.bug(BugId::Spdk1850) && !self.poll_group_remove(h) {
+            return true;
+        }
         let msg = Msg::CtrlrFreeFromQpairFirst {
             ctrlr: c,
             qid,
@@ -171,12 +176,23 @@ impl Target {
     /// fini with no controller step after it. Between 103f5c62f5 and b503ef4fa0
     /// (`spdk-1819`) the removal also purged `sgroup->queued` through
     /// `qpair->ctrlr->subsys->id`, reading a controller the destruct may have freed.
+    /// In v21.01 (`spdk-1850`) the qpair left its group in `_nvmf_qpair_destroy` already and
+    /// this message only finalizes it.
     pub(super) fn transport_qpair_fini_old(&mut self, h: QpairH) {
         let Some(q) = self.qpairs.get(h) else {
             return;
         };
+        if q.group().is_none() && self.bug(BugId::Spdk1850) {
+            self.tcp_close_qpair(h, q.pg(), None);
+            return;
+        }
         let (label, ctrlr) = (q.label(), q.ctrlr());
-        if let Some(c) = ctrlr.filter(|c| !self.ctrlrs.contains(*c)) {
+        // Whether the controller is gone: the model's own question, not an SPDK read (SPDK
+        // reads it only in the 1819 purge, reported below).
+        let index = super::ownership::bookkeeping();
+        let freed = ctrlr.filter(|c| !self.ctrlrs.contains(*c));
+        drop(index);
+        if let Some(c) = freed {
             self.mark(Mark::PollGroupRemoveAfterCtrlrFree, label.clone());
             if self.bug(BugId::Spdk1819) {
                 self.crash_on(
@@ -191,11 +207,7 @@ impl Target {
         if !self.poll_group_remove(h) {
             return;
         }
-        let msg = Msg::TransportQpairDestroy {
-            qpair: h,
-            ctrlr: None,
-        };
-        self.send_msg(ThreadId::PollGroup(self.qpair_pg(h)), msg);
+        self.tcp_close_qpair(h, self.qpair_pg(h), None);
     }
 
     fn qpair_pg(&self, h: QpairH) -> u16 {

@@ -442,10 +442,19 @@ impl Target {
         if !self.poll_group_remove(h) {
             return;
         }
-        self.send_msg(
-            ThreadId::PollGroup(pg),
-            Msg::TransportQpairDestroy { qpair: h, ctrlr },
-        );
+        self.tcp_close_qpair(h, pg, ctrlr);
+    }
+
+    /// `nvmf_tcp_close_qpair` -> `nvmf_tcp_qpair_destroy`: since 3056c8ac02 (v22.05, #2471)
+    /// the free is a self-message (`_nvmf_tcp_qpair_destroy`), so it never runs from a socket
+    /// callback; v21.01 (the `spdk-1850` switch) freed the qpair at once.
+    pub(super) fn tcp_close_qpair(&mut self, h: QpairH, pg: u16, ctrlr: Option<CtrlrH>) {
+        if self.bug(BugId::Spdk1850) {
+            self.transport_qpair_destroy(h, ctrlr);
+            return;
+        }
+        let msg = Msg::TransportQpairDestroy { qpair: h, ctrlr };
+        self.send_msg(ThreadId::PollGroup(pg), msg);
     }
 
     /// Peer closed the TCP connection: the transport disconnects the qpair.

@@ -1,6 +1,8 @@
 //! Whole-target teardown as SPDK's `module/event/subsystems/nvmf/nvmf_tgt.c` runs it, per
 //! version profile (its FINI states, `nvmf_tgt_advance_state`):
 //!
+//! - v21.01 (the `spdk-1850` switch): STOP_SUBSYSTEMS, DESTROY_POLL_GROUPS, FREE_RESOURCES
+//!   (the target's destroy) only.
 //! - STOP_LISTEN first in v24.01 with 2cbc8aec37 (as v24.05 has it; v24.01 as released has
 //!   none: catalogue `spdk-3273`); see below for what it does.
 //! - STOP_SUBSYSTEMS: `spdk_nvmf_subsystem_stop` on each subsystem in turn, in the target's
@@ -117,6 +119,11 @@ impl Target {
     fn shutdown_order(&self) -> &'static [ShutdownPhase] {
         use ShutdownPhase::*;
         match self.config.spdk {
+            // v21.01 (`spdk-1850`): no STOP_LISTEN, no DESTROY_SUBSYSTEMS (11f0a6ec0f, v22.01);
+            // FREE_RESOURCES is `spdk_nvmf_tgt_destroy`.
+            _ if self.bug(BugId::Spdk1850) => {
+                &[StopSubsystems, DestroyPollGroups, DestroyTarget, Done]
+            }
             Spdk::V24_01 if self.bug(BugId::Spdk3273) => &[
                 StopSubsystems,
                 DestroySubsystems,

@@ -20,7 +20,7 @@
 //! thread never exits (SPDK's app thread outlives the nvmf target).
 
 use super::thread::{thread_index, Msg};
-use super::{InvariantId, Mark, Spdk, Target, ThreadId};
+use super::{BugId, InvariantId, Mark, Spdk, Target, ThreadId};
 use serde::Serialize;
 
 /// `spdk_thread->state` as far as lib/nvmf can observe it.
@@ -170,18 +170,38 @@ impl Target {
 
     /// `thread_exit`: EXITING -> EXITED once no message is queued (or parked: a parked
     /// re-poll is a message SPDK keeps re-sending) and no poller is registered on `t`.
+    /// v21.01's `thread_exit` (the `spdk-1850` switch) waited for the pollers only.
     fn thread_exit_poll(&mut self, t: ThreadId) {
         let i = thread_index(t);
         if self.lifetime.threads.get(i) != Some(&ThreadLife::Exiting) {
             return;
         }
-        let busy = !self.queues[i].is_empty()
-            || !self.parked[i].is_empty()
-            || self.pollers.iter().any(|(_, p)| p.thread == t);
-        if busy {
+        let queued = !self.queues[i].is_empty() || !self.parked[i].is_empty();
+        let waits_for_ring = !self.bug(BugId::Spdk1850);
+        if (waits_for_ring && queued) || self.pollers.iter().any(|(_, p)| p.thread == t) {
             return;
         }
         self.lifetime.threads[i] = ThreadLife::Exited;
         self.mark(Mark::ThreadExited, format!("{t}"));
+        if queued {
+            self.exited_with_messages(t);
+        }
+    }
+
+    /// v21.01: a thread marked EXITED with messages still on its ring. The reactor destroys
+    /// it (`spdk_thread_destroy` -> `_free_thread` frees the ring): the messages never run,
+    /// and whatever they were to free or finish is lost with them (I15).
+    fn exited_with_messages(&mut self, t: ThreadId) {
+        let i = thread_index(t);
+        let first = self.queues[i]
+            .front()
+            .or_else(|| self.parked[i].first())
+            .map(|m| m.name());
+        let Some(name) = first else { return };
+        let handles = vec![format!("{t} (exited)"), name.to_string()];
+        let detail = "message queued on a thread that exited without running it: v21.01's \
+                      thread_exit does not wait for the message ring, and spdk_thread_destroy \
+                      frees the ring with the message on it";
+        self.crash_on(InvariantId::ThreadLifetime, name, handles, detail);
     }
 }

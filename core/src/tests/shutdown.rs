@@ -1,10 +1,10 @@
 //! Whole-target shutdown as nvmf_tgt's FINI states run it in each profile (shutdown.rs): when
 //! the listen sockets close, that the poll groups are destroyed all at once, that a delete
 //! drops its listeners' references, and `spdk-3273` (v24.01 as released keeps accepting while
-//! it destroys the poll groups).
+//! it destroys the poll groups), and v21.01's shapes of `spdk-1850`.
 
-use crate::nvmf::{BugId, BugSet, RpcRequest, Spdk, TargetConfig, ThreadId};
-use crate::testkit::{config, World, NQN};
+use crate::nvmf::{BugId, BugSet, InvariantId, RpcRequest, Spdk, TargetConfig, ThreadId};
+use crate::testkit::{config, pdu, World, HOSTNQN, NQN};
 
 fn cfg(spdk: Spdk, bugs: &[BugId]) -> TargetConfig {
     let mut c = config();
@@ -144,4 +144,69 @@ fn spdk_3273_a_connection_during_poll_group_destroy_meets_a_freed_group() {
             }
         }
     }
+}
+
+/// A controller on pg0 with an I/O qpair on pg1, then the target shutdown, with every thread
+/// message run as soon as possible except pg0's (the controller thread runs only when nothing
+/// else can). Returns the world once nothing runs or a violation was recorded.
+fn shutdown_with_a_slow_ctrlr_thread(bugs: &[BugId]) -> World {
+    let mut w = World::new(cfg(Spdk::V24_01, bugs));
+    w.expect_violation = bugs.contains(&BugId::Spdk1850);
+    let (admin, cqe) = w.connect_admin(1, HOSTNQN, 10_000);
+    w.send(admin, &pdu::prop_set_cc(2, pdu::CC_ENABLE));
+    w.run_all();
+    let (io, cqe_io) = w.connect_io(2, HOSTNQN, cqe.cdw0 as u16, 1);
+    assert!(cqe_io.status.is_success(), "I/O CONNECT: {cqe_io:?}");
+    assert_eq!(w.target.qpair_thread(admin), Some(ThreadId::PollGroup(0)));
+    assert_eq!(w.target.qpair_thread(io), Some(ThreadId::PollGroup(1)));
+    w.rpc(RpcRequest::Shutdown);
+    let order = [ThreadId::App, ThreadId::PollGroup(1), ThreadId::PollGroup(0)];
+    for _ in 0..1000 {
+        let Some(t) = order.iter().find(|t| w.target.queue_len(**t) > 0) else {
+            break;
+        };
+        w.run(*t);
+        if w.violation().is_some() {
+            break;
+        }
+    }
+    w
+}
+
+/// `spdk-1850` (v21.01's shapes): pg1's remove-subsystem sees its I/O qpair gone (it left the
+/// group before the controller round trip) and reports the stop done; the shutdown destroys
+/// pg1, whose thread exits without waiting for its ring, before the controller thread sends
+/// `_nvmf_transport_qpair_fini` back: I15 (sent to the exited thread, or lost with its ring).
+/// Fixed v24.01, and the old round trip alone (`spdk-2055`, the qpair stays on its group
+/// until the fini), finish the same schedule with everything freed.
+#[test]
+fn spdk_1850_the_stop_completes_before_the_teardown_round_trip() {
+    let w = shutdown_with_a_slow_ctrlr_thread(&[BugId::Spdk1850]);
+    let v = w.violation().expect("the round trip meets the exited pg1");
+    assert_eq!(v.invariant, InvariantId::I15, "{v:?}");
+    assert!(
+        ["_nvmf_ctrlr_free_from_qpair", "_nvmf_transport_qpair_fini"].contains(&v.site.as_str()),
+        "{v:?}"
+    );
+    for bugs in [vec![], vec![BugId::Spdk2055]] {
+        let mut w = shutdown_with_a_slow_ctrlr_thread(&bugs);
+        assert!(w.violation().is_none(), "{bugs:?}: {:?}", w.violation());
+        assert!(w.target.is_shut_down(), "{bugs:?}");
+        assert_eq!(w.target.qpair_count(), 0, "{bugs:?}");
+        assert_eq!(w.target.ctrlr_count(), 0, "{bugs:?}");
+        w.assert_quiescent();
+    }
+}
+
+/// v21.01's nvmf_tgt FINI states (the `spdk-1850` switch): no STOP_LISTEN and no
+/// DESTROY_SUBSYSTEMS, so a connection right after the shutdown RPC is still accepted and the
+/// subsystems are destroyed only by the target's destroy; the shutdown still completes.
+#[test]
+fn spdk_1850_restores_the_v21_01_shutdown_order() {
+    assert!(accepted_right_after_shutdown(
+        Spdk::V24_01,
+        &[BugId::Spdk1850]
+    ));
+    let mut w = World::new(cfg(Spdk::V24_01, &[BugId::Spdk1850]));
+    w.shutdown_and_check();
 }

@@ -20,6 +20,13 @@ fn spdk_3273_found_by_shutdown_under_load() {
     found_and_shrunk("shutdown-under-load", BugId::Spdk3273, 1000);
 }
 
+/// SPDK #1850 with v21.01's shapes put back: a subsystem stop done while its qpairs'
+/// teardown round trip is in flight, and the shutdown's poll-group threads exiting under it.
+#[test]
+fn spdk_1850_found_by_shutdown_under_load() {
+    found_and_shrunk("shutdown-under-load", BugId::Spdk1850, 300);
+}
+
 /// Silent in both profiles (hazards aside); every required mark reached in both (since the
 /// shutdown runs each profile's own FINI states, v24.01's destroy walk meets qpairs still
 /// tearing down too).

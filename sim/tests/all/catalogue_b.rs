@@ -4,17 +4,18 @@
 //! the scenario's default sweep), its shrunk story names the invariant and the SPDK site, and
 //! the scenario is silent with every switch off in both SPDK profiles.
 
-use crate::{hunt, scenario};
+use crate::{hunt, hunt_entry, scenario};
 use fabcheck_core::nvmf::{BugId, Spdk};
 use fabcheck_sim::shrink::shrink;
 use fabcheck_sim::Failure;
 
-/// Finds `bug` on `name` (in the entry's SPDK profile) within `budget` runs, shrinks the
+/// Finds `bug` on `name` (in the entry's SPDK profile) within `budget` runs (other findings
+/// of the switched-on code passed over, as `fabcheck bugs --check` does), shrinks the
 /// failure and checks that the shrunk story ends in the entry's invariant at its site.
 pub(crate) fn found_and_shrunk(name: &str, bug: BugId, budget: u64) {
     let e = bug.entry();
     let sc = fabcheck_sim::catalogue::entry_world(e, name).unwrap();
-    let r = hunt(sc.clone(), budget);
+    let r = hunt_entry(sc.clone(), bug, budget);
     let found = r
         .failure
         .unwrap_or_else(|| panic!("{} not found on {name} in {} runs", e.name, r.runs));

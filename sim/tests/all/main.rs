@@ -40,6 +40,14 @@ pub fn hunt(sc: Scenario, default_runs: u64) -> SweepReport {
     sweep(&cfg, &|_| {})
 }
 
+/// `hunt` looking for catalogue entry `bug` only (`SweepConfig::wanted`).
+pub fn hunt_entry(sc: Scenario, bug: fabcheck_core::nvmf::BugId, default_runs: u64) -> SweepReport {
+    let mut cfg = SweepConfig::new(sc, runs_from_env(default_runs));
+    cfg.skip_hazards = true;
+    cfg.wanted = Some(bug);
+    sweep(&cfg, &|_| {})
+}
+
 /// The first spdk-3302 failure on `name` (panics if the default budget does not find it).
 pub fn find_3302(name: &str) -> (Scenario, RunReport) {
     find(name, "spdk-3302")
