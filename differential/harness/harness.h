@@ -77,6 +77,8 @@ int target_get_qpairs(struct spdk_nvmf_subsystem *s, int id);
  * the end of each iteration); true once the thread is EXITED. */
 bool peek_thread_exit_poll(struct spdk_thread *t, uint64_t now);
 bool peek_thread_exited(struct spdk_thread *t);
+/* Whether any message queued on `t` is one `match` accepts. */
+bool peek_queue_find(struct spdk_thread *t, bool (*match)(void *fn, void *ctx), void *ctx);
 /* Whether the put_io_channel message's channel belongs to `io_device`. */
 bool peek_channel_of(void *ch, void *io_device);
 /* interp.c: messages lost to an exited thread (v24.01's -EIO). */

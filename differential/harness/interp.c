@@ -211,8 +211,18 @@ append_sends(const struct story_step *s, int conn, uint8_t **out, size_t n)
 	return n;
 }
 
+static bool name_matches(const char *model, const char *kind, const char *real, const char *file);
+
+static bool
+queued_as(void *fn, void *ctx)
+{
+	return name_matches(ctx, NULL, sym_name(fn), sym_file(fn));
+}
+
 /* The next `run` step on the same thread as step `idx`, if this SPDK runs it inline (its
- * outputs then come out during step idx); -1 otherwise. */
+ * outputs then come out during step idx); -1 otherwise. A message that is inline only on some
+ * paths (`_nvmf_subsystem_destroy`: SPDK re-sends it while controllers remain) is not inline
+ * when SPDK has it queued on that thread. */
 static int
 inlined_successor(const struct story *st, int idx)
 {
@@ -223,7 +233,11 @@ inlined_successor(const struct story *st, int idx)
 	}
 	for (j = idx + 1; j < st->nsteps && j < 4096; j++) {
 		if (st->steps[j].kind == STEP_RUN && st->steps[j].thread == st->steps[idx].thread) {
-			return inlined_here(st->steps[j].fn) ? j : -1;
+			if (!inlined_here(st->steps[j].fn) || st->steps[j].thread >= g_nthreads ||
+			    peek_queue_find(g_threads[st->steps[j].thread], queued_as, (void *)st->steps[j].fn)) {
+				return -1;
+			}
+			return j;
 		}
 	}
 	return -1;

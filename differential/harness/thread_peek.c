@@ -241,3 +241,16 @@ peek_channel_of(void *arg, void *io_device)
 
 	return ch != NULL && ch->dev != NULL && ch->dev->io_device == io_device;
 }
+
+bool
+peek_queue_find(struct spdk_thread *t, bool (*match)(void *fn, void *ctx), void *ctx)
+{
+	struct spdk_ring_ele *e;
+
+	TAILQ_FOREACH(e, &t->messages->elements, link) {
+		if (match((void *)((struct spdk_msg *)e->ele)->fn, ctx)) {
+			return true;
+		}
+	}
+	return false;
+}
