@@ -13,7 +13,7 @@
 use crate::replay::resolve;
 use crate::Usage;
 use fabcheck_core::nvmf::{
-    Input, NamespaceConfig, Output, RpcRequest, Target, TargetConfig, ThreadId, Trid,
+    BugId, Input, NamespaceConfig, Output, RpcRequest, Spdk, Target, TargetConfig, ThreadId, Trid,
 };
 use fabcheck_core::record::RecordLine;
 use fabcheck_sim::run;
@@ -79,9 +79,10 @@ fn story_text(seed: &str, result: &str, rec: &[RecordLine]) -> Result<String, Us
 }
 
 fn write_config(s: &mut String, c: &TargetConfig) {
-    let retry = c.spdk.retry_parking() && c.bugs.has(fabcheck_core::nvmf::BugId::Spdk3095);
+    let retry = c.spdk.retry_parking() && c.bugs.has(BugId::Spdk3095);
     let parking = if retry { "retry" } else { "queue" };
     let _ = writeln!(s, "poll_groups {}\nparking {parking}", c.poll_groups);
+    let _ = writeln!(s, "fini {}", fini_order(c));
     for t in &c.listeners {
         let _ = writeln!(s, "listener {}", trid(t));
     }
@@ -104,6 +105,23 @@ fn write_config(s: &mut String, c: &TargetConfig) {
         }
         for ns in &sub.namespaces {
             let _ = writeln!(s, "namespace {} {}", sub.nqn, ns_text(ns));
+        }
+    }
+}
+
+/// The FINI states of `nvmf_tgt.c` in the order this profile's shutdown runs them (core's
+/// `shutdown_order`): v24.01 with 2cbc8aec37 stops listening first, v24.01 as released
+/// (`spdk-3273`) never does, master stops listening after the subsystem stops.
+fn fini_order(c: &TargetConfig) -> &'static str {
+    match c.spdk {
+        Spdk::V24_01 if c.bugs.has(BugId::Spdk3273) => {
+            "stop_subsystems destroy_subsystems destroy_poll_groups destroy_target"
+        }
+        Spdk::V24_01 => {
+            "stop_listen stop_subsystems destroy_subsystems destroy_poll_groups destroy_target"
+        }
+        Spdk::Master => {
+            "stop_subsystems stop_listen destroy_subsystems destroy_poll_groups destroy_target"
         }
     }
 }
@@ -197,6 +215,11 @@ fn rpc_text(r: &RpcRequest) -> String {
         RpcRequest::AddNamespace { nqn, ns } => format!("add_namespace {nqn} {}", ns_text(ns)),
         RpcRequest::RemoveNamespace { nqn, nsid } => format!("remove_namespace {nqn} {nsid}"),
         RpcRequest::DeleteSubsystem { nqn } => format!("delete_subsystem {nqn}"),
+        RpcRequest::Shutdown => "shutdown".to_string(),
+        RpcRequest::TransportListen { trid: t } => format!("listen {}", trid(t)),
+        RpcRequest::StopSubsystem { nqn } => format!("stop {nqn}"),
+        RpcRequest::StartSubsystem { nqn } => format!("start {nqn}"),
+        RpcRequest::GetQpairs { nqn } => format!("get_qpairs {nqn}"),
         other => format!(
             "unsupported {}",
             format!("{other:?}").replace([' ', '\n'], "")
@@ -243,6 +266,30 @@ mod tests {
             .iter()
             .any(|l| l.starts_with("model 3 send 1 01008000")));
         assert_eq!(lines.last(), Some(&"end"));
+    }
+
+    #[test]
+    fn a_shutdown_story_carries_the_profiles_fini_order_and_its_rpcs() {
+        let master = story_for("fc1:shutdown-under-load@master:158df79ac22c328e", None).unwrap();
+        assert!(master.lines().any(|l| l
+            == "fini stop_subsystems stop_listen destroy_subsystems destroy_poll_groups destroy_target"));
+        assert!(master
+            .lines()
+            .any(|l| l.starts_with("step ") && l.ends_with(" shutdown")));
+        assert!(!master.contains("unsupported"));
+        let v2401 = story_for("fc1:shutdown-under-load@v24.01:37005d09a7d48745", None).unwrap();
+        assert!(v2401
+            .lines()
+            .any(|l| l.starts_with("fini stop_listen stop_subsystems ")));
+        let released = story_for(
+            "fc1:shutdown-under-load@v24.01+spdk-3273:37005d09a7d48745",
+            None,
+        )
+        .unwrap();
+        assert!(released
+            .lines()
+            .any(|l| l
+                == "fini stop_subsystems destroy_subsystems destroy_poll_groups destroy_target"));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 /* memsock.c: the in-memory spdk_net_impl. */
 void memsock_register(void);
+bool memsock_listening(const char *traddr, int port);
 int memsock_queue_conn(int conn_id, const char *traddr, int port, int pg);
 int memsock_push(int conn_id, const uint8_t *data, size_t len);
 int memsock_peer_close(int conn_id);
@@ -60,5 +61,27 @@ void rpc_done(int id, int status);
 /* nvmf_delete_subsystem's calls on `s` (rpc_delete.c); non-zero: refused at once. */
 struct spdk_nvmf_subsystem;
 int target_delete_subsystem(struct spdk_nvmf_subsystem *s, int id);
+
+/* target.c: the target and what shutdown.c tears down. */
+struct spdk_nvmf_tgt *target_tgt(void);
+struct spdk_nvmf_poll_group;
+void target_pg_destroyed(int pg);
+void target_gone(void);
+/* shutdown.c */
+struct spdk_nvmf_subsystem *shutdown_survivor(const char *nqn);
+void shutdown_add_poll_group(struct spdk_nvmf_poll_group *group, struct spdk_thread *thread, int pg);
+/* rpc_delete.c: nvmf_subsystem_get_qpairs (pause, walk the poll groups, answer, resume). */
+int target_get_qpairs(struct spdk_nvmf_subsystem *s, int id);
+/* thread_peek.c */
+/* thread_exit() for a thread spdk_thread_exit moved to EXITING (what spdk_thread_poll does at
+ * the end of each iteration); true once the thread is EXITED. */
+bool peek_thread_exit_poll(struct spdk_thread *t, uint64_t now);
+bool peek_thread_exited(struct spdk_thread *t);
+/* Whether any message queued on `t` is one `match` accepts. */
+bool peek_queue_find(struct spdk_thread *t, bool (*match)(void *fn, void *ctx), void *ctx);
+/* Whether the put_io_channel message's channel belongs to `io_device`. */
+bool peek_channel_of(void *ch, void *io_device);
+/* interp.c: messages lost to an exited thread (v24.01's -EIO). */
+extern int g_lost_msgs;
 
 #endif

@@ -8,8 +8,10 @@
  *   (threads, bdevs, target, TCP transport over memsock, subsystems, namespaces, listeners), so
  *   every story starts from fresh global state and stories of one batch may differ in shape.
  *   The verdict line of each story: CRASH (signal or sanitizer report), QUIESCENT,
- *   NOT-QUIESCENT, DIVERGED, UNSUPPORTED. Exit status: that of the last story (0 quiescent,
- *   1 crash, 2 not quiescent, 3 diverged, 4 unsupported, 64 usage).
+ *   NOT-QUIESCENT, DIVERGED, UNSUPPORTED, and for a story that shuts the target down LEAKED (a
+ *   subsystem never freed) or LOST-MESSAGE (a send to an exited thread failed). Exit status:
+ *   that of the last story (0 quiescent, 1 crash, 2 not quiescent, 3 diverged, 4 unsupported,
+ *   5 leaked, 6 lost message, 64 usage).
  *
  *   Owns: the symbol table (function pointer -> name, from `nm -n` of this binary, linked
  *   without PIE so addresses are absolute).
@@ -107,7 +109,8 @@ verdict(int status, const char *path)
 	} else {
 		code = WEXITSTATUS(status);
 		v = code == STORY_QUIESCENT ? "QUIESCENT" : code == STORY_NOT_QUIESCENT ? "NOT-QUIESCENT" :
-		    code == STORY_DIVERGED ? "DIVERGED" : code == STORY_UNSUPPORTED ? "UNSUPPORTED" : "CRASH";
+		    code == STORY_DIVERGED ? "DIVERGED" : code == STORY_UNSUPPORTED ? "UNSUPPORTED" :
+		    code == STORY_LEAKED ? "LEAKED" : code == STORY_LOST ? "LOST-MESSAGE" : "CRASH";
 		if (strcmp(v, "CRASH") == 0) {
 			code = 1;
 		}

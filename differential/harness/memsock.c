@@ -104,6 +104,20 @@ memsock_listen(const char *ip, int port, struct spdk_sock_opts *opts)
 	return &s->base;
 }
 
+/* Whether a listen socket is open on traddr:port. */
+bool
+memsock_listening(const char *traddr, int port)
+{
+	int i;
+
+	for (i = 0; i < g_nlisteners; i++) {
+		if (g_listeners[i]->port == port && strcmp(g_listeners[i]->traddr, traddr) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static bool
 has_pending(const struct memsock *l)
 {
@@ -340,6 +354,14 @@ memsock_group_poll(struct spdk_sock_group_impl *group, int max_events, struct sp
 static int
 memsock_group_close(struct spdk_sock_group_impl *group)
 {
+	int i;
+
+	/* The poll group is destroyed (target shutdown): no connection is placed on it again. */
+	for (i = 0; i < g_ngroups; i++) {
+		if (&g_groups[i]->base == group) {
+			g_groups[i]->index = -2;
+		}
+	}
 	return 0;
 }
 

@@ -122,6 +122,17 @@ parse_rpc(char *rest, struct story_step *s)
 	} else if (strcmp(verb, "delete_subsystem") == 0 && n >= 3) {
 		s->rpc = RPC_DELETE_SUBSYSTEM;
 		snprintf(s->nqn, sizeof(s->nqn), "%s", a);
+	} else if (strcmp(verb, "shutdown") == 0 && n >= 2) {
+		s->rpc = RPC_SHUTDOWN;
+	} else if (strcmp(verb, "listen") == 0 && n >= 4) {
+		s->rpc = RPC_TRANSPORT_LISTEN;
+		snprintf(s->traddr, sizeof(s->traddr), "%s", a);
+		s->port = atoi(b);
+	} else if ((strcmp(verb, "stop") == 0 || strcmp(verb, "start") == 0 ||
+		    strcmp(verb, "get_qpairs") == 0) && n >= 3) {
+		s->rpc = verb[0] == 'g' ? RPC_GET_QPAIRS : verb[2] == 'o' ? RPC_STOP_SUBSYSTEM :
+			 RPC_START_SUBSYSTEM;
+		snprintf(s->nqn, sizeof(s->nqn), "%s", a);
 	} else if (strcmp(verb, "add_namespace") == 0 && n >= 4) {
 		s->rpc = RPC_ADD_NS;
 		snprintf(s->nqn, sizeof(s->nqn), "%s", a);
@@ -165,8 +176,15 @@ parse_step(char *line, struct story_step *s)
 	char *rest = line + off;
 	snprintf(s->text, sizeof(s->text), "%s", verb);
 	if (strcmp(verb, "accept") == 0) {
+		char pg[16];
+
 		s->kind = STEP_ACCEPT;
-		return sscanf(rest, "%d %255s %d pg %d", &s->conn, s->traddr, &s->port, &s->pg) == 4 ? 0 : -1;
+		if (sscanf(rest, "%d %255s %d pg %15s", &s->conn, s->traddr, &s->port, pg) != 4) {
+			return -1;
+		}
+		/* `pg -`: the model placed the connection on no poll group (none is left). */
+		s->pg = strcmp(pg, "-") == 0 ? -1 : atoi(pg);
+		return 0;
 	}
 	if (strcmp(verb, "bytes") == 0) {
 		char *hex = malloc(strlen(rest) + 1);
@@ -261,6 +279,31 @@ parse_ns(const char *line, struct story *st)
 	return -1;
 }
 
+/* `fini STATE...`: the FINI states of nvmf_tgt.c in the order the model's profile runs them. */
+static int
+parse_fini(char *line, struct story *st)
+{
+	static const char *const names[] = { [FINI_STOP_LISTEN] = "stop_listen",
+					     [FINI_STOP_SUBSYSTEMS] = "stop_subsystems",
+					     [FINI_DESTROY_SUBSYSTEMS] = "destroy_subsystems",
+					     [FINI_DESTROY_POLL_GROUPS] = "destroy_poll_groups",
+					     [FINI_DESTROY_TARGET] = "destroy_target"
+					   };
+	char *tok, *save = NULL;
+	int i;
+
+	st->nfini = 0;
+	for (tok = strtok_r(line + 5, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save)) {
+		for (i = FINI_STOP_LISTEN; i <= FINI_DESTROY_TARGET && strcmp(tok, names[i]) != 0; i++) {
+		}
+		if (i > FINI_DESTROY_TARGET || st->nfini == FINI_MAX) {
+			return -1;
+		}
+		st->fini[st->nfini++] = (enum fini_state)i;
+	}
+	return 0;
+}
+
 static int
 parse_line(char *line, struct story *st, int *cap)
 {
@@ -281,6 +324,9 @@ parse_line(char *line, struct story *st, int *cap)
 	if (strncmp(line, "result ", 7) == 0) {
 		snprintf(st->result, sizeof(st->result), "%s", line + 7);
 		return 0;
+	}
+	if (strncmp(line, "fini ", 5) == 0) {
+		return parse_fini(line, st);
 	}
 	if (strncmp(line, "parking ", 8) == 0) {
 		st->retry_parking = strcmp(line + 8, "retry") == 0;

@@ -48,3 +48,66 @@ target_delete_subsystem(struct spdk_nvmf_subsystem *s, int id)
 	return spdk_nvmf_subsystem_stop(s, delete_stopped, arg);
 #endif
 }
+
+/* nvmf_subsystem_get_qpairs (`_rpc_nvmf_subsystem_query`): pause the subsystem, walk every
+ * poll group's qpairs on its own thread (`spdk_for_each_channel(rpc_nvmf_get_qpairs)`), answer,
+ * resume without a callback. v24.01 reads `qpair->ctrlr->subsys` unchecked (catalogue
+ * `spdk-3391`, fixed by 1965c4ddc2, which master has). */
+struct rpc_subsystem_query_ctx {
+	struct spdk_nvmf_subsystem *subsystem;
+	int id;
+	int found;
+};
+
+static void
+rpc_nvmf_get_qpairs_done(struct spdk_io_channel_iter *i, int status)
+{
+	struct rpc_subsystem_query_ctx *ctx = spdk_io_channel_iter_get_ctx(i);
+
+	printf("    rpc %d: %d qpair(s) of %s\n", ctx->id, ctx->found, ctx->subsystem->subnqn);
+	rpc_done(ctx->id, 0);
+	if (spdk_nvmf_subsystem_resume(ctx->subsystem, NULL, NULL)) {
+		printf("    rpc %d: resume failed\n", ctx->id);
+	}
+	free(ctx);
+}
+
+static void
+rpc_nvmf_get_qpairs(struct spdk_io_channel_iter *i)
+{
+	struct rpc_subsystem_query_ctx *ctx = spdk_io_channel_iter_get_ctx(i);
+	struct spdk_nvmf_poll_group *group = spdk_io_channel_get_ctx(spdk_io_channel_iter_get_channel(i));
+	struct spdk_nvmf_qpair *qpair;
+
+	TAILQ_FOREACH(qpair, &group->qpairs, link) {
+#if DIFF_SPDK_VERSION >= 9999
+		if (qpair->ctrlr && qpair->ctrlr->subsys == ctx->subsystem) {
+#else
+		if (qpair->ctrlr->subsys == ctx->subsystem) {
+#endif
+			ctx->found++;
+		}
+	}
+	spdk_for_each_channel_continue(i, 0);
+}
+
+static void
+rpc_nvmf_get_qpairs_paused(struct spdk_nvmf_subsystem *subsystem, void *cb_arg, int status)
+{
+	spdk_for_each_channel(subsystem->tgt, rpc_nvmf_get_qpairs, cb_arg, rpc_nvmf_get_qpairs_done);
+}
+
+int
+target_get_qpairs(struct spdk_nvmf_subsystem *s, int id)
+{
+	struct rpc_subsystem_query_ctx *ctx = calloc(1, sizeof(*ctx));
+	int rc;
+
+	ctx->subsystem = s;
+	ctx->id = id;
+	rc = spdk_nvmf_subsystem_pause(s, 0, rpc_nvmf_get_qpairs_paused, ctx);
+	if (rc != 0) {
+		free(ctx);
+	}
+	return rc;
+}

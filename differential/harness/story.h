@@ -40,8 +40,14 @@ enum step_kind { STEP_ACCEPT, STEP_BYTES, STEP_PEER_CLOSED, STEP_RUN, STEP_RPC, 
 		 STEP_COMPLETE, STEP_OTHER
 	       };
 enum rpc_kind { RPC_PAUSE, RPC_RESUME, RPC_STOP_LISTEN, RPC_REMOVE_LISTENER, RPC_ADD_LISTENER,
-		RPC_ADD_NS, RPC_REMOVE_NS, RPC_UNSUPPORTED, RPC_DELETE_SUBSYSTEM
+		RPC_ADD_NS, RPC_REMOVE_NS, RPC_UNSUPPORTED, RPC_DELETE_SUBSYSTEM, RPC_SHUTDOWN,
+		RPC_TRANSPORT_LISTEN, RPC_STOP_SUBSYSTEM, RPC_START_SUBSYSTEM, RPC_GET_QPAIRS
 	      };
+
+/* nvmf_tgt.c's FINI states (shutdown.c), in the order a story's `fini` line lists them. */
+enum fini_state { FINI_NONE, FINI_STOP_LISTEN, FINI_STOP_SUBSYSTEMS, FINI_DESTROY_SUBSYSTEMS,
+		  FINI_DESTROY_POLL_GROUPS, FINI_DESTROY_TARGET, FINI_STOPPED, FINI_MAX
+		};
 
 struct story_step {
 	int n;
@@ -84,6 +90,8 @@ struct story {
 	char result[256];
 	int poll_groups;
 	bool retry_parking;
+	enum fini_state fini[FINI_MAX]; /* `fini` line: the model's shutdown order (none: the version's) */
+	int nfini;
 	struct story_addr listeners[8];
 	int nlisteners;
 	struct story_subsystem subsystems[8];
@@ -107,6 +115,16 @@ int target_take_rpc_done(struct story_rpc_done *out, int max);
 /* The objects that exist (qpairs per poll group, ctrlrs per subsystem), as one line. */
 void target_objects(char *buf, size_t len);
 const char *target_bdev_name(const char *nqn, uint32_t nsid);
+const struct story *target_story(void);
+struct spdk_nvme_transport_id;
+void target_make_trid(struct spdk_nvme_transport_id *trid, const char *traddr, int port);
+
+/* shutdown.c: nvmf_tgt.c's FINI state machine. */
+int target_shutdown(const struct story *st, int id);
+bool shutdown_started(void);
+bool shutdown_done(void);
+int shutdown_survivors(void);
+const char *shutdown_state_name(void);
 
 /* fcbdev.c: the RAM bdev module under the story's namespaces. */
 int fcbdev_layer_init(void);
@@ -120,6 +138,8 @@ size_t fcbdev_pending(void);
 #define STORY_NOT_QUIESCENT 2
 #define STORY_DIVERGED 3
 #define STORY_UNSUPPORTED 4
+#define STORY_LEAKED 5       /* quiescent, but the target shutdown left a subsystem unfreed */
+#define STORY_LOST 6         /* a message sent to an exited thread was lost (v24.01: -EIO) */
 int story_run(const struct story *st, bool lenient);
 /* Output comparison totals of the last story_run (steps whose outputs agreed / differed). */
 extern int g_out_agree, g_out_differ, g_obj_differ;

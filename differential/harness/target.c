@@ -26,8 +26,8 @@ int g_nthreads;
 static struct spdk_nvmf_poll_group *g_pgs[STORY_MAX_PGS];
 static const struct story *g_setup; /* the story the target was set up from */
 
-static void
-make_trid(struct spdk_nvme_transport_id *trid, const char *traddr, int port)
+void
+target_make_trid(struct spdk_nvme_transport_id *trid, const char *traddr, int port)
 {
 	memset(trid, 0, sizeof(*trid));
 	trid->trtype = SPDK_NVME_TRANSPORT_TCP;
@@ -35,6 +35,33 @@ make_trid(struct spdk_nvme_transport_id *trid, const char *traddr, int port)
 	trid->adrfam = SPDK_NVMF_ADRFAM_IPV4;
 	snprintf(trid->traddr, sizeof(trid->traddr), "%s", traddr);
 	snprintf(trid->trsvcid, sizeof(trid->trsvcid), "%d", port);
+}
+
+struct spdk_nvmf_tgt *
+target_tgt(void)
+{
+	return g_tgt;
+}
+
+const struct story *
+target_story(void)
+{
+	return g_setup;
+}
+
+/* The poll group's destroy callback ran (shutdown.c): the group is freed. */
+void
+target_pg_destroyed(int pg)
+{
+	g_pgs[pg] = NULL;
+}
+
+/* spdk_nvmf_tgt_destroy finished: the target and its transports are freed. */
+void
+target_gone(void)
+{
+	g_tgt = NULL;
+	g_transport = NULL;
 }
 
 int
@@ -210,7 +237,7 @@ create_subsystem(const struct story_subsystem *ss)
 		/* What the nvmf_subsystem_add_listener RPC does (nvmf_rpc_listen_paused): a transport
 		 * listen, which takes one more reference on an existing listener, then the subsystem
 		 * listener. */
-		make_trid(&trid, ss->listeners[i].traddr, ss->listeners[i].port);
+		target_make_trid(&trid, ss->listeners[i].traddr, ss->listeners[i].port);
 		spdk_nvmf_listen_opts_init(&lo, sizeof(lo));
 		if (spdk_nvmf_tgt_listen_ext(g_tgt, &trid, &lo) != 0) {
 			fprintf(stderr, "harness: listen on %s for %s failed\n", trid.traddr, ss->nqn);
@@ -262,6 +289,7 @@ target_setup(const struct story *st)
 		g_nthreads++;
 		spdk_set_thread(g_threads[1 + i]);
 		g_pgs[i] = spdk_nvmf_poll_group_create(g_tgt);
+		shutdown_add_poll_group(g_pgs[i], g_threads[1 + i], i);
 		spdk_set_thread(g_threads[0]);
 		target_settle();
 	}
@@ -269,7 +297,7 @@ target_setup(const struct story *st)
 		struct spdk_nvme_transport_id trid;
 		struct spdk_nvmf_listen_opts lo;
 
-		make_trid(&trid, st->listeners[i].traddr, st->listeners[i].port);
+		target_make_trid(&trid, st->listeners[i].traddr, st->listeners[i].port);
 		spdk_nvmf_listen_opts_init(&lo, sizeof(lo));
 		if (spdk_nvmf_tgt_listen_ext(g_tgt, &trid, &lo) != 0) {
 			fprintf(stderr, "harness: listen on %s failed\n", trid.traddr);
@@ -483,6 +511,14 @@ target_rpc(const struct story_step *st)
 	struct spdk_nvme_transport_id trid;
 	int rc = 0;
 
+	if (st->rpc == RPC_UNSUPPORTED) {
+		return false;
+	}
+	if (g_tgt == NULL) {
+		/* After the target shutdown: nothing left to call. */
+		rpc_done(st->rpc_id, -ENODEV);
+		return true;
+	}
 	if (st->nqn[0] != '\0' && strcmp(st->nqn, "-") != 0) {
 		s = spdk_nvmf_tgt_find_subsystem(g_tgt, st->nqn);
 		if (s == NULL) {
@@ -490,7 +526,7 @@ target_rpc(const struct story_step *st)
 			return true;
 		}
 	}
-	make_trid(&trid, st->traddr, st->port);
+	target_make_trid(&trid, st->traddr, st->port);
 	spdk_set_thread(g_threads[0]);
 	switch (st->rpc) {
 	case RPC_PAUSE:
@@ -522,6 +558,30 @@ target_rpc(const struct story_step *st)
 	case RPC_DELETE_SUBSYSTEM:
 		rc = target_delete_subsystem(s, st->rpc_id);
 		break;
+	case RPC_STOP_SUBSYSTEM:
+		rc = spdk_nvmf_subsystem_stop(s, state_done, id);
+		break;
+	case RPC_START_SUBSYSTEM:
+		rc = spdk_nvmf_subsystem_start(s, state_done, id);
+		break;
+	case RPC_GET_QPAIRS:
+		rc = target_get_qpairs(s, st->rpc_id);
+		break;
+	case RPC_TRANSPORT_LISTEN: {
+		/* nvmf_subsystem_add_listener's transport half alone: one more reference on the
+		 * transport listener (a new listen socket for a new address). */
+		struct spdk_nvmf_listen_opts lo;
+
+		spdk_nvmf_listen_opts_init(&lo, sizeof(lo));
+		rc = spdk_nvmf_tgt_listen_ext(g_tgt, &trid, &lo);
+		if (rc == 0) {
+			rpc_done(st->rpc_id, 0);
+		}
+		break;
+	}
+	case RPC_SHUTDOWN:
+		rc = target_shutdown(g_setup, st->rpc_id);
+		break;
 	default:
 		return false;
 	}
@@ -541,6 +601,9 @@ target_pg_qpairs(int pg, int *total, int *not_active)
 
 	*total = 0;
 	*not_active = 0;
+	if (g_pgs[pg] == NULL) {
+		return;
+	}
 	TAILQ_FOREACH(q, &g_pgs[pg]->qpairs, link) {
 		(*total)++;
 		if (q->state == SPDK_NVMF_QPAIR_UNINITIALIZED || q->state == SPDK_NVMF_QPAIR_DEACTIVATING ||
@@ -559,6 +622,9 @@ target_pg_mgmt_outstanding(int pg)
 	uint64_t n = 0;
 	uint32_t i;
 
+	if (g_pgs[pg] == NULL) {
+		return 0;
+	}
 	for (i = 0; i < g_pgs[pg]->num_sgroups; i++) {
 		n += g_pgs[pg]->sgroups[i].mgmt_io_outstanding;
 	}
@@ -579,8 +645,10 @@ target_objects(char *buf, size_t len)
 	off = (size_t)snprintf(buf, len, "qpairs");
 	for (i = 0; i < g_setup->poll_groups && off < len; i++) {
 		n = 0;
-		TAILQ_FOREACH(q, &g_pgs[i]->qpairs, link) {
-			n++;
+		if (g_pgs[i] != NULL) {
+			TAILQ_FOREACH(q, &g_pgs[i]->qpairs, link) {
+				n++;
+			}
 		}
 		off += (size_t)snprintf(buf + off, len - off, " %d", n);
 	}
@@ -588,7 +656,8 @@ target_objects(char *buf, size_t len)
 		off += (size_t)snprintf(buf + off, len - off, " ctrlrs");
 	}
 	for (i = 0; i < g_setup->nsubsystems && off < len; i++) {
-		struct spdk_nvmf_subsystem *s = spdk_nvmf_tgt_find_subsystem(g_tgt, g_setup->subsystems[i].nqn);
+		struct spdk_nvmf_subsystem *s = g_tgt == NULL ? shutdown_survivor(g_setup->subsystems[i].nqn) :
+						 spdk_nvmf_tgt_find_subsystem(g_tgt, g_setup->subsystems[i].nqn);
 
 		if (s == NULL) {
 			off += (size_t)snprintf(buf + off, len - off, " -");

@@ -214,3 +214,43 @@ peek_next_timed(struct spdk_thread *thread)
 {
 	return thread->first_timed_poller ? thread->first_timed_poller->next_run_tick : UINT64_MAX;
 }
+
+bool
+peek_thread_exit_poll(struct spdk_thread *t, uint64_t now)
+{
+	struct spdk_thread *orig = _get_thread();
+
+	if (t->state == SPDK_THREAD_STATE_EXITING) {
+		tls_thread = t;
+		thread_exit(t, now);
+		tls_thread = orig;
+	}
+	return t->state == SPDK_THREAD_STATE_EXITED;
+}
+
+bool
+peek_thread_exited(struct spdk_thread *t)
+{
+	return t->state == SPDK_THREAD_STATE_EXITED;
+}
+
+bool
+peek_channel_of(void *arg, void *io_device)
+{
+	struct spdk_io_channel *ch = arg;
+
+	return ch != NULL && ch->dev != NULL && ch->dev->io_device == io_device;
+}
+
+bool
+peek_queue_find(struct spdk_thread *t, bool (*match)(void *fn, void *ctx), void *ctx)
+{
+	struct spdk_ring_ele *e;
+
+	TAILQ_FOREACH(e, &t->messages->elements, link) {
+		if (match((void *)((struct spdk_msg *)e->ele)->fn, ctx)) {
+			return true;
+		}
+	}
+	return false;
+}

@@ -52,7 +52,7 @@ pub struct Outcome {
     pub seed: String,
     /// `clean`, `violation I1 free_aer`, `failure ...`.
     pub model: String,
-    /// `QUIESCENT`, `CRASH`, `NOT-QUIESCENT`, `DIVERGED`, `UNSUPPORTED`.
+    /// `QUIESCENT`, `CRASH`, `NOT-QUIESCENT`, `DIVERGED`, `UNSUPPORTED`, `LEAKED`, `LOST-MESSAGE`.
     pub verdict: String,
     /// The sanitizer's SUMMARY line or the assertion, when SPDK crashed.
     pub crash: Option<String>,
@@ -98,6 +98,12 @@ impl Outcome {
             "UNSUPPORTED" | "DIVERGED" => true,
             "CRASH" => violation,
             "QUIESCENT" => self.model_clean() || self.model_contract_breach(),
+            // A shutdown story (docs/differential.md, "Target shutdown"): a send to an exited
+            // thread lost (v24.01) is the model's I15; a subsystem left unfreed its I8.
+            "LOST-MESSAGE" => self.model.starts_with("violation I15 "),
+            "LEAKED" => {
+                self.model.contains("I8") && self.model.contains("survives target shutdown")
+            }
             _ => false,
         };
         if !verdict_ok {

@@ -179,3 +179,15 @@ fn only_memory_error_invariants_expect_a_crash() {
         "no crash expected (L1): v24.01 QUIESCENT, v24.05 QUIESCENT"
     );
 }
+
+#[test]
+fn a_shutdown_story_agrees_when_spdk_loses_the_message_or_leaks_what_the_model_says() {
+    let text = "story a\nseed S1\nmodel result: violation I15 nvmf_ctrlr_destruct\n\
+                verdict a: LOST-MESSAGE\n\
+                story b\nseed S2\nmodel result: failure liveness I8: subsystem nqn.-.io.spdk:cnode survives target shutdown in state active (spdk_nvmf_subsystem_destroy)\n\
+                verdict b: LEAKED\n\
+                story c\nseed S3\nmodel result: clean\nverdict c: LEAKED\n\
+                story d\nseed S4\nmodel result: clean\nverdict d: LOST-MESSAGE\n";
+    let s = Summary::of(&log::parse(text));
+    assert_eq!((s.stories, s.replayed, s.agree), (4, 4, 2));
+}
