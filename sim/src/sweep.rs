@@ -5,11 +5,11 @@
 //! Indexed Job. Also: the determinism self-check and coverage of required marks.
 
 use crate::coverage::Coverage;
-use fabcheck_core::nvmf::BugId;
 use crate::run::{run, RunReport};
 use crate::scenario::Scenario;
 use crate::seed::SeedString;
 use crate::strategy::Strategy;
+use fabcheck_core::nvmf::BugId;
 use serde::Serialize;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};

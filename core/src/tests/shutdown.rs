@@ -160,7 +160,11 @@ fn shutdown_with_a_slow_ctrlr_thread(bugs: &[BugId]) -> World {
     assert_eq!(w.target.qpair_thread(admin), Some(ThreadId::PollGroup(0)));
     assert_eq!(w.target.qpair_thread(io), Some(ThreadId::PollGroup(1)));
     w.rpc(RpcRequest::Shutdown);
-    let order = [ThreadId::App, ThreadId::PollGroup(1), ThreadId::PollGroup(0)];
+    let order = [
+        ThreadId::App,
+        ThreadId::PollGroup(1),
+        ThreadId::PollGroup(0),
+    ];
     for _ in 0..1000 {
         let Some(t) = order.iter().find(|t| w.target.queue_len(**t) > 0) else {
             break;
@@ -189,7 +193,7 @@ fn spdk_1850_the_stop_completes_before_the_teardown_round_trip() {
         "{v:?}"
     );
     for bugs in [vec![], vec![BugId::Spdk2055]] {
-        let mut w = shutdown_with_a_slow_ctrlr_thread(&bugs);
+        let w = shutdown_with_a_slow_ctrlr_thread(&bugs);
         assert!(w.violation().is_none(), "{bugs:?}: {:?}", w.violation());
         assert!(w.target.is_shut_down(), "{bugs:?}");
         assert_eq!(w.target.qpair_count(), 0, "{bugs:?}");
