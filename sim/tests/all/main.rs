@@ -53,12 +53,13 @@ pub fn find_3302(name: &str) -> (Scenario, RunReport) {
     find(name, "spdk-3302")
 }
 
-/// The first failure of catalogue bug `bug` on built-in `name`, in the entry's SPDK profile
-/// (panics if the default budget does not find it).
+/// The first failure of catalogue bug `bug` on built-in `name`, in the entry's SPDK profile,
+/// other findings passed over as `bugs --check` does (panics if the default budget does not
+/// find it).
 pub fn find(name: &str, bug: &str) -> (Scenario, RunReport) {
     let e = fabcheck_sim::catalogue::by_name(bug).expect("a catalogue switch");
     let sc = fabcheck_sim::catalogue::entry_world(e, name).unwrap();
-    let r = hunt(sc.clone(), 2000);
+    let r = hunt_entry(sc.clone(), e.id, 2000);
     let f = r
         .failure
         .unwrap_or_else(|| panic!("{bug} not found on {name} in {} runs", r.runs));
