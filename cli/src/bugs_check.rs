@@ -6,9 +6,9 @@
 //! profile with its switch on; a seed finds the entry when a run breaks the entry's invariant
 //! at one of its sites (`SweepConfig::wanted`: other findings the switched-on code reaches
 //! first, such as the other failures of an old release's shapes, are passed over and do not
-//! count). The first finding is shrunk, and its story must name the site. Then every listed scenario runs K x N runs with every switch off, in each profile an
-//! entry lists it for, and must stay clean. Exit 1 if an entry is
-//! missed in any seed, a shrunk story does not name the site, or a scenario is noisy. A
+//! count). The first finding is shrunk, and its story must name the site. Then every listed
+//! scenario runs K x N runs with every switch off, in each profile an entry lists it for, and
+//! must stay clean. Exit 1 if an entry is missed in any seed, a shrunk story does not name the site, or a scenario is noisy. A
 //! finding that is a known hazard (SPDK behaviour, `fabcheck hazards`) is neither a detection
 //! nor noise: the silence table names it by id.
 //! Wall-clock times are measured for the table only; they never reach a simulation.

@@ -205,7 +205,7 @@ fn stops(cfg: &SweepConfig, r: &RunReport) -> bool {
 }
 
 /// Whether a run's failure is catalogue entry `bug`'s: its invariant at one of its sites.
-pub fn is_entry(bug: BugId, r: &RunReport) -> bool {
+fn is_entry(bug: BugId, r: &RunReport) -> bool {
     let e = bug.entry();
     match &r.failure {
         Some(crate::Failure::Safety(v)) => {

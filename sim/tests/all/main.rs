@@ -35,16 +35,22 @@ pub fn scenario(name: &str, bugs: &[&str]) -> Scenario {
 /// A sweep of `runs` (scaled by FABCHECK_RUNS) runs, stopping at the first failure that is
 /// not a recorded hazard (docs/hazards.md; the first hazard is `SweepReport::hazard`).
 pub fn hunt(sc: Scenario, default_runs: u64) -> SweepReport {
-    let mut cfg = SweepConfig::new(sc, runs_from_env(default_runs));
-    cfg.skip_hazards = true;
-    sweep(&cfg, &|_| {})
+    hunt_for(sc, None, default_runs)
 }
 
 /// `hunt` looking for catalogue entry `bug` only (`SweepConfig::wanted`).
 pub fn hunt_entry(sc: Scenario, bug: fabcheck_core::nvmf::BugId, default_runs: u64) -> SweepReport {
+    hunt_for(sc, Some(bug), default_runs)
+}
+
+fn hunt_for(
+    sc: Scenario,
+    wanted: Option<fabcheck_core::nvmf::BugId>,
+    default_runs: u64,
+) -> SweepReport {
     let mut cfg = SweepConfig::new(sc, runs_from_env(default_runs));
     cfg.skip_hazards = true;
-    cfg.wanted = Some(bug);
+    cfg.wanted = wanted;
     sweep(&cfg, &|_| {})
 }
 
