@@ -126,9 +126,11 @@ fn spdk_2765_the_old_destroy_walk_recurses_on_a_disconnecting_qpair() {
 /// thread: I15 (v24.01 loses the message, master aborts).
 #[test]
 fn with_kato_0_the_controller_thread_exits_under_its_draining_qpair() {
-    // v24.01 as released (no STOP_LISTEN), so that H-10 cannot come first.
-    for (spdk, bugs) in [(Spdk::V24_01, vec![BugId::Spdk3273]), (Spdk::Master, vec![])] {
-        let mut w = shutdown_with_a_draining_qpair(spdk, &bugs, 0);
+    // v24.01 as released (no STOP_LISTEN), so that H-10 cannot come first; on master H-10
+    // comes first (`master_with_kato_0_removes_a_freed_listener_first`).
+    {
+        let spdk = Spdk::V24_01;
+        let mut w = shutdown_with_a_draining_qpair(spdk, &[BugId::Spdk3273], 0);
         assert!(w.violation().is_none(), "{spdk}: {:?}", w.violation());
         w.complete_device();
         let ctrlr_thread = ThreadId::PollGroup(0);
@@ -145,4 +147,19 @@ fn with_kato_0_the_controller_thread_exits_under_its_draining_qpair() {
         );
         assert!(v.handles.iter().any(|h| h == "_nvmf_ctrlr_free_from_qpair"));
     }
+}
+
+/// master, keep-alive off: the delete's stop completes before the controller thread exits and
+/// removes its listeners with stop, which STOP_LISTEN freed: hazard H-10 comes first.
+#[test]
+fn master_with_kato_0_removes_a_freed_listener_first() {
+    let mut w = shutdown_with_a_draining_qpair(Spdk::Master, &[], 0);
+    assert!(w.violation().is_none(), "{:?}", w.violation());
+    w.expect_violation = true;
+    w.complete_device();
+    let v = w.violation().expect("H-10");
+    assert_eq!(
+        (v.invariant, v.site.as_str()),
+        (InvariantId::I1, "_nvmf_subsystem_remove_listener")
+    );
 }

@@ -50,8 +50,16 @@ pub(super) const STOPPED_LISTENER_REMOVED_WITH_STOP: Hazard = Hazard {
             what: "nvmf_delete_subsystem(S) starts stopping S; the shutdown's stop phase passes \
                    over S (its stop is refused while the delete's runs)",
             source: &[
-                line(V2401, "lib/nvmf/nvmf_rpc.c:530", "rpc_nvmf_delete_subsystem"),
-                line(MASTER, "lib/nvmf/nvmf_rpc.c:437", "rpc_nvmf_delete_subsystem"),
+                line(
+                    V2401,
+                    "lib/nvmf/nvmf_rpc.c:530",
+                    "rpc_nvmf_delete_subsystem",
+                ),
+                line(
+                    MASTER,
+                    "lib/nvmf/nvmf_rpc.c:437",
+                    "rpc_nvmf_delete_subsystem",
+                ),
             ],
         },
         HazardStep {
@@ -63,23 +71,47 @@ pub(super) const STOPPED_LISTENER_REMOVED_WITH_STOP: Hazard = Hazard {
                     "module/event/subsystems/nvmf/nvmf_tgt.c:255",
                     "nvmf_tgt_stop_listen",
                 ),
-                line(V2401, "lib/nvmf/transport.c:437", "spdk_nvmf_transport_stop_listen"),
+                line(
+                    V2401,
+                    "lib/nvmf/transport.c:437",
+                    "spdk_nvmf_transport_stop_listen",
+                ),
                 line(
                     MASTER,
                     "module/event/subsystems/nvmf/nvmf_tgt.c:276",
                     "nvmf_tgt_stop_listen",
                 ),
-                line(MASTER, "lib/nvmf/transport.c:464", "spdk_nvmf_transport_stop_listen"),
+                line(
+                    MASTER,
+                    "lib/nvmf/transport.c:464",
+                    "spdk_nvmf_transport_stop_listen",
+                ),
             ],
         },
         HazardStep {
             what: "S's stop completes: the delete removes S's listeners with stop and reads the \
                    freed (or NULL) trid",
             source: &[
-                line(V2401, "lib/nvmf/nvmf_rpc.c:508", "rpc_nvmf_subsystem_stopped"),
-                line(V2401, "lib/nvmf/subsystem.c:328", "_nvmf_subsystem_remove_listener"),
-                line(MASTER, "lib/nvmf/nvmf_rpc.c:420", "rpc_nvmf_subsystem_stopped"),
-                line(MASTER, "lib/nvmf/subsystem.c:523", "_nvmf_subsystem_remove_listener"),
+                line(
+                    V2401,
+                    "lib/nvmf/nvmf_rpc.c:508",
+                    "rpc_nvmf_subsystem_stopped",
+                ),
+                line(
+                    V2401,
+                    "lib/nvmf/subsystem.c:328",
+                    "_nvmf_subsystem_remove_listener",
+                ),
+                line(
+                    MASTER,
+                    "lib/nvmf/nvmf_rpc.c:420",
+                    "rpc_nvmf_subsystem_stopped",
+                ),
+                line(
+                    MASTER,
+                    "lib/nvmf/subsystem.c:523",
+                    "_nvmf_subsystem_remove_listener",
+                ),
             ],
         },
     ],
