@@ -137,14 +137,15 @@ hazard H-6 v24.01 'fc1:random-peers@v24.01:09d9bf6a01bf24a5:1.0.0.0.0.1.0.0.0.0.
   'SUMMARY: AddressSanitizer: SEGV .*ctrlr.c:[0-9]+ in ctrlr_add_qpair_and_send_rsp'
 hazard H-7 master 'fc1:random-peers@master:2f90ea2a2adc5bab:0.0.0.0.0.0.0.1.0.0.0.0.2.1.1.1.1.1.2.2.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.3.10.5.3.6.11.8.9.2.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.16.1.1.1.1.1' '' \
   '^pg2 still counts 1 request\(s\) in a subsystem group'
-step "hazards H-4, H-6, H-8, H-9 through the target shutdown (shutdown.c)"
+step "hazards H-4, H-6, H-8, H-9, H-10 through the target shutdown (shutdown.c)"
 # v24.01 as released has no STOP_LISTEN: the seeds with +spdk-3273 (same violations in the model).
 h4='0.0.0.1.0.1.0.1.8.0.0.1.0.0.1.11.0.0.1.0.0.1.0.1.14.0.0.0.0.0.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.1.0.0.1.22.0.0.1.18.0.0.2.0.2.0.2.0.2.0.2.0.2.0.2.0.2.26'
 hazard H-4 v24.01 "fc1:random-peers@v24.01+spdk-3273:333012f6635ff33d:$h4" '' \
   '^verdict .*: LEAKED$'
-# The profile's order (STOP_LISTEN first, 2cbc8aec37): the surviving subsystem's listener trid
-# points into the transport listener STOP_LISTEN freed (docs/hazards.md).
-hazard H-4-stop-listen v24.01 "fc1:random-peers@v24.01:333012f6635ff33d:$h4" '' \
+# H-10 (the model reports it at that step since): in the profile's order (STOP_LISTEN first,
+# 2cbc8aec37) the surviving subsystem's listener trid points into the transport listener
+# STOP_LISTEN freed (docs/hazards.md).
+hazard H-10-destroy-cb v24.01 "fc1:random-peers@v24.01:333012f6635ff33d:$h4" '' \
   '#[0-9]+ .* in nvmf_tgt_destroy_cb .*nvmf.c'
 hazard H-6 master 'fc1:random-peers@master:077b61a7e26bcc7a:0.0.0.0.2.1.1.0.0.2.1.0.2.2.2.2.1.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.1.0.0.2.0.0.1.2.0.1.2.2.2.1.0.10.0.1.12.3.4.3.2.3.12.1.1.1.1.0.1.2.3.1.0.1.0.1.10.1.0.1.1.0.1.8.0.0.1.1.1.8.0.1.0.0.3.6.2.2.2.3' '' \
   'SUMMARY: AddressSanitizer: SEGV .*ctrlr.c:[0-9]+ in nvmf_ctrlr_add_qpair'
@@ -152,9 +153,10 @@ hazard H-8 v24.01 'fc1:shutdown-under-load@v24.01+spdk-3273:37005d09a7d48745' ''
   'LOST MESSAGE: spdk_thread_send_msg: Thread nvmf_tgt_poll_group_0 is marked as exited'
 hazard H-9 v24.01 'fc1:shutdown-under-load@v24.01+spdk-3273:27e757f16cfb68cf' '' \
   '^verdict .*: LOST-MESSAGE$'
-# master stops listening before the destroys: the in-flight delete's remove_all_listeners(s, true)
-# meets a listener STOP_LISTEN made inactive, one step before the model's violation.
-hazard H-8 master 'fc1:shutdown-under-load@master:158df79ac22c328e' '' \
+# H-10 on master (this seed reached H-8 in the model before H-10 was modelled): master stops
+# listening before the destroys, and the in-flight delete's remove_all_listeners(s, true) meets
+# a listener STOP_LISTEN made inactive.
+hazard H-10 master 'fc1:shutdown-under-load@master:158df79ac22c328e' '' \
   "Assertion .nvmf_subsystem_listener_is_active\\(listener\\). failed"
 
 # Sweeps (`fabcheck diff`): random stories of each profile against the SPDK that profile models,

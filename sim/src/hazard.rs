@@ -102,6 +102,7 @@ impl Hazard {
 mod found_by_sweep;
 mod records;
 mod records_lifetime;
+mod records_listener;
 
 /// Every confirmed hazard, in id order.
 pub const HAZARDS: &[Hazard] = &[
@@ -114,6 +115,7 @@ pub const HAZARDS: &[Hazard] = &[
     found_by_sweep::CONNECT_COUNT_OUTLIVES_SUBSYSTEM,
     records_lifetime::FREE_FROM_QPAIR_TO_EXITED_THREAD,
     records_lifetime::CTRLR_DESTRUCT_TO_EXITED_THREAD,
+    records_listener::STOPPED_LISTENER_REMOVED_WITH_STOP,
 ];
 
 /// The confirmed hazard `failure` (found in profile `spdk`) is, if any. A liveness finding

@@ -10,7 +10,9 @@
 //!   (`nvmf_tgt_subsystem_stopped`); a stop refused at once is skipped ("Trying others").
 //! - STOP_LISTEN (master, after the stops since f5bebba058; `nvmf_tgt_stop_listen`): the
 //!   synchronous `spdk_nvmf_transport_stop_listen` for every listener of every subsystem: one
-//!   reference dropped each, the listen socket closed at zero; no qpair is disconnected.
+//!   reference dropped each, the listen socket closed at zero; no qpair is disconnected, and
+//!   the subsystem listeners stay, pointing at freed transport listeners (hazard H-10 when one
+//!   is later removed with stop: `subsystem_destroy.rs`).
 //!   Without it (v24.01 as released) the listeners stay open, and keep accepting, until the
 //!   target is destroyed.
 //! - DESTROY_SUBSYSTEMS (`_nvmf_tgt_subsystem_destroy`): `spdk_nvmf_subsystem_destroy` on each

@@ -104,10 +104,40 @@ impl Target {
         let trids: Vec<Trid> = sub.listeners().cloned().collect();
         for trid in &trids {
             if stop {
+                if !self.stopped_listener_readable(s, trid) {
+                    return;
+                }
                 self.transport_stop_listen(trid, "_nvmf_subsystem_remove_listener");
             }
             self.remove_subsystem_listener(s, trid);
         }
+    }
+
+    /// A subsystem listener points at its transport listener's trid (`listener->trid =
+    /// &tr_listener->trid`). When that transport listener was freed while the subsystem
+    /// listener stayed (the shutdown's STOP_LISTEN drops every reference and removes nothing),
+    /// `_nvmf_subsystem_remove_listener(stop)` reads `listener->trid->trstring`: freed memory
+    /// before dfdd45beeb (v26.01, #3656), NULL after it (`assert(nvmf_subsystem_listener_is_active)`,
+    /// then the dereference). Returns false after recording I1.
+    fn stopped_listener_readable(&mut self, s: SubsysH, trid: &Trid) -> bool {
+        if self.listeners.find(trid).is_some() {
+            return true;
+        }
+        let detail = match self.config.spdk {
+            super::Spdk::V24_01 => {
+                "reads listener->trid of a subsystem listener whose transport listener was \
+                 freed (use after free; NULL and an assert since dfdd45beeb, #3656)"
+            }
+            super::Spdk::Master => {
+                "reads listener->trid->trstring of a subsystem listener whose transport \
+                 listener was freed: trid is NULL (assert(nvmf_subsystem_listener_is_active), \
+                 then a NULL dereference)"
+            }
+        };
+        let handles = vec![format!("{s}"), format!("{trid}")];
+        let site = "_nvmf_subsystem_remove_listener";
+        self.crash_on(InvariantId::NoDanglingReference, site, handles, detail);
+        false
     }
 
     /// `_nvmf_subsystem_remove_listener` without the stop: controllers forget the listener,

@@ -116,10 +116,13 @@ impl World {
     }
 
     /// Runs everything and fires target timers one at a time up to `until` (host timers wait;
-    /// `advance_to` runs both).
+    /// `advance_to` runs both). Stops at a violation: a crashed target runs nothing more.
     pub fn settle_until(&mut self, until: Instant) {
         loop {
             self.run_all();
+            if self.violation().is_some() {
+                break;
+            }
             let due = self
                 .target
                 .armed_timers()

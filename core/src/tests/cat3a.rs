@@ -69,8 +69,10 @@ fn shutdown_with_a_draining_qpair(spdk: Spdk, bugs: &[BugId], kato_ms: u32) -> W
 }
 
 /// Fixed (both profiles), keep-alive on: the walk re-polls until the qpair left its group
-/// (the controller's keep-alive poller holds its thread in EXITING); once the device answers,
-/// everything is freed and every poll group thread exits.
+/// (the controller's keep-alive poller holds its thread in EXITING). Once the device answers,
+/// the delete's stop completes and removes its listeners with stop, which STOP_LISTEN already
+/// freed: hazard H-10 (I1 at `_nvmf_subsystem_remove_listener`). v24.01 as released
+/// (`spdk-3273`: no STOP_LISTEN) frees everything and every poll group thread exits.
 #[test]
 fn the_fixed_destroy_walk_waits_for_a_draining_qpair() {
     for spdk in Spdk::ALL {
@@ -80,16 +82,27 @@ fn the_fixed_destroy_walk_waits_for_a_draining_qpair() {
             !w.target.is_shut_down(),
             "{spdk}: the shutdown waits for the write"
         );
+        w.expect_violation = true;
         w.complete_device();
         w.settle_until(w.now + crate::time::Duration::from_secs(200));
-        assert!(w.target.is_shut_down(), "{spdk}");
-        assert_eq!(w.target.qpair_count(), 0, "{spdk}");
-        assert_eq!(w.target.ctrlr_count(), 0, "{spdk}");
-        for t in pg_threads(&w) {
-            assert_eq!(w.target.thread_life(t), ThreadLife::Exited, "{spdk} {t}");
-        }
-        w.assert_quiescent();
+        let v = w.violation().expect("H-10");
+        assert_eq!(
+            (v.invariant, v.site.as_str()),
+            (InvariantId::I1, "_nvmf_subsystem_remove_listener"),
+            "{spdk}"
+        );
     }
+    let mut w = shutdown_with_a_draining_qpair(Spdk::V24_01, &[BugId::Spdk3273], 10_000);
+    w.complete_device();
+    w.settle_until(w.now + crate::time::Duration::from_secs(200));
+    assert!(w.violation().is_none(), "{:?}", w.violation());
+    assert!(w.target.is_shut_down());
+    assert_eq!(w.target.qpair_count(), 0);
+    assert_eq!(w.target.ctrlr_count(), 0);
+    for t in pg_threads(&w) {
+        assert_eq!(w.target.thread_life(t), ThreadLife::Exited, "{t}");
+    }
+    w.assert_quiescent();
 }
 
 /// `spdk-2765`: the old walk disconnects the group's first qpair with itself as callback; the
@@ -113,8 +126,11 @@ fn spdk_2765_the_old_destroy_walk_recurses_on_a_disconnecting_qpair() {
 /// thread: I15 (v24.01 loses the message, master aborts).
 #[test]
 fn with_kato_0_the_controller_thread_exits_under_its_draining_qpair() {
-    for spdk in Spdk::ALL {
-        let mut w = shutdown_with_a_draining_qpair(spdk, &[], 0);
+    // v24.01 as released (no STOP_LISTEN), so that H-10 cannot come first; on master H-10
+    // comes first (`master_with_kato_0_removes_a_freed_listener_first`).
+    {
+        let spdk = Spdk::V24_01;
+        let mut w = shutdown_with_a_draining_qpair(spdk, &[BugId::Spdk3273], 0);
         assert!(w.violation().is_none(), "{spdk}: {:?}", w.violation());
         w.complete_device();
         let ctrlr_thread = ThreadId::PollGroup(0);
@@ -131,4 +147,19 @@ fn with_kato_0_the_controller_thread_exits_under_its_draining_qpair() {
         );
         assert!(v.handles.iter().any(|h| h == "_nvmf_ctrlr_free_from_qpair"));
     }
+}
+
+/// master, keep-alive off: the delete's stop completes before the controller thread exits and
+/// removes its listeners with stop, which STOP_LISTEN freed: hazard H-10 comes first.
+#[test]
+fn master_with_kato_0_removes_a_freed_listener_first() {
+    let mut w = shutdown_with_a_draining_qpair(Spdk::Master, &[], 0);
+    assert!(w.violation().is_none(), "{:?}", w.violation());
+    w.expect_violation = true;
+    w.complete_device();
+    let v = w.violation().expect("H-10");
+    assert_eq!(
+        (v.invariant, v.site.as_str()),
+        (InvariantId::I1, "_nvmf_subsystem_remove_listener")
+    );
 }

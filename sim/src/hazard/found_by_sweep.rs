@@ -18,7 +18,7 @@ pub(in crate::hazard) const SHUTDOWN_SKIPS_CHANGING_SUBSYSTEM: Hazard = Hazard {
     detail: "",
     stuck: &[],
     scenario: "random-peers",
-    seeds: &["fc1:random-peers@v24.01:333012f6635ff33d:0.0.0.1.0.1.0.1.8.0.0.1.0.0.1.11.0.0.1.0.0.1.0.1.14.0.0.0.0.0.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.1.0.0.1.22.0.0.1.18.0.0.2.0.2.0.2.0.2.0.2.0.2.0.2.0.2.26"],
+    seeds: &["fc1:random-peers@v24.01:2e78a1611caaa7d8"],
     summary: "v24.01 refuses a subsystem state change while another one runs \
               (`changing_state`, -EBUSY). An RPC that pauses a subsystem (here \
               `nvmf_subsystem_add_ns` with an nsid already in use) resumes it afterwards; \

@@ -172,7 +172,7 @@ pub(super) const CTRLR_DESTRUCT_TO_EXITED_THREAD: Hazard = Hazard {
 };
 
 /// Seeds with every switch off (`fabcheck hazards --check` replays them).
-const SEED_H4_V2401: &str = "fc1:shutdown-under-load@v24.01:37005d09a7d48745";
-const SEED_H4_MASTER: &str = "fc1:shutdown-under-load@master:158df79ac22c328e";
-const SEED_H5_V2401: &str = "fc1:shutdown-under-load@v24.01:27e757f16cfb68cf";
-const SEED_H5_MASTER: &str = "fc1:shutdown-under-load@master:1e41ab087439611e";
+const SEED_H4_V2401: &str = "fc1:shutdown-under-load@v24.01:3ccdfd9c96a18897";
+const SEED_H4_MASTER: &str = "fc1:shutdown-under-load@master:3ccdfd9c96a18897";
+const SEED_H5_V2401: &str = "fc1:shutdown-under-load@v24.01:07a327c01cd74192";
+const SEED_H5_MASTER: &str = "fc1:shutdown-under-load@master:2f865fee88d670e8";
