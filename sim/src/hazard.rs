@@ -24,6 +24,16 @@ pub struct SourceLine {
     pub function: &'static str,
 }
 
+/// The SPDK trees the records cite.
+const V2401: &str = "v24.01";
+const V2405: &str = "v24.05";
+const MASTER: &str = "master";
+
+/// A `SourceLine`, for the records.
+const fn line(spdk: &'static str, at: &'static str, function: &'static str) -> SourceLine {
+    SourceLine { spdk, at, function }
+}
+
 /// One step of a hazard's story with the SPDK lines it corresponds to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct HazardStep {

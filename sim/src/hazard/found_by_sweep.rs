@@ -2,11 +2,8 @@
 //! beyond those the scenarios were written around: each step with the SPDK source lines it
 //! corresponds to.
 
-use super::{Hazard, HazardStep, SourceLine};
+use super::{Hazard, HazardStep, SourceLine, MASTER, V2401};
 use fabcheck_core::nvmf::{InvariantId, Spdk};
-
-const V2401: &str = "v24.01";
-const MASTER: &str = "master";
 
 /// `H-4`: v24.01's shutdown skips a subsystem whose state change is still running.
 pub(in crate::hazard) const SHUTDOWN_SKIPS_CHANGING_SUBSYSTEM: Hazard = Hazard {

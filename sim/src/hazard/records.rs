@@ -1,11 +1,8 @@
 //! The confirmed hazard records (docs/hazards.md): each step with the SPDK source lines it
 //! corresponds to, in v24.01 and in master at the profile's commit.
 
-use super::{Hazard, HazardStep, SourceLine};
+use super::{Hazard, HazardStep, SourceLine, MASTER, V2401};
 use fabcheck_core::nvmf::{InvariantId, Spdk};
-
-const V2401: &str = "v24.01";
-const MASTER: &str = "master";
 
 /// `H-1`: the queued CONNECT of a deleted subsystem.
 pub(super) const QUEUED_CONNECT_OF_DELETED_SUBSYSTEM: Hazard = Hazard {

@@ -2,15 +2,8 @@
 //! destroys a controller's thread while that controller's teardown is still on its way to it.
 //! H-8 and H-9 are the two sends of that teardown that can meet the exited thread.
 
-use super::{Hazard, HazardStep, SourceLine};
+use super::{line, Hazard, HazardStep, MASTER, V2401};
 use fabcheck_core::nvmf::{InvariantId, Spdk};
-
-const V2401: &str = "v24.01";
-const MASTER: &str = "master";
-
-const fn line(spdk: &'static str, at: &'static str, function: &'static str) -> SourceLine {
-    SourceLine { spdk, at, function }
-}
 
 const SUMMARY: &str = "Target shutdown (nvmf_tgt's FINI states) stops and destroys every \
     subsystem, logging and going on to the next one when it cannot ('Trying others'): a \

@@ -2,16 +2,8 @@
 //! still point at; a later removal of those subsystem listeners with stop reads the pointer.
 //! Found by replaying H-8 and H-9 on real SPDK (docs/differential.md, "Target shutdown").
 
-use super::{Hazard, HazardStep, SourceLine};
+use super::{line, Hazard, HazardStep, MASTER, V2401, V2405};
 use fabcheck_core::nvmf::{InvariantId, Spdk};
-
-const V2401: &str = "v24.01";
-const V2405: &str = "v24.05";
-const MASTER: &str = "master";
-
-const fn line(spdk: &'static str, at: &'static str, function: &'static str) -> SourceLine {
-    SourceLine { spdk, at, function }
-}
 
 /// `H-10`: `_nvmf_subsystem_remove_listener(stop)` after STOP_LISTEN freed the transport
 /// listener.
