@@ -90,8 +90,8 @@ impl PollGroup {
 }
 
 impl Target {
-    /// `_nvmf_tgt_disconnect_qpairs`: disconnect every qpair; re-send until the group is empty,
-    /// then the group is destroyed and the walk continues.
+    /// `_nvmf_tgt_disconnect_qpairs`: disconnect every qpair; if the group is then empty, put
+    /// its channel (v24.01 nvmf.c:325, master nvmf.c:473), else re-send to this thread.
     pub(super) fn pg_destroy_poll(&mut self, fan: u64) {
         let Some(f) = self.fanouts.get(&fan) else {
             return;
@@ -113,12 +113,12 @@ impl Target {
         for q in qpairs {
             self.qpair_disconnect(q);
         }
-        let msg = Msg::PgDestroyRepoll { fan };
         if self.pgs[usize::from(pg)].qpairs().is_empty() {
-            self.send_msg(ThreadId::PollGroup(pg), msg);
-        } else {
-            self.park_msg(ThreadId::PollGroup(pg), msg);
+            // The group emptied during the loop (every disconnect completed synchronously):
+            // SPDK puts the channel at once, without another round.
+            return self.pg_destroyed(fan, pg);
         }
+        self.park_msg(ThreadId::PollGroup(pg), Msg::PgDestroyRepoll { fan });
     }
 
     /// The group is empty: `spdk_put_io_channel` defers the release to a message on the same
