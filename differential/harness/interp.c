@@ -45,6 +45,10 @@ static const struct {
 	 * (_nvmf_subsystem_destroy_msg) only while controllers remain; the model queues the first
 	 * call too. */
 	{ "_nvmf_subsystem_destroy", 1000000 },
+	/* The second half of _nvmf_ctrlr_add_io_qpair, after its read of the admin qpair's state
+	 * and group: the model splits the handler there so other threads can run in between
+	 * (docs/invariants.md, "Reads split into steps"); SPDK runs it in the same message. */
+	{ "_nvmf_ctrlr_add_io_qpair:send", 1000000 },
 };
 
 static bool

@@ -269,29 +269,34 @@ impl Target {
         let Some(ctrlr) = self.live_ref(c, "_nvmf_ctrlr_add_io_qpair") else {
             return;
         };
-        let (thread, in_destruct, admin) =
-            (ctrlr.thread(), ctrlr.in_destruct(), ctrlr.admin_qpair());
+        let (in_destruct, admin) = (ctrlr.in_destruct(), ctrlr.admin_qpair());
         if !in_destruct && self.admin_qpair_gone(r, admin, "_nvmf_ctrlr_add_io_qpair") {
             return;
         }
-        let admin_ok = admin
+        // One read of the admin qpair's state and group (cc2f6634b7 keeps both in locals).
+        let admin_group = admin
             .and_then(|a| self.qpairs.get(a))
-            .is_some_and(|a| a.state().is_active() && a.group().is_some());
+            .filter(|a| a.state().is_active())
+            .and_then(|a| a.group());
+        let admin_ok = admin_group.is_some();
         // SPDK_NVMF_INVALID_CONNECT_CMD(rsp, qid): the command's QID (offset 42), not the
         // data's cntlid, for a destructing controller or an inactive admin qpair.
         if in_destruct || !admin_ok {
             self.io_connect_reject(r, invalid_param(42, false));
             return;
         }
-        let Some(req) = self.live(r, "_nvmf_ctrlr_add_io_qpair") else {
+        let (Some(admin), Some(group)) = (admin, admin_group) else {
             return;
         };
-        let (qh, pg) = (req.qpair, req.pg);
-        if let Some(q) = self.qpairs.get_mut(qh) {
-            q.set_ctrlr(Some(c));
-        }
-        self.wake(ThreadId::PollGroup(pg));
-        self.send_msg(thread, Msg::CtrlrAddIoQpair { req: r, ctrlr: c });
+        // The admin qpair's state and group were read from its poll group's object; SPDK's
+        // thread goes on while that poll group runs on its own core.
+        let rest = Msg::SubsystemAddIoQpairSend {
+            req: r,
+            ctrlr: c,
+            admin,
+            group,
+        };
+        self.continue_msg(ThreadId::App, rest);
     }
 
     fn io_connect_reject(&mut self, r: ReqH, err: (Status, u32)) {
@@ -329,9 +334,12 @@ impl Target {
         {
             return;
         }
-        let admin_ok = admin
+        // One read of the admin qpair's state and group (cc2f6634b7 keeps both in locals).
+        let admin_group = admin
             .and_then(|a| self.qpairs.get(a))
-            .is_some_and(|a| a.state().is_active() && a.group().is_some());
+            .filter(|a| a.state().is_active())
+            .and_then(|a| a.group());
+        let admin_ok = admin_group.is_some();
         // SPDK_NVMF_INVALID_CONNECT_CMD(rsp, qid) for a destructing or disabled controller or
         // an inactive admin qpair; INVALID_QUEUE_IDENTIFIER past the mask's capacity.
         if in_destruct || !enabled || (checked && !admin_ok) {

@@ -4,13 +4,20 @@
 //! catalogue switches that put the historical reads back (`spdk-2220`: no check after the hop;
 //! `spdk-admin-qpair-gone`: v24.01 dereferences a NULL `admin_qpair`).
 //!
+//! `_nvmf_ctrlr_add_io_qpair` is split after its read of the admin qpair (docs/invariants.md,
+//! "Reads split into steps"): its second step sends with the group the check read, as
+//! cc2f6634b7 does; the planted `AdminGroupReread` reads it again, as v24.01 does.
+//!
 //! Invariants kept: an I/O qpair is added only to a controller whose admin qpair is ACTIVE on
 //! its poll group at the moment of the add (else the CONNECT is rejected); where SPDK would
 //! dereference a NULL admin qpair or group, an I1 violation names the function.
 
-use super::arena::{QpairH, ReqH};
+use super::arena::{CtrlrH, QpairH, ReqH};
+use super::ownership::{foreign, Foreign};
+use super::planted::Plant;
 use super::qpair::Qpair;
-use super::{BugId, InvariantId, Mark, Target};
+use super::thread::Msg;
+use super::{BugId, InvariantId, Mark, Target, ThreadId};
 
 impl Target {
     /// An I/O CONNECT met a controller whose admin qpair finished teardown
@@ -65,5 +72,55 @@ impl Target {
             },
         );
         false
+    }
+
+    /// The end of `_nvmf_ctrlr_add_io_qpair`: `qpair->ctrlr = ctrlr`, then
+    /// `spdk_thread_send_msg(group->thread, nvmf_ctrlr_add_io_qpair)` with the group the check
+    /// read (master `ctrlr.c:843`, the local `admin_qpair_group` of cc2f6634b7). v24.01 reads
+    /// `admin_qpair->group` again here (`ctrlr.c:705`); the planted `AdminGroupReread` does.
+    pub(super) fn subsystem_add_io_qpair_send(
+        &mut self,
+        r: ReqH,
+        c: CtrlrH,
+        admin: QpairH,
+        group: u16,
+    ) {
+        let _checks = foreign(Foreign::SubsystemThreadChecksIoConnect);
+        let site = "_nvmf_ctrlr_add_io_qpair";
+        let Some(req) = self.live(r, site) else {
+            return;
+        };
+        let (qh, pg) = (req.qpair, req.pg);
+        let group = if self.planted(Plant::AdminGroupReread) {
+            match self.reread_admin_group(admin, qh, site) {
+                Some(g) => g,
+                None => return,
+            }
+        } else {
+            group
+        };
+        if let Some(q) = self.qpairs.get_mut(qh) {
+            q.set_ctrlr(Some(c));
+        }
+        self.wake(ThreadId::PollGroup(pg));
+        let msg = Msg::CtrlrAddIoQpair { req: r, ctrlr: c };
+        self.send_msg(ThreadId::PollGroup(group), msg);
+    }
+
+    /// The planted re-read of `admin_qpair->group->thread` after the check: a NULL group
+    /// (`spdk_nvmf_poll_group_remove` ran in between) or a freed admin qpair is a crash (I1).
+    fn reread_admin_group(&mut self, admin: QpairH, io: QpairH, site: &str) -> Option<u16> {
+        let group = self.qpairs.get(admin).map(Qpair::group);
+        if let Some(Some(g)) = group {
+            return Some(g);
+        }
+        let io_label = self.qpairs.get(io).map(Qpair::label).unwrap_or_default();
+        let detail = match group {
+            None => "reads admin_qpair->group of a freed admin qpair (use after free)",
+            Some(_) => "reads admin_qpair->group->thread: group is NULL (spdk_nvmf_poll_group_remove ran after the check)",
+        };
+        let handles = vec![io_label, format!("{admin}")];
+        self.crash_on(InvariantId::NoDanglingReference, site, handles, detail);
+        None
     }
 }

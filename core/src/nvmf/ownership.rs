@@ -57,8 +57,9 @@ pub enum Foreign {
     /// `qpair->ctrlr = NULL` and the response.
     SubsystemThreadAddsCtrlr,
     /// `_nvmf_ctrlr_add_io_qpair` on the subsystem thread: finds the controller by cntlid,
-    /// reads `ctrlr->in_destruct`, the admin qpair's state and `ctrlr->thread`, fails the
-    /// request with its response or writes `qpair->ctrlr`.
+    /// reads `ctrlr->in_destruct` and the admin qpair's state and group, fails the request
+    /// with its response or (the handler's second step, split at that read) writes
+    /// `qpair->ctrlr` and sends to the group it read.
     SubsystemThreadChecksIoConnect,
     /// `nvmf_ctrlr_add_io_qpair`, `_retry_qid_check` and `ctrlr_add_qpair_and_send_rsp` on the
     /// controller's thread write the I/O qpair (`qpair->ctrlr`) and the CONNECT request of
@@ -93,7 +94,8 @@ pub struct ForeignEntry {
     pub writes: &'static [Kind],
     /// `lib/nvmf/FILE.c:LINE` in v24.01, then in master.
     pub spdk: &'static str,
-    /// Why the access runs inside its handler rather than as a step of its own.
+    /// Why the access runs inside its handler rather than as a step of its own, or (starting
+    /// with "SPLIT") where and why the handler is split at it (`Target::continue_msg`).
     pub split: &'static str,
 }
 
@@ -112,9 +114,10 @@ const TABLE: [ForeignEntry; 15] = [
         reads: &[Subsystem],
         writes: &[],
         spdk: "ctrlr.c:761-800,945 / ctrlr.c:899-940,1020; subsystem.c:998 / subsystem.c:1590",
-        split: "the poll group only reads, then hands the request to the subsystem thread, \
-         which re-checks on its own thread; an operator change between the read and \
-         the send orders the same as one after the send",
+        split: "only reads, each guarded: hosts under subsystem->mutex, listeners removed \
+         only from a PAUSED or INACTIVE subsystem (which needs this group's channel visit, \
+         after the handler); the state is read once, and an ACTIVE read that turns PAUSING \
+         right after orders the same as a read just before the change",
     },
     // Foreign::FixedFields
     ForeignEntry {
@@ -167,9 +170,10 @@ const TABLE: [ForeignEntry; 15] = [
         reads: &[Request, Qpair, Ctrlr],
         writes: &[Request, Qpair],
         spdk: "ctrlr.c:637-704 / ctrlr.c:764-842",
-        split: "`ctrlr->in_destruct` is set on the controller thread and the destruct itself \
-         runs on this (subsystem) thread, so the controller cannot be freed between the \
-         read and the send; a late flip is caught again by nvmf_ctrlr_add_io_qpair",
+        split: "SPLIT (continue_msg): the admin qpair's group may remove or free it between \
+         the check and the send, so the send is a step of its own with the group the check \
+         read (cc2f6634b7); the controller cannot go in between (its destruct runs on this \
+         thread) and a late in_destruct is caught again by nvmf_ctrlr_add_io_qpair",
     },
     // Foreign::CtrlrThreadAddsIoQpair
     ForeignEntry {

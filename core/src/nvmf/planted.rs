@@ -37,6 +37,11 @@ pub enum Plant {
     /// on the controller's thread: a controller field written off its thread (I17). Only an
     /// I/O qpair on another group than its admin qpair shows it.
     CtrlrMaskClearedOnGroup,
+    /// `_nvmf_ctrlr_add_io_qpair` reads `admin_qpair->group` again for the send after checking
+    /// it, as v24.01 does (`ctrlr.c:695,705`; cc2f6634b7 keeps the value it checked): the
+    /// admin qpair's poll group may remove it in between (I1). Only the split of that handler
+    /// at its cross-thread read (`continue_msg`) lets another thread run in between.
+    AdminGroupReread,
 }
 
 /// The planted slips switched on (empty: the fixed core).

@@ -43,6 +43,16 @@ pub enum Msg {
         subsys: SubsysH,
         cntlid: u16,
     },
+    /// The rest of `_nvmf_ctrlr_add_io_qpair` after its admin-qpair check (subsystem thread):
+    /// `qpair->ctrlr = ctrlr`, then the send to the admin qpair's group. Not a message in SPDK
+    /// but the second half of one handler, split at the cross-thread read (`continue_msg`);
+    /// `admin` and `group` are what the check read.
+    SubsystemAddIoQpairSend {
+        req: ReqH,
+        ctrlr: CtrlrH,
+        admin: QpairH,
+        group: u16,
+    },
     /// `nvmf_ctrlr_add_io_qpair` (admin qpair's PG = ctrlr thread).
     CtrlrAddIoQpair { req: ReqH, ctrlr: CtrlrH },
     /// `nvmf_ctrlr_send_connect_rsp` (qpair's PG).
@@ -103,6 +113,7 @@ impl Msg {
             Msg::SubsystemAddCtrlr { .. } => "_nvmf_subsystem_add_ctrlr",
             Msg::CtrlrAddAdminQpair { .. } => "_nvmf_ctrlr_add_admin_qpair",
             Msg::SubsystemAddIoQpair { .. } => "_nvmf_ctrlr_add_io_qpair",
+            Msg::SubsystemAddIoQpairSend { .. } => "_nvmf_ctrlr_add_io_qpair:send",
             Msg::CtrlrAddIoQpair { .. } => "nvmf_ctrlr_add_io_qpair",
             Msg::SendConnectRsp { .. } => "nvmf_ctrlr_send_connect_rsp",
             Msg::RequestComplete { .. } => "_nvmf_request_complete",
@@ -215,6 +226,16 @@ impl Target {
         }
     }
 
+    /// The rest of the running handler, split at a read of another thread's object: it runs as
+    /// `on`'s very next step (the head of its queue, before anything queued earlier), so no
+    /// message of `on` comes between the two halves while other threads may run between them,
+    /// as they do on their own cores in SPDK (docs/invariants.md, "Reads split into steps").
+    pub(super) fn continue_msg(&mut self, on: ThreadId, msg: Msg) {
+        if let Some(q) = self.queues.get_mut(thread_index(on)) {
+            q.push_front(msg);
+        }
+    }
+
     /// A message that re-sends itself until a condition holds (`nvmf_poll_group_remove_
     /// subsystem_msg`, `_nvmf_tgt_disconnect_qpairs`, `_nvmf_subsystem_destroy`,
     /// `_nvmf_ctrlr_destruct`) is parked instead of spinning: each spin could only change its
@@ -268,6 +289,12 @@ impl Target {
                 subsys,
                 cntlid,
             } => self.subsystem_add_io_qpair(req, subsys, cntlid),
+            Msg::SubsystemAddIoQpairSend {
+                req,
+                ctrlr,
+                admin,
+                group,
+            } => self.subsystem_add_io_qpair_send(req, ctrlr, admin, group),
             Msg::CtrlrAddIoQpair { req, ctrlr } => self.ctrlr_add_io_qpair(req, ctrlr),
             Msg::SendConnectRsp { req } => self.send_connect_rsp(req),
             Msg::RequestComplete { req } => self.request_complete_local(req),

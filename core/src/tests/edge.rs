@@ -501,9 +501,10 @@ fn keep_alive_expiry_during_an_io_connect_rejects_it_cleanly() {
             vec!["_nvmf_ctrlr_add_io_qpair"]
         );
         if app_first {
+            // Both halves of the handler (split after its read of the admin qpair).
+            assert!(w.run(ThreadId::App));
             assert!(w.run(ThreadId::App));
         }
-        let _ = cntlid;
         w.fire(keep_alive_timer(&w));
         // Let the expiry fan-out and the admin qpair's teardown run before the app thread.
         while w.run(ThreadId::PollGroup(0)) || w.run(ThreadId::PollGroup(1)) {}

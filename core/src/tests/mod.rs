@@ -29,3 +29,4 @@ mod router;
 mod rude;
 mod seed;
 mod shutdown;
+mod split_read;

@@ -191,6 +191,12 @@ fn ka_race(spdk: Spdk, bugs: &[BugId]) -> World {
     w.fire(ka);
     assert_eq!(w.marked(Mark::KeepAliveExpired), 1);
     w.run(ThreadId::App);
+    // The handler's second half (after its read of the admin qpair) runs next on this thread.
+    assert_eq!(
+        w.target.queued_messages(ThreadId::App).first(),
+        Some(&"_nvmf_ctrlr_add_io_qpair:send")
+    );
+    w.run(ThreadId::App);
     let ctrlr_thread = ThreadId::PollGroup(0);
     let queued = w.target.queued_messages(ctrlr_thread);
     assert_eq!(

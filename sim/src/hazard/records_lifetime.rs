@@ -167,5 +167,5 @@ pub(super) const CTRLR_DESTRUCT_TO_EXITED_THREAD: Hazard = Hazard {
 /// Seeds with every switch off (`fabcheck hazards --check` replays them).
 const SEED_H4_V2401: &str = "fc1:shutdown-under-load@v24.01:3ccdfd9c96a18897";
 const SEED_H4_MASTER: &str = "fc1:shutdown-under-load@master:3ccdfd9c96a18897";
-const SEED_H5_V2401: &str = "fc1:shutdown-under-load@v24.01:07a327c01cd74192";
-const SEED_H5_MASTER: &str = "fc1:shutdown-under-load@master:2f865fee88d670e8";
+const SEED_H5_V2401: &str = "fc1:shutdown-under-load@v24.01:31bca702ef57085d";
+const SEED_H5_MASTER: &str = "fc1:shutdown-under-load@master:31bca702ef57085d";

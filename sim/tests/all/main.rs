@@ -21,6 +21,7 @@ mod peers;
 mod pollers;
 mod replay;
 mod shrink;
+mod split_read;
 
 use fabcheck_sim::scenario::builtin;
 use fabcheck_sim::sweep::{runs_from_env, sweep, SweepConfig, SweepReport};
