@@ -26,6 +26,9 @@ bool peek_head_msg(struct spdk_thread *t, void **fn, void **arg);
 /* The real callback behind a for_each_channel message (NULL when fn is not one). */
 /* The last message queued on `t` (false when empty). */
 bool peek_tail_msg(struct spdk_thread *t, void **fn, void **arg);
+void *peek_tail_token(struct spdk_thread *t);
+void *peek_take_tail(struct spdk_thread *t);
+void peek_put_tail(struct spdk_thread *t, void *token);
 void *peek_unwrap(void *fn, void *arg, const char **kind);
 /* Messages queued on a thread. */
 size_t peek_queue_len(struct spdk_thread *t);

@@ -6,7 +6,9 @@
  *   for_each_channel message, and a thread iteration without its message batch.
  *
  *   The code below the includes only reads SPDK's structures or calls its static functions in
- *   the order thread_poll() does; it changes no SPDK behaviour.
+ *   the order thread_poll() does; it changes no SPDK behaviour, except that the interpreter may
+ *   hold one sent message back and append it later (peek_take_tail / peek_put_tail): a send
+ *   that SPDK makes later than its handler's check when the model splits that handler.
  */
 #include "common/lib/test_env.c"
 #include "thread/thread.c"
@@ -253,4 +255,40 @@ peek_queue_find(struct spdk_thread *t, bool (*match)(void *fn, void *ctx), void 
 		}
 	}
 	return false;
+}
+
+/* The last element of `t`'s ring, as an opaque token (NULL when empty). */
+void *
+peek_tail_token(struct spdk_thread *t)
+{
+	struct spdk_ring_ele *e, *last = NULL;
+
+	TAILQ_FOREACH(e, &t->messages->elements, link) {
+		last = e;
+	}
+	return last;
+}
+
+/* Unlinks the last element of `t`'s ring and returns it: the harness holds a message SPDK sent
+ * until the model's step that sends it (a handler the model splits in two steps). */
+void *
+peek_take_tail(struct spdk_thread *t)
+{
+	struct spdk_ring_ele *last = peek_tail_token(t);
+
+	if (last != NULL) {
+		TAILQ_REMOVE(&t->messages->elements, last, link);
+		t->messages->count--;
+	}
+	return last;
+}
+
+/* Appends an element peek_take_tail took back to the tail of `t`'s ring. */
+void
+peek_put_tail(struct spdk_thread *t, void *token)
+{
+	struct spdk_ring_ele *e = token;
+
+	TAILQ_INSERT_TAIL(&t->messages->elements, e, link);
+	t->messages->count++;
 }
