@@ -36,7 +36,9 @@ pub fn export_story(seed: &str, scenario: Option<&Path>, out: Option<&Path>) -> 
 
 /// The story of `seed` as text.
 pub fn story_for(seed: &str, scenario: Option<&Path>) -> Result<String, Usage> {
-    let (seed, sc) = resolve(seed, scenario)?;
+    let (seed, mut sc) = resolve(seed, scenario)?;
+    // The harness builds SPDK with asserts: a debug-only assert is a crash in the story.
+    sc.debug_asserts = true;
     let report = run(&sc, &seed, true);
     let recording = report.recording.as_ref().expect("traced runs record");
     let result = match &report.failure {

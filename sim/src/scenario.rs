@@ -88,6 +88,11 @@ pub struct Scenario {
     #[doc(hidden)]
     #[serde(skip)]
     pub ownership_check_off: bool,
+    /// Models SPDK built with asserts (`TargetConfig::debug_asserts`): set in code only, by
+    /// `fabcheck export-story` and `diff`, since the differential harness builds SPDK so.
+    #[doc(hidden)]
+    #[serde(skip)]
+    pub debug_asserts: bool,
 }
 
 fn default_poll_groups() -> u16 {

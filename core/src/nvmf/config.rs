@@ -152,6 +152,11 @@ pub struct TargetConfig {
     /// cost with it). On by default.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ownership_check_off: bool,
+    /// SPDK built with asserts (debug, as the differential harness builds it): a debug-only
+    /// `assert` SPDK's release build compiles out is a crash (`Target::debug_assert_fails`).
+    /// Off (default): the release build, which returns the error code after the assert.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub debug_asserts: bool,
     /// S7: data buffers per poll group (the transport's iobuf channel of each
     /// `spdk_nvmf_transport_poll_group`, buffers.rs); None = unbounded (every
     /// `nvmf_request_get_buffers` succeeds at once, the model before S7).
@@ -181,6 +186,7 @@ impl Default for TargetConfig {
             planted: Planted::default(),
             zcopy: false,
             ownership_check_off: false,
+            debug_asserts: false,
             pg_buffers: None,
         }
     }

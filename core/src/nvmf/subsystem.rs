@@ -21,6 +21,9 @@ use super::{
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+/// -EALREADY: `spdk_nvmf_subsystem_destroy` on a subsystem whose destruction already started.
+pub(super) const EALREADY: i32 = -114;
+
 /// -EBUSY: v24.01's answer to a state change requested while another one runs.
 const EBUSY: i32 = -16;
 
@@ -283,8 +286,11 @@ impl Subsystem {
 
     /// `spdk_nvmf_subsystem_destroy`: only INACTIVE, once; listeners and hosts go.
     pub fn begin_destroy(&mut self) -> Result<(), i32> {
-        if self.state != SubState::Inactive || self.destroying {
+        if self.state != SubState::Inactive {
             return Err(-11);
+        }
+        if self.destroying {
+            return Err(EALREADY);
         }
         self.destroying = true;
         self.hosts.clear();

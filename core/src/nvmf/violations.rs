@@ -277,6 +277,16 @@ impl Target {
         }
     }
 
+    /// A debug-only `assert` of SPDK fails at `site`: a crash (I10) when the modelled build has
+    /// asserts (`TargetConfig::debug_asserts`, the differential harness's build); the release
+    /// build compiles it out and the caller goes on with the code after it.
+    pub(super) fn debug_assert_fails(&mut self, handles: Vec<String>, site: &str, detail: &str) {
+        if self.config.debug_asserts {
+            let detail = format!("{detail} (debug builds; release builds go on)");
+            self.crash_on(InvariantId::LegalTransitions, site, handles, &detail);
+        }
+    }
+
     /// Checks that the current thread is `expected` (I6); records a crash if not.
     pub(super) fn assert_thread(&mut self, expected: ThreadId, site: &str, what: String) -> bool {
         self.assert_thread_with(expected, site, || what)

@@ -150,6 +150,7 @@ impl Scenario {
             zcopy: self.zcopy,
             planted: self.planted.clone(),
             ownership_check_off: self.ownership_check_off,
+            debug_asserts: self.debug_asserts,
             ..TargetConfig::default()
         }
     }

@@ -11,6 +11,7 @@ mod catalogue;
 mod catalogue_b;
 mod catalogue_i;
 mod catalogue_ii;
+mod debug_asserts;
 mod determinism;
 mod diff4;
 mod fair_liveness;
