@@ -27,6 +27,7 @@ bool peek_head_msg(struct spdk_thread *t, void **fn, void **arg);
 /* The last message queued on `t` (false when empty). */
 bool peek_tail_msg(struct spdk_thread *t, void **fn, void **arg);
 void *peek_tail_token(struct spdk_thread *t);
+bool peek_unregister_of(void *arg, void *io_device);
 void *peek_take_tail(struct spdk_thread *t);
 void peek_put_tail(struct spdk_thread *t, void *token);
 void *peek_unwrap(void *fn, void *arg, const char **kind);

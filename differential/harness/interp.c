@@ -29,6 +29,8 @@ static const struct {
 	{ "nvmf_ctrlr_destruct", "_nvmf_ctrlr_destruct", "nvmf.c" },
 	{ "_nvmf_ctrlr_destruct", "_nvmf_ctrlr_destruct", "ctrlr.c" },
 	{ "_nvmf_subsystem_destroy", "_nvmf_subsystem_destroy_msg", NULL },
+	/* spdk_io_device_unregister's deferred callback of the target's io_device */
+	{ "nvmf_tgt_destroy_cb", "_finish_unregister", NULL },
 };
 
 /* Model messages that an older SPDK runs inline, inside the message before them, instead of
@@ -451,8 +453,9 @@ static const char *const g_folded[] = {
 			      * destroyed by a message to its own thread; not the target's own
 			      * channel (a poll group's), whose release the model runs as a step
 			      * of the poll-group destroy (folded_here) */
-	"_finish_unregister", /* lib/thread: spdk_io_device_unregister's deferred callback; the
-			       * model destroys the target synchronously (shutdown.rs) */
+	"_finish_unregister", /* lib/thread: spdk_io_device_unregister's deferred callback of an
+			       * io_device the model does not have (a bdev's); the target's own
+			       * is the model's nvmf_tgt_destroy_cb (folded_here) */
 };
 
 /* Whether the head message `fn(arg)` is one the model folds. */
@@ -461,6 +464,9 @@ folded_here(void *fn, void *arg, size_t i)
 {
 	if (strcmp(sym_name(fn), g_folded[i]) != 0) {
 		return false;
+	}
+	if (strcmp(g_folded[i], "_finish_unregister") == 0) {
+		return target_tgt() == NULL || !peek_unregister_of(arg, target_tgt());
 	}
 	return strcmp(g_folded[i], "put_io_channel") != 0 || target_tgt() == NULL ||
 	       !peek_channel_of(arg, target_tgt());

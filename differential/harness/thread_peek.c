@@ -292,3 +292,12 @@ peek_put_tail(struct spdk_thread *t, void *token)
 	TAILQ_INSERT_TAIL(&t->messages->elements, e, link);
 	t->messages->count++;
 }
+
+/* Whether `arg` of a `_finish_unregister` message is the io_device `io_device`. */
+bool
+peek_unregister_of(void *arg, void *io_device)
+{
+	struct io_device *dev = arg;
+
+	return dev != NULL && dev->io_device == io_device;
+}

@@ -29,9 +29,9 @@
 //!
 //! Invariant kept: the shutdown RPC is answered exactly once, after the last phase (I5); after
 //! it no object survives (I8, checked in the quiescence report, `shutdown_survivors`).
-//! Simplification: the target's destroy is synchronous here (SPDK's `spdk_io_device_unregister`
-//! defers `nvmf_tgt_destroy_cb` to a message on the app thread; nothing else reads the target
-//! in between in the model).
+//! `spdk_io_device_unregister` defers `nvmf_tgt_destroy_cb` to a message on the app thread
+//! (`Msg::TgtDestroyCb`, `_finish_unregister`): a delete's `_nvmf_subsystem_destroy` re-poll
+//! already queued there runs first.
 
 use super::callbacks::StateCb;
 use super::rpc::{err, RpcResult, EALREADY};
@@ -180,7 +180,10 @@ impl Target {
             ShutdownPhase::StopListen => self.shutdown_stop_listen(),
             ShutdownPhase::DestroySubsystems => self.shutdown_destroy_subsystems(),
             ShutdownPhase::DestroyPollGroups => self.shutdown_destroy_poll_groups(),
-            ShutdownPhase::DestroyTarget => self.shutdown_destroy_target(),
+            // `spdk_nvmf_tgt_destroy` -> `spdk_io_device_unregister`: no channel is left, so
+            // `io_device_free` sends `_finish_unregister` (which calls `nvmf_tgt_destroy_cb`)
+            // to this thread, behind what is already queued here.
+            ShutdownPhase::DestroyTarget => self.send_msg(ThreadId::App, Msg::TgtDestroyCb),
             ShutdownPhase::Done => self.shutdown_finish(),
             ShutdownPhase::StopSubsystems => self.shutdown_stop_next(),
         }
@@ -270,9 +273,10 @@ impl Target {
         }
     }
 
-    /// `spdk_nvmf_tgt_destroy` -> `nvmf_tgt_destroy_cb`: the subsystems still there are
-    /// destroyed (listeners stopped first); then the transports, with every listener.
-    fn shutdown_destroy_target(&mut self) {
+    /// `nvmf_tgt_destroy_cb` (the `_finish_unregister` message, then each time a destroy it
+    /// had to wait for finishes): the subsystems still there are destroyed (listeners stopped
+    /// first); then the transports, with every listener.
+    pub(super) fn shutdown_destroy_target(&mut self) {
         if !self.destroy_remaining_subsystems(true) {
             return;
         }

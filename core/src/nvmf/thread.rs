@@ -53,6 +53,8 @@ pub enum Msg {
         admin: QpairH,
         group: u16,
     },
+    /// `_finish_unregister` of the target's io_device (app thread): `nvmf_tgt_destroy_cb`.
+    TgtDestroyCb,
     /// `nvmf_ctrlr_add_io_qpair` (admin qpair's PG = ctrlr thread).
     CtrlrAddIoQpair { req: ReqH, ctrlr: CtrlrH },
     /// `nvmf_ctrlr_send_connect_rsp` (qpair's PG).
@@ -114,6 +116,7 @@ impl Msg {
             Msg::CtrlrAddAdminQpair { .. } => "_nvmf_ctrlr_add_admin_qpair",
             Msg::SubsystemAddIoQpair { .. } => "_nvmf_ctrlr_add_io_qpair",
             Msg::SubsystemAddIoQpairSend { .. } => "_nvmf_ctrlr_add_io_qpair:send",
+            Msg::TgtDestroyCb => "nvmf_tgt_destroy_cb",
             Msg::CtrlrAddIoQpair { .. } => "nvmf_ctrlr_add_io_qpair",
             Msg::SendConnectRsp { .. } => "nvmf_ctrlr_send_connect_rsp",
             Msg::RequestComplete { .. } => "_nvmf_request_complete",
@@ -295,6 +298,7 @@ impl Target {
                 admin,
                 group,
             } => self.subsystem_add_io_qpair_send(req, ctrlr, admin, group),
+            Msg::TgtDestroyCb => self.shutdown_destroy_target(),
             Msg::CtrlrAddIoQpair { req, ctrlr } => self.ctrlr_add_io_qpair(req, ctrlr),
             Msg::SendConnectRsp { req } => self.send_connect_rsp(req),
             Msg::RequestComplete { req } => self.request_complete_local(req),
