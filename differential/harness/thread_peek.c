@@ -29,16 +29,25 @@ peek_head_msg(struct spdk_thread *t, void **fn, void **arg)
 	return true;
 }
 
-/* The last message of `t`'s ring (where spdk_thread_send_msg appended). */
-bool
-peek_tail_msg(struct spdk_thread *t, void **fn, void **arg)
+/* The last element of `t`'s ring, as an opaque token (NULL when empty). */
+void *
+peek_tail_token(struct spdk_thread *t)
 {
 	struct spdk_ring_ele *e, *last = NULL;
-	struct spdk_msg *msg;
 
 	TAILQ_FOREACH(e, &t->messages->elements, link) {
 		last = e;
 	}
+	return last;
+}
+
+/* The last message of `t`'s ring (where spdk_thread_send_msg appended). */
+bool
+peek_tail_msg(struct spdk_thread *t, void **fn, void **arg)
+{
+	struct spdk_ring_ele *last = peek_tail_token(t);
+	struct spdk_msg *msg;
+
 	if (last == NULL) {
 		return false;
 	}
@@ -255,18 +264,6 @@ peek_queue_find(struct spdk_thread *t, bool (*match)(void *fn, void *ctx), void 
 		}
 	}
 	return false;
-}
-
-/* The last element of `t`'s ring, as an opaque token (NULL when empty). */
-void *
-peek_tail_token(struct spdk_thread *t)
-{
-	struct spdk_ring_ele *e, *last = NULL;
-
-	TAILQ_FOREACH(e, &t->messages->elements, link) {
-		last = e;
-	}
-	return last;
 }
 
 /* Unlinks the last element of `t`'s ring and returns it: the harness holds a message SPDK sent

@@ -273,11 +273,7 @@ impl Target {
         if !in_destruct && self.admin_qpair_gone(r, admin, "_nvmf_ctrlr_add_io_qpair") {
             return;
         }
-        // One read of the admin qpair's state and group (cc2f6634b7 keeps both in locals).
-        let admin_group = admin
-            .and_then(|a| self.qpairs.get(a))
-            .filter(|a| a.state().is_active())
-            .and_then(|a| a.group());
+        let admin_group = self.active_admin_group(admin);
         let admin_ok = admin_group.is_some();
         // SPDK_NVMF_INVALID_CONNECT_CMD(rsp, qid): the command's QID (offset 42), not the
         // data's cntlid, for a destructing controller or an inactive admin qpair.
@@ -334,11 +330,7 @@ impl Target {
         {
             return;
         }
-        // One read of the admin qpair's state and group (cc2f6634b7 keeps both in locals).
-        let admin_group = admin
-            .and_then(|a| self.qpairs.get(a))
-            .filter(|a| a.state().is_active())
-            .and_then(|a| a.group());
+        let admin_group = self.active_admin_group(admin);
         let admin_ok = admin_group.is_some();
         // SPDK_NVMF_INVALID_CONNECT_CMD(rsp, qid) for a destructing or disabled controller or
         // an inactive admin qpair; INVALID_QUEUE_IDENTIFIER past the mask's capacity.

@@ -74,6 +74,15 @@ impl Target {
         false
     }
 
+    /// The admin qpair's poll group if it is ACTIVE on one, read once (cc2f6634b7 keeps the
+    /// state and the group in locals): the check of both I/O CONNECT hops.
+    pub(super) fn active_admin_group(&self, admin: Option<QpairH>) -> Option<u16> {
+        admin
+            .and_then(|a| self.qpairs.get(a))
+            .filter(|a| a.state().is_active())
+            .and_then(Qpair::group)
+    }
+
     /// The end of `_nvmf_ctrlr_add_io_qpair`: `qpair->ctrlr = ctrlr`, then
     /// `spdk_thread_send_msg(group->thread, nvmf_ctrlr_add_io_qpair)` with the group the check
     /// read (master `ctrlr.c:843`, the local `admin_qpair_group` of cc2f6634b7). v24.01 reads

@@ -24,9 +24,11 @@ mod replay;
 mod shrink;
 mod split_read;
 
+use fabcheck_core::nvmf::planted::{Plant, Planted};
+use fabcheck_core::nvmf::Violation;
 use fabcheck_sim::scenario::builtin;
 use fabcheck_sim::sweep::{runs_from_env, sweep, SweepConfig, SweepReport};
-use fabcheck_sim::{RunReport, Scenario};
+use fabcheck_sim::{run, Failure, RunReport, Scenario};
 
 /// A built-in scenario, with the given bug switches on.
 pub fn scenario(name: &str, bugs: &[&str]) -> Scenario {
@@ -38,6 +40,26 @@ pub fn scenario(name: &str, bugs: &[&str]) -> Scenario {
 /// not a recorded hazard (docs/hazards.md; the first hazard is `SweepReport::hazard`).
 pub fn hunt(sc: Scenario, default_runs: u64) -> SweepReport {
     hunt_for(sc, None, default_runs)
+}
+
+/// The proof of a checker feature: `hunt` finds planted slip `p` on `fixed` (a safety
+/// violation, returned for the caller's assertions) within `default_runs`; the fixed core
+/// replays the finding's seed clean and is silent over the same number of runs.
+pub fn planted_found_fixed_silent(fixed: &Scenario, p: Plant, default_runs: u64) -> Violation {
+    let mut planted = fixed.clone();
+    planted.planted = Planted::one(p);
+    let r = hunt(planted, default_runs);
+    let f = r
+        .failure
+        .unwrap_or_else(|| panic!("{p:?} not found on {} in {} runs", fixed.name, r.runs));
+    let Some(Failure::Safety(v)) = f.failure else {
+        panic!("expected a safety violation, got {:?}", f.failure);
+    };
+    assert_eq!(run(fixed, &f.seed, false).failure, None, "{}", f.seed);
+    let silent = hunt(fixed.clone(), r.runs);
+    assert_eq!(silent.failure.map(|f| f.seed.to_string()), None);
+    assert_eq!(silent.runs, r.runs);
+    v
 }
 
 /// `hunt` looking for catalogue entry `bug` only (`SweepConfig::wanted`).
