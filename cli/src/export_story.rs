@@ -231,7 +231,7 @@ fn rpc_text(r: &RpcRequest) -> String {
 
 fn output_text(o: &Output) -> Option<String> {
     Some(match o {
-        Output::Send { conn, data } => format!("send {} {}", conn.0, hex(data)),
+        Output::Send { conn, data } => format!("send {} {}", conn.0, hex(&data.to_vec())),
         Output::Close { conn } => format!("close {}", conn.0),
         Output::RpcDone { id, result } => {
             let r = if result.is_ok() { "ok" } else { "error" };

@@ -13,6 +13,7 @@
 
 use crate::shared::{ConnLimiter, ConnPermit};
 use fabcheck_core::nvmf::{ConnId, Trid};
+use fabcheck_core::wire::PduBytes;
 use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -104,8 +105,9 @@ pub fn spawn_acceptor(
     )
 }
 
-/// Encoded PDUs to send, in order (each moved from the core's `Output::Send`, never copied).
-pub type Batch = Vec<Vec<u8>>;
+/// Encoded PDUs to send, in order (each moved from the core's `Output::Send`, never copied; a
+/// data PDU's data is its own part, written from where the core left it).
+pub type Batch = Vec<PduBytes>;
 
 /// At most this many buffers per `writev` (Linux `UIO_MAXIOV` is 1024).
 const MAX_IOV: usize = 1024;
@@ -154,12 +156,13 @@ async fn writer(
     tracing::debug!("writer done");
 }
 
-/// Writes every buffer of `batch`, in order, with as few `writev` calls as the socket allows.
-async fn write_batch(wr: &mut OwnedWriteHalf, batch: &[Vec<u8>]) -> std::io::Result<()> {
+/// Writes every part of every PDU of `batch`, in order, with as few `writev` calls as the
+/// socket allows.
+async fn write_batch(wr: &mut OwnedWriteHalf, batch: &[PduBytes]) -> std::io::Result<()> {
     let mut slices: Vec<IoSlice<'_>> = batch
         .iter()
-        .filter(|b| !b.is_empty())
-        .map(|b| IoSlice::new(b))
+        .flat_map(PduBytes::parts)
+        .map(IoSlice::new)
         .collect();
     let mut rest = &mut slices[..];
     while !rest.is_empty() {

@@ -101,7 +101,11 @@ fn output_text(views: &mut BTreeMap<ConnId, StreamView>, o: &Output) -> String {
             let view = views
                 .entry(*conn)
                 .or_insert_with(|| StreamView::new(false, 0));
-            let pdus: Vec<String> = view.feed(data).into_iter().map(|(_, t)| t).collect();
+            let pdus: Vec<String> = view
+                .feed(&data.to_vec())
+                .into_iter()
+                .map(|(_, t)| t)
+                .collect();
             format!("send conn={}: {}", conn.0, pdus.join("; "))
         }
         Output::Close { conn } => format!("close conn={}", conn.0),

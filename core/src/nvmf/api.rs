@@ -230,9 +230,10 @@ pub enum Timer {
 /// Everything the target produces.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Output {
+    /// One encoded PDU (its data, if any, in its own part: `PduBytes`).
     Send {
         conn: ConnId,
-        data: Vec<u8>,
+        data: crate::wire::PduBytes,
     },
     Close {
         conn: ConnId,

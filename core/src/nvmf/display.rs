@@ -78,7 +78,7 @@ impl fmt::Display for Output {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Output::Send { conn, data } => {
-                let kind = data.first().map_or("empty", |t| pdu_kind(*t));
+                let kind = data.first().map_or("empty", pdu_kind);
                 write!(f, "send conn={} {kind} len={}", conn.0, data.len())
             }
             Output::Close { conn } => write!(f, "close conn={}", conn.0),

@@ -469,7 +469,7 @@ impl Target {
             req.write_pending = deferred;
         }
         for pdu in pdus {
-            self.emit_pdu(conn, digests, &pdu);
+            self.emit_pdu(conn, digests, pdu);
         }
     }
 }

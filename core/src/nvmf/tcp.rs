@@ -135,8 +135,8 @@ impl Target {
         q.tcp_mut().dead = true;
         q.tcp_mut().closed = true;
         let pdu = Pdu::C2HTermReq(term);
-        let bytes = pdu.to_bytes(Digests::default());
-        self.outputs.push_back(Output::Send { conn, data: bytes });
+        let data = pdu.into_pdu_bytes(Digests::default());
+        self.outputs.push_back(Output::Send { conn, data });
         self.outputs.push_back(Output::Close { conn });
         self.mark(Mark::TermReqSent, format!("conn={}", conn.0));
         self.qpair_disconnect(h);
@@ -196,7 +196,7 @@ impl Target {
             maxh2cdata,
         });
         // The ICResp itself goes out without digests.
-        self.emit_pdu(conn, Digests::default(), &resp);
+        self.emit_pdu(conn, Digests::default(), resp);
         self.mark(Mark::IcDone, format!("conn={}", conn.0));
     }
 
@@ -263,7 +263,7 @@ impl Target {
             r2to: 0,
             r2tl: len,
         });
-        self.emit_pdu(conn, digests, &pdu);
+        self.emit_pdu(conn, digests, pdu);
     }
 
     /// Answers a request that never reached `request_exec`.
@@ -306,9 +306,9 @@ impl Target {
         }
     }
 
-    /// Encodes one PDU onto a connection.
-    pub(super) fn emit_pdu(&mut self, conn: ConnId, digests: Digests, pdu: &Pdu) {
-        let data = pdu.to_bytes(digests);
+    /// Encodes one PDU onto a connection (its data moves into the output, uncopied).
+    pub(super) fn emit_pdu(&mut self, conn: ConnId, digests: Digests, pdu: Pdu) {
+        let data = pdu.into_pdu_bytes(digests);
         self.outputs.push_back(Output::Send { conn, data });
     }
 }

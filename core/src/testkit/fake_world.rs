@@ -28,7 +28,10 @@ impl TargetEnd for FakeTarget {
     fn bytes(&mut self, now: Instant, conn: ConnId, data: Vec<u8>) {
         let answer = self.receive(now, self.conns[&conn], &data);
         if !answer.is_empty() {
-            self.outbox.push_back(Output::Send { conn, data: answer });
+            self.outbox.push_back(Output::Send {
+                conn,
+                data: answer.into(),
+            });
         }
     }
 

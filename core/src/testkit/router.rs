@@ -176,7 +176,9 @@ impl<T: TargetEnd> Router<T> {
         while let Some(out) = self.target.poll_output() {
             moved = true;
             match out {
-                Output::Send { conn, data } => self.route_target_output(conn, Some(data)),
+                Output::Send { conn, data } => {
+                    self.route_target_output(conn, Some(data.into_vec()))
+                }
                 Output::Close { conn } => {
                     self.target_closed.insert(conn);
                     self.route_target_output(conn, None);

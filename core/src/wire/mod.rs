@@ -40,6 +40,7 @@ mod error;
 pub mod identify;
 mod nvme;
 pub mod pdu;
+mod pdu_bytes;
 pub mod sqe;
 pub mod view;
 
@@ -47,6 +48,7 @@ pub use common_header::{crc32c, flags as pdu_flags, CommonHeader, COMMON_HEADER_
 pub use decoder::{Decoded, PduDecoder};
 pub use display::PduDisplay;
 pub use nvme::*;
+pub use pdu_bytes::PduBytes;
 pub use view::PduBuf;
 
 use serde::{Deserialize, Serialize};

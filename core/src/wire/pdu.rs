@@ -133,32 +133,45 @@ impl Pdu {
     }
 
     pub(crate) fn emit_into(&self, digests: Digests, out: &mut Vec<u8>) {
+        let lay = self.emit_layout(digests);
+        out.reserve(lay.plen);
+        self.emit_header(&lay, out);
+        let data = self.payload();
+        out.extend_from_slice(data);
+        if lay.dd {
+            out.extend_from_slice(&crc32c(data).to_le_bytes());
+        }
+    }
+
+    /// The encoded headers (and header digest) alone, and whether a data digest follows the
+    /// data (`PduBytes`).
+    pub(crate) fn emit_head(&self, digests: Digests) -> (Vec<u8>, bool) {
+        let lay = self.emit_layout(digests);
+        let mut head = Vec::with_capacity(lay.plen - self.payload().len());
+        self.emit_header(&lay, &mut head);
+        (head, lay.dd)
+    }
+
+    fn emit_header(&self, lay: &EmitLayout, out: &mut Vec<u8>) {
         debug_assert!(
             self.check_emittable(),
             "emit of an unencodable PDU: {self:?}"
         );
-        let lay = self.emit_layout(digests);
         let ty = self.type_of();
         let hlen = ty.hlen();
         let mut h = [0u8; MAX_HLEN];
         CommonHeader {
             pdu_type: ty as u8,
-            flags: self.flag_bits(&lay),
+            flags: self.flag_bits(lay),
             hlen: hlen as u8,
             pdo: lay.pdo as u8,
             plen: lay.plen as u32,
         }
         .write(&mut h);
         self.write_specific(&mut h);
-        out.reserve(lay.plen);
         out.extend_from_slice(&h[..hlen]);
         if lay.hd {
             out.extend_from_slice(&crc32c(&h[..hlen]).to_le_bytes());
-        }
-        let data = self.payload();
-        out.extend_from_slice(data);
-        if lay.dd {
-            out.extend_from_slice(&crc32c(data).to_le_bytes());
         }
     }
 

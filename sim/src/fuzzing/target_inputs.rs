@@ -273,7 +273,7 @@ mod tests {
         let mut h = harness();
         h.observe(Output::Send {
             conn: ConnId(7),
-            data: vec![0],
+            data: vec![0].into(),
         });
         assert!(matches!(h.check(), Err(Finding::Contract { op: 0, .. })));
         h.accept(0, 0);
@@ -281,7 +281,7 @@ mod tests {
         assert_eq!(h.check(), Ok(()));
         h.observe(Output::Send {
             conn: ConnId(1),
-            data: vec![0],
+            data: vec![0].into(),
         });
         assert!(matches!(h.check(), Err(Finding::Contract { op: 2, .. })));
         h.observe(Output::RpcDone {

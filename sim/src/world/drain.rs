@@ -36,7 +36,7 @@ impl World<'_> {
             Output::Send { conn, data } => {
                 if let Some(c) = self.s.conns.get_mut(&conn) {
                     if c.host_open && c.target_open {
-                        c.to_host.push(&data);
+                        data.parts().for_each(|p| c.to_host.push(p));
                     }
                 }
             }
