@@ -925,8 +925,8 @@ advance_to(uint64_t ticks)
 	}
 }
 
-/* The verdict of a story that shut the target down: a lost message, then a subsystem the
- * shutdown left unfreed, count before quiescence. */
+/* The verdict of a story that shut the target down: a lost message, then a qpair left on a
+ * freed poll group, then a subsystem the shutdown left unfreed, count before quiescence. */
 static int
 shutdown_verdict(int rc)
 {
@@ -942,6 +942,10 @@ shutdown_verdict(int rc)
 	if (g_lost_msgs > 0 && rc != STORY_DIVERGED) {
 		printf("%d message(s) lost to an exited thread\n", g_lost_msgs);
 		return STORY_LOST;
+	}
+	if (target_orphaned_qpairs() > 0 && rc != STORY_DIVERGED) {
+		printf("%d qpair(s) left on a freed poll group\n", target_orphaned_qpairs());
+		return STORY_ORPHANED;
 	}
 	if (leaked > 0 && rc == STORY_QUIESCENT) {
 		return STORY_LEAKED;
