@@ -103,7 +103,9 @@ impl Outcome {
             // thread lost (v24.01) is the model's I15; a subsystem left unfreed its I8.
             "LOST-MESSAGE" => self.model.starts_with("violation I15 "),
             // A poll group freed with a qpair still on its list: the model's I15 there.
-            "ORPHANED-QPAIR" => self.model.starts_with("violation I15 nvmf_tgt_destroy_poll_group"),
+            "ORPHANED-QPAIR" => self
+                .model
+                .starts_with("violation I15 nvmf_tgt_destroy_poll_group"),
             "LEAKED" => {
                 self.model.contains("I8") && self.model.contains("survives target shutdown")
             }
