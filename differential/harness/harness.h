@@ -70,6 +70,7 @@ int target_delete_subsystem(struct spdk_nvmf_subsystem *s, int id);
 struct spdk_nvmf_tgt *target_tgt(void);
 struct spdk_nvmf_poll_group;
 void target_pg_destroyed(int pg);
+int target_orphaned_qpairs(void);
 void target_gone(void);
 /* shutdown.c */
 struct spdk_nvmf_subsystem *shutdown_survivor(const char *nqn);

@@ -9,9 +9,10 @@
  *   every story starts from fresh global state and stories of one batch may differ in shape.
  *   The verdict line of each story: CRASH (signal or sanitizer report), QUIESCENT,
  *   NOT-QUIESCENT, DIVERGED, UNSUPPORTED, and for a story that shuts the target down LEAKED (a
- *   subsystem never freed) or LOST-MESSAGE (a send to an exited thread failed). Exit status:
- *   that of the last story (0 quiescent, 1 crash, 2 not quiescent, 3 diverged, 4 unsupported,
- *   5 leaked, 6 lost message, 64 usage).
+ *   subsystem never freed), LOST-MESSAGE (a send to an exited thread failed) or ORPHANED-QPAIR
+ *   (a poll group freed with a qpair still on its list). Exit status: that of the last story
+ *   (0 quiescent, 1 crash, 2 not quiescent, 3 diverged, 4 unsupported, 5 leaked, 6 lost
+ *   message, 7 orphaned qpair, 64 usage).
  *
  *   Owns: the symbol table (function pointer -> name, from `nm -n` of this binary, linked
  *   without PIE so addresses are absolute).
@@ -110,7 +111,8 @@ verdict(int status, const char *path)
 		code = WEXITSTATUS(status);
 		v = code == STORY_QUIESCENT ? "QUIESCENT" : code == STORY_NOT_QUIESCENT ? "NOT-QUIESCENT" :
 		    code == STORY_DIVERGED ? "DIVERGED" : code == STORY_UNSUPPORTED ? "UNSUPPORTED" :
-		    code == STORY_LEAKED ? "LEAKED" : code == STORY_LOST ? "LOST-MESSAGE" : "CRASH";
+		    code == STORY_LEAKED ? "LEAKED" : code == STORY_LOST ? "LOST-MESSAGE" :
+		    code == STORY_ORPHANED ? "ORPHANED-QPAIR" : "CRASH";
 		if (strcmp(v, "CRASH") == 0) {
 			code = 1;
 		}

@@ -140,6 +140,7 @@ size_t fcbdev_pending(void);
 #define STORY_UNSUPPORTED 4
 #define STORY_LEAKED 5       /* quiescent, but the target shutdown left a subsystem unfreed */
 #define STORY_LOST 6         /* a message sent to an exited thread was lost (v24.01: -EIO) */
+#define STORY_ORPHANED 7     /* a poll group was freed with qpairs still on its list */
 int story_run(const struct story *st, bool lenient);
 /* Output comparison totals of the last story_run (steps whose outputs agreed / differed). */
 extern int g_out_agree, g_out_differ, g_obj_differ;

@@ -52,7 +52,8 @@ pub struct Outcome {
     pub seed: String,
     /// `clean`, `violation I1 free_aer`, `failure ...`.
     pub model: String,
-    /// `QUIESCENT`, `CRASH`, `NOT-QUIESCENT`, `DIVERGED`, `UNSUPPORTED`, `LEAKED`, `LOST-MESSAGE`.
+    /// `QUIESCENT`, `CRASH`, `NOT-QUIESCENT`, `DIVERGED`, `UNSUPPORTED`, `LEAKED`, `LOST-MESSAGE`,
+    /// `ORPHANED-QPAIR`.
     pub verdict: String,
     /// The sanitizer's SUMMARY line or the assertion, when SPDK crashed.
     pub crash: Option<String>,
@@ -101,6 +102,10 @@ impl Outcome {
             // A shutdown story (docs/differential.md, "Target shutdown"): a send to an exited
             // thread lost (v24.01) is the model's I15; a subsystem left unfreed its I8.
             "LOST-MESSAGE" => self.model.starts_with("violation I15 "),
+            // A poll group freed with a qpair still on its list: the model's I15 there.
+            "ORPHANED-QPAIR" => self
+                .model
+                .starts_with("violation I15 nvmf_tgt_destroy_poll_group"),
             "LEAKED" => {
                 self.model.contains("I8") && self.model.contains("survives target shutdown")
             }

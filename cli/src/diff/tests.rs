@@ -191,3 +191,14 @@ fn a_shutdown_story_agrees_when_spdk_loses_the_message_or_leaks_what_the_model_s
     let s = Summary::of(&log::parse(text));
     assert_eq!((s.stories, s.replayed, s.agree), (4, 4, 2));
 }
+
+#[test]
+fn a_qpair_left_on_a_freed_poll_group_is_the_models_i15_there() {
+    let text = "story a\nseed S1\nmodel result: violation I15 nvmf_tgt_destroy_poll_group\n\
+                verdict a: ORPHANED-QPAIR\n\
+                story b\nseed S2\nmodel result: clean\nverdict b: ORPHANED-QPAIR\n\
+                story c\nseed S3\nmodel result: violation I15 nvmf_ctrlr_destruct\n\
+                verdict c: ORPHANED-QPAIR\n";
+    let s = Summary::of(&log::parse(text));
+    assert_eq!((s.stories, s.replayed, s.agree), (3, 3, 1));
+}
