@@ -57,7 +57,7 @@ pub fn replay_recording(text: &str) -> Result<RecordingReplay, RecordingError> {
     let RecordLine::Config(config) = first else {
         return Err(RecordingError::NoConfig(n));
     };
-    let mut target = Target::new(config);
+    let mut target = Target::new(config.with_every_check());
     let mut views: BTreeMap<ConnId, StreamView> = BTreeMap::new();
     let mut out = RecordingReplay {
         inputs: 0,

@@ -13,6 +13,17 @@ impl Target {
             detail,
         }));
     }
+
+    /// `mark` for the per-I/O path: the detail is formatted only when the configuration keeps
+    /// details (`TargetConfig::event_details_off`).
+    pub(super) fn mark_with(&mut self, mark: Mark, detail: impl FnOnce() -> String) {
+        let detail = if self.config.event_details_off {
+            String::new()
+        } else {
+            detail()
+        };
+        self.mark(mark, detail);
+    }
 }
 
 impl fmt::Display for Input {

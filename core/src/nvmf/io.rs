@@ -125,7 +125,7 @@ impl Target {
             Some(first) => self.fused_device_apply(first, r, qh),
             None => self.device_apply(r, qh, &cmd),
         };
-        self.mark(Mark::IoCompleted, format!("{r}"));
+        self.mark_with(Mark::IoCompleted, || format!("{r}"));
         self.complete_with(r, st);
     }
 

@@ -28,5 +28,6 @@ mod recipe;
 mod router;
 mod rude;
 mod seed;
+mod serving;
 mod shutdown;
 mod split_read;

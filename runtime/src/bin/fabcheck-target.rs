@@ -12,7 +12,7 @@ fn main() -> std::process::ExitCode {
 #[cfg(not(loom))]
 mod app {
     use clap::Parser;
-    use fabcheck_core::nvmf::Trid;
+    use fabcheck_core::nvmf::{Spdk, Trid};
     use fabcheck_runtime::config::RuntimeConfig;
     use fabcheck_runtime::driver::{DriverOptions, Server};
     use fabcheck_runtime::rpc::{serve_unix, RpcState, Service};
@@ -42,6 +42,10 @@ mod app {
         /// Close connections that have not completed CONNECT after this many ms (0 = never).
         #[arg(long)]
         idle_timeout_ms: Option<u64>,
+        /// The SPDK version modelled: `master` or `v24.01` (overrides the config's `spdk`;
+        /// docs/spdk-profiles.md).
+        #[arg(long)]
+        spdk: Option<String>,
         /// After doing work, keep polling the sockets this many microseconds before sleeping.
         #[arg(long)]
         busy_poll_us: Option<u64>,
@@ -125,6 +129,10 @@ mod app {
         if let Some(t) = args.busy_poll_us {
             cfg.limits.busy_poll_us = t;
         }
+        if let Some(s) = &args.spdk {
+            cfg.target.spdk = Spdk::from_name(s)
+                .ok_or_else(|| format!("--spdk {s:?}: not a profile (master or v24.01)"))?;
+        }
         Ok(cfg)
     }
 
@@ -143,7 +151,7 @@ mod app {
             check_invariants,
             ..DriverOptions::default()
         };
-        let server = Server::start(cfg.target.clone(), opts)?;
+        let server = Server::start(cfg.target.clone().for_serving(check_invariants), opts)?;
         let state = RpcState {
             target: server.config.clone(),
             bdevs: cfg.bdevs.clone(),
