@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
 # spdk_nvme_perf against fabcheck-target and SPDK's nvmf_tgt, side by side, in one run.
 #
-# Each round serves the same subsystem (cnode1, one 64 MiB RAM namespace of 512 B blocks) first
-# from fabcheck-target, then from SPDK v26.05's nvmf_tgt, each pinned to core 0, and runs every
-# workload row with spdk_nvme_perf pinned to core 1; rounds alternate so the machine's noise is
-# shared. Prints, per row, the median IOPS (and mean latency) of each target and the ratio
-# fabcheck / SPDK of the medians, as a markdown table.
+# Each round runs every workload row twice, back to back: once against fabcheck-target, once
+# against SPDK v26.05's nvmf_tgt, each started fresh for the row and pinned to core 0, serving
+# the same subsystem (cnode1, one 64 MiB RAM namespace of 512 B blocks), with spdk_nvme_perf
+# pinned to core 1. The two runs of a pair are seconds apart, so the machine's slow and fast
+# minutes fall on both targets alike. Prints, per row, the median IOPS (and mean latency) of
+# each target, the ratio fabcheck / SPDK of the medians, and the lowest and highest ratio of
+# one round's pair, as a markdown table.
 #
 # Peer: $SPDK_PEER_DIR with bin/nvmf_tgt, else ../shared/peers/spdk-peer.sh (or $SPDK_PEER_SH);
-# without one it prints "bench-vs-spdk: SKIPPED (...)". Env: FABCHECK_BENCH_ROUNDS (default 3),
-# FABCHECK_BENCH_SECONDS (per run, default 5), FABCHECK_TARGET_ARGS (extra fabcheck-target
+# without one it prints "bench-vs-spdk: SKIPPED (...)". Env: FABCHECK_BENCH_ROUNDS (default 5),
+# FABCHECK_BENCH_SECONDS (per run, default 4), FABCHECK_TARGET_ARGS (extra fabcheck-target
 # arguments, e.g. "--busy-poll-us 0" to measure without busy polling). Also prints the CPU time
 # fabcheck-target spent per I/O (from /proc/PID/task/*/schedstat), which the machine's load
 # changes far less than IOPS. Every process is stopped by its PID.
 source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 root=$(pwd)
-rounds=${FABCHECK_BENCH_ROUNDS:-3}
-secs=${FABCHECK_BENCH_SECONDS:-5}
+rounds=${FABCHECK_BENCH_ROUNDS:-5}
+secs=${FABCHECK_BENCH_SECONDS:-4}
 target_args=${FABCHECK_TARGET_ARGS:-}
 
 if ! peer=$(find_spdk_peer) || [ ! -x "$peer/bin/nvmf_tgt" ]; then
@@ -39,7 +41,11 @@ trap 'stop_target; rm -rf "$work"' EXIT
 
 port=$((20000 + RANDOM % 20000))
 nqn=nqn.2016-06.io.spdk:cnode1
-# name|spdk_nvme_perf arguments
+# name|spdk_nvme_perf arguments[|fabcheck-target arguments of this row]
+# The last rows serve reads as the peer does: SPDK v26.05 ends every successful read with a
+# C2HData carrying SUCCESS and no CapsuleResp; fabcheck's default profile (master at
+# 3230130e6a) sends the CapsuleResp, as that SPDK does for a host that keeps SQ flow control
+# (SPDK commit 00c2f8cd49), and its v24.01 profile sets SUCCESS as v26.05 does.
 rows=(
 	"4K randread QD32|-q 32 -o 4096 -w randread"
 	"4K randwrite QD32|-q 32 -o 4096 -w randwrite"
@@ -47,12 +53,16 @@ rows=(
 	"128K write QD32|-q 32 -o 131072 -w write"
 	"4K randread QD1|-q 1 -o 4096 -w randread"
 	"4K randwrite QD32, header+data digests|-q 32 -o 4096 -w randwrite -H -I"
+	"4K randread QD32, C2H SUCCESS (--spdk v24.01)|-q 32 -o 4096 -w randread|--spdk v24.01"
+	"128K read QD32, C2H SUCCESS (--spdk v24.01)|-q 32 -o 131072 -w read|--spdk v24.01"
+	"4K randread QD1, C2H SUCCESS (--spdk v24.01)|-q 1 -o 4096 -w randread|--spdk v24.01"
 )
 
+# start_fabcheck [ROW-ARGS]
 start_fabcheck() {
 	local sock=$work/fabcheck.sock
 	# shellcheck disable=SC2086
-	taskset -c 0 "$bin/fabcheck-target" --listen "127.0.0.1:$port" --rpc-socket "$sock" $target_args > "$work/t.log" 2>&1 &
+	taskset -c 0 "$bin/fabcheck-target" --listen "127.0.0.1:$port" --rpc-socket "$sock" $target_args ${1:-} > "$work/t.log" 2>&1 &
 	tpid=$!
 	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
 }
@@ -77,8 +87,7 @@ target_cpu_ns() { cat /proc/"$tpid"/task/*/schedstat 2>/dev/null | awk '{s += $1
 # run_row TARGET ROUND ROW-INDEX: appends "target row iops mean_us cpu_us_per_io" to $work/results.
 run_row() {
 	local target=$1 i=$3 name args log=$work/perf.log c0 c1
-	name=${rows[$i]%%|*}
-	args=${rows[$i]#*|}
+	IFS='|' read -r name args _ <<< "${rows[$i]}"
 	c0=$(target_cpu_ns)
 	# shellcheck disable=SC2086
 	taskset -c 1 "$peer/bin/spdk_nvme_perf" --no-huge -s 512 -c 0x2 -t "$secs" $args \
@@ -94,10 +103,13 @@ run_row() {
 
 step "rounds: $rounds, $secs s per run, targets on core 0, spdk_nvme_perf on core 1, fabcheck-target args: ${target_args:-none}, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$rounds"); do
-	for target in fabcheck spdk; do
-		"start_$target"
-		for i in "${!rows[@]}"; do run_row "$target" "$r" "$i"; done
-		stop_target
+	for i in "${!rows[@]}"; do
+		for target in fabcheck spdk; do
+			IFS='|' read -r _ _ row_args <<< "${rows[$i]}"
+			"start_$target" "$row_args"
+			run_row "$target" "$r" "$i"
+			stop_target
+		done
 	done
 done
 
@@ -110,13 +122,15 @@ runs = {}
 for line in open(path):
     t, i, iops, lat, cpu = line.split()
     runs.setdefault((t, int(i)), []).append((float(iops), float(lat), float(cpu)))
-print("| workload | fabcheck IOPS | SPDK IOPS | ratio | fabcheck mean us | SPDK mean us | fabcheck CPU us/IO |")
-print("|---|---|---|---|---|---|---|")
+print("| workload | fabcheck IOPS | SPDK IOPS | ratio | pair ratios | fabcheck mean us | SPDK mean us | fabcheck CPU us/IO |")
+print("|---|---|---|---|---|---|---|---|")
 for i, name in enumerate(names):
     f, s = runs.get(("fabcheck", i), [(0, 0, 0)]), runs.get(("spdk", i), [(0, 0, 0)])
     fi, si = statistics.median(x[0] for x in f), statistics.median(x[0] for x in s)
     fl, sl = statistics.median(x[1] for x in f), statistics.median(x[1] for x in s)
     fc = statistics.median(x[2] for x in f)
     ratio = f"{fi / si:.2f}" if si > 0 else "n/a"
-    print(f"| {name} | {fi:,.0f} | {si:,.0f} | {ratio} | {fl:.1f} | {sl:.1f} | {fc:.1f} |")
+    pairs = [a[0] / b[0] for a, b in zip(f, s) if b[0] > 0]
+    spread = f"{min(pairs):.2f}-{max(pairs):.2f}" if pairs else "n/a"
+    print(f"| {name} | {fi:,.0f} | {si:,.0f} | {ratio} | {spread} | {fl:.1f} | {sl:.1f} | {fc:.1f} |")
 EOF
