@@ -168,7 +168,7 @@ mod tests {
             Pdu::C2HTermReq(TermReq {
                 fes: crate::wire::FatalErrorStatus::InvalidHeaderField,
                 fei: 4,
-                data: data[..300].to_vec(),
+                data: data[..100].to_vec(),
             }),
         ]
     }
