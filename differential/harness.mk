@@ -17,7 +17,7 @@ CFLAGS := -g -O1 $(SAN) -DDEBUG -fno-pie -D_GNU_SOURCE -DPAGE_SIZE=4096 -std=gnu
 	-I$(HERE)harness -I$(OUT)/include -I$(SPDK)/include -I$(SPDK)/lib -I$(SPDK)/test \
 	-include $(OUT)/include/spdk/config.h
 
-SRCS := main.c parse.c interp.c target.c rpc_delete.c shutdown.c memsock.c thread_peek.c stubs.c nolibs.c fcbdev.c
+SRCS := main.c parse.c interp.c target.c rpc_delete.c rpc_hosts.c shutdown.c memsock.c thread_peek.c stubs.c nolibs.c fcbdev.c
 OBJS := $(addprefix $(OUT)/harness/,$(SRCS:.c=.o))
 LIBS := nvmf bdev sock thread json trace log util
 LDLIBS := -Wl,--whole-archive $(OUT)/lib/libspdk_nvmf.a -Wl,--no-whole-archive -Wl,--start-group $(foreach l,$(LIBS),$(OUT)/lib/libspdk_$(l).a) -Wl,--end-group \

@@ -222,6 +222,9 @@ fn rpc_text(r: &RpcRequest) -> String {
         RpcRequest::StopSubsystem { nqn } => format!("stop {nqn}"),
         RpcRequest::StartSubsystem { nqn } => format!("start {nqn}"),
         RpcRequest::GetQpairs { nqn } => format!("get_qpairs {nqn}"),
+        RpcRequest::GetControllers { nqn } => format!("get_controllers {nqn}"),
+        RpcRequest::AddHost { nqn, hostnqn } => format!("add_host {nqn} {hostnqn}"),
+        RpcRequest::RemoveHost { nqn, hostnqn } => format!("remove_host {nqn} {hostnqn}"),
         other => format!(
             "unsupported {}",
             format!("{other:?}").replace([' ', '\n'], "")

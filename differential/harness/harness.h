@@ -77,6 +77,10 @@ struct spdk_nvmf_subsystem *shutdown_survivor(const char *nqn);
 void shutdown_add_poll_group(struct spdk_nvmf_poll_group *group, struct spdk_thread *thread, int pg);
 /* rpc_delete.c: nvmf_subsystem_get_qpairs (pause, walk the poll groups, answer, resume). */
 int target_get_qpairs(struct spdk_nvmf_subsystem *s, int id);
+/* rpc_hosts.c */
+int target_add_host(struct spdk_nvmf_subsystem *s, const char *hostnqn, int id);
+int target_remove_host(struct spdk_nvmf_subsystem *s, const char *hostnqn, int id);
+int target_get_controllers(struct spdk_nvmf_subsystem *s, int id);
 /* thread_peek.c */
 /* thread_exit() for a thread spdk_thread_exit moved to EXITING (what spdk_thread_poll does at
  * the end of each iteration); true once the thread is EXITED. */

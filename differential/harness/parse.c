@@ -133,6 +133,13 @@ parse_rpc(char *rest, struct story_step *s)
 		s->rpc = verb[0] == 'g' ? RPC_GET_QPAIRS : verb[2] == 'o' ? RPC_STOP_SUBSYSTEM :
 			 RPC_START_SUBSYSTEM;
 		snprintf(s->nqn, sizeof(s->nqn), "%s", a);
+	} else if ((strcmp(verb, "add_host") == 0 || strcmp(verb, "remove_host") == 0) && n >= 4) {
+		s->rpc = verb[0] == 'a' ? RPC_ADD_HOST : RPC_REMOVE_HOST;
+		snprintf(s->nqn, sizeof(s->nqn), "%s", a);
+		snprintf(s->hostnqn, sizeof(s->hostnqn), "%s", b);
+	} else if (strcmp(verb, "get_controllers") == 0 && n >= 3) {
+		s->rpc = RPC_GET_CONTROLLERS;
+		snprintf(s->nqn, sizeof(s->nqn), "%s", a);
 	} else if (strcmp(verb, "add_namespace") == 0 && n >= 4) {
 		s->rpc = RPC_ADD_NS;
 		snprintf(s->nqn, sizeof(s->nqn), "%s", a);

@@ -41,7 +41,8 @@ enum step_kind { STEP_ACCEPT, STEP_BYTES, STEP_PEER_CLOSED, STEP_RUN, STEP_RPC, 
 	       };
 enum rpc_kind { RPC_PAUSE, RPC_RESUME, RPC_STOP_LISTEN, RPC_REMOVE_LISTENER, RPC_ADD_LISTENER,
 		RPC_ADD_NS, RPC_REMOVE_NS, RPC_UNSUPPORTED, RPC_DELETE_SUBSYSTEM, RPC_SHUTDOWN,
-		RPC_TRANSPORT_LISTEN, RPC_STOP_SUBSYSTEM, RPC_START_SUBSYSTEM, RPC_GET_QPAIRS
+		RPC_TRANSPORT_LISTEN, RPC_STOP_SUBSYSTEM, RPC_START_SUBSYSTEM, RPC_GET_QPAIRS,
+		RPC_ADD_HOST, RPC_REMOVE_HOST, RPC_GET_CONTROLLERS
 	      };
 
 /* nvmf_tgt.c's FINI states (shutdown.c), in the order a story's `fini` line lists them. */
@@ -62,6 +63,7 @@ struct story_step {
 	int rpc_id;
 	enum rpc_kind rpc;
 	char nqn[STORY_MAX_NAME];
+	char hostnqn[STORY_MAX_NAME]; /* rpc add_host, remove_host */
 	uint32_t nsid;
 	char traddr[STORY_MAX_NAME];
 	int port;

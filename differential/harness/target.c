@@ -594,6 +594,15 @@ target_rpc(const struct story_step *st)
 	case RPC_GET_QPAIRS:
 		rc = target_get_qpairs(s, st->rpc_id);
 		break;
+	case RPC_ADD_HOST:
+		rc = target_add_host(s, st->hostnqn, st->rpc_id);
+		break;
+	case RPC_REMOVE_HOST:
+		rc = target_remove_host(s, st->hostnqn, st->rpc_id);
+		break;
+	case RPC_GET_CONTROLLERS:
+		rc = target_get_controllers(s, st->rpc_id);
+		break;
 	case RPC_TRANSPORT_LISTEN: {
 		/* nvmf_subsystem_add_listener's transport half alone: one more reference on the
 		 * transport listener (a new listen socket for a new address). */

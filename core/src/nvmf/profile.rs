@@ -114,6 +114,14 @@ impl Spdk {
         self == Spdk::Master
     }
 
+    /// Adding a host the subsystem already allows: master refuses it with -EINVAL
+    /// (`spdk_nvmf_subsystem_add_host_ext`, subsystem.c:1220-1224) and the RPC answers an
+    /// error; v24.01 returns 0 (`spdk_nvmf_subsystem_add_host`, subsystem.c:812-817, "already
+    /// allows the specified host"), so the RPC succeeds and nothing changes.
+    pub fn refuses_duplicate_host(self) -> bool {
+        self == Spdk::Master
+    }
+
     /// The errno a state change requested after a subsystem delete started fails with:
     /// -ENODEV (master, DESTROY_PENDING) or -EBUSY (v24.01, `changing_state`).
     pub fn refused_state_change_errno(self) -> i32 {

@@ -17,7 +17,7 @@ use super::{
 
 pub(super) const ENOENT: i32 = -2;
 pub(super) const EEXIST: i32 = -17;
-const EINVAL: i32 = -22;
+pub(super) const EINVAL: i32 = -22;
 pub(super) use super::subsystem::EALREADY;
 const ESHUTDOWN: i32 = -108;
 

@@ -6,7 +6,7 @@
 
 use super::arena::SubsysH;
 use super::ownership::{foreign, Foreign};
-use super::rpc::{err, RpcResult, EEXIST, ENOENT};
+use super::rpc::{err, RpcResult, EINVAL, ENOENT};
 use super::{RpcId, RpcResponse, Target};
 
 impl Target {
@@ -23,7 +23,10 @@ impl Target {
                 self.discovery_hosts_changed(s, Some(hostnqn));
                 Ok(RpcResponse::Done)
             }
-            (false, true) => err(EEXIST, "host already allowed"),
+            (false, true) if self.config.spdk.refuses_duplicate_host() => {
+                err(EINVAL, "host already allowed")
+            }
+            (false, true) => Ok(RpcResponse::Done),
             (false, false) => err(ENOENT, "host not found"),
         }
     }

@@ -2,8 +2,8 @@
 //! and a shutdown reaches quiescence with every object freed.
 
 use crate::nvmf::{
-    BugId, BugSet, ConnId, Input, Mark, QpairState, RpcRequest, Spdk, SubState, ThreadId, Timer,
-    Trid,
+    BugId, BugSet, ConnId, Input, Mark, QpairState, RpcRequest, Spdk, SubState, TargetConfig,
+    ThreadId, Timer, Trid,
 };
 use crate::testkit::pdu;
 use crate::testkit::{config, subsystem, trid, World, NQN};
@@ -642,4 +642,33 @@ fn a_connect_with_the_largest_kato_is_answered_not_trapped() {
     let (_, cqe) = w.connect_admin(1, HOSTNQN, u32::MAX);
     assert_eq!(cqe.status, status::SUCCESS);
     assert!(w.violation().is_none(), "{:?}", w.violation());
+}
+
+/// Adding a host twice: master refuses the second add (-EINVAL, subsystem.c:1220-1224),
+/// v24.01 answers it with success and changes nothing (subsystem.c:812-817). Found by the
+/// differential harness replaying `random-peers` stories on real v24.01.
+#[test]
+fn a_duplicate_add_host_is_an_error_on_master_only() {
+    for (spdk, mut w) in World::per_profile(|spdk| TargetConfig { spdk, ..config() }) {
+        let add = |w: &mut World| {
+            w.rpc(RpcRequest::AddHost {
+                nqn: NQN.into(),
+                hostnqn: HOSTNQN.into(),
+            })
+        };
+        let first = add(&mut w);
+        assert!(w.rpc_ok(first), "{spdk}");
+        let second = add(&mut w);
+        match spdk {
+            Spdk::Master => assert_eq!(w.rpc_results[&second].as_ref().unwrap_err().code, -22),
+            Spdk::V24_01 => assert!(w.rpc_ok(second), "v24.01 answers success"),
+        }
+        let remove = w.rpc(RpcRequest::RemoveHost {
+            nqn: NQN.into(),
+            hostnqn: HOSTNQN.into(),
+        });
+        w.run_all();
+        assert!(w.rpc_ok(remove), "{spdk}: one entry to remove");
+        w.shutdown_and_check();
+    }
 }
