@@ -529,14 +529,106 @@ paused_change(struct spdk_nvmf_subsystem *s, const struct story_step *st,
 	return rc;
 }
 
+/* remove_listener: pause, then (remove_paused) remove the listener and resume. */
+static int
+remove_listener(struct spdk_nvmf_subsystem *s, const struct story_step *st,
+		const struct spdk_nvme_transport_id *trid)
+{
+	struct remove_ctx *c = calloc(1, sizeof(*c));
+	int rc;
+
+	c->id = st->rpc_id;
+	c->trid = *trid;
+	c->subsystem = s;
+	rc = spdk_nvmf_subsystem_pause(s, 0, remove_paused, c);
+	if (rc != 0) {
+		free(c);
+	}
+	return rc;
+}
+
+/* nvmf_subsystem_add_listener's transport half alone: one more reference on the transport
+ * listener (a new listen socket for a new address). */
+static int
+transport_listen(const struct story_step *st, const struct spdk_nvme_transport_id *trid)
+{
+	struct spdk_nvmf_listen_opts lo;
+	int rc;
+
+	spdk_nvmf_listen_opts_init(&lo, sizeof(lo));
+	rc = spdk_nvmf_tgt_listen_ext(g_tgt, trid, &lo);
+	if (rc == 0) {
+		rpc_done(st->rpc_id, 0);
+	}
+	return rc;
+}
+
+/* The lib/nvmf call of the story's operator call (on subsystem `s`, if it names one); *rc is
+ * its synchronous result. False for a call the harness does not have. */
+static bool
+call_rpc(struct spdk_nvmf_subsystem *s, const struct story_step *st,
+	 const struct spdk_nvme_transport_id *trid, int *rc)
+{
+	void *id = (void *)(intptr_t)st->rpc_id;
+
+	*rc = 0;
+	switch (st->rpc) {
+	case RPC_PAUSE:
+		*rc = spdk_nvmf_subsystem_pause(s, st->nsid, state_done, id);
+		return true;
+	case RPC_RESUME:
+		*rc = spdk_nvmf_subsystem_resume(s, state_done, id);
+		return true;
+	case RPC_STOP_LISTEN:
+		spdk_nvmf_transport_stop_listen_async(g_transport, trid, s, stop_listen_done, id);
+		return true;
+	case RPC_REMOVE_LISTENER:
+		*rc = remove_listener(s, st, trid);
+		return true;
+	case RPC_ADD_LISTENER:
+	case RPC_ADD_NS:
+	case RPC_REMOVE_NS:
+		*rc = paused_change(s, st, trid);
+		return true;
+	case RPC_DELETE_SUBSYSTEM:
+		*rc = target_delete_subsystem(s, st->rpc_id);
+		return true;
+	case RPC_STOP_SUBSYSTEM:
+		*rc = spdk_nvmf_subsystem_stop(s, state_done, id);
+		return true;
+	case RPC_START_SUBSYSTEM:
+		*rc = spdk_nvmf_subsystem_start(s, state_done, id);
+		return true;
+	case RPC_GET_QPAIRS:
+		*rc = target_get_qpairs(s, st->rpc_id);
+		return true;
+	case RPC_ADD_HOST:
+		*rc = target_add_host(s, st->hostnqn, st->rpc_id);
+		return true;
+	case RPC_REMOVE_HOST:
+		*rc = target_remove_host(s, st->hostnqn, st->rpc_id);
+		return true;
+	case RPC_GET_CONTROLLERS:
+		*rc = target_get_controllers(s, st->rpc_id);
+		return true;
+	case RPC_TRANSPORT_LISTEN:
+		*rc = transport_listen(st, trid);
+		return true;
+	case RPC_SHUTDOWN:
+		*rc = target_shutdown(g_setup, st->rpc_id);
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Issues one operator call on the app thread; false when the story's call is not supported. */
 bool
 target_rpc(const struct story_step *st)
 {
 	struct spdk_nvmf_subsystem *s = NULL;
-	void *id = (void *)(intptr_t)st->rpc_id;
 	struct spdk_nvme_transport_id trid;
-	int rc = 0;
+	int rc;
 
 	if (st->rpc == RPC_UNSUPPORTED) {
 		return false;
@@ -555,70 +647,7 @@ target_rpc(const struct story_step *st)
 	}
 	target_make_trid(&trid, st->traddr, st->port);
 	spdk_set_thread(g_threads[0]);
-	switch (st->rpc) {
-	case RPC_PAUSE:
-		rc = spdk_nvmf_subsystem_pause(s, st->nsid, state_done, id);
-		break;
-	case RPC_RESUME:
-		rc = spdk_nvmf_subsystem_resume(s, state_done, id);
-		break;
-	case RPC_STOP_LISTEN:
-		spdk_nvmf_transport_stop_listen_async(g_transport, &trid, s, stop_listen_done, id);
-		break;
-	case RPC_REMOVE_LISTENER: {
-		struct remove_ctx *c = calloc(1, sizeof(*c));
-
-		c->id = st->rpc_id;
-		c->trid = trid;
-		c->subsystem = s;
-		rc = spdk_nvmf_subsystem_pause(s, 0, remove_paused, c);
-		if (rc != 0) {
-			free(c);
-		}
-		break;
-	}
-	case RPC_ADD_LISTENER:
-	case RPC_ADD_NS:
-	case RPC_REMOVE_NS:
-		rc = paused_change(s, st, &trid);
-		break;
-	case RPC_DELETE_SUBSYSTEM:
-		rc = target_delete_subsystem(s, st->rpc_id);
-		break;
-	case RPC_STOP_SUBSYSTEM:
-		rc = spdk_nvmf_subsystem_stop(s, state_done, id);
-		break;
-	case RPC_START_SUBSYSTEM:
-		rc = spdk_nvmf_subsystem_start(s, state_done, id);
-		break;
-	case RPC_GET_QPAIRS:
-		rc = target_get_qpairs(s, st->rpc_id);
-		break;
-	case RPC_ADD_HOST:
-		rc = target_add_host(s, st->hostnqn, st->rpc_id);
-		break;
-	case RPC_REMOVE_HOST:
-		rc = target_remove_host(s, st->hostnqn, st->rpc_id);
-		break;
-	case RPC_GET_CONTROLLERS:
-		rc = target_get_controllers(s, st->rpc_id);
-		break;
-	case RPC_TRANSPORT_LISTEN: {
-		/* nvmf_subsystem_add_listener's transport half alone: one more reference on the
-		 * transport listener (a new listen socket for a new address). */
-		struct spdk_nvmf_listen_opts lo;
-
-		spdk_nvmf_listen_opts_init(&lo, sizeof(lo));
-		rc = spdk_nvmf_tgt_listen_ext(g_tgt, &trid, &lo);
-		if (rc == 0) {
-			rpc_done(st->rpc_id, 0);
-		}
-		break;
-	}
-	case RPC_SHUTDOWN:
-		rc = target_shutdown(g_setup, st->rpc_id);
-		break;
-	default:
+	if (!call_rpc(s, st, &trid, &rc)) {
 		return false;
 	}
 	if (rc != 0) {

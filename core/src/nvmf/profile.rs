@@ -122,6 +122,13 @@ impl Spdk {
         self == Spdk::Master
     }
 
+    /// `spdk_nvmf_subsystem_destroy` of a subsystem whose destruction already started: v24.01
+    /// has a debug-only `assert(0)` before returning -EALREADY (subsystem.c:443, "Subsystem
+    /// destruction is already started"); master returns -EALREADY without it.
+    pub fn asserts_on_second_destroy(self) -> bool {
+        self == Spdk::V24_01
+    }
+
     /// The errno a state change requested after a subsystem delete started fails with:
     /// -ENODEV (master, DESTROY_PENDING) or -EBUSY (v24.01, `changing_state`).
     pub fn refused_state_change_errno(self) -> i32 {

@@ -9,7 +9,7 @@
 
 use super::arena::SubsysH;
 use super::thread::Msg;
-use super::{InvariantId, Mark, RpcId, Spdk, Target, ThreadId, Trid};
+use super::{InvariantId, Mark, RpcId, Target, ThreadId, Trid};
 
 /// What `spdk_nvmf_subsystem_destroy` returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,9 +33,7 @@ impl Target {
             return Err(-2);
         };
         if let Err(rc) = sub.begin_destroy() {
-            if rc == super::subsystem::EALREADY && self.config.spdk == Spdk::V24_01 {
-                // v24.01 subsystem.c:443 ("Subsystem destruction is already started"); master
-                // returns -EALREADY without the assert.
+            if rc == super::subsystem::EALREADY && self.config.spdk.asserts_on_second_destroy() {
                 let detail = "assert(0): the subsystem's destruction is already started";
                 let handles = vec![format!("{s}")];
                 self.debug_assert_fails(handles, "spdk_nvmf_subsystem_destroy", detail);

@@ -31,8 +31,7 @@ fn v24_01_debug_builds_assert_on_a_second_destroy_and_release_builds_go_on() {
     assert!(!is_second_destroy_assert(
         &run(&release, &f.seed, false).failure
     ));
-    let mut master = debug;
-    master = master.with_spdk(Spdk::Master.name()).unwrap();
+    let master = debug.with_spdk(Spdk::Master.name()).unwrap();
     let m = hunt(master, r.runs);
     assert!(!is_second_destroy_assert(
         &m.failure.and_then(|f| f.failure)
