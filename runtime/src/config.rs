@@ -149,6 +149,7 @@ struct TargetSection {
     max_h2c_data: Option<u32>,
     max_io_size: Option<u32>,
     association_timeout_ms: Option<u32>,
+    c2h_success: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -367,6 +368,7 @@ fn target_section(t: &TargetSection) -> Result<TargetConfig, ConfigError> {
         max_h2c_data: t.max_h2c_data.unwrap_or(d.max_h2c_data),
         max_io_size: t.max_io_size.unwrap_or(d.max_io_size),
         association_timeout_ms: t.association_timeout_ms.unwrap_or(d.association_timeout_ms),
+        c2h_success: t.c2h_success.unwrap_or(d.c2h_success),
         discovery: true,
         namespace_ids: Vec::new(),
         ..d

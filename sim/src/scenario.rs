@@ -178,6 +178,10 @@ pub struct HostSpec {
     /// most `sqsize + 1` commands in flight per queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sqsize: Option<u16>,
+    /// Ask for SQ flow control disabled in every CONNECT (`cattr.dissqfc`); master then
+    /// reports no SQ head and ends reads with C2HData SUCCESS (docs/spdk-profiles.md).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disable_sq_flow_control: bool,
     /// The steps, or `"random"`: the seed picks every action (`HostStep::Random`).
     #[serde(deserialize_with = "random::script")]
     pub script: Vec<HostStep>,

@@ -221,7 +221,11 @@ impl Host {
             recfmt: 0,
             qid: wire_qid,
             sqsize,
-            cattr: 0,
+            cattr: if self.config.disable_sq_flow_control {
+                crate::wire::CATTR_DISSQFC
+            } else {
+                0
+            },
             kato_ms: if wire_qid == 0 {
                 self.config.kato_ms
             } else {

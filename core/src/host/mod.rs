@@ -59,6 +59,11 @@ pub struct HostConfig {
     pub in_capsule_max: u32,
     /// Number of AERs kept outstanding after init (SPDK host: up to 4, Linux: 1).
     pub aers: u8,
+    /// Ask the controller to disable SQ flow control: CONNECT `cattr.dissqfc` on every queue,
+    /// as SPDK's host does with `disable_sq_flow_control` (`nvme_fabric_qpair_connect_async`).
+    /// The host never reads SQHD, so nothing else changes on its side.
+    #[serde(default)]
+    pub disable_sq_flow_control: bool,
 }
 
 impl HostConfig {
@@ -73,6 +78,7 @@ impl HostConfig {
             sqsize: 127,
             in_capsule_max: 4096,
             aers: 1,
+            disable_sq_flow_control: false,
         }
     }
 }

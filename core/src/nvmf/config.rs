@@ -128,6 +128,11 @@ pub struct TargetConfig {
     pub max_io_size: u32,
     /// Association timeout after a CC reset/shutdown (SPDK default 120000 ms).
     pub association_timeout_ms: u32,
+    /// TCP transport option `c2h_success` (SPDK default true): a successful read may end
+    /// with a C2HData carrying SUCCESS instead of a CapsuleResp, when the profile's other
+    /// conditions hold (`Spdk::c2h_success`).
+    #[serde(default = "c2h_success_default")]
+    pub c2h_success: bool,
     /// Create the discovery subsystem at start, as SPDK's nvmf_tgt does (discovery.rs).
     #[serde(default)]
     pub discovery: bool,
@@ -169,6 +174,11 @@ pub struct TargetConfig {
     pub pg_buffers: Option<u32>,
 }
 
+/// `SPDK_NVMF_TCP_DEFAULT_SUCCESS_OPTIMIZATION`.
+fn c2h_success_default() -> bool {
+    true
+}
+
 impl Default for TargetConfig {
     fn default() -> Self {
         TargetConfig {
@@ -185,6 +195,7 @@ impl Default for TargetConfig {
             max_h2c_data: 131_072,
             max_io_size: 131_072,
             association_timeout_ms: 120_000,
+            c2h_success: c2h_success_default(),
             discovery: false,
             namespace_ids: Vec::new(),
             listener_ref: false,

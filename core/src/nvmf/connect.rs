@@ -172,6 +172,8 @@ impl Target {
         let disc = self.discovery_kato(s, kato_ms);
         let kato_ms = disc.map_or(kato_ms, |d| d.0);
         let serial = self.history.ctrlrs_created + 1;
+        let sq_flow_control_disabled = self.config.spdk.negotiates_sq_flow_control()
+            && cmd.cattr & crate::wire::CATTR_DISSQFC != 0;
         let ctrlr = Ctrlr::new(NewCtrlr {
             serial,
             subsys: s,
@@ -181,6 +183,7 @@ impl Target {
             hostnqn: data.hostnqn.clone(),
             hostid: data.hostid,
             listener,
+            sq_flow_control_disabled,
         });
         if self.live(qh, "nvmf_ctrlr_create").is_none() {
             return;
@@ -459,6 +462,13 @@ impl Target {
         }
         let label = self.qpairs.get(qh).map(Qpair::label).unwrap_or_default();
         self.mark(Mark::ConnectResponded, label);
+        // "SQHD is 0xFFFF when SQ flow control is disabled" (`request_transfer_out` then
+        // leaves it).
+        if self.sq_flow_control_of(qh) == Some(true) {
+            if let Some(req) = self.reqs.get_mut(r) {
+                req.rsp.sqhd = 0xFFFF;
+            }
+        }
         self.complete_with(r, status::SUCCESS);
     }
 }

@@ -65,6 +65,10 @@ pub struct Ctrlr {
     aec: u32,
     /// Volatile write cache feature (0x06): WCE, 1 from creation (write_cache.rs).
     vwc: u32,
+    /// The host disabled SQ flow control in its admin CONNECT and the profile honours it
+    /// (`ctrlr->sq_flow_control_disabled`, `Spdk::negotiates_sq_flow_control`). Fixed at
+    /// creation; every qpair of the controller follows it.
+    sq_flow_control_disabled: bool,
     in_destruct: bool,
     disconnect_in_progress: bool,
     disconnect_is_shn: bool,
@@ -106,6 +110,8 @@ pub struct NewCtrlr {
     pub hostnqn: String,
     pub hostid: [u8; 16],
     pub listener: Option<Trid>,
+    /// `ctrlr->sq_flow_control_disabled` (`nvmf_ctrlr_create`).
+    pub sq_flow_control_disabled: bool,
 }
 
 /// The most AERs a controller holds (SPDK_NVMF_MAX_ASYNC_EVENTS).
@@ -130,6 +136,7 @@ impl Ctrlr {
             // `nvmf_ctrlr_create`: namespace attribute notices are on from the start.
             aec: AEC_NS_ATTR,
             vwc: 1,
+            sq_flow_control_disabled: n.sq_flow_control_disabled,
             in_destruct: false,
             disconnect_in_progress: false,
             disconnect_is_shn: false,
@@ -167,6 +174,11 @@ impl Ctrlr {
 
     pub fn qpair_mask(&self) -> &BTreeSet<u16> {
         &self.qpair_mask
+    }
+
+    /// Whether the controller's qpairs run without SQ flow control (SQHD reserved).
+    pub fn sq_flow_control_disabled(&self) -> bool {
+        self.sq_flow_control_disabled
     }
 
     pub fn kato_ms(&self) -> u32 {

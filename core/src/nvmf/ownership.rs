@@ -36,7 +36,9 @@ pub enum Foreign {
     /// `ctrlr->thread`, `ctrlr->hostnqn`, `ctrlr->cntlid`, `subsystem->subnqn`,
     /// `subsystem->id`, `subsystem->subtype` (the stop-listen filter, the remove-subsystem
     /// walk, `nvmf_check_subsystem_active`, get_qpairs, remove_host's walk, the discovery
-    /// test, `_nvmf_transport_qpair_fini_complete`).
+    /// test, `_nvmf_transport_qpair_fini_complete`), `ctrlr->sq_flow_control_disabled`
+    /// (master: set in `nvmf_ctrlr_create`, read on every qpair's group by
+    /// `request_transfer_out`, `_nvmf_tcp_send_c2h_data` and `nvmf_ctrlr_send_connect_rsp`).
     FixedFields,
     /// Commands on an I/O qpair's poll group read the controller's CC.EN and the namespaces
     /// of `ctrlr->subsys` (`nvmf_ctrlr_process_admin_cmd`, `nvmf_ctrlr_process_io_cmd`,

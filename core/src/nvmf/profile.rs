@@ -96,13 +96,29 @@ impl Spdk {
         self == Spdk::Master
     }
 
+    /// Whether the controller honours the host's "disable SQ flow control" CONNECT attribute
+    /// (`cattr.dissqfc`, bit 2): master records it at controller creation
+    /// (`nvmf_ctrlr_create`: `ctrlr->sq_flow_control_disabled`, d6945b55aa) and then reports
+    /// SQHD 0xFFFF in the CONNECT response (`nvmf_ctrlr_send_connect_rsp`) and leaves the SQ
+    /// head and SQHD of later responses alone (`request_transfer_out`); v24.01 has no such
+    /// field and ignores the bit.
+    pub fn negotiates_sq_flow_control(self) -> bool {
+        self == Spdk::Master
+    }
+
     /// Whether a successful C2H transfer answered with `cqe` ends with a C2HData carrying
-    /// SUCCESS and no CapsuleResp (`nvmf_tcp_pdu_c2h_data_complete`). v24.01 (`_nvmf_tcp_send_c2h_data`) sets SUCCESS on the last C2HData when
-    /// the transport option `c2h_success` is on (the default) and CQE dwords 0 and 1 are zero.
-    /// master adds "and the host disabled SQ flow control in its CONNECT" (`dissqfc`), which
-    /// the model does not support (it always does SQ flow control), so master never sets it.
-    pub fn c2h_success(self, cqe: &Cqe) -> bool {
-        self == Spdk::V24_01 && cqe.cdw0 == 0 && cqe.cdw1 == 0
+    /// SUCCESS and no CapsuleResp (`nvmf_tcp_pdu_c2h_data_complete`), given the transport
+    /// option `c2h_success` (`TargetConfig::c2h_success`, default true) and, when the qpair has
+    /// a controller, whether that controller disabled SQ flow control. v24.01
+    /// (`_nvmf_tcp_send_c2h_data`) sets SUCCESS on the last C2HData when the option is on and
+    /// CQE dwords 0 and 1 are zero; master (00c2f8cd49) also needs "no controller, or SQ flow
+    /// control disabled" (tcp.c:2915-2917).
+    pub fn c2h_success(self, option: bool, ctrlr_fc_disabled: Option<bool>, cqe: &Cqe) -> bool {
+        let negotiated = match self {
+            Spdk::V24_01 => true,
+            Spdk::Master => ctrlr_fc_disabled.unwrap_or(true),
+        };
+        option && negotiated && cqe.cdw0 == 0 && cqe.cdw1 == 0
     }
 
     /// master queues a request that finds no data buffer on the iobuf channel's wait queue

@@ -422,6 +422,16 @@ impl Target {
         }
     }
 
+    /// Whether the controller of qpair `qh` runs without SQ flow control (None: no
+    /// controller).
+    pub(super) fn sq_flow_control_of(&self, qh: QpairH) -> Option<bool> {
+        let c = self.qpairs.get(qh)?.ctrlr()?;
+        let _fixed = foreign(Foreign::FixedFields);
+        self.ctrlrs
+            .get(c)
+            .map(super::Ctrlr::sq_flow_control_disabled)
+    }
+
     /// Emits the C2HData (if any) and the CapsuleResp of a request, unless the connection is
     /// dead. A C2HData with SUCCESS replaces the CapsuleResp where the profile's transport
     /// sets it (`Spdk::c2h_success`).
@@ -438,17 +448,31 @@ impl Target {
         if q.tcp().dead || q.tcp().closed || !q.state().is_active() {
             return;
         }
-        // `request_transfer_out`: SQ head advances per response, wrapping after SQSIZE.
-        let head = q.tcp().sq_head;
-        q.tcp_mut().sq_head = if head == q.sqsize() { 0 } else { head + 1 };
+        let fixed = foreign(Foreign::FixedFields);
+        let ctrlr_fc_disabled = q
+            .ctrlr()
+            .and_then(|c| self.ctrlrs.get(c))
+            .map(super::Ctrlr::sq_flow_control_disabled);
+        drop(fixed);
         let mut cqe = req.rsp;
+        // `request_transfer_out`: without a controller, or with SQ flow control on, the SQ
+        // head advances per response (wrapping after SQSIZE) and is reported; with it
+        // disabled SQHD stays as the handler left it (0, or 0xFFFF for CONNECT).
+        if ctrlr_fc_disabled != Some(true) {
+            let head = q.tcp().sq_head;
+            q.tcp_mut().sq_head = if head == q.sqsize() { 0 } else { head + 1 };
+            cqe.sqhd = q.tcp().sq_head;
+        }
         cqe.cid = req.sqe.cid;
         // `_nvmf_request_complete`: `rsp->sqid = 0` on every queue (v24.01 and master).
         cqe.sqid = 0;
-        cqe.sqhd = q.tcp().sq_head;
         let mut pdus = Vec::new();
         let c2h = !req.rsp_data.is_empty() && cqe.status.is_success();
-        let success = c2h && self.config.spdk.c2h_success(&cqe);
+        let success = c2h
+            && self
+                .config
+                .spdk
+                .c2h_success(self.config.c2h_success, ctrlr_fc_disabled, &cqe);
         if c2h {
             pdus.push(Pdu::C2HData(C2HData {
                 cccid: req.sqe.cid,

@@ -31,11 +31,24 @@ fn capsule(cmd: &Command, cid: u16, data: Vec<u8>, sgl_len: u32, in_capsule: boo
 
 /// CONNECT on `qid` (admin: cntlid 0xFFFF).
 pub fn connect(cid: u16, qid: u16, subnqn: &str, hostnqn: &str, cntlid: u16, kato_ms: u32) -> Pdu {
+    connect_with_cattr(cid, qid, subnqn, hostnqn, cntlid, kato_ms, 0)
+}
+
+/// CONNECT on `qid` with queue attributes `cattr` (e.g. `wire::CATTR_DISSQFC`).
+pub fn connect_with_cattr(
+    cid: u16,
+    qid: u16,
+    subnqn: &str,
+    hostnqn: &str,
+    cntlid: u16,
+    kato_ms: u32,
+    cattr: u8,
+) -> Pdu {
     let cmd = Command::Connect(Connect {
         recfmt: 0,
         qid,
         sqsize: 31,
-        cattr: 0,
+        cattr,
         kato_ms,
     });
     let data = ConnectData {

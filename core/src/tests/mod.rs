@@ -31,3 +31,4 @@ mod seed;
 mod serving;
 mod shutdown;
 mod split_read;
+mod sq_flow_control;

@@ -12,6 +12,10 @@ pub enum QueueKind {
     Io,
 }
 
+/// CONNECT attribute bit 2: the host asks the controller to disable SQ flow control
+/// (`cattr.bits.dissqfc`).
+pub const CATTR_DISSQFC: u8 = 0x04;
+
 /// CONNECT command fields (SQE) and its 1024-byte data.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Connect {

@@ -54,6 +54,11 @@ mod app {
         /// Bytes of the namespace to use, in MiB (the default namespace is 64 MiB).
         #[arg(long, default_value_t = 64)]
         range_mib: u64,
+        /// Ask the target to disable SQ flow control (CONNECT `dissqfc`), as
+        /// `spdk_nvme_perf --disable-sq-flow-control`: SPDK master then ends reads with a
+        /// C2HData carrying SUCCESS.
+        #[arg(long)]
+        disable_sq_flow_control: bool,
     }
 
     pub fn main() -> ExitCode {
@@ -72,6 +77,7 @@ mod app {
             range_bytes: a.range_mib << 20,
             nsid: a.nsid,
             kato_ms: 10_000,
+            disable_sq_flow_control: a.disable_sq_flow_control,
         };
         let rt = match tokio::runtime::Builder::new_multi_thread()
             .enable_all()

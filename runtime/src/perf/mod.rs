@@ -73,6 +73,9 @@ pub struct PerfConfig {
     pub range_bytes: u64,
     pub nsid: u32,
     pub kato_ms: u32,
+    /// Ask for SQ flow control disabled in every CONNECT (`cattr.dissqfc`), as
+    /// `spdk_nvme_perf --disable-sq-flow-control` does.
+    pub disable_sq_flow_control: bool,
 }
 
 /// Errors that stop a run.

@@ -84,6 +84,7 @@ impl Worker {
         let mut hc = HostConfig::new(&format!("nqn.2014-08.org.fabcheck:perf-{id}"), &cfg.subnqn);
         hc.hostid[..8].copy_from_slice(&(id as u64 + 1).to_le_bytes());
         hc.kato_ms = cfg.kato_ms;
+        hc.disable_sq_flow_control = cfg.disable_sq_flow_control;
         hc.sqsize = u16::try_from(cfg.depth + 1).unwrap_or(u16::MAX).max(31);
         let zero = vec![0u8; cfg.io_size as usize];
         Worker {

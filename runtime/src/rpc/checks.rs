@@ -71,23 +71,22 @@ pub(super) fn create_transport(t: CreateTransportP) -> Result<Call, JsonRpcError
         return Err(unsupported("zero-copy or DIF insert/strip"));
     }
     let mut asked = Vec::new();
-    let mut ask = |k: &'static str, v: Option<u64>| {
+    let mut ask = |k: &'static str, v: Option<serde_json::Value>| {
         if let Some(v) = v {
             asked.push((k, v));
         }
     };
-    ask("max_queue_depth", t.max_queue_depth.map(u64::from));
+    ask("max_queue_depth", t.max_queue_depth.map(Into::into));
     ask(
         "max_io_qpairs_per_ctrlr",
-        t.max_io_qpairs_per_ctrlr.map(u64::from),
+        t.max_io_qpairs_per_ctrlr.map(Into::into),
     );
     ask(
         "in_capsule_data_size",
-        t.in_capsule_data_size.map(u64::from),
+        t.in_capsule_data_size.map(Into::into),
     );
-    ask("max_io_size", t.max_io_size.map(u64::from));
-    // rpc.py sends c2h_success = true by default; the option only permits the optimisation, and
-    // nvmf_get_transports reports what is served (false), so it is not refused.
+    ask("max_io_size", t.max_io_size.map(Into::into));
+    ask("c2h_success", t.c2h_success.map(Into::into));
     Ok(Call::CreateTransport {
         trtype: t.trtype,
         asked,

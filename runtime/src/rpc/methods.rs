@@ -65,7 +65,7 @@ pub enum Call {
     FrameworkWaitInit,
     CreateTransport {
         trtype: String,
-        asked: Vec<(&'static str, u64)>,
+        asked: Vec<(&'static str, Value)>,
     },
     GetTransports {
         trtype: Option<String>,

@@ -213,7 +213,7 @@ impl<B: Backend> Service<B> {
     fn create_transport(
         &self,
         trtype: &str,
-        asked: &[(&'static str, u64)],
+        asked: &[(&'static str, Value)],
     ) -> Result<Value, JsonRpcError> {
         if !trtype.eq_ignore_ascii_case("tcp") {
             return Err(JsonRpcError::params(format!(
@@ -222,14 +222,12 @@ impl<B: Backend> Service<B> {
         }
         let mut st = state_lock(&self.state);
         let t = &st.target;
-        let served = [
-            ("max_queue_depth", u64::from(t.max_queue_depth)),
-            (
-                "max_io_qpairs_per_ctrlr",
-                u64::from(t.max_io_qpairs_per_ctrlr),
-            ),
-            ("in_capsule_data_size", u64::from(t.in_capsule_data_size)),
-            ("max_io_size", u64::from(t.max_io_size)),
+        let served: [(&str, Value); 5] = [
+            ("max_queue_depth", t.max_queue_depth.into()),
+            ("max_io_qpairs_per_ctrlr", t.max_io_qpairs_per_ctrlr.into()),
+            ("in_capsule_data_size", t.in_capsule_data_size.into()),
+            ("max_io_size", t.max_io_size.into()),
+            ("c2h_success", t.c2h_success.into()),
         ];
         for (k, v) in asked {
             if let Some((_, have)) = served.iter().find(|(n, h)| n == k && h != v) {

@@ -82,9 +82,9 @@ pub fn transport(t: &TargetConfig) -> Value {
         "max_aq_depth": t.max_queue_depth,
         "dif_insert_or_strip": false,
         "zcopy": false,
-        // What is served: v24.01 ends a successful read with C2HData SUCCESS, master (no SQ
-        // flow control disable modelled) with a CapsuleResp.
-        "c2h_success": t.spdk == fabcheck_core::nvmf::Spdk::V24_01,
+        // The transport option, as SPDK reports it: it permits C2HData SUCCESS, which master
+        // sends only to hosts that disabled SQ flow control (`Spdk::c2h_success`).
+        "c2h_success": t.c2h_success,
         "sock_priority": 0,
         "kas": 10,
         "min_kato": t.min_kato_ms,

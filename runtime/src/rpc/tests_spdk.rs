@@ -221,8 +221,12 @@ fn transports_bdevs_and_controllers_show_what_is_served() {
     let t = &ask(&s, "nvmf_get_transports", Value::Null)["result"][0];
     assert_eq!(
         (t["trtype"].clone(), t["c2h_success"].clone()),
-        (json!("TCP"), json!(false))
+        (json!("TCP"), json!(true))
     );
+    let off = json!({"trtype": "TCP", "c2h_success": false});
+    let (code, msg) = err(&ask(&s, "nvmf_create_transport", off));
+    assert_eq!(code, -32602);
+    assert!(msg.contains("serves c2h_success = true"), "{msg}");
     assert_eq!(
         err(&ask(&s, "nvmf_get_transports", json!({"trtype": "RDMA"}))).0,
         -19

@@ -38,6 +38,7 @@ impl HostSlot {
         cfg.kato_ms = spec.kato_ms;
         cfg.aers = spec.aers;
         cfg.sqsize = spec.sqsize.unwrap_or(cfg.sqsize);
+        cfg.disable_sq_flow_control = spec.disable_sq_flow_control;
         HostSlot {
             host: Host::new(cfg),
             kept: true,

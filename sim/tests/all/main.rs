@@ -23,6 +23,7 @@ mod pollers;
 mod replay;
 mod shrink;
 mod split_read;
+mod sq_flow_control;
 
 use fabcheck_core::nvmf::planted::{Plant, Planted};
 use fabcheck_core::nvmf::Violation;
