@@ -13,7 +13,7 @@
 use crate::replay::resolve;
 use crate::Usage;
 use fabcheck_core::nvmf::{
-    BugId, Input, NamespaceConfig, Output, RpcRequest, Spdk, Target, TargetConfig, ThreadId, Trid,
+    BugId, Input, NamespaceConfig, Output, RpcRequest, Target, TargetConfig, ThreadId, Trid,
 };
 use fabcheck_core::record::RecordLine;
 use fabcheck_sim::run;
@@ -115,16 +115,12 @@ fn write_config(s: &mut String, c: &TargetConfig) {
 /// `shutdown_order`): v24.01 with 2cbc8aec37 stops listening first, v24.01 as released
 /// (`spdk-3273`) never does, master stops listening after the subsystem stops.
 fn fini_order(c: &TargetConfig) -> &'static str {
-    match c.spdk {
-        Spdk::V24_01 if c.bugs.has(BugId::Spdk3273) => {
-            "stop_subsystems destroy_subsystems destroy_poll_groups destroy_target"
-        }
-        Spdk::V24_01 => {
-            "stop_listen stop_subsystems destroy_subsystems destroy_poll_groups destroy_target"
-        }
-        Spdk::Master => {
-            "stop_subsystems stop_listen destroy_subsystems destroy_poll_groups destroy_target"
-        }
+    if c.spdk.stops_listening_after_subsystems() {
+        "stop_subsystems stop_listen destroy_subsystems destroy_poll_groups destroy_target"
+    } else if c.bugs.has(BugId::Spdk3273) {
+        "stop_subsystems destroy_subsystems destroy_poll_groups destroy_target"
+    } else {
+        "stop_listen stop_subsystems destroy_subsystems destroy_poll_groups destroy_target"
     }
 }
 

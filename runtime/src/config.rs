@@ -57,7 +57,7 @@ pub enum ConfigError {
     Toml(#[from] toml::de::Error),
     #[error("listen: {0}")]
     Address(#[from] BadTrid),
-    #[error("unknown SPDK profile {0:?}: expected \"v24.01\" or \"master\"")]
+    #[error("unknown SPDK profile {0:?}: expected {names}", names = Spdk::names())]
     Spdk(String),
     #[error("subsystem {nqn}: namespace refers to unknown bdev {bdev:?}")]
     UnknownBdev { nqn: String, bdev: String },

@@ -486,7 +486,8 @@ impl Target {
     /// CDW10 bit 15, clear unmasks the notice). master refuses an offset past the page
     /// (-EINVAL: INVALID FIELD); v24.01 reads zeros there.
     fn changed_ns_list(&mut self, r: ReqH, c: CtrlrH, offset: u64, len: usize) -> Status {
-        if offset & 3 != 0 || (self.config.spdk == super::Spdk::Master && offset >= 4096) {
+        let past_page = offset >= 4096 && self.config.spdk.refuses_log_offset_past_page();
+        if offset & 3 != 0 || past_page {
             return status::INVALID_FIELD;
         }
         let rae = self.reqs.get(r).is_some_and(|q| q.sqe.cdw10 & 1 << 15 != 0);

@@ -57,7 +57,7 @@ catalogue_second_part! {
                        namespace pause can land on a PAUSED subsystem; v24.01 refuses them \
                        (-EBUSY) and its window is a core test",
         more_sites: &["ns_info->io_outstanding"],
-        also_shipped_in: &[Spdk::V24_01],
+        also_shipped_in: &[Spdk::V24_01, Spdk::V26_05],
     }
     /// The stop-listen subsystem filter reads `qpair->ctrlr->subsys` of a qpair with no
     /// controller yet (SPDK #2299).
@@ -410,9 +410,10 @@ catalogue_second_part! {
         scenarios: &["aen-storm"],
         versions: "v22.09 .. v26.05 (fixed after the last release; before v22.09 the same \
                    path is part of spdk-2215)",
-        profile_note: "native to v24.01 and master up to 70f7d5ea70: either profile with the \
-                       switch off has the fix; found by this model's completion-side counter \
-                       recomputation, then matched to the upstream fix",
+        profile_note: "native to v24.01, v26.05 and master up to 70f7d5ea70: every profile \
+                       with the switch off has the fix; found by this model's completion-side \
+                       counter recomputation, then matched to the upstream fix",
         more_sites: &["nvmf_check_qpair_active"],
+        also_shipped_in: &[Spdk::V26_05],
     }
 }

@@ -17,6 +17,12 @@ pub enum Spdk {
     /// The `v24.01` release (the last one with SPDK #3302).
     #[serde(rename = "v24.01")]
     V24_01,
+    /// The `v26.05` release (tag commit d519b163cb, the last release; the SPDK peer the
+    /// interop suite and the bench run). Master's design except where master changed it
+    /// after the release: C2HData SUCCESS without SQ flow control negotiation (00c2f8cd49),
+    /// Set Features VWC stores WCE (7daf055591).
+    #[serde(rename = "v26.05")]
+    V26_05,
     /// SPDK master at [`MASTER_COMMIT`] (later than the last release, v26.05, which lacks
     /// the per-namespace pause fixes d123762feb and 2ca0e1360e).
     #[default]
@@ -29,14 +35,28 @@ pub const MASTER_COMMIT: &str = "3230130e6a4114a97991d7e27cecd5ab64b696c3";
 
 impl Spdk {
     /// Every profile, oldest first.
-    pub const ALL: [Spdk; 2] = [Spdk::V24_01, Spdk::Master];
+    pub const ALL: [Spdk; 3] = [Spdk::V24_01, Spdk::V26_05, Spdk::Master];
 
-    /// The stable name scenarios and seed strings use: "v24.01", "master".
+    /// The stable name scenarios and seed strings use: "v24.01", "v26.05", "master".
     pub fn name(self) -> &'static str {
         match self {
             Spdk::V24_01 => "v24.01",
+            Spdk::V26_05 => "v26.05",
             Spdk::Master => "master",
         }
+    }
+
+    /// Every profile's name, for messages: "v24.01, v26.05 or master".
+    pub fn names() -> String {
+        let n: Vec<&str> = Spdk::ALL.iter().map(|p| p.name()).collect();
+        format!("{} or {}", n[..n.len() - 1].join(", "), n[n.len() - 1])
+    }
+
+    /// Whether this is a profile of SPDK's design since v24.05: CONNECTING state, queued
+    /// state changes, iobuf wait queue, DESTROY_PENDING, ... (every method below that says
+    /// "master" holds for v26.05 too unless it names v26.05).
+    fn since_v24_05(self) -> bool {
+        self != Spdk::V24_01
     }
 
     /// Looks a profile up by its stable name.
@@ -48,6 +68,7 @@ impl Spdk {
     pub fn revision(self) -> &'static str {
         match self {
             Spdk::V24_01 => "v24.01",
+            Spdk::V26_05 => "v26.05",
             Spdk::Master => MASTER_COMMIT,
         }
     }
@@ -63,13 +84,13 @@ impl Spdk {
     /// master has the CONNECTING state: only CONNECT is admitted before the CONNECT response
     /// (`nvmf_check_qpair_active`); v24.01 makes a new qpair ACTIVE at once.
     pub fn connecting_gate(self) -> bool {
-        self == Spdk::Master
+        self.since_v24_05()
     }
 
     /// master answers a CONNECT with `nvmf_ctrlr_send_connect_rsp` sent to the qpair's poll
     /// group; v24.01 completes it on the controller thread (`ctrlr_add_qpair_and_send_rsp`).
     pub fn connect_rsp_on_qpair_group(self) -> bool {
-        self == Spdk::Master
+        self.since_v24_05()
     }
 
     /// v24.01's `nvmf_stop_listen_disconnect_qpairs` re-sends itself to the poll group until
@@ -84,7 +105,7 @@ impl Spdk {
     pub fn nvme_version(self) -> (u32, bool) {
         match self {
             Spdk::V24_01 => (0x0001_0300, false),
-            Spdk::Master => (0x0002_0000, true),
+            Spdk::V26_05 | Spdk::Master => (0x0002_0000, true),
         }
     }
 
@@ -93,15 +114,15 @@ impl Spdk {
     /// (`nvmf_subsystem_state_change`: the `changing_state` compare-and-swap) and the caller
     /// (an RPC handler) answers the error.
     pub fn queues_state_changes(self) -> bool {
-        self == Spdk::Master
+        self.since_v24_05()
     }
 
     /// Whether the controller honours the host's "disable SQ flow control" CONNECT attribute
     /// (`cattr.dissqfc`, bit 2): master records it at controller creation
     /// (`nvmf_ctrlr_create`: `ctrlr->sq_flow_control_disabled`, d6945b55aa) and then reports
     /// SQHD 0xFFFF in the CONNECT response (`nvmf_ctrlr_send_connect_rsp`) and leaves the SQ
-    /// head and SQHD of later responses alone (`request_transfer_out`); v24.01 has no such
-    /// field and ignores the bit.
+    /// head and SQHD of later responses alone (`request_transfer_out`); v24.01 and v26.05
+    /// have no such field and ignore the bit.
     pub fn negotiates_sq_flow_control(self) -> bool {
         self == Spdk::Master
     }
@@ -109,13 +130,13 @@ impl Spdk {
     /// Whether a successful C2H transfer answered with `cqe` ends with a C2HData carrying
     /// SUCCESS and no CapsuleResp (`nvmf_tcp_pdu_c2h_data_complete`), given the transport
     /// option `c2h_success` (`TargetConfig::c2h_success`, default true) and, when the qpair has
-    /// a controller, whether that controller disabled SQ flow control. v24.01
-    /// (`_nvmf_tcp_send_c2h_data`) sets SUCCESS on the last C2HData when the option is on and
-    /// CQE dwords 0 and 1 are zero; master (00c2f8cd49) also needs "no controller, or SQ flow
-    /// control disabled" (tcp.c:2915-2917).
+    /// a controller, whether that controller disabled SQ flow control. v24.01 and v26.05
+    /// (`_nvmf_tcp_send_c2h_data`, v26.05 tcp.c:2916-2921) set SUCCESS on the last C2HData
+    /// when the option is on and CQE dwords 0 and 1 are zero; master (00c2f8cd49) also needs
+    /// "no controller, or SQ flow control disabled" (tcp.c:2915-2917).
     pub fn c2h_success(self, option: bool, ctrlr_fc_disabled: Option<bool>, cqe: &Cqe) -> bool {
         let negotiated = match self {
-            Spdk::V24_01 => true,
+            Spdk::V24_01 | Spdk::V26_05 => true,
             Spdk::Master => ctrlr_fc_disabled.unwrap_or(true),
         };
         option && negotiated && cqe.cdw0 == 0 && cqe.cdw1 == 0
@@ -127,7 +148,7 @@ impl Spdk {
     /// before 243b7d792e); v24.01 keeps it on the TCP group's `pending_buf_queue`
     /// (`tqpair->group->group`), which `spdk_nvmf_poll_group_remove` does not clear.
     pub fn iobuf_queue(self) -> bool {
-        self == Spdk::Master
+        self.since_v24_05()
     }
 
     /// Adding a host the subsystem already allows: master refuses it with -EINVAL
@@ -135,7 +156,7 @@ impl Spdk {
     /// error; v24.01 returns 0 (`spdk_nvmf_subsystem_add_host`, subsystem.c:812-817, "already
     /// allows the specified host"), so the RPC succeeds and nothing changes.
     pub fn refuses_duplicate_host(self) -> bool {
-        self == Spdk::Master
+        self.since_v24_05()
     }
 
     /// `spdk_nvmf_subsystem_destroy` of a subsystem whose destruction already started: v24.01
@@ -150,8 +171,41 @@ impl Spdk {
     pub fn refused_state_change_errno(self) -> i32 {
         match self {
             Spdk::V24_01 => -16,
-            Spdk::Master => -19,
+            Spdk::V26_05 | Spdk::Master => -19,
         }
+    }
+
+    /// Set Features Volatile Write Cache: master refuses WCE = 0 (FEATURE_NOT_CHANGEABLE) and
+    /// ignores WCE = 1 (7daf055591, `nvmf_ctrlr_set_features_volatile_write_cache`); v24.01
+    /// and v26.05 store CDW11 (v26.05 ctrlr.c:1834-1847).
+    pub fn refuses_write_cache_disable(self) -> bool {
+        self == Spdk::Master
+    }
+
+    /// The whole-target shutdown stops listening after the subsystems stopped (f5bebba058,
+    /// #3784; in v26.05 and master); v24.01 stops listening first (2cbc8aec37) or, as released
+    /// (`spdk-3273`), never (`nvmf_tgt_advance_state`).
+    pub fn stops_listening_after_subsystems(self) -> bool {
+        self.since_v24_05()
+    }
+
+    /// `spdk_thread_send_msg` to a thread marked exited: v26.05 and master `abort()`
+    /// (thread.c:1425-1426); v24.01 returns -EIO and the message is lost (thread.c:1354).
+    pub fn aborts_on_send_to_exited_thread(self) -> bool {
+        self.since_v24_05()
+    }
+
+    /// A subsystem listener whose transport listener is gone has `trid == NULL` (dfdd45beeb,
+    /// #3656, in v26.05 and master: an assert, then a NULL dereference); v24.01 reads the
+    /// freed listener (use after free). Only the violation's detail differs.
+    pub fn nulls_stopped_listener_trid(self) -> bool {
+        self.since_v24_05()
+    }
+
+    /// `nvmf_get_changed_ns_list_log_page` refuses an offset at or past the 4 KiB page with
+    /// -EINVAL (INVALID FIELD) in v26.05 (ctrlr.c:2596-2605) and master; v24.01 reads zeros.
+    pub fn refuses_log_offset_past_page(self) -> bool {
+        self.since_v24_05()
     }
 }
 
@@ -173,7 +227,9 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", p.name()));
             assert_eq!(serde_json::from_str::<Spdk>(&json).ok(), Some(p));
         }
-        assert_eq!(Spdk::from_name("v26.05"), None);
+        assert_eq!(Spdk::from_name("v26.06"), None);
+        assert_eq!(Spdk::names(), "v24.01, v26.05 or master");
+        assert_eq!(Spdk::V26_05.revision(), "v26.05");
         assert_eq!(Spdk::Master.revision().len(), 40);
     }
 }

@@ -38,7 +38,7 @@ use super::rpc::{err, RpcResult, EALREADY};
 use super::state::SubState;
 use super::subsystem_destroy::DestroyRc;
 use super::thread::{FanKind, Fanout, Msg};
-use super::{BugId, Mark, RpcId, Spdk, SubsysH, Target, ThreadId};
+use super::{BugId, Mark, RpcId, SubsysH, Target, ThreadId};
 use serde::Serialize;
 
 /// Whole-target teardown phases (`nvmf_tgt.c` FINI states).
@@ -120,20 +120,21 @@ impl Target {
     /// subsystems first (f5bebba058).
     fn shutdown_order(&self) -> &'static [ShutdownPhase] {
         use ShutdownPhase::*;
-        match self.config.spdk {
+        let after = self.config.spdk.stops_listening_after_subsystems();
+        match () {
             // v21.01 (`spdk-1850`): no STOP_LISTEN, no DESTROY_SUBSYSTEMS (11f0a6ec0f, v22.01);
             // FREE_RESOURCES is `spdk_nvmf_tgt_destroy`.
             _ if self.bug(BugId::Spdk1850) => {
                 &[StopSubsystems, DestroyPollGroups, DestroyTarget, Done]
             }
-            Spdk::V24_01 if self.bug(BugId::Spdk3273) => &[
+            _ if !after && self.bug(BugId::Spdk3273) => &[
                 StopSubsystems,
                 DestroySubsystems,
                 DestroyPollGroups,
                 DestroyTarget,
                 Done,
             ],
-            Spdk::V24_01 => &[
+            _ if !after => &[
                 StopListen,
                 StopSubsystems,
                 DestroySubsystems,
@@ -141,7 +142,7 @@ impl Target {
                 DestroyTarget,
                 Done,
             ],
-            Spdk::Master => &[
+            _ => &[
                 StopSubsystems,
                 StopListen,
                 DestroySubsystems,

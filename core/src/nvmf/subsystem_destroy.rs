@@ -130,16 +130,13 @@ impl Target {
         if self.listeners.find(trid).is_some() {
             return true;
         }
-        let detail = match self.config.spdk {
-            super::Spdk::V24_01 => {
-                "reads listener->trid of a subsystem listener whose transport listener was \
-                 freed (use after free; NULL and an assert since dfdd45beeb, #3656)"
-            }
-            super::Spdk::Master => {
-                "reads listener->trid->trstring of a subsystem listener whose transport \
-                 listener was freed: trid is NULL (assert(nvmf_subsystem_listener_is_active), \
-                 then a NULL dereference)"
-            }
+        let detail = if self.config.spdk.nulls_stopped_listener_trid() {
+            "reads listener->trid->trstring of a subsystem listener whose transport \
+             listener was freed: trid is NULL (assert(nvmf_subsystem_listener_is_active), \
+             then a NULL dereference)"
+        } else {
+            "reads listener->trid of a subsystem listener whose transport listener was \
+             freed (use after free; NULL and an assert since dfdd45beeb, #3656)"
         };
         let handles = vec![format!("{s}"), format!("{trid}")];
         let site = "_nvmf_subsystem_remove_listener";

@@ -20,7 +20,7 @@
 //! thread never exits (SPDK's app thread outlives the nvmf target).
 
 use super::thread::{thread_index, Msg};
-use super::{BugId, InvariantId, Mark, Spdk, Target, ThreadId};
+use super::{BugId, InvariantId, Mark, Target, ThreadId};
 use serde::Serialize;
 
 /// `spdk_thread->state` as far as lib/nvmf can observe it.
@@ -113,11 +113,10 @@ impl Target {
             return true;
         }
         let site = self.lifetime.running.unwrap_or("spdk_thread_send_msg");
-        let detail = match self.config.spdk {
-            Spdk::Master => "spdk_thread_send_msg to a thread marked as exited: abort()",
-            Spdk::V24_01 => {
-                "spdk_thread_send_msg to a thread marked as exited: -EIO, the message is lost"
-            }
+        let detail = if self.config.spdk.aborts_on_send_to_exited_thread() {
+            "spdk_thread_send_msg to a thread marked as exited: abort()"
+        } else {
+            "spdk_thread_send_msg to a thread marked as exited: -EIO, the message is lost"
         };
         let handles = vec![format!("{to}"), msg.name().to_string()];
         self.crash_on(InvariantId::ThreadLifetime, site, handles, detail);

@@ -19,7 +19,6 @@
 //! and answers Get with what was stored. Owns no state (WCE is `Ctrlr::vwc`).
 
 use super::arena::{CtrlrH, ReqH};
-use super::profile::Spdk;
 use super::Target;
 use crate::wire::{status, Status};
 
@@ -46,10 +45,10 @@ impl Target {
             .ctrlrs
             .get_mut(c)
             .ok_or(status::INTERNAL_DEVICE_ERROR)?;
-        match spdk {
-            Spdk::V24_01 => ctrlr.set_vwc(cdw11),
-            Spdk::Master if cdw11 & 1 == 0 => return Err(FEATURE_NOT_CHANGEABLE),
-            Spdk::Master => {}
+        if !spdk.refuses_write_cache_disable() {
+            ctrlr.set_vwc(cdw11);
+        } else if cdw11 & 1 == 0 {
+            return Err(FEATURE_NOT_CHANGEABLE);
         }
         Ok(0)
     }

@@ -3,7 +3,7 @@
 //! controller (`nvmf_ctrlr_create`), answers that CONNECT and every later CONNECT of the
 //! controller with SQHD 0xFFFF (`nvmf_ctrlr_send_connect_rsp`), leaves the SQ head alone
 //! (`request_transfer_out`) and ends a successful read with C2HData SUCCESS
-//! (`_nvmf_tcp_send_c2h_data`, 00c2f8cd49). v24.01 ignores the bit. Neither sends SUCCESS with
+//! (`_nvmf_tcp_send_c2h_data`, 00c2f8cd49). v24.01 and v26.05 ignore the bit. Neither sends SUCCESS with
 //! the transport option off.
 
 use crate::nvmf::{Spdk, TargetConfig};
@@ -68,12 +68,13 @@ fn read_after_connect(w: &mut World, cattr: u8) -> (u16, u16, u16, Vec<String>) 
 }
 
 #[test]
-fn master_honours_dissqfc_and_v24_01_ignores_it() {
+fn master_honours_dissqfc_and_releases_ignore_it() {
     for (spdk, mut w) in World::per_profile(config_for) {
         let got = read_after_connect(&mut w, CATTR_DISSQFC);
         let want = match spdk {
-            // One SQ head step per response; the read ends with SUCCESS as v24.01 always does.
-            Spdk::V24_01 => (1, 2, 1, vec!["C2H+S".to_string()]),
+            // One SQ head step per response; the read ends with SUCCESS as the releases always
+            // do (v26.05 has no `dissqfc` field either).
+            Spdk::V24_01 | Spdk::V26_05 => (1, 2, 1, vec!["C2H+S".to_string()]),
             // SQHD reserved: 0xFFFF on every CONNECT of the controller, 0 (as the handler left
             // it) elsewhere; SUCCESS replaces the CapsuleResp.
             Spdk::Master => (0xFFFF, 0, 0xFFFF, vec!["C2H+S".to_string()]),
@@ -88,7 +89,7 @@ fn without_dissqfc_master_keeps_flow_control_and_the_capsule_resp() {
     for (spdk, mut w) in World::per_profile(config_for) {
         let got = read_after_connect(&mut w, 0);
         let read = match spdk {
-            Spdk::V24_01 => vec!["C2H+S".to_string()],
+            Spdk::V24_01 | Spdk::V26_05 => vec!["C2H+S".to_string()],
             Spdk::Master => vec!["C2H".to_string(), "Resp(0x2)".to_string()],
         };
         assert_eq!(got, (1, 2, 1, read), "{spdk}");

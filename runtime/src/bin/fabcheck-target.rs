@@ -131,7 +131,7 @@ mod app {
         }
         if let Some(s) = &args.spdk {
             cfg.target.spdk = Spdk::from_name(s)
-                .ok_or_else(|| format!("--spdk {s:?}: not a profile (master or v24.01)"))?;
+                .ok_or_else(|| format!("--spdk {s:?}: not a profile ({})", Spdk::names()))?;
         }
         Ok(cfg)
     }

@@ -61,7 +61,7 @@ async fn v24_01_reads_complete_by_c2h_success_for_host_and_perf() {
 }
 
 /// master with hosts that disable SQ flow control: reads end with C2HData SUCCESS (the core
-/// test `master_honours_dissqfc_and_v24_01_ignores_it` pins the PDUs), and the host and
+/// test `master_honours_dissqfc_and_releases_ignore_it` pins the PDUs), and the host and
 /// `fabcheck-perf` complete them with verified data.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn master_reads_complete_by_c2h_success_when_the_host_disables_sq_flow_control() {
@@ -84,6 +84,7 @@ async fn the_binary_takes_the_profile_from_spdk() {
         for (profile, refused) in [
             (None, true),
             (Some("v24.01"), false),
+            (Some("v26.05"), true),
             (Some("master"), true),
         ] {
             let sock = std::env::temp_dir().join(format!(
@@ -122,14 +123,14 @@ async fn the_binary_takes_the_profile_from_spdk() {
             );
         }
         let out = std::process::Command::new(bin)
-            .args(["--spdk", "v26.05", "--listen", "127.0.0.1:1"])
+            .args(["--spdk", "v26.06", "--listen", "127.0.0.1:1"])
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(
-            err.contains("v26.05") && err.contains("master or v24.01"),
+            err.contains("v26.06") && err.contains("v24.01, v26.05 or master"),
             "{err}"
         );
     })

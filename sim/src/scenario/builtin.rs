@@ -209,9 +209,11 @@ mod tests {
         let v24 = Scenario::from_key("churn@v24.01", None).unwrap();
         assert_eq!(v24.spdk, fabcheck_core::nvmf::Spdk::V24_01);
         assert_eq!(v24.key(), "churn@v24.01");
+        let v26 = Scenario::from_key("churn@v26.05", None).unwrap();
+        assert_eq!(v26.spdk, fabcheck_core::nvmf::Spdk::V26_05);
         assert_eq!(
-            Scenario::from_key("churn@v26.05", None),
-            Err(ScenarioError::UnknownSpdk("v26.05".into()))
+            Scenario::from_key("churn@v26.06", None),
+            Err(ScenarioError::UnknownSpdk("v26.06".into()))
         );
         assert_eq!(
             Scenario::from_key("churn+spdk-9", None),

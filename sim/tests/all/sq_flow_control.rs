@@ -1,6 +1,6 @@
 //! Hosts that disable SQ flow control (`disable_sq_flow_control` in a scenario's host entry,
 //! CONNECT `cattr.dissqfc`): master's controllers then report no SQ head and end reads with
-//! C2HData SUCCESS (core test `master_honours_dissqfc_and_v24_01_ignores_it`). The checks stay
+//! C2HData SUCCESS (core test `master_honours_dissqfc_and_releases_ignore_it`). The checks stay
 //! silent on the fixed core over the same built-in scenario with every host asking for it, in
 //! both profiles, and every required mark is still reached.
 
