@@ -12,7 +12,8 @@
 # Peer: $SPDK_PEER_DIR with bin/nvmf_tgt, else ../shared/peers/spdk-peer.sh (or $SPDK_PEER_SH);
 # without one it prints "bench-vs-spdk: SKIPPED (...)". Env: FABCHECK_BENCH_ROUNDS (default 5),
 # FABCHECK_BENCH_SECONDS (per run, default 4), FABCHECK_TARGET_ARGS (extra fabcheck-target
-# arguments, e.g. "--busy-poll-us 0" to measure without busy polling). Also prints the CPU time
+# arguments, e.g. "--busy-poll-us 0" to measure without busy polling; the profile is set per row,
+# `--spdk v26.05` unless the row names another). Also prints the CPU time
 # fabcheck-target spent per I/O (from /proc/PID/task/*/schedstat), which the machine's load
 # changes far less than IOPS. Every process is stopped by its PID.
 source "$(dirname "$0")/lib.sh"
@@ -42,10 +43,10 @@ trap 'stop_target; rm -rf "$work"' EXIT
 port=$((20000 + RANDOM % 20000))
 nqn=nqn.2016-06.io.spdk:cnode1
 # name|spdk_nvme_perf arguments[|fabcheck-target arguments of this row]
-# The last rows serve reads as the peer does: SPDK v26.05 ends every successful read with a
-# C2HData carrying SUCCESS and no CapsuleResp; fabcheck's default profile (master at
-# 3230130e6a) sends the CapsuleResp, as that SPDK does for a host that keeps SQ flow control
-# (SPDK commit 00c2f8cd49), and its v24.01 profile sets SUCCESS as v26.05 does.
+# fabcheck-target serves the v26.05 profile (`--spdk v26.05`, the peer's release: a successful
+# read ends with a C2HData carrying SUCCESS and no CapsuleResp) unless the row says otherwise.
+# The last row shows the master profile's cost: master sends the CapsuleResp after each read
+# to a host that keeps SQ flow control (SPDK commit 00c2f8cd49), as spdk_nvme_perf v26.05 does.
 rows=(
 	"4K randread QD32|-q 32 -o 4096 -w randread"
 	"4K randwrite QD32|-q 32 -o 4096 -w randwrite"
@@ -53,16 +54,14 @@ rows=(
 	"128K write QD32|-q 32 -o 131072 -w write"
 	"4K randread QD1|-q 1 -o 4096 -w randread"
 	"4K randwrite QD32, header+data digests|-q 32 -o 4096 -w randwrite -H -I"
-	"4K randread QD32, C2H SUCCESS (--spdk v24.01)|-q 32 -o 4096 -w randread|--spdk v24.01"
-	"128K read QD32, C2H SUCCESS (--spdk v24.01)|-q 32 -o 131072 -w read|--spdk v24.01"
-	"4K randread QD1, C2H SUCCESS (--spdk v24.01)|-q 1 -o 4096 -w randread|--spdk v24.01"
+	"4K randread QD32, master profile (C2HData + CapsuleResp)|-q 32 -o 4096 -w randread|--spdk master"
 )
 
 # start_fabcheck [ROW-ARGS]
 start_fabcheck() {
 	local sock=$work/fabcheck.sock
 	# shellcheck disable=SC2086
-	taskset -c 0 "$bin/fabcheck-target" --listen "127.0.0.1:$port" --rpc-socket "$sock" $target_args ${1:-} > "$work/t.log" 2>&1 &
+	taskset -c 0 "$bin/fabcheck-target" --listen "127.0.0.1:$port" --rpc-socket "$sock" $target_args ${1:---spdk v26.05} > "$work/t.log" 2>&1 &
 	tpid=$!
 	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
 }

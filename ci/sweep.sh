@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The long sweep of issues #9, #10 and #12: every built-in scenario in both SPDK profiles with
+# The long sweep of issues #9, #10 and #12: every built-in scenario in every SPDK profile with
 # every catalogue switch off, RUNS runs each (default 50,000; PCT portfolio, `hunt --jobs`).
 # Prints one row per scenario and profile: runs, runs/s, violations (unknown findings),
 # recorded hazards by id, nondeterminism, required marks missing. Exits 1 when any row has a
@@ -22,7 +22,7 @@ scenarios=$("$bin" scenarios | sed -n 's/^\([a-z0-9-]*\)  (spdk .*/\1/p')
 printf '| scenario | profile | runs | runs/s | violations | hazards | nondeterminism | missing marks |\n'
 printf '|---|---|---|---|---|---|---|---|\n'
 fail=0
-for profile in v24.01 master; do
+for profile in v24.01 v26.05 master; do
 	for s in $scenarios; do
 		log="$out/$s@$profile.jsonl"
 		"$bin" hunt --scenario "$s" --spdk "$profile" --runs "$runs" --jobs "$jobs" --json \
