@@ -94,25 +94,20 @@ pub(super) fn create_transport(t: CreateTransportP) -> Result<Call, JsonRpcError
 }
 
 pub(super) fn add_ns(a: AddNsP) -> Result<Call, JsonRpcError> {
-    tgt(&a.tgt_name)?;
     let n = a.namespace;
+    // v26.05 decodes nguid, eui64 (`decode_ns_nguid`/`decode_ns_eui64`, exact-length hex) and
+    // uuid inside `spdk_json_decode_object_relaxed`: a bad one fails the decode, -32602
+    // "Invalid parameters", before the target or subsystem lookup (lib/nvmf/nvmf_rpc.c:117-145,
+    // :1316-1318, :1470-1473 at v26.05).
+    let ids = NsIds {
+        nguid: n.nguid.as_deref().map(parse_hex).transpose_invalid()?,
+        eui64: n.eui64.as_deref().map(parse_hex).transpose_invalid()?,
+        uuid: n.uuid.as_deref().map(parse_uuid).transpose_invalid()?,
+    };
+    tgt(&a.tgt_name)?;
     if n.ptpl_file.is_some() || n.anagrpid.unwrap_or(0) != 0 || n.no_auto_visible {
         return Err(unsupported("reservations, ANA groups or namespace masking"));
     }
-    let ids = NsIds {
-        nguid: match &n.nguid {
-            Some(s) => Some(parse_hex(s).ok_or_else(|| JsonRpcError::params("Invalid nguid"))?),
-            None => None,
-        },
-        eui64: match &n.eui64 {
-            Some(s) => Some(parse_hex(s).ok_or_else(|| JsonRpcError::params("Invalid eui64"))?),
-            None => None,
-        },
-        uuid: match &n.uuid {
-            Some(s) => Some(parse_uuid(s).ok_or_else(invalid)?),
-            None => None,
-        },
-    };
     let nsid = n.nsid.filter(|n| *n != 0);
     Ok(Call::AddNs {
         nqn: a.nqn,
@@ -120,6 +115,20 @@ pub(super) fn add_ns(a: AddNsP) -> Result<Call, JsonRpcError> {
         nsid,
         ids,
     })
+}
+
+/// An optional identifier that failed to parse is SPDK's decode error.
+trait TransposeInvalid<T> {
+    fn transpose_invalid(self) -> Result<Option<T>, JsonRpcError>;
+}
+
+impl<T> TransposeInvalid<T> for Option<Option<T>> {
+    fn transpose_invalid(self) -> Result<Option<T>, JsonRpcError> {
+        match self {
+            None => Ok(None),
+            Some(v) => v.map(Some).ok_or_else(invalid),
+        }
+    }
 }
 
 pub(super) fn malloc_create(m: MallocCreateP) -> Result<Call, JsonRpcError> {

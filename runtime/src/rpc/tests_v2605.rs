@@ -1,0 +1,167 @@
+//! The answers where SPDK v26.05 and master differ, each checked against v26.05's code and
+//! message (lib/nvmf/nvmf_rpc.c, lib/json/json_util.c at tag v26.05, commit d519b163): unknown
+//! subsystems and targets, `nvmf_get_subsystems` on an unknown NQN, namespace identifiers that
+//! fail the decode, `nvmf_create_subsystem`'s key set, and the relaxed decoders.
+
+use super::tests::{block_on, call, fake_with_cnode1, Fake, CNODE1};
+use super::*;
+
+const NONE: &str = "nqn.2016-06.io.spdk:none";
+
+fn svc(fake: &Fake) -> Service<&Fake> {
+    Service::new(fake, RpcState::default())
+}
+
+fn ask(s: &Service<&Fake>, method: &str, params: Value) -> Value {
+    block_on(s.answer(call(method, params))).expect("a request with an id is answered")
+}
+
+fn err(v: &Value) -> (i64, String) {
+    let e = &v["error"];
+    let msg = e["message"].as_str().unwrap_or_default().to_string();
+    (e["code"].as_i64().unwrap_or(0), msg)
+}
+
+fn invalid_params() -> (i64, String) {
+    (-32602, "Invalid parameters".into())
+}
+
+fn listen() -> Value {
+    json!({"trtype": "TCP", "adrfam": "IPv4", "traddr": "127.0.0.1", "trsvcid": "4430"})
+}
+
+/// Every method that names a subsystem, on an unknown one (extra keys set per method).
+fn on_unknown_subsystem() -> Vec<(&'static str, Value)> {
+    vec![
+        // nvmf_rpc.c:888-891 at v26.05
+        (
+            "nvmf_subsystem_add_listener",
+            json!({"listen_address": listen()}),
+        ),
+        // :973-976
+        (
+            "nvmf_subsystem_remove_listener",
+            json!({"listen_address": listen()}),
+        ),
+        // :1491-1494
+        (
+            "nvmf_subsystem_add_ns",
+            json!({"namespace": {"bdev_name": "Nope"}}),
+        ),
+        // :1715-1718
+        ("nvmf_subsystem_remove_ns", json!({"nsid": 1})),
+        // :1911-1914
+        (
+            "nvmf_subsystem_add_host",
+            json!({"host": "nqn.2016-06.io.spdk:h"}),
+        ),
+        // :1911-1914 comes before add_host_ext's "Internal error" for a bad host NQN (:1943-1945)
+        ("nvmf_subsystem_add_host", json!({"host": "not a host nqn"})),
+        // :2021-2024
+        (
+            "nvmf_subsystem_remove_host",
+            json!({"host": "nqn.2016-06.io.spdk:h"}),
+        ),
+        // :2160-2163
+        (
+            "nvmf_subsystem_allow_any_host",
+            json!({"allow_any_host": true}),
+        ),
+        // :569-571 -> :596 (`goto invalid`)
+        ("nvmf_delete_subsystem", json!({})),
+        // _rpc_nvmf_subsystem_query :3078-3082
+        ("nvmf_subsystem_get_controllers", json!({})),
+        ("nvmf_subsystem_get_qpairs", json!({})),
+        ("nvmf_subsystem_get_listeners", json!({})),
+    ]
+}
+
+#[test]
+fn an_unknown_subsystem_is_invalid_parameters() {
+    let fake = fake_with_cnode1();
+    let s = svc(&fake);
+    for (m, mut p) in on_unknown_subsystem() {
+        p["nqn"] = json!(NONE);
+        assert_eq!(err(&ask(&s, m, p.clone())), invalid_params(), "{m} {p}");
+    }
+    assert!(
+        fake.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|r| matches!(r, fabcheck_core::nvmf::RpcRequest::GetSubsystems)),
+        "nothing but lookups reached the target"
+    );
+}
+
+#[test]
+fn get_subsystems_on_an_unknown_nqn_is_enodev() {
+    let fake = fake_with_cnode1();
+    let s = svc(&fake);
+    // nvmf_rpc.c:286-289 at v26.05: spdk_jsonrpc_send_error_response(request, -ENODEV,
+    // spdk_strerror(ENODEV)); glibc's strerror(ENODEV) is "No such device".
+    let r = ask(&s, "nvmf_get_subsystems", json!({"nqn": NONE}));
+    assert_eq!(err(&r), (-19, "No such device".into()));
+    let ok = ask(&s, "nvmf_get_subsystems", json!({"nqn": CNODE1}));
+    assert_eq!(ok["result"][0]["nqn"], json!(CNODE1));
+}
+
+#[test]
+fn an_unknown_target_is_internal_error_with_v2605s_message() {
+    let fake = fake_with_cnode1();
+    let s = svc(&fake);
+    let dot = "Unable to find a target.";
+    let mut cases: Vec<(&str, Value, &str)> = vec![
+        ("nvmf_get_subsystems", json!({}), dot), // :277-280
+        ("nvmf_get_transports", json!({}), dot), // :2648-2651
+        ("nvmf_create_transport", json!({"trtype": "TCP"}), dot), // :2528-2532
+    ];
+    for (m, p) in on_unknown_subsystem() {
+        // The subsystem queries drop the period (:3069-3073); everything else has it.
+        let msg = if m.starts_with("nvmf_subsystem_get_") {
+            "Unable to find a target"
+        } else {
+            dot
+        };
+        cases.push((m, p, msg));
+    }
+    for (m, mut p, msg) in cases {
+        p["tgt_name"] = json!("other");
+        if m != "nvmf_get_subsystems" && m != "nvmf_get_transports" && p.get("trtype").is_none() {
+            p["nqn"] = json!(CNODE1);
+        }
+        assert_eq!(err(&ask(&s, m, p.clone())), (-32603, msg.into()), "{m} {p}");
+    }
+    // nvmf_create_subsystem keeps its own message (:425-429).
+    let c = json!({"nqn": "nqn.2016-06.io.spdk:c9", "tgt_name": "other"});
+    assert_eq!(
+        err(&ask(&s, "nvmf_create_subsystem", c)),
+        (-32603, "Unable to find target other".into())
+    );
+}
+
+#[test]
+fn a_bad_namespace_identifier_fails_the_decode_before_any_lookup() {
+    let fake = fake_with_cnode1();
+    let s = svc(&fake);
+    // decode_ns_nguid / decode_ns_eui64 (nvmf_rpc.c:117-145 at v26.05, exactly 32 / 16 hex
+    // digits) and spdk_json_decode_uuid run inside the relaxed decode (:1470-1473): -32602
+    // "Invalid parameters" even for an unknown target or subsystem.
+    let bad = [
+        json!({"nguid": "12"}),
+        json!({"nguid": "zz0102030405060708090a0b0c0d0e0f"}),
+        json!({"eui64": "01020304050607"}),
+        json!({"eui64": "010203040506070809"}),
+        json!({"uuid": "not-a-uuid"}),
+    ];
+    for ids in bad {
+        let mut ns = ids.clone();
+        ns["bdev_name"] = json!("Nope");
+        for (nqn, tgt) in [(CNODE1, "nvmf_tgt"), (NONE, "nvmf_tgt"), (CNODE1, "other")] {
+            let p = json!({"nqn": nqn, "tgt_name": tgt, "namespace": ns});
+            let r = ask(&s, "nvmf_subsystem_add_ns", p.clone());
+            assert_eq!(err(&r), invalid_params(), "{p}");
+        }
+    }
+    assert!(fake.seen.lock().unwrap().is_empty(), "no lookup was made");
+}
