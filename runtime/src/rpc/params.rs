@@ -38,7 +38,6 @@ pub(super) struct CreateSubsystemP {
     pub tgt_name: Option<String>,
     pub serial_number: Option<String>,
     pub model_number: Option<String>,
-    pub admin_label: Option<String>,
     pub max_namespaces: Option<u32>,
     #[serde(default)]
     pub allow_any_host: bool,
@@ -46,6 +45,9 @@ pub(super) struct CreateSubsystemP {
     pub ana_reporting: bool,
     pub min_cntlid: Option<u16>,
     pub max_cntlid: Option<u16>,
+    /// v26.05's deprecated spellings of dmrsl / wzsl (uint64 decoders, nvmf_rpc.c:377-378).
+    pub max_discard_size_kib: Option<u64>,
+    pub max_write_zeroes_size_kib: Option<u64>,
     pub dmrsl: Option<u32>,
     pub wzsl: Option<u8>,
     #[serde(default)]

@@ -165,3 +165,61 @@ fn a_bad_namespace_identifier_fails_the_decode_before_any_lookup() {
     }
     assert!(fake.seen.lock().unwrap().is_empty(), "no lookup was made");
 }
+
+#[test]
+fn create_subsystem_takes_v2605s_keys() {
+    let fake = fake_with_cnode1();
+    let s = svc(&fake);
+    let create = |extra: Value| {
+        let mut p = extra;
+        p["nqn"] = json!("nqn.2016-06.io.spdk:k");
+        ask(&s, "nvmf_create_subsystem", p)
+    };
+    // No `admin_label` decoder at v26.05 (nvmf_rpc.c:367-383): an unknown key, -32602 (:417-421).
+    assert_eq!(err(&create(json!({"admin_label": "x"}))), invalid_params());
+    // The KiB keys are uint64 (:377-378): a string or a negative number fails the decode.
+    assert_eq!(
+        err(&create(json!({"max_discard_size_kib": "1"}))),
+        invalid_params()
+    );
+    assert_eq!(
+        err(&create(json!({"max_write_zeroes_size_kib": -8}))),
+        invalid_params()
+    );
+    // max_write_zeroes_size_kib must be 0 or a power of two >= 8 (:438-458).
+    for kib in [3u64, 4, 12] {
+        let r = create(json!({"max_write_zeroes_size_kib": kib}));
+        let msg = format!("Invalid max_write_zeroes_size_kib {kib}");
+        assert_eq!(err(&r), (-32602, msg));
+    }
+    // A limit that converts to a nonzero dmrsl / wzsl is one fabcheck-target does not serve.
+    for p in [
+        json!({"max_discard_size_kib": 4}),
+        json!({"max_write_zeroes_size_kib": 8}),
+    ] {
+        let (code, msg) = err(&create(p));
+        assert_eq!(code, -32602);
+        assert!(msg.contains("does not serve dmrsl / wzsl"), "{msg}");
+    }
+    assert_eq!(fake.subs.lock().unwrap().len(), 1, "nothing created yet");
+    // 0 converts to 0 (no limit), and overrides a dmrsl / wzsl given beside it (:433-450);
+    // UINT64_MAX means "not given" (:413-414).
+    let ok = json!({"max_discard_size_kib": 0, "max_write_zeroes_size_kib": 0, "dmrsl": 7,
+        "wzsl": 2});
+    assert_eq!(create(ok)["result"], json!(true));
+    let got = ask(
+        &s,
+        "nvmf_get_subsystems",
+        json!({"nqn": "nqn.2016-06.io.spdk:k"}),
+    );
+    assert_eq!(
+        (
+            got["result"][0]["dmrsl"].clone(),
+            got["result"][0]["wzsl"].clone()
+        ),
+        (json!(0), json!(0))
+    );
+    let max = json!({"nqn": "nqn.2016-06.io.spdk:m", "max_discard_size_kib": u64::MAX,
+        "max_write_zeroes_size_kib": u64::MAX});
+    assert_eq!(ask(&s, "nvmf_create_subsystem", max)["result"], json!(true));
+}
