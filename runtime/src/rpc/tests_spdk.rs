@@ -197,7 +197,6 @@ fn unknown_parameters_are_rejected_as_spdks_decoder_does() {
             "bdev_malloc_create",
             json!({"num_blocks": 8, "block_size": 512, "x": 1}),
         ),
-        ("nvmf_create_transport", json!({"trtype": "TCP", "x": 1})),
         ("nvmf_get_subsystems", json!(["array", "params"])),
         ("spdk_kill_instance", json!({})),
         ("spdk_get_version", json!({})),
@@ -205,7 +204,8 @@ fn unknown_parameters_are_rejected_as_spdks_decoder_does() {
     for (m, p) in cases {
         assert_eq!(err(&ask(&s, m, p.clone())).0, -32602, "{m} {p}");
     }
-    // SPDK decodes add_listener/add_ns relaxed at the top level (transport-specific keys).
+    // SPDK decodes add_listener/add_ns relaxed at the top level (transport-specific keys);
+    // nvmf_create_transport and nvmf_subsystem_add_host too (tests_v2605).
     let l = json!({"nqn": CNODE1, "extra": 1, "listen_address":
         {"trtype": "TCP", "adrfam": "IPv4", "traddr": "127.0.0.1", "trsvcid": "4425"}});
     assert_eq!(

@@ -223,3 +223,49 @@ fn create_subsystem_takes_v2605s_keys() {
         "max_write_zeroes_size_kib": u64::MAX});
     assert_eq!(ask(&s, "nvmf_create_subsystem", max)["result"], json!(true));
 }
+
+#[test]
+fn create_transport_decodes_relaxed() {
+    let fake = fake_with_cnode1();
+    let s = svc(&fake);
+    // spdk_json_decode_object_relaxed (nvmf_rpc.c:2519-2523, :2572-2576 at v26.05; `relaxed`
+    // skips the "Decoder not found" failure, lib/json/json_util.c:360-363): unknown keys, and
+    // RDMA's keys on a TCP transport, are ignored whatever their type.
+    let p = json!({"trtype": "TCP", "x": 1, "num_cqe": "many", "no_srq": 3});
+    assert_eq!(ask(&s, "nvmf_create_transport", p)["result"], json!(true));
+    // Known keys are still type-checked: -32602 "Invalid parameters" (:2574-2576).
+    for bad in [
+        json!({"trtype": "TCP", "max_queue_depth": "128"}),
+        json!({"trtype": "TCP", "kas": 70000}),
+        json!({"trtype": "TCP", "zcopy": 1}),
+        json!({"trtype": 5}),
+        json!({"max_queue_depth": 128}),
+    ] {
+        let r = ask(&s, "nvmf_create_transport", bad.clone());
+        assert_eq!(err(&r), invalid_params(), "{bad}");
+    }
+}
+
+#[test]
+fn add_host_decodes_relaxed() {
+    let fake = fake_with_cnode1();
+    let s = svc(&fake);
+    // spdk_json_decode_object_relaxed (nvmf_rpc.c:1895-1900 at v26.05).
+    let p = json!({"nqn": CNODE1, "host": "nqn.2016-06.io.spdk:h1", "x": [1]});
+    assert_eq!(ask(&s, "nvmf_subsystem_add_host", p)["result"], json!(true));
+    // Known keys are still type-checked (:1877-1881): -32602 "Invalid parameters".
+    for bad in [
+        json!({"nqn": CNODE1, "host": 7}),
+        json!({"nqn": CNODE1, "host": "nqn.2016-06.io.spdk:h2", "dhchap_key": 1}),
+        json!({"nqn": CNODE1}),
+    ] {
+        let r = ask(&s, "nvmf_subsystem_add_host", bad.clone());
+        assert_eq!(err(&r), invalid_params(), "{bad}");
+    }
+    // remove_host stays strict (spdk_json_decode_object, :2001-2005).
+    let strict = json!({"nqn": CNODE1, "host": "nqn.2016-06.io.spdk:h1", "x": 1});
+    assert_eq!(
+        err(&ask(&s, "nvmf_subsystem_remove_host", strict)),
+        invalid_params()
+    );
+}
