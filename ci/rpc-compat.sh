@@ -42,7 +42,7 @@ expect '\[\]' "$(rpc nvmf_subsystem_get_controllers "$cnode1")"
 if out=$(rpc nvmf_get_subsystems nqn.2016-06.io.spdk:nope 2>&1); then
   echo "rpc-compat: an unknown NQN must fail"; exit 1
 fi
-expect 'not found' "$out"
+expect 'No such device' "$out"
 kill -INT "$pid"
 wait "$pid"
 echo "rpc-compat: SPDK's spdk-rpc drove fabcheck-target (15 calls, answers checked)"

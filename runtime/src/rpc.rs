@@ -206,3 +206,5 @@ async fn serve_client<B: Backend>(
 mod tests;
 #[cfg(all(test, not(loom)))]
 mod tests_spdk;
+#[cfg(all(test, not(loom)))]
+mod tests_v2605;

@@ -18,6 +18,28 @@ fn ascii_field(s: &str, max: usize) -> Result<String, JsonRpcError> {
     Ok(s.to_string())
 }
 
+/// The dmrsl and wzsl v26.05 would set: `max_discard_size_kib` and `max_write_zeroes_size_kib`
+/// (UINT64_MAX: not given) replace them after the target lookup (lib/nvmf/nvmf_rpc.c:433-459 at
+/// v26.05): dmrsl = KiB << 1 (512-byte blocks, stored in a uint32), wzsl = log2(KiB >> 2) for a
+/// power of two >= 8, 0 for 0, anything else -32602 "Invalid max_write_zeroes_size_kib N".
+fn limits(c: &CreateSubsystemP) -> Result<(u32, u8), JsonRpcError> {
+    let given = |v: Option<u64>| v.filter(|k| *k != u64::MAX);
+    let dmrsl = match given(c.max_discard_size_kib) {
+        Some(kib) => (kib << 1) as u32,
+        None => c.dmrsl.unwrap_or(0),
+    };
+    let wzsl = match given(c.max_write_zeroes_size_kib) {
+        Some(0) => 0,
+        Some(kib) if kib >= 8 && kib.is_power_of_two() => (kib >> 2).trailing_zeros() as u8,
+        Some(kib) => {
+            let msg = format!("Invalid max_write_zeroes_size_kib {kib}");
+            return Err(JsonRpcError::params(msg));
+        }
+        None => c.wzsl.unwrap_or(0),
+    };
+    Ok((dmrsl, wzsl))
+}
+
 pub(super) fn create_subsystem(c: CreateSubsystemP) -> Result<Call, JsonRpcError> {
     if let Some(n) = &c.tgt_name {
         if n != TGT_NAME {
@@ -25,12 +47,11 @@ pub(super) fn create_subsystem(c: CreateSubsystemP) -> Result<Call, JsonRpcError
             return Err(JsonRpcError::new(INTERNAL_ERROR, msg));
         }
     }
-    if c.ana_reporting || c.passthrough || c.enable_nssr || c.admin_label.is_some() {
-        return Err(unsupported(
-            "ANA reporting, passthrough, NSSR or admin labels",
-        ));
+    let (dmrsl, wzsl) = limits(&c)?;
+    if c.ana_reporting || c.passthrough || c.enable_nssr {
+        return Err(unsupported("ANA reporting, passthrough or NSSR"));
     }
-    if c.dmrsl.unwrap_or(0) != 0 || c.wzsl.unwrap_or(0) != 0 {
+    if dmrsl != 0 || wzsl != 0 {
         return Err(unsupported("dmrsl / wzsl limits"));
     }
     let mut s = SubsystemConfig::new(&c.nqn);
@@ -94,25 +115,20 @@ pub(super) fn create_transport(t: CreateTransportP) -> Result<Call, JsonRpcError
 }
 
 pub(super) fn add_ns(a: AddNsP) -> Result<Call, JsonRpcError> {
-    tgt(&a.tgt_name)?;
     let n = a.namespace;
+    // v26.05 decodes nguid, eui64 (`decode_ns_nguid`/`decode_ns_eui64`, exact-length hex) and
+    // uuid inside `spdk_json_decode_object_relaxed`: a bad one fails the decode, -32602
+    // "Invalid parameters", before the target or subsystem lookup (lib/nvmf/nvmf_rpc.c:117-145,
+    // :1316-1318, :1470-1473 at v26.05).
+    let ids = NsIds {
+        nguid: n.nguid.as_deref().map(parse_hex).transpose_invalid()?,
+        eui64: n.eui64.as_deref().map(parse_hex).transpose_invalid()?,
+        uuid: n.uuid.as_deref().map(parse_uuid).transpose_invalid()?,
+    };
+    tgt(&a.tgt_name)?;
     if n.ptpl_file.is_some() || n.anagrpid.unwrap_or(0) != 0 || n.no_auto_visible {
         return Err(unsupported("reservations, ANA groups or namespace masking"));
     }
-    let ids = NsIds {
-        nguid: match &n.nguid {
-            Some(s) => Some(parse_hex(s).ok_or_else(|| JsonRpcError::params("Invalid nguid"))?),
-            None => None,
-        },
-        eui64: match &n.eui64 {
-            Some(s) => Some(parse_hex(s).ok_or_else(|| JsonRpcError::params("Invalid eui64"))?),
-            None => None,
-        },
-        uuid: match &n.uuid {
-            Some(s) => Some(parse_uuid(s).ok_or_else(invalid)?),
-            None => None,
-        },
-    };
     let nsid = n.nsid.filter(|n| *n != 0);
     Ok(Call::AddNs {
         nqn: a.nqn,
@@ -120,6 +136,20 @@ pub(super) fn add_ns(a: AddNsP) -> Result<Call, JsonRpcError> {
         nsid,
         ids,
     })
+}
+
+/// An optional identifier that failed to parse is SPDK's decode error.
+trait TransposeInvalid<T> {
+    fn transpose_invalid(self) -> Result<Option<T>, JsonRpcError>;
+}
+
+impl<T> TransposeInvalid<T> for Option<Option<T>> {
+    fn transpose_invalid(self) -> Result<Option<T>, JsonRpcError> {
+        match self {
+            None => Ok(None),
+            Some(v) => v.map(Some).ok_or_else(invalid),
+        }
+    }
 }
 
 pub(super) fn malloc_create(m: MallocCreateP) -> Result<Call, JsonRpcError> {

@@ -80,6 +80,12 @@ pub enum Call {
         nqn: String,
         req: RpcRequest,
     },
+    /// A call SPDK fails only after its subsystem lookup: -32602 if the subsystem `nqn` is
+    /// missing, `error` otherwise.
+    FailOnSubsystem {
+        nqn: String,
+        error: JsonRpcError,
+    },
     GetSubsystems {
         nqn: Option<String>,
     },
@@ -159,10 +165,12 @@ pub const METHODS: &[&str] = &[
 /// Decodes a params object (SPDK: `null` or absent params decode as no keys; an array, or a
 /// key the method does not know, is "Invalid parameters").
 fn p<T: serde::de::DeserializeOwned>(params: &Value) -> Result<T, JsonRpcError> {
-    let v = if params.is_null() {
-        json!({})
-    } else {
-        params.clone()
+    let v = match params {
+        Value::Null => json!({}),
+        // serde would fill a struct from an array by position; SPDK's decoder takes objects
+        // only (`_json_decode_object`: not OBJECT_BEGIN -> -1).
+        Value::Object(_) => params.clone(),
+        _ => return Err(invalid()),
     };
     serde_json::from_value(v).map_err(|e| {
         tracing::debug!("rpc params rejected: {e}");
@@ -170,12 +178,26 @@ fn p<T: serde::de::DeserializeOwned>(params: &Value) -> Result<T, JsonRpcError> 
     })
 }
 
-/// `spdk_nvmf_get_tgt(name)`: only the default target exists.
+/// `spdk_nvmf_get_tgt(name)`: only the default target exists. v26.05's handlers answer an
+/// unknown name with -32603 "Unable to find a target." (lib/nvmf/nvmf_rpc.c at v26.05:
+/// get_subsystems :279-280, delete_subsystem :564-565, add_listener :881-882, remove_listener
+/// :966-967, add_ns :1485-1486, remove_ns :1706-1707, add_host :1906-1907, remove_host
+/// :2014-2015, allow_any_host :2154-2155, create_transport :2531-2532, get_transports
+/// :2650-2651); `nvmf_create_subsystem` has its own message (`checks::create_subsystem`) and
+/// the subsystem queries drop the period ([`tgt_query`]).
 pub(super) fn tgt(name: &Option<String>) -> Result<(), JsonRpcError> {
+    tgt_or(name, "Unable to find a target.")
+}
+
+/// `_rpc_nvmf_subsystem_query` (get_controllers/qpairs/listeners): -32603 "Unable to find a
+/// target", without the period (lib/nvmf/nvmf_rpc.c:3072-3073 at v26.05).
+pub(super) fn tgt_query(name: &Option<String>) -> Result<(), JsonRpcError> {
+    tgt_or(name, "Unable to find a target")
+}
+
+fn tgt_or(name: &Option<String>, msg: &str) -> Result<(), JsonRpcError> {
     match name {
-        Some(n) if n != TGT_NAME => {
-            Err(JsonRpcError::params(format!("NVMf target '{n}' not found")))
-        }
+        Some(n) if n != TGT_NAME => Err(JsonRpcError::new(INTERNAL_ERROR, msg)),
         _ => Ok(()),
     }
 }
@@ -227,7 +249,7 @@ impl Call {
             | "nvmf_subsystem_get_qpairs"
             | "nvmf_subsystem_get_listeners" => {
                 let g: NqnP = p(params)?;
-                tgt(&g.tgt_name)?;
+                tgt_query(&g.tgt_name)?;
                 let nqn = g.nqn;
                 match method {
                     "nvmf_subsystem_get_controllers" => Call::GetControllers { nqn },
@@ -243,6 +265,8 @@ impl Call {
         Ok(Some(match method {
             "nvmf_subsystem_add_listener" => {
                 let l: AddListenerP = p(params)?;
+                // v26.05: decode, target, subsystem, then the address (nvmf_rpc.c:869-899).
+                tgt(&l.tgt_name)?;
                 if l.secure_channel || l.ana_state.is_some() {
                     return Err(unsupported("secure channels or ANA states"));
                 }
@@ -258,6 +282,7 @@ impl Call {
             }
             "nvmf_subsystem_remove_listener" => {
                 let l: RemoveListenerP = p(params)?;
+                tgt(&l.tgt_name)?;
                 let trid = l.listen_address.trid()?;
                 let req = RpcRequest::SubsystemRemoveListener {
                     nqn: l.nqn.clone(),
@@ -303,9 +328,11 @@ impl Call {
                     hostnqn: h.host.clone(),
                 };
                 if !nqn_is_valid(&h.host) {
-                    // spdk_nvmf_subsystem_add_host_ext fails: "Internal error".
+                    // spdk_nvmf_subsystem_add_host_ext fails: "Internal error", after the
+                    // subsystem lookup (lib/nvmf/nvmf_rpc.c:1911-1914, :1943-1945 at v26.05).
                     tgt(&h.tgt_name)?;
-                    return Err(JsonRpcError::new(INTERNAL_ERROR, "Internal error"));
+                    let error = JsonRpcError::new(INTERNAL_ERROR, "Internal error");
+                    return Ok(Call::FailOnSubsystem { nqn: h.nqn, error });
                 }
                 on_subsystem(h.nqn, &h.tgt_name, req)?
             }

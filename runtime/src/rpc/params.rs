@@ -1,8 +1,9 @@
 //! Parameter objects of every served method, with exactly the keys SPDK v26.05's decoders know
 //! (schema/schema.yaml, `spdk_json_decode_object`): an unknown key, a duplicate key, a missing
 //! required key or a wrongly typed value is "Invalid parameters" (-32602), as SPDK answers.
-//! Methods SPDK decodes "relaxed" (`nvmf_subsystem_add_listener`, `nvmf_subsystem_add_ns`: the
-//! extra keys are transport-specific) accept unknown top-level keys. Owns no state.
+//! Methods v26.05 decodes "relaxed" (`nvmf_subsystem_add_listener`, `nvmf_subsystem_add_ns`,
+//! `nvmf_subsystem_add_host`, `nvmf_create_transport`: the extra keys are transport-specific)
+//! accept unknown top-level keys. Owns no state.
 
 use serde::Deserialize;
 
@@ -38,7 +39,6 @@ pub(super) struct CreateSubsystemP {
     pub tgt_name: Option<String>,
     pub serial_number: Option<String>,
     pub model_number: Option<String>,
-    pub admin_label: Option<String>,
     pub max_namespaces: Option<u32>,
     #[serde(default)]
     pub allow_any_host: bool,
@@ -46,6 +46,9 @@ pub(super) struct CreateSubsystemP {
     pub ana_reporting: bool,
     pub min_cntlid: Option<u16>,
     pub max_cntlid: Option<u16>,
+    /// v26.05's deprecated spellings of dmrsl / wzsl (uint64 decoders, nvmf_rpc.c:377-378).
+    pub max_discard_size_kib: Option<u64>,
+    pub max_write_zeroes_size_kib: Option<u64>,
     pub dmrsl: Option<u32>,
     pub wzsl: Option<u8>,
     #[serde(default)]
@@ -108,8 +111,9 @@ pub(super) struct RemoveNsP {
     pub tgt_name: Option<String>,
 }
 
+/// Relaxed (v26.05: `spdk_json_decode_object_relaxed`, lib/nvmf/nvmf_rpc.c:1895-1897; the
+/// transports read their own keys, e.g. TCP's `psk`, from the same object).
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct AddHostP {
     pub nqn: String,
     pub host: String,
@@ -199,10 +203,12 @@ pub(super) struct KillP {
     pub sig_name: String,
 }
 
-/// `nvmf_create_transport`: every key SPDK's decoder knows. Keys that would change what the
-/// transport serves are checked against the served value by the caller.
+/// `nvmf_create_transport`, relaxed as v26.05 decodes it (lib/nvmf/nvmf_rpc.c:2519-2520,
+/// :2572-2573; the TCP transport's own keys relaxed again, lib/nvmf/tcp.c:763-765): the keys of
+/// the generic decoder (:2423-2447) and of `tcp_transport_opts_decoder` (tcp.c:398-411) are
+/// type-checked; any other key, the RDMA and vfio-user ones included, is ignored. Keys that
+/// would change what the transport serves are checked against the served value by the caller.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub(super) struct CreateTransportP {
     pub trtype: String,
@@ -217,20 +223,9 @@ pub(super) struct CreateTransportP {
     pub buf_cache_size: Option<u32>,
     pub iobuf_small_cache_size: Option<u32>,
     pub iobuf_large_cache_size: Option<u32>,
-    pub zcopy: Option<bool>,
-    pub num_cqe: Option<i32>,
-    pub max_srq_depth: Option<u32>,
-    pub no_srq: Option<bool>,
-    pub c2h_success: Option<bool>,
     pub dif_insert_or_strip: Option<bool>,
-    pub sock_priority: Option<u32>,
-    pub acceptor_backlog: Option<i32>,
     pub abort_timeout_sec: Option<u32>,
-    pub no_wr_batching: Option<bool>,
-    pub control_msg_num: Option<u16>,
-    pub disable_mappable_bar0: Option<bool>,
-    pub disable_adaptive_irq: Option<bool>,
-    pub disable_shadow_doorbells: Option<bool>,
+    pub zcopy: Option<bool>,
     pub acceptor_poll_rate: Option<u32>,
     pub ack_timeout: Option<u32>,
     pub data_wr_pool_size: Option<u32>,
@@ -239,6 +234,10 @@ pub(super) struct CreateTransportP {
     pub min_kato: Option<u32>,
     pub masked_oncs: Option<serde_json::Value>,
     pub masked_fuses: Option<serde_json::Value>,
+    // TCP's own keys (tcp.c:398-411).
+    pub c2h_success: Option<bool>,
+    pub control_msg_num: Option<u16>,
+    pub sock_priority: Option<u32>,
 }
 
 // fabcheck's own methods (C-only operations in SPDK).

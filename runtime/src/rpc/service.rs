@@ -1,10 +1,10 @@
 //! The RPC service: runs [`Call`]s against the backend (the driver), owns the RAM bdev table,
 //! which bdev backs which namespace and each subsystem's `max_namespaces`, and answers with
-//! SPDK's error codes: a subsystem an RPC names must exist (-32602 "Subsystem with NQN '...'
-//! not found", checked before anything else, as `_rpc_nvmf_get_subsystem` does), a failure in
-//! the target after that is -32603 (SPDK's paused callbacks), a namespace that cannot be added
-//! or removed is -32602. Invariant: the bdev claim table changes only after the core accepted
-//! the namespace change.
+//! SPDK v26.05's error codes: a subsystem an RPC names must exist (-32602 "Invalid parameters",
+//! each handler's `spdk_nvmf_tgt_find_subsystem` check; `nvmf_get_subsystems` answers -19 "No
+//! such device"), a failure in the target after that is -32603 (SPDK's paused callbacks), a
+//! namespace that cannot be added or removed is -32602. Invariant: the bdev claim table changes
+//! only after the core accepted the namespace change.
 
 use super::methods::invalid;
 use super::{envelope, response, shape};
@@ -127,13 +127,18 @@ impl<B: Backend> Service<B> {
         }
     }
 
-    /// `_rpc_nvmf_get_subsystem`: the subsystem, or -32602 naming it.
+    /// `spdk_nvmf_tgt_find_subsystem` as v26.05's handlers use it: the subsystem, or -32602
+    /// "Invalid parameters" (lib/nvmf/nvmf_rpc.c at v26.05: add_listener :891, remove_listener
+    /// :976, add_ns :1494, remove_ns :1718, add_host :1914, remove_host :2024, allow_any_host
+    /// :2163, delete_subsystem :569-571 -> :596, the get_controllers/qpairs/listeners query
+    /// :3081-3082). The message names nothing: master's "Subsystem with NQN '...' not found"
+    /// (`_rpc_nvmf_get_subsystem`) came after v26.05.
+    async fn find_subsystem(&self, nqn: &str) -> Result<Option<SubsystemInfo>, JsonRpcError> {
+        Ok(self.subsystems().await?.into_iter().find(|s| s.nqn == nqn))
+    }
+
     async fn subsystem(&self, nqn: &str) -> Result<SubsystemInfo, JsonRpcError> {
-        self.subsystems()
-            .await?
-            .into_iter()
-            .find(|s| s.nqn == nqn)
-            .ok_or_else(|| JsonRpcError::params(format!("Subsystem with NQN '{nqn}' not found")))
+        self.find_subsystem(nqn).await?.ok_or_else(invalid)
     }
 
     /// Runs one call.
@@ -162,6 +167,9 @@ impl<B: Backend> Service<B> {
             Call::OnSubsystem { nqn, req } => {
                 self.subsystem(&nqn).await?;
                 self.core(req).await.map_err(internal).map(|_| json!(true))
+            }
+            Call::FailOnSubsystem { nqn, error } => {
+                Err(self.subsystem(&nqn).await.err().unwrap_or(error))
             }
             Call::GetSubsystems { nqn } => self.get_subsystems(nqn).await,
             Call::AddNs {
@@ -252,8 +260,10 @@ impl<B: Backend> Service<B> {
     }
 
     async fn get_subsystems(&self, nqn: Option<String>) -> Result<Value, JsonRpcError> {
+        // v26.05 answers an unknown NQN with -ENODEV and spdk_strerror(ENODEV)
+        // (lib/nvmf/nvmf_rpc.c:286-289 at v26.05), not with -32602.
         let subs = match &nqn {
-            Some(n) => vec![self.subsystem(n).await?],
+            Some(n) => vec![self.find_subsystem(n).await?.ok_or_else(enodev)?],
             None => self.subsystems().await?,
         };
         let st = state_lock(&self.state);

@@ -405,7 +405,8 @@ fn service_answers_spdk_codes_and_handles_notifications() {
             .unwrap();
         assert_eq!(
             r["error"],
-            json!({"code": INVALID_PARAMS, "message": "Subsystem with NQN 'missing' not found"})
+            // v26.05: `goto invalid` (lib/nvmf/nvmf_rpc.c:569-571 -> :596 at v26.05).
+            json!({"code": INVALID_PARAMS, "message": "Invalid parameters"})
         );
         assert_eq!(r["id"], json!(1));
         let note = json!({"jsonrpc": "2.0", "method": "spdk_kill_instance", "params": {"sig_name": "SIGTERM"}});

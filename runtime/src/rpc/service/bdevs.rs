@@ -11,7 +11,7 @@ use fabcheck_core::nvmf::{NamespaceConfig, NamespaceIds, RpcRequest, DISCOVERY_N
 use serde_json::{json, Value};
 
 impl<B: Backend> Service<B> {
-    /// `rpc_nvmf_subsystem_add_ns`: the subsystem first (-32602 naming it), then
+    /// `rpc_nvmf_subsystem_add_ns`: the subsystem first (-32602 "Invalid parameters"), then
     /// `spdk_nvmf_subsystem_add_ns_ext`'s checks (unknown or claimed bdev, nsid in use or above
     /// max_namespaces, no free nsid: "Invalid parameters").
     pub(super) async fn add_ns(
