@@ -483,8 +483,7 @@ impl Target {
     }
 
     /// `nvmf_get_changed_ns_list_log_page`: the controller's page (cleared by the read; RAE,
-    /// CDW10 bit 15, clear unmasks the notice). master refuses an offset past the page
-    /// (-EINVAL: INVALID FIELD); v24.01 reads zeros there.
+    /// CDW10 bit 15, clear unmasks the notice); `Spdk::refuses_log_offset_past_page`.
     fn changed_ns_list(&mut self, r: ReqH, c: CtrlrH, offset: u64, len: usize) -> Status {
         let past_page = offset >= 4096 && self.config.spdk.refuses_log_offset_past_page();
         if offset & 3 != 0 || past_page {

@@ -59,6 +59,7 @@ mod qpair;
 mod qpair_fini;
 mod request;
 mod request_counter;
+mod response;
 mod rpc;
 mod rpc_hosts;
 mod rpc_query;
