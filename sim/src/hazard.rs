@@ -16,7 +16,7 @@ use serde::Serialize;
 /// One SPDK source line a step of a hazard's story corresponds to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct SourceLine {
-    /// The SPDK tree: `v24.01` or `master` (at the profile's commit).
+    /// The SPDK tree: `v24.01`, `v24.05`, `v26.05` or `master` (at the profile's commit).
     pub spdk: &'static str,
     /// `lib/nvmf/FILE.c:LINE`.
     pub at: &'static str,
@@ -27,6 +27,7 @@ pub struct SourceLine {
 /// The SPDK trees the records cite.
 const V2401: &str = "v24.01";
 const V2405: &str = "v24.05";
+const V2605: &str = "v26.05";
 const MASTER: &str = "master";
 
 /// A `SourceLine`, for the records.

@@ -2,7 +2,7 @@
 //! beyond those the scenarios were written around: each step with the SPDK source lines it
 //! corresponds to.
 
-use super::{Hazard, HazardStep, SourceLine, MASTER, V2401};
+use super::{line, Hazard, HazardStep, MASTER, V2401, V2605};
 use fabcheck_core::nvmf::{InvariantId, Spdk};
 
 /// `H-4`: v24.01's shutdown skips a subsystem whose state change is still running.
@@ -32,45 +32,41 @@ pub(in crate::hazard) const SHUTDOWN_SKIPS_CHANGING_SUBSYSTEM: Hazard = Hazard {
     steps: &[
         HazardStep {
             what: "an RPC pauses S and, its work done or failed, starts resuming it",
-            source: &[SourceLine {
-                spdk: V2401,
-                at: "lib/nvmf/nvmf_rpc.c:1521",
-                function: "nvmf_rpc_ns_paused",
-            }],
+            source: &[line(
+                V2401,
+                "lib/nvmf/nvmf_rpc.c:1521",
+                "nvmf_rpc_ns_paused",
+            )],
         },
         HazardStep {
             what: "the shutdown's stop of S meets the running resume: -EBUSY",
             source: &[
-                SourceLine {
-                    spdk: V2401,
-                    at: "lib/nvmf/subsystem.c:689",
-                    function: "nvmf_subsystem_state_change",
-                },
-                SourceLine {
-                    spdk: V2401,
-                    at: "module/event/subsystems/nvmf/nvmf_tgt.c:456",
-                    function: "nvmf_tgt_advance_state",
-                },
+                line(
+                    V2401,
+                    "lib/nvmf/subsystem.c:689",
+                    "nvmf_subsystem_state_change",
+                ),
+                line(
+                    V2401,
+                    "module/event/subsystems/nvmf/nvmf_tgt.c:456",
+                    "nvmf_tgt_advance_state",
+                ),
             ],
         },
         HazardStep {
             what: "the resume finishes: S is ACTIVE; the destroy phase refuses it and goes on",
             source: &[
-                SourceLine {
-                    spdk: V2401,
-                    at: "lib/nvmf/subsystem.c:436",
-                    function: "spdk_nvmf_subsystem_destroy",
-                },
-                SourceLine {
-                    spdk: V2401,
-                    at: "module/event/subsystems/nvmf/nvmf_tgt.c:263",
-                    function: "_nvmf_tgt_subsystem_destroy",
-                },
-                SourceLine {
-                    spdk: V2401,
-                    at: "lib/nvmf/nvmf.c:482",
-                    function: "nvmf_tgt_destroy_cb",
-                },
+                line(
+                    V2401,
+                    "lib/nvmf/subsystem.c:436",
+                    "spdk_nvmf_subsystem_destroy",
+                ),
+                line(
+                    V2401,
+                    "module/event/subsystems/nvmf/nvmf_tgt.c:263",
+                    "_nvmf_tgt_subsystem_destroy",
+                ),
+                line(V2401, "lib/nvmf/nvmf.c:482", "nvmf_tgt_destroy_cb"),
             ],
         },
     ],
@@ -81,7 +77,7 @@ pub(in crate::hazard) const SHUTDOWN_SKIPS_CHANGING_SUBSYSTEM: Hazard = Hazard {
 pub(in crate::hazard) const QID_RETRY_OUTLIVES_CTRLR: Hazard = Hazard {
     id: "H-5-qid-retry-outlives-ctrlr",
     title: "a CONNECT parked for a duplicate-qid retry is left holding a freed controller",
-    profiles: &[Spdk::V24_01, Spdk::Master],
+    profiles: &[Spdk::V24_01, Spdk::V26_05, Spdk::Master],
     invariant: InvariantId::I3,
     site: "_nvmf_ctrlr_destruct",
     detail: "parked for a duplicate-qid retry",
@@ -89,6 +85,7 @@ pub(in crate::hazard) const QID_RETRY_OUTLIVES_CTRLR: Hazard = Hazard {
     scenario: "random-peers",
     seeds: &[
         "fc1:random-peers@v24.01:204729500633d901:0.0.0.0.0.0.0.2.25.0.0.0.0.0.0.0.0.0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.2.10.0.0.0.1.0.1.1.2.5",
+        "fc1:random-peers@v26.05:2e226ce4a65713f4:1.0.1.0.1.1.1.0.2.2.2.0.10.0.0.0.0.0.0.0.0.0.10.0.0.0.0.1.5",
         "fc1:random-peers@master:1ea3eff4d6f961b4:1.1.0.1.0.0.0.0.0.0.0.0.1.1.1.0.1.1.10.0.0.0.0.0.0.0.0.0.0.0.0.5",
     ],
     summary: "An I/O CONNECT whose qid is still set in the controller's qpair mask (the host \
@@ -110,62 +107,34 @@ pub(in crate::hazard) const QID_RETRY_OUTLIVES_CTRLR: Hazard = Hazard {
             what: "an I/O CONNECT finds its qid still in the mask: parked with qpair->ctrlr \
                    set and the 1 ms retry poller registered",
             source: &[
-                SourceLine {
-                    spdk: V2401,
-                    at: "lib/nvmf/ctrlr.c:239",
-                    function: "ctrlr_add_qpair_and_send_rsp",
-                },
-                SourceLine {
-                    spdk: MASTER,
-                    at: "lib/nvmf/ctrlr.c:309",
-                    function: "nvmf_ctrlr_add_qpair",
-                },
+                line(V2401, "lib/nvmf/ctrlr.c:239", "ctrlr_add_qpair_and_send_rsp"),
+                line(V2605, "lib/nvmf/ctrlr.c:306", "nvmf_ctrlr_add_qpair"),
+                line(MASTER, "lib/nvmf/ctrlr.c:309", "nvmf_ctrlr_add_qpair"),
             ],
         },
         HazardStep {
             what: "the host's other queues go away: the mask empties and the controller is \
                    destroyed",
             source: &[
-                SourceLine {
-                    spdk: V2401,
-                    at: "lib/nvmf/nvmf.c:1240",
-                    function: "_nvmf_ctrlr_free_from_qpair",
-                },
-                SourceLine {
-                    spdk: MASTER,
-                    at: "lib/nvmf/nvmf.c:1553",
-                    function: "_nvmf_ctrlr_free_from_qpair",
-                },
+                line(V2401, "lib/nvmf/nvmf.c:1240", "_nvmf_ctrlr_free_from_qpair"),
+                line(V2605, "lib/nvmf/nvmf.c:1512", "_nvmf_ctrlr_free_from_qpair"),
+                line(MASTER, "lib/nvmf/nvmf.c:1553", "_nvmf_ctrlr_free_from_qpair"),
             ],
         },
         HazardStep {
             what: "the controller is freed while the parked qpair still points at it",
             source: &[
-                SourceLine {
-                    spdk: V2401,
-                    at: "lib/nvmf/ctrlr.c:551",
-                    function: "_nvmf_ctrlr_destruct",
-                },
-                SourceLine {
-                    spdk: MASTER,
-                    at: "lib/nvmf/ctrlr.c:670",
-                    function: "_nvmf_ctrlr_destruct",
-                },
+                line(V2401, "lib/nvmf/ctrlr.c:551", "_nvmf_ctrlr_destruct"),
+                line(V2605, "lib/nvmf/ctrlr.c:666", "_nvmf_ctrlr_destruct"),
+                line(MASTER, "lib/nvmf/ctrlr.c:670", "_nvmf_ctrlr_destruct"),
             ],
         },
         HazardStep {
             what: "the retry poller fires and reads the freed controller",
             source: &[
-                SourceLine {
-                    spdk: V2401,
-                    at: "lib/nvmf/ctrlr.c:268",
-                    function: "_retry_qid_check",
-                },
-                SourceLine {
-                    spdk: MASTER,
-                    at: "lib/nvmf/ctrlr.c:336",
-                    function: "_retry_qid_check",
-                },
+                line(V2401, "lib/nvmf/ctrlr.c:268", "_retry_qid_check"),
+                line(V2605, "lib/nvmf/ctrlr.c:333", "_retry_qid_check"),
+                line(MASTER, "lib/nvmf/ctrlr.c:336", "_retry_qid_check"),
             ],
         },
     ],
@@ -175,7 +144,7 @@ pub(in crate::hazard) const QID_RETRY_OUTLIVES_CTRLR: Hazard = Hazard {
 pub(in crate::hazard) const QID_RETRY_ADMIN_GROUP_NULL: Hazard = Hazard {
     id: "H-6-qid-retry-admin-group-null",
     title: "a duplicate-qid retry reads the group of an admin qpair already removed from it",
-    profiles: &[Spdk::V24_01, Spdk::Master],
+    profiles: &[Spdk::V24_01, Spdk::V26_05, Spdk::Master],
     invariant: InvariantId::I1,
     site: "ctrlr_add_qpair_and_send_rsp",
     detail: "retried by _retry_qid_check",
@@ -183,6 +152,7 @@ pub(in crate::hazard) const QID_RETRY_ADMIN_GROUP_NULL: Hazard = Hazard {
     scenario: "random-peers",
     seeds: &[
         "fc1:random-peers@v24.01:038b391585635873:0.1.0.1.0.0.0.0.1.1.1.0.0.0.1.1.1.21.0.1.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.1.1.0.0.0.0.1.12.0.1.1.0.1.1.0.2.10.2.0.1.2.0.0.2.11.2.0.2.0.1.0.0.0.3.1.0.0.1.3.5.1.1.4",
+        "fc1:random-peers@v26.05:038b391585635873:0.1.0.1.0.0.0.0.1.1.1.0.0.0.1.1.1.21.0.1.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.1.1.0.0.0.0.1.12.0.1.1.0.1.1.0.2.10.2.0.1.2.0.0.2.11.2.0.2.0.1.0.0.0.3.1.0.0.1.3.5.1.1.4",
         "fc1:random-peers@master:038b391585635873:0.1.0.1.0.0.0.0.1.1.1.0.0.0.1.1.1.21.0.1.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.1.1.0.0.0.0.1.12.0.1.1.0.1.1.0.2.10.2.0.1.2.0.0.2.11.2.0.2.0.1.0.0.0.3.1.0.0.1.3.5.1.1.4",
     ],
     summary: "The I/O CONNECT path checks, before it hops to the controller thread, that the \
@@ -202,47 +172,27 @@ pub(in crate::hazard) const QID_RETRY_ADMIN_GROUP_NULL: Hazard = Hazard {
         HazardStep {
             what: "an I/O CONNECT finds its qid still in the mask and is parked for 1 ms",
             source: &[
-                SourceLine {
-                    spdk: V2401,
-                    at: "lib/nvmf/ctrlr.c:239",
-                    function: "ctrlr_add_qpair_and_send_rsp",
-                },
-                SourceLine {
-                    spdk: MASTER,
-                    at: "lib/nvmf/ctrlr.c:309",
-                    function: "nvmf_ctrlr_add_qpair",
-                },
+                line(V2401, "lib/nvmf/ctrlr.c:239", "ctrlr_add_qpair_and_send_rsp"),
+                line(V2605, "lib/nvmf/ctrlr.c:306", "nvmf_ctrlr_add_qpair"),
+                line(MASTER, "lib/nvmf/ctrlr.c:309", "nvmf_ctrlr_add_qpair"),
             ],
         },
         HazardStep {
             what: "the admin qpair is disconnected and leaves its poll group (group NULL); \
                    the controller still points at it until transport fini completes",
             source: &[
-                SourceLine {
-                    spdk: MASTER,
-                    at: "lib/nvmf/nvmf.c:1667",
-                    function: "_nvmf_qpair_destroy",
-                },
-                SourceLine {
-                    spdk: MASTER,
-                    at: "lib/nvmf/nvmf.c:1577",
-                    function: "_nvmf_transport_qpair_fini_complete",
-                },
+                line(V2605, "lib/nvmf/nvmf.c:1626", "_nvmf_qpair_destroy"),
+                line(V2605, "lib/nvmf/nvmf.c:1536", "_nvmf_transport_qpair_fini_complete"),
+                line(MASTER, "lib/nvmf/nvmf.c:1667", "_nvmf_qpair_destroy"),
+                line(MASTER, "lib/nvmf/nvmf.c:1577", "_nvmf_transport_qpair_fini_complete"),
             ],
         },
         HazardStep {
             what: "the retry fires and asserts on the admin qpair's NULL group",
             source: &[
-                SourceLine {
-                    spdk: V2401,
-                    at: "lib/nvmf/ctrlr.c:228",
-                    function: "ctrlr_add_qpair_and_send_rsp",
-                },
-                SourceLine {
-                    spdk: MASTER,
-                    at: "lib/nvmf/ctrlr.c:297",
-                    function: "nvmf_ctrlr_add_qpair",
-                },
+                line(V2401, "lib/nvmf/ctrlr.c:228", "ctrlr_add_qpair_and_send_rsp"),
+                line(V2605, "lib/nvmf/ctrlr.c:294", "nvmf_ctrlr_add_qpair"),
+                line(MASTER, "lib/nvmf/ctrlr.c:297", "nvmf_ctrlr_add_qpair"),
             ],
         },
     ],
@@ -252,7 +202,7 @@ pub(in crate::hazard) const QID_RETRY_ADMIN_GROUP_NULL: Hazard = Hazard {
 pub(in crate::hazard) const CONNECT_COUNT_OUTLIVES_SUBSYSTEM: Hazard = Hazard {
     id: "H-7-connect-count-outlives-subsystem",
     title: "a CONNECT answered after its subsystem was deleted never releases its sgroup count",
-    profiles: &[Spdk::V24_01, Spdk::Master],
+    profiles: &[Spdk::V24_01, Spdk::V26_05, Spdk::Master],
     invariant: InvariantId::I7,
     site: "_nvmf_request_complete",
     detail: "a CONNECT whose subsystem was deleted",
@@ -260,6 +210,7 @@ pub(in crate::hazard) const CONNECT_COUNT_OUTLIVES_SUBSYSTEM: Hazard = Hazard {
     scenario: "random-peers",
     seeds: &[
         "fc1:random-peers@v24.01:04cc2f34e6434842:0.0.0.0.0.0.1.1.2.2.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.16.1.1",
+        "fc1:random-peers@v26.05:2f90ea2a2adc5bab:0.0.0.0.0.0.0.1.0.0.0.0.2.1.1.1.1.1.2.2.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.3.10.5.3.6.11.8.9.2.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.16.1.1.1.1.1",
         "fc1:random-peers@master:2f90ea2a2adc5bab:0.0.0.0.0.0.0.1.0.0.0.0.2.1.1.1.1.1.2.2.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.3.10.5.3.6.11.8.9.2.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.16.1.1.1.1.1",
     ],
     summary: "A CONNECT is counted in its subsystem's sgroup (`mgmt_io_outstanding++` in \
@@ -280,68 +231,37 @@ pub(in crate::hazard) const CONNECT_COUNT_OUTLIVES_SUBSYSTEM: Hazard = Hazard {
         HazardStep {
             what: "a CONNECT is counted in the sgroup of the subsystem its NQN names",
             source: &[
-                SourceLine {
-                    spdk: V2401,
-                    at: "lib/nvmf/ctrlr.c:4570",
-                    function: "nvmf_check_subsystem_active",
-                },
-                SourceLine {
-                    spdk: MASTER,
-                    at: "lib/nvmf/ctrlr.c:5340",
-                    function: "nvmf_check_subsystem_active",
-                },
+                line(V2401, "lib/nvmf/ctrlr.c:4570", "nvmf_check_subsystem_active"),
+                line(V2605, "lib/nvmf/ctrlr.c:5324", "nvmf_check_subsystem_active"),
+                line(MASTER, "lib/nvmf/ctrlr.c:5340", "nvmf_check_subsystem_active"),
             ],
         },
         HazardStep {
             what: "the subsystem is stopped (removed from each poll group, no wait for the \
                    count) and deleted while the CONNECT is between threads",
             source: &[
-                SourceLine {
-                    spdk: V2401,
-                    at: "lib/nvmf/nvmf.c:1756",
-                    function: "nvmf_poll_group_remove_subsystem",
-                },
-                SourceLine {
-                    spdk: MASTER,
-                    at: "lib/nvmf/nvmf.c:2024",
-                    function: "nvmf_poll_group_remove_subsystem",
-                },
+                line(V2401, "lib/nvmf/nvmf.c:1756", "nvmf_poll_group_remove_subsystem"),
+                line(V2605, "lib/nvmf/nvmf.c:1964", "nvmf_poll_group_remove_subsystem"),
+                line(MASTER, "lib/nvmf/nvmf.c:2024", "nvmf_poll_group_remove_subsystem"),
             ],
         },
         HazardStep {
             what: "the CONNECT is answered: no subsystem by that NQN, no sgroup, no release",
             source: &[
-                SourceLine {
-                    spdk: V2401,
-                    at: "lib/nvmf/ctrlr.c:4430",
-                    function: "_nvmf_request_complete",
-                },
-                SourceLine {
-                    spdk: MASTER,
-                    at: "lib/nvmf/ctrlr.c:5202",
-                    function: "_nvmf_request_complete",
-                },
+                line(V2401, "lib/nvmf/ctrlr.c:4430", "_nvmf_request_complete"),
+                line(V2605, "lib/nvmf/ctrlr.c:5186", "_nvmf_request_complete"),
+                line(MASTER, "lib/nvmf/ctrlr.c:5202", "_nvmf_request_complete"),
             ],
         },
         HazardStep {
             what: "a subsystem created later takes the same id and inherits the count; its \
                    first pause on that poll group never completes",
             source: &[
-                SourceLine {
-                    spdk: MASTER,
-                    at: "lib/nvmf/subsystem.c:401",
-                    function: "spdk_nvmf_subsystem_create",
-                },
-                SourceLine {
-                    spdk: V2401,
-                    at: "lib/nvmf/nvmf.c:1826",
-                    function: "nvmf_poll_group_pause_subsystem",
-                },
-                SourceLine {
-                    spdk: MASTER,
-                    at: "lib/nvmf/nvmf.c:2139",
-                    function: "nvmf_poll_group_pause_subsystem",
-                },
+                line(V2605, "lib/nvmf/subsystem.c:354", "spdk_nvmf_subsystem_create_ext"),
+                line(MASTER, "lib/nvmf/subsystem.c:401", "spdk_nvmf_subsystem_create_ext"),
+                line(V2401, "lib/nvmf/nvmf.c:1826", "nvmf_poll_group_pause_subsystem"),
+                line(V2605, "lib/nvmf/nvmf.c:2034", "nvmf_poll_group_pause_subsystem"),
+                line(MASTER, "lib/nvmf/nvmf.c:2139", "nvmf_poll_group_pause_subsystem"),
             ],
         },
     ],

@@ -2,7 +2,7 @@
 //! destroys a controller's thread while that controller's teardown is still on its way to it.
 //! H-8 and H-9 are the two sends of that teardown that can meet the exited thread.
 
-use super::{line, Hazard, HazardStep, MASTER, V2401};
+use super::{line, Hazard, HazardStep, MASTER, V2401, V2605};
 use fabcheck_core::nvmf::{InvariantId, Spdk};
 
 const SUMMARY: &str = "Target shutdown (nvmf_tgt's FINI states) stops and destroys every \
@@ -27,6 +27,7 @@ const STEPS: &[HazardStep] = &[
                disconnecting and drains its outstanding I/O",
         source: &[
             line(V2401, "lib/nvmf/nvmf.c:1381", "spdk_nvmf_qpair_disconnect"),
+            line(V2605, "lib/nvmf/nvmf.c:1640", "spdk_nvmf_qpair_disconnect"),
             line(MASTER, "lib/nvmf/nvmf.c:1681", "spdk_nvmf_qpair_disconnect"),
         ],
     },
@@ -42,6 +43,16 @@ const STEPS: &[HazardStep] = &[
             line(
                 V2401,
                 "module/event/subsystems/nvmf/nvmf_tgt.c:263",
+                "_nvmf_tgt_subsystem_destroy",
+            ),
+            line(
+                V2605,
+                "module/event/subsystems/nvmf/nvmf_tgt.c:264",
+                "nvmf_tgt_subsystem_stopped",
+            ),
+            line(
+                V2605,
+                "module/event/subsystems/nvmf/nvmf_tgt.c:321",
                 "_nvmf_tgt_subsystem_destroy",
             ),
             line(
@@ -68,6 +79,13 @@ const STEPS: &[HazardStep] = &[
                 "nvmf_tgt_destroy_poll_group_done",
             ),
             line(V2401, "lib/thread/thread.c:685", "thread_exit"),
+            line(V2605, "lib/nvmf/nvmf.c:476", "_nvmf_tgt_disconnect_qpairs"),
+            line(
+                V2605,
+                "module/event/subsystems/nvmf/nvmf_tgt.c:131",
+                "nvmf_tgt_destroy_poll_group_done",
+            ),
+            line(V2605, "lib/thread/thread.c:735", "thread_exit"),
             line(MASTER, "lib/nvmf/nvmf.c:476", "_nvmf_tgt_disconnect_qpairs"),
             line(
                 MASTER,
@@ -85,13 +103,13 @@ pub(super) const FREE_FROM_QPAIR_TO_EXITED_THREAD: Hazard = Hazard {
     id: "H-8-free-from-qpair-to-exited-thread",
     title: "shutdown lets a controller's thread exit before its last I/O qpair's teardown \
             reaches it (_nvmf_ctrlr_free_from_qpair)",
-    profiles: &[Spdk::V24_01, Spdk::Master],
+    profiles: &[Spdk::V24_01, Spdk::V26_05, Spdk::Master],
     invariant: InvariantId::I15,
     site: "_nvmf_transport_qpair_fini_complete",
     detail: "",
     stuck: &[],
     scenario: "shutdown-under-load",
-    seeds: &[SEED_H4_V2401, SEED_H4_MASTER],
+    seeds: &[SEED_H8_V2401, SEED_H8_V2605, SEED_H8_MASTER],
     summary: SUMMARY,
     backstop: BACKSTOP,
     steps: &[
@@ -109,6 +127,12 @@ pub(super) const FREE_FROM_QPAIR_TO_EXITED_THREAD: Hazard = Hazard {
                 ),
                 line(V2401, "lib/thread/thread.c:1354", "spdk_thread_send_msg"),
                 line(
+                    V2605,
+                    "lib/nvmf/nvmf.c:1540",
+                    "_nvmf_transport_qpair_fini_complete",
+                ),
+                line(V2605, "lib/thread/thread.c:1425", "spdk_thread_send_msg"),
+                line(
                     MASTER,
                     "lib/nvmf/nvmf.c:1581",
                     "_nvmf_transport_qpair_fini_complete",
@@ -125,13 +149,13 @@ pub(super) const CTRLR_DESTRUCT_TO_EXITED_THREAD: Hazard = Hazard {
     id: "H-9-ctrlr-destruct-to-exited-thread",
     title: "shutdown lets a controller's thread exit before its destruct reaches it \
             (_nvmf_ctrlr_destruct)",
-    profiles: &[Spdk::V24_01, Spdk::Master],
+    profiles: &[Spdk::V24_01, Spdk::V26_05, Spdk::Master],
     invariant: InvariantId::I15,
     site: "nvmf_ctrlr_destruct",
     detail: "",
     stuck: &[],
     scenario: "shutdown-under-load",
-    seeds: &[SEED_H5_V2401, SEED_H5_MASTER],
+    seeds: &[SEED_H9_V2401, SEED_H9_V2605, SEED_H9_MASTER],
     summary: SUMMARY,
     backstop: BACKSTOP,
     steps: &[
@@ -143,6 +167,7 @@ pub(super) const CTRLR_DESTRUCT_TO_EXITED_THREAD: Hazard = Hazard {
                    is now empty",
             source: &[
                 line(V2401, "lib/nvmf/nvmf.c:1244", "_nvmf_ctrlr_free_from_qpair"),
+                line(V2605, "lib/nvmf/nvmf.c:1516", "_nvmf_ctrlr_free_from_qpair"),
                 line(
                     MASTER,
                     "lib/nvmf/nvmf.c:1557",
@@ -157,6 +182,8 @@ pub(super) const CTRLR_DESTRUCT_TO_EXITED_THREAD: Hazard = Hazard {
             source: &[
                 line(V2401, "lib/nvmf/ctrlr.c:559", "nvmf_ctrlr_destruct"),
                 line(V2401, "lib/thread/thread.c:1354", "spdk_thread_send_msg"),
+                line(V2605, "lib/nvmf/ctrlr.c:674", "nvmf_ctrlr_destruct"),
+                line(V2605, "lib/thread/thread.c:1425", "spdk_thread_send_msg"),
                 line(MASTER, "lib/nvmf/ctrlr.c:678", "nvmf_ctrlr_destruct"),
                 line(MASTER, "lib/thread/thread.c:1425", "spdk_thread_send_msg"),
             ],
@@ -165,7 +192,20 @@ pub(super) const CTRLR_DESTRUCT_TO_EXITED_THREAD: Hazard = Hazard {
 };
 
 /// Seeds with every switch off (`fabcheck hazards --check` replays them).
-const SEED_H4_V2401: &str = "fc1:shutdown-under-load@v24.01:3ccdfd9c96a18897";
-const SEED_H4_MASTER: &str = "fc1:shutdown-under-load@master:3ccdfd9c96a18897";
-const SEED_H5_V2401: &str = "fc1:shutdown-under-load@v24.01:31bca702ef57085d";
-const SEED_H5_MASTER: &str = "fc1:shutdown-under-load@master:31bca702ef57085d";
+const SEED_H8_V2401: &str = "fc1:shutdown-under-load@v24.01:3ccdfd9c96a18897";
+/// v26.05's seeds are shrunk (`fabcheck shrink`); H-8's story needs many choices.
+const SEED_H8_V2605: &str = concat!(
+    "fc1:shutdown-under-load@v26.05:3ccdfd9c96a18897:",
+    "0.0.1.0.0.1.1.1.1.1.1.1.1.0.0.1.1.1.1.1.1.1.1.0.0.1.1.1.0.0.1.0.",
+    "0.0.0.1.0.0.0.0.0.1.0.0.0.1.0.1.0.0.0.0.0.0.0.0.0.0.0.1.0.1.0.1.",
+    "0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.",
+    "0.1.0.1.0.1.0.1.0.1.0.1.0.0.0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.",
+    "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.",
+    "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.",
+    "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.",
+    "0.0.0.0.0.0.0.1",
+);
+const SEED_H8_MASTER: &str = "fc1:shutdown-under-load@master:3ccdfd9c96a18897";
+const SEED_H9_V2401: &str = "fc1:shutdown-under-load@v24.01:31bca702ef57085d";
+const SEED_H9_V2605: &str = "fc1:shutdown-under-load@v26.05:31bca702ef57085d:0.0.0.0.0.0.1.1.1.1.1.1.1.0.0.0.1.0.1.1.1.1.0.0.1.1.1.1.1.1.1.0.0.0.0.2.199.0.0.199.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.2.1.1.1.1";
+const SEED_H9_MASTER: &str = "fc1:shutdown-under-load@master:31bca702ef57085d";

@@ -2,7 +2,7 @@
 //! still point at; a later removal of those subsystem listeners with stop reads the pointer.
 //! Found by replaying H-8 and H-9 on real SPDK (docs/differential.md, "Target shutdown").
 
-use super::{line, Hazard, HazardStep, MASTER, V2401, V2405};
+use super::{line, Hazard, HazardStep, MASTER, V2401, V2405, V2605};
 use fabcheck_core::nvmf::{InvariantId, Spdk};
 
 /// `H-10`: `_nvmf_subsystem_remove_listener(stop)` after STOP_LISTEN freed the transport
@@ -11,13 +11,13 @@ pub(super) const STOPPED_LISTENER_REMOVED_WITH_STOP: Hazard = Hazard {
     id: "H-10-stopped-listener-removed-with-stop",
     title: "a subsystem listener whose transport listener the shutdown's STOP_LISTEN freed is \
             removed with stop (in-flight delete or the target's destroy)",
-    profiles: &[Spdk::V24_01, Spdk::Master],
+    profiles: &[Spdk::V24_01, Spdk::V26_05, Spdk::Master],
     invariant: InvariantId::I1,
     site: "_nvmf_subsystem_remove_listener",
     detail: "",
     stuck: &[],
     scenario: "shutdown-under-load",
-    seeds: &[SEED_V2401, SEED_MASTER],
+    seeds: &[SEED_V2401, SEED_V2605, SEED_MASTER],
     summary: "A subsystem listener keeps a pointer to its transport listener's trid \
               (`listener->trid = &tr_listener->trid`). nvmf_tgt's STOP_LISTEN (v24.05's \
               2cbc8aec37, which the v24.01 profile includes; after the subsystem stops in \
@@ -48,6 +48,11 @@ pub(super) const STOPPED_LISTENER_REMOVED_WITH_STOP: Hazard = Hazard {
                     "rpc_nvmf_delete_subsystem",
                 ),
                 line(
+                    V2605,
+                    "lib/nvmf/nvmf_rpc.c:542",
+                    "rpc_nvmf_delete_subsystem",
+                ),
+                line(
                     MASTER,
                     "lib/nvmf/nvmf_rpc.c:437",
                     "rpc_nvmf_delete_subsystem",
@@ -66,6 +71,16 @@ pub(super) const STOPPED_LISTENER_REMOVED_WITH_STOP: Hazard = Hazard {
                 line(
                     V2401,
                     "lib/nvmf/transport.c:437",
+                    "spdk_nvmf_transport_stop_listen",
+                ),
+                line(
+                    V2605,
+                    "module/event/subsystems/nvmf/nvmf_tgt.c:276",
+                    "nvmf_tgt_stop_listen",
+                ),
+                line(
+                    V2605,
+                    "lib/nvmf/transport.c:464",
                     "spdk_nvmf_transport_stop_listen",
                 ),
                 line(
@@ -95,6 +110,16 @@ pub(super) const STOPPED_LISTENER_REMOVED_WITH_STOP: Hazard = Hazard {
                     "_nvmf_subsystem_remove_listener",
                 ),
                 line(
+                    V2605,
+                    "lib/nvmf/nvmf_rpc.c:520",
+                    "rpc_nvmf_subsystem_stopped",
+                ),
+                line(
+                    V2605,
+                    "lib/nvmf/subsystem.c:486",
+                    "_nvmf_subsystem_remove_listener",
+                ),
+                line(
                     MASTER,
                     "lib/nvmf/nvmf_rpc.c:420",
                     "rpc_nvmf_subsystem_stopped",
@@ -110,4 +135,6 @@ pub(super) const STOPPED_LISTENER_REMOVED_WITH_STOP: Hazard = Hazard {
 };
 
 const SEED_V2401: &str = "fc1:shutdown-under-load@v24.01:0706dd2f4d197e6f";
+const SEED_V2605: &str =
+    "fc1:shutdown-under-load@v26.05:1e41ab087439611e:0.0.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1";
 const SEED_MASTER: &str = "fc1:shutdown-under-load@master:1e41ab087439611e";

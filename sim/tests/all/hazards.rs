@@ -47,7 +47,7 @@ fn every_recorded_seed_reaches_its_hazard_and_names_its_site() {
 }
 
 #[test]
-fn subsystem_delete_under_connect_is_silent_apart_from_h1_in_both_profiles() {
+fn subsystem_delete_under_connect_is_silent_apart_from_h1_in_every_profile() {
     for spdk in Spdk::ALL {
         let sc = scenario("subsystem-delete-under-connect", &[])
             .with_spdk(spdk.name())
