@@ -91,8 +91,8 @@ run_rpc_setup() {
 		"sorted(a['trsvcid'] for a in r[0]['listen_addresses']) == sorted(['$port', '$port2'])"
 	jcheck "bdev_get_bdevs: unique UUIDs, claimed" "$(rpc bdev_get_bdevs)" \
 		"len({b['uuid'] for b in r}) == 2 and all(b['claimed'] for b in r)"
-	jcheck "nvmf_get_transports: TCP, c2h_success as served" "$(rpc nvmf_get_transports)" \
-		"r[0]['trtype'] == 'TCP' and r[0]['c2h_success'] is False"
+	jcheck "nvmf_get_transports: TCP, c2h_success option on (as SPDK reports it)" "$(rpc nvmf_get_transports)" \
+		"r[0]['trtype'] == 'TCP' and r[0]['c2h_success'] is True"
 	rpc_err "bad NQN refused" -32603 nvmf_create_subsystem "bad nqn"
 	rpc_err "iqn. NQN refused" -32603 nvmf_create_subsystem iqn.2016-06.io.spdk:x
 	rpc_err "add_ns on a missing subsystem" -32602 nvmf_subsystem_add_ns nqn.2016-06.io.spdk:none Nope
