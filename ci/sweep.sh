@@ -5,7 +5,8 @@
 # recorded hazards by id, nondeterminism, required marks missing. Exits 1 when any row has a
 # violation, nondeterminism or a missing required mark; recorded hazards are reported, not failed.
 #   bash ci/sweep.sh [RUNS]      FABCHECK_JOBS=J (default 2), FABCHECK_SWEEP_OUT=DIR,
-#                                FABCHECK_BIN=PATH (a built fabcheck; default: build release)
+#                                FABCHECK_BIN=PATH (a built fabcheck; default: build release),
+#                                FABCHECK_PROFILES="v26.05 ..." (default: every profile)
 source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 runs=${1:-50000}
@@ -22,7 +23,7 @@ scenarios=$("$bin" scenarios | sed -n 's/^\([a-z0-9-]*\)  (spdk .*/\1/p')
 printf '| scenario | profile | runs | runs/s | violations | hazards | nondeterminism | missing marks |\n'
 printf '|---|---|---|---|---|---|---|---|\n'
 fail=0
-for profile in v24.01 v26.05 master; do
+for profile in ${FABCHECK_PROFILES:-v24.01 v26.05 master}; do
 	for s in $scenarios; do
 		log="$out/$s@$profile.jsonl"
 		"$bin" hunt --scenario "$s" --spdk "$profile" --runs "$runs" --jobs "$jobs" --json \

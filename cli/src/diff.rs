@@ -167,7 +167,8 @@ pub fn seed_for(scenario: &str, profile: &str, i: u64) -> String {
 pub fn diff(a: DiffArgs) -> Result<u8, Usage> {
     let Some(&(version, profile)) = VERSIONS.iter().find(|(v, _)| *v == a.spdk) else {
         return Err(Usage(format!(
-            "unknown SPDK version {:?} (v24.01 or master)",
+            "no differential harness for {:?}: harnesses build from SPDK sources of v24.01 and \
+             master only (docs/differential.md)",
             a.spdk
         )));
     };
