@@ -24,6 +24,7 @@ mod replay;
 mod shrink;
 mod split_read;
 mod sq_flow_control;
+mod v26_05;
 
 use fabcheck_core::nvmf::planted::{Plant, Planted};
 use fabcheck_core::nvmf::Violation;
