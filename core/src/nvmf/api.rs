@@ -225,6 +225,9 @@ pub enum Timer {
     QidRetry { conn: ConnId },
     /// A connection that never sent ICReq or CONNECT.
     IdleConnection { conn: ConnId },
+    /// master's 5 ms poll of a `remove_host` waiting for the host's controllers to go
+    /// (`nvmf_subsystem_disconnect_host_poll`, host_wait.rs).
+    DisconnectHost { rpc: RpcId },
 }
 
 /// Everything the target produces.

@@ -37,6 +37,7 @@ mod discovery;
 mod display;
 mod fused;
 mod historical;
+mod host_wait;
 mod ident;
 pub mod invariants;
 mod io;
@@ -217,6 +218,8 @@ pub struct Target {
     lifetime: thread_life::Lifetime,
     /// S7: each poll group's data buffers and their wait queue (buffers.rs).
     bufs: buffers::Buffers,
+    /// Contexts of `remove_host` RPCs waiting for the host's controllers (host_wait.rs).
+    host_waits: BTreeMap<RpcId, host_wait::HostWait>,
 }
 
 impl Target {
@@ -253,6 +256,7 @@ impl Target {
             discovery: discovery::Discovery::default(),
             lifetime: thread_life::Lifetime::new(usize::from(n) + 1),
             bufs,
+            host_waits: BTreeMap::new(),
         };
         t.apply_initial_config();
         t

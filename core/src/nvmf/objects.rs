@@ -58,7 +58,7 @@ fn history_parts(history: &History, fields: &mut Vec<u64>) -> Vec<u64> {
 
 impl Target {
     /// Names of `Parts::fields`, in order.
-    pub const FOOTPRINT_FIELDS: [&'static str; 23] = [
+    pub const FOOTPRINT_FIELDS: [&'static str; 24] = [
         "parked",
         "listeners",
         "pgs",
@@ -77,6 +77,7 @@ impl Target {
         "discovery",
         "lifetime",
         "bufs",
+        "host_waits",
         "history.ctrlrs_created",
         "history.lost_answers",
         "history.filtered_disconnects",
@@ -135,6 +136,7 @@ impl Target {
             discovery,
             lifetime,
             bufs,
+            host_waits,
         } = self;
         let mut fields = vec![
             hash_of(parked),
@@ -155,6 +157,7 @@ impl Target {
             hash_of(discovery),
             hash_of(lifetime),
             hash_of(bufs),
+            hash_of(host_waits),
         ];
         let counters = history_parts(history, &mut fields);
         Parts {
@@ -209,6 +212,7 @@ impl Target {
             discovery,
             lifetime,
             bufs,
+            host_waits,
         } = self;
         (config, now, queues, parked, listeners, subsystems, pgs).hash(h);
         (qpairs, ctrlrs, reqs, conns, fanouts, next_fanout, pollers).hash(h);
@@ -230,6 +234,7 @@ impl Target {
             discovery,
             lifetime,
             bufs,
+            host_waits,
         )
             .hash(h);
         if self.current_is_live() {

@@ -318,6 +318,7 @@ fn timer_site(t: &Timer) -> &'static str {
         Timer::ConnectRetry { .. } => "_retry_connect",
         Timer::QidRetry { .. } => "_retry_qid_check",
         Timer::IdleConnection { .. } => "nvmf_tcp_qpair_idle",
+        Timer::DisconnectHost { .. } => "nvmf_subsystem_disconnect_host_poll",
     }
 }
 

@@ -20,7 +20,7 @@
 //! every step by `invariants::check`).
 
 use super::arena::{Arena, CtrlrH, PollerH, ReqH};
-use super::{InvariantId, Target, ThreadId, Timer};
+use super::{InvariantId, RpcId, Target, ThreadId, Timer};
 use crate::time::{Duration, Instant};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -30,6 +30,8 @@ use std::collections::BTreeMap;
 pub enum PollerOwner {
     Ctrlr(CtrlrH),
     Req(ReqH),
+    /// The context of a waiting `remove_host` (host_wait.rs).
+    Rpc(RpcId),
 }
 
 impl std::fmt::Display for PollerOwner {
@@ -37,6 +39,7 @@ impl std::fmt::Display for PollerOwner {
         match self {
             PollerOwner::Ctrlr(h) => write!(f, "{h}"),
             PollerOwner::Req(h) => write!(f, "{h}"),
+            PollerOwner::Rpc(id) => write!(f, "remove_host ctx of rpc {}", id.0),
         }
     }
 }
@@ -187,6 +190,7 @@ impl Target {
         match owner {
             PollerOwner::Ctrlr(c) => self.ctrlrs.contains(c),
             PollerOwner::Req(r) => self.reqs.contains(r),
+            PollerOwner::Rpc(id) => self.host_wait_live(id),
         }
     }
 

@@ -175,6 +175,15 @@ impl Spdk {
         }
     }
 
+    /// `nvmf_subsystem_remove_host` answers only once no controller of the host is left on the
+    /// subsystem, polled every 5 ms with a 15 s timeout (master, 30652f6374: host_wait.rs).
+    /// v24.01 answers with the disconnect walk's status (`subsystem.c:896-907`). v26.05
+    /// re-walks the poll groups until none holds a qpair of the host (`subsystem.c:1355-1463`);
+    /// the model answers it after the walk (docs/spdk-profiles.md, known divergences).
+    pub fn remove_host_waits_for_ctrlrs(self) -> bool {
+        self == Spdk::Master
+    }
+
     /// Set Features Volatile Write Cache: master refuses WCE = 0 (FEATURE_NOT_CHANGEABLE) and
     /// ignores WCE = 1 (7daf055591, `nvmf_ctrlr_set_features_volatile_write_cache`); v24.01
     /// and v26.05 store CDW11 (v26.05 ctrlr.c:1834-1847).

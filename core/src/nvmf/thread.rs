@@ -455,7 +455,11 @@ impl Target {
             }
             // The shutdown's poll-group destroy is not a for_each_channel (shutdown.rs).
             FanKind::PgDestroy => {}
-            FanKind::DisconnectHost { rpc, .. } => self.rpc_ok(rpc),
+            FanKind::DisconnectHost {
+                rpc,
+                subsys,
+                hostnqn,
+            } => self.disconnect_host_walked(rpc, subsys, hostnqn),
             FanKind::GetQpairs { subsys, rpc, found } => self.get_qpairs_done(subsys, rpc, found),
             // `nvmf_ctrlr_abort_done`: no qpair matched the SQID.
             FanKind::Abort {

@@ -28,6 +28,7 @@ impl Target {
                 self.poller_unregister(timer);
                 self.qid_retry(conn);
             }
+            (Timer::DisconnectHost { rpc }, _) => self.disconnect_host_poll(rpc),
             _ => {}
         }
     }

@@ -214,7 +214,7 @@ fn listener_changes_bump_genctr_and_notify_once_until_read() {
         nqn: NQN.into(),
         hostnqn: HOSTNQN.into(),
     });
-    w.run_all();
+    w.settle_until(w.now + Duration::from_millis(5));
     assert!(w.rpc_ok(host));
     let aen = w.responses(c);
     assert_eq!(aen.iter().filter(|q| q.cid == 5).count(), 1, "{aen:?}");

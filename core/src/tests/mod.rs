@@ -25,6 +25,7 @@ mod profiles_liveness;
 mod profiles_v2401;
 mod random;
 mod recipe;
+mod remove_host;
 mod router;
 mod rude;
 mod seed;
