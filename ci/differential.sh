@@ -127,7 +127,7 @@ hazard() { # name version seed appended-step expected-line-regex
     echo "differential: hazard $1 on $2: expected /$5/ in $log"; fail=1
   fi
 }
-step "hazards H-5, H-6, H-7 on real SPDK"
+step "hazards H-5, H-6, H-7, H-11, H-12 on real SPDK"
 retry() { echo "1000000 fire QidRetry{conn:ConnId($1)}"; } # the parked qpair's connection
 hazard H-5 v24.01 'fc1:random-peers@v24.01:204729500633d901:0.0.0.0.0.0.0.2.25.0.0.0.0.0.0.0.0.0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.2.10.0.0.0.1.0.1.1.2.5' "$(retry 3)" \
   'SUMMARY: AddressSanitizer: heap-use-after-free .*ctrlr.c:[0-9]+ in ctrlr_add_qpair_and_send_rsp'
@@ -137,6 +137,12 @@ hazard H-6 v24.01 'fc1:random-peers@v24.01:038b391585635873:0.1.0.1.0.0.0.0.1.1.
   'SUMMARY: AddressSanitizer: SEGV .*ctrlr.c:[0-9]+ in ctrlr_add_qpair_and_send_rsp'
 hazard H-7 master 'fc1:random-peers@master:2f90ea2a2adc5bab:0.0.0.0.0.0.0.1.0.0.0.0.2.1.1.1.1.1.2.2.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.3.10.5.3.6.11.8.9.2.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.16.1.1.1.1.1' '' \
   '^pg2 still counts 1 request\(s\) in a subsystem group'
+# H-11 and H-12 (docs/hazards.md): remove_host's context outlives the subsystem a concurrent
+# delete frees: the walk's completion (H-11) or master's 5 ms poll (H-12) reads it.
+hazard H-11 master 'fc1:host-removal-under-teardown@master:0706dd2f4d197e6f:0.0.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1' '' \
+  'SUMMARY: AddressSanitizer: heap-use-after-free .*subsystem.c:[0-9]+ in nvmf_subsystem_disconnect_host_fini'
+hazard H-12 master 'fc1:host-removal-under-teardown@master:1ad6e24671254235:0.0.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1' '' \
+  'SUMMARY: AddressSanitizer: heap-use-after-free .*subsystem.c:[0-9]+ in nvmf_subsystem_has_ctrlr'
 # Found by the H-5 replay (docs/hazards.md, "Found on real SPDK only"): a stray H2CData with
 # TTAG 0 (the host's data for a write the target already finished) makes SPDK index
 # tqpair->reqs[ttag - 1] = reqs[-1]; the model answers the termination SPDK's release build

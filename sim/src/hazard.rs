@@ -112,6 +112,7 @@ impl Hazard {
 
 mod found_by_sweep;
 mod records;
+mod records_host;
 mod records_lifetime;
 mod records_listener;
 
@@ -127,6 +128,8 @@ pub const HAZARDS: &[Hazard] = &[
     records_lifetime::FREE_FROM_QPAIR_TO_EXITED_THREAD,
     records_lifetime::CTRLR_DESTRUCT_TO_EXITED_THREAD,
     records_listener::STOPPED_LISTENER_REMOVED_WITH_STOP,
+    records_host::REMOVE_HOST_WALK_OUTLIVES_SUBSYSTEM,
+    records_host::REMOVE_HOST_POLLER_OUTLIVES_SUBSYSTEM,
 ];
 
 /// The confirmed hazard `failure` (found in profile `spdk`) is, if any. A liveness finding

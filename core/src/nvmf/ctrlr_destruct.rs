@@ -60,6 +60,7 @@ impl Target {
                 sub.remove_ctrlr(cntlid);
             }
             self.wake(ThreadId::App);
+            self.host_waits_recheck(s);
         }
         self.send_msg(thread, Msg::CtrlrDestruct { ctrlr: h });
     }

@@ -13,9 +13,10 @@
 
 use super::arena::SubsysH;
 use super::poller::PollerOwner;
+use super::profile::RemoveHostWait;
 use super::rpc::err;
 use super::{RpcId, Target, Timer};
-use crate::time::Duration;
+use crate::time::{Duration, Instant};
 use serde::Serialize;
 
 /// `NVMF_SUBSYSTEM_DISCONNECT_HOST_POLL_PERIOD_US`.
@@ -30,31 +31,53 @@ pub struct HostWait {
     /// `ctx->subsystem`: a plain pointer, no reference held.
     subsys: SubsysH,
     hostnqn: String,
-    timeout_at: crate::time::Instant,
+    /// When the poller was registered: it runs at `started + k * 5 ms`.
+    started: Instant,
+    timeout_at: Instant,
+}
+
+impl HostWait {
+    /// The poller's first run at or after `now` (its first run is one period after it was
+    /// registered).
+    fn tick_at_or_after(&self, now: Instant) -> Instant {
+        let p = POLL_PERIOD.as_nanos();
+        let k = now
+            .saturating_since(self.started)
+            .as_nanos()
+            .div_ceil(p)
+            .max(1);
+        self.started + Duration(k * p)
+    }
 }
 
 impl Target {
-    /// `nvmf_subsystem_disconnect_host_fini` after a walk without error: v24.01 and v26.05
-    /// answer now (v26.05's re-walk is not modelled, docs/spdk-profiles.md); master starts
+    /// `nvmf_subsystem_disconnect_host_fini` after a walk without error
+    /// (`Spdk::remove_host_wait`): v24.01 answers; v26.05 reads `ctx->subsystem` for its
+    /// re-walk and answers (the re-walk is not modelled, docs/spdk-profiles.md); master starts
     /// the poller on the subsystem thread (`spdk_thread_exec_msg(ctx->subsystem->thread, ..)`,
     /// the app thread the walk finishes on, so it runs at once).
     pub(super) fn disconnect_host_walked(&mut self, rpc: RpcId, subsys: SubsysH, hostnqn: String) {
-        if !self.config.spdk.remove_host_waits_for_ctrlrs() {
-            self.rpc_ok(rpc);
-            return;
-        }
-        if self
-            .live_ref(subsys, "nvmf_subsystem_disconnect_host_fini")
-            .is_none()
+        let wait = self.config.spdk.remove_host_wait();
+        // v26.05 and master read `ctx->subsystem` here, which a delete that ran during the
+        // walk has freed (docs/hazards.md, H-11).
+        if wait != RemoveHostWait::None
+            && self
+                .live_ref(subsys, "nvmf_subsystem_disconnect_host_fini")
+                .is_none()
         {
             return;
         }
-        let timeout_at = self.now + TIMEOUT;
+        if wait != RemoveHostWait::CtrlrsGone {
+            self.rpc_ok(rpc);
+            return;
+        }
+        let (started, timeout_at) = (self.now, self.now + TIMEOUT);
         self.host_waits.insert(
             rpc,
             HostWait {
                 subsys,
                 hostnqn,
+                started,
                 timeout_at,
             },
         );
@@ -77,6 +100,26 @@ impl Target {
             self.disconnect_host_complete(rpc, Ok(super::RpcResponse::Done));
         } else if self.now >= w.timeout_at {
             self.disconnect_host_complete(rpc, err(ETIMEDOUT, "disconnect_host timeout"));
+        } else {
+            // Idle (SPDK_POLLER_IDLE): every run finds the same until a controller of the
+            // subsystem leaves, the subsystem is freed (`host_waits_recheck`) or the timeout.
+            self.poller_reschedule(Timer::DisconnectHost { rpc }, Some(w.timeout_at));
+        }
+    }
+
+    /// The time-jump rule for the waits' pollers (poller.rs): an idle poll's next useful run
+    /// is the timeout's; a controller of `s` leaving `subsystem->ctrlrs`, or `s` being freed,
+    /// makes the next 5 ms run useful again.
+    pub(super) fn host_waits_recheck(&mut self, s: SubsysH) {
+        let now = self.now;
+        let due: Vec<(RpcId, Instant)> = self
+            .host_waits
+            .iter()
+            .filter(|(_, w)| w.subsys == s)
+            .map(|(rpc, w)| (*rpc, w.tick_at_or_after(now)))
+            .collect();
+        for (rpc, at) in due {
+            self.poller_reschedule(Timer::DisconnectHost { rpc }, Some(at));
         }
     }
 
@@ -95,6 +138,12 @@ impl Target {
         self.host_waits.remove(&rpc);
         self.pollers_owner_freed(PollerOwner::Rpc(rpc));
         self.rpc_done(rpc, result);
+    }
+
+    /// Whether `rpc` is a remove_host whose poller is registered: its answer comes by the
+    /// timeout at the latest, so the quiescence report does not call it stuck.
+    pub(super) fn host_wait_bounded(&self, rpc: RpcId) -> bool {
+        self.host_wait_live(rpc) && self.pollers.slot(Timer::DisconnectHost { rpc }).is_some()
     }
 
     /// Whether a poller owned by the wait of `rpc` still has its context.

@@ -9,6 +9,23 @@ use crate::wire::Cqe;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// What `nvmf_subsystem_disconnect_host_fini` does after the disconnect walk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoveHostWait {
+    /// v24.01: answers with the walk's status (`subsystem.c:896-907`); the context's subsystem
+    /// pointer is not read.
+    None,
+    /// v26.05: re-walks the poll groups (`spdk_for_each_channel(ctx->subsystem->tgt, ..)`)
+    /// until none holds a qpair of the host, -ETIMEDOUT after 15 s (`subsystem.c:1355-1463`).
+    /// The model reads `ctx->subsystem` as that call does and answers; the re-walk itself is
+    /// not modelled (docs/spdk-profiles.md, known divergences).
+    QpairsOffGroups,
+    /// master (30652f6374): `spdk_thread_exec_msg(ctx->subsystem->thread, ..)` starts a 5 ms
+    /// poller that answers once no controller of the host is left on the subsystem,
+    /// -ETIMEDOUT after 15 s (`subsystem.c:1395-1522`).
+    CtrlrsGone,
+}
+
 /// The SPDK version the core models.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
@@ -175,13 +192,13 @@ impl Spdk {
         }
     }
 
-    /// `nvmf_subsystem_remove_host` answers only once no controller of the host is left on the
-    /// subsystem, polled every 5 ms with a 15 s timeout (master, 30652f6374: host_wait.rs).
-    /// v24.01 answers with the disconnect walk's status (`subsystem.c:896-907`). v26.05
-    /// re-walks the poll groups until none holds a qpair of the host (`subsystem.c:1355-1463`);
-    /// the model answers it after the walk (docs/spdk-profiles.md, known divergences).
-    pub fn remove_host_waits_for_ctrlrs(self) -> bool {
-        self == Spdk::Master
+    /// What `nvmf_subsystem_remove_host` does after its disconnect walk (host_wait.rs).
+    pub fn remove_host_wait(self) -> RemoveHostWait {
+        match self {
+            Spdk::V24_01 => RemoveHostWait::None,
+            Spdk::V26_05 => RemoveHostWait::QpairsOffGroups,
+            Spdk::Master => RemoveHostWait::CtrlrsGone,
+        }
     }
 
     /// Set Features Volatile Write Cache: master refuses WCE = 0 (FEATURE_NOT_CHANGEABLE) and

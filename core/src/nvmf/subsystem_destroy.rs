@@ -99,6 +99,7 @@ impl Target {
         self.history.subsystems_destroyed += 1;
         self.mark(Mark::SubsystemDestroyed, sub.nqn().to_string());
         self.refresh_connect_retry_deadlines();
+        self.host_waits_recheck(s);
         true
     }
 

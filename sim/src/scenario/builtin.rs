@@ -81,6 +81,10 @@ const BUILTINS: &[(&str, &str)] = &[
         "queue-full-teardown",
         include_str!("../../scenarios/queue-full-teardown.toml"),
     ),
+    (
+        "host-removal-under-teardown",
+        include_str!("../../scenarios/host-removal-under-teardown.toml"),
+    ),
 ];
 
 /// Names of the built-in scenarios.
