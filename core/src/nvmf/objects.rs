@@ -22,6 +22,22 @@ fn hash_of(v: &impl Hash) -> u64 {
     h.finish()
 }
 
+/// `Parts` from the queues, the field hashes and the history (its counters; its other parts
+/// are appended to `fields`).
+fn parts(
+    queues: &[std::collections::VecDeque<super::Msg>],
+    mut fields: Vec<u64>,
+    history: &History,
+) -> Parts {
+    let counters = history_parts(history, &mut fields);
+    let queues = queues.iter().map(hash_of).collect();
+    Parts {
+        queues,
+        fields,
+        counters,
+    }
+}
+
 /// The history's decision fields (appended to `fields`) and its add-only counters.
 fn history_parts(history: &History, fields: &mut Vec<u64>) -> Vec<u64> {
     let History {
@@ -138,7 +154,7 @@ impl Target {
             bufs,
             host_waits,
         } = self;
-        let mut fields = vec![
+        let fields = vec![
             hash_of(parked),
             hash_of(listeners),
             hash_of(pgs),
@@ -159,12 +175,7 @@ impl Target {
             hash_of(bufs),
             hash_of(host_waits),
         ];
-        let counters = history_parts(history, &mut fields);
-        Parts {
-            queues: queues.iter().map(hash_of).collect(),
-            fields,
-            counters,
-        }
+        parts(queues, fields, history)
     }
 
     /// Whether `current` (the thread whose code ran last) can decide anything in a later step.
