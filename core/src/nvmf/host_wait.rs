@@ -99,7 +99,10 @@ impl Target {
         if !self.subsystem_has_ctrlr(w.subsys, &w.hostnqn) {
             self.disconnect_host_complete(rpc, Ok(super::RpcResponse::Done));
         } else if self.now >= w.timeout_at {
-            self.disconnect_host_complete(rpc, err(ETIMEDOUT, "disconnect_host timeout"));
+            self.disconnect_host_complete(
+                rpc,
+                err(ETIMEDOUT, "Timeout reached during host removal"),
+            );
         } else {
             // Idle (SPDK_POLLER_IDLE): every run finds the same until a controller of the
             // subsystem leaves, the subsystem is freed (`host_waits_recheck`) or the timeout.
