@@ -27,6 +27,10 @@ impl Target {
     /// sets it (`Spdk::c2h_success`).
     /// The read data moves into the C2HData PDU: the request ends right after this.
     pub(super) fn send_response(&mut self, r: ReqH) {
+        let Some(qh) = self.reqs.get(r).map(|req| req.qpair) else {
+            return;
+        };
+        let ctrlr_fc_disabled = self.sq_flow_control_of(qh);
         let Some(req) = self.reqs.get_mut(r) else {
             return;
         };
@@ -38,12 +42,6 @@ impl Target {
         if q.tcp().dead || q.tcp().closed || !q.state().is_active() {
             return;
         }
-        let fixed = foreign(Foreign::FixedFields);
-        let ctrlr_fc_disabled = q
-            .ctrlr()
-            .and_then(|c| self.ctrlrs.get(c))
-            .map(super::Ctrlr::sq_flow_control_disabled);
-        drop(fixed);
         let mut cqe = req.rsp;
         // `request_transfer_out`: without a controller, or with SQ flow control on, the SQ
         // head advances per response (wrapping after SQSIZE) and is reported; with it

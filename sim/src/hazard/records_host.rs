@@ -80,28 +80,7 @@ pub(super) const REMOVE_HOST_WALK_OUTLIVES_SUBSYSTEM: Hazard = Hazard {
                 ),
             ],
         },
-        HazardStep {
-            what: "the stop completes first: the delete destroys S (no controller left) and \
-                   frees it, and answers",
-            source: &[
-                line(
-                    V2605,
-                    "lib/nvmf/nvmf_rpc.c:521",
-                    "rpc_nvmf_subsystem_stopped",
-                ),
-                line(V2605, "lib/nvmf/subsystem.c:567", "_nvmf_subsystem_destroy"),
-                line(
-                    MASTER,
-                    "lib/nvmf/nvmf_rpc.c:421",
-                    "rpc_nvmf_subsystem_stopped",
-                ),
-                line(
-                    MASTER,
-                    "lib/nvmf/subsystem.c:604",
-                    "_nvmf_subsystem_destroy",
-                ),
-            ],
-        },
+        DELETE_FREES_THE_SUBSYSTEM,
         HazardStep {
             what: "the walk's last poll group is visited and its completion reads the freed S",
             source: &[
@@ -166,21 +145,7 @@ pub(super) const REMOVE_HOST_POLLER_OUTLIVES_SUBSYSTEM: Hazard = Hazard {
                 ),
             ],
         },
-        HazardStep {
-            what: "nvmf_delete_subsystem(S) stops S and destroys it: freed",
-            source: &[
-                line(
-                    MASTER,
-                    "lib/nvmf/nvmf_rpc.c:421",
-                    "rpc_nvmf_subsystem_stopped",
-                ),
-                line(
-                    MASTER,
-                    "lib/nvmf/subsystem.c:604",
-                    "_nvmf_subsystem_destroy",
-                ),
-            ],
-        },
+        DELETE_FREES_THE_SUBSYSTEM,
         HazardStep {
             what: "the next poll walks the freed S's controller list",
             source: &[
@@ -201,3 +166,28 @@ pub(super) const REMOVE_HOST_POLLER_OUTLIVES_SUBSYSTEM: Hazard = Hazard {
 
 const SEED_POLL_MASTER: &str = "fc1:host-removal-under-teardown@master:1ad6e24671254235:\
                                 0.0.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1";
+
+/// The step both stories share: the delete's stop completes and the subsystem (no controller
+/// left) is destroyed and freed.
+const DELETE_FREES_THE_SUBSYSTEM: HazardStep = HazardStep {
+    what: "the stop completes first: the delete destroys S (no controller left) and \
+               frees it, and answers",
+    source: &[
+        line(
+            V2605,
+            "lib/nvmf/nvmf_rpc.c:521",
+            "rpc_nvmf_subsystem_stopped",
+        ),
+        line(V2605, "lib/nvmf/subsystem.c:567", "_nvmf_subsystem_destroy"),
+        line(
+            MASTER,
+            "lib/nvmf/nvmf_rpc.c:421",
+            "rpc_nvmf_subsystem_stopped",
+        ),
+        line(
+            MASTER,
+            "lib/nvmf/subsystem.c:604",
+            "_nvmf_subsystem_destroy",
+        ),
+    ],
+};
