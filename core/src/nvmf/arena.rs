@@ -158,12 +158,14 @@ impl<H: ArenaHandle, T: Owned> Arena<H, T> {
 
     /// The object, if `h` is live.
     #[track_caller]
+    #[inline]
     pub fn get(&self, h: H) -> Option<&T> {
         let v = self.peek(h);
         record::access(h, false, v);
         v
     }
 
+    #[inline]
     fn peek(&self, h: H) -> Option<&T> {
         let slot = self.slots.get(h.idx() as usize)?;
         if slot.gen == h.gen() {
@@ -175,6 +177,7 @@ impl<H: ArenaHandle, T: Owned> Arena<H, T> {
 
     /// The object, if `h` is live.
     #[track_caller]
+    #[inline]
     pub fn get_mut(&mut self, h: H) -> Option<&mut T> {
         record::access(h, true, self.peek(h));
         let slot = self.slots.get_mut(h.idx() as usize)?;
@@ -187,12 +190,14 @@ impl<H: ArenaHandle, T: Owned> Arena<H, T> {
 
     /// Whether `h` names a live object.
     #[track_caller]
+    #[inline]
     pub fn contains(&self, h: H) -> bool {
         self.get(h).is_some()
     }
 
     /// Frees the object; `None` if `h` was already stale.
     #[track_caller]
+    #[inline]
     pub fn remove(&mut self, h: H) -> Option<T> {
         record::access(h, true, self.peek(h));
         let slot = self.slots.get_mut(h.idx() as usize)?;
@@ -379,11 +384,13 @@ pub mod record {
     }
 
     /// Adds `bits` to the allowed foreign accesses; returns the previous set.
+    #[inline]
     pub(in crate::nvmf) fn allow(bits: u16) -> u16 {
         ALLOWED.replace(ALLOWED.get() | bits)
     }
 
     /// Restores the allowed set `allow` returned.
+    #[inline]
     pub(in crate::nvmf) fn restore_allowed(bits: u16) {
         ALLOWED.set(bits);
     }

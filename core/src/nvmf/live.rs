@@ -61,6 +61,7 @@ impl Handle for ReqH {
 impl Target {
     /// The object `h` names, or a recorded violation at `site` if `h` is stale.
     #[track_caller]
+    #[inline]
     pub(super) fn live<H: Handle>(&mut self, h: H, site: &str) -> Option<&mut H::Obj> {
         if !H::arena(self).contains(h) {
             self.crash_on(H::BROKEN, site, vec![format!("{h}")], H::STALE);
@@ -71,6 +72,7 @@ impl Target {
 
     /// `live` for a read-only use (the I17 check sees a read).
     #[track_caller]
+    #[inline]
     pub(super) fn live_ref<H: Handle>(&mut self, h: H, site: &str) -> Option<&H::Obj> {
         if !H::arena(self).contains(h) {
             self.crash_on(H::BROKEN, site, vec![format!("{h}")], H::STALE);

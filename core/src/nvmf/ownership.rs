@@ -268,6 +268,7 @@ impl Foreign {
 pub(crate) struct ForeignGuard(u16);
 
 impl Drop for ForeignGuard {
+    #[inline]
     fn drop(&mut self) {
         record::restore_allowed(self.0);
     }
@@ -275,6 +276,7 @@ impl Drop for ForeignGuard {
 
 /// Allows the foreign accesses `f` names until the guard drops.
 #[must_use]
+#[inline]
 pub(crate) fn foreign(f: Foreign) -> ForeignGuard {
     ForeignGuard(record::allow(f.bits()))
 }
