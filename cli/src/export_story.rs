@@ -220,7 +220,11 @@ fn rpc_text(r: &RpcRequest) -> String {
         RpcRequest::GetQpairs { nqn } => format!("get_qpairs {nqn}"),
         RpcRequest::GetControllers { nqn } => format!("get_controllers {nqn}"),
         RpcRequest::AddHost { nqn, hostnqn } => format!("add_host {nqn} {hostnqn}"),
-        RpcRequest::RemoveHost { nqn, hostnqn } => format!("remove_host {nqn} {hostnqn}"),
+        RpcRequest::RemoveHost {
+            nqn,
+            hostnqn,
+            timeout_ms: 0,
+        } => format!("remove_host {nqn} {hostnqn}"),
         other => format!(
             "unsupported {}",
             format!("{other:?}").replace([' ', '\n'], "")

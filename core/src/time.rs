@@ -40,17 +40,17 @@ impl Duration {
 
     /// `n` microseconds.
     pub const fn from_micros(n: u64) -> Self {
-        Duration(n * 1_000)
+        Duration(n.saturating_mul(1_000))
     }
 
     /// `n` milliseconds.
     pub const fn from_millis(n: u64) -> Self {
-        Duration(n * 1_000_000)
+        Duration(n.saturating_mul(1_000_000))
     }
 
     /// `n` seconds.
     pub const fn from_secs(n: u64) -> Self {
-        Duration(n * 1_000_000_000)
+        Duration(n.saturating_mul(1_000_000_000))
     }
 
     /// Whole milliseconds in this span.

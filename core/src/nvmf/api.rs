@@ -40,6 +40,10 @@ pub enum RpcRequest {
     RemoveHost {
         nqn: String,
         hostnqn: String,
+        /// `timeout_ms` of `nvmf_subsystem_remove_host`: how long the wait after the
+        /// disconnect walk may take (0: SPDK's default, `NVMF_CTRLR_RESET_SHN_TIMEOUT_IN_MS`).
+        #[serde(default)]
+        timeout_ms: u64,
     },
     AllowAnyHost {
         nqn: String,

@@ -50,9 +50,16 @@ pub fn rpc_name(r: &RpcRequest) -> String {
         RpcRequest::PauseSubsystem { nqn, nsid } => format!("pause {nqn} nsid={nsid}"),
         RpcRequest::ResumeSubsystem { nqn } => format!("resume {nqn}"),
         RpcRequest::AddHost { nqn, hostnqn } => format!("nvmf_subsystem_add_host {nqn} {hostnqn}"),
-        RpcRequest::RemoveHost { nqn, hostnqn } => {
-            format!("nvmf_subsystem_remove_host {nqn} {hostnqn}")
-        }
+        RpcRequest::RemoveHost {
+            nqn,
+            hostnqn,
+            timeout_ms: 0,
+        } => format!("nvmf_subsystem_remove_host {nqn} {hostnqn}"),
+        RpcRequest::RemoveHost {
+            nqn,
+            hostnqn,
+            timeout_ms,
+        } => format!("nvmf_subsystem_remove_host {nqn} {hostnqn} timeout_ms={timeout_ms}"),
         RpcRequest::AllowAnyHost { nqn, allow } => {
             format!("nvmf_subsystem_allow_any_host {nqn} {allow}")
         }

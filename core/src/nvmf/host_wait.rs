@@ -56,7 +56,13 @@ impl Target {
     /// re-walk and answers (the re-walk is not modelled, docs/spdk-profiles.md); master starts
     /// the poller on the subsystem thread (`spdk_thread_exec_msg(ctx->subsystem->thread, ..)`,
     /// the app thread the walk finishes on, so it runs at once).
-    pub(super) fn disconnect_host_walked(&mut self, rpc: RpcId, subsys: SubsysH, hostnqn: String) {
+    pub(super) fn disconnect_host_walked(
+        &mut self,
+        rpc: RpcId,
+        subsys: SubsysH,
+        hostnqn: String,
+        timeout_ms: u64,
+    ) {
         let wait = self.config.spdk.remove_host_wait();
         // v26.05 and master read `ctx->subsystem` here, which a delete that ran during the
         // walk has freed (docs/hazards.md, H-11).
@@ -71,7 +77,13 @@ impl Target {
             self.rpc_ok(rpc);
             return;
         }
-        let (started, timeout_at) = (self.now, self.now + TIMEOUT);
+        // `spdk_nvmf_subsystem_disconnect_host`: `timeout_ms == 0 ? NVMF_CTRLR_RESET_SHN_TIMEOUT_IN_MS
+        // : timeout_ms`, counted from the poller's start (`ctx->timeout_tsc`).
+        let timeout = match timeout_ms {
+            0 => TIMEOUT,
+            ms => Duration::from_millis(ms),
+        };
+        let (started, timeout_at) = (self.now, self.now + timeout);
         self.host_waits.insert(
             rpc,
             HostWait {

@@ -95,7 +95,11 @@ impl Target {
                 self.rpc_state(id, &nqn, SubState::Paused, nsid, StateCb::Rpc(id))
             }
             RpcRequest::AddHost { nqn, hostnqn } => Some(self.rpc_host(&nqn, &hostnqn, true)),
-            RpcRequest::RemoveHost { nqn, hostnqn } => self.rpc_remove_host(id, &nqn, &hostnqn),
+            RpcRequest::RemoveHost {
+                nqn,
+                hostnqn,
+                timeout_ms,
+            } => self.rpc_remove_host(id, &nqn, &hostnqn, timeout_ms),
             RpcRequest::AllowAnyHost { nqn, allow } => Some(self.rpc_allow_any(&nqn, allow)),
             RpcRequest::AddNamespace { nqn, ns } => self.rpc_add_ns(id, &nqn, ns, None),
             RpcRequest::AddNamespaceWithIds { nqn, ns, ids } => {

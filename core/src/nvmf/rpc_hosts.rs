@@ -38,6 +38,7 @@ impl Target {
         id: RpcId,
         nqn: &str,
         hostnqn: &str,
+        timeout_ms: u64,
     ) -> Option<RpcResult> {
         if let Err(e) = self.rpc_host(nqn, hostnqn, false) {
             return Some(Err(e));
@@ -49,6 +50,7 @@ impl Target {
             subsys,
             hostnqn: hostnqn.to_string(),
             rpc: id,
+            timeout_ms,
         });
         None
     }

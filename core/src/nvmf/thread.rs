@@ -171,6 +171,8 @@ pub enum FanKind {
         subsys: SubsysH,
         hostnqn: String,
         rpc: RpcId,
+        /// The RPC's `timeout_ms` (`ctx->timeout_ms`; 0: the default).
+        timeout_ms: u64,
     },
     /// `rpc_nvmf_get_qpairs`: each group's qpairs of `subsys`, gathered into `found`.
     GetQpairs {
@@ -459,7 +461,8 @@ impl Target {
                 rpc,
                 subsys,
                 hostnqn,
-            } => self.disconnect_host_walked(rpc, subsys, hostnqn),
+                timeout_ms,
+            } => self.disconnect_host_walked(rpc, subsys, hostnqn, timeout_ms),
             FanKind::GetQpairs { subsys, rpc, found } => self.get_qpairs_done(subsys, rpc, found),
             // `nvmf_ctrlr_abort_done`: no qpair matched the SQID.
             FanKind::Abort {

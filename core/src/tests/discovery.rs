@@ -213,6 +213,7 @@ fn listener_changes_bump_genctr_and_notify_once_until_read() {
     let host = w.rpc(RpcRequest::RemoveHost {
         nqn: NQN.into(),
         hostnqn: HOSTNQN.into(),
+        timeout_ms: 0,
     });
     w.settle_until(w.now + Duration::from_millis(5));
     assert!(w.rpc_ok(host));

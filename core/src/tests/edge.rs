@@ -612,6 +612,7 @@ fn remove_host_disconnects_that_hosts_qpairs_only() {
     let id = w.rpc(RpcRequest::RemoveHost {
         nqn: NQN.into(),
         hostnqn: HOSTNQN.into(),
+        timeout_ms: 0,
     });
     assert!(!w.rpc_ok(id), "answered after the walk");
     w.run_all();
@@ -624,6 +625,7 @@ fn remove_host_disconnects_that_hosts_qpairs_only() {
     let again = w.rpc(RpcRequest::RemoveHost {
         nqn: NQN.into(),
         hostnqn: HOSTNQN.into(),
+        timeout_ms: 0,
     });
     assert_eq!(w.rpc_results[&again].as_ref().unwrap_err().code, -2);
     w.shutdown_and_check();
@@ -672,6 +674,7 @@ fn a_duplicate_add_host_is_an_error_on_master_only() {
         let remove = w.rpc(RpcRequest::RemoveHost {
             nqn: NQN.into(),
             hostnqn: HOSTNQN.into(),
+            timeout_ms: 0,
         });
         // master answers at its first 5 ms poll (no controller of the host).
         w.settle_until(w.now + Duration::from_millis(5));

@@ -22,10 +22,25 @@ fn host_with_a_read(w: &mut World) {
 }
 
 fn remove_host(w: &mut World) -> crate::nvmf::RpcId {
+    remove_host_within(w, 0)
+}
+
+fn remove_host_within(w: &mut World, timeout_ms: u64) -> crate::nvmf::RpcId {
     w.rpc(RpcRequest::RemoveHost {
         nqn: NQN.into(),
         hostnqn: HOSTNQN.into(),
+        timeout_ms,
     })
+}
+
+/// master: polls every 5 ms until remove_host `id` is answered (or 20 s passed).
+fn poll_until_answered(w: &mut World, id: crate::nvmf::RpcId) {
+    while !w.rpc_results.contains_key(&id)
+        && w.now < crate::time::Instant::ZERO + Duration::from_secs(20)
+    {
+        w.fire(Timer::DisconnectHost { rpc: id });
+        w.run_threads();
+    }
 }
 
 /// The walk disconnects the host's qpairs, but the I/O qpair (and so the controller) stays
@@ -69,12 +84,7 @@ fn master_remove_host_times_out_after_15_s() {
     let id = remove_host(&mut w);
     w.run_threads();
     // Poll every 5 ms while the read (and so the controller) stays.
-    while !w.rpc_results.contains_key(&id)
-        && w.now < crate::time::Instant::ZERO + Duration::from_secs(20)
-    {
-        w.fire(Timer::DisconnectHost { rpc: id });
-        w.run_threads();
-    }
+    poll_until_answered(&mut w, id);
     assert_eq!(w.target.ctrlr_count(), 1, "the controller stayed");
     assert!(
         w.now >= crate::time::Instant::ZERO + Duration::from_secs(15),
@@ -91,6 +101,29 @@ fn master_remove_host_times_out_after_15_s() {
         "the poller is unregistered"
     );
     assert!(w.violation().is_none(), "{:?}", w.violation());
+}
+
+/// master: the RPC's `timeout_ms` replaces the 15 s default (`ctx->timeout_ms`, counted from
+/// the poller's start), shorter or longer.
+#[test]
+fn master_remove_host_times_out_after_its_timeout_ms() {
+    for ms in [40, 16_000] {
+        let mut w = World::new(config_for(Spdk::Master));
+        host_with_a_read(&mut w);
+        let id = remove_host_within(&mut w, ms);
+        w.run_threads();
+        let started = w.now;
+        poll_until_answered(&mut w, id);
+        let waited = w.now.saturating_since(started);
+        assert!(
+            waited >= Duration::from_millis(ms) && waited <= Duration::from_millis(ms + 5),
+            "timeout_ms {ms}: answered after {} ms",
+            waited.as_millis()
+        );
+        let code = w.rpc_results[&id].as_ref().err().map(|e| e.code);
+        assert_eq!(code, Some(-110), "{:?}", w.rpc_results[&id]);
+        assert!(w.violation().is_none(), "{:?}", w.violation());
+    }
 }
 
 /// master: remove_host, then delete the subsystem. The delete destroys the subsystem once the

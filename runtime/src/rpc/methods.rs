@@ -341,6 +341,7 @@ impl Call {
                 let req = RpcRequest::RemoveHost {
                     nqn: h.nqn.clone(),
                     hostnqn: h.host,
+                    timeout_ms: h.timeout_ms.unwrap_or(0),
                 };
                 on_subsystem(h.nqn, &h.tgt_name, req)?
             }

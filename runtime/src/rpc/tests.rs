@@ -268,6 +268,31 @@ fn spdk_namespace_bdev_and_host_params_map_to_calls() {
     );
 }
 
+/// `nvmf_subsystem_remove_host`'s optional `timeout_ms` reaches the core (0 without it: SPDK's
+/// default, lib/nvmf/nvmf_rpc.c:1980 and :2040 at v26.05).
+#[test]
+fn remove_host_passes_its_timeout_to_the_core() {
+    let host = "nqn.2014-08.org.nvmexpress:uuid:5b4a7a4e-6d1c-4b5e-9f0e-2a7c3d8e9f10";
+    for (params, timeout_ms) in [
+        (json!({"nqn": "n1", "host": host}), 0),
+        (json!({"nqn": "n1", "host": host, "timeout_ms": 250}), 250),
+    ] {
+        let call = Call::parse("nvmf_subsystem_remove_host", &params).unwrap();
+        let req = RpcRequest::RemoveHost {
+            nqn: "n1".into(),
+            hostnqn: host.into(),
+            timeout_ms,
+        };
+        assert_eq!(
+            call,
+            Call::OnSubsystem {
+                nqn: "n1".into(),
+                req
+            }
+        );
+    }
+}
+
 #[test]
 fn spdk_create_subsystem_params_map_to_a_config() {
     let c = Call::parse(

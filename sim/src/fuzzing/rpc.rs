@@ -52,6 +52,7 @@ pub fn template(h: &Harness, kind: u8, a: u8, b: u8) -> Option<RpcRequest> {
         11 => RpcRequest::RemoveHost {
             nqn,
             hostnqn: host(b),
+            timeout_ms: 0,
         },
         12 => RpcRequest::AllowAnyHost {
             nqn,

@@ -244,7 +244,11 @@ impl World<'_> {
             ),
             OperatorRpc::GetQpairs { nqn } => RpcRequest::GetQpairs { nqn },
             OperatorRpc::GetControllers { nqn } => RpcRequest::GetControllers { nqn },
-            OperatorRpc::RemoveHost { nqn, hostnqn } => RpcRequest::RemoveHost { nqn, hostnqn },
+            OperatorRpc::RemoveHost { nqn, hostnqn } => RpcRequest::RemoveHost {
+                nqn,
+                hostnqn,
+                timeout_ms: 0,
+            },
             OperatorRpc::AddHost { nqn, hostnqn } => RpcRequest::AddHost { nqn, hostnqn },
             OperatorRpc::Listen { listener } => RpcRequest::TransportListen {
                 trid: trid(&listener),
