@@ -15,13 +15,13 @@ use serde_json::{json, Value};
 
 mod checks;
 mod methods;
-mod nqn;
 mod params;
 mod service;
 mod shape;
 
+pub use crate::bdev::parse_uuid;
+pub use fabcheck_core::nvmf::nqn::{nqn_is_valid, DISCOVERY_NQN};
 pub use methods::{Call, ListenAddress, NsIds, METHODS};
-pub use nqn::{nqn_is_valid, parse_uuid, DISCOVERY_NQN};
 pub use service::{Backend, RpcState, Service};
 
 pub const PARSE_ERROR: i32 = -32700;

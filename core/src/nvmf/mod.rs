@@ -49,6 +49,7 @@ mod live;
 mod log_page;
 mod mark;
 mod multipath;
+pub mod nqn;
 mod objects;
 pub mod ownership;
 #[doc(hidden)]

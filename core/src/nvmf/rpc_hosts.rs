@@ -17,6 +17,12 @@ impl Target {
         else {
             return err(ENOENT, "subsystem not found");
         };
+        // `spdk_nvmf_subsystem_add_host(_ext)` refuses a host NQN `nvmf_nqn_is_valid` rejects
+        // (-EINVAL) before it looks at the host list (subsystem.c:807 v24.01, :1157 v26.05,
+        // :1215 master); removal takes any string and finds no such host.
+        if add && !super::nqn::nqn_is_valid(hostnqn) {
+            return err(EINVAL, "invalid host NQN");
+        }
         let changed = sub.set_host(hostnqn, add);
         match (changed, add) {
             (true, _) => {

@@ -8,9 +8,9 @@ use crate::nvmf::{NamespaceConfig, Spdk, SubsystemConfig, TargetConfig, Trid};
 /// The subsystem every fixture configures.
 pub const NQN: &str = "nqn.2016-06.io.spdk:cnode1";
 /// The first host.
-pub const HOSTNQN: &str = "nqn.2014-08.org.nvmexpress:uuid:host-a";
+pub const HOSTNQN: &str = "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-4000-8000-00000000000a";
 /// A second host.
-pub const HOSTNQN_B: &str = "nqn.2014-08.org.nvmexpress:uuid:host-b";
+pub const HOSTNQN_B: &str = "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-4000-8000-00000000000b";
 /// Block size of every fixture namespace.
 pub const BLOCK: usize = 512;
 /// Blocks in namespace 1 of `config()`.

@@ -157,3 +157,38 @@ fn a_delete_during_master_remove_host_wait_leaves_the_poller_a_freed_subsystem()
         assert_eq!(v.site, "nvmf_subsystem_has_ctrlr", "{v}");
     }
 }
+
+/// `nvmf_subsystem_add_host` refuses a host NQN SPDK's `nvmf_nqn_is_valid` rejects (-EINVAL,
+/// in every profile) and keeps the host list as it was; a valid one of either form is added.
+#[test]
+fn add_host_refuses_an_invalid_host_nqn_in_every_profile() {
+    let add = |w: &mut World, hostnqn: &str| {
+        w.rpc(RpcRequest::AddHost {
+            nqn: NQN.into(),
+            hostnqn: hostnqn.into(),
+        })
+    };
+    for (spdk, mut w) in World::per_profile(config_for) {
+        for bad in [
+            "nqn.2014-08.org.nvmexpress:uuid:host1",
+            "iqn.2016-06.io.spdk:host1",
+            "bad nqn",
+        ] {
+            let id = add(&mut w, bad);
+            let code = w.rpc_results[&id].as_ref().err().map(|e| e.code);
+            assert_eq!(code, Some(-22), "{spdk}: {bad}: {:?}", w.rpc_results[&id]);
+            let gone = w.rpc(RpcRequest::RemoveHost {
+                nqn: NQN.into(),
+                hostnqn: bad.into(),
+                timeout_ms: 0,
+            });
+            let code = w.rpc_results[&gone].as_ref().err().map(|e| e.code);
+            assert_eq!(code, Some(-2), "{spdk}: {bad} was not added");
+        }
+        for good in [HOSTNQN, "nqn.2016-06.io.spdk:host1"] {
+            let id = add(&mut w, good);
+            assert!(w.rpc_ok(id), "{spdk}: {good}: {:?}", w.rpc_results[&id]);
+        }
+        assert!(w.violation().is_none(), "{spdk}: {:?}", w.violation());
+    }
+}

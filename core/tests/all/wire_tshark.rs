@@ -199,7 +199,7 @@ fn connect(qid: u16, cntlid: u16) -> Pdu {
         hostid: [0x5a; 16],
         cntlid,
         subnqn: SUBNQN.into(),
-        hostnqn: "nqn.2014-08.org.nvmexpress:uuid:fabcheck".into(),
+        hostnqn: "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-4000-8000-0000000000fc".into(),
     };
     cmd(c, 1, SglDescriptor::in_capsule(1024), data.to_bytes())
 }

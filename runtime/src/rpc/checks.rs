@@ -4,10 +4,11 @@
 //! EUI64, UUID) and `bdev_malloc_create`. Owns no state.
 
 use super::methods::{invalid, tgt, unsupported, Call, NsIds, DEFAULT_MAX_NAMESPACES, TGT_NAME};
-use super::nqn::{nqn_is_valid, parse_hex, parse_uuid};
 use super::params::{AddNsP, CreateSubsystemP, CreateTransportP, MallocCreateP};
 use super::{JsonRpcError, INTERNAL_ERROR};
+use crate::bdev::{parse_hex, parse_uuid};
 use crate::config::Bdev;
+use fabcheck_core::nvmf::nqn::nqn_is_valid;
 use fabcheck_core::nvmf::SubsystemConfig;
 
 /// `nvmf_subsystem_copy_sn` / `_mn`: at most `max` printable ASCII characters.

@@ -5,10 +5,10 @@
 //! cannot honour is refused (-32602, naming it) rather than silently ignored.
 
 use super::checks::{add_ns, create_subsystem, create_transport, malloc_create};
-use super::nqn::nqn_is_valid;
 use super::params::*;
 use super::{JsonRpcError, INTERNAL_ERROR, METHOD_NOT_FOUND};
 use crate::config::Bdev;
+use fabcheck_core::nvmf::nqn::nqn_is_valid;
 
 use fabcheck_core::nvmf::{ConnId, RpcRequest, SubsystemConfig, Trid};
 use serde_json::{json, Value};

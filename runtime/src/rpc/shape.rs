@@ -4,7 +4,7 @@
 //! that describe features fabcheck-target lacks are left out. Owns no state.
 
 use super::methods::addr_json;
-use super::nqn::fmt_uuid;
+use crate::bdev::fmt_uuid;
 use crate::config::Bdev;
 use fabcheck_core::nvmf::{
     ControllerInfo, NamespaceIds, QpairInfo, SubsystemInfo, TargetConfig, Trid, DISCOVERY_NQN,

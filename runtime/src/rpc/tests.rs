@@ -81,7 +81,8 @@ impl Backend for &Fake {
             RpcRequest::GetControllers { .. } => Ok(RpcResponse::Controllers(vec![
                 fabcheck_core::nvmf::ControllerInfo {
                     cntlid: 1,
-                    hostnqn: "nqn.2014-08.org.nvmexpress:uuid:h".into(),
+                    hostnqn: "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-4000-8000-0000000000ff"
+                        .into(),
                     hostid: [0x11; 16],
                     num_io_qpairs: 2,
                 },

@@ -265,7 +265,10 @@ fn transports_bdevs_and_controllers_show_what_is_served() {
     assert_eq!(c["cntrltype"], json!("io"));
     assert_eq!(c["hostid"], json!("11111111-1111-1111-1111-111111111111"));
     let q = &ask(&s, "nvmf_subsystem_get_qpairs", json!({"nqn": CNODE1}))["result"][0];
-    assert_eq!(q["hostnqn"], json!("nqn.2014-08.org.nvmexpress:uuid:h"));
+    assert_eq!(
+        q["hostnqn"],
+        json!("nqn.2014-08.org.nvmexpress:uuid:00000000-0000-4000-8000-0000000000ff")
+    );
     let gone = ask(
         &s,
         "nvmf_subsystem_get_qpairs",

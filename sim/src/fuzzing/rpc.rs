@@ -74,7 +74,10 @@ pub fn template(h: &Harness, kind: u8, a: u8, b: u8) -> Option<RpcRequest> {
 
 /// Host NQNs the templates use: the hosts of the built-in scenarios, by argument byte.
 fn host(b: u8) -> String {
-    format!("nqn.2014-08.org.nvmexpress:uuid:host{}", 1 + b % 4)
+    format!(
+        "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-4000-8000-00000000000{}",
+        1 + b % 4
+    )
 }
 
 /// A template (kind, a, b) that builds exactly `req` in harness `h`, if there is one.

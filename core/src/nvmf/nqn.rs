@@ -1,15 +1,15 @@
 //! NQN validation as SPDK's `nvmf_nqn_is_valid` (lib/nvmf/subsystem.c) does it: 11..=223
 //! bytes; the discovery NQN; `nqn.2014-08.org.nvmexpress:uuid:` plus a 36-character UUID; or
 //! `nqn.yyyy-mm.` + a reverse domain (labels start with a letter, hold letters, digits and
-//! inner hyphens, at most 63 characters) + `:` + a non-empty user string. Owns no state.
+//! inner hyphens, at most 63 characters) + `:` + a non-empty user string. SPDK checks host NQNs
+//! with it in `spdk_nvmf_subsystem_add_host(_ext)` and subsystem NQNs at creation; the model's
+//! `add_host` and fabcheck-target's RPC layer share this one copy. Owns no state.
 
-pub use crate::bdev::{fmt_uuid, parse_hex, parse_uuid};
+pub use super::discovery::DISCOVERY_NQN;
 
 /// SPDK_NVMF_NQN_MIN_LEN / SPDK_NVMF_NQN_MAX_LEN.
 const MIN_LEN: usize = 11;
 const MAX_LEN: usize = 223;
-/// The well-known discovery NQN.
-pub const DISCOVERY_NQN: &str = "nqn.2014-08.org.nvmexpress.discovery";
 const UUID_PRE: &str = "nqn.2014-08.org.nvmexpress:uuid:";
 const LABEL_MAX: usize = 63;
 
@@ -23,7 +23,7 @@ pub fn nqn_is_valid(nqn: &str) -> bool {
         return true;
     }
     if let Some(uuid) = nqn.strip_prefix(UUID_PRE) {
-        return uuid.len() == 36 && parse_uuid(uuid).is_some();
+        return uuid_is_valid(uuid);
     }
     let b = nqn.as_bytes();
     if !nqn.starts_with("nqn.") {
@@ -40,6 +40,16 @@ pub fn nqn_is_valid(nqn: &str) -> bool {
         _ => false,
     }
     // The user string after ':' is any valid UTF-8, which a Rust &str always is.
+}
+
+/// `spdk_uuid_parse` succeeds: 36 characters, hyphens at 8, 13, 18 and 23, hex digits elsewhere.
+fn uuid_is_valid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
 }
 
 /// SPDK's three-state label machine over the reverse domain.
