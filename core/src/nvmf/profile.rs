@@ -176,6 +176,15 @@ impl Spdk {
         self.since_v24_05()
     }
 
+    /// `nvmf_subsystem_add_listener` for a listener the subsystem already has, found once the
+    /// subsystem is paused: v24.01 skips it and answers success after the resume
+    /// (`nvmf_rpc_listen_paused`, nvmf_rpc.c:764); since ee9e3438f7 (v24.05) it answers
+    /// "Invalid parameters" before resuming (v26.05 nvmf_rpc.c:747-751, master
+    /// `rpc_nvmf_add_listener_paused`, :697-701).
+    pub fn refuses_existing_listener(self) -> bool {
+        self.since_v24_05()
+    }
+
     /// `spdk_nvmf_subsystem_destroy` of a subsystem whose destruction already started: v24.01
     /// has a debug-only `assert(0)` before returning -EALREADY (subsystem.c:443, "Subsystem
     /// destruction is already started"); master returns -EALREADY without it.

@@ -553,6 +553,8 @@ fn add_listener_pauses_adds_and_resumes_and_the_new_trid_accepts_connects() {
         nqn: NQN.into(),
         trid: t2.clone(),
     });
+    w.run_all();
+    // master: found in the paused callback, refused, then resumed (listener_rpcs.rs).
     assert_eq!(w.rpc_results[&dup].as_ref().unwrap_err().code, -17);
     let c = ConnId(2);
     w.input(Input::Accept { trid: t2, conn: c });

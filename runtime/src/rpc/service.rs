@@ -166,7 +166,21 @@ impl<B: Backend> Service<B> {
             }
             Call::OnSubsystem { nqn, req } => {
                 self.subsystem(&nqn).await?;
-                self.core(req).await.map_err(internal).map(|_| json!(true))
+                let listener = matches!(
+                    req,
+                    RpcRequest::SubsystemAddListener { .. }
+                        | RpcRequest::SubsystemRemoveListener { .. }
+                );
+                self.core(req)
+                    .await
+                    .map_err(|e| match e.code {
+                        // The paused callback's refusals of a listener the subsystem has (add)
+                        // or lacks (remove): "Invalid parameters" (nvmf_rpc.c:747-751 and
+                        // :766-771 at v26.05).
+                        -17 | -2 if listener => invalid(),
+                        _ => internal(e),
+                    })
+                    .map(|_| json!(true))
             }
             Call::FailOnSubsystem { nqn, error } => {
                 Err(self.subsystem(&nqn).await.err().unwrap_or(error))

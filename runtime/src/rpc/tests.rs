@@ -48,36 +48,30 @@ impl Backend for &Fake {
         match request {
             RpcRequest::GetSubsystems => Ok(RpcResponse::Subsystems(subs.clone())),
             RpcRequest::AddNamespaceWithIds { nqn, ns, ids } => {
-                let i = find(&mut subs, &nqn).ok_or(RpcError {
-                    code: -19,
-                    message: "no".into(),
-                })?;
+                let i = find(&mut subs, &nqn).ok_or(rpc_error(-19, "no"))?;
                 subs[i].namespaces.push(ns);
                 subs[i].namespace_ids.push(ids);
                 Ok(RpcResponse::Done)
             }
             RpcRequest::RemoveNamespace { nqn, nsid } => {
-                let i = find(&mut subs, &nqn).ok_or(RpcError {
-                    code: -19,
-                    message: "no".into(),
-                })?;
+                let i = find(&mut subs, &nqn).ok_or(rpc_error(-19, "no"))?;
                 subs[i].namespaces.retain(|n| n.nsid != nsid);
                 Ok(RpcResponse::Done)
             }
             RpcRequest::DeleteSubsystem { nqn } if find(&mut subs, &nqn).is_none() => {
-                Err(RpcError {
-                    code: -2,
-                    message: "Unable to find subsystem".into(),
-                })
+                Err(rpc_error(-2, "Unable to find subsystem"))
             }
             RpcRequest::CreateSubsystem(cfg) if find(&mut subs, &cfg.nqn).is_none() => {
                 subs.push(info_of(&cfg));
                 Ok(RpcResponse::Done)
             }
-            RpcRequest::CreateSubsystem(_) => Err(RpcError {
-                code: -17,
-                message: "exists".into(),
-            }),
+            RpcRequest::CreateSubsystem(_) => Err(rpc_error(-17, "exists")),
+            RpcRequest::SubsystemAddListener { nqn, trid } => {
+                listener_change(&mut subs, &nqn, trid, true)
+            }
+            RpcRequest::SubsystemRemoveListener { nqn, trid } => {
+                listener_change(&mut subs, &nqn, trid, false)
+            }
             RpcRequest::GetControllers { .. } => Ok(RpcResponse::Controllers(vec![
                 fabcheck_core::nvmf::ControllerInfo {
                     cntlid: 1,
@@ -104,6 +98,30 @@ impl Backend for &Fake {
     fn shutdown(&self) {
         *self.shutdowns.lock().unwrap() += 1;
     }
+}
+
+/// A listener added to or removed from a subsystem of the fake, refused as the core's paused
+/// callback refuses it (core/src/nvmf/rpc.rs): -17 for one it has, -2 for one it lacks.
+fn listener_change(
+    subs: &mut [SubsystemInfo],
+    nqn: &str,
+    trid: Trid,
+    add: bool,
+) -> Result<RpcResponse, RpcError> {
+    let sub = subs
+        .iter_mut()
+        .find(|s| s.nqn == nqn)
+        .expect("checked by the service");
+    let at = sub.listeners.iter().position(|t| *t == trid);
+    match (add, at) {
+        (true, None) => sub.listeners.push(trid),
+        (false, Some(i)) => {
+            sub.listeners.remove(i);
+        }
+        (true, Some(_)) => return Err(rpc_error(-17, "listener already exists")),
+        (false, None) => return Err(rpc_error(-2, "listener not found")),
+    }
+    Ok(RpcResponse::Done)
 }
 
 pub(super) fn fake_with_cnode1() -> Fake {
@@ -467,4 +485,11 @@ fn service_answers_spdk_codes_and_handles_notifications() {
         assert!(v["result"]["version"].as_str().unwrap().starts_with("SPDK"));
     });
     assert_eq!(*fake.shutdowns.lock().unwrap(), 1);
+}
+
+fn rpc_error(code: i32, message: &str) -> RpcError {
+    RpcError {
+        code,
+        message: message.into(),
+    }
 }

@@ -269,3 +269,24 @@ fn add_host_decodes_relaxed() {
         invalid_params()
     );
 }
+
+/// A listener the subsystem already has (add) or lacks (remove) is refused by the paused
+/// callback with "Invalid parameters" (nvmf_rpc.c:747-751 and :766-771 at v26.05).
+#[test]
+fn listener_refusals_are_invalid_parameters() {
+    let fake = fake_with_cnode1();
+    let s = svc(&fake);
+    let params = json!({"nqn": CNODE1, "listen_address": listen()});
+    assert_eq!(
+        ask(&s, "nvmf_subsystem_add_listener", params.clone())["result"],
+        json!(true)
+    );
+    let again = ask(&s, "nvmf_subsystem_add_listener", params.clone());
+    assert_eq!(err(&again), invalid_params());
+    assert_eq!(
+        ask(&s, "nvmf_subsystem_remove_listener", params.clone())["result"],
+        json!(true)
+    );
+    let missing = ask(&s, "nvmf_subsystem_remove_listener", params);
+    assert_eq!(err(&missing), invalid_params());
+}
