@@ -375,12 +375,15 @@ stop_listen_done(void *arg, int status)
 }
 
 /* nvmf_subsystem_remove_listener: pause, remove_listener + stop_listen_async(subsystem),
- * resume (nvmf_rpc_listen_paused / nvmf_rpc_stop_listen_async_done). */
+ * resume (nvmf_rpc_listen_paused / nvmf_rpc_stop_listen_async_done). A listener the subsystem
+ * does not have is answered with an error in the paused callback, before the resume
+ * (`response_sent`; v24.01 nvmf_rpc.c:778-786, master rpc_nvmf_remove_listener_paused). */
 struct remove_ctx {
 	int id;
 	struct spdk_nvme_transport_id trid;
 	struct spdk_nvmf_subsystem *subsystem;
 	int status; /* the first error (nvmf_rpc.c answers it and still resumes) */
+	bool response_sent;
 };
 
 static void
@@ -388,7 +391,9 @@ remove_resumed(struct spdk_nvmf_subsystem *s, void *arg, int status)
 {
 	struct remove_ctx *c = arg;
 
-	rpc_done(c->id, c->status != 0 ? c->status : status);
+	if (!c->response_sent) {
+		rpc_done(c->id, c->status != 0 ? c->status : status);
+	}
 	free(c);
 }
 
@@ -417,8 +422,9 @@ remove_paused(struct spdk_nvmf_subsystem *s, void *arg, int status)
 		return;
 	}
 	c->status = -EINVAL;
+	rpc_done(c->id, c->status);
+	c->response_sent = true;
 	if (spdk_nvmf_subsystem_resume(s, remove_resumed, c) != 0) {
-		rpc_done(c->id, -1);
 		free(c);
 	}
 }
@@ -486,6 +492,15 @@ change_paused(struct spdk_nvmf_subsystem *s, void *arg, int status)
 
 	switch (c->kind) {
 	case RPC_ADD_LISTENER:
+		/* A listener the subsystem already has: v24.01 skips it and answers after the resume
+		 * (nvmf_rpc_listen_paused, nvmf_rpc.c:764); since ee9e3438f7 (v24.05) it is refused
+		 * before the resume (rpc_nvmf_add_listener_paused in master). */
+		if (nvmf_subsystem_find_listener(s, &c->trid) != NULL) {
+#if DIFF_SPDK_VERSION >= 2405
+			change_failed(c, -EEXIST);
+#endif
+			break;
+		}
 		spdk_nvmf_listen_opts_init(&lo, sizeof(lo));
 		if (spdk_nvmf_tgt_listen_ext(g_tgt, &c->trid, &lo) != 0) {
 			change_failed(c, -EINVAL);
