@@ -64,6 +64,7 @@ mod request_counter;
 mod response;
 mod rpc;
 mod rpc_hosts;
+mod rpc_listeners;
 mod rpc_query;
 mod sgroup;
 mod shutdown;

@@ -175,7 +175,7 @@ impl Target {
     }
 
     /// Runs `cb` now if the subsystem is INACTIVE, else after pause(nsid).
-    fn paused_op(&mut self, s: SubsysH, nsid: u32, cb: StateCb) {
+    pub(super) fn paused_op(&mut self, s: SubsysH, nsid: u32, cb: StateCb) {
         let inactive = self
             .subsystems
             .get(s)
@@ -188,7 +188,7 @@ impl Target {
     }
 
     /// The subsystem an RPC names, or the "not found" answer.
-    fn rpc_subsystem(&self, nqn: &str) -> Result<(SubsysH, &Subsystem), RpcResult> {
+    pub(super) fn rpc_subsystem(&self, nqn: &str) -> Result<(SubsysH, &Subsystem), RpcResult> {
         self.find_subsystem(nqn)
             .and_then(|s| Some((s, self.subsystems.get(s)?)))
             .ok_or_else(|| err(ENOENT, "subsystem not found"))
@@ -246,27 +246,6 @@ impl Target {
                 blocks,
             },
         );
-        None
-    }
-
-    /// `rpc_nvmf_subsystem_add_listener` / `_remove_listener`: the subsystem is paused first;
-    /// whether it has the listener is checked in the paused callback (`add_listener_paused`,
-    /// `remove_listener_paused`), as SPDK checks it.
-    fn rpc_add_listener(&mut self, id: RpcId, nqn: &str, trid: Trid) -> Option<RpcResult> {
-        let s = match self.rpc_subsystem(nqn) {
-            Ok((s, _)) => s,
-            Err(e) => return Some(e),
-        };
-        self.paused_op(s, 0, StateCb::AddListener { rpc: id, trid });
-        None
-    }
-
-    fn rpc_remove_listener(&mut self, id: RpcId, nqn: &str, trid: Trid) -> Option<RpcResult> {
-        let s = match self.rpc_subsystem(nqn) {
-            Ok((s, _)) => s,
-            Err(e) => return Some(e),
-        };
-        self.paused_op(s, 0, StateCb::RemoveListener { rpc: id, trid });
         None
     }
 
@@ -382,7 +361,7 @@ impl Target {
     }
 
     /// Resume a paused subsystem and answer `rpc` when done (answer now if INACTIVE).
-    fn resume_then(&mut self, s: SubsysH, rpc: RpcId) {
+    pub(super) fn resume_then(&mut self, s: SubsysH, rpc: RpcId) {
         let paused = self
             .subsystems
             .get(s)
@@ -392,60 +371,6 @@ impl Target {
         } else {
             self.rpc_ok(rpc);
         }
-    }
-
-    /// Resumes `s` for an RPC already answered (an error sent before the resume, as SPDK's
-    /// paused callbacks do with `response_sent`).
-    fn resume_answered(&mut self, s: SubsysH) {
-        let paused = self
-            .subsystems
-            .get(s)
-            .is_some_and(|s| s.state() == SubState::Paused);
-        if paused {
-            self.subsystem_state_change(s, SubState::Active, 0, StateCb::None);
-        }
-    }
-
-    /// `nvmf_rpc_listen_paused` (ADD) / `rpc_nvmf_add_listener_paused`: listen on the
-    /// transport, add the subsystem listener, resume and answer. A listener the subsystem
-    /// already has is skipped (v24.01) or refused before the resume
-    /// (`Spdk::refuses_existing_listener`).
-    fn add_listener_paused(&mut self, s: SubsysH, rpc: RpcId, trid: &Trid) {
-        let exists = self
-            .subsystems
-            .get(s)
-            .is_some_and(|sub| sub.has_listener(trid));
-        if exists && self.config.spdk.refuses_existing_listener() {
-            self.rpc_done(rpc, err(EEXIST, "listener already exists"));
-            self.resume_answered(s);
-            return;
-        }
-        if !exists {
-            self.transport_listen(trid);
-            if let Some(sub) = self.subsystems.get_mut(s) {
-                sub.add_listener(trid.clone());
-            }
-            self.discovery_listener_added(s, trid);
-        }
-        self.resume_then(s, rpc);
-    }
-
-    /// `rpc_nvmf_remove_listener_paused`: remove the subsystem listener (controllers lose
-    /// it), then `stop_listen_async(trid, subsystem)` and resume when it completes. A listener
-    /// the subsystem does not have fails `spdk_nvmf_subsystem_remove_listener` (-ENOENT): the
-    /// error is answered, then the subsystem resumes (every profile).
-    fn remove_listener_paused(&mut self, s: SubsysH, rpc: RpcId, trid: &Trid) {
-        if !self
-            .subsystems
-            .get(s)
-            .is_some_and(|sub| sub.has_listener(trid))
-        {
-            self.rpc_done(rpc, err(ENOENT, "listener not found"));
-            self.resume_answered(s);
-            return;
-        }
-        self.remove_subsystem_listener(s, trid);
-        self.stop_listen_async(trid, Some(s), StopListenCb::Resume { subsys: s, rpc });
     }
 
     /// `rpc_nvmf_subsystem_stopped`: `nvmf_subsystem_remove_all_listeners(subsystem, true)`,
