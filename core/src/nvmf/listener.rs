@@ -397,13 +397,17 @@ impl Target {
             visited,
         } = fan;
         let trid = &trid;
+        // `spdk_nvmf_transport_stop_listen` finds no listener for a trid nobody listens on
+        // (-ENOENT, "Failed to stop listening"): the walk ran all the same, the callback gets
+        // the error.
+        let listening = self.listeners.find(trid).is_some();
         if !self.planted(Plant::ListenerFreedEarly) {
             self.transport_stop_listen(trid, "nvmf_stop_listen_fini");
         }
         self.check_stop_listen_postcondition(trid, filter, &existing);
         self.check_stop_listen_contract(trid, filter, &existing, &visited);
         self.mark(Mark::StopListenDone, format!("{trid}"));
-        self.stop_listen_callback(cb);
+        self.stop_listen_callback(cb, listening);
     }
 
     /// I9: after stop_listen(T, S), no qpair that matched at the call (on T, controller in S,

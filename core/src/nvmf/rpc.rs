@@ -249,10 +249,9 @@ impl Target {
         None
     }
 
+    /// `spdk_nvmf_transport_stop_listen_async`: the walk runs whether or not the trid is
+    /// listened on; `nvmf_stop_listen_fini` reports a missing listener (`stop_listen_callback`).
     fn rpc_stop_listen(&mut self, id: RpcId, trid: Trid, nqn: Option<String>) -> Option<RpcResult> {
-        if self.listeners.find(&trid).is_none() {
-            return Some(err(ENOENT, "not listening on this trid"));
-        }
         let filter = match nqn {
             None => None,
             Some(n) => match self.find_subsystem(&n) {
@@ -385,10 +384,18 @@ impl Target {
     }
 
     /// A stop_listen completed on the caller's thread.
-    pub(super) fn stop_listen_callback(&mut self, cb: StopListenCb) {
+    /// `stopped` is false when `nvmf_stop_listen_fini` found no transport listener (-ENOENT).
+    pub(super) fn stop_listen_callback(&mut self, cb: StopListenCb, stopped: bool) {
+        let refused = || err(ENOENT, "not listening on this trid");
         match cb {
-            StopListenCb::Rpc(id) => self.rpc_ok(id),
-            StopListenCb::Resume { subsys, rpc } => self.resume_then(subsys, rpc),
+            StopListenCb::Rpc(id) if stopped => self.rpc_ok(id),
+            StopListenCb::Rpc(id) => self.rpc_done(id, refused()),
+            StopListenCb::Resume { subsys, rpc } if stopped => self.resume_then(subsys, rpc),
+            // `nvmf_rpc_stop_listen_async_done`: "error stopping listener", then the resume.
+            StopListenCb::Resume { subsys, rpc } => {
+                self.rpc_done(rpc, refused());
+                self.resume_answered(subsys);
+            }
         }
     }
 

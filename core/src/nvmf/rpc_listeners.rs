@@ -45,7 +45,7 @@ impl Target {
 
     /// Resumes `s` for an RPC already answered (an error sent before the resume, as SPDK's
     /// paused callbacks do with `response_sent`).
-    fn resume_answered(&mut self, s: SubsysH) {
+    pub(super) fn resume_answered(&mut self, s: SubsysH) {
         let paused = self
             .subsystems
             .get(s)

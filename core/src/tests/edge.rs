@@ -390,10 +390,14 @@ fn rpcs_answer_once_with_clear_errors() {
         nsid: 0,
     });
     assert_eq!(e(&w, id), -2);
+    // `spdk_nvmf_transport_stop_listen_async` walks the poll groups first;
+    // `nvmf_stop_listen_fini` finds no listener and answers -ENOENT.
     let id = w.rpc(RpcRequest::StopListenAsync {
         trid: Trid::tcp("10.0.0.1", 1),
         nqn: None,
     });
+    assert!(!w.rpc_results.contains_key(&id), "answered before the walk");
+    w.run_all();
     assert_eq!(e(&w, id), -2);
     let id = w.rpc(RpcRequest::CreateSubsystem(subsystem()));
     assert_eq!(e(&w, id), -17);
