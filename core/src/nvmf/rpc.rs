@@ -110,9 +110,11 @@ impl Target {
                 self.transport_listen(&trid);
                 Some(Ok(RpcResponse::Done))
             }
-            RpcRequest::SubsystemAddListener { nqn, trid } => self.rpc_add_listener(id, &nqn, trid),
+            RpcRequest::SubsystemAddListener { nqn, trid } => {
+                self.rpc_listener_change(&nqn, StateCb::AddListener { rpc: id, trid })
+            }
             RpcRequest::SubsystemRemoveListener { nqn, trid } => {
-                self.rpc_remove_listener(id, &nqn, trid)
+                self.rpc_listener_change(&nqn, StateCb::RemoveListener { rpc: id, trid })
             }
             RpcRequest::StopListenAsync { trid, nqn } => self.rpc_stop_listen(id, trid, nqn),
             RpcRequest::DisconnectQpair { conn } => Some(self.rpc_disconnect(conn)),
@@ -394,7 +396,7 @@ impl Target {
             // `nvmf_rpc_stop_listen_async_done`: "error stopping listener", then the resume.
             StopListenCb::Resume { subsys, rpc } => {
                 self.rpc_done(rpc, refused());
-                self.resume_answered(subsys);
+                self.resume_unanswered(subsys);
             }
         }
     }

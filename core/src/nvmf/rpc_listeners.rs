@@ -9,50 +9,26 @@
 use super::arena::SubsysH;
 use super::callbacks::{StateCb, StopListenCb};
 use super::rpc::{err, RpcResult, EEXIST, ENOENT};
-use super::{RpcId, SubState, Target, Trid};
+use super::{RpcId, Target, Trid};
 
 impl Target {
     /// `rpc_nvmf_subsystem_add_listener` / `_remove_listener`: the subsystem is paused first;
-    /// whether it has the listener is checked in the paused callback (`add_listener_paused`,
-    /// `remove_listener_paused`), as SPDK checks it.
-    pub(super) fn rpc_add_listener(
-        &mut self,
-        id: RpcId,
-        nqn: &str,
-        trid: Trid,
-    ) -> Option<RpcResult> {
+    /// whether it has the listener is checked in the paused callback `cb`
+    /// (`add_listener_paused`, `remove_listener_paused`), as SPDK checks it.
+    pub(super) fn rpc_listener_change(&mut self, nqn: &str, cb: StateCb) -> Option<RpcResult> {
         let s = match self.rpc_subsystem(nqn) {
             Ok((s, _)) => s,
             Err(e) => return Some(e),
         };
-        self.paused_op(s, 0, StateCb::AddListener { rpc: id, trid });
+        self.paused_op(s, 0, cb);
         None
     }
 
-    pub(super) fn rpc_remove_listener(
-        &mut self,
-        id: RpcId,
-        nqn: &str,
-        trid: Trid,
-    ) -> Option<RpcResult> {
-        let s = match self.rpc_subsystem(nqn) {
-            Ok((s, _)) => s,
-            Err(e) => return Some(e),
-        };
-        self.paused_op(s, 0, StateCb::RemoveListener { rpc: id, trid });
-        None
-    }
-
-    /// Resumes `s` for an RPC already answered (an error sent before the resume, as SPDK's
-    /// paused callbacks do with `response_sent`).
-    pub(super) fn resume_answered(&mut self, s: SubsysH) {
-        let paused = self
-            .subsystems
+    /// `nvmf_subsystem_find_listener` in the paused callback.
+    fn subsystem_has_listener(&self, s: SubsysH, trid: &Trid) -> bool {
+        self.subsystems
             .get(s)
-            .is_some_and(|s| s.state() == SubState::Paused);
-        if paused {
-            self.subsystem_state_change(s, SubState::Active, 0, StateCb::None);
-        }
+            .is_some_and(|sub| sub.has_listener(trid))
     }
 
     /// `nvmf_rpc_listen_paused` (ADD) / `rpc_nvmf_add_listener_paused`: listen on the
@@ -60,13 +36,10 @@ impl Target {
     /// already has is skipped (v24.01) or refused before the resume
     /// (`Spdk::refuses_existing_listener`).
     pub(super) fn add_listener_paused(&mut self, s: SubsysH, rpc: RpcId, trid: &Trid) {
-        let exists = self
-            .subsystems
-            .get(s)
-            .is_some_and(|sub| sub.has_listener(trid));
+        let exists = self.subsystem_has_listener(s, trid);
         if exists && self.config.spdk.refuses_existing_listener() {
             self.rpc_done(rpc, err(EEXIST, "listener already exists"));
-            self.resume_answered(s);
+            self.resume_unanswered(s);
             return;
         }
         if !exists {
@@ -84,13 +57,9 @@ impl Target {
     /// the subsystem does not have fails `spdk_nvmf_subsystem_remove_listener` (-ENOENT): the
     /// error is answered, then the subsystem resumes (every profile).
     pub(super) fn remove_listener_paused(&mut self, s: SubsysH, rpc: RpcId, trid: &Trid) {
-        if !self
-            .subsystems
-            .get(s)
-            .is_some_and(|sub| sub.has_listener(trid))
-        {
+        if !self.subsystem_has_listener(s, trid) {
             self.rpc_done(rpc, err(ENOENT, "listener not found"));
-            self.resume_answered(s);
+            self.resume_unanswered(s);
             return;
         }
         self.remove_subsystem_listener(s, trid);
