@@ -411,6 +411,7 @@ impl Target {
         self.pollers_owner_freed(super::poller::PollerOwner::Req(r));
         if let Some(q) = self.qpairs.get_mut(req.qpair) {
             q.remove_outstanding(r);
+            q.tcp_mut().decoder.recycle(req.data);
         }
         if !req.write_pending {
             self.tcp_slot_put(req.qpair);

@@ -297,6 +297,9 @@ impl Target {
             req.data = d.data;
         } else {
             req.data.extend_from_slice(&d.data);
+            if let Some(q) = self.qpairs.get_mut(h) {
+                q.tcp_mut().decoder.recycle(d.data);
+            }
         }
         if req.data.len() == req.data_len as usize {
             if let Some(q) = self.qpairs.get_mut(h) {

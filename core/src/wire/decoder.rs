@@ -27,6 +27,7 @@ use super::common_header::{
     crc32c, field as ch, flags, CommonHeader, COMMON_HEADER_LEN, DIGEST_LEN, TERM_REQ_MAX_PLEN,
 };
 use super::pdu::{field as pf, parse_validated};
+use super::spares::Spares;
 use super::{DecoderConfig, Digests, FatalErrorStatus, Pdu, PduType, Role, WireError};
 
 /// Largest padding between header and data a peer may ask for (PDA 31 -> 128-byte alignment).
@@ -86,6 +87,8 @@ pub struct PduDecoder {
     error: Option<WireError>,
     /// The current call tolerates data digest errors (`decode_tolerant`).
     tolerant: bool,
+    /// Emptied data buffers for the next PDUs (`recycle`; invisible to `==` and `Hash`).
+    spares: Spares,
 }
 
 impl PduDecoder {
@@ -97,6 +100,7 @@ impl PduDecoder {
             ic_done: false,
             error: None,
             tolerant: false,
+            spares: Spares::default(),
         }
     }
 
@@ -110,6 +114,12 @@ impl PduDecoder {
     /// Changes the digests in force (after ICReq/ICResp).
     pub fn set_digests(&mut self, digests: Digests) {
         self.config.digests = digests;
+    }
+
+    /// Hands back a data buffer the caller is done with (a completed write's), so that the
+    /// next PDU's data fills it instead of a new allocation. Never changes what is decoded.
+    pub fn recycle(&mut self, buf: Vec<u8>) {
+        self.spares.put(buf, self.config.max_data_len as usize);
     }
 
     /// The configuration in force.
@@ -249,7 +259,7 @@ impl PduDecoder {
             self.ic_done = true;
         }
         Ok(Decoded {
-            pdu: parse_validated(lay.ty, lay.flags, &pdu[..lay.hlen], data),
+            pdu: parse_validated(lay.ty, lay.flags, &pdu[..lay.hlen], data, &mut self.spares),
             data_digest_ok,
         })
     }

@@ -41,6 +41,7 @@ pub mod identify;
 mod nvme;
 pub mod pdu;
 mod pdu_bytes;
+mod spares;
 pub mod sqe;
 pub mod view;
 

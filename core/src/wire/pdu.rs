@@ -8,6 +8,7 @@
 
 use super::bytes::{get_u16, get_u32, put_u16, put_u32};
 use super::common_header::{crc32c, flags, CommonHeader, DIGEST_LEN, MAX_HLEN, TERM_REQ_MAX_DATA};
+use super::spares::Spares;
 use super::{
     C2HData, CapsuleCmd, CapsuleResp, Cqe, Digests, FatalErrorStatus, H2CData, IcReq, IcResp, Pdu,
     PduType, Sqe, TermReq, R2T,
@@ -236,9 +237,16 @@ fn write_data_hdr(h: &mut [u8], cccid: u16, ttag: u16, offset: u32, len: usize) 
 }
 
 /// Builds the `Pdu` from a header and data the decoder has fully validated (`h` holds at least
-/// `ty.hlen()` bytes; `fes` of a TermReq was checked).
+/// `ty.hlen()` bytes; `fes` of a TermReq was checked). Command and data PDUs take their data
+/// buffer from `spares` when one is there.
 #[inline]
-pub(crate) fn parse_validated(ty: PduType, flag_bits: u8, h: &[u8], data: &[u8]) -> Pdu {
+pub(crate) fn parse_validated(
+    ty: PduType,
+    flag_bits: u8,
+    h: &[u8],
+    data: &[u8],
+    spares: &mut Spares,
+) -> Pdu {
     match ty {
         PduType::IcReq => Pdu::IcReq(IcReq {
             pfv: get_u16(h, field::PFV),
@@ -256,7 +264,7 @@ pub(crate) fn parse_validated(ty: PduType, flag_bits: u8, h: &[u8], data: &[u8])
         PduType::C2HTermReq => Pdu::C2HTermReq(parse_term(h, data)),
         PduType::CapsuleCmd => Pdu::CapsuleCmd(CapsuleCmd {
             sqe: Sqe::parse(&h[field::ENTRY..]),
-            data: data.to_vec(),
+            data: spares.filled(data),
         }),
         PduType::CapsuleResp => Pdu::CapsuleResp(CapsuleResp {
             cqe: Cqe::parse(&h[field::ENTRY..]),
@@ -266,14 +274,14 @@ pub(crate) fn parse_validated(ty: PduType, flag_bits: u8, h: &[u8], data: &[u8])
             ttag: get_u16(h, field::TTAG),
             datao: get_u32(h, field::OFFSET),
             last: flag_bits & flags::LAST_PDU != 0,
-            data: data.to_vec(),
+            data: spares.filled(data),
         }),
         PduType::C2HData => Pdu::C2HData(C2HData {
             cccid: get_u16(h, field::CCCID),
             datao: get_u32(h, field::OFFSET),
             last: flag_bits & flags::LAST_PDU != 0,
             success: flag_bits & flags::SUCCESS != 0,
-            data: data.to_vec(),
+            data: spares.filled(data),
         }),
         PduType::R2T => Pdu::R2T(R2T {
             cccid: get_u16(h, field::CCCID),
