@@ -61,10 +61,20 @@ impl Target {
             self.park_connect(r, s, state);
             return;
         }
+        // `nvmf_qpair_access_allowed`: the host, then the listener (a walk that reads the
+        // subsystem's listeners, subsys_listener.rs); SPDK (deprecated, still served) lets the
+        // discovery subsystem in on any listener.
         let host_ok = sub.host_allowed(&data.hostnqn);
-        // SPDK (deprecated, still served): the discovery subsystem on any listener.
-        let listener_ok = trid.is_some_and(|t| sub.has_listener(&t)) || self.is_discovery(s);
-        if !host_ok || !listener_ok {
+        let listener_ok = host_ok && {
+            let site = "spdk_nvmf_subsystem_listener_allowed";
+            let found = match &trid {
+                Some(t) => self.find_subsys_listener(s, t, site),
+                None => Some(None),
+            };
+            let Some(found) = found else { return };
+            found.is_some() || self.is_discovery(s)
+        };
+        if !listener_ok {
             self.complete_with(r, status::CONNECT_INVALID_HOST);
             return;
         }
@@ -167,7 +177,15 @@ impl Target {
             return;
         };
         let (qh, pg) = (req.qpair, req.pg);
-        let listener = self.qpairs.get(qh).map(|q| q.trid().clone());
+        // `ctrlr->listener = nvmf_subsystem_find_listener(...)` for NVMe subsystems (the
+        // access check found it in this same step, so this walk cannot crash or miss).
+        let trid = self.qpairs.get(qh).map(|q| q.trid().clone());
+        let listener = match trid {
+            Some(t) if !self.is_discovery(s) => self
+                .find_subsys_listener(s, &t, "nvmf_ctrlr_create")
+                .flatten(),
+            _ => None,
+        };
         let kato_ms = super::ctrlr::round_kato(cmd.kato_ms, min_kato, self.config.kas);
         let disc = self.discovery_kato(s, kato_ms);
         let kato_ms = disc.map_or(kato_ms, |d| d.0);
@@ -380,6 +398,10 @@ impl Target {
         if duplicate && waiting {
             self.clear_connect_req(qh);
             self.io_connect_reject_qid(r);
+            return;
+        }
+        // Both ways on set `qpair->ctrlr` (`nvmf_qpair_set_ctrlr`).
+        if !self.describe_ctrlr_listener(c) {
             return;
         }
         if duplicate && !self.planted_dup_qid(c, qh, qid) {

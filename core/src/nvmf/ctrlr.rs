@@ -12,7 +12,8 @@
 //! (I3, I6).
 
 use super::arena::{QpairH, ReqH, SubsysH};
-use super::{ThreadId, Trid};
+use super::subsystem::SubsysListener;
+use super::ThreadId;
 use crate::time::Instant;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -75,7 +76,8 @@ pub struct Ctrlr {
     cc_timeout_at: Instant,
     hostnqn: String,
     hostid: [u8; 16],
-    listener: Option<Trid>,
+    /// `ctrlr->listener` (None for a discovery controller, or once the listener is removed).
+    listener: Option<SubsysListener>,
     /// In `subsystem->ctrlrs` (set on the subsystem thread).
     added: bool,
     /// Never reused (unlike the cntlid): the key of this controller's pollers.
@@ -109,7 +111,7 @@ pub struct NewCtrlr {
     pub now: Instant,
     pub hostnqn: String,
     pub hostid: [u8; 16],
-    pub listener: Option<Trid>,
+    pub listener: Option<SubsysListener>,
     /// `ctrlr->sq_flow_control_disabled` (`nvmf_ctrlr_create`).
     pub sq_flow_control_disabled: bool,
 }
@@ -321,9 +323,14 @@ impl Ctrlr {
         self.csts |= CSTS_CFS;
     }
 
+    /// `ctrlr->listener`.
+    pub fn listener(&self) -> Option<&SubsysListener> {
+        self.listener.as_ref()
+    }
+
     /// The controller is forgetting a listener the subsystem removed.
-    pub fn forget_listener(&mut self, trid: &Trid) {
-        if self.listener.as_ref() == Some(trid) {
+    pub fn forget_listener(&mut self, l: &SubsysListener) {
+        if self.listener.as_ref() == Some(l) {
             self.listener = None;
         }
     }

@@ -22,7 +22,7 @@ use super::thread::Msg;
 use super::{SubState, SubsystemConfig, Target, ThreadId, Trid};
 use crate::wire::{status, Command, IdentifyController, Status};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// `SPDK_NVMF_DISCOVERY_NQN`.
 pub const DISCOVERY_NQN: &str = "nqn.2014-08.org.nvmexpress.discovery";
@@ -42,13 +42,11 @@ const EXT_ENTRY_LEN: usize = ENTRY_LEN + 8;
 /// Command specific status 0x09: invalid log page.
 const INVALID_LOG_PAGE: Status = Status::new(1, 0x09);
 
-/// Discovery state of the target (`tgt->discovery_genctr`, listener ids, the AEN mask bit).
+/// Discovery state of the target (`tgt->discovery_genctr`, the AEN mask bit). The records
+/// come from the subsystems' listeners (`SubsysListener::id` is the PORTID).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct Discovery {
     genctr: u64,
-    /// Per subsystem: its listeners in `subsystem->listeners` order (head first) with the
-    /// port id each got (`used_listener_ids`: the lowest free one).
-    ports: BTreeMap<SubsysH, Vec<(Trid, u16)>>,
     /// Controllers whose discovery log change notice is masked (sent, page not read yet).
     masked: BTreeSet<CtrlrH>,
 }
@@ -56,21 +54,6 @@ pub struct Discovery {
 impl Discovery {
     pub fn genctr(&self) -> u64 {
         self.genctr
-    }
-
-    fn add_port(&mut self, s: SubsysH, trid: &Trid) {
-        let list = self.ports.entry(s).or_default();
-        if list.iter().any(|(t, _)| t == trid) {
-            return;
-        }
-        let id = (0u16..).find(|i| list.iter().all(|(_, p)| p != i));
-        list.insert(0, (trid.clone(), id.unwrap_or(0)));
-    }
-
-    fn remove_port(&mut self, s: SubsysH, trid: &Trid) {
-        if let Some(list) = self.ports.get_mut(&s) {
-            list.retain(|(t, _)| t != trid);
-        }
     }
 }
 
@@ -198,17 +181,15 @@ impl Target {
     }
 
     /// A subsystem listener was added (`_nvmf_subsystem_add_listener_done`).
-    pub(super) fn discovery_listener_added(&mut self, s: SubsysH, trid: &Trid) {
+    pub(super) fn discovery_listener_added(&mut self) {
         if self.config.discovery {
-            self.discovery.add_port(s, trid);
             self.send_discovery_log_notice(None);
         }
     }
 
     /// A subsystem listener was removed (`_nvmf_subsystem_remove_listener`).
-    pub(super) fn discovery_listener_removed(&mut self, s: SubsysH, trid: &Trid) {
+    pub(super) fn discovery_listener_removed(&mut self) {
         if self.config.discovery {
-            self.discovery.remove_port(s, trid);
             self.send_discovery_log_notice(None);
         }
     }
@@ -218,7 +199,7 @@ impl Target {
         let has_listeners = self
             .subsystems
             .get(s)
-            .is_some_and(|s| s.listeners().next().is_some());
+            .is_some_and(|s| !s.listeners().is_empty());
         if self.config.discovery && has_listeners {
             self.send_discovery_log_notice(hostnqn);
         }
@@ -395,7 +376,9 @@ impl Target {
             return;
         };
         let hostnqn = self.ctrlrs.get(c).map(|c| c.hostnqn().to_string());
-        let page = self.discovery_page_for(hostnqn.as_deref().unwrap_or(""), extended);
+        let Some(page) = self.discovery_page_for(hostnqn.as_deref().unwrap_or(""), extended) else {
+            return;
+        };
         let len = (((numd as usize) + 1) * 4).min(self.config.max_io_size as usize);
         let st = match slice_page(&page, offset, len) {
             Ok(data) => {
@@ -410,28 +393,34 @@ impl Target {
         self.complete_with(r, st);
     }
 
-    /// The log page a host sees now.
-    pub fn discovery_page_for(&self, hostnqn: &str, extended: bool) -> Vec<u8> {
-        let mut subs: Vec<(SubsysH, &super::subsystem::Subsystem)> = self
+    /// `nvmf_generate_discovery_log`: one record per listener of every subsystem that is
+    /// neither INACTIVE nor DEACTIVATING and allows the host, in NQN order, each subsystem's
+    /// listeners head first. Each listener's trid is read (subsys_listener.rs): `None` when a
+    /// read crashed (v24.01's freed listener).
+    pub(super) fn discovery_page_for(&mut self, hostnqn: &str, extended: bool) -> Option<Vec<u8>> {
+        let mut subs: Vec<(SubsysH, String)> = self
             .subsystems
             .iter()
             .filter(|(_, s)| !matches!(s.state(), SubState::Inactive | SubState::Deactivating))
             .filter(|(_, s)| s.host_allowed(hostnqn))
+            .map(|(h, s)| (h, s.nqn().to_string()))
             .collect();
-        subs.sort_by(|a, b| a.1.nqn().cmp(b.1.nqn()));
-        let mut records = Vec::new();
-        for (h, s) in subs {
-            let ports = self.discovery.ports.get(&h).map_or(&[][..], Vec::as_slice);
-            for (trid, portid) in ports.iter().filter(|(t, _)| s.has_listener(t)) {
-                records.push(Record {
-                    nqn: s.nqn(),
-                    discovery: s.nqn() == DISCOVERY_NQN,
-                    trid,
-                    portid: *portid,
-                });
-            }
+        subs.sort_by(|a, b| a.1.cmp(&b.1));
+        let mut listed = Vec::new();
+        for (h, nqn) in subs {
+            let active = self.read_subsys_listeners(h, "nvmf_generate_discovery_log")?;
+            listed.extend(active.into_iter().map(|l| (nqn.clone(), l)));
         }
-        log_page(self.discovery.genctr, &records, extended)
+        let records: Vec<Record> = listed
+            .iter()
+            .map(|(nqn, l)| Record {
+                nqn,
+                discovery: nqn == DISCOVERY_NQN,
+                trid: &l.trid,
+                portid: l.id,
+            })
+            .collect();
+        Some(log_page(self.discovery.genctr, &records, extended))
     }
 }
 
@@ -463,18 +452,6 @@ mod tests {
         assert_eq!((x.len(), x[18]), (1024 + 1032, 1));
         assert_eq!(u32::from_le_bytes(x[20..24].try_into().unwrap()), 2056);
         assert_eq!(u32::from_le_bytes(x[2048..2052].try_into().unwrap()), 1032);
-    }
-
-    #[test]
-    fn port_ids_take_the_lowest_free_and_list_newest_first() {
-        let mut d = Discovery::default();
-        let s = SubsysH { idx: 0, gen: 0 };
-        let (a, b, c) = (Trid::tcp("a", 1), Trid::tcp("b", 2), Trid::tcp("c", 3));
-        d.add_port(s, &a);
-        d.add_port(s, &b);
-        d.remove_port(s, &a);
-        d.add_port(s, &c);
-        assert_eq!(d.ports[&s], vec![(c, 0), (b, 1)]);
     }
 
     #[test]

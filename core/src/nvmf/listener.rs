@@ -75,6 +75,11 @@ impl Listeners {
             .map(|(h, _)| h)
     }
 
+    /// Whether transport listener `h` still exists (what a subsystem listener points into).
+    pub fn is_live(&self, h: ListenerH) -> bool {
+        self.arena.contains(h)
+    }
+
     /// Frees every listener (the target is being destroyed).
     pub fn clear(&mut self) {
         for h in self.arena.handles() {
@@ -84,17 +89,18 @@ impl Listeners {
 }
 
 impl Target {
-    /// `spdk_nvmf_transport_listen`: create or take one more reference.
-    pub(super) fn transport_listen(&mut self, trid: &Trid) {
+    /// `spdk_nvmf_transport_listen`: create or take one more reference; the listener.
+    pub(super) fn transport_listen(&mut self, trid: &Trid) -> ListenerH {
         match self.listeners.find(trid) {
             Some(h) => {
                 if let Some(l) = self.listeners.arena.get_mut(h) {
                     l.refcount += 1;
                 }
+                h
             }
             None => {
                 let trid = trid.clone();
-                self.listeners.arena.insert(Listener { trid, refcount: 1 });
+                self.listeners.arena.insert(Listener { trid, refcount: 1 })
             }
         }
     }

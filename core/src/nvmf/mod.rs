@@ -69,6 +69,7 @@ mod rpc_query;
 mod sgroup;
 mod shutdown;
 mod state;
+mod subsys_listener;
 mod subsystem;
 mod subsystem_destroy;
 mod tcp;

@@ -88,6 +88,12 @@ pub enum Foreign {
     /// `nvmf_subsystem_ns_changed` on the subsystem thread walks `subsystem->ctrlrs` and
     /// `nvmf_ctrlr_ns_changed` writes each controller's Changed Namespace List.
     SubsystemNotesNsChange,
+    /// A poll group or controller thread reads a transport listener's trid through a
+    /// subsystem listener's pointer (`listener->trid`, subsys_listener.rs): the CONNECT access
+    /// check and `nvmf_ctrlr_create` (`spdk_nvmf_subsystem_listener_allowed`,
+    /// `nvmf_subsystem_find_listener`), v24.01's discovery log on the controller thread, and
+    /// `nvmf_qpair_set_ctrlr`'s trace description (v26.05, master).
+    ListenerTridThroughPointer,
 }
 
 /// One allow-list entry: which kinds it may touch, read or write, and where SPDK does it.
@@ -101,7 +107,7 @@ pub struct ForeignEntry {
     pub split: &'static str,
 }
 
-use Kind::{Ctrlr, Qpair, Request, Subsystem};
+use Kind::{Ctrlr, Listener, Qpair, Request, Subsystem};
 
 /// The split argument for reads of fields that never change after creation.
 const FIXED: &str = "the fields read never change after the object is made";
@@ -110,7 +116,7 @@ const HANDED: &str = "the object travels with the message: its owner does not to
                       the answer comes back, so no other thread can interleave with the access";
 
 /// The allow-list, in `Foreign` order (`Foreign::entry`).
-const TABLE: [ForeignEntry; 15] = [
+const TABLE: [ForeignEntry; 16] = [
     // Foreign::ConnectFindsSubsystem
     ForeignEntry {
         reads: &[Subsystem],
@@ -229,6 +235,16 @@ const TABLE: [ForeignEntry; 15] = [
          admin command is drained and new ones wait, so the controller thread runs no Get \
          Log Page that reads the list while it is written",
     },
+    // Foreign::ListenerTridThroughPointer
+    ForeignEntry {
+        reads: &[Listener],
+        writes: &[],
+        spdk: "subsystem.c:1046,1298 + ctrlr.c:501 + ctrlr_discovery.c:133 / \
+         subsystem.c:1683,1969 + ctrlr.c:228-232,617",
+        split: "one unlocked pointer read, as SPDK makes it: the app thread frees a transport \
+         listener (stop_listen, no pause needed) before or after the step, and a free before \
+         it is what the read reports (freed or NULL trid, I1)",
+    },
 ];
 
 impl Foreign {
@@ -249,6 +265,7 @@ impl Foreign {
         Foreign::AbortFanout,
         Foreign::DiscoveryLogPageOnAppThread,
         Foreign::SubsystemNotesNsChange,
+        Foreign::ListenerTridThroughPointer,
     ];
 
     /// What the entry allows and where SPDK does it.

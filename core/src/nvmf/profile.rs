@@ -237,6 +237,13 @@ impl Spdk {
         self.since_v24_05()
     }
 
+    /// `nvmf_qpair_set_ctrlr` appends the controller's listener address to the qpair's trace
+    /// description, reading `ctrlr->listener->trid->traddr` without checking that the trid is
+    /// set (e67cdcb4ea, v26.05 ctrlr.c:228-232, master likewise); v24.01 has no such read.
+    pub fn describes_qpair_listener(self) -> bool {
+        self.since_v24_05()
+    }
+
     /// `nvmf_get_changed_ns_list_log_page` refuses an offset at or past the 4 KiB page with
     /// -EINVAL (INVALID FIELD) in v26.05 (ctrlr.c:2596-2605) and master; v24.01 reads zeros.
     pub fn refuses_log_offset_past_page(self) -> bool {

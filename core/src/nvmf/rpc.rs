@@ -18,6 +18,9 @@ use super::{
 pub(super) const ENOENT: i32 = -2;
 pub(super) const EEXIST: i32 = -17;
 pub(super) const EINVAL: i32 = -22;
+/// What the model answers an RPC whose read crashed the target (SPDK never answers it; the
+/// run ends at the violation).
+const EFAULT: i32 = -14;
 pub(super) use super::subsystem::EALREADY;
 const ESHUTDOWN: i32 = -108;
 
@@ -118,7 +121,7 @@ impl Target {
             }
             RpcRequest::StopListenAsync { trid, nqn } => self.rpc_stop_listen(id, trid, nqn),
             RpcRequest::DisconnectQpair { conn } => Some(self.rpc_disconnect(conn)),
-            RpcRequest::GetSubsystems => Some(Ok(RpcResponse::Subsystems(self.subsystem_infos()))),
+            RpcRequest::GetSubsystems => Some(self.subsystem_infos()),
             RpcRequest::GetControllers { nqn } => {
                 self.rpc_query(&nqn, StateCb::GetControllers { rpc: id })
             }
@@ -401,33 +404,46 @@ impl Target {
         }
     }
 
-    fn subsystem_infos(&self) -> Vec<SubsystemInfo> {
-        self.subsystems
-            .iter()
-            .map(|(_, s)| SubsystemInfo {
+    /// `rpc_nvmf_get_subsystems` (`dump_nvmf_subsystem`): each subsystem's listeners are
+    /// read (subsys_listener.rs).
+    fn subsystem_infos(&mut self) -> RpcResult {
+        let mut infos = Vec::new();
+        for h in self.subsystems.handles() {
+            let Some(listeners) = self.read_subsys_listeners(h, "dump_nvmf_subsystem") else {
+                return err(EFAULT, "target crashed");
+            };
+            let Some(s) = self.subsystems.get(h) else {
+                continue;
+            };
+            infos.push(SubsystemInfo {
                 nqn: s.nqn().to_string(),
                 state: s.state().name().to_string(),
                 allow_any_host: s.allow_any_host(),
                 hosts: s.hosts().cloned().collect(),
-                listeners: s.listeners().cloned().collect(),
+                listeners: listeners.into_iter().map(|l| l.trid).collect(),
                 namespaces: s.namespaces().map(|n| n.cfg.clone()).collect(),
                 serial: s.serial().to_string(),
                 model: s.model().to_string(),
                 min_cntlid: s.cntlid_range().0,
                 max_cntlid: s.cntlid_range().1,
                 namespace_ids: s.namespaces().map(|n| n.ids).collect(),
-            })
-            .collect()
+            });
+        }
+        Ok(RpcResponse::Subsystems(infos))
     }
 
-    fn listener_infos(&self, nqn: &str) -> RpcResult {
-        let Some(s) = self
-            .find_subsystem(nqn)
-            .and_then(|s| self.subsystems.get(s))
-        else {
+    /// `nvmf_subsystem_get_listeners` (answered at once; SPDK pauses the subsystem first):
+    /// the listeners are read (subsys_listener.rs).
+    fn listener_infos(&mut self, nqn: &str) -> RpcResult {
+        let Some(s) = self.find_subsystem(nqn) else {
             return err(ENOENT, "subsystem not found");
         };
-        Ok(RpcResponse::Listeners(s.listeners().cloned().collect()))
+        match self.read_subsys_listeners(s, "rpc_nvmf_get_listeners_paused") {
+            Some(ls) => Ok(RpcResponse::Listeners(
+                ls.into_iter().map(|l| l.trid).collect(),
+            )),
+            None => err(EFAULT, "target crashed"),
+        }
     }
 }
 

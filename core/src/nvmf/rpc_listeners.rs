@@ -24,30 +24,23 @@ impl Target {
         None
     }
 
-    /// `nvmf_subsystem_find_listener` in the paused callback.
-    fn subsystem_has_listener(&self, s: SubsysH, trid: &Trid) -> bool {
-        self.subsystems
-            .get(s)
-            .is_some_and(|sub| sub.has_listener(trid))
-    }
-
     /// `nvmf_rpc_listen_paused` (ADD) / `rpc_nvmf_add_listener_paused`: listen on the
     /// transport, add the subsystem listener, resume and answer. A listener the subsystem
     /// already has is skipped (v24.01) or refused before the resume
-    /// (`Spdk::refuses_existing_listener`).
+    /// (`Spdk::refuses_existing_listener`). The lookup (`nvmf_subsystem_find_listener`) reads
+    /// the subsystem's listeners (subsys_listener.rs).
     pub(super) fn add_listener_paused(&mut self, s: SubsysH, rpc: RpcId, trid: &Trid) {
-        let exists = self.subsystem_has_listener(s, trid);
+        let Some(found) = self.find_subsys_listener(s, trid, FIND_SITE) else {
+            return;
+        };
+        let exists = found.is_some();
         if exists && self.config.spdk.refuses_existing_listener() {
             self.rpc_done(rpc, err(EEXIST, "listener already exists"));
             self.resume_unanswered(s);
             return;
         }
         if !exists {
-            self.transport_listen(trid);
-            if let Some(sub) = self.subsystems.get_mut(s) {
-                sub.add_listener(trid.clone());
-            }
-            self.discovery_listener_added(s, trid);
+            self.add_subsys_listener(s, trid);
         }
         self.resume_then(s, rpc);
     }
@@ -57,12 +50,18 @@ impl Target {
     /// the subsystem does not have fails `spdk_nvmf_subsystem_remove_listener` (-ENOENT): the
     /// error is answered, then the subsystem resumes (every profile).
     pub(super) fn remove_listener_paused(&mut self, s: SubsysH, rpc: RpcId, trid: &Trid) {
-        if !self.subsystem_has_listener(s, trid) {
+        let Some(found) = self.find_subsys_listener(s, trid, FIND_SITE) else {
+            return;
+        };
+        let Some(l) = found else {
             self.rpc_done(rpc, err(ENOENT, "listener not found"));
             self.resume_unanswered(s);
             return;
-        }
-        self.remove_subsystem_listener(s, trid);
+        };
+        self.remove_subsystem_listener(s, &l);
         self.stop_listen_async(trid, Some(s), StopListenCb::Resume { subsys: s, rpc });
     }
 }
+
+/// The lookup both paused callbacks make.
+const FIND_SITE: &str = "nvmf_subsystem_find_listener";

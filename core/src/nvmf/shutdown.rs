@@ -36,6 +36,7 @@
 use super::callbacks::StateCb;
 use super::rpc::{err, RpcResult, EALREADY};
 use super::state::SubState;
+use super::subsys_listener::Reader;
 use super::subsystem_destroy::DestroyRc;
 use super::thread::{FanKind, Fanout, Msg};
 use super::{BugId, Mark, RpcId, SubsysH, Target, ThreadId};
@@ -198,13 +199,16 @@ impl Target {
             self.transport_stop_listen(&trid, "nvmf_tgt_stop_listen");
         }
         for s in self.subsystems_in_tree_order() {
-            let trids: Vec<_> = self
-                .subsystems
-                .get(s)
-                .map(|x| x.listeners().cloned().collect())
-                .unwrap_or_default();
-            for trid in &trids {
-                self.transport_stop_listen(trid, "nvmf_tgt_stop_listen");
+            // `spdk_nvmf_subsystem_listener_get_trid(listener)->trstring`, unchecked.
+            for l in self.subsys_listeners(s) {
+                let site = "nvmf_tgt_stop_listen";
+                if self
+                    .read_listener(s, &l, site, Reader::Dereferences)
+                    .is_none()
+                {
+                    return;
+                }
+                self.transport_stop_listen(&l.trid, site);
             }
         }
         self.shutdown_next();

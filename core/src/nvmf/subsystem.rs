@@ -11,7 +11,7 @@
 //! host/listener/namespace sets, controller map and state-change queue. See docs/lifecycle.md
 //! and docs/invariants.md (I3, I5, I10).
 
-use super::arena::{CtrlrH, SubsysH};
+use super::arena::{CtrlrH, ListenerH, SubsysH};
 use super::callbacks::StateCb;
 use super::state::SubState;
 use super::thread::FanKind;
@@ -55,6 +55,20 @@ pub struct StateChange {
     pub cb: StateCb,
 }
 
+/// A subsystem listener (`struct spdk_nvmf_subsystem_listener`). It does not copy its trid:
+/// `listener->trid = &tr_listener->trid` points into the transport listener that existed when
+/// it was added (`bound`), which may be freed while the subsystem listener stays
+/// (subsys_listener.rs).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct SubsysListener {
+    /// The trid it was added for (what `*listener->trid` held then).
+    pub trid: Trid,
+    /// The transport listener `listener->trid` points into.
+    pub bound: ListenerH,
+    /// `listener->id`: the discovery log's PORTID.
+    pub id: u16,
+}
+
 /// A subsystem: the only writer of its state (SPDK's CAS table), its host/listener/namespace
 /// sets, its controller map with the cntlid allocator, and its state-change queue.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -63,7 +77,8 @@ pub struct Subsystem {
     state: SubState,
     allow_any_host: bool,
     hosts: BTreeSet<String>,
-    listeners: BTreeSet<Trid>,
+    /// `subsystem->listeners`, head first (`TAILQ_INSERT_HEAD`: newest first).
+    listeners: Vec<SubsysListener>,
     namespaces: BTreeMap<u32, Namespace>,
     ctrlrs: BTreeMap<u16, CtrlrH>,
     min_cntlid: u16,
@@ -87,7 +102,7 @@ impl Subsystem {
             state: SubState::Inactive,
             allow_any_host: cfg.allow_any_host,
             hosts: cfg.hosts.iter().cloned().collect(),
-            listeners: BTreeSet::new(),
+            listeners: Vec::new(),
             namespaces: cfg
                 .namespaces
                 .iter()
@@ -174,20 +189,26 @@ impl Subsystem {
         self.allow_any_host = allow;
     }
 
-    pub fn has_listener(&self, trid: &Trid) -> bool {
-        self.listeners.contains(trid)
+    /// `subsystem->listeners`, head first. Reading a listener's trid goes through
+    /// `Target::read_listener` (subsys_listener.rs), which checks what it points at.
+    pub fn listeners(&self) -> &[SubsysListener] {
+        &self.listeners
     }
 
-    pub fn listeners(&self) -> impl Iterator<Item = &Trid> {
-        self.listeners.iter()
+    /// `_nvmf_subsystem_add_listener`: a listener pointing into transport listener `bound`,
+    /// with the lowest free id (`used_listener_ids`), at the head of the list.
+    pub fn add_listener(&mut self, trid: Trid, bound: ListenerH) -> SubsysListener {
+        let id = (0u16..)
+            .find(|i| self.listeners.iter().all(|l| l.id != *i))
+            .unwrap_or(u16::MAX);
+        let l = SubsysListener { trid, bound, id };
+        self.listeners.insert(0, l.clone());
+        l
     }
 
-    pub fn add_listener(&mut self, trid: Trid) {
-        self.listeners.insert(trid);
-    }
-
-    pub fn remove_listener(&mut self, trid: &Trid) {
-        self.listeners.remove(trid);
+    /// `_nvmf_subsystem_remove_listener`: this listener (and its id) goes.
+    pub fn remove_listener(&mut self, l: &SubsysListener) {
+        self.listeners.retain(|x| x != l);
     }
 
     pub fn namespace(&self, nsid: u32) -> Option<&Namespace> {
@@ -311,11 +332,7 @@ impl Target {
     pub(super) fn create_subsystem(&mut self, cfg: &SubsystemConfig, cb: StateCb) -> SubsysH {
         let s = self.subsystems.insert(Subsystem::from_config(cfg));
         for trid in &cfg.listeners {
-            self.transport_listen(trid);
-            if let Some(sub) = self.subsystems.get_mut(s) {
-                sub.add_listener(trid.clone());
-            }
-            self.discovery_listener_added(s, trid);
+            self.add_subsys_listener(s, trid);
         }
         if cfg.start {
             self.subsystem_state_change(s, SubState::Active, 0, cb);

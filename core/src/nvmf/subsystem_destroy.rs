@@ -8,8 +8,9 @@
 //! Invariant kept: a subsystem is freed once, only with no controller left (I3, I1).
 
 use super::arena::SubsysH;
+use super::subsys_listener::Reader;
 use super::thread::Msg;
-use super::{InvariantId, Mark, RpcId, Target, ThreadId, Trid};
+use super::{InvariantId, Mark, RpcId, Target, ThreadId};
 
 /// What `spdk_nvmf_subsystem_destroy` returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,59 +104,23 @@ impl Target {
         true
     }
 
-    /// `nvmf_subsystem_remove_all_listeners(subsystem, stop)`: with `stop` each listener's
-    /// transport reference is dropped first (`spdk_nvmf_transport_stop_listen`).
+    /// `nvmf_subsystem_remove_all_listeners(subsystem, stop)`, head first: with `stop` each
+    /// listener's trid is read (`listener->trid->trstring`; master asserts
+    /// `nvmf_subsystem_listener_is_active` first) and its transport reference dropped
+    /// (`spdk_nvmf_transport_stop_listen`) before it is removed.
     pub(super) fn remove_all_listeners(&mut self, s: SubsysH, stop: bool) {
-        let Some(sub) = self.subsystems.get(s) else {
-            return;
-        };
-        let trids: Vec<Trid> = sub.listeners().cloned().collect();
-        for trid in &trids {
+        const SITE: &str = "_nvmf_subsystem_remove_listener";
+        for l in self.subsys_listeners(s) {
             if stop {
-                if !self.stopped_listener_readable(s, trid) {
+                if self
+                    .read_listener(s, &l, SITE, Reader::Dereferences)
+                    .is_none()
+                {
                     return;
                 }
-                self.transport_stop_listen(trid, "_nvmf_subsystem_remove_listener");
+                self.transport_stop_listen(&l.trid, SITE);
             }
-            self.remove_subsystem_listener(s, trid);
+            self.remove_subsystem_listener(s, &l);
         }
-    }
-
-    /// A subsystem listener points at its transport listener's trid (`listener->trid =
-    /// &tr_listener->trid`). When that transport listener was freed while the subsystem
-    /// listener stayed (the shutdown's STOP_LISTEN drops every reference and removes nothing),
-    /// `_nvmf_subsystem_remove_listener(stop)` reads `listener->trid->trstring`: freed memory
-    /// before dfdd45beeb (v26.01, #3656), NULL after it (`assert(nvmf_subsystem_listener_is_active)`,
-    /// then the dereference). Returns false after recording I1.
-    fn stopped_listener_readable(&mut self, s: SubsysH, trid: &Trid) -> bool {
-        if self.listeners.find(trid).is_some() {
-            return true;
-        }
-        let detail = if self.config.spdk.nulls_stopped_listener_trid() {
-            "reads listener->trid->trstring of a subsystem listener whose transport \
-             listener was freed: trid is NULL (assert(nvmf_subsystem_listener_is_active), \
-             then a NULL dereference)"
-        } else {
-            "reads listener->trid of a subsystem listener whose transport listener was \
-             freed (use after free; NULL and an assert since dfdd45beeb, #3656)"
-        };
-        let handles = vec![format!("{s}"), format!("{trid}")];
-        let site = "_nvmf_subsystem_remove_listener";
-        self.crash_on(InvariantId::NoDanglingReference, site, handles, detail);
-        false
-    }
-
-    /// `_nvmf_subsystem_remove_listener` without the stop: controllers forget the listener,
-    /// it leaves the subsystem and the discovery log changes.
-    pub(super) fn remove_subsystem_listener(&mut self, s: SubsysH, trid: &Trid) {
-        for (_, c) in self.ctrlrs.iter_mut() {
-            if c.subsys() == s {
-                c.forget_listener(trid);
-            }
-        }
-        if let Some(sub) = self.subsystems.get_mut(s) {
-            sub.remove_listener(trid);
-        }
-        self.discovery_listener_removed(s, trid);
     }
 }

@@ -304,6 +304,18 @@ impl World {
         self.rpc_now(RpcRequest::PauseSubsystem { nqn, nsid });
     }
 
+    /// An embedder's own reference on `trid()` (`spdk_nvmf_tgt_listen_ext`), for a later
+    /// embedder `stop_listen` to drop: with it the stop leaves the subsystems' references
+    /// alone, as a balanced embedder does. Without it the stop drops a reference a subsystem
+    /// listener holds, and a later read of that listener's trid is H-13 (docs/hazards.md).
+    /// Answered at once: nothing else runs.
+    pub fn embedder_listen(&mut self) {
+        let id = self.rpc(RpcRequest::TransportListen {
+            trid: super::trid(),
+        });
+        assert!(self.rpc_ok(id), "{:?}", self.rpc_results.get(&id));
+    }
+
     /// Resumes `NQN` and asserts the RPC answered.
     pub fn resume(&mut self) {
         self.rpc_now(RpcRequest::ResumeSubsystem { nqn: NQN.into() });

@@ -26,6 +26,7 @@ fn stop_listen_filtered_with_a_fresh_qpair(bugs: &[BugId]) -> World {
     w.run_all();
     w.send(c, &pdu::icreq());
     w.run_all();
+    w.embedder_listen();
     w.rpc(RpcRequest::StopListenAsync {
         trid: trid(),
         nqn: Some(NQN.into()),

@@ -2,8 +2,8 @@
 //! and a shutdown reaches quiescence with every object freed.
 
 use crate::nvmf::{
-    BugId, BugSet, ConnId, Input, Mark, QpairState, RpcRequest, Spdk, SubState, TargetConfig,
-    ThreadId, Timer, Trid,
+    BugId, BugSet, ConnId, Input, InvariantId, Mark, QpairState, RpcRequest, Spdk, SubState,
+    TargetConfig, ThreadId, Timer, Trid,
 };
 use crate::testkit::pdu;
 use crate::testkit::{config, subsystem, trid, World, NQN};
@@ -230,6 +230,7 @@ fn every_state(w: &mut World) -> [ConnId; 5] {
 fn stop_listen_with_a_subsystem_spares_qpairs_without_a_controller() {
     let mut w = World::new(config());
     let [admin, io, fresh, ic, parked] = every_state(&mut w);
+    w.embedder_listen();
     let id = w.rpc(RpcRequest::StopListenAsync {
         trid: trid(),
         nqn: Some(NQN.into()),
@@ -278,8 +279,19 @@ fn stop_listen_without_a_subsystem_disconnects_every_qpair_on_the_trid() {
         w.closed(refused),
         "no listener left after the last reference"
     );
+    // The subsystem listener stays, pointing at the freed transport listener: nvmf_tgt's
+    // STOP_LISTEN reads its trid unchecked (NULL since dfdd45beeb), H-13.
     w.resume();
-    w.shutdown_and_check();
+    w.expect_violation = true;
+    w.rpc(RpcRequest::Shutdown);
+    w.run_all();
+    let v = w
+        .violation()
+        .expect("STOP_LISTEN reads the freed listener's trid");
+    assert_eq!(
+        (v.invariant, v.site.as_str()),
+        (InvariantId::I1, "nvmf_tgt_stop_listen")
+    );
 }
 
 #[test]

@@ -18,6 +18,7 @@ mod happy;
 mod hosts;
 mod identity;
 mod io_cmds;
+mod listener_binding;
 mod listener_rpcs;
 mod own;
 mod pollers;

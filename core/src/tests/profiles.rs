@@ -479,6 +479,7 @@ fn v24_01_stop_listen_repolls_until_qpairs_gone() {
         let (_, io) = w.enabled_with_io(HOSTNQN);
         w.send(io, &pdu::read(3, 1, 0, 1));
         w.run_threads();
+        w.embedder_listen();
         let id = w.rpc(RpcRequest::StopListenAsync {
             trid: trid(),
             nqn: None,

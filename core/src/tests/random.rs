@@ -1,6 +1,9 @@
 //! Random schedules over a churn scenario: hosts connecting (raw PDU scripts), an operator
 //! pausing, resuming, stopping listeners with and without a subsystem, adding namespaces and
-//! disconnecting qpairs, all interleaved with thread runs, device completions and timers.
+//! disconnecting qpairs, all interleaved with thread runs, device completions and timers. The
+//! operator is a balanced embedder: it stops only listener references it took itself (a stop
+//! that drops a subsystem listener's reference is hazard H-13, which the simulator's
+//! random-peers scenario reaches).
 //! With every catalogue switch off no invariant may break and a healing phase must reach
 //! quiescence; with `spdk-3302` on (retry mode) some schedules must hit `free_aer`.
 
@@ -40,8 +43,18 @@ fn script(host: &str, io: bool) -> Vec<Pdu> {
     s
 }
 
-fn operator(rng: &mut Rng, n: u32) -> RpcRequest {
-    match rng.below(7) {
+/// The operator's next call; `own` counts the listener references it holds.
+fn operator(rng: &mut Rng, n: u32, own: &mut u32) -> RpcRequest {
+    let pick = match rng.below(7) {
+        2 | 3 if *own == 0 => 6,
+        k => k,
+    };
+    match pick {
+        2 | 3 => *own -= 1,
+        6 => *own += 1,
+        _ => {}
+    }
+    match pick {
         0 => RpcRequest::PauseSubsystem {
             nqn: NQN.into(),
             nsid: 0,
@@ -79,6 +92,7 @@ pub(super) fn run(seed: u64, cfg: TargetConfig) -> World {
         (HOSTNQN_B, false),
     ];
     let mut ops = 0;
+    let mut own = 0;
     for _ in 0..120 {
         if w.violation().is_some() {
             return w;
@@ -99,7 +113,7 @@ pub(super) fn run(seed: u64, cfg: TargetConfig) -> World {
             }
             2 if ops < 6 => {
                 ops += 1;
-                let req = operator(&mut rng, ops);
+                let req = operator(&mut rng, ops, &mut own);
                 w.rpc(req);
             }
             3 => {

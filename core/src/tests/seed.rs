@@ -46,6 +46,7 @@ fn window_a_with(bug: bool, spdk: Spdk) -> World {
     w.run_all();
     assert!(w.rpc_ok(pause));
     assert_eq!(w.target.subsystem_state(NQN), Some(SubState::Paused));
+    w.embedder_listen();
     w.rpc(RpcRequest::StopListenAsync {
         trid: trid(),
         nqn: None,
