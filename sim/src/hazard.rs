@@ -60,6 +60,9 @@ pub struct Hazard {
     /// For a liveness hazard: stuck lines it also explains (besides those naming `site`):
     /// the same behaviour noticed at another site.
     pub stuck: &'static [&'static str],
+    /// For a safety hazard: other sites where SPDK does the same thing (the same read of the
+    /// same stale state); the seeds reach `site`.
+    pub also_at: &'static [&'static str],
     /// The built-in scenario that reaches it with every switch off.
     pub scenario: &'static str,
     /// Seed strings that reach it with every switch off, one per profile.
@@ -80,7 +83,7 @@ impl Hazard {
         match failure {
             Failure::Safety(v) => {
                 v.invariant == self.invariant
-                    && v.site == self.site
+                    && (v.site == self.site || self.also_at.contains(&v.site.as_str()))
                     && v.detail.contains(self.detail)
             }
             Failure::Liveness { stuck } => {
@@ -115,6 +118,7 @@ mod records;
 mod records_host;
 mod records_lifetime;
 mod records_listener;
+mod records_listener_read;
 
 /// Every confirmed hazard, in id order.
 pub const HAZARDS: &[Hazard] = &[
@@ -130,6 +134,7 @@ pub const HAZARDS: &[Hazard] = &[
     records_listener::STOPPED_LISTENER_REMOVED_WITH_STOP,
     records_host::REMOVE_HOST_WALK_OUTLIVES_SUBSYSTEM,
     records_host::REMOVE_HOST_POLLER_OUTLIVES_SUBSYSTEM,
+    records_listener_read::LISTENER_READ_AFTER_FREE,
 ];
 
 /// The confirmed hazard `failure` (found in profile `spdk`) is, if any. A liveness finding

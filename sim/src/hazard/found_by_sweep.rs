@@ -14,6 +14,7 @@ pub(in crate::hazard) const SHUTDOWN_SKIPS_CHANGING_SUBSYSTEM: Hazard = Hazard {
     site: "spdk_nvmf_subsystem_destroy",
     detail: "",
     stuck: &[],
+    also_at: &[],
     scenario: "random-peers",
     seeds: &["fc1:random-peers@v24.01:2e78a1611caaa7d8"],
     summary: "v24.01 refuses a subsystem state change while another one runs \
@@ -82,6 +83,7 @@ pub(in crate::hazard) const QID_RETRY_OUTLIVES_CTRLR: Hazard = Hazard {
     site: "_nvmf_ctrlr_destruct",
     detail: "parked for a duplicate-qid retry",
     stuck: &[],
+    also_at: &[],
     scenario: "random-peers",
     seeds: &[
         "fc1:random-peers@v24.01:204729500633d901:0.0.0.0.0.0.0.2.25.0.0.0.0.0.0.0.0.0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.2.10.0.0.0.1.0.1.1.2.5",
@@ -149,6 +151,7 @@ pub(in crate::hazard) const QID_RETRY_ADMIN_GROUP_NULL: Hazard = Hazard {
     site: "ctrlr_add_qpair_and_send_rsp",
     detail: "retried by _retry_qid_check",
     stuck: &[],
+    also_at: &[],
     scenario: "random-peers",
     seeds: &[
         "fc1:random-peers@v24.01:038b391585635873:0.1.0.1.0.0.0.0.1.1.1.0.0.0.1.1.1.21.0.1.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.1.1.0.0.0.0.1.12.0.1.1.0.1.1.0.2.10.2.0.1.2.0.0.2.11.2.0.2.0.1.0.0.0.3.1.0.0.1.3.5.1.1.4",
@@ -207,6 +210,7 @@ pub(in crate::hazard) const CONNECT_COUNT_OUTLIVES_SUBSYSTEM: Hazard = Hazard {
     site: "_nvmf_request_complete",
     detail: "a CONNECT whose subsystem was deleted",
     stuck: &[],
+    also_at: &[],
     scenario: "random-peers",
     seeds: &[
         "fc1:random-peers@v24.01:04cc2f34e6434842:0.0.0.0.0.0.1.1.2.2.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.16.1.1",

@@ -13,6 +13,7 @@ pub(super) const QUEUED_CONNECT_OF_DELETED_SUBSYSTEM: Hazard = Hazard {
     site: "_nvmf_subsystem_destroy",
     detail: "",
     stuck: &["never answered (nvmf_poll_group_add_subsystem)"],
+    also_at: &[],
     scenario: "subsystem-delete-under-connect",
     seeds: &[
         "fc1:subsystem-delete-under-connect@v24.01:0706dd2f4d197e6f:0.0.1.0.1.1.0.1.1.1.1.1.1.1.1.1",
@@ -89,6 +90,7 @@ pub(super) const STOP_LISTEN_LATE_QPAIR: Hazard = Hazard {
     site: "nvmf_stop_listen_fini",
     detail: "",
     stuck: &[],
+    also_at: &[],
     scenario: "listener-lifetime",
     seeds: &[
         "fc1:listener-lifetime@v24.01:24684c4f0fd784b4:0.1.1.1.1.1.0.1.1.1.1.1.1.1.1.0.1.1.1.1.1.1.1.1",
@@ -163,6 +165,7 @@ pub(super) const LISTENER_FREED_UNDER_QPAIRS: Hazard = Hazard {
     site: "nvmf_stop_listen_fini",
     detail: "",
     stuck: &[],
+    also_at: &[],
     scenario: "listener-lifetime",
     seeds: &[
         "fc1:listener-lifetime@v24.01:3847468dbd8d1e6d:0.0.1.1.1.0.1.1.1.1.1.1.0.1.1.1.1.1.1.1.1.1.1",

@@ -18,6 +18,7 @@ pub(super) const REMOVE_HOST_WALK_OUTLIVES_SUBSYSTEM: Hazard = Hazard {
     site: "nvmf_subsystem_disconnect_host_fini",
     detail: "",
     stuck: &[],
+    also_at: &[],
     scenario: "host-removal-under-teardown",
     seeds: &[SEED_V2605, SEED_MASTER],
     summary: "rpc_nvmf_subsystem_remove_host removes the host, then \
@@ -114,6 +115,7 @@ pub(super) const REMOVE_HOST_POLLER_OUTLIVES_SUBSYSTEM: Hazard = Hazard {
     site: "nvmf_subsystem_has_ctrlr",
     detail: "",
     stuck: &[],
+    also_at: &[],
     scenario: "host-removal-under-teardown",
     seeds: &[SEED_POLL_MASTER],
     summary: "After its walk, master's nvmf_subsystem_remove_host registers a 5 ms poller on \

@@ -16,6 +16,7 @@ pub(super) const STOPPED_LISTENER_REMOVED_WITH_STOP: Hazard = Hazard {
     site: "_nvmf_subsystem_remove_listener",
     detail: "",
     stuck: &[],
+    also_at: &[],
     scenario: "shutdown-under-load",
     seeds: &[SEED_V2401, SEED_V2605, SEED_MASTER],
     summary: "A subsystem listener keeps a pointer to its transport listener's trid \
