@@ -149,7 +149,7 @@ hazard H-12 master 'fc1:host-removal-under-teardown@master:1ad6e24671254235:0.0.
 # most likely sends. The story's step 45 is that PDU.
 hazard TTAG-0 master 'fc1:random-peers@master:25123d228eb2480a:0.1.0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.17.0.0.0.0.0.0.0.0.0.0.17.0.0.0.0.0.0.0.0.6.0.0.0.0.14.0.0.0.0.0.8' '' \
   'SUMMARY: AddressSanitizer: heap-buffer-overflow .*tcp.c:[0-9]+ in nvmf_tcp_h2c_data_hdr_handle'
-step "hazards H-4, H-6, H-8, H-9, H-10 through the target shutdown (shutdown.c)"
+step "hazards H-4, H-6, H-8, H-9, H-10, H-13 through the target shutdown (shutdown.c)"
 # v24.01 as released has no STOP_LISTEN: the seeds with +spdk-3273 (same violations in the model).
 h4='0.0.0.1.0.1.0.1.8.0.0.1.0.0.1.11.0.0.1.0.0.1.0.1.14.0.0.0.0.0.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.0.1.1.0.0.1.22.0.0.1.18.0.0.2.0.2.0.2.0.2.0.2.0.2.0.2.0.2.26'
 hazard H-4 v24.01 "fc1:random-peers@v24.01+spdk-3273:333012f6635ff33d:$h4" '' \
@@ -170,6 +170,12 @@ hazard H-9 v24.01 'fc1:shutdown-under-load@v24.01+spdk-3273:0f3977d09047eef2' ''
 # a listener STOP_LISTEN made inactive.
 hazard H-10 master 'fc1:shutdown-under-load@master:2e84be97ed3441bc' '' \
   "Assertion .nvmf_subsystem_listener_is_active\\(listener\\). failed"
+# H-13 (docs/hazards.md): a stop freed the transport listener a subsystem listener points
+# into; v24.01's nvmf_subsystem_find_listener reads it freed, master's STOP_LISTEN reads NULL.
+hazard H-13 v24.01 'fc1:random-peers@v24.01:25d8c8503fa207b1' '' \
+  '#[0-9]+ .* in nvmf_subsystem_find_listener .*subsystem.c'
+hazard H-13 master 'fc1:random-peers@master:2fcd400f7acbe68a' '' \
+  '#[0-9]+ .* in nvmf_tgt_stop_listen .*shutdown.c'
 
 # Sweeps (`fabcheck diff`): random stories of each profile against the SPDK that profile models,
 # step for step (messages, bytes, closes, RPC answers, objects, quiescence). v24.01's stories run

@@ -176,6 +176,13 @@ async fn stop_listen_without_subsystem_while_a_connection_has_not_sent_connect()
         h.until("both qpairs exist", |t, _| t.qpair_count() == 2)
             .await;
         let port: u16 = h.addr.port();
+        // A balanced embedder: it stops the reference it took, not one a subsystem listener
+        // holds (that would leave the listener pointing at a freed port, hazard H-13).
+        h.ok(
+            "fabcheck_transport_listen",
+            json!({"listen_address": listen_address(port)}),
+        )
+        .await;
         h.ok(
             "fabcheck_stop_listen",
             json!({"listen_address": listen_address(port)}),
