@@ -174,6 +174,8 @@ hazard H-10 master 'fc1:shutdown-under-load@master:2e84be97ed3441bc' '' \
 # into; v24.01's nvmf_subsystem_find_listener reads it freed, master's STOP_LISTEN reads NULL.
 hazard H-13 v24.01 'fc1:random-peers@v24.01:25d8c8503fa207b1' '' \
   '#[0-9]+ .* in nvmf_subsystem_find_listener .*subsystem.c'
+hazard H-13-connect v24.01 'fc1:shutdown-under-load@v24.01:236a5a49db5899fa' '' \
+  '#[0-9]+ .* in spdk_nvmf_subsystem_listener_allowed .*subsystem.c'
 hazard H-13 master 'fc1:random-peers@master:2fcd400f7acbe68a' '' \
   '#[0-9]+ .* in nvmf_tgt_stop_listen .*shutdown.c'
 
