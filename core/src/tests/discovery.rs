@@ -236,3 +236,45 @@ fn without_the_option_there_is_no_discovery_subsystem() {
     assert_eq!(cqe.status, status::CONNECT_INVALID_PARAMETERS);
     assert_eq!(cqe.cdw0, 256 | 1 << 16, "subnqn not found");
 }
+
+/// The log page reads every listener's trid (`nvmf_generate_discovery_log`): a listener whose
+/// transport listener a stop freed (H-13) is freed memory in v24.01 and left out since
+/// dfdd45beeb (v26.05, master).
+#[test]
+fn the_log_page_reads_a_freed_listener_in_v24_01_and_skips_it_since() {
+    for spdk in crate::nvmf::Spdk::ALL {
+        let mut cfg = disc_config();
+        cfg.spdk = spdk;
+        let port_b = Trid::tcp("127.0.0.1", 4421);
+        cfg.subsystems[0].listeners = vec![port_b.clone(), trid()];
+        let mut w = World::new(cfg);
+        w.expect_violation = spdk == crate::nvmf::Spdk::V24_01;
+        let c = connect_disc(&mut w, 1, HOSTNQN, 0);
+        for _ in 0..2 {
+            // Filtered to the data subsystem: the discovery controller's queue stays.
+            w.rpc_now(RpcRequest::StopListenAsync {
+                trid: trid(),
+                nqn: Some(NQN.into()),
+            });
+        }
+        assert!(!w.closed(c), "{spdk}");
+        let get = pdu::get_log_page(3, 0x70, 4096, 0, false, 0);
+        if spdk == crate::nvmf::Spdk::V24_01 {
+            w.send(c, &get);
+            w.run_all();
+            let v = w.violation().expect("v24.01 reads the freed listener");
+            assert_eq!(
+                (v.invariant, v.site.as_str()),
+                (crate::nvmf::InvariantId::I1, "nvmf_generate_discovery_log")
+            );
+            continue;
+        }
+        let (page, cqe) = w.exec(c, &get);
+        assert!(cqe.status.is_success(), "{spdk}");
+        assert_eq!(
+            records(&page),
+            vec![(NQN.into(), port_b.to_string(), 0)],
+            "{spdk}: the inactive listener is left out"
+        );
+    }
+}

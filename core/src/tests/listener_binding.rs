@@ -166,3 +166,25 @@ fn an_io_connect_reads_its_controllers_freed_listener() {
         );
     }
 }
+
+/// `nvmf_get_subsystems` (`dump_nvmf_subsystem`) reads every listener: v24.01 the freed one
+/// (I1), v26.05 and master list only the active port.
+#[test]
+fn get_subsystems_reads_a_freed_listener_in_v24_01_and_omits_it_since() {
+    for (spdk, mut w) in World::per_profile(two_ports) {
+        w.expect_violation = spdk == Spdk::V24_01;
+        free_port_a(&mut w);
+        let id = w.rpc(RpcRequest::GetSubsystems);
+        w.run_all();
+        if spdk == Spdk::V24_01 {
+            let site = "dump_nvmf_subsystem".to_string();
+            assert_eq!(violation_at(&w), Some((InvariantId::I1, site)));
+            continue;
+        }
+        let Some(Ok(crate::nvmf::RpcResponse::Subsystems(subs))) = w.rpc_results.get(&id) else {
+            panic!("{spdk}: {:?}", w.rpc_results.get(&id));
+        };
+        let ours = subs.iter().find(|s| s.nqn == NQN).expect("the subsystem");
+        assert_eq!(ours.listeners, vec![port_b()], "{spdk}");
+    }
+}
