@@ -155,3 +155,30 @@ impl Target {
             .unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::arena::ListenerH;
+    use super::super::subsystem::Subsystem;
+    use super::super::SubsystemConfig;
+    use super::Trid;
+
+    /// `listener->id` is the lowest free id (`used_listener_ids`) and the list is head first
+    /// (`TAILQ_INSERT_HEAD`): the discovery log's PORTIDs and every walk's order.
+    #[test]
+    fn listener_ids_take_the_lowest_free_and_the_list_is_newest_first() {
+        let mut s = Subsystem::from_config(&SubsystemConfig::new("nqn.2016-06.io.spdk:x"));
+        let h = |idx| ListenerH { idx, gen: 1 };
+        let (a, b, c) = (Trid::tcp("a", 1), Trid::tcp("b", 2), Trid::tcp("c", 3));
+        let la = s.add_listener(a, h(0));
+        s.add_listener(b.clone(), h(1));
+        s.remove_listener(&la);
+        s.add_listener(c.clone(), h(2));
+        let got: Vec<(Trid, u16)> = s
+            .listeners()
+            .iter()
+            .map(|l| (l.trid.clone(), l.id))
+            .collect();
+        assert_eq!(got, vec![(c, 0), (b, 1)]);
+    }
+}
