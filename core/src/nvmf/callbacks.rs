@@ -50,6 +50,10 @@ pub enum StateCb {
     GetQpairs {
         rpc: RpcId,
     },
+    /// Paused for `nvmf_subsystem_get_listeners`: dump `subsystem->listeners`, resume.
+    GetListeners {
+        rpc: RpcId,
+    },
     /// Paused (nsid 0) for `nvmf_ns_resize`: `_nvmf_ns_resize` sets the size, resumes.
     ResizeNs {
         rpc: RpcId,

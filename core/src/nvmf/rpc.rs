@@ -126,7 +126,9 @@ impl Target {
                 self.rpc_query(&nqn, StateCb::GetControllers { rpc: id })
             }
             RpcRequest::GetQpairs { nqn } => self.rpc_query(&nqn, StateCb::GetQpairs { rpc: id }),
-            RpcRequest::GetListeners { nqn } => Some(self.listener_infos(&nqn)),
+            RpcRequest::GetListeners { nqn } => {
+                self.rpc_query(&nqn, StateCb::GetListeners { rpc: id })
+            }
             RpcRequest::Shutdown => self.rpc_shutdown(id),
             RpcRequest::ResizeNamespace { nqn, nsid, blocks } => {
                 self.rpc_resize_ns(id, &nqn, nsid, blocks)
@@ -292,6 +294,7 @@ impl Target {
             StateCb::Delete { rpc } => self.delete_stopped(s, rpc),
             StateCb::Shutdown => self.shutdown_subsystem_stopped(),
             StateCb::GetControllers { rpc } => self.get_controllers_paused(s, rpc),
+            StateCb::GetListeners { rpc } => self.get_listeners_paused(s, rpc),
             StateCb::GetQpairs { rpc } => self.get_qpairs_paused(s, rpc),
             StateCb::ResizeNs { rpc, nsid, blocks } => {
                 let ns = self
@@ -431,20 +434,6 @@ impl Target {
         }
         Ok(RpcResponse::Subsystems(infos))
     }
-
-    /// `nvmf_subsystem_get_listeners` (answered at once; SPDK pauses the subsystem first):
-    /// the listeners are read (subsys_listener.rs).
-    fn listener_infos(&mut self, nqn: &str) -> RpcResult {
-        let Some(s) = self.find_subsystem(nqn) else {
-            return err(ENOENT, "subsystem not found");
-        };
-        match self.read_subsys_listeners(s, "rpc_nvmf_get_listeners_paused") {
-            Some(ls) => Ok(RpcResponse::Listeners(
-                ls.into_iter().map(|l| l.trid).collect(),
-            )),
-            None => err(EFAULT, "target crashed"),
-        }
-    }
 }
 
 fn cb_rpc(cb: &StateCb) -> Option<RpcId> {
@@ -457,6 +446,7 @@ fn cb_rpc(cb: &StateCb) -> Option<RpcId> {
         | StateCb::Delete { rpc }
         | StateCb::GetControllers { rpc }
         | StateCb::GetQpairs { rpc }
+        | StateCb::GetListeners { rpc }
         | StateCb::ResizeNs { rpc, .. } => Some(*rpc),
         StateCb::None | StateCb::Shutdown => None,
     }

@@ -1,7 +1,8 @@
-//! The monitoring RPCs `nvmf_subsystem_get_controllers` and `nvmf_subsystem_get_qpairs` as
-//! SPDK runs them (`nvmf_rpc.c:_rpc_nvmf_subsystem_query`): pause the subsystem (nsid 0), then
-//! dump `subsystem->ctrlrs` on the app thread, or walk every poll group's `group->qpairs` on that
-//! group's thread (`spdk_for_each_channel(rpc_nvmf_get_qpairs)`), answer, and resume.
+//! The monitoring RPCs `nvmf_subsystem_get_controllers`, `nvmf_subsystem_get_qpairs` and
+//! `nvmf_subsystem_get_listeners` as SPDK runs them (`nvmf_rpc.c:_rpc_nvmf_subsystem_query`):
+//! pause the subsystem (nsid 0), then dump `subsystem->ctrlrs` or `subsystem->listeners` on the
+//! app thread, or walk every poll group's `group->qpairs` on that group's thread
+//! (`spdk_for_each_channel(rpc_nvmf_get_qpairs)`), answer, and resume.
 //!
 //! Invariant kept: I1, the qpair walk never dereferences a NULL controller (a qpair is on
 //! `group->qpairs` from accept on, long before CONNECT binds a controller; SPDK checks since
@@ -43,6 +44,17 @@ impl Target {
             })
             .collect();
         self.rpc_done(rpc, Ok(RpcResponse::Controllers(infos)));
+        self.query_resume(s);
+    }
+
+    /// `rpc_nvmf_get_listeners_paused` (app thread): dump the listeners (each read,
+    /// subsys_listener.rs; v26.05 and master leave out an inactive one), answer, resume.
+    pub(super) fn get_listeners_paused(&mut self, s: SubsysH, rpc: RpcId) {
+        let Some(listeners) = self.read_subsys_listeners(s, "rpc_nvmf_get_listeners_paused") else {
+            return;
+        };
+        let trids = listeners.into_iter().map(|l| l.trid).collect();
+        self.rpc_done(rpc, Ok(RpcResponse::Listeners(trids)));
         self.query_resume(s);
     }
 

@@ -64,3 +64,28 @@ fn removing_a_missing_listener_pauses_fails_and_resumes() {
         w.shutdown_and_check();
     }
 }
+
+/// `nvmf_subsystem_get_listeners` is one of `_rpc_nvmf_subsystem_query`'s RPCs: it pauses the
+/// subsystem, dumps the listeners in the paused callback, answers and resumes (every profile).
+#[test]
+fn get_listeners_pauses_dumps_and_resumes() {
+    for (spdk, mut w) in World::per_profile(config_for) {
+        let id = w.rpc(RpcRequest::GetListeners { nqn: NQN.into() });
+        assert!(
+            !w.rpc_results.contains_key(&id),
+            "{spdk}: answered before the pause"
+        );
+        w.run_all();
+        let got = w.rpc_results[&id].as_ref().ok().cloned();
+        assert_eq!(
+            got,
+            Some(crate::nvmf::RpcResponse::Listeners(vec![
+                crate::testkit::trid()
+            ])),
+            "{spdk}"
+        );
+        assert_eq!(pauses_and_resumes(&w), (1, 1), "{spdk}");
+        assert_eq!(w.target.subsystem_state(NQN), Some(SubState::Active));
+        w.shutdown_and_check();
+    }
+}
