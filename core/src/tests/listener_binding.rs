@@ -33,6 +33,18 @@ fn free_port_a(w: &mut World) {
     assert_eq!(w.marked(Mark::ListenerFreed), 1);
 }
 
+/// A connection accepted on `port_b()` that has sent its ICReq.
+fn accept_on_port_b(w: &mut World, conn: u64) -> ConnId {
+    let c = ConnId(conn);
+    w.input(Input::Accept {
+        trid: port_b(),
+        conn: c,
+    });
+    w.run_all();
+    w.send(c, &pdu::icreq());
+    c
+}
+
 fn violation_at(w: &World) -> Option<(InvariantId, String)> {
     w.violation().map(|v| (v.invariant, v.site.clone()))
 }
@@ -43,13 +55,7 @@ fn violation_at(w: &World) -> Option<(InvariantId, String)> {
 fn a_connect_walks_past_a_freed_listener_in_every_profile() {
     for (spdk, mut w) in World::per_profile(two_ports) {
         w.expect_violation = spdk == Spdk::V24_01;
-        let c = ConnId(1);
-        w.input(Input::Accept {
-            trid: port_b(),
-            conn: c,
-        });
-        w.run_all();
-        w.send(c, &pdu::icreq());
+        let c = accept_on_port_b(&mut w, 1);
         free_port_a(&mut w);
         assert!(!w.closed(c), "{spdk}: a qpair on the other port stays");
         w.send(c, &pdu::connect(1, 0, NQN, HOSTNQN, 0xFFFF, 0));
@@ -145,13 +151,7 @@ fn an_io_connect_reads_its_controllers_freed_listener() {
             !w.closed(admin),
             "{spdk}: the filter spared the controller's queues"
         );
-        let io = ConnId(2);
-        w.input(Input::Accept {
-            trid: port_b(),
-            conn: io,
-        });
-        w.run_all();
-        w.send(io, &pdu::icreq());
+        let io = accept_on_port_b(&mut w, 2);
         w.send(io, &pdu::connect(1, 1, NQN, HOSTNQN, cntlid, 0));
         w.run_all();
         let site = if spdk == Spdk::V24_01 {
