@@ -4,6 +4,11 @@
 #[cfg(loom)]
 fn main() {}
 
+/// RAM namespaces' 2 MiB chunks on transparent huge pages (runtime/src/alloc.rs).
+#[cfg(not(loom))]
+#[global_allocator]
+static ALLOCATOR: fabcheck_runtime::alloc::HugeChunks = fabcheck_runtime::alloc::HugeChunks;
+
 #[cfg(not(loom))]
 fn main() -> std::process::ExitCode {
     app::main()
