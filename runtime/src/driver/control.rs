@@ -43,6 +43,7 @@ impl Driver {
         let id = RpcId(self.next_rpc);
         self.next_rpc += 1;
         self.rpcs.insert(id, pending);
+        self.tick();
         self.feed(Input::Rpc { id, request });
     }
 
