@@ -171,3 +171,90 @@ fn data_digest_mismatch_is_fatal_or_tolerated() {
     assert!(!d.data_digest_ok);
     assert_eq!(d.pdu.pdu_type(), PduType::C2HData);
 }
+
+#[test]
+fn data_split_across_reads_decodes_as_whole_with_padding() {
+    let pdu = Pdu::H2CData(H2CData {
+        cccid: 3,
+        ttag: 1,
+        datao: 0,
+        last: true,
+        data: (0..200u8).collect(),
+    });
+    let mut plain = Vec::new();
+    pdu.emit(Digests::NONE, &mut plain);
+    // Four bytes of padding between the 24-byte header and the data: pdo 28.
+    let mut padded = plain[..24].to_vec();
+    padded.extend([0; 4]);
+    padded.extend_from_slice(&plain[24..]);
+    padded[3] = 28;
+    let plen = u32::try_from(padded.len()).unwrap();
+    padded[4..8].copy_from_slice(&plen.to_le_bytes());
+    for at in 0..=padded.len() {
+        let mut dec = PduDecoder::with_ic_done(cfg(Role::Target, Digests::NONE), true);
+        let (mut first, mut second) = padded.split_at(at);
+        let early = dec.decode(&mut first).unwrap();
+        let got = match early {
+            Some(p) => p,
+            None => dec
+                .decode(&mut second)
+                .unwrap()
+                .expect("whole after the rest"),
+        };
+        assert_eq!(got, pdu, "split at {at}");
+        assert_eq!(dec.buffered(), 0);
+    }
+}
+
+#[test]
+fn a_data_digest_mismatch_is_found_however_the_data_is_split() {
+    let (_, mut bytes) = stream(both_roles()[1].1.clone(), &target_to_host(), Digests::BOTH);
+    let n = bytes.len();
+    bytes[n - 5] ^= 1;
+    for step in [1, 3, 7, 100] {
+        for tolerant in [false, true] {
+            let mut dec = PduDecoder::new(cfg(Role::Host, Digests::NONE));
+            let mut last = None;
+            for piece in bytes.chunks(step) {
+                let mut input = piece;
+                while !input.is_empty() {
+                    let r = if tolerant {
+                        dec.decode_tolerant(&mut input)
+                    } else {
+                        dec.decode(&mut input).map(|p| {
+                            p.map(|pdu| Decoded {
+                                pdu,
+                                data_digest_ok: true,
+                            })
+                        })
+                    };
+                    match r {
+                        Ok(Some(d)) => {
+                            dec.set_digests(Digests::BOTH);
+                            last = Some(Ok(d));
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            last = Some(Err(e));
+                            break;
+                        }
+                    }
+                }
+            }
+            match last.expect("something decoded") {
+                Ok(d) => {
+                    assert!(tolerant, "step {step}: tolerated only when asked");
+                    assert!(!d.data_digest_ok);
+                    assert_eq!(d.pdu.pdu_type(), PduType::C2HData);
+                }
+                Err(e) => {
+                    assert!(!tolerant, "step {step}: fatal only when not tolerated");
+                    assert_eq!(
+                        (e.fes, e.header.len()),
+                        (FatalErrorStatus::HeaderDigestError, 24)
+                    );
+                }
+            }
+        }
+    }
+}
