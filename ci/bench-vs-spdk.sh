@@ -18,13 +18,27 @@
 # without one it prints "bench-vs-spdk: SKIPPED (...)". Env: FABCHECK_BENCH_ROUNDS (default 7),
 # FABCHECK_BENCH_SECONDS (per run, default 4), FABCHECK_TARGET_ARGS (extra fabcheck-target
 # arguments, e.g. "--busy-poll-us 0" to measure without busy polling; the profile is set per row,
-# `--spdk v26.05` unless the row names another). Every process is stopped by its PID.
+# `--spdk v26.05` unless the row names another), FABCHECK_BENCH_SPDK_HUGEPAGES=1 (SPDK's nvmf_tgt
+# on 2 MiB hugepages, as SPDK is deployed, instead of `--no-huge`: needs a mounted hugetlbfs and
+# 1 GiB of free hugepages, e.g. `echo 600 > /proc/sys/vm/nr_hugepages`; fabcheck-target's RAM
+# namespaces use transparent huge pages either way). Every process is stopped by its PID.
 source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 root=$(pwd)
 rounds=${FABCHECK_BENCH_ROUNDS:-7}
 secs=${FABCHECK_BENCH_SECONDS:-4}
 target_args=${FABCHECK_TARGET_ARGS:-}
+spdk_mem=(--no-huge -s 1024)
+spdk_mem_name="--no-huge (4 KiB pages)"
+if [ "${FABCHECK_BENCH_SPDK_HUGEPAGES:-0}" = 1 ]; then
+	free_mib=$(awk '/^HugePages_Free/ {f=$2} /^Hugepagesize/ {s=$2} END {print int(f*s/1024)}' /proc/meminfo)
+	if ! grep -q hugetlbfs /proc/mounts || [ "$free_mib" -lt 1024 ]; then
+		echo "bench-vs-spdk: FABCHECK_BENCH_SPDK_HUGEPAGES=1 needs a mounted hugetlbfs and 1 GiB of free hugepages (free: ${free_mib} MiB)" >&2
+		exit 2
+	fi
+	spdk_mem=(-s 1024)
+	spdk_mem_name="hugepages (2 MiB)"
+fi
 
 if ! peer=$(find_spdk_peer) || [ ! -x "$peer/bin/nvmf_tgt" ]; then
 	echo "bench-vs-spdk: SKIPPED (no SPDK peer: set SPDK_PEER_DIR or provide ../shared/peers/spdk-peer.sh)"
@@ -71,7 +85,7 @@ start_fabcheck() {
 
 start_spdk() {
 	local sock=$work/spdk.sock
-	taskset -c 0 "$peer/bin/nvmf_tgt" --no-huge -s 1024 --no-pci -m 0x1 -r "$sock" > "$work/t.log" 2>&1 &
+	taskset -c 0 "$peer/bin/nvmf_tgt" "${spdk_mem[@]}" --no-pci -m 0x1 -r "$sock" > "$work/t.log" 2>&1 &
 	tpid=$!
 	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
 	local rpc=(/usr/bin/python3 "$peer/scripts/rpc.py" -s "$sock")
@@ -112,7 +126,7 @@ run_row() {
 	printf '  %-8s round %s  %-40s %s\n' "$target" "$2" "$name" "$line"
 }
 
-step "rounds: $rounds, $secs s per run, targets on core 0, spdk_nvme_perf on core 1, fabcheck-target args: ${target_args:-none}, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+step "rounds: $rounds, $secs s per run, targets on core 0, spdk_nvme_perf on core 1, fabcheck-target args: ${target_args:-none}, SPDK memory: $spdk_mem_name, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$rounds"); do
 	for i in "${!rows[@]}"; do
 		order="fabcheck spdk"
