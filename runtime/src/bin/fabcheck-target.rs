@@ -73,10 +73,8 @@ mod app {
                 return ExitCode::from(2);
             }
         };
-        let rt = match tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-        {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let rt = match runtime_for(cpus) {
             Ok(rt) => rt,
             Err(e) => {
                 eprintln!("fabcheck-target: starting the tokio runtime: {e}");
@@ -89,6 +87,33 @@ mod app {
                 eprintln!("fabcheck-target: {e}");
                 ExitCode::FAILURE
             }
+        }
+    }
+
+    /// The tokio runtime for a process allowed `cpus` CPUs (its affinity mask): with one CPU
+    /// a current-thread runtime, since the multi-thread scheduler's single worker would only
+    /// add its per-poll statistics and clock reads (6% of the target's time at QD1) and its
+    /// hand-offs; with more, a multi-thread one, so the socket tasks' system calls run beside
+    /// the driver. Measured pinned to one core (docs/runtime.md, "The seventh pass").
+    fn runtime_for(cpus: usize) -> std::io::Result<tokio::runtime::Runtime> {
+        let mut builder = if cpus <= 1 {
+            tokio::runtime::Builder::new_current_thread()
+        } else {
+            tokio::runtime::Builder::new_multi_thread()
+        };
+        builder.enable_all().build()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::runtime_for;
+        use tokio::runtime::RuntimeFlavor;
+
+        #[test]
+        fn one_cpu_gets_a_current_thread_runtime_and_more_get_workers() {
+            let flavor = |cpus| runtime_for(cpus).unwrap().handle().runtime_flavor();
+            assert_eq!(flavor(1), RuntimeFlavor::CurrentThread);
+            assert_eq!(flavor(2), RuntimeFlavor::MultiThread);
         }
     }
 
