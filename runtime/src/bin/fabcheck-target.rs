@@ -104,19 +104,6 @@ mod app {
         builder.enable_all().build()
     }
 
-    #[cfg(test)]
-    mod tests {
-        use super::runtime_for;
-        use tokio::runtime::RuntimeFlavor;
-
-        #[test]
-        fn one_cpu_gets_a_current_thread_runtime_and_more_get_workers() {
-            let flavor = |cpus| runtime_for(cpus).unwrap().handle().runtime_flavor();
-            assert_eq!(flavor(1), RuntimeFlavor::CurrentThread);
-            assert_eq!(flavor(2), RuntimeFlavor::MultiThread);
-        }
-    }
-
     fn init_tracing(verbose: u8) {
         let level = match verbose {
             0 => "warn",
@@ -240,6 +227,19 @@ mod app {
             }
             eprintln!("fabcheck-target: signal received, shutting down");
             handle.shutdown();
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::runtime_for;
+        use tokio::runtime::RuntimeFlavor;
+
+        #[test]
+        fn one_cpu_gets_a_current_thread_runtime_and_more_get_workers() {
+            let flavor = |cpus| runtime_for(cpus).unwrap().handle().runtime_flavor();
+            assert_eq!(flavor(1), RuntimeFlavor::CurrentThread);
+            assert_eq!(flavor(2), RuntimeFlavor::MultiThread);
         }
     }
 }
