@@ -128,9 +128,9 @@ unsafe impl std::alloc::GlobalAlloc for HugeChunks {
     }
 
     unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
-        #[cfg(target_os = "linux")]
         if is_huge(layout) {
-            return huge::map(layout.size());
+            // SAFETY: forwarded with the caller's guarantees; a fresh mapping is zeroed.
+            return unsafe { self.alloc(layout) };
         }
         // SAFETY: forwarded with the caller's guarantees.
         unsafe { std::alloc::System.alloc_zeroed(layout) }
