@@ -360,6 +360,50 @@ impl Target {
         out
     }
 
+    /// The inputs of `enabled_events()` whose time has come at `now`, in the same order,
+    /// appended to `out`: what a real-time driver runs next. It allocates nothing once `out`
+    /// has room (a driver keeps one buffer), where `enabled_events()` builds two lists per
+    /// call; the runtime called that one twice per I/O (docs/runtime.md, "The eighth pass").
+    /// Nothing once the target has crashed.
+    pub fn push_due_inputs(&self, now: Instant, out: &mut Vec<Input>) {
+        if self.violation.is_some() {
+            return;
+        }
+        out.extend(
+            (0..self.queues.len())
+                .filter(|i| !self.queues[*i].is_empty())
+                .map(|i| Input::Run(thread::thread_of(i))),
+        );
+        let writes = self.tcp_writes.keys();
+        out.extend(
+            self.device
+                .keys()
+                .chain(writes)
+                .map(|io| Input::Complete(*io)),
+        );
+        // One `Fire` per due poller name, in name order (as `enabled_events` dedups them).
+        let timers = out.len();
+        out.extend(
+            self.pollers
+                .iter()
+                .filter(|(_, p)| p.next.is_some_and(|at| at <= now))
+                .map(|(_, p)| Input::Fire(p.what)),
+        );
+        let fired = |i: &Input| match i {
+            Input::Fire(t) => Some(*t),
+            _ => None,
+        };
+        out[timers..].sort_unstable_by_key(fired);
+        let mut kept = timers;
+        for i in timers..out.len() {
+            if kept == timers || fired(&out[kept - 1]) != fired(&out[i]) {
+                out.swap(kept, i);
+                kept += 1;
+            }
+        }
+        out.truncate(kept);
+    }
+
     /// Read-only oracle over I1-I11 and L1 (safety parts). The sticky crash, if any, is returned first.
     pub fn check_invariants(&self) -> Result<(), Violation> {
         if let Some(v) = &self.violation {

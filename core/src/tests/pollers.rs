@@ -77,6 +77,13 @@ fn an_association_timer_armed_twice_outlives_its_controller() {
         1,
         "one Fire per poller name"
     );
+    let mut due = Vec::new();
+    w.target
+        .push_due_inputs(w.now + crate::time::Duration::from_secs(3600), &mut due);
+    assert!(
+        matches!(due[..], [Input::Fire(Timer::Association { .. })]),
+        "one due Fire per poller name: {due:?}"
+    );
     assert_eq!(
         w.target.check_invariants(),
         Ok(()),

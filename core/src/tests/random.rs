@@ -81,6 +81,11 @@ fn operator(rng: &mut Rng, n: u32, own: &mut u32) -> RpcRequest {
 
 /// One random run; returns the world at the end (crashed or healed).
 pub(super) fn run(seed: u64, cfg: TargetConfig) -> World {
+    run_with(seed, cfg, |_| {})
+}
+
+/// `run`, calling `each` on the world after every step.
+fn run_with(seed: u64, cfg: TargetConfig, mut each: impl FnMut(&World)) -> World {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut w = World::new(cfg);
     w.expect_violation = true;
@@ -132,6 +137,7 @@ pub(super) fn run(seed: u64, cfg: TargetConfig) -> World {
             }
         }
         w.skip(Duration::from_micros(50));
+        each(&w);
     }
     w
 }
@@ -248,4 +254,45 @@ fn the_same_seed_gives_the_same_state_and_fingerprint() {
         assert!(json.contains("\"queues\""));
     }
     assert!(run(3, config()).target != run(4, config()).target);
+}
+
+/// `push_due_inputs` (the runtime driver's allocation-free view) lists exactly the inputs of
+/// `enabled_events()` whose time has come, in the same order, in every state the random
+/// schedules reach, at the present, a little later (some keep-alive and retry pollers due) and
+/// far in the future (every armed poller due).
+#[test]
+fn due_inputs_are_the_enabled_events_whose_time_has_come() {
+    let (mut checked, mut with_timers, mut several) = (0, 0, 0);
+    for spdk in [Spdk::V24_01, Spdk::Master] {
+        for seed in 0..40 {
+            let mut cfg = config();
+            cfg.spdk = spdk;
+            run_with(seed, cfg, |w| {
+                for later in [0, 100_000, 2_000_000, 60_000_000_000] {
+                    let now = w.now + Duration::from_micros(later / 1000);
+                    let expected: Vec<Input> = w
+                        .target
+                        .enabled_events()
+                        .into_iter()
+                        .filter(|e| e.at.is_none_or(|at| at <= now))
+                        .map(|e| e.input)
+                        .collect();
+                    let mut due = vec![Input::Run(crate::nvmf::ThreadId::App)];
+                    w.target.push_due_inputs(now, &mut due);
+                    assert_eq!(due[1..], expected[..], "seed {seed} {spdk:?} at {now:?}");
+                    checked += 1;
+                    let fires = expected
+                        .iter()
+                        .filter(|i| matches!(i, Input::Fire(_)))
+                        .count();
+                    with_timers += usize::from(fires > 0);
+                    several += usize::from(fires > 1);
+                }
+            });
+        }
+    }
+    assert!(
+        with_timers > checked / 100 && several > 0,
+        "of {checked} states {with_timers} had a due timer, {several} more than one"
+    );
 }
