@@ -1,26 +1,32 @@
 //! Sockets: NVMe/TCP listeners (accept loops) and per-connection reader/writer tasks.
 //!
 //! Owns: the TCP side of every connection. The reader forwards bytes to the driver as they
-//! arrive and reports EOF/errors once as `PeerClosed`; the writer sends whatever the driver
-//! queues, in order, and when the driver drops its sender (the core's `Output::Close`) it
-//! flushes, shuts the socket down for writing, and tells the reader to stop forwarding. After
-//! a close the reader keeps draining (and discarding) input for a short linger so the kernel
+//! arrive and reports EOF/errors once as `PeerClosed`. Sending goes through the connection's
+//! `ConnHandle`: on a current-thread runtime the driver writes straight to the socket while
+//! nothing is queued, and only what the socket does not take waits in the connection's
+//! backlog for the writer task; on a multi-thread runtime every send is left to the writer
+//! task. When the driver drops the handle (the core's `Output::Close`) the writer flushes the
+//! backlog, the socket is shut down for writing, and the reader stops forwarding. After a
+//! close the reader keeps draining (and discarding) input for a short linger so the kernel
 //! does not answer unread bytes with a RST that would destroy the TermReq just sent.
 //!
-//! Invariants: bytes of one connection reach the driver in socket order; the driver hears at
-//! most one `PeerClosed` per connection; a connection holds one `ConnPermit` until both of
-//! its tasks end.
+//! Invariants: bytes of one connection reach the driver in socket order; PDUs leave in the
+//! order the driver sent them (every socket write happens under the backlog's lock, and a
+//! direct write only while the backlog is empty); the driver hears at most one `PeerClosed`
+//! per connection; a connection holds one `ConnPermit` until both of its tasks end.
 
 use crate::shared::{ConnLimiter, ConnPermit};
 use fabcheck_core::nvmf::{ConnId, Trid};
 use fabcheck_core::wire::PduBytes;
+use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
@@ -105,74 +111,193 @@ pub fn spawn_acceptor(
     )
 }
 
-/// Encoded PDUs to send, in order (each moved from the core's `Output::Send`, never copied; a
-/// data PDU's data is its own part, written from where the core left it).
-pub type Batch = Vec<PduBytes>;
+/// At most this many buffers per `writev` (Linux `UIO_MAXIOV` is 1024); they live on the
+/// stack, so a write allocates nothing.
+const MAX_IOV: usize = 128;
 
-/// At most this many buffers per `writev` (Linux `UIO_MAXIOV` is 1024).
-const MAX_IOV: usize = 1024;
-
-/// The driver's handle on one connection.
+/// The driver's handle on one connection's sending side. Dropping it closes the connection:
+/// the writer task sends what is still queued, then the socket is shut down for writing.
 #[derive(Debug)]
 pub struct ConnHandle {
-    /// Buffers to send, in order. Dropping it closes the connection (after a flush).
-    pub out: mpsc::UnboundedSender<Batch>,
+    wr: Arc<OwnedWriteHalf>,
+    outbox: Arc<Outbox>,
+    /// Write straight to the socket when nothing is queued (a current-thread runtime, where
+    /// the writer task would run on the driver's thread anyway); otherwise every send goes
+    /// through the writer task, which another worker may run beside the driver.
+    direct: bool,
 }
 
-/// Starts the reader and writer tasks of an accepted connection.
+/// What a connection still has to send, shared by the driver's handle and the writer task.
+/// Every write to the socket happens under its lock, so bytes leave in the order queued.
+#[derive(Debug, Default)]
+struct Outbox {
+    backlog: Mutex<Backlog>,
+    /// Wakes the writer: work was queued, or the handle was dropped.
+    wake: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Backlog {
+    pdus: VecDeque<PduBytes>,
+    /// Bytes of the first queued PDU already written.
+    sent: usize,
+    /// The handle was dropped: flush, then shut down.
+    closing: bool,
+    /// A write failed (the peer is gone; the reader reports it): later sends are dropped.
+    failed: bool,
+}
+
+impl Backlog {
+    /// Writes queued bytes until the queue is empty (`Ok(true)`) or the socket is full
+    /// (`Ok(false)`).
+    fn write_some(&mut self, wr: &OwnedWriteHalf) -> std::io::Result<bool> {
+        while !self.pdus.is_empty() {
+            let mut iov = [IoSlice::new(&[]); MAX_IOV];
+            let mut n_iov = 0;
+            let mut skip = self.sent;
+            'fill: for pdu in &self.pdus {
+                for part in pdu.parts() {
+                    if skip >= part.len() {
+                        skip -= part.len();
+                        continue;
+                    }
+                    iov[n_iov] = IoSlice::new(&part[skip..]);
+                    skip = 0;
+                    n_iov += 1;
+                    if n_iov == MAX_IOV {
+                        break 'fill;
+                    }
+                }
+            }
+            match wr.try_write_vectored(&iov[..n_iov]) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.advance(n),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Drops the first `n` queued bytes.
+    fn advance(&mut self, mut n: usize) {
+        while let Some(first) = self.pdus.front() {
+            let left = first.len() - self.sent;
+            if n < left {
+                self.sent += n;
+                return;
+            }
+            n -= left;
+            self.sent = 0;
+            self.pdus.pop_front();
+        }
+    }
+
+    fn fail(&mut self, e: &std::io::Error) {
+        // The peer is gone; the reader will see it and report PeerClosed.
+        tracing::debug!("write failed: {e}");
+        self.failed = true;
+        self.pdus.clear();
+        self.sent = 0;
+    }
+}
+
+impl ConnHandle {
+    /// Sends `pdus` in order after everything sent before, leaving `pdus` empty (its capacity
+    /// is kept for the next batch). Never blocks: what the socket does not take now is left
+    /// to the writer task.
+    pub fn send(&self, pdus: &mut Vec<PduBytes>) {
+        let mut b = lock(&self.outbox.backlog);
+        if b.failed {
+            pdus.clear();
+            return;
+        }
+        let idle = b.pdus.is_empty();
+        b.pdus.extend(pdus.drain(..));
+        if !idle {
+            // The writer owns a backlog and is waiting for the socket; it takes these too.
+            return;
+        }
+        if !self.direct {
+            self.outbox.wake.notify_one();
+            return;
+        }
+        match b.write_some(&self.wr) {
+            Ok(true) => {}
+            Ok(false) => self.outbox.wake.notify_one(),
+            Err(e) => b.fail(&e),
+        }
+    }
+}
+
+impl Drop for ConnHandle {
+    fn drop(&mut self) {
+        lock(&self.outbox.backlog).closing = true;
+        self.outbox.wake.notify_one();
+    }
+}
+
+fn lock(m: &Mutex<Backlog>) -> std::sync::MutexGuard<'_, Backlog> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Starts the reader and writer tasks of an accepted connection. `direct`: see `ConnHandle`.
 pub fn spawn_connection(
     conn: ConnId,
     stream: TcpStream,
     peer: SocketAddr,
     permit: ConnPermit,
     events: mpsc::Sender<NetEvent>,
+    direct: bool,
 ) -> ConnHandle {
     let (rd, wr) = stream.into_split();
-    let (out_tx, out_rx) = mpsc::unbounded_channel();
+    let wr = Arc::new(wr);
+    let outbox = Arc::new(Outbox::default());
     let (stop_tx, stop_rx) = oneshot::channel();
-    let span = tracing::info_span!("conn", id = conn.0, %peer);
-    tokio::spawn(writer(wr, out_rx, stop_tx).instrument(span.clone()));
+    // A debug span: entering an enabled span on every poll of these two tasks cost about
+    // 3,000 instructions per I/O at queue depth 1 (docs/runtime.md, "The eighth pass").
+    let span = tracing::debug_span!("conn", id = conn.0, %peer);
+    tokio::spawn(writer(wr.clone(), outbox.clone(), stop_tx).instrument(span.clone()));
     tokio::spawn(reader(conn, rd, events, stop_rx, permit).instrument(span));
-    ConnHandle { out: out_tx }
+    ConnHandle { wr, outbox, direct }
 }
 
-async fn writer(
-    mut wr: OwnedWriteHalf,
-    mut out: mpsc::UnboundedReceiver<Batch>,
-    stop_reader: oneshot::Sender<()>,
-) {
-    while let Some(mut batch) = out.recv().await {
-        while let Ok(more) = out.try_recv() {
-            batch.extend(more);
-        }
-        if let Err(e) = write_batch(&mut wr, &batch).await {
-            // The peer is gone; the reader will see it and report PeerClosed.
-            tracing::debug!("write failed: {e}");
-            return;
+/// Sends the backlog whenever there is one; once the handle is dropped and the backlog is
+/// sent, stops the reader's forwarding. The socket's write side shuts down when the last
+/// holder of the write half (this task or the handle) drops it.
+async fn writer(wr: Arc<OwnedWriteHalf>, outbox: Arc<Outbox>, stop_reader: oneshot::Sender<()>) {
+    loop {
+        outbox.wake.notified().await;
+        loop {
+            let (sent, closing) = {
+                let mut b = lock(&outbox.backlog);
+                if b.failed {
+                    return;
+                }
+                match b.write_some(&wr) {
+                    Ok(sent) => (sent, b.closing),
+                    Err(e) => {
+                        b.fail(&e);
+                        return;
+                    }
+                }
+            };
+            if sent && closing {
+                drop(wr);
+                let _ = stop_reader.send(());
+                tracing::debug!("writer done");
+                return;
+            }
+            if sent {
+                break;
+            }
+            if let Err(e) = wr.writable().await {
+                lock(&outbox.backlog).fail(&e);
+                return;
+            }
         }
     }
-    let _ = wr.shutdown().await;
-    let _ = stop_reader.send(());
-    tracing::debug!("writer done");
-}
-
-/// Writes every part of every PDU of `batch`, in order, with as few `writev` calls as the
-/// socket allows.
-async fn write_batch(wr: &mut OwnedWriteHalf, batch: &[PduBytes]) -> std::io::Result<()> {
-    let mut slices: Vec<IoSlice<'_>> = batch
-        .iter()
-        .flat_map(PduBytes::parts)
-        .map(IoSlice::new)
-        .collect();
-    let mut rest = &mut slices[..];
-    while !rest.is_empty() {
-        let n = wr.write_vectored(&rest[..rest.len().min(MAX_IOV)]).await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
-        IoSlice::advance_slices(&mut rest, n);
-    }
-    Ok(())
 }
 
 async fn reader(
@@ -257,5 +382,87 @@ mod tests {
             buf.is_empty() && buf.capacity() >= READ_BUF,
             "a fresh buffer replaces it"
         );
+    }
+
+    /// A C2HData PDU with both digests, so each has three parts (header, data, digest).
+    fn data_pdu(i: u32, len: usize) -> PduBytes {
+        use fabcheck_core::wire::{C2HData, Digests, Pdu};
+        let data = (0..len)
+            .map(|k| (k as u32 ^ i.wrapping_mul(7919)) as u8)
+            .collect();
+        let pdu = Pdu::C2HData(C2HData {
+            cccid: i as u16,
+            datao: 0,
+            last: true,
+            success: true,
+            data,
+        });
+        let both = Digests {
+            header: true,
+            data: true,
+        };
+        pdu.into_pdu_bytes(both)
+    }
+
+    /// Sends 8 MiB (far beyond the socket buffers) to a peer that does not read yet, in
+    /// batches of varied sizes, then drops the handle: the peer must get every byte in the
+    /// order sent and then EOF, whether the driver writes directly or leaves it all to the
+    /// writer task. With direct writes the socket fills, so the backlog and the writer task
+    /// take over part-way through a PDU.
+    async fn everything_arrives_in_order(direct: bool) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, peer) = listener.accept().await.unwrap();
+        let (events, _keep) = mpsc::channel(16);
+        let permit = ConnLimiter::new(1).try_acquire().unwrap();
+        let handle = spawn_connection(ConnId(1), server, peer, permit, events, direct);
+        let mut expected = Vec::new();
+        let mut batch = Vec::new();
+        let mut queued_behind = 0;
+        for i in 0..200u32 {
+            let pdu = data_pdu(i, [1, 4096, 40_000, 131_072][i as usize % 4]);
+            expected.extend(pdu.to_vec());
+            batch.push(pdu);
+            if i % 3 == 2 {
+                handle.send(&mut batch);
+                assert!(batch.is_empty(), "send takes the whole batch");
+                queued_behind += usize::from(!lock(&handle.outbox.backlog).pdus.is_empty());
+            }
+        }
+        handle.send(&mut batch);
+        assert!(
+            queued_behind > 0,
+            "the socket never filled, so the backlog was not exercised"
+        );
+        drop(handle);
+        let mut got = Vec::new();
+        client.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got.len(), expected.len());
+        assert!(got == expected, "bytes differ");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn direct_writes_and_the_backlog_keep_the_order() {
+        everything_arrives_in_order(true).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writer_task_sends_keep_the_order() {
+        everything_arrives_in_order(false).await;
+    }
+
+    #[test]
+    fn advance_drops_whole_pdus_and_remembers_a_partial_one() {
+        let mut b = Backlog::default();
+        b.pdus.extend([data_pdu(1, 10), data_pdu(2, 20)]);
+        let (first, second) = (b.pdus[0].len(), b.pdus[1].len());
+        b.advance(first - 1);
+        assert_eq!((b.pdus.len(), b.sent), (2, first - 1));
+        b.advance(1 + 5);
+        assert_eq!((b.pdus.len(), b.sent), (1, 5));
+        b.advance(second - 5);
+        assert_eq!((b.pdus.len(), b.sent), (0, 0));
     }
 }

@@ -26,6 +26,7 @@ use fabcheck_core::nvmf::{
     ConnId, Input, Mark, Output, QpairState, RpcError, RpcId, RpcRequest, RpcResponse, Target,
     TargetConfig, Trid, Violation,
 };
+use fabcheck_core::wire::PduBytes;
 use fabcheck_core::Instant;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -189,8 +190,11 @@ impl Server {
             limiter,
             net_tx,
             conns: BTreeMap::new(),
-            pending_out: BTreeMap::new(),
+            dirty: Vec::new(),
+            direct_writes: tokio::runtime::Handle::current().runtime_flavor()
+                == tokio::runtime::RuntimeFlavor::CurrentThread,
             rpcs: BTreeMap::new(),
+            due: Vec::new(),
             next_conn: 1,
             next_rpc: 1,
             stats: Stats::default(),
@@ -234,6 +238,8 @@ enum Pending {
 
 struct Conn {
     handle: ConnHandle,
+    /// PDUs the core sent since the last flush, in order (the buffer is kept).
+    pending: Vec<PduBytes>,
     /// Close the connection if it is not ENABLED by then.
     idle_deadline: Option<Instant>,
     peer_closed: bool,
@@ -252,8 +258,13 @@ struct Driver {
     limiter: ConnLimiter,
     net_tx: mpsc::Sender<NetEvent>,
     conns: BTreeMap<ConnId, Conn>,
-    pending_out: BTreeMap<ConnId, tcp::Batch>,
+    /// Connections with PDUs waiting in `Conn::pending`, in the order they got their first.
+    dirty: Vec<ConnId>,
+    /// Whether connections write straight to their sockets (`tcp::ConnHandle`).
+    direct_writes: bool,
     rpcs: BTreeMap<RpcId, Pending>,
+    /// `run_ready`'s buffer of due inputs, kept between passes.
+    due: Vec<Input>,
     next_conn: u64,
     next_rpc: u64,
     stats: Stats,

@@ -131,29 +131,31 @@ impl Driver {
     }
 
     /// Runs every internal event that is due, pass after pass, until none is left. Returns
-    /// true when the budget ran out with events still runnable.
+    /// true when the budget ran out with events still runnable. One buffer serves every pass
+    /// (`Target::push_due_inputs`), so a pass allocates nothing.
     pub(super) fn run_ready(&mut self) -> bool {
         let mut budget = EVENT_BUDGET;
+        let mut due = std::mem::take(&mut self.due);
+        let mut more = true;
         while budget > 0 {
             let now = self.tick();
-            let due: Vec<Input> = self
-                .target
-                .enabled_events()
-                .into_iter()
-                .filter(|e| e.at.is_none_or(|at| at <= now))
-                .map(|e| e.input)
-                .collect();
+            due.clear();
+            self.target.push_due_inputs(now, &mut due);
             if due.is_empty() {
-                return false;
+                more = false;
+                break;
             }
             budget = budget.saturating_sub(due.len());
-            for input in due {
+            for input in due.drain(..) {
                 self.feed(input);
             }
         }
-        // Out of budget: let the sockets in, then continue at once.
-        tracing::trace!("event budget exhausted; yielding");
-        true
+        self.due = due;
+        if more {
+            // Out of budget: let the sockets in, then continue at once.
+            tracing::trace!("event budget exhausted; yielding");
+        }
+        more
     }
 
     pub(super) fn drain(&mut self) {
@@ -163,8 +165,11 @@ impl Driver {
             }
             match out {
                 Output::Send { conn, data } => {
-                    if self.conns.contains_key(&conn) {
-                        self.pending_out.entry(conn).or_default().push(data);
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        if c.pending.is_empty() {
+                            self.dirty.push(conn);
+                        }
+                        c.pending.push(data);
                     }
                 }
                 Output::Close { conn } => self.close_conn(conn),
@@ -177,20 +182,18 @@ impl Driver {
         }
     }
 
+    /// Hands every connection's pending PDUs to its socket, one batch per connection.
     pub(super) fn flush_out(&mut self) {
-        for (conn, data) in std::mem::take(&mut self.pending_out) {
-            if let Some(c) = self.conns.get(&conn) {
-                let _ = c.handle.out.send(data);
+        for conn in self.dirty.drain(..) {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.handle.send(&mut c.pending);
             }
         }
     }
 
     pub(super) fn close_conn(&mut self, conn: ConnId) {
-        let data = self.pending_out.remove(&conn);
-        if let Some(c) = self.conns.remove(&conn) {
-            if let Some(data) = data {
-                let _ = c.handle.out.send(data);
-            }
+        if let Some(mut c) = self.conns.remove(&conn) {
+            c.handle.send(&mut c.pending);
             tracing::debug!(conn = conn.0, "closed by target");
         }
         self.stats.live_conns = self.conns.len();
@@ -207,13 +210,16 @@ impl Driver {
             } => {
                 let conn = ConnId(self.next_conn);
                 self.next_conn += 1;
-                let handle = tcp::spawn_connection(conn, stream, peer, permit, self.net_tx.clone());
+                let events = self.net_tx.clone();
+                let direct = self.direct_writes;
+                let handle = tcp::spawn_connection(conn, stream, peer, permit, events, direct);
                 let now = self.last;
                 let idle_deadline = (self.idle_ns > 0).then(|| Instant(now.0 + self.idle_ns));
                 self.conns.insert(
                     conn,
                     Conn {
                         handle,
+                        pending: Vec::new(),
                         idle_deadline,
                         peer_closed: false,
                         peer,

@@ -7,6 +7,17 @@ use fabcheck_runtime::client::Client;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn initiator_connects_writes_and_reads_back() {
+    connects_writes_and_reads_back().await;
+}
+
+/// The same on a current-thread runtime, where the driver writes to the sockets itself
+/// (`tcp::ConnHandle`), as fabcheck-target does on one CPU.
+#[tokio::test(flavor = "current_thread")]
+async fn initiator_connects_writes_and_reads_back_on_one_thread() {
+    connects_writes_and_reads_back().await;
+}
+
+async fn connects_writes_and_reads_back() {
     bounded(60, async {
         let h = harness(|_| {}, checked()).await;
         let mut c = Client::new(h.addr, host(1));

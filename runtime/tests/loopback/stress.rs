@@ -76,6 +76,17 @@ async fn operator(h: &Harness, port_b: u16, end: tokio::time::Instant) -> u32 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stress_32_hosts_with_operator_churn() {
+    hosts_with_operator_churn().await;
+}
+
+/// The same on a current-thread runtime, where the driver writes to the sockets itself
+/// (`tcp::ConnHandle`), as fabcheck-target does on one CPU.
+#[tokio::test(flavor = "current_thread")]
+async fn stress_32_hosts_with_operator_churn_on_one_thread() {
+    hosts_with_operator_churn().await;
+}
+
+async fn hosts_with_operator_churn() {
     bounded(120, async {
         let port_b = free_port();
         let b = Trid::tcp("127.0.0.1", port_b);
