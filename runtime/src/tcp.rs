@@ -112,8 +112,9 @@ pub fn spawn_acceptor(
 }
 
 /// At most this many buffers per `writev` (Linux `UIO_MAXIOV` is 1024); they live on the
-/// stack, so a write allocates nothing.
-const MAX_IOV: usize = 128;
+/// stack, so a write allocates nothing, and are cleared for every call, so there are not more
+/// of them than 32 responses of two parts need.
+const MAX_IOV: usize = 64;
 
 /// The driver's handle on one connection's sending side. Dropping it closes the connection:
 /// the writer task sends what is still queued, then the socket is shut down for writing.

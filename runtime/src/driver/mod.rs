@@ -199,6 +199,7 @@ impl Server {
             next_rpc: 1,
             stats: Stats::default(),
             idle_ns: opts.limits.idle_timeout_ms.saturating_mul(1_000_000),
+            idle_check: None,
             recorder,
             opts,
             latch: latch.clone(),
@@ -269,6 +270,9 @@ struct Driver {
     next_rpc: u64,
     stats: Stats,
     idle_ns: u64,
+    /// No connection's idle deadline is earlier (a lower bound: deadlines are only ever
+    /// cleared between the scans that recompute it); `None`: no connection has one.
+    idle_check: Option<Instant>,
     latch: ShutdownLatch,
     /// Set when the shutdown RPC answered: whether it succeeded.
     shutdown_done: Option<bool>,

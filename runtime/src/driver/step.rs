@@ -71,8 +71,7 @@ impl Driver {
     }
 
     pub(super) fn next_wake(&self) -> Option<tokio::time::Instant> {
-        let idle = self.conns.values().filter_map(|c| c.idle_deadline).min();
-        let next = match (self.target.poll_timeout(), idle) {
+        let next = match (self.target.poll_timeout(), self.idle_check) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }?;
@@ -215,6 +214,9 @@ impl Driver {
                 let handle = tcp::spawn_connection(conn, stream, peer, permit, events, direct);
                 let now = self.last;
                 let idle_deadline = (self.idle_ns > 0).then(|| Instant(now.0 + self.idle_ns));
+                if let Some(d) = idle_deadline {
+                    self.idle_check = Some(self.idle_check.map_or(d, |c| c.min(d)));
+                }
                 self.conns.insert(
                     conn,
                     Conn {
@@ -257,8 +259,13 @@ impl Driver {
     }
 
     /// Connections that are not ENABLED by their deadline are closed as if the peer left.
+    /// Scans the connections only once `idle_check` (the earliest deadline any of them may
+    /// have) has come, and then sets it to the earliest deadline left.
     pub(super) fn expire_idle(&mut self) {
         let now = self.tick();
+        if self.idle_check.is_none_or(|at| at > now) {
+            return;
+        }
         let expired: Vec<ConnId> = self
             .conns
             .iter()
@@ -282,5 +289,6 @@ impl Driver {
                 self.feed(Input::PeerClosed { conn });
             }
         }
+        self.idle_check = self.conns.values().filter_map(|c| c.idle_deadline).min();
     }
 }
