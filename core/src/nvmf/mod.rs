@@ -327,7 +327,7 @@ impl Target {
         if self.violation.is_some() {
             return None;
         }
-        self.pollers.armed().into_iter().map(|(_, at)| at).min()
+        self.pollers.iter().filter_map(|(_, p)| p.next).min()
     }
 
     /// Internal events that may run next: threads with queued messages, pending device

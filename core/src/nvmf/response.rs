@@ -54,25 +54,22 @@ impl Target {
         cqe.cid = req.sqe.cid;
         // `_nvmf_request_complete`: `rsp->sqid = 0` on every queue (v24.01 and master).
         cqe.sqid = 0;
-        let mut pdus = Vec::new();
         let c2h = !req.rsp_data.is_empty() && cqe.status.is_success();
         let success = c2h
             && self
                 .config
                 .spdk
                 .c2h_success(self.config.c2h_success, ctrlr_fc_disabled, &cqe);
-        if c2h {
-            pdus.push(Pdu::C2HData(C2HData {
+        let data = c2h.then(|| {
+            Pdu::C2HData(C2HData {
                 cccid: req.sqe.cid,
                 datao: 0,
                 last: true,
                 success,
                 data: std::mem::take(&mut req.rsp_data),
-            }));
-        }
-        if !success {
-            pdus.push(Pdu::CapsuleResp(CapsuleResp { cqe }));
-        }
+            })
+        });
+        let resp = (!success).then_some(Pdu::CapsuleResp(CapsuleResp { cqe }));
         let (conn, qh) = (q.conn(), req.qpair);
         let digests = q.tcp().digests;
         self.history.responses_sent += 1;
@@ -80,7 +77,7 @@ impl Target {
         if let Some(req) = self.reqs.get_mut(r) {
             req.write_pending = deferred;
         }
-        for pdu in pdus {
+        for pdu in [data, resp].into_iter().flatten() {
             self.emit_pdu(conn, digests, pdu);
         }
     }
