@@ -57,7 +57,7 @@ stop_target() {
 }
 trap 'stop_target; rm -rf "$work"' EXIT
 
-port=$((20000 + RANDOM % 20000))
+port=$(random_port)
 nqn=nqn.2016-06.io.spdk:cnode1
 # name|spdk_nvme_perf arguments[|fabcheck-target arguments of this row]
 # fabcheck-target serves the v26.05 profile (`--spdk v26.05`, the peer's release: a successful

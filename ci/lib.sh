@@ -15,3 +15,8 @@ find_spdk_peer() {
 	[ -f "$sh" ] || return 1
 	bash "$sh" install 2>/dev/null | tail -1
 }
+
+# A random port for a test listener (and the one after it), below Linux's ephemeral range
+# (32768-60999 by default), so it cannot collide with the local port of one of the many
+# client connections the scripts open ("Address already in use").
+random_port() { echo $((20000 + RANDOM % 12000)); }

@@ -13,7 +13,7 @@ fi
 step "building fabcheck-target"
 cargo build -q --release -p fabcheck-runtime --bin fabcheck-target
 sock=$(mktemp -u /tmp/fabcheck-rpc-XXXXXX.sock)
-port=$((20000 + RANDOM % 20000))
+port=$(random_port)
 ./target/release/fabcheck-target --listen "127.0.0.1:$port" --rpc-socket "$sock" >/dev/null 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; rm -f "$sock"' EXIT

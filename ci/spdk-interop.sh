@@ -302,7 +302,7 @@ xfail() {
 	fi
 }
 
-port=$((20000 + RANDOM % 20000))
+port=$(random_port)
 port2=$((port + 1))
 sock=$work/fabcheck.sock
 cnode1=nqn.2016-06.io.spdk:cnode1

@@ -56,6 +56,17 @@ fn term(pdus: &[Pdu]) -> (FatalErrorStatus, u32) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_pdus_get_term_req_and_others_are_unaffected() {
+    term_req_then_close().await;
+}
+
+/// The same on a current-thread runtime, where the driver writes the TermReq to the socket
+/// itself before the close (`tcp::ConnHandle`).
+#[tokio::test(flavor = "current_thread")]
+async fn malformed_pdus_get_term_req_and_others_are_unaffected_on_one_thread() {
+    term_req_then_close().await;
+}
+
+async fn term_req_then_close() {
     bounded(60, async {
         let h = harness(|_| {}, checked()).await;
         let mut good = Client::new(h.addr, host(1));
