@@ -1,19 +1,22 @@
-//! Sockets: NVMe/TCP listeners (accept loops) and per-connection reader/writer tasks.
+//! Sockets: NVMe/TCP listeners (accept loops) and per-connection socket I/O.
 //!
-//! Owns: the TCP side of every connection. The reader forwards bytes to the driver as they
-//! arrive and reports EOF/errors once as `PeerClosed`. Sending goes through the connection's
-//! `ConnHandle`: on a current-thread runtime the driver writes straight to the socket while
-//! nothing is queued, and only what the socket does not take waits in the connection's
-//! backlog for the writer task; on a multi-thread runtime every send is left to the writer
-//! task. When the driver drops the handle (the core's `Output::Close`) the writer flushes the
-//! backlog, the socket is shut down for writing, and the reader stops forwarding. After a
-//! close the reader keeps draining (and discarding) input for a short linger so the kernel
-//! does not answer unread bytes with a RST that would destroy the TermReq just sent.
+//! Owns: the TCP side of every connection, in one of two ways. On a current-thread runtime
+//! (fabcheck-target pinned to one CPU) the driver does the connection's I/O itself through
+//! its `ConnHandle`: it reads the socket when the runtime's I/O driver reports it readable
+//! (`read`, `poll_readable`) and writes straight to it while nothing is queued; only what a
+//! full socket leaves behind waits in the connection's backlog for its writer task. On a
+//! multi-thread runtime a reader task forwards the bytes as they arrive (`NetEvent::Bytes`,
+//! EOF and errors once as `PeerClosed`) and every send goes through the writer task, so the
+//! system calls run beside the driver. When the driver drops the handle (the core's
+//! `Output::Close`) the writer flushes the backlog, the socket is shut down for writing, and
+//! reading stops; then the read side keeps draining (and discarding) input for a short
+//! linger so the kernel does not answer unread bytes with a RST that would destroy the
+//! TermReq just sent.
 //!
 //! Invariants: bytes of one connection reach the driver in socket order; PDUs leave in the
 //! order the driver sent them (every socket write happens under the backlog's lock, and a
-//! direct write only while the backlog is empty); the driver hears at most one `PeerClosed`
-//! per connection; a connection holds one `ConnPermit` until both of its tasks end.
+//! direct write only while the backlog is empty); the driver hears of a peer's close at most
+//! once per connection; a connection holds one `ConnPermit` until its socket is done with.
 
 use crate::shared::{ConnLimiter, ConnPermit};
 use fabcheck_core::nvmf::{ConnId, Trid};
@@ -126,6 +129,29 @@ pub struct ConnHandle {
     /// the writer task would run on the driver's thread anyway); otherwise every send goes
     /// through the writer task, which another worker may run beside the driver.
     direct: bool,
+    /// On a current-thread runtime the driver reads the socket itself (`read`,
+    /// `poll_readable`); otherwise a reader task forwards the bytes as `NetEvent`s.
+    read: Option<DirectRead>,
+}
+
+/// The receiving side the driver reads itself.
+#[derive(Debug)]
+struct DirectRead {
+    rd: OwnedReadHalf,
+    buf: Vec<u8>,
+    permit: ConnPermit,
+    /// EOF or an error was seen (and reported once).
+    closed: bool,
+}
+
+/// What one `ConnHandle::read` got.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Read {
+    Bytes(Vec<u8>),
+    /// Nothing to read now.
+    Empty,
+    /// The peer closed the connection or it failed; reported once, then `Empty`.
+    Closed,
 }
 
 /// What a connection still has to send, shared by the driver's handle and the writer task.
@@ -144,6 +170,9 @@ struct Backlog {
     sent: usize,
     /// The handle was dropped: flush, then shut down.
     closing: bool,
+    /// The read side the driver read itself, handed over at the close: the writer task
+    /// lingers on it after the flush, as the reader task does otherwise.
+    linger: Option<(OwnedReadHalf, ConnPermit)>,
     /// A write failed (the peer is gone; the reader reports it): later sends are dropped.
     failed: bool,
 }
@@ -232,9 +261,62 @@ impl ConnHandle {
     }
 }
 
+impl ConnHandle {
+    /// Reads what the socket holds now, without waiting (a driver-read connection only; a
+    /// connection with a reader task reads nothing here). Without readiness news from the
+    /// runtime's I/O driver this costs no system call.
+    pub fn read(&mut self) -> Read {
+        let Some(r) = self.read.as_mut().filter(|r| !r.closed) else {
+            return Read::Empty;
+        };
+        let stream: &TcpStream = r.rd.as_ref();
+        let spare = r.buf.capacity() - r.buf.len();
+        let buf = &mut r.buf;
+        // A read shorter than the room it had emptied the socket: answering `WouldBlock` to
+        // `try_io` clears the readiness, as tokio's own `poll_read` does, so the next turn
+        // does not spend a system call to learn that nothing came.
+        let got = stream.try_io(tokio::io::Interest::READABLE, || {
+            match stream.try_read_buf(buf)? {
+                n if n > 0 && n < spare => Err(std::io::ErrorKind::WouldBlock.into()),
+                n => Ok(n),
+            }
+        });
+        match got {
+            Ok(0) => {
+                r.closed = true;
+                Read::Closed
+            }
+            Ok(_) => Read::Bytes(take_read(&mut r.buf)),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && !r.buf.is_empty() => {
+                Read::Bytes(take_read(&mut r.buf))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Read::Empty,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Read::Empty,
+            Err(_) => {
+                r.closed = true;
+                Read::Closed
+            }
+        }
+    }
+
+    /// Ready when `read` may find bytes or the close; otherwise registers `cx` to be woken
+    /// when the socket becomes readable. Pending for a connection with a reader task.
+    pub fn poll_readable(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        let Some(r) = self.read.as_mut().filter(|r| !r.closed) else {
+            return std::task::Poll::Pending;
+        };
+        // Readiness as the runtime's I/O driver last saw it: no system call.
+        let stream: &TcpStream = r.rd.as_ref();
+        stream.poll_read_ready(cx).map(|_| ())
+    }
+}
+
 impl Drop for ConnHandle {
     fn drop(&mut self) {
-        lock(&self.outbox.backlog).closing = true;
+        let mut b = lock(&self.outbox.backlog);
+        b.closing = true;
+        b.linger = self.read.take().map(|r| (r.rd, r.permit));
+        drop(b);
         self.outbox.wake.notify_one();
     }
 }
@@ -243,7 +325,8 @@ fn lock(m: &Mutex<Backlog>) -> std::sync::MutexGuard<'_, Backlog> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Starts the reader and writer tasks of an accepted connection. `direct`: see `ConnHandle`.
+/// Starts the writer task of an accepted connection, and its reader task unless `direct`
+/// (see `ConnHandle`: with `direct` the driver reads and writes the socket itself).
 pub fn spawn_connection(
     conn: ConnId,
     stream: TcpStream,
@@ -255,19 +338,45 @@ pub fn spawn_connection(
     let (rd, wr) = stream.into_split();
     let wr = Arc::new(wr);
     let outbox = Arc::new(Outbox::default());
-    let (stop_tx, stop_rx) = oneshot::channel();
     // A debug span: entering an enabled span on every poll of these two tasks cost about
     // 3,000 instructions per I/O at queue depth 1 (docs/runtime.md, "The eighth pass").
     let span = tracing::debug_span!("conn", id = conn.0, %peer);
-    tokio::spawn(writer(wr.clone(), outbox.clone(), stop_tx).instrument(span.clone()));
-    tokio::spawn(reader(conn, rd, events, stop_rx, permit).instrument(span));
-    ConnHandle { wr, outbox, direct }
+    let (read, stop_reader) = if direct {
+        let buf = Vec::with_capacity(READ_BUF);
+        let closed = false;
+        (
+            Some(DirectRead {
+                rd,
+                buf,
+                permit,
+                closed,
+            }),
+            None,
+        )
+    } else {
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let task = reader(conn, rd, events, stop_rx, permit);
+        tokio::spawn(task.instrument(span.clone()));
+        (None, Some(stop_tx))
+    };
+    tokio::spawn(writer(wr.clone(), outbox.clone(), stop_reader).instrument(span));
+    ConnHandle {
+        wr,
+        outbox,
+        direct,
+        read,
+    }
 }
 
 /// Sends the backlog whenever there is one; once the handle is dropped and the backlog is
-/// sent, stops the reader's forwarding. The socket's write side shuts down when the last
-/// holder of the write half (this task or the handle) drops it.
-async fn writer(wr: Arc<OwnedWriteHalf>, outbox: Arc<Outbox>, stop_reader: oneshot::Sender<()>) {
+/// sent, stops the reader's forwarding (or lingers on the read side itself when the driver
+/// read the socket). The socket's write side shuts down when the last holder of the write
+/// half (this task or the handle) drops it.
+async fn writer(
+    wr: Arc<OwnedWriteHalf>,
+    outbox: Arc<Outbox>,
+    stop_reader: Option<oneshot::Sender<()>>,
+) {
     loop {
         outbox.wake.notified().await;
         loop {
@@ -286,7 +395,14 @@ async fn writer(wr: Arc<OwnedWriteHalf>, outbox: Arc<Outbox>, stop_reader: onesh
             };
             if sent && closing {
                 drop(wr);
-                let _ = stop_reader.send(());
+                if let Some(stop) = stop_reader {
+                    let _ = stop.send(());
+                }
+                let read_side = lock(&outbox.backlog).linger.take();
+                if let Some((mut rd, permit)) = read_side {
+                    linger(&mut rd).await;
+                    drop(permit);
+                }
                 tracing::debug!("writer done");
                 return;
             }
@@ -360,6 +476,7 @@ async fn linger(rd: &mut OwnedReadHalf) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncWriteExt;
 
     #[test]
     fn small_reads_are_copied_and_large_reads_move_the_buffer() {
@@ -465,5 +582,52 @@ mod tests {
         assert_eq!((b.pdus.len(), b.sent), (1, 5));
         b.advance(second - 5);
         assert_eq!((b.pdus.len(), b.sent), (0, 0));
+    }
+
+    /// A connection the driver reads itself: `poll_readable` wakes for bytes and for the
+    /// close, `read` returns the bytes in order, reports the close once, and dropping the
+    /// handle after the peer's close still flushes and shuts down.
+    #[tokio::test(flavor = "current_thread")]
+    async fn direct_reads_get_the_bytes_in_order_and_the_close_once() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, peer) = listener.accept().await.unwrap();
+        let (events, _keep) = mpsc::channel(16);
+        let permit = ConnLimiter::new(1).try_acquire().unwrap();
+        let mut handle = spawn_connection(ConnId(1), server, peer, permit, events, true);
+        assert_eq!(handle.read(), Read::Empty);
+        let sent: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let mut got = Vec::new();
+        let mut reply = vec![PduBytes::from(b"bye".to_vec())];
+        tokio::join!(
+            async {
+                client.write_all(&sent).await.unwrap();
+                client.shutdown().await.unwrap();
+            },
+            async {
+                loop {
+                    std::future::poll_fn(|cx| handle.poll_readable(cx)).await;
+                    match handle.read() {
+                        Read::Bytes(b) => got.extend(b),
+                        Read::Empty => {}
+                        Read::Closed => break,
+                    }
+                }
+            }
+        );
+        assert!(
+            got == sent,
+            "{} of {} bytes, in order?",
+            got.len(),
+            sent.len()
+        );
+        assert_eq!(handle.read(), Read::Empty, "the close is reported once");
+        handle.send(&mut reply);
+        drop(handle);
+        let mut back = Vec::new();
+        client.read_to_end(&mut back).await.unwrap();
+        assert_eq!(back, b"bye");
     }
 }

@@ -194,7 +194,7 @@ impl Server {
             net_tx,
             conns: BTreeMap::new(),
             dirty: Vec::new(),
-            direct_writes: tokio::runtime::Handle::current().runtime_flavor()
+            direct_io: tokio::runtime::Handle::current().runtime_flavor()
                 == tokio::runtime::RuntimeFlavor::CurrentThread,
             rpcs: BTreeMap::new(),
             due: Vec::new(),
@@ -264,8 +264,9 @@ struct Driver {
     conns: BTreeMap<ConnId, Conn>,
     /// Connections with PDUs waiting in `Conn::pending`, in the order they got their first.
     dirty: Vec<ConnId>,
-    /// Whether connections write straight to their sockets (`tcp::ConnHandle`).
-    direct_writes: bool,
+    /// Whether the driver reads and writes the connections' sockets itself (a current-thread
+    /// runtime; `tcp::ConnHandle`) instead of through reader and writer tasks.
+    direct_io: bool,
     rpcs: BTreeMap<RpcId, Pending>,
     /// `run_ready`'s buffer of due inputs, kept between passes.
     due: Vec<Input>,
@@ -283,6 +284,8 @@ struct Driver {
 
 /// Messages handled per wakeup before the internal events run.
 const BATCH: usize = 256;
+/// Reads of one socket per turn of the step loop (`Driver::read_sockets`).
+const READS_PER_TURN: usize = 4;
 /// Internal events run per wakeup before yielding to the sockets.
 const EVENT_BUDGET: usize = 50_000;
 /// How long the teardown may take.

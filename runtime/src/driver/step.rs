@@ -32,6 +32,7 @@ impl Driver {
             while let Ok(c) = ctl.try_recv() {
                 self.control(c, &mut deadline);
             }
+            self.read_sockets();
             self.expire_idle();
             more = self.run_ready();
             self.flush_out();
@@ -53,7 +54,10 @@ impl Driver {
     ) {
         let wake = self.next_wake();
         let bound = *deadline;
+        let direct = self.direct_io;
+        let conns = &mut self.conns;
         tokio::select! {
+            () = std::future::poll_fn(|cx| poll_readable(conns, cx)), if direct => {}
             Some(ev) = net.recv() => self.on_net(ev),
             Some(c) = ctl.recv() => self.control(c, deadline),
             () = sleep_until(wake) => {}
@@ -210,7 +214,7 @@ impl Driver {
                 let conn = ConnId(self.next_conn);
                 self.next_conn += 1;
                 let events = self.net_tx.clone();
-                let direct = self.direct_writes;
+                let direct = self.direct_io;
                 let handle = tcp::spawn_connection(conn, stream, peer, permit, events, direct);
                 let now = self.last;
                 let idle_deadline = (self.idle_ns > 0).then(|| Instant(now.0 + self.idle_ns));
@@ -244,6 +248,47 @@ impl Driver {
                 self.on_peer_closed(conn);
             }
         }
+    }
+
+    /// Reads the sockets of the connections the driver reads itself and feeds what arrived
+    /// (each socket until it has nothing more, at most `READS_PER_TURN` times, so one busy
+    /// connection cannot hold the others back). A socket with no readiness news from the
+    /// runtime's I/O driver costs no system call.
+    pub(super) fn read_sockets(&mut self) {
+        if !self.direct_io {
+            return;
+        }
+        let mut after = None;
+        while let Some(conn) = self.conn_after(after) {
+            after = Some(conn);
+            for _ in 0..READS_PER_TURN {
+                let Some(c) = self.conns.get_mut(&conn) else {
+                    break;
+                };
+                match c.handle.read() {
+                    tcp::Read::Bytes(data) => {
+                        self.tick();
+                        self.feed(Input::Bytes { conn, data });
+                    }
+                    tcp::Read::Closed => {
+                        self.tick();
+                        self.on_peer_closed(conn);
+                        break;
+                    }
+                    tcp::Read::Empty => break,
+                }
+            }
+        }
+    }
+
+    /// The first live connection after `after` (the first of all for `None`).
+    fn conn_after(&self, after: Option<ConnId>) -> Option<ConnId> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let from = after.map_or(Unbounded, Excluded);
+        self.conns
+            .range((from, Unbounded))
+            .next()
+            .map(|(id, _)| *id)
     }
 
     pub(super) fn on_peer_closed(&mut self, conn: ConnId) {
@@ -291,4 +336,17 @@ impl Driver {
         }
         self.idle_check = self.conns.values().filter_map(|c| c.idle_deadline).min();
     }
+}
+
+/// Ready once any socket the driver reads itself may have bytes or a close to read.
+fn poll_readable(
+    conns: &mut BTreeMap<ConnId, Conn>,
+    cx: &mut std::task::Context<'_>,
+) -> std::task::Poll<()> {
+    for c in conns.values_mut() {
+        if c.handle.poll_readable(cx).is_ready() {
+            return std::task::Poll::Ready(());
+        }
+    }
+    std::task::Poll::Pending
 }
