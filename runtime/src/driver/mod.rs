@@ -1,6 +1,7 @@
 //! The single owner task of the sans-IO `Target`, driven quinn-style.
 //!
-//! Every step: take what arrived (accepted sockets, bytes, peer closes, RPCs, shutdown), feed
+//! Every step: take what arrived (accepted sockets, bytes, peer closes, RPCs, shutdown; on a
+//! current-thread runtime the driver reads the connections' sockets itself), feed
 //! it with `handle(now, input)`, then run every enabled internal event whose time has come
 //! (`Input::Run(thread)` for each thread with queued messages, `Input::Complete(io)`,
 //! `Input::Fire(timer)` once due) until none is left, draining `poll_output()` after every
