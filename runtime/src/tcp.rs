@@ -225,7 +225,8 @@ impl Backlog {
     }
 
     fn fail(&mut self, e: &std::io::Error) {
-        // The peer is gone; the reader will see it and report PeerClosed.
+        // The peer is gone; the read side (the reader task, or the driver's `read`) sees it
+        // and reports the close.
         tracing::debug!("write failed: {e}");
         self.failed = true;
         self.pdus.clear();
@@ -259,9 +260,7 @@ impl ConnHandle {
             Err(e) => b.fail(&e),
         }
     }
-}
 
-impl ConnHandle {
     /// Reads what the socket holds now, without waiting (a driver-read connection only; a
     /// connection with a reader task reads nothing here). Without readiness news from the
     /// runtime's I/O driver this costs no system call.
