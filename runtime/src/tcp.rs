@@ -337,8 +337,8 @@ pub fn spawn_connection(
     let (rd, wr) = stream.into_split();
     let wr = Arc::new(wr);
     let outbox = Arc::new(Outbox::default());
-    // A debug span: entering an enabled span on every poll of these two tasks cost about
-    // 3,000 instructions per I/O at queue depth 1 (docs/runtime.md, "The eighth pass").
+    // A debug span, so `-v` (info) does not turn on a span these tasks enter on every poll;
+    // their only events are debug messages.
     let span = tracing::debug_span!("conn", id = conn.0, %peer);
     let (read, stop_reader) = if direct {
         let buf = Vec::with_capacity(READ_BUF);
@@ -521,20 +521,27 @@ mod tests {
         pdu.into_pdu_bytes(both)
     }
 
+    /// A loopback connection: the client's end, and the server's end as the driver holds it
+    /// (`direct`: see `ConnHandle`), with the receiver of its events kept open.
+    async fn connected(direct: bool) -> (TcpStream, ConnHandle, mpsc::Receiver<NetEvent>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, peer) = listener.accept().await.unwrap();
+        let (events, rx) = mpsc::channel(16);
+        let permit = ConnLimiter::new(1).try_acquire().unwrap();
+        let handle = spawn_connection(ConnId(1), server, peer, permit, events, direct);
+        (client, handle, rx)
+    }
+
     /// Sends 8 MiB (far beyond the socket buffers) to a peer that does not read yet, in
     /// batches of varied sizes, then drops the handle: the peer must get every byte in the
     /// order sent and then EOF, whether the driver writes directly or leaves it all to the
     /// writer task. With direct writes the socket fills, so the backlog and the writer task
     /// take over part-way through a PDU.
     async fn everything_arrives_in_order(direct: bool) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut client = TcpStream::connect(listener.local_addr().unwrap())
-            .await
-            .unwrap();
-        let (server, peer) = listener.accept().await.unwrap();
-        let (events, _keep) = mpsc::channel(16);
-        let permit = ConnLimiter::new(1).try_acquire().unwrap();
-        let handle = spawn_connection(ConnId(1), server, peer, permit, events, direct);
+        let (mut client, handle, _events) = connected(direct).await;
         let mut expected = Vec::new();
         let mut batch = Vec::new();
         let mut queued_behind = 0;
@@ -588,14 +595,7 @@ mod tests {
     /// handle after the peer's close still flushes and shuts down.
     #[tokio::test(flavor = "current_thread")]
     async fn direct_reads_get_the_bytes_in_order_and_the_close_once() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut client = TcpStream::connect(listener.local_addr().unwrap())
-            .await
-            .unwrap();
-        let (server, peer) = listener.accept().await.unwrap();
-        let (events, _keep) = mpsc::channel(16);
-        let permit = ConnLimiter::new(1).try_acquire().unwrap();
-        let mut handle = spawn_connection(ConnId(1), server, peer, permit, events, true);
+        let (mut client, mut handle, _events) = connected(true).await;
         assert_eq!(handle.read(), Read::Empty);
         let sent: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
         let mut got = Vec::new();

@@ -337,18 +337,10 @@ impl Target {
         if self.violation.is_some() {
             return Vec::new();
         }
-        let mut out: Vec<EnabledEvent> = (0..self.queues.len())
-            .filter(|i| !self.queues[*i].is_empty())
-            .map(|i| EnabledEvent {
-                input: Input::Run(thread::thread_of(i)),
-                at: None,
-            })
+        let mut out: Vec<EnabledEvent> = self
+            .untimed_inputs()
+            .map(|input| EnabledEvent { input, at: None })
             .collect();
-        let writes = self.tcp_writes.keys();
-        out.extend(self.device.keys().chain(writes).map(|io| EnabledEvent {
-            input: Input::Complete(*io),
-            at: None,
-        }));
         // One `Fire` per poller name, at its earliest registration's deadline (a name armed
         // twice fires its registrations one after the other).
         let mut armed = self.pollers.armed();
@@ -369,18 +361,7 @@ impl Target {
         if self.violation.is_some() {
             return;
         }
-        out.extend(
-            (0..self.queues.len())
-                .filter(|i| !self.queues[*i].is_empty())
-                .map(|i| Input::Run(thread::thread_of(i))),
-        );
-        let writes = self.tcp_writes.keys();
-        out.extend(
-            self.device
-                .keys()
-                .chain(writes)
-                .map(|io| Input::Complete(*io)),
-        );
+        out.extend(self.untimed_inputs());
         // One `Fire` per due poller name, in name order (as `enabled_events` dedups them).
         let timers = out.len();
         out.extend(
@@ -402,6 +383,16 @@ impl Target {
             }
         }
         out.truncate(kept);
+    }
+
+    /// The internal events that may run at any time, in `enabled_events()`'s order: a `Run`
+    /// per thread with queued messages, then a `Complete` per pending device I/O and TCP write.
+    fn untimed_inputs(&self) -> impl Iterator<Item = Input> + '_ {
+        let runs = (0..self.queues.len())
+            .filter(|i| !self.queues[*i].is_empty())
+            .map(|i| Input::Run(thread::thread_of(i)));
+        let ios = self.device.keys().chain(self.tcp_writes.keys());
+        runs.chain(ios.map(|io| Input::Complete(*io)))
     }
 
     /// Read-only oracle over I1-I11 and L1 (safety parts). The sticky crash, if any, is returned first.
