@@ -11,7 +11,9 @@ pub(crate) fn get_u16(b: &[u8], off: usize) -> u16 {
         b.len() >= off + 2,
         "get_u16 past the end: caller skipped a length check"
     );
-    u16::from_le_bytes([b[off], b[off + 1]])
+    let mut a = [0u8; 2];
+    a.copy_from_slice(&b[off..off + 2]);
+    u16::from_le_bytes(a)
 }
 
 /// Reads a little-endian `u32` at `off`.
@@ -21,13 +23,17 @@ pub(crate) fn get_u32(b: &[u8], off: usize) -> u32 {
         b.len() >= off + 4,
         "get_u32 past the end: caller skipped a length check"
     );
-    u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[off..off + 4]);
+    u32::from_le_bytes(a)
 }
 
 /// Reads a little-endian `u64` at `off`.
 #[inline]
 pub(crate) fn get_u64(b: &[u8], off: usize) -> u64 {
-    u64::from(get_u32(b, off)) | u64::from(get_u32(b, off + 4)) << 32
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[off..off + 8]);
+    u64::from_le_bytes(a)
 }
 
 /// Writes a little-endian `u16` at `off`.

@@ -67,6 +67,8 @@ impl SglDescriptor {
 impl Sqe {
     /// Parses 64 bytes. Caller MUST pass at least 64.
     pub fn parse(b: &[u8]) -> Sqe {
+        // One length check here; every field access below is then in bounds by the type.
+        let b: &[u8; SQE_LEN] = b[..SQE_LEN].try_into().expect("64 bytes");
         let cdw = |i: usize| get_u32(b, field::CDW10 + 4 * i);
         Sqe {
             opc: b[field::OPC],
