@@ -337,10 +337,8 @@ impl Target {
         if self.violation.is_some() {
             return Vec::new();
         }
-        let mut out: Vec<EnabledEvent> = self
-            .untimed_inputs()
-            .map(|input| EnabledEvent { input, at: None })
-            .collect();
+        let mut out: Vec<EnabledEvent> = Vec::new();
+        self.each_untimed_input(|input| out.push(EnabledEvent { input, at: None }));
         // One `Fire` per poller name, at its earliest registration's deadline (a name armed
         // twice fires its registrations one after the other).
         let mut armed = self.pollers.armed();
@@ -361,15 +359,17 @@ impl Target {
         if self.violation.is_some() {
             return;
         }
-        out.extend(self.untimed_inputs());
+        self.each_untimed_input(|input| out.push(input));
         // One `Fire` per due poller name, in name order (as `enabled_events` dedups them).
         let timers = out.len();
-        out.extend(
-            self.pollers
-                .iter()
-                .filter(|(_, p)| p.next.is_some_and(|at| at <= now))
-                .map(|(_, p)| Input::Fire(p.what)),
-        );
+        for (_, p) in self.pollers.iter() {
+            if p.next.is_some_and(|at| at <= now) {
+                out.push(Input::Fire(p.what));
+            }
+        }
+        if out.len() - timers < 2 {
+            return;
+        }
         let fired = |i: &Input| match i {
             Input::Fire(t) => Some(*t),
             _ => None,
@@ -385,14 +385,19 @@ impl Target {
         out.truncate(kept);
     }
 
-    /// The internal events that may run at any time, in `enabled_events()`'s order: a `Run`
-    /// per thread with queued messages, then a `Complete` per pending device I/O and TCP write.
-    fn untimed_inputs(&self) -> impl Iterator<Item = Input> + '_ {
-        let runs = (0..self.queues.len())
-            .filter(|i| !self.queues[*i].is_empty())
-            .map(|i| Input::Run(thread::thread_of(i)));
-        let ios = self.device.keys().chain(self.tcp_writes.keys());
-        runs.chain(ios.map(|io| Input::Complete(*io)))
+    /// Calls `f` with each internal event that may run at any time, in `enabled_events()`'s
+    /// order: a `Run` per thread with queued messages, then a `Complete` per pending device
+    /// I/O and TCP write. Plain loops, not a chain of iterators: the driver calls this on
+    /// every turn, most of them with nothing pending.
+    fn each_untimed_input(&self, mut f: impl FnMut(Input)) {
+        for (i, q) in self.queues.iter().enumerate() {
+            if !q.is_empty() {
+                f(Input::Run(thread::thread_of(i)));
+            }
+        }
+        for io in self.device.keys().chain(self.tcp_writes.keys()) {
+            f(Input::Complete(*io));
+        }
     }
 
     /// Read-only oracle over I1-I11 and L1 (safety parts). The sticky crash, if any, is returned first.
