@@ -298,6 +298,54 @@ impl ConnHandle {
         }
     }
 
+    /// `read` without waiting for readiness news: one non-blocking `recv` on the socket
+    /// whatever the runtime's I/O driver last saw, so bytes that came after its last
+    /// `epoll_wait` are found now rather than a poll later. For the connections the driver
+    /// busy-polls (docs/runtime.md, "The ninth pass"); it costs a system call when nothing
+    /// came. Elsewhere than Linux with glibc it is `read`.
+    pub fn read_now(&mut self) -> Read {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        {
+            use std::os::fd::AsRawFd;
+            let Some(r) = self.read.as_mut().filter(|r| !r.closed) else {
+                return Read::Empty;
+            };
+            let stream: &TcpStream = r.rd.as_ref();
+            let spare = r.buf.spare_capacity_mut();
+            // SAFETY: `recv` writes at most `spare.len()` bytes into the buffer's unused
+            // capacity, which `spare` spans; the socket's fd stays open while `r.rd` lives.
+            let n = unsafe {
+                libc::recv(
+                    stream.as_raw_fd(),
+                    spare.as_mut_ptr().cast(),
+                    spare.len(),
+                    libc::MSG_DONTWAIT,
+                )
+            };
+            match n {
+                0 => {
+                    r.closed = true;
+                    Read::Closed
+                }
+                n if n > 0 => {
+                    let len = r.buf.len() + n as usize;
+                    // SAFETY: `recv` initialised the first `n` bytes of the spare capacity.
+                    unsafe { r.buf.set_len(len) };
+                    Read::Bytes(take_read(&mut r.buf))
+                }
+                _ => match std::io::Error::last_os_error().kind() {
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted => Read::Empty,
+                    _ => {
+                        r.closed = true;
+                        Read::Closed
+                    }
+                },
+            }
+        }
+        #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+        self.read()
+    }
+
     /// Ready when `read` may find bytes or the close; otherwise registers `cx` to be woken
     /// when the socket becomes readable. Pending for a connection with a reader task.
     pub fn poll_readable(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
@@ -628,5 +676,48 @@ mod tests {
         let mut back = Vec::new();
         client.read_to_end(&mut back).await.unwrap();
         assert_eq!(back, b"bye");
+    }
+
+    /// `read_now` finds bytes the runtime's I/O driver has not reported yet: the test never
+    /// yields between the peer's write and the reads, so `read` (which waits for the news)
+    /// finds nothing while `read_now` gets them; after them it finds nothing, and then the
+    /// close, once.
+    #[tokio::test(flavor = "current_thread")]
+    async fn read_now_does_not_wait_for_readiness_news() {
+        let (client, mut handle, _events) = connected(true).await;
+        let mut client = client.into_std().unwrap();
+        client.set_nonblocking(false).unwrap();
+        // Whatever readiness the registration started with is cleared by a read that finds
+        // nothing; no news can come after it, since the runtime's I/O driver never runs.
+        assert_eq!(handle.read(), Read::Empty);
+        std::io::Write::write_all(&mut client, b"capsule").unwrap();
+        let mut got = Vec::new();
+        for _ in 0..1000 {
+            match handle.read() {
+                Read::Empty => {}
+                other => panic!("read found {other:?} without readiness news"),
+            }
+            match handle.read_now() {
+                Read::Bytes(b) => got.extend(b),
+                Read::Empty => {}
+                Read::Closed => panic!("closed before the peer closed"),
+            }
+            if got.len() == 7 {
+                break;
+            }
+        }
+        assert_eq!(got, b"capsule");
+        assert_eq!(handle.read_now(), Read::Empty);
+        client.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut reads = Vec::new();
+        for _ in 0..1000 {
+            let r = handle.read_now();
+            if r != Read::Empty {
+                reads.push(r);
+                break;
+            }
+        }
+        assert_eq!(reads, [Read::Closed]);
+        assert_eq!(handle.read_now(), Read::Empty, "the close is reported once");
     }
 }

@@ -189,6 +189,7 @@ impl Server {
             target: Target::new(config.clone()),
             start: tokio::time::Instant::now(),
             last: Instant::ZERO,
+            last_wall: tokio::time::Instant::now(),
             transport_listens: listeners.keys().cloned().collect(),
             listeners,
             limiter,
@@ -249,12 +250,17 @@ struct Conn {
     idle_deadline: Option<Instant>,
     peer_closed: bool,
     peer: std::net::SocketAddr,
+    /// When a read of this connection last brought bytes: within the busy-poll window it is
+    /// read without waiting for readiness news (`Driver::read_sockets`).
+    last_bytes: Option<Instant>,
 }
 
 struct Driver {
     target: Target,
     start: tokio::time::Instant,
     last: Instant,
+    /// The clock reading `last` came from.
+    last_wall: tokio::time::Instant,
     recorder: Option<RecordSink>,
     opts: DriverOptions,
     listeners: BTreeMap<Trid, JoinHandle<()>>,
@@ -287,6 +293,10 @@ struct Driver {
 const BATCH: usize = 256;
 /// Reads of one socket per turn of the step loop (`Driver::read_sockets`).
 const READS_PER_TURN: usize = 4;
+/// Connections read without waiting for readiness news per busy-poll turn
+/// (`Driver::read_sockets`): each costs a system call when nothing came, so a turn spends at
+/// most this many on them, and more active connections than this wait for readiness.
+const EAGER_READS_MAX: usize = 4;
 /// Internal events run per wakeup before yielding to the sockets.
 const EVENT_BUDGET: usize = 50_000;
 /// How long the teardown may take.

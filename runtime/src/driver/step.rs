@@ -14,15 +14,21 @@ impl Driver {
         let mut more = false;
         let busy_poll = std::time::Duration::from_micros(self.opts.limits.busy_poll_us);
         let mut poll_until = tokio::time::Instant::now();
+        // The last turn fed nothing: the target is waiting on its peers.
+        let mut quiet = false;
         loop {
             let inputs = self.stats.inputs;
-            if more || tokio::time::Instant::now() < poll_until {
+            // The clock as the last turn read it: a busy-poll turn reads it once (`tick`
+            // below), since each read costs about as much as the turn's `epoll_wait`.
+            let busy = more || self.last_wall < poll_until;
+            if busy {
                 // Internal events are still runnable, or the busy-poll window is open: only
                 // let other tasks (the socket readers, via the runtime's I/O poll) run.
                 tokio::task::yield_now().await;
             } else {
                 self.wait(&mut net, &mut ctl, &mut deadline).await;
             }
+            self.tick();
             for _ in 0..BATCH {
                 match net.try_recv() {
                     Ok(ev) => self.on_net(ev),
@@ -32,12 +38,13 @@ impl Driver {
             while let Ok(c) = ctl.try_recv() {
                 self.control(c, &mut deadline);
             }
-            self.read_sockets();
+            self.read_sockets(busy && quiet);
             self.expire_idle();
             more = self.run_ready();
             self.flush_out();
-            if self.stats.inputs != inputs && !busy_poll.is_zero() {
-                poll_until = tokio::time::Instant::now() + busy_poll;
+            quiet = self.stats.inputs == inputs;
+            if !quiet && !busy_poll.is_zero() {
+                poll_until = self.last_wall + busy_poll;
             }
             if let Some(clean) = self.shutdown_done {
                 return self.finish(clean);
@@ -83,11 +90,14 @@ impl Driver {
     }
 
     /// Reads the clock: the time every input fed until the next tick carries. Ticked once per
-    /// socket event, control message, idle check and pass over the due events, not once per
-    /// input: reading the clock was 3-4% of the target's CPU time when every input did
-    /// (docs/runtime.md, "The seventh pass").
+    /// turn of the loop, per socket read that brought bytes, per control message and per
+    /// further pass over the due events, not once per input: reading the clock was 3-4% of
+    /// the target's CPU time when every input did (docs/runtime.md, "The seventh pass"), and
+    /// three reads per busy-poll turn were a sixth of the turn ("The ninth pass").
     pub(super) fn tick(&mut self) -> Instant {
-        let ns = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let wall = tokio::time::Instant::now();
+        let ns = u64::try_from(wall.duration_since(self.start).as_nanos()).unwrap_or(u64::MAX);
+        self.last_wall = wall;
         self.last = self.last.max(Instant(ns));
         self.last
     }
@@ -135,13 +145,14 @@ impl Driver {
 
     /// Runs every internal event that is due, pass after pass, until none is left. Returns
     /// true when the budget ran out with events still runnable. One buffer serves every pass
-    /// (`Target::push_due_inputs`), so a pass allocates nothing.
+    /// (`Target::push_due_inputs`), so a pass allocates nothing. The first pass runs at the
+    /// turn's tick; each later one reads the clock again, since the passes before it worked.
     pub(super) fn run_ready(&mut self) -> bool {
         let mut budget = EVENT_BUDGET;
         let mut due = std::mem::take(&mut self.due);
         let mut more = true;
+        let mut now = self.last;
         while budget > 0 {
-            let now = self.tick();
             due.clear();
             self.target.push_due_inputs(now, &mut due);
             if due.is_empty() {
@@ -152,6 +163,7 @@ impl Driver {
             for input in due.drain(..) {
                 self.feed(input);
             }
+            now = self.tick();
         }
         self.due = due;
         if more {
@@ -229,6 +241,7 @@ impl Driver {
                         idle_deadline,
                         peer_closed: false,
                         peer,
+                        last_bytes: None,
                     },
                 );
                 self.stats.accepted += 1;
@@ -253,21 +266,41 @@ impl Driver {
     /// Reads the sockets of the connections the driver reads itself and feeds what arrived
     /// (each socket until it has nothing more, at most `READS_PER_TURN` times, so one busy
     /// connection cannot hold the others back). A socket with no readiness news from the
-    /// runtime's I/O driver costs no system call.
-    pub(super) fn read_sockets(&mut self) {
+    /// runtime's I/O driver costs no system call, except when the target waits on its peers
+    /// (`eager`: a busy-poll turn after one that fed nothing) for a connection that brought
+    /// bytes within the busy-poll window (at most `EAGER_READS_MAX` of them): its first read
+    /// does not wait for the news (`ConnHandle::read_now`). The news comes with the runtime's
+    /// next `epoll_wait` and reached the driver about 400 ns after it, where SPDK reads the
+    /// socket as soon as its own `epoll_wait` returns. A target with work in hand reads on
+    /// readiness only: eager reads then find PDUs half sent and cost 4 KiB writes at queue
+    /// depth 32 a tenth of their rate (docs/runtime.md, "The ninth pass").
+    pub(super) fn read_sockets(&mut self, eager: bool) {
         if !self.direct_io {
             return;
         }
+        let window = self.opts.limits.busy_poll_us.saturating_mul(1000);
+        let hot_since = eager.then(|| Instant(self.last.0.saturating_sub(window)));
+        let mut eager_reads = 0;
         let mut after = None;
         while let Some(conn) = self.conn_after(after) {
             after = Some(conn);
-            for _ in 0..READS_PER_TURN {
+            for i in 0..READS_PER_TURN {
                 let Some(c) = self.conns.get_mut(&conn) else {
                     break;
                 };
-                match c.handle.read() {
+                let hot = c.last_bytes.zip(hot_since).is_some_and(|(at, t)| at >= t);
+                let read = if i == 0 && hot && eager_reads < EAGER_READS_MAX {
+                    eager_reads += 1;
+                    c.handle.read_now()
+                } else {
+                    c.handle.read()
+                };
+                match read {
                     tcp::Read::Bytes(data) => {
-                        self.tick();
+                        let now = self.tick();
+                        if let Some(c) = self.conns.get_mut(&conn) {
+                            c.last_bytes = Some(now);
+                        }
                         self.feed(Input::Bytes { conn, data });
                     }
                     tcp::Read::Closed => {
@@ -307,7 +340,7 @@ impl Driver {
     /// Scans the connections only once `idle_check` (the earliest deadline any of them may
     /// have) has come, and then sets it to the earliest deadline left.
     pub(super) fn expire_idle(&mut self) {
-        let now = self.tick();
+        let now = self.last;
         if self.idle_check.is_none_or(|at| at > now) {
             return;
         }
