@@ -179,8 +179,12 @@ struct Backlog {
 
 impl Backlog {
     /// Writes queued bytes until the queue is empty (`Ok(true)`) or the socket is full
-    /// (`Ok(false)`).
-    fn write_some(&mut self, wr: &OwnedWriteHalf) -> std::io::Result<bool> {
+    /// (`Ok(false)`), handing each PDU written out in full to `done`.
+    fn write_some(
+        &mut self,
+        wr: &OwnedWriteHalf,
+        mut done: impl FnMut(PduBytes),
+    ) -> std::io::Result<bool> {
         while !self.pdus.is_empty() {
             let mut iov = [IoSlice::new(&[]); MAX_IOV];
             let mut n_iov = 0;
@@ -201,7 +205,7 @@ impl Backlog {
             }
             match wr.try_write_vectored(&iov[..n_iov]) {
                 Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-                Ok(n) => self.advance(n),
+                Ok(n) => self.advance(n, &mut done),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
@@ -210,8 +214,9 @@ impl Backlog {
         Ok(true)
     }
 
-    /// Drops the first `n` queued bytes.
-    fn advance(&mut self, mut n: usize) {
+    /// Takes the first `n` queued bytes off the queue, handing each PDU they complete to
+    /// `done`.
+    fn advance(&mut self, mut n: usize, done: &mut impl FnMut(PduBytes)) {
         while let Some(first) = self.pdus.front() {
             let left = first.len() - self.sent;
             if n < left {
@@ -220,7 +225,9 @@ impl Backlog {
             }
             n -= left;
             self.sent = 0;
-            self.pdus.pop_front();
+            if let Some(pdu) = self.pdus.pop_front() {
+                done(pdu);
+            }
         }
     }
 
@@ -237,8 +244,10 @@ impl Backlog {
 impl ConnHandle {
     /// Sends `pdus` in order after everything sent before, leaving `pdus` empty (its capacity
     /// is kept for the next batch). Never blocks: what the socket does not take now is left
-    /// to the writer task.
-    pub fn send(&self, pdus: &mut Vec<PduBytes>) {
+    /// to the writer task. The PDUs this call wrote out in full are appended to `written`, so
+    /// the caller can reuse their buffers (`Target::recycle`); what the writer task writes it
+    /// drops.
+    pub fn send(&self, pdus: &mut Vec<PduBytes>, written: &mut Vec<PduBytes>) {
         let mut b = lock(&self.outbox.backlog);
         if b.failed {
             pdus.clear();
@@ -254,7 +263,7 @@ impl ConnHandle {
             self.outbox.wake.notify_one();
             return;
         }
-        match b.write_some(&self.wr) {
+        match b.write_some(&self.wr, |p| written.push(p)) {
             Ok(true) => {}
             Ok(false) => self.outbox.wake.notify_one(),
             Err(e) => b.fail(&e),
@@ -432,7 +441,7 @@ async fn writer(
                 if b.failed {
                     return;
                 }
-                match b.write_some(&wr) {
+                match b.write_some(&wr, drop) {
                     Ok(sent) => (sent, b.closing),
                     Err(e) => {
                         b.fail(&e);
@@ -598,12 +607,12 @@ mod tests {
             expected.extend(pdu.to_vec());
             batch.push(pdu);
             if i % 3 == 2 {
-                handle.send(&mut batch);
+                handle.send(&mut batch, &mut Vec::new());
                 assert!(batch.is_empty(), "send takes the whole batch");
                 queued_behind += usize::from(!lock(&handle.outbox.backlog).pdus.is_empty());
             }
         }
-        handle.send(&mut batch);
+        handle.send(&mut batch, &mut Vec::new());
         assert!(
             queued_behind > 0,
             "the socket never filled, so the backlog was not exercised"
@@ -630,11 +639,11 @@ mod tests {
         let mut b = Backlog::default();
         b.pdus.extend([data_pdu(1, 10), data_pdu(2, 20)]);
         let (first, second) = (b.pdus[0].len(), b.pdus[1].len());
-        b.advance(first - 1);
+        b.advance(first - 1, &mut drop);
         assert_eq!((b.pdus.len(), b.sent), (2, first - 1));
-        b.advance(1 + 5);
+        b.advance(1 + 5, &mut drop);
         assert_eq!((b.pdus.len(), b.sent), (1, 5));
-        b.advance(second - 5);
+        b.advance(second - 5, &mut drop);
         assert_eq!((b.pdus.len(), b.sent), (0, 0));
     }
 
@@ -671,7 +680,7 @@ mod tests {
             sent.len()
         );
         assert_eq!(handle.read(), Read::Empty, "the close is reported once");
-        handle.send(&mut reply);
+        handle.send(&mut reply, &mut Vec::new());
         drop(handle);
         let mut back = Vec::new();
         client.read_to_end(&mut back).await.unwrap();

@@ -48,16 +48,23 @@ fn pieces(cb: usize, off: u64, len: usize) -> impl Iterator<Item = (u64, usize, 
 
 /// `count` blocks from `slba`, unwritten ones as zeros.
 pub fn read(ns: &Namespace, slba: u64, count: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    read_into(ns, slba, count, &mut out);
+    out
+}
+
+/// `read` into `out` (emptied first), which keeps its allocation if it has the room.
+pub fn read_into(ns: &Namespace, slba: u64, count: u64, out: &mut Vec<u8>) {
     let (bs, cb) = (u64::from(ns.cfg.block_size), chunk_bytes(&ns.cfg));
     let len = (count * bs) as usize;
-    let mut out = Vec::with_capacity(len);
+    out.clear();
+    out.reserve(len);
     for (idx, within, n) in pieces(cb, slba * bs, len) {
         match ns.blocks.get(&idx) {
             Some(c) => out.extend_from_slice(&c[within..within + n]),
             None => out.resize(out.len() + n, 0),
         }
     }
-    out
 }
 
 /// Stores `data` from block `slba` on.

@@ -156,7 +156,11 @@ impl Target {
                 let Some(ns) = sub.namespace(nsid) else {
                     return status::INVALID_NAMESPACE;
                 };
-                let out = super::blocks::read(ns, slba, u64::from(nlb) + 1);
+                let count = u64::from(nlb) + 1;
+                let mut out = self
+                    .spare_data
+                    .take((count * u64::from(ns.cfg.block_size)) as usize);
+                super::blocks::read_into(ns, slba, count, &mut out);
                 if let Some(req) = self.reqs.get_mut(r) {
                     req.rsp_data = out;
                 }

@@ -223,6 +223,12 @@ pub struct Target {
     bufs: buffers::Buffers,
     /// Contexts of `remove_host` RPCs waiting for the host's controllers (host_wait.rs).
     host_waits: BTreeMap<RpcId, host_wait::HostWait>,
+    /// Data buffers of sent read responses the embedder handed back (`recycle`), filled by
+    /// the next reads instead of new allocations. A cache, not state: equality, hashing and
+    /// clones ignore it (`Spares`), so the simulator and the model checker, which never hand
+    /// buffers back, see the same target with or without it.
+    #[serde(skip)]
+    spare_data: crate::wire::Spares,
 }
 
 impl Target {
@@ -260,6 +266,7 @@ impl Target {
             lifetime: thread_life::Lifetime::new(usize::from(n) + 1),
             bufs,
             host_waits: BTreeMap::new(),
+            spare_data: crate::wire::Spares::default(),
         };
         t.apply_initial_config();
         t
@@ -314,6 +321,15 @@ impl Target {
             }
             self.fire_timer(timer);
         }
+    }
+
+    /// Hands back the bytes of an `Output::Send` once they are on the wire: their data
+    /// buffer is kept (up to 1 MiB in all) for the next reads to fill instead of allocating.
+    /// Optional; without it every read allocates its buffer. fabcheck-target's driver calls it
+    /// for what it wrote to a socket itself (docs/runtime.md, "The ninth pass").
+    pub fn recycle(&mut self, sent: crate::wire::PduBytes) {
+        let max = self.config.max_io_size as usize;
+        self.spare_data.put(sent.into_data(), max);
     }
 
     #[must_use]

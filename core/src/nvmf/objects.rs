@@ -153,6 +153,7 @@ impl Target {
             lifetime,
             bufs,
             host_waits,
+            spare_data: _,
         } = self;
         let fields = vec![
             hash_of(parked),
@@ -224,6 +225,7 @@ impl Target {
             lifetime,
             bufs,
             host_waits,
+            spare_data: _,
         } = self;
         (config, now, queues, parked, listeners, subsystems, pgs).hash(h);
         (qpairs, ctrlrs, reqs, conns, fanouts, next_fanout, pollers).hash(h);

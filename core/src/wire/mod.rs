@@ -42,6 +42,7 @@ mod nvme;
 pub mod pdu;
 mod pdu_bytes;
 mod spares;
+pub(crate) use spares::Spares;
 pub mod sqe;
 pub mod view;
 

@@ -46,6 +46,12 @@ impl PduBytes {
             .filter(|p| !p.is_empty())
     }
 
+    /// The data part's buffer (empty for a PDU without data), for reuse once the bytes are
+    /// sent (`Target::recycle`).
+    pub fn into_data(self) -> Vec<u8> {
+        self.data
+    }
+
     /// The bytes, in order.
     pub fn bytes(&self) -> impl Iterator<Item = u8> + '_ {
         self.parts().flat_map(|p| p.iter().copied())

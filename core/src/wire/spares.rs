@@ -1,5 +1,5 @@
 //! `Spares`: emptied data buffers a `PduDecoder` fills with the next PDU's data instead of
-//! allocating a new one.
+//! allocating a new one, and the target fills with the next read's data (`Target::recycle`).
 //!
 //! Why: fabcheck-target's 4 KiB writes arrive in-capsule, and each one's data needed a fresh
 //! 4 KiB allocation (above glibc's per-thread cache, so every one went through `_int_malloc`)
@@ -34,6 +34,21 @@ impl Spares {
             buf.clear();
             self.bytes += cap;
             self.bufs.push(buf);
+        }
+    }
+
+    /// An empty buffer with room for `len` bytes: a spare if the last one kept has the room,
+    /// else a new one.
+    pub(crate) fn take(&mut self, len: usize) -> Vec<u8> {
+        match self.bufs.pop() {
+            Some(buf) => {
+                self.bytes -= buf.capacity();
+                if buf.capacity() >= len {
+                    return buf;
+                }
+                Vec::with_capacity(len)
+            }
+            None => Vec::with_capacity(len),
         }
     }
 

@@ -196,6 +196,7 @@ impl Server {
             net_tx,
             conns: BTreeMap::new(),
             dirty: Vec::new(),
+            written: Vec::new(),
             direct_io: tokio::runtime::Handle::current().runtime_flavor()
                 == tokio::runtime::RuntimeFlavor::CurrentThread,
             rpcs: BTreeMap::new(),
@@ -271,6 +272,8 @@ struct Driver {
     conns: BTreeMap<ConnId, Conn>,
     /// Connections with PDUs waiting in `Conn::pending`, in the order they got their first.
     dirty: Vec<ConnId>,
+    /// PDUs `flush_out` wrote out, on their way back to the core (the buffer is kept).
+    written: Vec<PduBytes>,
     /// Whether the driver reads and writes the connections' sockets itself (a current-thread
     /// runtime; `tcp::ConnHandle`) instead of through reader and writer tasks.
     direct_io: bool,

@@ -197,18 +197,28 @@ impl Driver {
         }
     }
 
-    /// Hands every connection's pending PDUs to its socket, one batch per connection.
+    /// Hands every connection's pending PDUs to its socket, one batch per connection, and
+    /// the buffers of those written out at once back to the core (`Target::recycle`: the
+    /// next reads fill them instead of allocating).
     pub(super) fn flush_out(&mut self) {
         for conn in self.dirty.drain(..) {
             if let Some(c) = self.conns.get_mut(&conn) {
-                c.handle.send(&mut c.pending);
+                c.handle.send(&mut c.pending, &mut self.written);
             }
+        }
+        self.recycle_written();
+    }
+
+    fn recycle_written(&mut self) {
+        for pdu in self.written.drain(..) {
+            self.target.recycle(pdu);
         }
     }
 
     pub(super) fn close_conn(&mut self, conn: ConnId) {
         if let Some(mut c) = self.conns.remove(&conn) {
-            c.handle.send(&mut c.pending);
+            c.handle.send(&mut c.pending, &mut self.written);
+            self.recycle_written();
             tracing::debug!(conn = conn.0, "closed by target");
         }
         self.stats.live_conns = self.conns.len();
