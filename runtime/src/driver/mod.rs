@@ -7,11 +7,14 @@
 //! `Input::Fire(timer)` once due) until none is left, draining `poll_output()` after every
 //! input, and finally sleep until the next timer deadline (`poll_timeout()`) or the next
 //! message. After a step that fed the core anything, the driver first yields to the runtime
-//! (which polls the sockets without sleeping) for `Limits::busy_poll_us` before it sleeps.
+//! (which polls the sockets without sleeping) for `Limits::busy_poll_us` before it sleeps;
+//! in that window a turn after one that fed nothing reads its recently active sockets without
+//! waiting for the runtime's readiness news (`read_sockets`).
 //! Each thread's queue is run FIFO by the core; the driver only picks threads, round robin by
 //! construction (one pass over the due inputs at a time, `Target::push_due_inputs`). The
 //! PDUs each connection got in a step are handed to its `tcp::ConnHandle` once, at the end
-//! of the step (on a current-thread runtime that is the `writev` itself).
+//! of the step (on a current-thread runtime that is the `writev` itself, and the PDUs it
+//! wrote go back to the core for their buffers, `Target::recycle`).
 //!
 //! Invariants kept: `now` (nanoseconds since start on tokio's clock) never goes backwards;
 //! every input fed is recorded first (when recording), so a recording replays to identical
