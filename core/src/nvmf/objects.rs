@@ -227,29 +227,12 @@ impl Target {
             host_waits,
             spare_data: _,
         } = self;
+        // A tuple hashes its fields in order and nothing else, so the grouping is free.
         (config, now, queues, parked, listeners, subsystems, pgs).hash(h);
         (qpairs, ctrlrs, reqs, conns, fanouts, next_fanout, pollers).hash(h);
-        (
-            retry_reqs,
-            device,
-            tcp_writes,
-            next_device_io,
-            ctrlr_keys,
-            next_pg,
-        )
-            .hash(h);
-        (
-            rpcs_pending,
-            shutdown,
-            outputs,
-            violation,
-            history,
-            discovery,
-            lifetime,
-            bufs,
-            host_waits,
-        )
-            .hash(h);
+        (retry_reqs, device, tcp_writes, next_device_io).hash(h);
+        (ctrlr_keys, next_pg, rpcs_pending, shutdown, outputs).hash(h);
+        (violation, history, discovery, lifetime, bufs, host_waits).hash(h);
         if self.current_is_live() {
             current.hash(h);
         }
