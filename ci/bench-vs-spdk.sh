@@ -87,14 +87,7 @@ start_spdk() {
 	local sock=$work/spdk.sock
 	taskset -c 0 "$peer/bin/nvmf_tgt" "${spdk_mem[@]}" --no-pci -m 0x1 -r "$sock" > "$work/t.log" 2>&1 &
 	tpid=$!
-	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
-	local rpc=(/usr/bin/python3 "$peer/scripts/rpc.py" -s "$sock")
-	"${rpc[@]}" framework_wait_init > /dev/null
-	"${rpc[@]}" nvmf_create_transport -t TCP
-	"${rpc[@]}" bdev_malloc_create 64 512 -b Malloc0 > /dev/null
-	"${rpc[@]}" nvmf_create_subsystem $nqn -a -s SPDK00000000000001
-	"${rpc[@]}" nvmf_subsystem_add_ns $nqn Malloc0 > /dev/null
-	"${rpc[@]}" nvmf_subsystem_add_listener $nqn -t tcp -a 127.0.0.1 -s $port
+	spdk_serve_malloc "$peer" "$sock" $nqn "$port"
 }
 
 # The target's CPU time so far, in ns: every thread of fabcheck-target; the busy time of SPDK's
