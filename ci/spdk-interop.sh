@@ -116,6 +116,12 @@ run_identify() {
 	else
 		fail "identify CMIC/NMIC/firmware slot: $(grep -E "multiple|Sharing|Active slot" "$out")"
 	fi
+	# cnode1 was created with `nvmf_create_subsystem -m 4`: NN is its max_namespaces.
+	if grep -Eq "^Max Number of Namespaces: +4$" "$out"; then
+		pass "identify: NN is the subsystem's max_namespaces (-m 4)"
+	else
+		fail "identify NN: $(grep -E "Number of Namespaces" "$out")"
+	fi
 	if grep -Eq "^Volatile Write Cache: +Present" "$out" &&
 		grep -Eq "^Fused Compare & Write: +Supported" "$out"; then
 		pass "identify: volatile write cache and fused Compare & Write as SPDK reports them"

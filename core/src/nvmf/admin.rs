@@ -277,7 +277,7 @@ impl Target {
             sqes: 0x66,
             cqes: 0x44,
             maxcmd: self.config.max_queue_depth,
-            nn: max_nsid.max(32),
+            nn: max_nsid,
             sgls: 1 | (1 << 20),
             subnqn: sub.nqn().to_string(),
             ioccsz: 4 + self.config.in_capsule_data_size / 16,
@@ -334,7 +334,7 @@ impl Target {
         let sub = self
             .ctrlr_subsystem(c)
             .ok_or(status::INTERNAL_DEVICE_ERROR)?;
-        if nsid == 0 || nsid > sub.max_nsid().max(32) {
+        if nsid == 0 || nsid > sub.max_nsid() {
             return Err(status::INVALID_NAMESPACE);
         }
         let ns = sub.namespace(nsid).ok_or(status::INVALID_FIELD)?;

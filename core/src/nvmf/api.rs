@@ -143,6 +143,9 @@ pub struct SubsystemInfo {
     /// Each namespace's identifiers, in the order of `namespaces`.
     #[serde(default)]
     pub namespace_ids: Vec<super::NamespaceIds>,
+    /// `subsystem->max_nsid` (`SubsystemConfig::max_namespaces`; 0 for discovery).
+    #[serde(default)]
+    pub max_namespaces: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -80,6 +80,26 @@ pub struct SubsystemConfig {
     pub model: String,
     /// Start ACTIVE (true) or INACTIVE.
     pub start: bool,
+    /// `subsystem->max_nsid`: the highest NSID the subsystem may have, set at creation from
+    /// `nvmf_create_subsystem -m` (`max_namespaces`, 0 meaning the default) and reported as
+    /// Identify Controller's NN; an add above it fails. Left out of the serialized form when
+    /// it is the default, so recordings and traces read as before.
+    #[serde(
+        default = "default_max_namespaces",
+        skip_serializing_if = "is_default_max_namespaces"
+    )]
+    pub max_namespaces: u32,
+}
+
+/// `NVMF_SUBSYSTEM_DEFAULT_NAMESPACES` (lib/nvmf/subsystem.c, every modelled version).
+pub const DEFAULT_MAX_NAMESPACES: u32 = 32;
+
+fn default_max_namespaces() -> u32 {
+    DEFAULT_MAX_NAMESPACES
+}
+
+fn is_default_max_namespaces(n: &u32) -> bool {
+    *n == DEFAULT_MAX_NAMESPACES
 }
 
 impl SubsystemConfig {
@@ -96,6 +116,7 @@ impl SubsystemConfig {
             serial: "FABCHECK0000000001".to_string(),
             model: "fabcheck target".to_string(),
             start: true,
+            max_namespaces: DEFAULT_MAX_NAMESPACES,
         }
     }
 }

@@ -157,6 +157,8 @@ impl Target {
     pub(super) fn create_discovery_subsystem(&mut self) {
         let mut cfg = SubsystemConfig::new(DISCOVERY_NQN);
         cfg.allow_any_host = true;
+        // `spdk_nvmf_subsystem_create`: a discovery subsystem has no namespaces (max_nsid 0).
+        cfg.max_namespaces = 0;
         self.create_subsystem(&cfg, super::callbacks::StateCb::None);
     }
 

@@ -97,6 +97,7 @@ use arena::{Arena, CtrlrH, QpairH, ReqH, SubsysH};
 pub use catalogue::{catalogue, BugId, BugSet, CatalogueEntry};
 pub use config::{
     NamespaceConfig, NamespaceIds, NamespaceIdsConfig, SubsystemConfig, TargetConfig,
+    DEFAULT_MAX_NAMESPACES,
 };
 pub use connect_retry::BusyConnect;
 use ctrlr::Ctrlr;

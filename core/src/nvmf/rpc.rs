@@ -319,6 +319,14 @@ impl Target {
             self.rpc_done(rpc, err(EEXIST, "namespace already exists"));
             return self.resume_unanswered(s);
         }
+        // `spdk_nvmf_subsystem_add_ns_ext`: "Cannot add namespace with nsid > max_nsid".
+        if ns.nsid > sub.max_nsid() {
+            self.rpc_done(
+                rpc,
+                err(EINVAL, "nsid above the subsystem's max_namespaces"),
+            );
+            return self.resume_unanswered(s);
+        }
         let nsid = ns.nsid;
         sub.add_namespace(ns, ids);
         self.subsystem_ns_changed(s, nsid);
@@ -430,6 +438,7 @@ impl Target {
                 min_cntlid: s.cntlid_range().0,
                 max_cntlid: s.cntlid_range().1,
                 namespace_ids: s.namespaces().map(|n| n.ids).collect(),
+                max_namespaces: s.max_nsid(),
             });
         }
         Ok(RpcResponse::Subsystems(infos))

@@ -86,6 +86,8 @@ pub struct Subsystem {
     next_cntlid: u16,
     serial: String,
     model: String,
+    /// `subsystem->max_nsid` (`SubsystemConfig::max_namespaces`).
+    max_nsid: u32,
     /// `subsystem->state_changes`; the head is running.
     state_changes: VecDeque<StateChange>,
     /// `destroy_state != NOT_STARTED`.
@@ -117,6 +119,7 @@ impl Subsystem {
             next_cntlid: cfg.min_cntlid,
             serial: cfg.serial.clone(),
             model: cfg.model.clone(),
+            max_nsid: cfg.max_namespaces,
             state_changes: VecDeque::new(),
             destroying: false,
             destroy_pending: false,
@@ -224,9 +227,9 @@ impl Subsystem {
         self.namespaces.values()
     }
 
-    /// The highest attached NSID (0 if none).
+    /// `subsystem->max_nsid`: the highest NSID it may have (Identify Controller's NN).
     pub fn max_nsid(&self) -> u32 {
-        self.namespaces.keys().max().copied().unwrap_or(0)
+        self.max_nsid
     }
 
     /// `spdk_nvmf_subsystem_add_ns_ext` (the subsystem is paused or inactive).

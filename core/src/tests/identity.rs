@@ -120,3 +120,43 @@ fn the_host_identifier_is_the_connects_128_bit_host_id() {
     assert_eq!(cqe.status, status::COMMAND_SEQUENCE_ERROR);
     w.shutdown_and_check();
 }
+
+/// Identify Controller's NN is `subsystem->max_nsid`, set at creation (`nvmf_create_subsystem
+/// -m`, default 32), not the highest NSID present; an add above it fails, an add at it works.
+#[test]
+fn nn_is_the_subsystems_max_namespaces_and_bounds_the_nsids() {
+    let nn_of = |w: &mut World, a| {
+        let (data, cqe) = w.exec(a, &pdu::identify(40, 1, 0));
+        assert!(cqe.status.is_success(), "{cqe:?}");
+        IdentifyController::parse(&data).expect("identify data").nn
+    };
+    let mut w = World::new(config());
+    let (a, _) = w.connect_enabled(1, HOSTNQN);
+    assert_eq!(nn_of(&mut w, a), 32, "SPDK's default with one namespace");
+    let mut sub = subsystem();
+    sub.max_namespaces = 4;
+    let mut w = World::new(TargetConfig {
+        subsystems: vec![sub],
+        ..config()
+    });
+    let (a, _) = w.connect_enabled(1, HOSTNQN);
+    assert_eq!(nn_of(&mut w, a), 4);
+    let add = |w: &mut World, nsid| {
+        let id = w.rpc(RpcRequest::AddNamespace {
+            nqn: NQN.into(),
+            ns: NamespaceConfig {
+                nsid,
+                block_size: 512,
+                blocks: 8,
+            },
+        });
+        w.run_all();
+        w.rpc_ok(id)
+    };
+    assert!(!add(&mut w, 5), "nsid 5 is above max_namespaces 4");
+    assert!(add(&mut w, 4));
+    assert_eq!(nn_of(&mut w, a), 4, "NN does not follow the namespaces");
+    let (_, cqe) = w.exec(a, &pdu::identify(41, 3, 5));
+    assert_eq!(cqe.status, status::INVALID_NAMESPACE, "CNS 03h past NN");
+    w.shutdown_and_check();
+}

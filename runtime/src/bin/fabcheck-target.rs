@@ -174,7 +174,6 @@ mod app {
             bdevs: cfg.bdevs.clone(),
             claims: cfg.claims.clone(),
             transport_created: false,
-            ..RpcState::default()
         };
         let service = Arc::new(Service::new(server.handle.clone(), state));
         let rpc = serve_unix(&cfg.rpc_socket, service)?;

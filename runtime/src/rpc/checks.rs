@@ -3,7 +3,7 @@
 //! cntlid range, max namespaces), `nvmf_create_transport`, `nvmf_subsystem_add_ns` (NGUID,
 //! EUI64, UUID) and `bdev_malloc_create`. Owns no state.
 
-use super::methods::{invalid, tgt, unsupported, Call, NsIds, DEFAULT_MAX_NAMESPACES, TGT_NAME};
+use super::methods::{invalid, tgt, unsupported, Call, NsIds, TGT_NAME};
 use super::params::{AddNsP, CreateSubsystemP, CreateTransportP, MallocCreateP};
 use super::{JsonRpcError, INTERNAL_ERROR};
 use crate::bdev::{parse_hex, parse_uuid};
@@ -77,14 +77,11 @@ pub(super) fn create_subsystem(c: CreateSubsystemP) -> Result<Call, JsonRpcError
             "Invalid cntlid range [{lo}-{hi}]"
         )));
     }
-    let max_namespaces = match c.max_namespaces {
-        None | Some(0) => DEFAULT_MAX_NAMESPACES,
+    s.max_namespaces = match c.max_namespaces {
+        None | Some(0) => fabcheck_core::nvmf::DEFAULT_MAX_NAMESPACES,
         Some(n) => n,
     };
-    Ok(Call::CreateSubsystem {
-        cfg: s,
-        max_namespaces,
-    })
+    Ok(Call::CreateSubsystem { cfg: s })
 }
 
 pub(super) fn create_transport(t: CreateTransportP) -> Result<Call, JsonRpcError> {

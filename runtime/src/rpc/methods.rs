@@ -17,8 +17,6 @@ pub use super::params::ListenAddress;
 
 /// The name of SPDK's default (only) target object.
 pub const TGT_NAME: &str = "nvmf_tgt";
-/// SPDK's NVMF_SUBSYSTEM_DEFAULT_NAMESPACES.
-pub const DEFAULT_MAX_NAMESPACES: u32 = 32;
 
 impl ListenAddress {
     pub(super) fn trid(&self) -> Result<Trid, JsonRpcError> {
@@ -72,7 +70,6 @@ pub enum Call {
     },
     CreateSubsystem {
         cfg: SubsystemConfig,
-        max_namespaces: u32,
     },
     /// A core request on the subsystem `nqn`, which must exist (-32602 otherwise); a core
     /// failure is -32603, as SPDK's paused callbacks answer.

@@ -1,5 +1,5 @@
 //! The RPC service: runs [`Call`]s against the backend (the driver), owns the RAM bdev table,
-//! which bdev backs which namespace and each subsystem's `max_namespaces`, and answers with
+//! which bdev backs which namespace, and answers with
 //! SPDK v26.05's error codes: a subsystem an RPC names must exist (-32602 "Invalid parameters",
 //! each handler's `spdk_nvmf_tgt_find_subsystem` check; `nvmf_get_subsystems` answers -19 "No
 //! such device"), a failure in the target after that is -32603 (SPDK's paused callbacks), a
@@ -35,17 +35,6 @@ pub struct RpcState {
     pub bdevs: BTreeMap<String, Bdev>,
     pub claims: BTreeMap<(String, u32), String>,
     pub transport_created: bool,
-    /// `nvmf_create_subsystem -m` per subsystem (absent: SPDK's default, 32).
-    pub max_namespaces: BTreeMap<String, u32>,
-}
-
-impl RpcState {
-    fn max_ns(&self, nqn: &str) -> u32 {
-        self.max_namespaces
-            .get(nqn)
-            .copied()
-            .unwrap_or(super::methods::DEFAULT_MAX_NAMESPACES)
-    }
 }
 
 /// The RPC service: parses calls, runs them against the backend, shapes SPDK results.
@@ -148,10 +137,7 @@ impl<B: Backend> Service<B> {
             Call::Core(req) => self.core(req).await.map_err(internal).map(|_| json!(true)),
             Call::CreateTransport { trtype, asked } => self.create_transport(&trtype, &asked),
             Call::GetTransports { trtype } => self.transports(trtype),
-            Call::CreateSubsystem {
-                cfg,
-                max_namespaces,
-            } => {
+            Call::CreateSubsystem { cfg } => {
                 let nqn = cfg.nqn.clone();
                 self.core(RpcRequest::CreateSubsystem(cfg))
                     .await
@@ -159,9 +145,6 @@ impl<B: Backend> Service<B> {
                         let msg = format!("Unable to create subsystem {nqn}");
                         JsonRpcError::new(INTERNAL_ERROR, msg)
                     })?;
-                state_lock(&self.state)
-                    .max_namespaces
-                    .insert(nqn, max_namespaces);
                 Ok(json!(true))
             }
             Call::OnSubsystem { nqn, req } => {
@@ -288,7 +271,7 @@ impl<B: Backend> Service<B> {
                     .cloned()
                     .unwrap_or_else(|| format!("ns{nsid}"))
             };
-            shape::subsystem(s, st.max_ns(&s.nqn), &bdev_of)
+            shape::subsystem(s, &bdev_of)
         });
         Ok(Value::Array(shown.collect()))
     }

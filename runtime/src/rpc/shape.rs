@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// One `nvmf_get_subsystems` entry (`dump_nvmf_subsystem`).
-pub fn subsystem(s: &SubsystemInfo, max_namespaces: u32, bdev_of: &dyn Fn(u32) -> String) -> Value {
+pub fn subsystem(s: &SubsystemInfo, bdev_of: &dyn Fn(u32) -> String) -> Value {
     if s.nqn == DISCOVERY_NQN {
         return json!({
             "nqn": s.nqn,
@@ -44,7 +44,7 @@ pub fn subsystem(s: &SubsystemInfo, max_namespaces: u32, bdev_of: &dyn Fn(u32) -
         "hosts": s.hosts.iter().map(|h| json!({"nqn": h})).collect::<Vec<_>>(),
         "serial_number": s.serial,
         "model_number": s.model,
-        "max_namespaces": max_namespaces,
+        "max_namespaces": s.max_namespaces,
         "passthrough": false,
         "min_cntlid": s.min_cntlid,
         "max_cntlid": s.max_cntlid,

@@ -28,6 +28,7 @@ fn info_of(cfg: &fabcheck_core::nvmf::SubsystemConfig) -> SubsystemInfo {
         min_cntlid: cfg.min_cntlid,
         max_cntlid: cfg.max_cntlid,
         namespace_ids: vec![],
+        max_namespaces: cfg.max_namespaces,
     }
 }
 
@@ -138,6 +139,7 @@ pub(super) fn fake_with_cnode1() -> Fake {
         min_cntlid: 1,
         max_cntlid: 0xFFEF,
         namespace_ids: vec![],
+        max_namespaces: fabcheck_core::nvmf::DEFAULT_MAX_NAMESPACES,
     });
     f
 }
@@ -320,11 +322,7 @@ fn spdk_create_subsystem_params_map_to_a_config() {
             "allow_any_host": true, "max_namespaces": 4}),
     )
     .unwrap();
-    let Call::CreateSubsystem {
-        cfg,
-        max_namespaces,
-    } = c
-    else {
+    let Call::CreateSubsystem { cfg } = c else {
         panic!("{c:?}")
     };
     assert_eq!(
@@ -333,7 +331,7 @@ fn spdk_create_subsystem_params_map_to_a_config() {
             cfg.serial.as_str(),
             cfg.allow_any_host,
             cfg.start,
-            max_namespaces
+            cfg.max_namespaces
         ),
         ("nqn.2016-06.io.spdk:n2", "SPDK01", true, true, 4)
     );

@@ -50,7 +50,6 @@ pub async fn harness(tweak: impl FnOnce(&mut RuntimeConfig), mut opts: DriverOpt
         bdevs: cfg.bdevs.clone(),
         claims: cfg.claims.clone(),
         transport_created: false,
-        ..RpcState::default()
     };
     let service = Arc::new(Service::new(server.handle.clone(), state));
     let rpc_task = serve_unix(&rpc_path, service).expect("rpc socket");

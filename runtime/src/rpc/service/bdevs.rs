@@ -26,13 +26,14 @@ impl<B: Backend> Service<B> {
             // The discovery subsystem has max_namespaces 0: every nsid is above it.
             return Err(invalid());
         }
-        let (bdev, max_ns) = {
+        let max_ns = sub.max_namespaces;
+        let bdev = {
             let st = state_lock(&self.state);
             let bdev = st.bdevs.get(&bdev_name).cloned().ok_or_else(invalid)?;
             if st.claims.values().any(|b| *b == bdev_name) {
                 return Err(invalid());
             }
-            (bdev, st.max_ns(&nqn))
+            bdev
         };
         let used = |n: u32| sub.namespaces.iter().any(|ns| ns.nsid == n);
         let nsid = match nsid {
@@ -83,7 +84,6 @@ impl<B: Backend> Service<B> {
             .map_err(internal)?;
         let mut st = state_lock(&self.state);
         st.claims.retain(|(n, _), _| *n != nqn);
-        st.max_namespaces.remove(&nqn);
         Ok(json!(true))
     }
 
