@@ -116,6 +116,13 @@ run_identify() {
 	else
 		fail "identify CMIC/NMIC/firmware slot: $(grep -E "multiple|Sharing|Active slot" "$out")"
 	fi
+	if grep -Eq "^Command Effects Log Page: +Supported" "$out" &&
+		grep -Eq "^ +Write \(01h\): Supported LBA-Change" "$out" &&
+		grep -Eq "^ +Keep Alive \(18h\): Supported" "$out"; then
+		pass "identify: the Commands Supported and Effects page (LPA and its entries)"
+	else
+		fail "identify effects page: $(grep -E "Effects|Write \(01h\)|Keep Alive \(18h\)" "$out")"
+	fi
 	# cnode1 was created with `nvmf_create_subsystem -m 4`: NN is its max_namespaces.
 	if grep -Eq "^Max Number of Namespaces: +4$" "$out"; then
 		pass "identify: NN is the subsystem's max_namespaces (-m 4)"

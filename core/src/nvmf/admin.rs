@@ -218,7 +218,7 @@ impl Target {
             0x01 => self
                 .identify_ctrlr(c)
                 .map(|id| super::multipath::ctrlr(id.to_bytes()))
-                .map(super::ident::ctrlr)
+                .map(|b| super::ident::ctrlr(b, self.config.spdk))
                 .map(super::log_page::identify_frmw),
             0x02 => self.identify_active_ns_list(c, nsid),
             0x03 => self.identify_ns_descriptors(c, nsid),
@@ -236,7 +236,7 @@ impl Target {
         }
     }
 
-    fn set_rsp_data(&mut self, r: ReqH, mut bytes: Vec<u8>) {
+    pub(super) fn set_rsp_data(&mut self, r: ReqH, mut bytes: Vec<u8>) {
         if let Some(req) = self.reqs.get_mut(r) {
             let want = req.sqe.sgl1.len as usize;
             if want > 0 && want < bytes.len() {
@@ -460,41 +460,5 @@ impl Target {
         if at == profile {
             self.release_admission(r);
         }
-    }
-
-    /// Get Log Page: supported pages as `log_page::read` serves them (offset, length, the
-    /// firmware slot page); others are an invalid field.
-    fn get_log_page(&mut self, r: ReqH, c: CtrlrH, lid: u8, numd: u32, offset: u64) -> Status {
-        if !matches!(lid, 0x01..=0x05 | 0x70 | 0x80) {
-            return status::INVALID_FIELD;
-        }
-        let len = ((numd as usize) + 1) * 4;
-        let len = len.min(self.config.max_io_size as usize);
-        if lid == super::log_page::CHANGED_NS_PAGE {
-            return self.changed_ns_list(r, c, offset, len);
-        }
-        match super::log_page::read(lid, offset, len) {
-            Ok(data) => {
-                self.set_rsp_data(r, data);
-                status::SUCCESS
-            }
-            Err(st) => st,
-        }
-    }
-
-    /// `nvmf_get_changed_ns_list_log_page`: the controller's page (cleared by the read; RAE,
-    /// CDW10 bit 15, clear unmasks the notice); `Spdk::refuses_log_offset_past_page`.
-    fn changed_ns_list(&mut self, r: ReqH, c: CtrlrH, offset: u64, len: usize) -> Status {
-        let past_page = offset >= 4096 && self.config.spdk.refuses_log_offset_past_page();
-        if offset & 3 != 0 || past_page {
-            return status::INVALID_FIELD;
-        }
-        let rae = self.reqs.get(r).is_some_and(|q| q.sqe.cdw10 & 1 << 15 != 0);
-        let Some(ctrlr) = self.ctrlrs.get_mut(c) else {
-            return status::INVALID_FIELD;
-        };
-        let data = ctrlr.ns_notice_mut().read(offset, len, rae);
-        self.set_rsp_data(r, data);
-        status::SUCCESS
     }
 }

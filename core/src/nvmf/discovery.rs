@@ -17,6 +17,7 @@
 //! `match_any`), no admin labels (extended entries never carry attributes), TCP only.
 
 use super::arena::{CtrlrH, ReqH, SubsysH};
+use super::log_page::{dword_page, slice_page};
 use super::ownership::{foreign, Foreign};
 use super::thread::Msg;
 use super::{SubState, SubsystemConfig, Target, ThreadId, Trid};
@@ -39,8 +40,6 @@ const HEADER_LEN: usize = 1024;
 const ENTRY_LEN: usize = 1024;
 /// An extended entry: the entry, then TEL (u32), NUMEXAT (u16), reserved (u16).
 const EXT_ENTRY_LEN: usize = ENTRY_LEN + 8;
-/// Command specific status 0x09: invalid log page.
-const INVALID_LOG_PAGE: Status = Status::new(1, 0x09);
 
 /// Discovery state of the target (`tgt->discovery_genctr`, the AEN mask bit). The records
 /// come from the subsystems' listeners (`SubsysListener::id` is the PORTID).
@@ -115,16 +114,6 @@ fn pad(field: &mut [u8], src: &[u8], fill: u8) {
     field[n..].fill(fill);
 }
 
-/// A page of 256 dwords with `bits` set at the given indexes.
-fn dword_page(set: &[(u8, u32)]) -> Vec<u8> {
-    let mut page = vec![0u8; 1024];
-    for (i, bits) in set {
-        let at = usize::from(*i) * 4;
-        page[at..at + 4].copy_from_slice(&bits.to_le_bytes());
-    }
-    page
-}
-
 /// `g_supported_log_pages_discover`: LSUPP for 0x00, 0x70 (LIDSP: extended entries), 0x12.
 fn supported_log_pages() -> Vec<u8> {
     dword_page(&[
@@ -137,19 +126,6 @@ fn supported_log_pages() -> Vec<u8> {
 /// `g_supported_feat_id_effects_log_pages_discovery`: KATO and AEC (FSUPP | CSCPE).
 fn feature_effects() -> Vec<u8> {
     dword_page(&[(0x0F, 1 | 1 << 21), (0x0B, 1 | 1 << 21)])
-}
-
-/// `len` bytes of `page` from `offset`, zero-filled past its end; an offset at or past the
-/// end is an invalid field.
-fn slice_page(page: &[u8], offset: u64, len: usize) -> Result<Vec<u8>, Status> {
-    if offset & 3 != 0 || offset >= page.len() as u64 {
-        return Err(status::INVALID_FIELD);
-    }
-    let from = &page[offset as usize..];
-    let mut out = vec![0u8; len];
-    let n = from.len().min(len);
-    out[..n].copy_from_slice(&from[..n]);
-    Ok(out)
 }
 
 impl Target {
@@ -341,14 +317,16 @@ impl Target {
         if offset & 3 != 0 {
             return Some(status::INVALID_FIELD);
         }
+        // v24.01 serves the discovery page only (ctrlr.c:2514-2530).
+        let newer = self.config.spdk.serves_supported_log_pages();
         let page = match lid {
-            LID_SUPPORTED_LOG_PAGES => supported_log_pages(),
-            LID_FEATURE_IDS_EFFECTS => feature_effects(),
+            LID_SUPPORTED_LOG_PAGES if newer => supported_log_pages(),
+            LID_FEATURE_IDS_EFFECTS if newer => feature_effects(),
             LID_DISCOVERY => {
                 self.send_msg(ThreadId::App, Msg::DiscoveryLogPage { req: r });
                 return None;
             }
-            _ => return Some(INVALID_LOG_PAGE),
+            _ => return Some(super::log_page::unserved(self.config.spdk)),
         };
         Some(match slice_page(&page, offset, len) {
             Ok(data) => {

@@ -5,7 +5,8 @@
 //! command set's CSI 0), and the controller's optional command support: CTRATT.HIDS (the
 //! 128-bit host identifier of Get Features 0x81), ONCS Compare | Dataset Management | Write
 //! Zeroes, FUSES Compare and Write (fused.rs), VWC present with "flush broadcast not
-//! supported" (write_cache.rs: SPDK's malloc bdevs report a write cache), LPA extended data,
+//! supported" (write_cache.rs: SPDK's malloc bdevs report a write cache), LPA (extended
+//! data, the Commands Supported and Effects page, and since v24.05 MLPS: log_page.rs),
 //! ELPE 127, RAB 6, the IEEE OUI, ACL 3 (abort.rs). Reservations and Copy, which SPDK also
 //! advertises, are left out of ONCS: they are not implemented. Owns no state.
 
@@ -30,15 +31,24 @@ pub const ONCS: u16 = 1 | 1 << 2 | 1 << 3;
 /// FUSES: Compare and Write (bit 0), the TCP transport's default `fuses` option.
 pub const FUSES: u16 = 1;
 
+/// LPA: Commands Supported and Effects (bit 1, v24.01's CELP, later CSES), Log Page Extended
+/// Data (bit 2), Miscellaneous Log Pages (bit 5, MLPS: the Supported Log Pages page).
+const LPA_CSES: u8 = 1 << 1;
+const LPA_LPEDS: u8 = 1 << 2;
+const LPA_MLPS: u8 = 1 << 5;
+
 /// Identify Controller bytes of an NVM subsystem's controller with SPDK's optional fields.
-pub(super) fn ctrlr(mut b: Vec<u8>) -> Vec<u8> {
+pub(super) fn ctrlr(mut b: Vec<u8>, spdk: super::Spdk) -> Vec<u8> {
     if b.len() < 4096 {
         return b;
     }
     b[ctrl::RAB] = 6;
     b[ctrl::IEEE..ctrl::IEEE + 3].copy_from_slice(&[0xe4, 0xd2, 0x5c]);
     b[ctrl::CTRATT] |= 1; // HIDS
-    b[ctrl::LPA] |= 1 << 2; // LPEDS
+    b[ctrl::LPA] |= LPA_LPEDS | LPA_CSES;
+    if spdk.serves_supported_log_pages() {
+        b[ctrl::LPA] |= LPA_MLPS;
+    }
     b[ctrl::ELPE] = 127;
     b[ctrl::VWC] = super::write_cache::VWC_PRESENT_NO_BROADCAST;
     b[ctrl::ONCS..ctrl::ONCS + 2].copy_from_slice(&ONCS.to_le_bytes());
@@ -108,8 +118,12 @@ mod tests {
 
     #[test]
     fn controller_advertises_what_is_implemented() {
-        let c = ctrlr(IdentifyController::default().to_bytes());
+        let c = ctrlr(
+            IdentifyController::default().to_bytes(),
+            super::super::Spdk::V26_05,
+        );
         assert_eq!(c[96] & 1, 1, "CTRATT.HIDS");
+        assert_eq!(c[261], 0b10_0110, "LPA: MLPS, LPEDS, CSES");
         assert_eq!(c[258], 3, "ACL");
         assert_eq!(u16::from_le_bytes([c[520], c[521]]), 0b1101, "ONCS");
         assert_eq!(

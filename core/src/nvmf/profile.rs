@@ -244,6 +244,16 @@ impl Spdk {
         self.since_v24_05()
     }
 
+    /// Get Log Page on an NVM controller serves the Supported Log Pages (0x00), Feature
+    /// Identifiers Effects (0x12) and NVMe-MI Commands Effects (0x13) pages, checks the NSID of
+    /// controller-scope pages, refuses an offset past the Commands Supported and Effects page,
+    /// whose entries carry the command scope, and Identify sets LPA.MLPS (v26.05
+    /// ctrlr.c:2619-2710, 2786-3060, 3303-3304; master likewise). v24.01 (ctrlr.c:2420-2472,
+    /// 2794) and v24.05 have none of it.
+    pub fn serves_supported_log_pages(self) -> bool {
+        self.since_v24_05()
+    }
+
     /// `nvmf_get_changed_ns_list_log_page` refuses an offset at or past the 4 KiB page with
     /// -EINVAL (INVALID FIELD) in v26.05 (ctrlr.c:2596-2605) and master; v24.01 reads zeros.
     pub fn refuses_log_offset_past_page(self) -> bool {

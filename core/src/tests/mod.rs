@@ -20,6 +20,7 @@ mod identity;
 mod io_cmds;
 mod listener_binding;
 mod listener_rpcs;
+mod log_pages;
 mod own;
 mod pollers;
 mod profiles;
