@@ -98,6 +98,16 @@ fn discovery_controller_serves_only_discovery() {
     let (page, cqe) = w.exec(c, &pdu::get_log_page(10, 0x00, 1024, 0, false, 0));
     assert!(cqe.status.is_success());
     assert_eq!(&page[0x70 * 4..0x70 * 4 + 4], &[1, 0, 1, 0]);
+    let mut for_ns1 = pdu::get_log_page(11, 0x00, 1024, 0, false, 0);
+    if let crate::wire::Pdu::CapsuleCmd(cmd) = &mut for_ns1 {
+        cmd.sqe.nsid = 1;
+    }
+    let (_, cqe) = w.exec(c, &for_ns1);
+    assert_eq!(
+        cqe.status,
+        status::INVALID_FIELD,
+        "0x00 is of controller scope"
+    );
     let c2 = w.accept(21);
     w.run_all();
     w.send(c2, &pdu::icreq());
