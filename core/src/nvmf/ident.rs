@@ -6,7 +6,8 @@
 //! 128-bit host identifier of Get Features 0x81), ONCS Compare | Dataset Management | Write
 //! Zeroes, FUSES Compare and Write (fused.rs), VWC present with "flush broadcast not
 //! supported" (write_cache.rs: SPDK's malloc bdevs report a write cache), LPA (extended
-//! data, the Commands Supported and Effects page, and since v24.05 MLPS: log_page.rs),
+//! data, the Commands Supported and Effects page, and in v26.05 and master MLPS:
+//! log_page.rs),
 //! ELPE 127, RAB 6, the IEEE OUI, ACL 3 (abort.rs). Reservations and Copy, which SPDK also
 //! advertises, are left out of ONCS: they are not implemented. Owns no state.
 

@@ -11,8 +11,8 @@
 //! is an invalid field), the Changed Namespace List (0x04, the controller's `NsNotice`: the
 //! nsids changed since the host last read it, and whether the namespace-attribute notice is
 //! masked until then), the Commands Supported and Effects page (0x05, `effects_page`) and the
-//! reservation notification page (0x80, empty without reservations). Since v24.05 (v26.05,
-//! master) also the Supported Log Pages page (0x00), the Feature Identifiers Effects page
+//! reservation notification page (0x80, empty without reservations). In v26.05 and master (not
+//! v24.05) also the Supported Log Pages page (0x00), the Feature Identifiers Effects page
 //! (0x12) and the NVMe-MI Commands Effects page (0x13, zeros), and pages of controller scope
 //! refuse an NSID other than 0 and FFFFFFFFh. `Target::get_log_page` is the command's entry
 //! (admin.rs dispatches it). Owns no state outside `NsNotice`.
@@ -188,8 +188,9 @@ pub(super) fn offset_ok(spdk: Spdk, offset: u64, len: usize) -> bool {
     offset & 3 == 0 && (spdk.serves_supported_log_pages() || offset <= len as u64)
 }
 
-/// The status of a page the controller does not serve: "invalid log page" since v24.05,
-/// "invalid field" in v24.01 (its `invalid_log_page` label sets the generic status).
+/// The status of a page the controller does not serve: "invalid log page" in v26.05 and
+/// master, "invalid field" in v24.01 and v24.05 (their `invalid_log_page` label sets the
+/// generic status).
 pub(super) fn unserved(spdk: Spdk) -> Status {
     if spdk.serves_supported_log_pages() {
         INVALID_LOG_PAGE
