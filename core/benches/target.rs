@@ -12,9 +12,10 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use fabcheck_core::nvmf::{ConnId, Input, Output, Spdk, Target};
 use fabcheck_core::testkit::fixtures::{config_with_blocks, HOSTNQN};
+use fabcheck_core::testkit::pdu;
 use fabcheck_core::testkit::world::World;
 use fabcheck_core::time::Instant;
-use fabcheck_core::wire::{CapsuleCmd, Command, Digests, Pdu, SglDescriptor};
+use fabcheck_core::wire::Digests;
 use std::time::Duration;
 
 /// 64 MiB of 512 B blocks.
@@ -30,32 +31,16 @@ fn connected() -> (Target, ConnId, Instant) {
     (world.target, io, world.now)
 }
 
-/// The CapsuleCmd bytes of I/O number `i` (cid and LBA vary, 8 blocks = 4 KiB each).
+/// The CapsuleCmd bytes of I/O number `i` (cid and LBA vary, 8 blocks = 4 KiB each; a write
+/// carries its data in the capsule, as `spdk_nvme_perf`'s 4 KiB writes do).
 fn capsule(i: u16, write: bool) -> Vec<u8> {
     let slba = u64::from(i) * 8 % BLOCKS;
     let pdu = if write {
-        let sqe = Command::Write {
-            nsid: 1,
-            slba,
-            nlb: 7,
-        }
-        .to_sqe(i)
-        .with_sgl(SglDescriptor::in_capsule(4096));
-        CapsuleCmd {
-            sqe,
-            data: vec![i as u8; 4096],
-        }
+        pdu::write(i, 1, slba, vec![i as u8; 4096], true)
     } else {
-        let sqe = Command::Read {
-            nsid: 1,
-            slba,
-            nlb: 7,
-        }
-        .to_sqe(i)
-        .with_sgl(SglDescriptor::transport(4096));
-        CapsuleCmd { sqe, data: vec![] }
+        pdu::read(i, 1, slba, 8)
     };
-    Pdu::CapsuleCmd(pdu).to_bytes(Digests::NONE)
+    pdu.to_bytes(Digests::NONE)
 }
 
 /// One I/O: its capsule in, every ready internal event run, the outputs drained. Returns the

@@ -312,17 +312,15 @@ impl Target {
         numd: u32,
         offset: u64,
     ) -> Option<Status> {
-        let len = ((numd as usize) + 1) * 4;
-        let len = len.min(self.config.max_io_size as usize);
-        // v26.05 checks the NSID of a controller-scope page before it tells discovery
-        // controllers from NVM ones (log_page.rs); v24.01 serves the discovery page only
-        // (ctrlr.c:2514-2530).
-        let newer = self.config.spdk.serves_supported_log_pages();
-        let nsid = self.reqs.get(r).map_or(0, |q| q.sqe.nsid);
-        let scoped = newer && super::log_page::controller_scope(lid);
-        if offset & 3 != 0 || (scoped && nsid != 0 && nsid != u32::MAX) {
+        let len = match self.log_page_len(r, lid, numd) {
+            Ok(len) => len,
+            Err(st) => return Some(st),
+        };
+        if offset & 3 != 0 {
             return Some(status::INVALID_FIELD);
         }
+        // v24.01 serves the discovery page only (ctrlr.c:2514-2530).
+        let newer = self.config.spdk.serves_supported_log_pages();
         let page = match lid {
             LID_SUPPORTED_LOG_PAGES if newer => supported_log_pages(),
             LID_FEATURE_IDS_EFFECTS if newer => feature_effects(),

@@ -76,11 +76,7 @@ impl NsNotice {
         for (i, nsid) in self.list.iter().enumerate() {
             page[i * 4..i * 4 + 4].copy_from_slice(&nsid.to_le_bytes());
         }
-        let mut out = vec![0u8; len];
-        if let Some(from) = usize::try_from(offset).ok().and_then(|o| page.get(o..)) {
-            let n = from.len().min(len);
-            out[..n].copy_from_slice(&from[..n]);
-        }
+        let out = copy_from(&page, offset, len);
         self.list.clear();
         if !rae {
             self.masked = false;
@@ -102,13 +98,10 @@ impl Target {
         offset: u64,
     ) -> Status {
         let spdk = self.config.spdk;
-        let nsid = self.reqs.get(r).map_or(0, |q| q.sqe.nsid);
-        let scoped = spdk.serves_supported_log_pages() && controller_scope(lid);
-        if scoped && nsid != 0 && nsid != u32::MAX {
-            return status::INVALID_FIELD;
-        }
-        let len = ((numd as usize) + 1) * 4;
-        let len = len.min(self.config.max_io_size as usize);
+        let len = match self.log_page_len(r, lid, numd) {
+            Ok(len) => len,
+            Err(st) => return st,
+        };
         if !offset_ok(spdk, offset, len) {
             return status::INVALID_FIELD;
         }
@@ -124,11 +117,24 @@ impl Target {
         }
     }
 
-    /// `nvmf_get_changed_ns_list_log_page`: the controller's page (cleared by the read; RAE,
-    /// CDW10 bit 15, clear unmasks the notice); `Spdk::refuses_log_offset_past_page`.
+    /// The checks `nvmf_ctrlr_get_log_page` makes before it tells discovery controllers from
+    /// NVM ones, and the transfer's length: in v26.05 and master the NSID of a
+    /// controller-scope page must be 0 or FFFFFFFFh (`controller_scope`).
+    pub(super) fn log_page_len(&self, r: ReqH, lid: u8, numd: u32) -> Result<usize, Status> {
+        let nsid = self.reqs.get(r).map_or(0, |q| q.sqe.nsid);
+        let scoped = self.config.spdk.serves_supported_log_pages() && controller_scope(lid);
+        if scoped && nsid != 0 && nsid != u32::MAX {
+            return Err(status::INVALID_FIELD);
+        }
+        let len = ((numd as usize) + 1) * 4;
+        Ok(len.min(self.config.max_io_size as usize))
+    }
+
+    /// `nvmf_get_changed_ns_list_log_page` (the offset already checked by `get_log_page`):
+    /// the controller's page (cleared by the read; RAE, CDW10 bit 15, clear unmasks the
+    /// notice); `Spdk::refuses_log_offset_past_page`.
     fn changed_ns_list(&mut self, r: ReqH, c: CtrlrH, offset: u64, len: usize) -> Status {
-        let past_page = offset >= 4096 && self.config.spdk.refuses_log_offset_past_page();
-        if offset & 3 != 0 || past_page {
+        if offset >= 4096 && self.config.spdk.refuses_log_offset_past_page() {
             return status::INVALID_FIELD;
         }
         let rae = self.reqs.get(r).is_some_and(|q| q.sqe.cdw10 & 1 << 15 != 0);
@@ -169,11 +175,8 @@ pub(super) fn read(spdk: Spdk, lid: u8, offset: u64, len: usize) -> Result<Vec<u
     }
     match lid {
         ERROR_PAGE | HEALTH_PAGE | RESERVATION_NOTIFICATION => Ok(vec![0u8; len]),
-        // v24.01 copies nothing from an offset past a page; later versions refuse it.
-        FIRMWARE_PAGE if newer => slice_page(&firmware_page(), offset, len),
-        FIRMWARE_PAGE => Ok(copy_from(&firmware_page(), offset, len)),
-        EFFECTS_PAGE if newer => slice_page(&effects_page(spdk), offset, len),
-        EFFECTS_PAGE => Ok(copy_from(&effects_page(spdk), offset, len)),
+        FIRMWARE_PAGE => page_from(spdk, &firmware_page(), offset, len),
+        EFFECTS_PAGE => page_from(spdk, &effects_page(spdk), offset, len),
         SUPPORTED_LOG_PAGES if newer => slice_page(&supported_log_pages(), offset, len),
         FEATURE_IDS_EFFECTS if newer => slice_page(&feature_ids_effects(), offset, len),
         // "To comply with id-ctrl LPA bit 5, don't fail this log but return zeroed buffer".
@@ -196,6 +199,16 @@ pub(super) fn unserved(spdk: Spdk) -> Status {
         INVALID_LOG_PAGE
     } else {
         status::INVALID_FIELD
+    }
+}
+
+/// `len` bytes of a page from `offset`: v24.01 copies nothing from an offset past the page;
+/// v26.05 and master refuse it.
+fn page_from(spdk: Spdk, page: &[u8], offset: u64, len: usize) -> Result<Vec<u8>, Status> {
+    if spdk.serves_supported_log_pages() {
+        slice_page(page, offset, len)
+    } else {
+        Ok(copy_from(page, offset, len))
     }
 }
 

@@ -140,6 +140,30 @@ struct DirectRead {
     closed: bool,
 }
 
+impl DirectRead {
+    /// What a read that returned `got` (bytes appended to `buf`) means for the driver: bytes
+    /// (also when a short read answered `WouldBlock` to clear the readiness), nothing now, or
+    /// the close (EOF or an error, reported once: `closed`).
+    fn settle(&mut self, got: std::io::Result<usize>) -> Read {
+        use std::io::ErrorKind::{Interrupted, WouldBlock};
+        match got {
+            Ok(0) => {
+                self.closed = true;
+                Read::Closed
+            }
+            Ok(_) => Read::Bytes(take_read(&mut self.buf)),
+            Err(e) if e.kind() == WouldBlock && !self.buf.is_empty() => {
+                Read::Bytes(take_read(&mut self.buf))
+            }
+            Err(e) if matches!(e.kind(), WouldBlock | Interrupted) => Read::Empty,
+            Err(_) => {
+                self.closed = true;
+                Read::Closed
+            }
+        }
+    }
+}
+
 /// What one `ConnHandle::read` got.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Read {
@@ -207,22 +231,7 @@ impl ConnHandle {
                 n => Ok(n),
             }
         });
-        match got {
-            Ok(0) => {
-                r.closed = true;
-                Read::Closed
-            }
-            Ok(_) => Read::Bytes(take_read(&mut r.buf)),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && !r.buf.is_empty() => {
-                Read::Bytes(take_read(&mut r.buf))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Read::Empty,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Read::Empty,
-            Err(_) => {
-                r.closed = true;
-                Read::Closed
-            }
-        }
+        r.settle(got)
     }
 
     /// `read` without waiting for readiness news: one non-blocking `recv` on the socket
@@ -249,25 +258,13 @@ impl ConnHandle {
                     libc::MSG_DONTWAIT,
                 )
             };
-            match n {
-                0 => {
-                    r.closed = true;
-                    Read::Closed
-                }
-                n if n > 0 => {
-                    let len = r.buf.len() + n as usize;
-                    // SAFETY: `recv` initialised the first `n` bytes of the spare capacity.
-                    unsafe { r.buf.set_len(len) };
-                    Read::Bytes(take_read(&mut r.buf))
-                }
-                _ => match std::io::Error::last_os_error().kind() {
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted => Read::Empty,
-                    _ => {
-                        r.closed = true;
-                        Read::Closed
-                    }
-                },
+            let got = usize::try_from(n).map_err(|_| std::io::Error::last_os_error());
+            if let Ok(n) = got {
+                let len = r.buf.len() + n;
+                // SAFETY: `recv` initialised the first `n` bytes of the spare capacity.
+                unsafe { r.buf.set_len(len) };
             }
+            r.settle(got)
         }
         #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
         self.read()
